@@ -1,0 +1,104 @@
+//! Appending an event: compare-and-swap on the `comm` ref, with retry.
+//!
+//! No lock is held while the event is built. The caller's closure sees a
+//! snapshot of the tip and returns the event and its tree edits; the commit
+//! is written on that tip and the ref moves only if it still points there.
+//! When another writer won, the closure runs again on the new tip, so every
+//! validation it does is re-done against the state the event really lands on.
+
+use std::time::Duration;
+
+use git2::Oid;
+
+use super::{CommError, Event, COMM_REF};
+use crate::git::{CasOutcome, Repo, TreeEdit};
+
+/// Attempts before giving up on a ref that never stops moving.
+const MAX_ATTEMPTS: usize = 500;
+
+/// The tip of `comm` as one consistent read.
+pub struct Snapshot<'r> {
+    repo: &'r Repo,
+    tip: Option<Oid>,
+}
+
+impl<'r> Snapshot<'r> {
+    /// Reads the current tip.
+    pub fn take(repo: &'r Repo) -> Result<Snapshot<'r>, CommError> {
+        Ok(Snapshot {
+            repo,
+            tip: repo.ref_tip(COMM_REF)?,
+        })
+    }
+
+    /// The tip commit (`None` before the kickoff).
+    pub fn tip(&self) -> Option<Oid> {
+        self.tip
+    }
+
+    /// A state file at the tip.
+    pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>, CommError> {
+        match self.tip {
+            Some(tip) => Ok(self.repo.read_file_at(tip, path)?),
+            None => Ok(None),
+        }
+    }
+
+    /// Entry names of a state directory at the tip.
+    pub fn list(&self, dir: &str) -> Result<Vec<String>, CommError> {
+        match self.tip {
+            Some(tip) => Ok(self.repo.list_dir_at(tip, dir)?),
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+/// An event and the state changes it makes, committed together.
+pub struct Change {
+    pub event: Event,
+    pub edits: Vec<TreeEdit>,
+}
+
+/// An event that landed on `comm`.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub commit: Oid,
+    pub event: Event,
+    /// How many times the ref had moved under us first.
+    pub retries: usize,
+}
+
+/// Builds an event on the current tip and lands it with compare-and-swap,
+/// rebuilding on the new tip after a lost race. `build` returns `None` when
+/// there is nothing to record.
+pub fn append<F>(repo: &Repo, mut build: F) -> Result<Option<Appended>, CommError>
+where
+    F: FnMut(&Snapshot) -> Result<Option<Change>, CommError>,
+{
+    for attempt in 0..MAX_ATTEMPTS {
+        let snapshot = Snapshot::take(repo)?;
+        let Some(change) = build(&snapshot)? else {
+            return Ok(None);
+        };
+        let message = change.event.to_message();
+        let commit = repo.commit_edits(snapshot.tip, &change.edits, &message)?;
+        let log = format!("comm-node: {}", change.event.subject);
+        match repo.cas_ref(COMM_REF, snapshot.tip, commit, &log)? {
+            CasOutcome::Updated => {
+                return Ok(Some(Appended {
+                    commit,
+                    event: change.event,
+                    retries: attempt,
+                }))
+            }
+            CasOutcome::Lost => std::thread::sleep(backoff(attempt)),
+        }
+    }
+    Err(CommError::Contention(MAX_ATTEMPTS))
+}
+
+/// Exponential backoff from 50 µs up to 20 ms, with full jitter.
+fn backoff(attempt: usize) -> Duration {
+    let cap_us = (50u64 << attempt.min(9)).min(20_000);
+    Duration::from_micros(super::event::random_u64() % cap_us + 1)
+}

@@ -1,0 +1,209 @@
+//! The coordination bus: the `comm` branch, one commit per event.
+//!
+//! The tip's tree is the current state (`domains/<name>.yaml`, later tasks,
+//! reservations, artifacts...), the history is the audit trail. Every state
+//! change goes through [`append`], a compare-and-swap loop that rebuilds the
+//! event on the newest tip when another writer got there first. Reads take
+//! the tip tree and never scan history.
+
+mod append;
+mod event;
+
+use std::collections::BTreeMap;
+
+use git2::Oid;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, Domain};
+use crate::git::{GitError, Repo, TreeEdit};
+
+pub use append::{append, Appended, Change, Snapshot};
+pub use event::{new_id, Event};
+
+/// The full name of the bus ref: a branch, so it pushes and `git log comm` works.
+pub const COMM_REF: &str = "refs/heads/comm";
+
+/// Why the bus could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum CommError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("`comm` kept moving: gave up after {0} attempts")]
+    Contention(usize),
+    #[error("state file {path} on comm is corrupt: {reason}")]
+    Corrupt { path: String, reason: String },
+}
+
+/// A domain as registered on the bus (`domains/<name>.yaml`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    pub domain: String,
+    pub branch: String,
+    #[serde(default)]
+    pub role: String,
+    #[serde(default)]
+    pub scope: Vec<String>,
+    #[serde(default)]
+    pub exports: Vec<String>,
+    #[serde(default)]
+    pub may_import: Vec<String>,
+}
+
+impl Registration {
+    /// The registration a declared domain should have.
+    pub fn of(name: &str, domain: &Domain) -> Registration {
+        Registration {
+            domain: name.to_owned(),
+            branch: Config::domain_branch(name),
+            role: domain.role.clone(),
+            scope: domain.scope.clone(),
+            exports: domain.exports.clone(),
+            may_import: domain.may_import.clone(),
+        }
+    }
+
+    fn path(name: &str) -> String {
+        format!("domains/{name}.yaml")
+    }
+}
+
+/// What registering the declared domains would change on the bus.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RegistrationPlan {
+    /// True when `comm` does not exist yet (the event is the kickoff).
+    pub kickoff: bool,
+    pub added: Vec<String>,
+    pub updated: Vec<String>,
+}
+
+impl RegistrationPlan {
+    pub fn is_empty(&self) -> bool {
+        !self.kickoff && self.added.is_empty() && self.updated.is_empty()
+    }
+}
+
+/// Compares the declared domains with those registered at the tip.
+pub fn plan_registration(repo: &Repo, config: &Config) -> Result<RegistrationPlan, CommError> {
+    let snapshot = Snapshot::take(repo)?;
+    registration_changes(&snapshot, config).map(|(plan, _)| plan)
+}
+
+/// Registers the declared domains on `comm`, creating it with a kickoff
+/// commit when it does not exist. Returns `None` when nothing changed.
+pub fn register(repo: &Repo, config: &Config, from: &str) -> Result<Option<Appended>, CommError> {
+    append(repo, |snapshot| {
+        let (plan, edits) = registration_changes(snapshot, config)?;
+        if plan.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Change {
+            event: registration_event(config, &plan, from),
+            edits,
+        }))
+    })
+}
+
+fn registration_changes(
+    snapshot: &Snapshot,
+    config: &Config,
+) -> Result<(RegistrationPlan, Vec<TreeEdit>), CommError> {
+    let mut plan = RegistrationPlan {
+        kickoff: snapshot.tip().is_none(),
+        ..Default::default()
+    };
+    let mut edits = Vec::new();
+    for (name, domain) in &config.domains {
+        let path = Registration::path(name);
+        let wanted = Registration::of(name, domain);
+        let bytes = serde_yaml::to_string(&wanted)
+            .expect("a registration always serializes")
+            .into_bytes();
+        match snapshot.read(&path)? {
+            Some(current) if current == bytes => continue,
+            Some(_) => plan.updated.push(name.clone()),
+            None => plan.added.push(name.clone()),
+        }
+        edits.push(TreeEdit::Put { path, bytes });
+    }
+    Ok((plan, edits))
+}
+
+fn registration_event(config: &Config, plan: &RegistrationPlan, from: &str) -> Event {
+    let names: Vec<&str> = config.domains.keys().map(String::as_str).collect();
+    let subject = if plan.kickoff {
+        format!(
+            "kickoff {}: {} domains ({})",
+            config.project,
+            names.len(),
+            names.join(", ")
+        )
+    } else {
+        let mut parts = Vec::new();
+        if !plan.added.is_empty() {
+            parts.push(format!("added {}", plan.added.join(", ")));
+        }
+        if !plan.updated.is_empty() {
+            parts.push(format!("updated {}", plan.updated.join(", ")));
+        }
+        format!("register domains: {}", parts.join("; "))
+    };
+    let mut body = String::from("| domain | branch | owns | role |\n| --- | --- | --- | --- |\n");
+    for (name, d) in &config.domains {
+        body.push_str(&format!(
+            "| {name} | {} | {} | {} |\n",
+            Config::domain_branch(name),
+            d.scope.join(" "),
+            d.role
+        ));
+    }
+    let kind = if plan.kickoff { "kickoff" } else { "register" };
+    let mut event = Event::new(kind, from, subject);
+    event.to = vec!["all".to_owned()];
+    event.body = body;
+    event
+}
+
+/// The registered domains at the tip, by name.
+pub fn registrations(repo: &Repo) -> Result<BTreeMap<String, Registration>, CommError> {
+    let snapshot = Snapshot::take(repo)?;
+    let mut out = BTreeMap::new();
+    for file in snapshot.list("domains")? {
+        let Some(name) = file.strip_suffix(".yaml") else {
+            continue;
+        };
+        let path = Registration::path(name);
+        let Some(bytes) = snapshot.read(&path)? else {
+            continue;
+        };
+        let reg: Registration =
+            serde_yaml::from_slice(&bytes).map_err(|e| CommError::Corrupt {
+                path,
+                reason: e.to_string(),
+            })?;
+        out.insert(name.to_owned(), reg);
+    }
+    Ok(out)
+}
+
+/// One event of the history with the commit that carries it.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    pub commit: Oid,
+    pub time: i64,
+    pub event: Event,
+}
+
+/// The newest `limit` events, newest first.
+pub fn history(repo: &Repo, limit: usize) -> Result<Vec<Logged>, CommError> {
+    Ok(repo
+        .walk_first_parent(COMM_REF, limit)?
+        .into_iter()
+        .filter_map(|(commit, time, message)| {
+            Event::parse(&message).map(|event| Logged {
+                commit,
+                time,
+                event,
+            })
+        })
+        .collect())
+}

@@ -1,0 +1,294 @@
+//! `comm.yaml`: the declared domains and the project's coordination rules.
+//!
+//! Loading is all-or-nothing: the file is parsed with serde_yaml (unknown keys
+//! and wrong types are errors), then every semantic rule is checked and each
+//! mistake is reported with its file, line and column and a hint. Nothing in
+//! the repository is touched before a config has loaded cleanly; this module
+//! never reads git itself (the caller checks that `main` exists).
+
+mod locate;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use locate::Pos;
+
+/// The config file's name, at the repository root.
+pub const FILE_NAME: &str = "comm.yaml";
+
+/// Names that address people or everyone on the bus and so cannot be domains.
+pub const RESERVED_NAMES: &[&str] = &["all", "human", "comm", "comm-node"];
+
+/// A validated `comm.yaml`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Short project name, used in messages and the default worktree folder.
+    pub project: String,
+    /// The branch the merge queue lands on.
+    #[serde(default = "default_main")]
+    pub main: String,
+    /// Where domain worktrees go, relative to the repository root.
+    #[serde(default)]
+    pub worktrees: Option<String>,
+    /// Commands run once in a fresh queue worktree.
+    #[serde(default)]
+    pub setup: Vec<String>,
+    /// Commands the queue runs on each candidate merge.
+    #[serde(default)]
+    pub test: Vec<String>,
+    /// Paths every domain may change (lock files, root configs).
+    #[serde(default)]
+    pub shared: Vec<String>,
+    /// What to do with a changed file no domain owns.
+    #[serde(default)]
+    pub unowned: Unowned,
+    /// The domains, by name.
+    pub domains: BTreeMap<String, Domain>,
+    /// Extra forbidden import edges.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+/// One bounded context: what it owns, what it may use, how it is tested.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Domain {
+    /// One line telling the agent what this domain is for.
+    #[serde(default)]
+    pub role: String,
+    /// Globs of the files this domain owns.
+    #[serde(default)]
+    pub scope: Vec<String>,
+    /// Globs of the files other domains may import (all of scope when empty).
+    #[serde(default)]
+    pub exports: Vec<String>,
+    /// Domains whose exports this one may import.
+    #[serde(default)]
+    pub may_import: Vec<String>,
+    /// This domain's own test commands.
+    #[serde(default)]
+    pub test: Vec<String>,
+}
+
+/// Policy for changed files that no domain owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unowned {
+    #[default]
+    Deny,
+    Warn,
+    Allow,
+}
+
+/// An entry of `rules`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub forbid: Edge,
+}
+
+/// An import edge between two sets of files.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+}
+
+fn default_main() -> String {
+    "main".to_owned()
+}
+
+/// One mistake in a config file, with where it is and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub pos: Pos,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file.display(),
+            self.pos.line,
+            self.pos.column,
+            self.message
+        )
+    }
+}
+
+/// Every mistake found in one config file (never empty).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A loaded config plus the source positions needed for later checks.
+pub struct Loaded {
+    pub config: Config,
+    pub file: PathBuf,
+    locations: locate::Locations,
+}
+
+impl Config {
+    /// Reads and validates `path`.
+    pub fn load(path: &Path) -> Result<Loaded, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            let hint = if e.kind() == std::io::ErrorKind::NotFound {
+                "create comm.yaml at the repository root; `comm-node init --help` shows an example"
+            } else {
+                "check the file's permissions and that it is UTF-8 text"
+            };
+            single(path, Pos { line: 1, column: 1 }, format!("cannot read: {e}"), hint)
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and validates `text`, reporting errors against `file`.
+    pub fn parse(text: &str, file: &Path) -> Result<Loaded, ConfigErrors> {
+        let config: Config = serde_yaml::from_str(text).map_err(|e| from_serde(file, &e))?;
+        let locations = locate::Locations::index(text);
+        let loaded = Loaded {
+            config,
+            file: file.to_owned(),
+            locations,
+        };
+        let errors = validate::check(&loaded);
+        if errors.is_empty() {
+            Ok(loaded)
+        } else {
+            Err(ConfigErrors(errors))
+        }
+    }
+
+    /// The worktree folder, relative to the repository root.
+    pub fn worktrees_dir(&self) -> String {
+        self.worktrees
+            .clone()
+            .unwrap_or_else(|| format!("../{}.worktrees", self.project))
+    }
+
+    /// The branch a domain works on.
+    pub fn domain_branch(name: &str) -> String {
+        format!("domain/{name}")
+    }
+}
+
+impl Loaded {
+    /// An error pointing at the value found at `path` (e.g. `main`).
+    pub fn error_at(&self, path: &str, message: String, hint: &str) -> ConfigError {
+        ConfigError {
+            file: self.file.clone(),
+            pos: self.locations.value(path),
+            message,
+            hint: Some(hint.to_owned()),
+        }
+    }
+
+    /// Checks that the `main` branch exists, using the caller's lookup.
+    pub fn check_main(&self, branch_exists: impl Fn(&str) -> bool) -> Result<(), ConfigErrors> {
+        let main = &self.config.main;
+        if branch_exists(main) {
+            return Ok(());
+        }
+        Err(ConfigErrors(vec![self.error_at(
+            "main",
+            format!("branch `{main}` does not exist"),
+            "commit once on that branch first, or set `main:` to the branch the merge queue should land on",
+        )]))
+    }
+}
+
+fn single(file: &Path, pos: Pos, message: String, hint: &str) -> ConfigErrors {
+    ConfigErrors(vec![ConfigError {
+        file: file.to_owned(),
+        pos,
+        message,
+        hint: Some(hint.to_owned()),
+    }])
+}
+
+/// Converts a serde_yaml error, moving its position into the error's fields.
+fn from_serde(file: &Path, e: &serde_yaml::Error) -> ConfigErrors {
+    let text = e.to_string();
+    let message = match text.rfind(" at line ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    };
+    let pos = e
+        .location()
+        .map(|l| Pos {
+            line: l.line(),
+            column: l.column(),
+        })
+        .unwrap_or(Pos { line: 1, column: 1 });
+    let hint = if message.contains("unknown field") {
+        "remove or rename the key; the accepted keys are listed above"
+    } else if message.contains("missing field") {
+        "add the key; `comm-node init --help` shows a complete example"
+    } else {
+        "fix the YAML at that position"
+    };
+    single(file, pos, message, hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(text: &str) -> Vec<ConfigError> {
+        match Config::parse(text, Path::new("comm.yaml")) {
+            Ok(_) => panic!("expected errors for:\n{text}"),
+            Err(ConfigErrors(e)) => e,
+        }
+    }
+
+    const GOOD: &str = "project: shop\ndomains:\n  api:\n    scope: [\"services/api/**\"]\n  web:\n    scope: [\"apps/web/**\"]\n    may_import: [api]\n";
+
+    #[test]
+    fn parses_a_good_config() {
+        let loaded = Config::parse(GOOD, Path::new("comm.yaml")).unwrap();
+        assert_eq!(loaded.config.main, "main");
+        assert_eq!(loaded.config.unowned, Unowned::Deny);
+        assert_eq!(loaded.config.worktrees_dir(), "../shop.worktrees");
+        assert_eq!(loaded.config.domains["web"].may_import, vec!["api"]);
+    }
+
+    #[test]
+    fn unknown_key_has_position() {
+        let e = errors("project: shop\ndomains:\n  api:\n    scop: [\"a/**\"]\n");
+        assert_eq!(e[0].pos, Pos { line: 4, column: 5 });
+        assert!(e[0].message.contains("unknown field `scop`"), "{}", e[0].message);
+    }
+
+    #[test]
+    fn main_missing_points_at_main_key() {
+        let loaded = Config::parse(
+            "project: shop\nmain: trunk\ndomains:\n  a:\n    scope: [\"a/**\"]\n",
+            Path::new("comm.yaml"),
+        )
+        .unwrap();
+        let e = loaded.check_main(|_| false).unwrap_err();
+        assert_eq!(e.0[0].pos, Pos { line: 2, column: 7 });
+        assert!(e.0[0].message.contains("`trunk`"));
+    }
+}

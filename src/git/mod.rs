@@ -1,0 +1,225 @@
+//! The only module that talks to git (through git2), so that every git
+//! operation comm-node performs can be audited in one place.
+//!
+//! Everything here speaks git (refs, trees, worktrees); the rest of the
+//! crate speaks domains, events and rules. No function here prints.
+
+mod refs;
+mod worktree;
+
+use std::path::{Path, PathBuf};
+
+use git2::{ErrorCode, Oid, Repository, Signature};
+
+pub use refs::{CasOutcome, TreeEdit};
+pub use worktree::WorktreeInfo;
+
+/// A git failure, with what comm-node was doing when it happened.
+#[derive(Debug, thiserror::Error)]
+#[error("{context}: {source}")]
+pub struct GitError {
+    pub context: String,
+    #[source]
+    pub source: git2::Error,
+}
+
+/// Shorthand for results of this module.
+pub type Result<T> = std::result::Result<T, GitError>;
+
+/// Adds context to a git2 result.
+pub(crate) trait Context<T> {
+    fn context(self, what: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> Context<T> for std::result::Result<T, git2::Error> {
+    fn context(self, what: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|source| GitError {
+            context: what(),
+            source,
+        })
+    }
+}
+
+/// An open repository, seen from one of its worktrees.
+pub struct Repo {
+    inner: Repository,
+}
+
+/// Commits ahead of and behind another commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct AheadBehind {
+    pub ahead: usize,
+    pub behind: usize,
+}
+
+impl Repo {
+    /// Finds the repository containing `dir`.
+    pub fn discover(dir: &Path) -> Result<Repo> {
+        let inner = Repository::discover(dir)
+            .context(|| format!("{} is not inside a git repository", dir.display()))?;
+        Ok(Repo { inner })
+    }
+
+    /// Opens the repository whose work tree or git dir is exactly `dir`.
+    pub fn open(dir: &Path) -> Result<Repo> {
+        let inner = Repository::open(dir).context(|| format!("cannot open {}", dir.display()))?;
+        Ok(Repo { inner })
+    }
+
+    /// Creates a new repository with `branch` as its unborn HEAD.
+    pub fn init(dir: &Path, branch: &str) -> Result<Repo> {
+        let mut opts = git2::RepositoryInitOptions::new();
+        opts.initial_head(branch);
+        let inner = Repository::init_opts(dir, &opts)
+            .context(|| format!("cannot create a repository in {}", dir.display()))?;
+        Ok(Repo { inner })
+    }
+
+    /// The work tree of this checkout (`None` for a bare repository).
+    pub fn workdir(&self) -> Option<&Path> {
+        self.inner.workdir()
+    }
+
+    /// The work tree of the main checkout, even when opened from a linked worktree.
+    pub fn main_workdir(&self) -> Option<PathBuf> {
+        if !self.inner.is_worktree() {
+            return self.inner.workdir().map(Path::to_path_buf);
+        }
+        let common = self.inner.commondir();
+        let main = Repository::open(common).ok()?;
+        main.workdir().map(Path::to_path_buf)
+    }
+
+    /// The directory shared by all worktrees (`.git`).
+    pub fn common_dir(&self) -> &Path {
+        self.inner.commondir()
+    }
+
+    /// This checkout's private git directory (`.git/worktrees/<name>` for a linked worktree).
+    pub fn git_dir(&self) -> &Path {
+        self.inner.path()
+    }
+
+    /// Whether this checkout is a linked worktree.
+    pub fn is_linked_worktree(&self) -> bool {
+        self.inner.is_worktree()
+    }
+
+    /// The commit `refs/heads/<branch>` points at, if the branch exists.
+    pub fn branch_tip(&self, branch: &str) -> Result<Option<Oid>> {
+        refs::resolve(&self.inner, &format!("refs/heads/{branch}"))
+    }
+
+    /// Creates `refs/heads/<branch>` at `target`; fails if it exists.
+    pub fn create_branch(&self, branch: &str, target: Oid) -> Result<()> {
+        let commit = self
+            .inner
+            .find_commit(target)
+            .context(|| format!("cannot find commit {target}"))?;
+        self.inner
+            .branch(branch, &commit, false)
+            .context(|| format!("cannot create branch {branch}"))?;
+        Ok(())
+    }
+
+    /// How far `a` is ahead of and behind `b`.
+    pub fn ahead_behind(&self, a: Oid, b: Oid) -> Result<AheadBehind> {
+        let (ahead, behind) = self
+            .inner
+            .graph_ahead_behind(a, b)
+            .context(|| format!("cannot compare {a} with {b}"))?;
+        Ok(AheadBehind { ahead, behind })
+    }
+
+    /// Whether the tree of `branch`'s tip contains `path`.
+    pub fn branch_has_path(&self, branch: &str, path: &str) -> Result<bool> {
+        let Some(tip) = self.branch_tip(branch)? else {
+            return Ok(false);
+        };
+        let tree = self
+            .inner
+            .find_commit(tip)
+            .and_then(|c| c.tree())
+            .context(|| format!("cannot read the tree of {branch}"))?;
+        Ok(tree.get_path(Path::new(path)).is_ok())
+    }
+
+    /// A string value from the repository's configuration.
+    pub fn config_string(&self, key: &str) -> Result<Option<String>> {
+        let config = self.inner.config().context(|| "cannot read git config".into())?;
+        match config.get_string(key) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e).context(|| format!("cannot read config {key}")),
+        }
+    }
+
+    /// The identity commits are made with: the user's, or a fallback that
+    /// still lets comm-node work where no identity is configured.
+    pub fn signature(&self) -> Result<Signature<'static>> {
+        match self.inner.signature() {
+            Ok(sig) => Ok(sig.to_owned()),
+            Err(_) => Signature::now("comm-node", "comm-node@localhost")
+                .context(|| "cannot build a commit signature".into()),
+        }
+    }
+
+    /// Paths staged in the index (`GIT_INDEX_FILE` when a hook runs) that
+    /// differ from `HEAD`, with the staged blob id (`None` for a deletion).
+    pub fn staged_changes(&self) -> Result<Vec<(String, Option<Oid>)>> {
+        let index = match std::env::var_os("GIT_INDEX_FILE") {
+            Some(file) => {
+                let file = self.workdir().map_or(PathBuf::from(&file), |w| w.join(&file));
+                git2::Index::open(&file).context(|| format!("cannot open index {}", file.display()))?
+            }
+            None => self.inner.index().context(|| "cannot open the index".into())?,
+        };
+        let head_tree = match self.inner.head() {
+            Ok(head) => Some(head.peel_to_tree().context(|| "cannot read HEAD".into())?),
+            Err(_) => None,
+        };
+        let diff = self
+            .inner
+            .diff_tree_to_index(head_tree.as_ref(), Some(&index), None)
+            .context(|| "cannot diff the index against HEAD".into())?;
+        Ok(diff
+            .deltas()
+            .filter_map(|d| {
+                let file = d.new_file();
+                let path = file.path().or_else(|| d.old_file().path())?;
+                let id = (d.status() != git2::Delta::Deleted).then(|| file.id());
+                Some((path.to_string_lossy().into_owned(), id))
+            })
+            .collect())
+    }
+
+    /// The bytes of a blob.
+    pub fn blob(&self, id: Oid) -> Result<Vec<u8>> {
+        let blob = self
+            .inner
+            .find_blob(id)
+            .context(|| format!("cannot read blob {id}"))?;
+        Ok(blob.content().to_vec())
+    }
+
+    /// Stages every file of the work tree and commits it on the current
+    /// branch (used to build scratch repositories, e.g. for the demo).
+    pub fn commit_all(&self, message: &str) -> Result<Oid> {
+        let mut index = self.inner.index().context(|| "cannot open the index".into())?;
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .and_then(|_| index.write())
+            .context(|| "cannot stage files".into())?;
+        let tree_id = index.write_tree().context(|| "cannot write tree".into())?;
+        let tree = self.inner.find_tree(tree_id).context(|| "cannot read tree".into())?;
+        let sig = self.signature()?;
+        let parent = match self.inner.head() {
+            Ok(head) => Some(head.peel_to_commit().context(|| "cannot read HEAD".into())?),
+            Err(_) => None,
+        };
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        self.inner
+            .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+            .context(|| "cannot commit".into())
+    }
+}

@@ -1,0 +1,153 @@
+//! Refs and commits: reading a branch's files and compare-and-swap updates.
+
+use std::path::Path;
+
+use git2::{ErrorCode, FileMode, ObjectType, Oid, Repository};
+
+use super::{Context, Repo, Result};
+
+/// One change to a tree: write a file, or remove one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TreeEdit {
+    Put { path: String, bytes: Vec<u8> },
+    Remove { path: String },
+}
+
+/// The result of a compare-and-swap ref update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CasOutcome {
+    /// The ref now points at the new commit.
+    Updated,
+    /// Someone else moved the ref (or holds its lock); re-read and retry.
+    Lost,
+}
+
+pub(super) fn resolve(repo: &Repository, name: &str) -> Result<Option<Oid>> {
+    match repo.refname_to_id(name) {
+        Ok(id) => Ok(Some(id)),
+        Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(e).context(|| format!("cannot read {name}")),
+    }
+}
+
+impl Repo {
+    /// The commit a full ref name points at.
+    pub fn ref_tip(&self, name: &str) -> Result<Option<Oid>> {
+        resolve(&self.inner, name)
+    }
+
+    /// The bytes of `path` in `commit`'s tree, if it is a file there.
+    pub fn read_file_at(&self, commit: Oid, path: &str) -> Result<Option<Vec<u8>>> {
+        let tree = self.commit_tree(commit)?;
+        let entry = match tree.get_path(Path::new(path)) {
+            Ok(entry) => entry,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(e).context(|| format!("cannot look up {path}")),
+        };
+        if entry.kind() != Some(ObjectType::Blob) {
+            return Ok(None);
+        }
+        self.blob(entry.id()).map(Some)
+    }
+
+    /// Names of the entries of directory `dir` in `commit`'s tree.
+    pub fn list_dir_at(&self, commit: Oid, dir: &str) -> Result<Vec<String>> {
+        let tree = self.commit_tree(commit)?;
+        let sub = match tree.get_path(Path::new(dir)) {
+            Ok(entry) => entry,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).context(|| format!("cannot look up {dir}")),
+        };
+        let sub = self
+            .inner
+            .find_tree(sub.id())
+            .context(|| format!("{dir} is not a directory"))?;
+        Ok(sub
+            .iter()
+            .filter_map(|e| e.name().ok().map(str::to_owned))
+            .collect())
+    }
+
+    /// Writes a commit whose tree is `parent`'s with `edits` applied (an
+    /// empty tree without a parent); no ref moves.
+    pub fn commit_edits(&self, parent: Option<Oid>, edits: &[TreeEdit], message: &str) -> Result<Oid> {
+        let repo = &self.inner;
+        let base = match parent {
+            Some(p) => self.commit_tree(p)?,
+            None => {
+                let empty = repo
+                    .treebuilder(None)
+                    .and_then(|b| b.write())
+                    .context(|| "cannot write an empty tree".into())?;
+                repo.find_tree(empty).context(|| "cannot read the empty tree".into())?
+            }
+        };
+        let mut update = git2::build::TreeUpdateBuilder::new();
+        for edit in edits {
+            match edit {
+                TreeEdit::Put { path, bytes } => {
+                    let blob = repo.blob(bytes).context(|| format!("cannot write {path}"))?;
+                    update.upsert(path.as_str(), blob, FileMode::Blob);
+                }
+                TreeEdit::Remove { path } => {
+                    update.remove(path.as_str());
+                }
+            }
+        }
+        let tree_id = update
+            .create_updated(repo, &base)
+            .context(|| "cannot build the new tree".into())?;
+        let tree = repo.find_tree(tree_id).context(|| "cannot read the new tree".into())?;
+        let sig = self.signature()?;
+        let parent_commit = match parent {
+            Some(p) => Some(repo.find_commit(p).context(|| format!("cannot read {p}"))?),
+            None => None,
+        };
+        let parents: Vec<&git2::Commit> = parent_commit.iter().collect();
+        repo.commit(None, &sig, &sig, message, &tree, &parents)
+            .context(|| "cannot write the commit".into())
+    }
+
+    /// Points `name` at `new` only if it still points at `expected`
+    /// (`None`: only if it does not exist yet).
+    pub fn cas_ref(&self, name: &str, expected: Option<Oid>, new: Oid, log: &str) -> Result<CasOutcome> {
+        let result = match expected {
+            Some(old) => self.inner.reference_matching(name, new, true, old, log),
+            None => self.inner.reference(name, new, false, log),
+        };
+        match result {
+            Ok(_) => Ok(CasOutcome::Updated),
+            Err(e) if is_race(&e) => Ok(CasOutcome::Lost),
+            Err(e) => Err(e).context(|| format!("cannot update {name}")),
+        }
+    }
+
+    /// Up to `limit` commits reachable from ref `name` by first parents,
+    /// newest first: id, commit time (seconds) and message.
+    pub fn walk_first_parent(&self, name: &str, limit: usize) -> Result<Vec<(Oid, i64, String)>> {
+        let mut out = Vec::new();
+        let mut next = resolve(&self.inner, name)?;
+        while let Some(id) = next.filter(|_| out.len() < limit) {
+            let commit = self.inner.find_commit(id).context(|| format!("cannot read {id}"))?;
+            let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
+            out.push((id, commit.time().seconds(), message));
+            next = commit.parent_id(0).ok();
+        }
+        Ok(out)
+    }
+
+    fn commit_tree(&self, commit: Oid) -> Result<git2::Tree<'_>> {
+        self.inner
+            .find_commit(commit)
+            .and_then(|c| c.tree())
+            .context(|| format!("cannot read the tree of {commit}"))
+    }
+}
+
+/// Errors that mean another writer got there first.
+fn is_race(e: &git2::Error) -> bool {
+    matches!(
+        e.code(),
+        ErrorCode::Modified | ErrorCode::Locked | ErrorCode::Exists
+    ) || (e.class() == git2::ErrorClass::Reference && e.message().contains("old reference value"))
+}

@@ -1,0 +1,116 @@
+//! Linked worktrees: creating them, finding them, and the per-worktree
+//! marker file that records which domain a worktree belongs to.
+
+use std::path::{Path, PathBuf};
+
+use git2::{Repository, StatusOptions, WorktreeAddOptions};
+
+use super::{Context, GitError, Repo, Result};
+
+/// The file, in a worktree's private git dir, naming the domain it serves.
+/// It lives outside the work tree, so it can never be committed.
+const DOMAIN_MARKER: &str = "comm-node-domain";
+
+/// A linked worktree as git knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorktreeInfo {
+    pub name: String,
+    pub path: PathBuf,
+    /// False when git still lists it but its folder is gone.
+    pub present: bool,
+}
+
+impl Repo {
+    /// The linked worktree called `name`, if git knows one.
+    pub fn find_worktree(&self, name: &str) -> Result<Option<WorktreeInfo>> {
+        let names = self
+            .inner
+            .worktrees()
+            .context(|| "cannot list worktrees".into())?;
+        if !names.iter().any(|n| matches!(n, Ok(Some(n)) if n == name)) {
+            return Ok(None);
+        }
+        let wt = self
+            .inner
+            .find_worktree(name)
+            .context(|| format!("cannot open worktree {name}"))?;
+        Ok(Some(WorktreeInfo {
+            name: name.to_owned(),
+            path: wt.path().to_path_buf(),
+            present: wt.validate().is_ok(),
+        }))
+    }
+
+    /// Forgets a worktree whose folder no longer exists.
+    pub fn prune_missing_worktree(&self, name: &str) -> Result<()> {
+        let wt = self
+            .inner
+            .find_worktree(name)
+            .context(|| format!("cannot open worktree {name}"))?;
+        let mut opts = git2::WorktreePruneOptions::new();
+        opts.valid(false);
+        wt.prune(Some(&mut opts))
+            .context(|| format!("cannot prune worktree {name}"))
+    }
+
+    /// Checks `branch` out into a new linked worktree `name` at `path`.
+    pub fn add_worktree(&self, name: &str, path: &Path, branch: &str) -> Result<()> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| GitError {
+                context: format!("cannot create {}", parent.display()),
+                source: git2::Error::from_str(&e.to_string()),
+            })?;
+        }
+        let reference = self
+            .inner
+            .find_reference(&format!("refs/heads/{branch}"))
+            .context(|| format!("cannot find branch {branch}"))?;
+        let mut opts = WorktreeAddOptions::new();
+        opts.reference(Some(&reference));
+        self.inner
+            .worktree(name, path, Some(&opts))
+            .context(|| format!("cannot add worktree {name} at {}", path.display()))?;
+        Ok(())
+    }
+
+    /// The private git dir of linked worktree `name`.
+    pub fn worktree_git_dir(&self, name: &str) -> PathBuf {
+        self.common_dir().join("worktrees").join(name)
+    }
+
+    /// The domain recorded for this checkout, if it is a domain worktree.
+    pub fn recorded_domain(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.git_dir().join(DOMAIN_MARKER)).ok()?;
+        let name = text.trim();
+        (!name.is_empty()).then(|| name.to_owned())
+    }
+
+    /// The domain recorded for worktree `name`, if any.
+    pub fn recorded_domain_of(&self, name: &str) -> Option<String> {
+        let file = self.worktree_git_dir(name).join(DOMAIN_MARKER);
+        let text = std::fs::read_to_string(file).ok()?;
+        Some(text.trim().to_owned())
+    }
+
+    /// Records that worktree `name` belongs to `domain`.
+    pub fn record_domain(&self, name: &str, domain: &str) -> std::io::Result<()> {
+        std::fs::write(
+            self.worktree_git_dir(name).join(DOMAIN_MARKER),
+            format!("{domain}\n"),
+        )
+    }
+
+    /// Whether the checkout at `path` has uncommitted changes (untracked
+    /// files count; ignored ones do not).
+    pub fn is_dirty(path: &Path) -> Result<bool> {
+        let repo = Repository::open(path).context(|| format!("cannot open {}", path.display()))?;
+        let mut opts = StatusOptions::new();
+        opts.include_untracked(true)
+            .include_ignored(false)
+            .exclude_submodules(true);
+        let statuses = repo
+            .statuses(Some(&mut opts))
+            .context(|| format!("cannot read the status of {}", path.display()))?;
+        Ok(!statuses.is_empty())
+    }
+}

@@ -1,0 +1,19 @@
+//! comm-node: git-native coordination for several coding agents on one repository.
+//!
+//! - [`config`] reads and validates `comm.yaml` (domains, scopes, rules).
+//! - [`git`] is the only module that calls git2: refs with compare-and-swap,
+//!   trees, worktrees.
+//! - [`comm`] is the bus: one commit per event on the `comm` branch, state in
+//!   its tip tree, appends by compare-and-swap.
+//! - [`scaffold`] plans and applies `comm-node init`: branches, worktrees,
+//!   role instructions, hooks, domain registration.
+//! - [`hooks`] installs the git hook shims and answers them.
+//! - [`status`] gathers the one-screen report.
+//! - [`pathglob`] decides exactly whether two path globs share a file.
+//!
+//! The library never prints; the binary's `cli` module decides what users see.
+
+pub mod comm;
+pub mod config;
+pub mod git;
+pub mod pathglob;
