@@ -15,5 +15,9 @@
 
 pub mod comm;
 pub mod config;
+pub mod fixture;
 pub mod git;
+pub mod hooks;
 pub mod pathglob;
+pub mod scaffold;
+pub mod status;

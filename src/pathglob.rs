@@ -43,7 +43,10 @@ pub enum GlobError {
 enum Tok {
     Lit(char),
     /// One character that is not `/` and (un)matches the ranges.
-    Class { ranges: Vec<(char, char)>, negated: bool },
+    Class {
+        ranges: Vec<(char, char)>,
+        negated: bool,
+    },
     /// `*`: zero or more characters, none of them `/`.
     Star,
     /// `**` as a whole pattern or after a trailing `/`: any characters.
@@ -386,20 +389,17 @@ fn alphabet(patterns: &[&[Tok]]) -> Vec<char> {
             .chain(['-', '_', '.'])
             .enumerate()
             .find(|&(_, c)| lo <= c as u32 && (c as u32) < hi);
-        let any = (lo..hi)
-            .filter_map(char::from_u32)
-            .find(|c| !c.is_control())
-            .map(|c| c as u32);
-        let rep = match preferred {
-            Some((rank, c)) => Some((rank, c)),
-            None => any.and_then(char::from_u32).map(|c| (usize::MAX, c)),
-        };
+        let rep = preferred.or_else(|| {
+            (lo..hi)
+                .filter_map(char::from_u32)
+                .find(|c| !c.is_control())
+                .map(|c| (usize::MAX, c))
+        });
         reps.extend(rep);
     }
     // Readable characters first, so the shortest witness is also a readable one.
     reps.sort();
-    let reps = reps.into_iter().map(|(_, c)| c).collect();
-    reps
+    reps.into_iter().map(|(_, c)| c).collect()
 }
 
 /// Breadth-first search of the product automaton; returns the shortest
@@ -524,18 +524,42 @@ mod tests {
 
     #[test]
     fn witness_is_readable() {
-        assert_eq!(overlap("services/**", "services/api/**").unwrap(), "services/api/a");
+        assert_eq!(
+            overlap("services/**", "services/api/**").unwrap(),
+            "services/api/a"
+        );
     }
 
     #[test]
     fn agrees_with_globset_on_matching() {
         let patterns = [
-            "**", "**/x.rs", "a/**", "a/**/b", "a/*", "*.md", "a**b", "[!a]*", "{a,b/c}/*",
-            "a/[x-z]?", r"a\*b",
+            "**",
+            "**/x.rs",
+            "a/**",
+            "a/**/b",
+            "a/*",
+            "*.md",
+            "a**b",
+            "[!a]*",
+            "{a,b/c}/*",
+            "a/[x-z]?",
+            r"a\*b",
         ];
         let paths = [
-            "a", "b", "x.rs", "a/x.rs", "a/b", "a/b/c", "a/q/r/b", "readme.md", "d/readme.md",
-            "aqqb", "a/zz", "b/c/x", "a*b", "a/b/x.rs",
+            "a",
+            "b",
+            "x.rs",
+            "a/x.rs",
+            "a/b",
+            "a/b/c",
+            "a/q/r/b",
+            "readme.md",
+            "d/readme.md",
+            "aqqb",
+            "a/zz",
+            "b/c/x",
+            "a*b",
+            "a/b/x.rs",
         ];
         for p in patterns {
             let ours = glob(p);
@@ -552,10 +576,22 @@ mod tests {
 
     #[test]
     fn syntax_errors() {
-        assert_eq!(PathGlob::new("a/[bc").unwrap_err(), GlobError::UnclosedClass);
-        assert_eq!(PathGlob::new("a/{b,c").unwrap_err(), GlobError::UnmatchedBrace('{'));
-        assert_eq!(PathGlob::new("a}").unwrap_err(), GlobError::UnmatchedBrace('}'));
-        assert_eq!(PathGlob::new("[z-a]").unwrap_err(), GlobError::InvalidRange('z', 'a'));
+        assert_eq!(
+            PathGlob::new("a/[bc").unwrap_err(),
+            GlobError::UnclosedClass
+        );
+        assert_eq!(
+            PathGlob::new("a/{b,c").unwrap_err(),
+            GlobError::UnmatchedBrace('{')
+        );
+        assert_eq!(
+            PathGlob::new("a}").unwrap_err(),
+            GlobError::UnmatchedBrace('}')
+        );
+        assert_eq!(
+            PathGlob::new("[z-a]").unwrap_err(),
+            GlobError::InvalidRange('z', 'a')
+        );
         assert_eq!(PathGlob::new("").unwrap_err(), GlobError::Empty);
     }
 }

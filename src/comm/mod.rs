@@ -175,11 +175,10 @@ pub fn registrations(repo: &Repo) -> Result<BTreeMap<String, Registration>, Comm
         let Some(bytes) = snapshot.read(&path)? else {
             continue;
         };
-        let reg: Registration =
-            serde_yaml::from_slice(&bytes).map_err(|e| CommError::Corrupt {
-                path,
-                reason: e.to_string(),
-            })?;
+        let reg: Registration = serde_yaml::from_slice(&bytes).map_err(|e| CommError::Corrupt {
+            path,
+            reason: e.to_string(),
+        })?;
         out.insert(name.to_owned(), reg);
     }
     Ok(out)

@@ -30,7 +30,10 @@ impl Locations {
     /// (serde_yaml reports the syntax error itself).
     pub fn index(text: &str) -> Self {
         let mut builder = Builder::default();
-        if Parser::new_from_str(text).load(&mut builder, false).is_err() {
+        if Parser::new_from_str(text)
+            .load(&mut builder, false)
+            .is_err()
+        {
             return Locations::default();
         }
         builder.locations
@@ -81,7 +84,6 @@ impl Builder {
             None => {}
         }
     }
-
 }
 
 impl MarkedEventReceiver for Builder {
@@ -110,7 +112,10 @@ impl MarkedEventReceiver for Builder {
                 // A collection used as a mapping key has no useful path.
                 let path = self.next_path().unwrap_or_else(|| "?".to_owned());
                 let pos = to_pos(mark);
-                self.locations.collections.entry(path.clone()).or_insert(pos);
+                self.locations
+                    .collections
+                    .entry(path.clone())
+                    .or_insert(pos);
                 self.stack.push(match ev {
                     Event::MappingStart(..) => Frame::Map(path, None),
                     _ => Frame::Seq(path, 0),
@@ -149,9 +154,24 @@ mod tests {
     fn finds_nested_keys_and_items() {
         let text = "project: shop\ndomains:\n  api:\n    scope: [\"a/**\", \"b/**\"]\n  web:\n    scope:\n      - web/**\n";
         let loc = Locations::index(text);
-        assert_eq!(loc.value("project"), Pos { line: 1, column: 10 });
+        assert_eq!(
+            loc.value("project"),
+            Pos {
+                line: 1,
+                column: 10
+            }
+        );
         assert_eq!(loc.value("domains.api"), Pos { line: 3, column: 3 });
-        assert_eq!(loc.value("domains.api.scope[1]"), Pos { line: 4, column: 21 });
-        assert_eq!(loc.value("domains.web.scope[0]"), Pos { line: 7, column: 9 });
+        assert_eq!(
+            loc.value("domains.api.scope[1]"),
+            Pos {
+                line: 4,
+                column: 21
+            }
+        );
+        assert_eq!(
+            loc.value("domains.web.scope[0]"),
+            Pos { line: 7, column: 9 }
+        );
     }
 }

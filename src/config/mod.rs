@@ -158,7 +158,12 @@ impl Config {
             } else {
                 "check the file's permissions and that it is UTF-8 text"
             };
-            single(path, Pos { line: 1, column: 1 }, format!("cannot read: {e}"), hint)
+            single(
+                path,
+                Pos { line: 1, column: 1 },
+                format!("cannot read: {e}"),
+                hint,
+            )
         })?;
         Config::parse(&text, path)
     }
@@ -277,7 +282,11 @@ mod tests {
     fn unknown_key_has_position() {
         let e = errors("project: shop\ndomains:\n  api:\n    scop: [\"a/**\"]\n");
         assert_eq!(e[0].pos, Pos { line: 4, column: 5 });
-        assert!(e[0].message.contains("unknown field `scop`"), "{}", e[0].message);
+        assert!(
+            e[0].message.contains("unknown field `scop`"),
+            "{}",
+            e[0].message
+        );
     }
 
     #[test]

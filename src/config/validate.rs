@@ -29,7 +29,11 @@ pub(super) fn check(loaded: &Loaded) -> Vec<ConfigError> {
         check_glob(&mut err, format!("shared[{i}]"), pattern);
     }
     for (i, rule) in c.rules.iter().enumerate() {
-        check_glob(&mut err, format!("rules[{i}].forbid.from"), &rule.forbid.from);
+        check_glob(
+            &mut err,
+            format!("rules[{i}].forbid.from"),
+            &rule.forbid.from,
+        );
         check_glob(&mut err, format!("rules[{i}].forbid.to"), &rule.forbid.to);
     }
     for (name, domain) in &c.domains {
@@ -211,8 +215,17 @@ mod tests {
         let (pos, msg) = first_error(
             "project: p\ndomains:\n  api:\n    scope: [\"services/**\"]\n  web:\n    scope: [\"web/**\", \"services/web/**\"]\n",
         );
-        assert_eq!(pos, Pos { line: 6, column: 23 });
-        assert!(msg.contains("`api` and `web` both own `services/web/"), "{msg}");
+        assert_eq!(
+            pos,
+            Pos {
+                line: 6,
+                column: 23
+            }
+        );
+        assert!(
+            msg.contains("`api` and `web` both own `services/web/"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -220,7 +233,13 @@ mod tests {
         let (pos, msg) = first_error(
             "project: p\ndomains:\n  web:\n    scope: [\"web/**\"]\n    may_import: [api]\n",
         );
-        assert_eq!(pos, Pos { line: 5, column: 18 });
+        assert_eq!(
+            pos,
+            Pos {
+                line: 5,
+                column: 18
+            }
+        );
         assert!(msg.contains("unknown domain `api`"), "{msg}");
     }
 
@@ -230,7 +249,13 @@ mod tests {
         assert_eq!(pos, Pos { line: 3, column: 3 });
         assert!(msg.contains("not a valid domain name"), "{msg}");
         let (pos, msg) = first_error("project: p\ndomains:\n  web:\n    scope: [\"web/[ab\"]\n");
-        assert_eq!(pos, Pos { line: 4, column: 13 });
+        assert_eq!(
+            pos,
+            Pos {
+                line: 4,
+                column: 13
+            }
+        );
         assert!(msg.contains("bad glob"), "{msg}");
         let (_, msg) = first_error("project: p\ndomains:\n  all:\n    scope: [\"web/**\"]\n");
         assert!(msg.contains("reserved"), "{msg}");

@@ -146,12 +146,24 @@ impl Repo {
 
     /// A string value from the repository's configuration.
     pub fn config_string(&self, key: &str) -> Result<Option<String>> {
-        let config = self.inner.config().context(|| "cannot read git config".into())?;
+        let config = self
+            .inner
+            .config()
+            .context(|| "cannot read git config".into())?;
         match config.get_string(key) {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
             Err(e) => Err(e).context(|| format!("cannot read config {key}")),
         }
+    }
+
+    /// Sets a value in the repository's own configuration (`.git/config`).
+    pub fn set_config(&self, key: &str, value: &str) -> Result<()> {
+        self.inner
+            .config()
+            .and_then(|c| c.open_level(git2::ConfigLevel::Local))
+            .and_then(|mut c| c.set_str(key, value))
+            .context(|| format!("cannot set config {key}"))
     }
 
     /// The identity commits are made with: the user's, or a fallback that
@@ -169,10 +181,16 @@ impl Repo {
     pub fn staged_changes(&self) -> Result<Vec<(String, Option<Oid>)>> {
         let index = match std::env::var_os("GIT_INDEX_FILE") {
             Some(file) => {
-                let file = self.workdir().map_or(PathBuf::from(&file), |w| w.join(&file));
-                git2::Index::open(&file).context(|| format!("cannot open index {}", file.display()))?
+                let file = self
+                    .workdir()
+                    .map_or(PathBuf::from(&file), |w| w.join(&file));
+                git2::Index::open(&file)
+                    .context(|| format!("cannot open index {}", file.display()))?
             }
-            None => self.inner.index().context(|| "cannot open the index".into())?,
+            None => self
+                .inner
+                .index()
+                .context(|| "cannot open the index".into())?,
         };
         let head_tree = match self.inner.head() {
             Ok(head) => Some(head.peel_to_tree().context(|| "cannot read HEAD".into())?),
@@ -205,16 +223,25 @@ impl Repo {
     /// Stages every file of the work tree and commits it on the current
     /// branch (used to build scratch repositories, e.g. for the demo).
     pub fn commit_all(&self, message: &str) -> Result<Oid> {
-        let mut index = self.inner.index().context(|| "cannot open the index".into())?;
+        let mut index = self
+            .inner
+            .index()
+            .context(|| "cannot open the index".into())?;
         index
             .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
             .and_then(|_| index.write())
             .context(|| "cannot stage files".into())?;
         let tree_id = index.write_tree().context(|| "cannot write tree".into())?;
-        let tree = self.inner.find_tree(tree_id).context(|| "cannot read tree".into())?;
+        let tree = self
+            .inner
+            .find_tree(tree_id)
+            .context(|| "cannot read tree".into())?;
         let sig = self.signature()?;
         let parent = match self.inner.head() {
-            Ok(head) => Some(head.peel_to_commit().context(|| "cannot read HEAD".into())?),
+            Ok(head) => Some(
+                head.peel_to_commit()
+                    .context(|| "cannot read HEAD".into())?,
+            ),
             Err(_) => None,
         };
         let parents: Vec<&git2::Commit> = parent.iter().collect();

@@ -70,7 +70,12 @@ impl Repo {
 
     /// Writes a commit whose tree is `parent`'s with `edits` applied (an
     /// empty tree without a parent); no ref moves.
-    pub fn commit_edits(&self, parent: Option<Oid>, edits: &[TreeEdit], message: &str) -> Result<Oid> {
+    pub fn commit_edits(
+        &self,
+        parent: Option<Oid>,
+        edits: &[TreeEdit],
+        message: &str,
+    ) -> Result<Oid> {
         let repo = &self.inner;
         let base = match parent {
             Some(p) => self.commit_tree(p)?,
@@ -79,14 +84,17 @@ impl Repo {
                     .treebuilder(None)
                     .and_then(|b| b.write())
                     .context(|| "cannot write an empty tree".into())?;
-                repo.find_tree(empty).context(|| "cannot read the empty tree".into())?
+                repo.find_tree(empty)
+                    .context(|| "cannot read the empty tree".into())?
             }
         };
         let mut update = git2::build::TreeUpdateBuilder::new();
         for edit in edits {
             match edit {
                 TreeEdit::Put { path, bytes } => {
-                    let blob = repo.blob(bytes).context(|| format!("cannot write {path}"))?;
+                    let blob = repo
+                        .blob(bytes)
+                        .context(|| format!("cannot write {path}"))?;
                     update.upsert(path.as_str(), blob, FileMode::Blob);
                 }
                 TreeEdit::Remove { path } => {
@@ -97,7 +105,9 @@ impl Repo {
         let tree_id = update
             .create_updated(repo, &base)
             .context(|| "cannot build the new tree".into())?;
-        let tree = repo.find_tree(tree_id).context(|| "cannot read the new tree".into())?;
+        let tree = repo
+            .find_tree(tree_id)
+            .context(|| "cannot read the new tree".into())?;
         let sig = self.signature()?;
         let parent_commit = match parent {
             Some(p) => Some(repo.find_commit(p).context(|| format!("cannot read {p}"))?),
@@ -110,7 +120,13 @@ impl Repo {
 
     /// Points `name` at `new` only if it still points at `expected`
     /// (`None`: only if it does not exist yet).
-    pub fn cas_ref(&self, name: &str, expected: Option<Oid>, new: Oid, log: &str) -> Result<CasOutcome> {
+    pub fn cas_ref(
+        &self,
+        name: &str,
+        expected: Option<Oid>,
+        new: Oid,
+        log: &str,
+    ) -> Result<CasOutcome> {
         let result = match expected {
             Some(old) => self.inner.reference_matching(name, new, true, old, log),
             None => self.inner.reference(name, new, false, log),
@@ -128,7 +144,10 @@ impl Repo {
         let mut out = Vec::new();
         let mut next = resolve(&self.inner, name)?;
         while let Some(id) = next.filter(|_| out.len() < limit) {
-            let commit = self.inner.find_commit(id).context(|| format!("cannot read {id}"))?;
+            let commit = self
+                .inner
+                .find_commit(id)
+                .context(|| format!("cannot read {id}"))?;
             let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
             out.push((id, commit.time().seconds(), message));
             next = commit.parent_id(0).ok();

@@ -1,0 +1,95 @@
+//! `comm-node init`: validate comm.yaml and set up branches, worktrees,
+//! instructions, hooks and the `comm` branch.
+
+use comm_node::scaffold::{self, Plan};
+use serde::Serialize;
+
+use crate::cli::{ui, CliError, Ctx, Kind};
+
+/// Set up (or refresh) every domain declared in comm.yaml.
+///
+/// For each domain: a branch `domain/<name>` from main, a worktree under
+/// `worktrees` (default ../<project>.worktrees/<name>) that knows which domain
+/// it is, and CLAUDE.md / AGENTS.md with the agent's role, scope, peers and
+/// protocol (written as CLAUDE.local.md / AGENTS.override.md when the project
+/// tracks its own). Installs the pre-commit and pre-merge-commit hooks,
+/// keeping any existing hook running first, and records the domains on the
+/// `comm` branch (a kickoff commit the first time).
+///
+/// Safe to rerun: it only does what is missing or stale, never deletes a
+/// branch or worktree and never overwrites a tracked file.
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = concat!("Example comm.yaml:\n\n", include_str!("../../../templates/comm.yaml")))]
+pub struct Args {
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    dry_run: bool,
+    changed: bool,
+    #[serde(flatten)]
+    plan: &'a Plan,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
+    let (repo, loaded) = ctx.load()?;
+    let exe = std::env::current_exe().map_err(|e| {
+        CliError::new(
+            Kind::Failure,
+            format!("cannot locate the comm-node binary: {e}"),
+        )
+    })?;
+    let plan = scaffold::plan(&repo, &loaded, &exe)?;
+    if !args.dry_run {
+        scaffold::apply(&repo, &loaded, &plan, "human")?;
+    }
+    if ctx.json {
+        ui::print_json(&Report {
+            dry_run: args.dry_run,
+            changed: !args.dry_run && !plan.actions.is_empty(),
+            plan: &plan,
+        })?;
+    } else {
+        ui::print(&render(
+            &loaded.config.project,
+            loaded.config.domains.len(),
+            &plan,
+            args.dry_run,
+        ))?;
+    }
+    Ok(())
+}
+
+/// The text report of a plan, carried out or not.
+pub fn render(project: &str, domains: usize, plan: &Plan, dry_run: bool) -> String {
+    let mut out = String::new();
+    if plan.actions.is_empty() {
+        out.push_str(&format!(
+            "nothing to do: {project} is set up ({domains} domains); comm-node status shows them\n"
+        ));
+    } else {
+        let verb = if dry_run { "would" } else { "did" };
+        out.push_str(&format!(
+            "comm-node init for {project} ({domains} domains): {verb}\n"
+        ));
+        for action in &plan.actions {
+            out.push_str(&format!("  {action}\n"));
+        }
+        if dry_run {
+            out.push_str("dry run: nothing was changed\n");
+        } else {
+            out.push_str(&format!(
+                "done: {} change{}; `comm-node status` shows the domains, `git log comm` the history\n",
+                plan.actions.len(),
+                if plan.actions.len() == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    for note in &plan.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    out
+}

@@ -1,0 +1,121 @@
+//! The CLI's error: what went wrong, why, what to do next, and the exit code.
+
+use std::fmt::Display;
+use std::process::ExitCode;
+
+use comm_node::config::ConfigErrors;
+
+/// How a command failed, which decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A rule refused the action (exit 1).
+    Refused,
+    /// Bad arguments or a bad `comm.yaml` (exit 2).
+    Usage,
+    /// The environment failed: git, the file system (exit 3).
+    Failure,
+}
+
+/// An error ready to show: `error: …`, `caused by: …`, `hint: …`.
+#[derive(Debug)]
+pub struct CliError {
+    pub kind: Kind,
+    pub message: String,
+    pub causes: Vec<String>,
+    pub hints: Vec<String>,
+}
+
+impl CliError {
+    pub fn new(kind: Kind, message: impl Display) -> CliError {
+        CliError {
+            kind,
+            message: message.to_string(),
+            causes: Vec::new(),
+            hints: Vec::new(),
+        }
+    }
+
+    /// A failure of the environment, with its chain of causes.
+    pub fn failure(err: &(dyn std::error::Error + 'static)) -> CliError {
+        let mut e = CliError::new(Kind::Failure, err);
+        let mut source = err.source();
+        while let Some(s) = source {
+            e.causes.push(s.to_string());
+            source = s.source();
+        }
+        e
+    }
+
+    pub fn hint(mut self, hint: impl Display) -> CliError {
+        self.hints.push(hint.to_string());
+        self
+    }
+
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(match self.kind {
+            Kind::Refused => 1,
+            Kind::Usage => 2,
+            Kind::Failure => 3,
+        })
+    }
+
+    /// The text shown on stderr.
+    pub fn render(&self) -> String {
+        let mut out = format!("error: {}\n", self.message);
+        for cause in &self.causes {
+            out.push_str(&format!("caused by: {cause}\n"));
+        }
+        for hint in &self.hints {
+            out.push_str(&format!("hint: {hint}\n"));
+        }
+        out
+    }
+}
+
+impl From<ConfigErrors> for CliError {
+    fn from(errors: ConfigErrors) -> CliError {
+        let count = errors.0.len();
+        let mut message = format!(
+            "{} has {count} mistake{}; nothing was changed",
+            comm_node::config::FILE_NAME,
+            if count == 1 { "" } else { "s" }
+        );
+        for e in &errors.0 {
+            message.push_str(&format!("\n  {e}"));
+            if let Some(hint) = &e.hint {
+                message.push_str(&format!("\n    hint: {hint}"));
+            }
+        }
+        CliError::new(Kind::Usage, message)
+    }
+}
+
+/// Converts library errors that mean "the environment failed".
+macro_rules! failure_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for CliError {
+            fn from(e: $t) -> CliError {
+                CliError::failure(&e)
+            }
+        }
+    )*};
+}
+
+failure_from!(
+    comm_node::git::GitError,
+    comm_node::comm::CommError,
+    comm_node::status::StatusError,
+    std::io::Error
+);
+
+impl From<comm_node::scaffold::ScaffoldError> for CliError {
+    fn from(e: comm_node::scaffold::ScaffoldError) -> CliError {
+        use comm_node::scaffold::ScaffoldError;
+        match &e {
+            ScaffoldError::PathTaken { .. } => CliError::new(Kind::Refused, &e)
+                .hint("move that folder away, or set `worktrees:` in comm.yaml to another place"),
+            ScaffoldError::Bare => CliError::new(Kind::Usage, &e),
+            _ => CliError::failure(&e),
+        }
+    }
+}

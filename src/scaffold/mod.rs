@@ -1,0 +1,348 @@
+//! `comm-node init`: turn a declared `comm.yaml` into branches, worktrees,
+//! role instructions, hooks and a registration on the bus.
+//!
+//! Work is split into [`plan`], which only reads and returns every action it
+//! would take (so `--dry-run` shows exactly what a real run does, and a
+//! second run plans nothing), and [`apply`], which carries the actions out in
+//! order. Nothing here ever deletes or overwrites user work: existing
+//! branches and worktrees are kept, tracked files are never written, and a
+//! generated file the user has edited is left alone with a note.
+
+mod instructions;
+
+use std::fs;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::comm::{self, CommError, RegistrationPlan};
+use crate::config::{Config, Loaded};
+use crate::git::{GitError, Repo};
+use crate::hooks::{self, HookInstall};
+
+pub use instructions::{render, GENERATED_MARKER, GENERATED_NAMES};
+
+/// Why init could not plan or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum ScaffoldError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error(transparent)]
+    Comm(#[from] CommError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{} already exists and is not the worktree of domain `{domain}`", path.display())]
+    PathTaken { domain: String, path: PathBuf },
+    #[error("comm-node init must run in a checkout with a work tree (this repository is bare)")]
+    Bare,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ScaffoldError + '_ {
+    move |source| ScaffoldError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// One step of init.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    CreateBranch {
+        domain: String,
+        branch: String,
+        from: String,
+    },
+    PruneWorktree {
+        domain: String,
+        path: PathBuf,
+    },
+    AddWorktree {
+        domain: String,
+        branch: String,
+        path: PathBuf,
+    },
+    RecordDomain {
+        domain: String,
+        path: PathBuf,
+    },
+    WriteInstructions {
+        domain: String,
+        path: PathBuf,
+        #[serde(skip)]
+        content: String,
+    },
+    InstallHook(HookInstall),
+    ExcludeGenerated {
+        path: PathBuf,
+    },
+    Register(RegistrationPlan),
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::CreateBranch { branch, from, .. } => {
+                write!(f, "create branch {branch} from {from}")
+            }
+            Action::PruneWorktree { domain, path } => {
+                write!(
+                    f,
+                    "forget worktree {domain} (its folder {} is gone)",
+                    path.display()
+                )
+            }
+            Action::AddWorktree { branch, path, .. } => {
+                write!(f, "add worktree {} on {branch}", path.display())
+            }
+            Action::RecordDomain { domain, path } => {
+                write!(
+                    f,
+                    "record {} as the worktree of domain {domain}",
+                    path.display()
+                )
+            }
+            Action::WriteInstructions { path, .. } => write!(f, "write {}", path.display()),
+            Action::InstallHook(h) => match &h.chained {
+                Some(old) => write!(
+                    f,
+                    "install hook {} (the existing hook moves to {} and keeps running first)",
+                    h.path.display(),
+                    old.display()
+                ),
+                None => write!(f, "install hook {}", h.path.display()),
+            },
+            Action::ExcludeGenerated { path } => {
+                write!(
+                    f,
+                    "exclude generated instruction files in {}",
+                    path.display()
+                )
+            }
+            Action::Register(r) if r.kickoff => {
+                write!(f, "create branch comm with the kickoff commit")
+            }
+            Action::Register(r) => write!(
+                f,
+                "register domains on comm (added: {}; updated: {})",
+                list_or_none(&r.added),
+                list_or_none(&r.updated)
+            ),
+        }
+    }
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// Everything init would do, and what it noticed but leaves alone.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+    pub notes: Vec<String>,
+}
+
+/// Where a domain's worktree lives (existing one, or where init puts it).
+pub fn worktree_path(
+    repo: &Repo,
+    root: &Path,
+    config: &Config,
+    domain: &str,
+) -> Result<PathBuf, GitError> {
+    Ok(match repo.find_worktree(domain)? {
+        Some(wt) if wt.present => wt.path,
+        _ => normalize(&root.join(config.worktrees_dir()).join(domain)),
+    })
+}
+
+/// Plans init for `loaded` in `repo`; `exe` is the binary the hooks call.
+pub fn plan(repo: &Repo, loaded: &Loaded, exe: &Path) -> Result<Plan, ScaffoldError> {
+    let config = &loaded.config;
+    let root = repo.main_workdir().ok_or(ScaffoldError::Bare)?;
+    let mut plan = Plan::default();
+    let mut worktree_roots = Vec::new();
+    for name in config.domains.keys() {
+        let branch = Config::domain_branch(name);
+        let branch_exists = repo.branch_tip(&branch)?.is_some();
+        if !branch_exists {
+            plan.actions.push(Action::CreateBranch {
+                domain: name.clone(),
+                branch: branch.clone(),
+                from: config.main.clone(),
+            });
+        }
+        let path = worktree_path(repo, &root, config, name)?;
+        match repo.find_worktree(name)? {
+            Some(wt) if wt.present => {}
+            existing => {
+                if let Some(wt) = existing {
+                    plan.actions.push(Action::PruneWorktree {
+                        domain: name.clone(),
+                        path: wt.path,
+                    });
+                }
+                if path.exists() && fs::read_dir(&path).map_err(io_err(&path))?.next().is_some() {
+                    return Err(ScaffoldError::PathTaken {
+                        domain: name.clone(),
+                        path,
+                    });
+                }
+                plan.actions.push(Action::AddWorktree {
+                    domain: name.clone(),
+                    branch: branch.clone(),
+                    path: path.clone(),
+                });
+            }
+        }
+        if repo.recorded_domain_of(name).as_deref() != Some(name.as_str()) {
+            plan.actions.push(Action::RecordDomain {
+                domain: name.clone(),
+                path: path.clone(),
+            });
+        }
+        // A new branch starts at main, so main's tree tells what it tracks.
+        let source = if branch_exists {
+            branch.clone()
+        } else {
+            config.main.clone()
+        };
+        let tracked = |file: &str| -> Option<String> {
+            let tip = repo.branch_tip(&source).ok()??;
+            let bytes = repo.read_file_at(tip, file).ok()??;
+            Some(String::from_utf8_lossy(&bytes).into_owned())
+        };
+        for file in instructions::files_for(config, name, tracked) {
+            let target = path.join(file.name);
+            match fs::read_to_string(&target) {
+                Ok(existing) if existing == file.content => {}
+                Ok(existing) if !existing.starts_with(GENERATED_MARKER) => {
+                    plan.notes.push(format!(
+                        "{} was not written by comm-node; left as it is",
+                        target.display()
+                    ))
+                }
+                _ => plan.actions.push(Action::WriteInstructions {
+                    domain: name.clone(),
+                    path: target,
+                    content: file.content,
+                }),
+            }
+        }
+        worktree_roots.push(path);
+    }
+    let exclude = repo.common_dir().join("info").join("exclude");
+    let excluded = fs::read_to_string(&exclude).unwrap_or_default();
+    if !excluded.contains(&instructions::exclude_block()) {
+        plan.actions
+            .push(Action::ExcludeGenerated { path: exclude });
+    }
+    let dirs = hook_dirs(repo, &root, &worktree_roots)?;
+    let installs = hooks::plan(&dirs, exe).map_err(io_err(&dirs[0]))?;
+    plan.actions
+        .extend(installs.into_iter().map(Action::InstallHook));
+    let registration = comm::plan_registration(repo, config)?;
+    if !registration.is_empty() {
+        plan.actions.push(Action::Register(registration));
+    }
+    let registered = comm::registrations(repo)?;
+    for name in registered
+        .keys()
+        .filter(|n| !config.domains.contains_key(*n))
+    {
+        plan.notes.push(format!(
+            "domain {name} is registered on comm but no longer declared; its branch and worktree are left as they are"
+        ));
+    }
+    Ok(plan)
+}
+
+/// Where hooks must go: `core.hooksPath` (a relative one resolves in every
+/// worktree's root, so each needs a copy), else the shared `hooks` dir.
+fn hook_dirs(repo: &Repo, root: &Path, worktrees: &[PathBuf]) -> Result<Vec<PathBuf>, GitError> {
+    let Some(hooks_path) = repo.config_string("core.hooksPath")? else {
+        return Ok(vec![repo.common_dir().join("hooks")]);
+    };
+    let hooks_path = PathBuf::from(hooks_path);
+    if hooks_path.is_absolute() {
+        return Ok(vec![hooks_path]);
+    }
+    Ok(std::iter::once(root)
+        .chain(worktrees.iter().map(PathBuf::as_path))
+        .map(|r| normalize(&r.join(&hooks_path)))
+        .collect())
+}
+
+/// Carries out a plan in order; stops at the first failure (a rerun picks
+/// up where it stopped, since every action is planned from what exists).
+pub fn apply(repo: &Repo, loaded: &Loaded, plan: &Plan, actor: &str) -> Result<(), ScaffoldError> {
+    let config = &loaded.config;
+    for action in &plan.actions {
+        match action {
+            Action::CreateBranch { branch, from, .. } => {
+                let tip = repo.branch_tip(from)?.ok_or_else(|| GitError {
+                    context: format!("branch {from} vanished"),
+                    source: git2::Error::from_str("not found"),
+                })?;
+                repo.create_branch(branch, tip)?;
+            }
+            Action::PruneWorktree { domain, .. } => repo.prune_missing_worktree(domain)?,
+            Action::AddWorktree {
+                domain,
+                branch,
+                path,
+            } => repo.add_worktree(domain, path, branch)?,
+            Action::RecordDomain { domain, .. } => {
+                repo.record_domain(domain, domain)
+                    .map_err(io_err(&repo.worktree_git_dir(domain)))?;
+            }
+            Action::WriteInstructions { path, content, .. } => {
+                fs::write(path, content).map_err(io_err(path))?;
+            }
+            Action::ExcludeGenerated { path } => append_exclude(path)?,
+            Action::InstallHook(h) => hooks::install(h).map_err(io_err(&h.path))?,
+            Action::Register(_) => {
+                comm::register(repo, config, actor)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn append_exclude(path: &Path) -> Result<(), ScaffoldError> {
+    let mut text = fs::read_to_string(path).unwrap_or_default();
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&instructions::exclude_block());
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(io_err(dir))?;
+    }
+    fs::write(path, text).map_err(io_err(path))
+}
+
+/// Resolves `.` and `..` without touching the file system.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
