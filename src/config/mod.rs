@@ -247,7 +247,7 @@ fn from_serde(file: &Path, e: &serde_yaml::Error) -> ConfigErrors {
         })
         .unwrap_or(Pos { line: 1, column: 1 });
     let hint = if message.contains("unknown field") {
-        "remove or rename the key; the accepted keys are listed above"
+        "remove or rename the key; the message lists the accepted ones"
     } else if message.contains("missing field") {
         "add the key; `comm-node init --help` shows a complete example"
     } else {
