@@ -10,6 +10,7 @@
 //! - [`hooks`] installs the git hook shims and answers them.
 //! - [`status`] gathers the one-screen report.
 //! - [`pathglob`] decides exactly whether two path globs share a file.
+//! - [`retry`] jittered backoff for contended refs.
 //!
 //! The library never prints; the binary's `cli` module decides what users see.
 
@@ -19,5 +20,6 @@ pub mod fixture;
 pub mod git;
 pub mod hooks;
 pub mod pathglob;
+pub mod retry;
 pub mod scaffold;
 pub mod status;

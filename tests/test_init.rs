@@ -390,3 +390,49 @@ fn outside_a_repository_is_a_usage_error() {
     );
     assert!(run.stderr.contains("hint:"));
 }
+
+#[test]
+fn init_killed_at_any_point_is_finished_by_a_rerun() {
+    let env = Env::new();
+    let root = env.fixture_repo("shop");
+    // Kill init after growing delays, so the kills land at different steps.
+    for delay_ms in [1u64, 3, 5, 8, 12, 16, 25] {
+        let mut child = std::process::Command::new(common::BIN)
+            .arg("init")
+            .current_dir(&root)
+            .env("HOME", env.path("home"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        env.cn(&root, &["init"]).expect(0);
+        let again = env.cn(&root, &["init"]).expect(0);
+        assert!(
+            again.stdout.starts_with("nothing to do"),
+            "{}",
+            again.stdout
+        );
+        env.git(&root, &["fsck", "--strict"]);
+        assert_eq!(env.git(&root, &["rev-list", "--count", "comm"]), "1");
+        for domain in ["api", "web", "shared", "pricing", "engine"] {
+            let wt = env.path(&format!("shop.worktrees/{domain}"));
+            assert!(
+                wt.join("CLAUDE.md").exists(),
+                "{domain} after kill at {delay_ms} ms"
+            );
+        }
+        // Start over for the next kill point.
+        for domain in ["api", "web", "shared", "pricing", "engine"] {
+            let wt = env.path(&format!("shop.worktrees/{domain}"));
+            env.git(
+                &root,
+                &["worktree", "remove", "--force", wt.to_str().unwrap()],
+            );
+            env.git(&root, &["branch", "-D", &format!("domain/{domain}")]);
+        }
+        env.git(&root, &["branch", "-D", "comm"]);
+    }
+}

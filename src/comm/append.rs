@@ -6,12 +6,11 @@
 //! When another writer won, the closure runs again on the new tip, so every
 //! validation it does is re-done against the state the event really lands on.
 
-use std::time::Duration;
-
 use git2::Oid;
 
 use super::{CommError, Event, COMM_REF};
 use crate::git::{CasOutcome, Repo, TreeEdit};
+use crate::retry::backoff;
 
 /// Attempts before giving up on a ref that never stops moving.
 const MAX_ATTEMPTS: usize = 500;
@@ -91,14 +90,11 @@ where
                     retries: attempt,
                 }))
             }
-            CasOutcome::Lost => std::thread::sleep(backoff(attempt)),
+            CasOutcome::Lost => {
+                repo.break_stale_ref_lock(COMM_REF);
+                std::thread::sleep(backoff(attempt));
+            }
         }
     }
     Err(CommError::Contention(MAX_ATTEMPTS))
-}
-
-/// Exponential backoff from 50 µs up to 20 ms, with full jitter.
-fn backoff(attempt: usize) -> Duration {
-    let cap_us = (50u64 << attempt.min(9)).min(20_000);
-    Duration::from_micros(super::event::random_u64() % cap_us + 1)
 }

@@ -6,9 +6,9 @@
 //! body can never forge a field or a sender; parsing reads trailers only from
 //! the final paragraph, which comm-node alone writes.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::retry::random_u64;
 
 /// One coordination event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,19 +148,6 @@ pub fn new_id() -> String {
         .map(|d| d.as_millis())
         .unwrap_or_default();
     format!("{millis:011x}-{:010x}", random_u64() & 0xff_ffff_ffff)
-}
-
-/// 64 random bits from the OS-seeded hasher keys of the standard library.
-pub(crate) fn random_u64() -> u64 {
-    let mut h = RandomState::new().build_hasher();
-    h.write_u128(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default(),
-    );
-    h.write_u32(std::process::id());
-    h.finish()
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use git2::{ErrorCode, Oid, Repository, Signature};
 
 pub use refs::{CasOutcome, TreeEdit};
-pub use worktree::WorktreeInfo;
+pub use worktree::{WorktreeInfo, WorktreeState};
 
 /// A git failure, with what comm-node was doing when it happened.
 #[derive(Debug, thiserror::Error)]
@@ -116,9 +116,10 @@ impl Repo {
             .inner
             .find_commit(target)
             .context(|| format!("cannot find commit {target}"))?;
-        self.inner
-            .branch(branch, &commit, false)
-            .context(|| format!("cannot create branch {branch}"))?;
+        self.with_ref_lock(&format!("refs/heads/{branch}"), || {
+            self.inner.branch(branch, &commit, false)
+        })
+        .context(|| format!("cannot create branch {branch}"))?;
         Ok(())
     }
 

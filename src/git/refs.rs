@@ -1,6 +1,7 @@
 //! Refs and commits: reading a branch's files and compare-and-swap updates.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use git2::{ErrorCode, FileMode, ObjectType, Oid, Repository};
 
@@ -12,6 +13,10 @@ pub enum TreeEdit {
     Put { path: String, bytes: Vec<u8> },
     Remove { path: String },
 }
+
+/// A ref lock file older than this was left by a killed process: a live
+/// writer holds one for microseconds.
+const STALE_LOCK: Duration = Duration::from_secs(2);
 
 /// The result of a compare-and-swap ref update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +158,35 @@ impl Repo {
             next = commit.parent_id(0).ok();
         }
         Ok(out)
+    }
+
+    /// Removes `<ref>.lock` if a killed process left it behind; true if it did.
+    pub fn break_stale_ref_lock(&self, name: &str) -> bool {
+        let lock = self.common_dir().join(format!("{name}.lock"));
+        let stale = std::fs::metadata(&lock)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STALE_LOCK));
+        stale && std::fs::remove_file(&lock).is_ok()
+    }
+
+    /// Runs a ref update, waiting out a held lock and breaking a stale one.
+    pub(super) fn with_ref_lock<T>(
+        &self,
+        name: &str,
+        mut update: impl FnMut() -> std::result::Result<T, git2::Error>,
+    ) -> std::result::Result<T, git2::Error> {
+        let start = Instant::now();
+        let mut attempt = 0;
+        loop {
+            match update() {
+                Err(e) if e.code() == ErrorCode::Locked && start.elapsed() < 2 * STALE_LOCK => {
+                    self.break_stale_ref_lock(name);
+                    std::thread::sleep(crate::retry::backoff(attempt));
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
     }
 
     fn commit_tree(&self, commit: Oid) -> Result<git2::Tree<'_>> {

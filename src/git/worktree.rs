@@ -20,6 +20,20 @@ pub struct WorktreeInfo {
     pub present: bool,
 }
 
+/// What is on disk for a worktree name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorktreeState {
+    /// Git knows no worktree of that name.
+    Absent,
+    /// A creation that was interrupted (its admin dir is still locked, or
+    /// lacks its `gitdir` file). It never held user work.
+    HalfMade { path: Option<PathBuf> },
+    /// Git lists it, but its folder is gone.
+    Missing { path: PathBuf },
+    /// A complete worktree.
+    Present { path: PathBuf },
+}
+
 impl Repo {
     /// The linked worktree called `name`, if git knows one.
     pub fn find_worktree(&self, name: &str) -> Result<Option<WorktreeInfo>> {
@@ -41,6 +55,42 @@ impl Repo {
         }))
     }
 
+    /// Classifies what exists for worktree `name`.
+    pub fn worktree_state(&self, name: &str) -> Result<WorktreeState> {
+        let admin = self.worktree_git_dir(name);
+        if !admin.exists() {
+            return Ok(WorktreeState::Absent);
+        }
+        let gitdir = std::fs::read_to_string(admin.join("gitdir")).ok();
+        // `gitdir` names the worktree's `.git` file; its parent is the worktree.
+        let path = gitdir
+            .as_deref()
+            .map(|g| PathBuf::from(g.trim()))
+            .and_then(|g| g.parent().map(Path::to_path_buf));
+        let ours = !admin.join(DOMAIN_MARKER).exists();
+        if gitdir.is_none() || (ours && admin.join("locked").exists()) {
+            return Ok(WorktreeState::HalfMade { path });
+        }
+        Ok(match self.find_worktree(name)? {
+            Some(wt) if wt.present => WorktreeState::Present { path: wt.path },
+            Some(wt) => WorktreeState::Missing { path: wt.path },
+            None => WorktreeState::HalfMade { path },
+        })
+    }
+
+    /// Removes an interrupted worktree creation: its admin dir and, if
+    /// given, the folder it was checking out into.
+    pub fn remove_half_made_worktree(
+        &self,
+        name: &str,
+        path: Option<&Path>,
+    ) -> std::io::Result<()> {
+        if let Some(path) = path.filter(|p| p.exists()) {
+            std::fs::remove_dir_all(path)?;
+        }
+        std::fs::remove_dir_all(self.worktree_git_dir(name))
+    }
+
     /// Forgets a worktree whose folder no longer exists.
     pub fn prune_missing_worktree(&self, name: &str) -> Result<()> {
         let wt = self
@@ -53,7 +103,9 @@ impl Repo {
             .context(|| format!("cannot prune worktree {name}"))
     }
 
-    /// Checks `branch` out into a new linked worktree `name` at `path`.
+    /// Checks `branch` out into a new linked worktree `name` at `path`. The
+    /// worktree stays locked until its checkout is complete, so a creation
+    /// killed half-way is recognisable ([`WorktreeState::HalfMade`]).
     pub fn add_worktree(&self, name: &str, path: &Path, branch: &str) -> Result<()> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| GitError {
@@ -66,11 +118,13 @@ impl Repo {
             .find_reference(&format!("refs/heads/{branch}"))
             .context(|| format!("cannot find branch {branch}"))?;
         let mut opts = WorktreeAddOptions::new();
-        opts.reference(Some(&reference));
-        self.inner
+        opts.reference(Some(&reference)).lock(true);
+        let wt = self
+            .inner
             .worktree(name, path, Some(&opts))
             .context(|| format!("cannot add worktree {name} at {}", path.display()))?;
-        Ok(())
+        wt.unlock()
+            .context(|| format!("cannot unlock worktree {name}"))
     }
 
     /// The private git dir of linked worktree `name`.

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::comm::{self, CommError, RegistrationPlan};
 use crate::config::{Config, Loaded};
-use crate::git::{GitError, Repo};
+use crate::git::{GitError, Repo, WorktreeState};
 use crate::hooks::{self, HookInstall};
 
 pub use instructions::{render, GENERATED_MARKER, GENERATED_NAMES};
@@ -62,6 +62,10 @@ pub enum Action {
         domain: String,
         path: PathBuf,
     },
+    RemoveHalfMadeWorktree {
+        domain: String,
+        path: Option<PathBuf>,
+    },
     AddWorktree {
         domain: String,
         branch: String,
@@ -96,6 +100,9 @@ impl std::fmt::Display for Action {
                     "forget worktree {domain} (its folder {} is gone)",
                     path.display()
                 )
+            }
+            Action::RemoveHalfMadeWorktree { domain, .. } => {
+                write!(f, "remove the interrupted worktree creation of {domain}")
             }
             Action::AddWorktree { branch, path, .. } => {
                 write!(f, "add worktree {} on {branch}", path.display())
@@ -182,16 +189,30 @@ pub fn plan(repo: &Repo, loaded: &Loaded, exe: &Path) -> Result<Plan, ScaffoldEr
             });
         }
         let path = worktree_path(repo, &root, config, name)?;
-        match repo.find_worktree(name)? {
-            Some(wt) if wt.present => {}
-            existing => {
-                if let Some(wt) = existing {
-                    plan.actions.push(Action::PruneWorktree {
-                        domain: name.clone(),
-                        path: wt.path,
-                    });
-                }
-                if path.exists() && fs::read_dir(&path).map_err(io_err(&path))?.next().is_some() {
+        match repo.worktree_state(name)? {
+            WorktreeState::Present { .. } => {}
+            state => {
+                let cleared = match state {
+                    WorktreeState::HalfMade { path: half } => {
+                        let same = half.as_ref() == Some(&path);
+                        plan.actions.push(Action::RemoveHalfMadeWorktree {
+                            domain: name.clone(),
+                            path: half,
+                        });
+                        same
+                    }
+                    WorktreeState::Missing { path: gone } => {
+                        plan.actions.push(Action::PruneWorktree {
+                            domain: name.clone(),
+                            path: gone,
+                        });
+                        false
+                    }
+                    _ => false,
+                };
+                let occupied =
+                    path.exists() && fs::read_dir(&path).map_err(io_err(&path))?.next().is_some();
+                if occupied && !cleared {
                     return Err(ScaffoldError::PathTaken {
                         domain: name.clone(),
                         path,
@@ -296,6 +317,9 @@ pub fn apply(repo: &Repo, loaded: &Loaded, plan: &Plan, actor: &str) -> Result<(
                 repo.create_branch(branch, tip)?;
             }
             Action::PruneWorktree { domain, .. } => repo.prune_missing_worktree(domain)?,
+            Action::RemoveHalfMadeWorktree { domain, path } => repo
+                .remove_half_made_worktree(domain, path.as_deref())
+                .map_err(io_err(&repo.worktree_git_dir(domain)))?,
             Action::AddWorktree {
                 domain,
                 branch,
