@@ -103,7 +103,6 @@ macro_rules! failure_from {
 
 failure_from!(
     comm_node::git::GitError,
-    comm_node::comm::CommError,
     comm_node::status::StatusError,
     std::io::Error
 );
@@ -116,6 +115,19 @@ impl From<comm_node::scaffold::ScaffoldError> for CliError {
                 .hint("move that folder away, or set `worktrees:` in comm.yaml to another place"),
             ScaffoldError::Bare => CliError::new(Kind::Usage, &e),
             _ => CliError::failure(&e),
+        }
+    }
+}
+
+impl From<comm_node::comm::CommError> for CliError {
+    fn from(e: comm_node::comm::CommError) -> CliError {
+        use comm_node::comm::CommError;
+        match e {
+            CommError::Invalid { message, hint } => CliError::new(Kind::Usage, message).hint(hint),
+            CommError::Refused { message, hint } => {
+                CliError::new(Kind::Refused, message).hint(hint)
+            }
+            other => CliError::failure(&other),
         }
     }
 }

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use comm_node::config::{self, Config, Loaded};
+use comm_node::comm;
+use comm_node::config::{self, Config, Limits, Loaded};
 use comm_node::git::Repo;
 
 pub use error::{CliError, Kind};
@@ -33,6 +34,10 @@ pub struct Cli {
     /// Run as if started in DIR (like `git -C`).
     #[arg(short = 'C', value_name = "DIR", global = true)]
     dir: Option<PathBuf>,
+    /// Act as this domain, or `human`, outside a domain worktree (inside one,
+    /// the worktree's own domain acts and naming another is refused).
+    #[arg(long = "as", value_name = "NAME", global = true)]
+    as_name: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -41,6 +46,14 @@ pub struct Cli {
 enum Command {
     Init(commands::init::Args),
     Status(commands::status::Args),
+    Send(commands::send::Args),
+    Inbox(commands::inbox::Args),
+    Read(commands::read::Args),
+    Ack(commands::ack::Args),
+    Log(commands::log::Args),
+    Thread(commands::thread::Args),
+    Publish(commands::publish::Args),
+    Artifact(commands::artifact::Args),
     Demo(commands::demo::Args),
     Hook(commands::hook::Args),
 }
@@ -49,6 +62,7 @@ enum Command {
 pub struct Ctx {
     pub cwd: PathBuf,
     pub json: bool,
+    pub as_name: Option<String>,
 }
 
 impl Ctx {
@@ -73,6 +87,34 @@ impl Ctx {
         loaded.check_main(|b| matches!(repo.branch_tip(b), Ok(Some(_))))?;
         Ok((repo, loaded))
     }
+
+    /// The bus limits from comm.yaml (the defaults when there is none).
+    pub fn limits(&self, repo: &Repo) -> Result<Limits, CliError> {
+        let Some(root) = repo.main_workdir() else {
+            return Ok(Limits::default());
+        };
+        let file = root.join(config::FILE_NAME);
+        if !file.exists() {
+            return Ok(Limits::default());
+        }
+        Ok(Config::load(&file)?.config.limits)
+    }
+
+    /// Who is acting: this worktree's domain, or `--as` outside one.
+    pub fn actor(&self, repo: &Repo) -> Result<String, CliError> {
+        let registered = comm::registrations(repo)?;
+        if registered.is_empty() {
+            return Err(
+                CliError::new(Kind::Usage, "the comm branch does not exist yet")
+                    .hint("run comm-node init in the main checkout first"),
+            );
+        }
+        Ok(comm::resolve_actor(
+            repo,
+            self.as_name.as_deref(),
+            &registered,
+        )?)
+    }
 }
 
 /// Parses the command line and runs it.
@@ -95,10 +137,19 @@ pub fn run() -> ExitCode {
     let ctx = Ctx {
         cwd,
         json: cli.json,
+        as_name: cli.as_name,
     };
     let result = match cli.command {
         Command::Init(args) => commands::init::run(&ctx, args),
         Command::Status(args) => commands::status::run(&ctx, args),
+        Command::Send(args) => commands::send::run(&ctx, args),
+        Command::Inbox(args) => commands::inbox::run(&ctx, args),
+        Command::Read(args) => commands::read::run(&ctx, args),
+        Command::Ack(args) => commands::ack::run(&ctx, args),
+        Command::Log(args) => commands::log::run(&ctx, args),
+        Command::Thread(args) => commands::thread::run(&ctx, args),
+        Command::Publish(args) => commands::publish::run(&ctx, args),
+        Command::Artifact(args) => commands::artifact::run(&ctx, args),
         Command::Demo(args) => commands::demo::run(&ctx, args),
         Command::Hook(args) => commands::hook::run(&ctx, args),
     };

@@ -15,3 +15,41 @@ pub fn print_json(value: &impl Serialize) -> std::io::Result<()> {
 pub fn print(text: &str) -> std::io::Result<()> {
     std::io::stdout().lock().write_all(text.as_bytes())
 }
+
+/// A message as text: a header line, then the body indented.
+pub fn render_message(m: &comm_node::comm::Message) -> String {
+    let mut out = format!(
+        "{}  {} → {}  {}\n",
+        m.id,
+        m.from,
+        m.to.join(", "),
+        m.subject
+    );
+    let mut meta = Vec::new();
+    if let Some(task) = &m.task {
+        meta.push(format!("task {task}"));
+    }
+    if m.thread != m.id {
+        meta.push(format!("thread {}", m.thread));
+    }
+    if let Some(parent) = &m.reply_to {
+        meta.push(format!("reply to {parent}"));
+    }
+    meta.push(format!("~{} tokens", m.tokens));
+    out.push_str(&format!("    ({})\n", meta.join(", ")));
+    for line in m.body.lines() {
+        out.push_str(&format!("    {line}\n"));
+    }
+    out
+}
+
+/// Reads a value given as text, or `-` for standard input.
+pub fn text_or_stdin(value: &str) -> std::io::Result<String> {
+    if value == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+        Ok(text)
+    } else {
+        Ok(value.to_owned())
+    }
+}

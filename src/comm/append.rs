@@ -19,15 +19,28 @@ const MAX_ATTEMPTS: usize = 500;
 pub struct Snapshot<'r> {
     repo: &'r Repo,
     tip: Option<Oid>,
+    seq: u64,
 }
 
 impl<'r> Snapshot<'r> {
     /// Reads the current tip.
     pub fn take(repo: &'r Repo) -> Result<Snapshot<'r>, CommError> {
-        Ok(Snapshot {
-            repo,
-            tip: repo.ref_tip(COMM_REF)?,
-        })
+        let tip = repo.ref_tip(COMM_REF)?;
+        let seq = match tip {
+            Some(tip) => Event::parse(&repo.commit_message(tip)?).map_or(0, |e| e.seq),
+            None => 0,
+        };
+        Ok(Snapshot { repo, tip, seq })
+    }
+
+    /// The sequence number of the tip event (0 before the kickoff).
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The repository this snapshot reads.
+    pub fn repo(&self) -> &'r Repo {
+        self.repo
     }
 
     /// The tip commit (`None` before the kickoff).
@@ -76,9 +89,10 @@ where
 {
     for attempt in 0..MAX_ATTEMPTS {
         let snapshot = Snapshot::take(repo)?;
-        let Some(change) = build(&snapshot)? else {
+        let Some(mut change) = build(&snapshot)? else {
             return Ok(None);
         };
+        change.event.seq = snapshot.seq + 1;
         let message = change.event.to_message();
         let commit = repo.commit_edits(snapshot.tip, &change.edits, &message)?;
         let log = format!("comm-node: {}", change.event.subject);

@@ -25,6 +25,9 @@ pub struct Event {
     pub body: String,
     /// Stable unique id; survives replays that change the commit hash.
     pub id: String,
+    /// Position on the `comm` branch: the parent's plus one (the kickoff is
+    /// 1). Set when the event lands; a replay gives it a new one.
+    pub seq: u64,
     /// Further `Comm-*` fields, e.g. `("Task", "T-12")`.
     pub fields: Vec<(String, String)>,
 }
@@ -41,6 +44,7 @@ impl Event {
             subject: subject.into(),
             body: String::new(),
             id: new_id(),
+            seq: 0,
             fields: Vec::new(),
         }
     }
@@ -75,6 +79,7 @@ impl Event {
             trailer("To", &self.to.join(", "));
         }
         trailer("Id", &self.id);
+        trailer("Seq", &self.seq.to_string());
         for (key, value) in &self.fields {
             trailer(key, value);
         }
@@ -93,6 +98,7 @@ impl Event {
             subject: String::new(),
             body: String::new(),
             id: String::new(),
+            seq: 0,
             fields: Vec::new(),
         };
         for line in trailers.lines() {
@@ -103,6 +109,7 @@ impl Event {
                 "From" => event.from = value.to_owned(),
                 "To" => event.to = value.split(", ").map(str::to_owned).collect(),
                 "Id" => event.id = value.to_owned(),
+                "Seq" => event.seq = value.parse().ok()?,
                 _ => event.fields.push((key.to_owned(), value.to_owned())),
             }
         }

@@ -6,10 +6,15 @@
 //! event on the newest tip when another writer got there first. Reads take
 //! the tip tree and never scan history.
 
+mod actor;
 mod append;
+mod artifact;
 mod event;
+mod index;
+mod message;
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 
 use git2::Oid;
 use serde::{Deserialize, Serialize};
@@ -17,8 +22,14 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Config, Domain};
 use crate::git::{GitError, Repo, TreeEdit};
 
+pub use actor::{resolve_actor, HUMAN};
 pub use append::{append, Appended, Change, Snapshot};
+pub use artifact::{get_artifact, publish, validate_artifact_name};
 pub use event::{new_id, Event};
+pub use index::Index;
+pub use message::{
+    ack, find_message, inbox, send, thread_messages, thread_of, Message, SendRequest, ALL,
+};
 
 /// The full name of the bus ref: a branch, so it pushes and `git log comm` works.
 pub const COMM_REF: &str = "refs/heads/comm";
@@ -32,6 +43,21 @@ pub enum CommError {
     Contention(usize),
     #[error("state file {path} on comm is corrupt: {reason}")]
     Corrupt { path: String, reason: String },
+    /// Bad input: nothing was written.
+    #[error("{message}")]
+    Invalid { message: String, hint: String },
+    /// A rule said no: nothing was written.
+    #[error("{message}")]
+    Refused { message: String, hint: String },
+}
+
+impl CommError {
+    pub(crate) fn invalid(message: impl Into<String>, hint: impl Into<String>) -> CommError {
+        CommError::Invalid {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
 }
 
 /// A domain as registered on the bus (`domains/<name>.yaml`).
@@ -192,17 +218,36 @@ pub struct Logged {
     pub event: Event,
 }
 
+/// Visits the events from the tip backwards until `visit` says stop.
+pub fn walk(
+    repo: &Repo,
+    from: Option<Oid>,
+    mut visit: impl FnMut(Logged) -> ControlFlow<()>,
+) -> Result<(), CommError> {
+    let Some(start) = from else {
+        return Ok(());
+    };
+    repo.walk_first_parent(start, |commit, time, message| match Event::parse(message) {
+        Some(event) => visit(Logged {
+            commit,
+            time,
+            event,
+        }),
+        None => ControlFlow::Continue(()),
+    })?;
+    Ok(())
+}
+
 /// The newest `limit` events, newest first.
 pub fn history(repo: &Repo, limit: usize) -> Result<Vec<Logged>, CommError> {
-    Ok(repo
-        .walk_first_parent(COMM_REF, limit)?
-        .into_iter()
-        .filter_map(|(commit, time, message)| {
-            Event::parse(&message).map(|event| Logged {
-                commit,
-                time,
-                event,
-            })
-        })
-        .collect())
+    let mut out = Vec::new();
+    walk(repo, repo.ref_tip(COMM_REF)?, |logged| {
+        out.push(logged);
+        if out.len() >= limit {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })?;
+    Ok(out)
 }

@@ -52,6 +52,28 @@ pub struct Config {
     /// Extra forbidden import edges.
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// Size limits on the bus.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Size limits on what goes onto the `comm` branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest message body, in bytes.
+    pub body_bytes: usize,
+    /// Largest published artifact, in bytes.
+    pub artifact_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            body_bytes: 64 * 1024,
+            artifact_bytes: 8 * 1024 * 1024,
+        }
+    }
 }
 
 /// One bounded context: what it owns, what it may use, how it is tested.

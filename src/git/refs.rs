@@ -143,21 +143,92 @@ impl Repo {
         }
     }
 
-    /// Up to `limit` commits reachable from ref `name` by first parents,
-    /// newest first: id, commit time (seconds) and message.
-    pub fn walk_first_parent(&self, name: &str, limit: usize) -> Result<Vec<(Oid, i64, String)>> {
-        let mut out = Vec::new();
-        let mut next = resolve(&self.inner, name)?;
-        while let Some(id) = next.filter(|_| out.len() < limit) {
+    /// The message of a commit.
+    pub fn commit_message(&self, id: Oid) -> Result<String> {
+        let commit = self
+            .inner
+            .find_commit(id)
+            .context(|| format!("cannot read {id}"))?;
+        Ok(String::from_utf8_lossy(commit.message_bytes()).into_owned())
+    }
+
+    /// Visits commits from `start` along first parents, newest first, with
+    /// their commit time (seconds) and message, until `visit` says stop.
+    pub fn walk_first_parent(
+        &self,
+        start: Oid,
+        mut visit: impl FnMut(Oid, i64, &str) -> std::ops::ControlFlow<()>,
+    ) -> Result<()> {
+        let mut next = Some(start);
+        while let Some(id) = next {
             let commit = self
                 .inner
                 .find_commit(id)
                 .context(|| format!("cannot read {id}"))?;
-            let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
-            out.push((id, commit.time().seconds(), message));
+            let message = String::from_utf8_lossy(commit.message_bytes());
+            if visit(id, commit.time().seconds(), &message).is_break() {
+                break;
+            }
             next = commit.parent_id(0).ok();
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// Whether `ancestor` is reachable from `descendant` (or equal to it).
+    pub fn is_ancestor(&self, ancestor: Oid, descendant: Oid) -> Result<bool> {
+        if ancestor == descendant {
+            return Ok(true);
+        }
+        self.inner
+            .graph_descendant_of(descendant, ancestor)
+            .context(|| format!("cannot compare {ancestor} with {descendant}"))
+    }
+
+    /// The best common ancestor of two commits, if any.
+    pub fn merge_base(&self, a: Oid, b: Oid) -> Result<Option<Oid>> {
+        match self.inner.merge_base(a, b) {
+            Ok(id) => Ok(Some(id)),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e).context(|| format!("cannot find the merge base of {a} and {b}")),
+        }
+    }
+
+    /// What `commit` changed against its first parent, as tree edits.
+    pub fn commit_edits_of(&self, commit: Oid) -> Result<Vec<TreeEdit>> {
+        let repo = &self.inner;
+        let c = repo
+            .find_commit(commit)
+            .context(|| format!("cannot read {commit}"))?;
+        let new_tree = c
+            .tree()
+            .context(|| format!("cannot read the tree of {commit}"))?;
+        let old_tree = match c.parent(0) {
+            Ok(p) => Some(
+                p.tree()
+                    .context(|| format!("cannot read the parent of {commit}"))?,
+            ),
+            Err(_) => None,
+        };
+        let diff = repo
+            .diff_tree_to_tree(old_tree.as_ref(), Some(&new_tree), None)
+            .context(|| format!("cannot diff {commit}"))?;
+        let mut edits = Vec::new();
+        for delta in diff.deltas() {
+            let file = delta.new_file();
+            let Some(path) = file.path().or_else(|| delta.old_file().path()) else {
+                continue;
+            };
+            let path = path.to_string_lossy().into_owned();
+            if delta.status() == git2::Delta::Deleted {
+                edits.push(TreeEdit::Remove { path });
+            } else {
+                edits.push(TreeEdit::Put {
+                    bytes: self.blob(file.id())?,
+                    path,
+                });
+            }
+        }
+        Ok(edits)
     }
 
     /// Removes `<ref>.lock` if a killed process left it behind; true if it did.

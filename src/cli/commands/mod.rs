@@ -1,6 +1,14 @@
 //! One module per command: its clap `Args` and its `run` function.
 
+pub mod ack;
+pub mod artifact;
 pub mod demo;
 pub mod hook;
+pub mod inbox;
 pub mod init;
+pub mod log;
+pub mod publish;
+pub mod read;
+pub mod send;
 pub mod status;
+pub mod thread;

@@ -1,0 +1,140 @@
+//! Artifacts: bytes a domain publishes for its peers (an API contract, a
+//! schema), stored on `comm` at `artifacts/<domain>/<name>` so that
+//! `git show comm:artifacts/api/openapi.yaml` works.
+
+use super::{append, Appended, Change, CommError, Event, Snapshot, ALL};
+use crate::config::Limits;
+use crate::git::{Repo, TreeEdit};
+
+const KIND: &str = "artifact";
+
+/// Checks that an artifact name is a normalized relative path that stays
+/// inside the publisher's folder.
+pub fn validate_artifact_name(name: &str) -> Result<(), CommError> {
+    let hint = "use a relative path such as openapi.yaml or schemas/order.json";
+    let problem = if name.is_empty() {
+        Some("is empty")
+    } else if name.starts_with('/') || name.starts_with('\\') || name.contains(':') {
+        Some("is absolute")
+    } else if name.contains('\\') {
+        Some("contains a backslash")
+    } else if name.split('/').any(|s| s == ".." || s == ".") {
+        Some("contains `.` or `..`")
+    } else if name.split('/').any(str::is_empty) {
+        Some("has an empty path segment")
+    } else if name.split('/').any(|s| s.eq_ignore_ascii_case(".git")) {
+        Some("contains `.git`")
+    } else if name.chars().any(char::is_control) {
+        Some("contains control characters")
+    } else if name.len() > 200 {
+        Some("is longer than 200 bytes")
+    } else {
+        None
+    };
+    match problem {
+        Some(p) => Err(CommError::invalid(
+            format!("artifact name `{name}` {p}"),
+            hint,
+        )),
+        None => Ok(()),
+    }
+}
+
+fn artifact_path(domain: &str, name: &str) -> String {
+    format!("artifacts/{domain}/{name}")
+}
+
+/// Publishes `bytes` as `from`'s artifact `name`, telling `to` (or all).
+pub fn publish(
+    repo: &Repo,
+    from: &str,
+    name: &str,
+    bytes: &[u8],
+    to: &[String],
+    note: Option<&str>,
+    limits: &Limits,
+) -> Result<Appended, CommError> {
+    validate_artifact_name(name)?;
+    if bytes.len() > limits.artifact_bytes {
+        return Err(CommError::invalid(
+            format!(
+                "the artifact is {} bytes; the limit is {}",
+                bytes.len(),
+                limits.artifact_bytes
+            ),
+            "raise limits.artifact_bytes in comm.yaml if it really belongs on the bus",
+        ));
+    }
+    let path = artifact_path(from, name);
+    let appended = append(repo, |_snapshot| {
+        let subject = match note {
+            Some(n) => format!("{from} published {name}: {n}"),
+            None => format!("{from} published {name}"),
+        };
+        let mut event = Event::new(KIND, from, subject);
+        event.to = if to.is_empty() {
+            vec![ALL.to_owned()]
+        } else {
+            to.to_vec()
+        };
+        event
+            .fields
+            .push(("Artifact".into(), format!("{from}/{name}")));
+        event.fields.push(("Size".into(), bytes.len().to_string()));
+        Ok(Some(Change {
+            event,
+            edits: vec![TreeEdit::Put {
+                path: path.clone(),
+                bytes: bytes.to_vec(),
+            }],
+        }))
+    })?;
+    Ok(appended.expect("a publish always appends"))
+}
+
+/// The bytes of artifact `domain/name` at the tip.
+pub fn get_artifact(repo: &Repo, qualified: &str) -> Result<Vec<u8>, CommError> {
+    let Some((domain, name)) = qualified.split_once('/') else {
+        return Err(CommError::invalid(
+            format!("`{qualified}` does not name a domain's artifact"),
+            "write DOMAIN/NAME, e.g. api/openapi.yaml",
+        ));
+    };
+    validate_artifact_name(name)?;
+    let snapshot = Snapshot::take(repo)?;
+    snapshot.read(&artifact_path(domain, name))?.ok_or_else(|| {
+        CommError::invalid(
+            format!("no artifact `{qualified}` on comm"),
+            format!(
+                "git ls-tree -r --name-only comm artifacts/{domain} lists what {domain} published"
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_stay_inside_the_folder() {
+        for good in ["openapi.yaml", "schemas/order.json", "a.b/c-d_e"] {
+            assert!(validate_artifact_name(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            "a//b",
+            "./a",
+            "a/",
+            ".git/config",
+            "C:x",
+            "a\\b",
+            "a\nb",
+        ] {
+            assert!(validate_artifact_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}

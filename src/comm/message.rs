@@ -1,0 +1,371 @@
+//! Messages between domains: sending, the inbox, and read cursors.
+//!
+//! A message is a `msg` event whose commit changes no state. Each domain's
+//! read position is `cursors/<domain>.yaml` on `comm`: a sequence number
+//! below which everything is read, plus the ids acknowledged above it. The
+//! inbox walks only the events newer than that number, never the history.
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+
+use git2::Oid;
+use serde::{Deserialize, Serialize};
+
+use super::{append, walk, Appended, Change, CommError, Event, Index, Logged, Snapshot, HUMAN};
+use crate::config::Limits;
+use crate::git::{Repo, TreeEdit};
+
+/// The recipient that addresses every domain and the human.
+pub const ALL: &str = "all";
+
+const KIND: &str = "msg";
+const ACK_KIND: &str = "ack";
+/// Longest subject line, in characters.
+const MAX_SUBJECT: usize = 200;
+
+/// A message as shown to users and scripts (`--json`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Message {
+    pub id: String,
+    pub kind: String,
+    pub from: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    pub task: Option<String>,
+    pub thread: String,
+    pub reply_to: Option<String>,
+    /// Estimated tokens of subject and body (bytes / 4).
+    pub tokens: u64,
+    /// Commit time, seconds since the epoch.
+    pub time: i64,
+    pub commit: String,
+    pub seq: u64,
+}
+
+impl Message {
+    /// Any event in the shape of a message (for `log`); the subject of a
+    /// `msg` loses its `from → to:` prefix.
+    pub fn from_logged(logged: &Logged) -> Message {
+        let e = &logged.event;
+        let prefix = if e.kind == KIND {
+            headline_prefix(&e.from, &e.to)
+        } else {
+            String::new()
+        };
+        Message {
+            id: e.id.clone(),
+            kind: e.kind.clone(),
+            from: e.from.clone(),
+            to: e.to.clone(),
+            subject: e
+                .subject
+                .strip_prefix(&prefix)
+                .unwrap_or(&e.subject)
+                .to_owned(),
+            body: e.body.clone(),
+            task: e.field("Task").map(str::to_owned),
+            thread: e.field("Thread").unwrap_or(&e.id).to_owned(),
+            reply_to: e.field("Reply-To").map(str::to_owned),
+            tokens: e.field("Tokens").and_then(|t| t.parse().ok()).unwrap_or(0),
+            time: logged.time,
+            commit: logged.commit.to_string(),
+            seq: e.seq,
+        }
+    }
+
+    /// Whether this is a message to `reader` (from someone else).
+    pub fn is_for(&self, reader: &str) -> bool {
+        self.kind == KIND && self.from != reader && self.to.iter().any(|t| t == reader || t == ALL)
+    }
+}
+
+fn headline_prefix(from: &str, to: &[String]) -> String {
+    format!("{from} → {}: ", to.join(", "))
+}
+
+/// What to send.
+#[derive(Debug, Clone, Default)]
+pub struct SendRequest {
+    pub from: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    pub task: Option<String>,
+    pub thread: Option<String>,
+    pub reply_to: Option<String>,
+}
+
+/// Estimated tokens of a text: bytes / 4, rounded up.
+pub(super) fn estimate_tokens(text: &str) -> u64 {
+    (text.len() as u64).div_ceil(4)
+}
+
+/// Posts a message. Recipients are re-checked against the registered
+/// domains of the tip the message lands on.
+pub fn send(repo: &Repo, req: &SendRequest, limits: &Limits) -> Result<Appended, CommError> {
+    check_subject(&req.subject)?;
+    if req.body.len() > limits.body_bytes {
+        return Err(CommError::invalid(
+            format!("the body is {} bytes; the limit is {}", req.body.len(), limits.body_bytes),
+            "publish long content as an artifact (comm-node publish NAME FILE) and send its name, or raise limits.body_bytes in comm.yaml",
+        ));
+    }
+    if req.to.is_empty() {
+        return Err(CommError::invalid(
+            "no recipient",
+            "pass --to DOMAIN[,DOMAIN...], --to human or --to all",
+        ));
+    }
+    for token in [&req.task, &req.thread, &req.reply_to]
+        .into_iter()
+        .flatten()
+    {
+        check_token(token)?;
+    }
+    let thread = match (&req.thread, &req.reply_to) {
+        (Some(thread), _) => Some(thread.clone()),
+        (None, Some(parent)) => Some(thread_of(repo, parent)?),
+        (None, None) => None,
+    };
+    let mut to = req.to.clone();
+    to.sort();
+    to.dedup();
+    let appended = append(repo, |snapshot| {
+        check_recipients(snapshot, &to)?;
+        let mut event = Event::new(
+            KIND,
+            &req.from,
+            format!("{}{}", headline_prefix(&req.from, &to), req.subject),
+        );
+        event.to = to.clone();
+        event.body = req.body.clone();
+        let thread = thread.clone().unwrap_or_else(|| event.id.clone());
+        let tokens = estimate_tokens(&req.subject) + estimate_tokens(&req.body);
+        event.fields.push(("Thread".into(), thread));
+        if let Some(task) = &req.task {
+            event.fields.push(("Task".into(), task.clone()));
+        }
+        if let Some(parent) = &req.reply_to {
+            event.fields.push(("Reply-To".into(), parent.clone()));
+        }
+        event.fields.push(("Tokens".into(), tokens.to_string()));
+        Ok(Some(Change {
+            event,
+            edits: Vec::new(),
+        }))
+    })?;
+    Ok(appended.expect("a message always appends"))
+}
+
+fn check_subject(subject: &str) -> Result<(), CommError> {
+    let hint = "give a one-line subject; put details in the body";
+    if subject.trim().is_empty() {
+        return Err(CommError::invalid("the subject is empty", hint));
+    }
+    if subject.contains(['\n', '\r']) {
+        return Err(CommError::invalid("the subject spans several lines", hint));
+    }
+    if subject.chars().count() > MAX_SUBJECT {
+        return Err(CommError::invalid(
+            format!("the subject is longer than {MAX_SUBJECT} characters"),
+            hint,
+        ));
+    }
+    Ok(())
+}
+
+/// Task, thread and message ids are single tokens.
+fn check_token(token: &str) -> Result<(), CommError> {
+    let ok = !token.is_empty()
+        && token.len() <= 100
+        && token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(CommError::invalid(
+            format!("`{token}` is not a valid id"),
+            "ids use letters, digits and - _ . : / (at most 100 characters)",
+        ))
+    }
+}
+
+fn check_recipients(snapshot: &Snapshot, to: &[String]) -> Result<(), CommError> {
+    let known: BTreeSet<String> = snapshot
+        .list("domains")?
+        .into_iter()
+        .filter_map(|f| f.strip_suffix(".yaml").map(str::to_owned))
+        .collect();
+    for name in to {
+        if name != ALL && name != HUMAN && !known.contains(name) {
+            let list: Vec<&str> = known.iter().map(String::as_str).collect();
+            return Err(CommError::invalid(
+                format!("unknown recipient `{name}`"),
+                format!(
+                    "recipients are all, human, or a domain: {}",
+                    list.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The thread a message belongs to (its own id when it starts one).
+pub fn thread_of(repo: &Repo, id: &str) -> Result<String, CommError> {
+    let index = Index::load(repo)?;
+    let entry = index.get(id).ok_or_else(|| {
+        CommError::invalid(
+            format!("no message with id `{id}`"),
+            "ids are listed by comm-node inbox and comm-node log",
+        )
+    })?;
+    Ok(entry.thread.clone())
+}
+
+/// A domain's read position: every message with `seq <= seq` is read, and
+/// so are those listed in `acked`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Cursor {
+    seq: u64,
+    #[serde(default)]
+    acked: BTreeSet<String>,
+}
+
+fn cursor_path(reader: &str) -> String {
+    format!("cursors/{reader}.yaml")
+}
+
+fn read_cursor(snapshot: &Snapshot, reader: &str) -> Result<Cursor, CommError> {
+    let path = cursor_path(reader);
+    match snapshot.read(&path)? {
+        None => Ok(Cursor::default()),
+        Some(bytes) => serde_yaml::from_slice(&bytes).map_err(|e| CommError::Corrupt {
+            path,
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// Messages for `reader` above the cursor, oldest first.
+fn unread_at(
+    snapshot: &Snapshot,
+    reader: &str,
+    cursor: &Cursor,
+) -> Result<Vec<Message>, CommError> {
+    let mut out = Vec::new();
+    walk(snapshot.repo(), snapshot.tip(), |logged| {
+        if logged.event.seq <= cursor.seq {
+            return ControlFlow::Break(());
+        }
+        let m = Message::from_logged(&logged);
+        if m.is_for(reader) && !cursor.acked.contains(&m.id) {
+            out.push(m);
+        }
+        ControlFlow::Continue(())
+    })?;
+    out.reverse();
+    Ok(out)
+}
+
+/// The unread messages of `reader`, oldest first.
+pub fn inbox(repo: &Repo, reader: &str) -> Result<Vec<Message>, CommError> {
+    let snapshot = Snapshot::take(repo)?;
+    let cursor = read_cursor(&snapshot, reader)?;
+    unread_at(&snapshot, reader, &cursor)
+}
+
+/// Marks messages read (`None`: every unread one). Returns the ack event,
+/// or `None` when there was nothing unread to mark.
+pub fn ack(
+    repo: &Repo,
+    reader: &str,
+    ids: Option<&[String]>,
+) -> Result<Option<Appended>, CommError> {
+    append(repo, |snapshot| {
+        let mut cursor = read_cursor(snapshot, reader)?;
+        let unread = unread_at(snapshot, reader, &cursor)?;
+        let unread_ids: BTreeSet<&String> = unread.iter().map(|m| &m.id).collect();
+        let acking: Vec<String> = match ids {
+            None => unread.iter().map(|m| m.id.clone()).collect(),
+            Some(ids) => {
+                for id in ids {
+                    if !unread_ids.contains(id) && Index::load(snapshot.repo())?.get(id).is_none() {
+                        return Err(CommError::invalid(
+                            format!("no message with id `{id}`"),
+                            "comm-node inbox lists the unread ones",
+                        ));
+                    }
+                }
+                ids.iter()
+                    .filter(|id| unread_ids.contains(id))
+                    .cloned()
+                    .collect()
+            }
+        };
+        if acking.is_empty() {
+            return Ok(None);
+        }
+        cursor.acked.extend(acking.iter().cloned());
+        // Compact: once nothing above the cursor is unread, move it to the tip.
+        if unread.iter().all(|m| cursor.acked.contains(&m.id)) {
+            cursor = Cursor {
+                seq: snapshot.seq(),
+                acked: BTreeSet::new(),
+            };
+        } else {
+            cursor.acked.retain(|id| unread_ids.contains(id));
+        }
+        let mut event = Event::new(
+            ACK_KIND,
+            reader,
+            format!(
+                "{reader} read {} message{}",
+                acking.len(),
+                if acking.len() == 1 { "" } else { "s" }
+            ),
+        );
+        event.fields.push(("Acked".into(), acking.join(" ")));
+        let bytes = serde_yaml::to_string(&cursor)
+            .expect("a cursor serializes")
+            .into_bytes();
+        Ok(Some(Change {
+            event,
+            edits: vec![TreeEdit::Put {
+                path: cursor_path(reader),
+                bytes,
+            }],
+        }))
+    })
+}
+
+/// The message with `id`, found through the index.
+pub fn find_message(repo: &Repo, id: &str) -> Result<Option<Message>, CommError> {
+    let index = Index::load(repo)?;
+    let Some(entry) = index.get(id) else {
+        return Ok(None);
+    };
+    message_at(repo, entry.commit)
+}
+
+/// Every message of `thread`, oldest first.
+pub fn thread_messages(repo: &Repo, thread: &str) -> Result<Vec<Message>, CommError> {
+    let index = Index::load(repo)?;
+    let mut out = Vec::new();
+    for entry in index.thread(thread) {
+        out.extend(message_at(repo, entry.commit)?);
+    }
+    Ok(out)
+}
+
+/// The message carried by `commit`.
+fn message_at(repo: &Repo, commit: Oid) -> Result<Option<Message>, CommError> {
+    let mut found = None;
+    walk(repo, Some(commit), |logged| {
+        found = Some(Message::from_logged(&logged));
+        ControlFlow::Break(())
+    })?;
+    Ok(found)
+}
