@@ -54,6 +54,7 @@ enum Command {
     Thread(commands::thread::Args),
     Publish(commands::publish::Args),
     Artifact(commands::artifact::Args),
+    Sync(commands::sync::Args),
     Demo(commands::demo::Args),
     Hook(commands::hook::Args),
 }
@@ -150,6 +151,7 @@ pub fn run() -> ExitCode {
         Command::Thread(args) => commands::thread::run(&ctx, args),
         Command::Publish(args) => commands::publish::run(&ctx, args),
         Command::Artifact(args) => commands::artifact::run(&ctx, args),
+        Command::Sync(args) => commands::sync::run(&ctx, args),
         Command::Demo(args) => commands::demo::run(&ctx, args),
         Command::Hook(args) => commands::hook::run(&ctx, args),
     };

@@ -25,7 +25,11 @@ pub struct Snapshot<'r> {
 impl<'r> Snapshot<'r> {
     /// Reads the current tip.
     pub fn take(repo: &'r Repo) -> Result<Snapshot<'r>, CommError> {
-        let tip = repo.ref_tip(COMM_REF)?;
+        Snapshot::at(repo, repo.ref_tip(COMM_REF)?)
+    }
+
+    /// Reads the state as of `tip` (a commit of `comm`, or none).
+    pub fn at(repo: &'r Repo, tip: Option<Oid>) -> Result<Snapshot<'r>, CommError> {
         let seq = match tip {
             Some(tip) => Event::parse(&repo.commit_message(tip)?).map_or(0, |e| e.seq),
             None => 0,
@@ -94,7 +98,7 @@ where
         };
         change.event.seq = snapshot.seq + 1;
         let message = change.event.to_message();
-        let commit = repo.commit_edits(snapshot.tip, &change.edits, &message)?;
+        let commit = repo.commit_edits(snapshot.tip, &change.edits, &message, None)?;
         let log = format!("comm-node: {}", change.event.subject);
         match repo.cas_ref(COMM_REF, snapshot.tip, commit, &log)? {
             CasOutcome::Updated => {

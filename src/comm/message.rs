@@ -18,8 +18,8 @@ use crate::git::{Repo, TreeEdit};
 /// The recipient that addresses every domain and the human.
 pub const ALL: &str = "all";
 
-const KIND: &str = "msg";
-const ACK_KIND: &str = "ack";
+pub(super) const KIND: &str = "msg";
+pub(super) const ACK_KIND: &str = "ack";
 /// Longest subject line, in characters.
 const MAX_SUBJECT: usize = 200;
 
@@ -192,7 +192,7 @@ fn check_token(token: &str) -> Result<(), CommError> {
     }
 }
 
-fn check_recipients(snapshot: &Snapshot, to: &[String]) -> Result<(), CommError> {
+pub(super) fn check_recipients(snapshot: &Snapshot, to: &[String]) -> Result<(), CommError> {
     let known: BTreeSet<String> = snapshot
         .list("domains")?
         .into_iter()
@@ -284,61 +284,69 @@ pub fn ack(
     reader: &str,
     ids: Option<&[String]>,
 ) -> Result<Option<Appended>, CommError> {
-    append(repo, |snapshot| {
-        let mut cursor = read_cursor(snapshot, reader)?;
-        let unread = unread_at(snapshot, reader, &cursor)?;
-        let unread_ids: BTreeSet<&String> = unread.iter().map(|m| &m.id).collect();
-        let acking: Vec<String> = match ids {
-            None => unread.iter().map(|m| m.id.clone()).collect(),
-            Some(ids) => {
-                for id in ids {
-                    if !unread_ids.contains(id) && Index::load(snapshot.repo())?.get(id).is_none() {
-                        return Err(CommError::invalid(
-                            format!("no message with id `{id}`"),
-                            "comm-node inbox lists the unread ones",
-                        ));
-                    }
+    append(repo, |snapshot| ack_change(snapshot, reader, ids))
+}
+
+/// The cursor change that marks `ids` (`None`: all unread) read as of
+/// `snapshot`; `None` when nothing is unread.
+pub(super) fn ack_change(
+    snapshot: &Snapshot,
+    reader: &str,
+    ids: Option<&[String]>,
+) -> Result<Option<Change>, CommError> {
+    let mut cursor = read_cursor(snapshot, reader)?;
+    let unread = unread_at(snapshot, reader, &cursor)?;
+    let unread_ids: BTreeSet<&String> = unread.iter().map(|m| &m.id).collect();
+    let acking: Vec<String> = match ids {
+        None => unread.iter().map(|m| m.id.clone()).collect(),
+        Some(ids) => {
+            for id in ids {
+                if !unread_ids.contains(id) && Index::load(snapshot.repo())?.get(id).is_none() {
+                    return Err(CommError::invalid(
+                        format!("no message with id `{id}`"),
+                        "comm-node inbox lists the unread ones",
+                    ));
                 }
-                ids.iter()
-                    .filter(|id| unread_ids.contains(id))
-                    .cloned()
-                    .collect()
             }
+            ids.iter()
+                .filter(|id| unread_ids.contains(id))
+                .cloned()
+                .collect()
+        }
+    };
+    if acking.is_empty() {
+        return Ok(None);
+    }
+    cursor.acked.extend(acking.iter().cloned());
+    // Compact: once nothing above the cursor is unread, move it to the tip.
+    if unread.iter().all(|m| cursor.acked.contains(&m.id)) {
+        cursor = Cursor {
+            seq: snapshot.seq(),
+            acked: BTreeSet::new(),
         };
-        if acking.is_empty() {
-            return Ok(None);
-        }
-        cursor.acked.extend(acking.iter().cloned());
-        // Compact: once nothing above the cursor is unread, move it to the tip.
-        if unread.iter().all(|m| cursor.acked.contains(&m.id)) {
-            cursor = Cursor {
-                seq: snapshot.seq(),
-                acked: BTreeSet::new(),
-            };
-        } else {
-            cursor.acked.retain(|id| unread_ids.contains(id));
-        }
-        let mut event = Event::new(
-            ACK_KIND,
-            reader,
-            format!(
-                "{reader} read {} message{}",
-                acking.len(),
-                if acking.len() == 1 { "" } else { "s" }
-            ),
-        );
-        event.fields.push(("Acked".into(), acking.join(" ")));
-        let bytes = serde_yaml::to_string(&cursor)
-            .expect("a cursor serializes")
-            .into_bytes();
-        Ok(Some(Change {
-            event,
-            edits: vec![TreeEdit::Put {
-                path: cursor_path(reader),
-                bytes,
-            }],
-        }))
-    })
+    } else {
+        cursor.acked.retain(|id| unread_ids.contains(id));
+    }
+    let mut event = Event::new(
+        ACK_KIND,
+        reader,
+        format!(
+            "{reader} read {} message{}",
+            acking.len(),
+            if acking.len() == 1 { "" } else { "s" }
+        ),
+    );
+    event.fields.push(("Acked".into(), acking.join(" ")));
+    let bytes = serde_yaml::to_string(&cursor)
+        .expect("a cursor serializes")
+        .into_bytes();
+    Ok(Some(Change {
+        event,
+        edits: vec![TreeEdit::Put {
+            path: cursor_path(reader),
+            bytes,
+        }],
+    }))
 }
 
 /// The message with `id`, found through the index.

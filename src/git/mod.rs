@@ -5,6 +5,7 @@
 //! crate speaks domains, events and rules. No function here prints.
 
 mod refs;
+mod remote;
 mod worktree;
 
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use git2::{ErrorCode, Oid, Repository, Signature};
 
 pub use refs::{CasOutcome, TreeEdit};
+pub use remote::PushOutcome;
 pub use worktree::{WorktreeInfo, WorktreeState};
 
 /// A git failure, with what comm-node was doing when it happened.

@@ -74,12 +74,14 @@ impl Repo {
     }
 
     /// Writes a commit whose tree is `parent`'s with `edits` applied (an
-    /// empty tree without a parent); no ref moves.
+    /// empty tree without a parent); no ref moves. With `like`, the author
+    /// and committer are copied from that commit (a replay keeps who and when).
     pub fn commit_edits(
         &self,
         parent: Option<Oid>,
         edits: &[TreeEdit],
         message: &str,
+        like: Option<Oid>,
     ) -> Result<Oid> {
         let repo = &self.inner;
         let base = match parent {
@@ -113,13 +115,23 @@ impl Repo {
         let tree = repo
             .find_tree(tree_id)
             .context(|| "cannot read the new tree".into())?;
-        let sig = self.signature()?;
+        let (author, committer) = match like {
+            Some(original) => {
+                let c = repo
+                    .find_commit(original)
+                    .context(|| format!("cannot read {original}"))?;
+                let author = c.author().to_owned();
+                let committer = c.committer().to_owned();
+                (author, committer)
+            }
+            None => (self.signature()?, self.signature()?),
+        };
         let parent_commit = match parent {
             Some(p) => Some(repo.find_commit(p).context(|| format!("cannot read {p}"))?),
             None => None,
         };
         let parents: Vec<&git2::Commit> = parent_commit.iter().collect();
-        repo.commit(None, &sig, &sig, message, &tree, &parents)
+        repo.commit(None, &author, &committer, message, &tree, &parents)
             .context(|| "cannot write the commit".into())
     }
 

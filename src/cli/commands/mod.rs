@@ -11,4 +11,5 @@ pub mod publish;
 pub mod read;
 pub mod send;
 pub mod status;
+pub mod sync;
 pub mod thread;

@@ -1,0 +1,216 @@
+//! Exchanging `comm` with a remote: fetch, replay, push without force.
+//!
+//! The remote's refusal of a non-fast-forward push is the distributed
+//! compare-and-swap. When both sides have new events, the local ones are
+//! replayed on top of the remote tip, each re-validated against the state it
+//! now lands on (a message to a domain that no longer exists is dropped and
+//! reported), keeping its `Comm-Id`, author and time. An event whose id the
+//! remote already has is not replayed twice.
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+
+use git2::Oid;
+use serde::Serialize;
+
+use super::message::{ack_change, check_recipients, ACK_KIND, KIND as MSG_KIND};
+use super::{walk, CommError, Event, Snapshot, COMM_REF};
+use crate::git::{CasOutcome, PushOutcome, Repo};
+use crate::retry::backoff;
+
+/// Rounds of fetch-replay-push before giving up on a remote that keeps moving.
+const MAX_ROUNDS: usize = 50;
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncReport {
+    pub remote: String,
+    /// Events that came from the remote.
+    pub received: usize,
+    /// Local events replayed on top of the remote's.
+    pub replayed: usize,
+    /// Local events the remote already had.
+    pub duplicates: usize,
+    /// Local events that no longer hold on the new state, with the reason.
+    pub rejected: Vec<Rejected>,
+    /// Whether the remote was updated.
+    pub pushed: bool,
+    /// The `comm` tip both sides now share.
+    pub tip: Option<String>,
+    /// Rounds needed (more than one when another clone pushed meanwhile).
+    pub rounds: usize,
+    /// True when `remote.<name>.fetch` was extended so `git fetch` brings comm.
+    pub refspec_added: bool,
+}
+
+/// A local event dropped during replay.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rejected {
+    pub id: String,
+    pub subject: String,
+    pub reason: String,
+}
+
+/// Syncs `comm` with `remote`.
+pub fn sync(repo: &Repo, remote: &str) -> Result<SyncReport, CommError> {
+    let branch = COMM_REF.trim_start_matches("refs/heads/");
+    let mut report = SyncReport {
+        remote: remote.to_owned(),
+        refspec_added: repo.ensure_fetch_refspec(remote, branch)?,
+        ..SyncReport::default()
+    };
+    for round in 0..MAX_ROUNDS {
+        report.rounds = round + 1;
+        let theirs = repo.fetch_branch(remote, branch)?;
+        let ours = repo.ref_tip(COMM_REF)?;
+        let target = match (ours, theirs) {
+            (None, None) => {
+                return Err(CommError::invalid(
+                    format!("neither this repository nor `{remote}` has a comm branch"),
+                    "run comm-node init first",
+                ))
+            }
+            (None, Some(t)) => {
+                report.received = count_since(repo, t, None)?;
+                if repo.cas_ref(COMM_REF, None, t, "comm-node sync: fetch")? == CasOutcome::Lost {
+                    continue;
+                }
+                report.tip = Some(t.to_string());
+                return Ok(report);
+            }
+            (Some(o), Some(t)) if o == t => {
+                report.tip = Some(o.to_string());
+                return Ok(report);
+            }
+            (Some(o), Some(t)) if repo.is_ancestor(o, t)? => {
+                report.received = count_since(repo, t, Some(o))?;
+                if repo.cas_ref(COMM_REF, Some(o), t, "comm-node sync: fast-forward")?
+                    == CasOutcome::Lost
+                {
+                    continue;
+                }
+                report.tip = Some(t.to_string());
+                return Ok(report);
+            }
+            (Some(o), Some(t)) if !repo.is_ancestor(t, o)? => {
+                let replayed = replay(repo, o, t, &mut report)?;
+                if repo.cas_ref(COMM_REF, Some(o), replayed, "comm-node sync: replay")?
+                    == CasOutcome::Lost
+                {
+                    continue;
+                }
+                replayed
+            }
+            (Some(o), _) => o,
+        };
+        match repo.push_branch(remote, target, branch)? {
+            PushOutcome::Pushed => {
+                report.pushed = true;
+                report.tip = Some(target.to_string());
+                return Ok(report);
+            }
+            PushOutcome::Rejected => std::thread::sleep(backoff(round)),
+        }
+    }
+    Err(CommError::Contention(MAX_ROUNDS))
+}
+
+/// Number of events from `tip` back to (not including) `base`.
+fn count_since(repo: &Repo, tip: Oid, base: Option<Oid>) -> Result<usize, CommError> {
+    let mut n = 0;
+    walk(repo, Some(tip), |logged| {
+        if Some(logged.commit) == base {
+            return ControlFlow::Break(());
+        }
+        n += 1;
+        ControlFlow::Continue(())
+    })?;
+    Ok(n)
+}
+
+/// Replays the local events since the merge base onto `theirs`; returns the
+/// new tip (not yet referenced).
+fn replay(repo: &Repo, ours: Oid, theirs: Oid, report: &mut SyncReport) -> Result<Oid, CommError> {
+    let base = repo.merge_base(ours, theirs)?;
+    let mut remote_ids = HashSet::new();
+    let mut received = 0;
+    walk(repo, Some(theirs), |logged| {
+        if Some(logged.commit) == base {
+            return ControlFlow::Break(());
+        }
+        received += 1;
+        remote_ids.insert(logged.event.id);
+        ControlFlow::Continue(())
+    })?;
+    report.received = received;
+    let mut local = Vec::new();
+    walk(repo, Some(ours), |logged| {
+        if Some(logged.commit) == base {
+            return ControlFlow::Break(());
+        }
+        local.push(logged);
+        ControlFlow::Continue(())
+    })?;
+    let mut tip = theirs;
+    for logged in local.into_iter().rev() {
+        if remote_ids.contains(&logged.event.id) {
+            report.duplicates += 1;
+            continue;
+        }
+        let snapshot = Snapshot::at(repo, Some(tip))?;
+        match revalidate(&snapshot, &logged.event, logged.commit) {
+            Ok(Some((mut event, edits))) => {
+                event.seq = snapshot.seq() + 1;
+                tip =
+                    repo.commit_edits(Some(tip), &edits, &event.to_message(), Some(logged.commit))?;
+                report.replayed += 1;
+            }
+            Ok(None) => report.duplicates += 1,
+            Err(CommError::Invalid { message, .. } | CommError::Refused { message, .. }) => {
+                report.rejected.push(Rejected {
+                    id: logged.event.id.clone(),
+                    subject: logged.event.subject.clone(),
+                    reason: message,
+                });
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(tip)
+}
+
+/// Re-derives a local event on a new state: its event (same id) and edits,
+/// `None` when it has become a no-op, or an error when it no longer holds.
+fn revalidate(
+    snapshot: &Snapshot,
+    event: &Event,
+    commit: Oid,
+) -> Result<Option<(Event, Vec<crate::git::TreeEdit>)>, CommError> {
+    match event.kind.as_str() {
+        MSG_KIND => {
+            check_recipients(snapshot, &event.to)?;
+            Ok(Some((event.clone(), Vec::new())))
+        }
+        ACK_KIND => {
+            let ids: Vec<String> = event
+                .field("Acked")
+                .unwrap_or_default()
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            Ok(
+                ack_change(snapshot, &event.from, Some(&ids))?.map(|change| {
+                    let mut replayed = change.event;
+                    replayed.id = event.id.clone();
+                    (replayed, change.edits)
+                }),
+            )
+        }
+        // Other events carry their state change as a tree diff: re-apply it.
+        _ => Ok(Some((
+            event.clone(),
+            snapshot.repo().commit_edits_of(commit)?,
+        ))),
+    }
+}

@@ -1,0 +1,109 @@
+//! Talking to remotes. Fetch and push run the `git` executable, so every
+//! transport, credential helper and ssh setting the user has keeps working.
+
+use std::process::Command;
+
+use git2::Oid;
+
+use super::{Context, GitError, Repo, Result};
+
+/// What the remote said to a push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushOutcome {
+    /// The remote ref now points at what we pushed.
+    Pushed,
+    /// The remote ref moved since we fetched (not a fast-forward).
+    Rejected,
+}
+
+impl Repo {
+    /// Makes a plain `git fetch REMOTE` also bring `branch`, unless the
+    /// remote's refspecs already cover it. Returns true if it added one.
+    pub fn ensure_fetch_refspec(&self, remote: &str, branch: &str) -> Result<bool> {
+        let found = self
+            .inner
+            .find_remote(remote)
+            .context(|| format!("no remote named `{remote}`"))?;
+        let full = format!("refs/heads/{branch}");
+        let covered = found
+            .refspecs()
+            .any(|r| r.direction() == git2::Direction::Fetch && r.src_matches(&full));
+        if covered {
+            return Ok(false);
+        }
+        let mut config = self
+            .inner
+            .config()
+            .context(|| "cannot open git config".into())?;
+        config
+            .set_multivar(
+                &format!("remote.{remote}.fetch"),
+                "^$",
+                &format!("+{full}:refs/remotes/{remote}/{branch}"),
+            )
+            .context(|| format!("cannot add a fetch refspec to remote {remote}"))?;
+        Ok(true)
+    }
+
+    /// Fetches `branch` from `remote` into `refs/remotes/<remote>/<branch>`;
+    /// returns its commit, or `None` if the remote has no such branch.
+    pub fn fetch_branch(&self, remote: &str, branch: &str) -> Result<Option<Oid>> {
+        let tracking = format!("refs/remotes/{remote}/{branch}");
+        let refspec = format!("+refs/heads/{branch}:{tracking}");
+        let out = self.git(&["fetch", "--quiet", "--no-tags", remote, &refspec])?;
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if stderr.contains("couldn't find remote ref") {
+                return Ok(None);
+            }
+            return Err(command_error(
+                &format!("git fetch {remote} {refspec}"),
+                &stderr,
+            ));
+        }
+        self.ref_tip(&tracking)
+    }
+
+    /// Pushes `commit` to `refs/heads/<branch>` on `remote`, never forcing.
+    pub fn push_branch(&self, remote: &str, commit: Oid, branch: &str) -> Result<PushOutcome> {
+        let refspec = format!("{commit}:refs/heads/{branch}");
+        let out = self.git(&["push", "--porcelain", "--quiet", remote, &refspec])?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if stdout.lines().any(|l| l.starts_with('!')) {
+            return Ok(PushOutcome::Rejected);
+        }
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            return Err(command_error(
+                &format!("git push {remote} {refspec}"),
+                &stderr,
+            ));
+        }
+        // Keep the tracking ref in step, as git itself does after a push.
+        let tracking = format!("refs/remotes/{remote}/{branch}");
+        self.inner
+            .reference(&tracking, commit, true, "comm-node sync: push")
+            .context(|| format!("cannot update {tracking}"))?;
+        Ok(PushOutcome::Pushed)
+    }
+
+    fn git(&self, args: &[&str]) -> Result<std::process::Output> {
+        Command::new("git")
+            .arg("--git-dir")
+            .arg(self.common_dir())
+            .args(args)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .output()
+            .map_err(|e| GitError {
+                context: "cannot run git (is it installed and on PATH?)".into(),
+                source: git2::Error::from_str(&e.to_string()),
+            })
+    }
+}
+
+fn command_error(what: &str, stderr: &str) -> GitError {
+    GitError {
+        context: format!("{what} failed"),
+        source: git2::Error::from_str(stderr.trim()),
+    }
+}
