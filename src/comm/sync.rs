@@ -53,6 +53,12 @@ pub struct Rejected {
 
 /// Syncs `comm` with `remote`.
 pub fn sync(repo: &Repo, remote: &str) -> Result<SyncReport, CommError> {
+    if !repo.has_remote(remote) {
+        return Err(CommError::invalid(
+            format!("no remote named `{remote}`"),
+            "add one with `git remote add origin URL`, or name an existing remote",
+        ));
+    }
     let branch = COMM_REF.trim_start_matches("refs/heads/");
     let mut report = SyncReport {
         remote: remote.to_owned(),

@@ -17,6 +17,11 @@ pub enum PushOutcome {
 }
 
 impl Repo {
+    /// Whether a remote of that name is configured.
+    pub fn has_remote(&self, name: &str) -> bool {
+        self.inner.find_remote(name).is_ok()
+    }
+
     /// Makes a plain `git fetch REMOTE` also bring `branch`, unless the
     /// remote's refspecs already cover it. Returns true if it added one.
     pub fn ensure_fetch_refspec(&self, remote: &str, branch: &str) -> Result<bool> {

@@ -1,0 +1,261 @@
+//! `comm-node sync` between clones, through a real `git daemon` on loopback.
+
+mod common;
+
+use std::collections::HashSet;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use common::Env;
+
+const CONFIG: &str = "project: app
+domains:
+  api:
+    scope: [\"api/**\"]
+  web:
+    scope: [\"web/**\"]
+";
+
+/// A `git daemon` serving one directory on 127.0.0.1; killed on drop.
+struct Daemon {
+    child: Child,
+    url: String,
+}
+
+impl Daemon {
+    fn start(env: &Env, base: &Path) -> Daemon {
+        // Ask the OS for a free port, then hand it to the daemon.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("git")
+            .args([
+                "daemon",
+                "--reuseaddr",
+                "--listen=127.0.0.1",
+                "--export-all",
+                "--enable=receive-pack",
+            ])
+            .arg(format!("--port={port}"))
+            .arg(format!("--base-path={}", base.display()))
+            .arg(base)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("git daemon starts");
+        let daemon = Daemon {
+            child,
+            url: format!("git://127.0.0.1:{port}/remote.git"),
+        };
+        for _ in 0..200 {
+            if env.git_run(base, &["ls-remote", &daemon.url]).code == 0 {
+                return daemon;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        panic!("git daemon did not come up on port {port}");
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A seeded repository pushed to a bare `remote.git` served by a daemon,
+/// and two clones of it.
+fn two_clones(env: &Env) -> (Daemon, PathBuf, PathBuf) {
+    let seed = env.repo(
+        "seed",
+        &[("comm.yaml", CONFIG), ("api/a.ts", "export {};\n")],
+    );
+    env.cn(&seed, &["init"]).expect(0);
+    let base = env.path("served");
+    std::fs::create_dir_all(&base).unwrap();
+    env.git(
+        &base,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            seed.to_str().unwrap(),
+            "remote.git",
+        ],
+    );
+    let daemon = Daemon::start(env, &base);
+    let clones: Vec<PathBuf> = ["a", "b"]
+        .iter()
+        .map(|name| {
+            env.git(env.dir.path(), &["clone", "-q", &daemon.url, name]);
+            let dir = env.path(name);
+            env.git(&dir, &["config", "user.name", &format!("clone {name}")]);
+            env.git(
+                &dir,
+                &["config", "user.email", &format!("{name}@test.invalid")],
+            );
+            env.cn(&dir, &["sync"]).expect(0);
+            dir
+        })
+        .collect();
+    (daemon, clones[0].clone(), clones[1].clone())
+}
+
+fn msg_ids(env: &Env, dir: &Path) -> Vec<String> {
+    let out = env.git(
+        dir,
+        &["log", "comm", "--format=%(trailers:key=Comm-Kind,valueonly,separator=)|%(trailers:key=Comm-Id,valueonly,separator=)"],
+    );
+    out.lines()
+        .filter_map(|l| l.strip_prefix("msg|").map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn concurrent_clones_converge_with_nothing_lost_or_doubled() {
+    let env = Env::new();
+    let (_daemon, a, b) = two_clones(&env);
+    let per_clone = 30;
+    let sent: Vec<Vec<String>> = std::thread::scope(|s| {
+        let workers: Vec<_> = [(&a, "api", "web"), (&b, "web", "api")]
+            .into_iter()
+            .map(|(dir, me, peer)| {
+                let env = &env;
+                s.spawn(move || {
+                    let mut ids = Vec::new();
+                    for i in 0..per_clone {
+                        let run = env
+                            .cn(
+                                dir,
+                                &["--as", me, "send", "--to", peer, &format!("{me} #{i}")],
+                            )
+                            .expect(0);
+                        ids.push(run.stdout.trim().to_owned());
+                        if i % 5 == 4 {
+                            env.cn(dir, &["sync"]).expect(0);
+                        }
+                    }
+                    ids
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    // Settle: a few rounds until both sides hold the same tip.
+    for _ in 0..4 {
+        env.cn(&a, &["sync"]).expect(0);
+        env.cn(&b, &["sync"]).expect(0);
+    }
+    let tip_a = env.git(&a, &["rev-parse", "comm"]);
+    let tip_b = env.git(&b, &["rev-parse", "comm"]);
+    assert_eq!(tip_a, tip_b);
+    let served = env.path("served/remote.git");
+    assert_eq!(env.git(&served, &["rev-parse", "comm"]), tip_a);
+
+    let ids = msg_ids(&env, &a);
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!(ids.len(), 2 * per_clone, "every message exactly once");
+    assert_eq!(unique.len(), ids.len());
+    for id in sent.iter().flatten() {
+        assert!(unique.contains(id), "message {id} was lost");
+    }
+    assert_eq!(
+        env.git(&a, &["rev-list", "--merges", "comm"]),
+        "",
+        "comm stays linear"
+    );
+    // Sequence numbers are contiguous after the replays.
+    let seqs = env.git(
+        &a,
+        &[
+            "log",
+            "comm",
+            "--format=%(trailers:key=Comm-Seq,valueonly,separator=)",
+        ],
+    );
+    let seqs: Vec<u64> = seqs.lines().map(|s| s.parse().unwrap()).collect();
+    let expected: Vec<u64> = (1..=seqs.len() as u64).rev().collect();
+    assert_eq!(seqs, expected);
+    env.git(&a, &["fsck", "--strict"]);
+    // Each side's inbox sees the other's messages.
+    let inbox = env.cn(&b, &["--as", "web", "inbox", "--json"]).expect(0);
+    let inbox: serde_json::Value = serde_json::from_str(&inbox.stdout).unwrap();
+    assert_eq!(inbox.as_array().unwrap().len(), per_clone);
+}
+
+#[test]
+fn replayed_acks_do_not_hide_messages_that_arrived_meanwhile() {
+    let env = Env::new();
+    let (_daemon, a, b) = two_clones(&env);
+    env.cn(&a, &["--as", "api", "send", "--to", "web", "first"])
+        .expect(0);
+    env.cn(&a, &["sync"]).expect(0);
+    env.cn(&b, &["sync"]).expect(0);
+    // web acks "first" on clone b while api sends "second" on clone a.
+    env.cn(&b, &["--as", "web", "ack", "--all"]).expect(0);
+    env.cn(&a, &["--as", "api", "send", "--to", "web", "second"])
+        .expect(0);
+    env.cn(&a, &["sync"]).expect(0);
+    env.cn(&b, &["sync"]).expect(0); // replays the ack on top of "second"
+    let inbox = env.cn(&b, &["--as", "web", "inbox", "--json"]).expect(0);
+    let inbox: serde_json::Value = serde_json::from_str(&inbox.stdout).unwrap();
+    let subjects: Vec<&str> = inbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, ["second"]);
+}
+
+#[test]
+fn sync_adds_a_fetch_refspec_for_single_branch_clones() {
+    let env = Env::new();
+    let (daemon, _a, _b) = two_clones(&env);
+    env.git(
+        env.dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--single-branch",
+            "--branch",
+            "main",
+            &daemon.url,
+            "c",
+        ],
+    );
+    let c = env.path("c");
+    let run = env.cn(&c, &["sync", "--json"]).expect(0);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["refspec_added"], true);
+    // A plain `git fetch` now brings comm as well.
+    env.git(&c, &["fetch", "-q"]);
+    assert_eq!(
+        env.git(&c, &["rev-parse", "refs/remotes/origin/comm"]),
+        env.git(&c, &["rev-parse", "comm"])
+    );
+}
+
+#[test]
+fn sync_without_a_remote_is_a_clear_error() {
+    let env = Env::new();
+    let root = env.repo("solo", &[("comm.yaml", CONFIG)]);
+    env.cn(&root, &["init"]).expect(0);
+    let before = env.git(&root, &["rev-parse", "comm"]);
+    let run = env.cn(&root, &["sync"]).expect(2);
+    assert!(
+        run.stderr.contains("no remote named `origin`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("hint: add one with `git remote add"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.git(&root, &["rev-parse", "comm"]), before);
+}
