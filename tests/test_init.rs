@@ -371,8 +371,20 @@ fn demo_runs_the_story() {
         .stdout
         .contains("A second `comm-node init` plans 0 actions"));
     assert!(run.stdout.contains("kickoff shop: 5 domains"));
+    assert!(
+        run.stdout.contains("web$ comm-node inbox   (1 unread)"),
+        "{}",
+        run.stdout
+    );
     let shop = dir.join("shop");
-    assert_eq!(env.git(&shop, &["rev-list", "--count", "comm"]), "1");
+    assert_eq!(
+        env.git(&shop, &["log", "--format=%s", "comm"]),
+        "web read 1 message\nweb → api: thanks, wiring the order list to it\napi → web: orders API contract ready\napi published openapi.yaml: orders contract v1\nkickoff shop: 5 domains (api, engine, pricing, shared, web)"
+    );
+    assert_eq!(
+        env.git(&shop, &["show", "comm:artifacts/api/openapi.yaml"]),
+        read(&shop.join("services/api/openapi.yaml")).trim_end()
+    );
     assert!(dir.join("shop.worktrees/web/CLAUDE.md").exists());
     // A non-empty target is refused.
     env.cn(env.dir.path(), &["demo", "--dir", dir.to_str().unwrap()])

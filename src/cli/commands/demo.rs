@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use comm_node::comm;
-use comm_node::config::{self, Config};
+use comm_node::comm::{self, SendRequest};
+use comm_node::config::{self, Config, Limits};
 use comm_node::git::Repo;
 use comm_node::{fixture, scaffold, status};
 
@@ -67,18 +67,18 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         again.actions.len()
     ));
 
+    out.push(talk(&repo, &root, &loaded.config.limits)?);
+
     let mut log = String::new();
     for entry in comm::history(&repo, 20)? {
         log.push_str(&format!(
-            "{} {}  [{} from {}]\n",
-            &entry.commit.to_string()[..8],
-            entry.event.subject,
-            entry.event.kind,
-            entry.event.from
+            "{} {}\n",
+            &entry.commit.to_string()[..7],
+            entry.event.subject
         ));
     }
     out.push(format!(
-        "5. The coordination history, `git log comm`:\n{}",
+        "6. The coordination history, `git log --oneline comm`:\n{}",
         indent(&log)
     ));
 
@@ -89,7 +89,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         .map(|d| d.worktree.clone());
     let web = web.unwrap_or_else(|| root.clone());
     out.push(format!(
-        "Where to look:\n  cd {}                 # the web agent's worktree; start your agent here\n  cat {}/CLAUDE.md        # its role, scope, peers and protocol\n  git -C {} log comm --stat  # the coordination branch\n  git -C {} show comm:domains/web.yaml\n  comm-node -C {} status\n",
+        "Where to look:\n  cd {}                 # the web agent's worktree; start your agent here\n  cat {}/CLAUDE.md        # its role, scope, peers and protocol\n  git -C {} log comm --stat  # the coordination branch\n  git -C {} show comm:artifacts/api/openapi.yaml\n  comm-node -C {} status\n",
         web.display(),
         web.display(),
         root.display(),
@@ -106,6 +106,74 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         ui::print(&out.join("\n"))?;
     }
     Ok(())
+}
+
+/// Step 5: api publishes its API contract and tells web; web reads it,
+/// answers in the same thread and marks its inbox read.
+fn talk(repo: &Repo, root: &Path, limits: &Limits) -> Result<String, CliError> {
+    let contract = std::fs::read(root.join("services/api/openapi.yaml"))?;
+    let web = ["web".to_owned()];
+    comm::publish(
+        repo,
+        "api",
+        "openapi.yaml",
+        &contract,
+        &web,
+        Some("orders contract v1"),
+        limits,
+    )?;
+    let sent = comm::send(
+        repo,
+        &SendRequest {
+            from: "api".into(),
+            to: web.to_vec(),
+            subject: "orders API contract ready".into(),
+            body: "GET/POST /orders are live. Contract: `comm-node artifact get api/openapi.yaml`."
+                .into(),
+            task: Some("T-1".into()),
+            ..SendRequest::default()
+        },
+        limits,
+    )?;
+    let unread = comm::inbox(repo, "web")?;
+    let fetched = comm::get_artifact(repo, "api/openapi.yaml")?;
+    comm::send(
+        repo,
+        &SendRequest {
+            from: "web".into(),
+            to: vec!["api".into()],
+            subject: "thanks, wiring the order list to it".into(),
+            reply_to: Some(sent.event.id.clone()),
+            ..SendRequest::default()
+        },
+        limits,
+    )?;
+    comm::ack(repo, "web", None)?;
+    let mut text = String::from("5. api and web talk through the comm branch:\n");
+    text.push_str(&format!(
+        "   api$ comm-node publish openapi.yaml services/api/openapi.yaml   ({} bytes onto comm)\n",
+        contract.len()
+    ));
+    text.push_str(
+        "   api$ comm-node send --to web --task T-1 \"orders API contract ready\" \"...\"\n",
+    );
+    text.push_str(&format!(
+        "   web$ comm-node inbox   ({} unread)\n",
+        unread.len()
+    ));
+    for m in &unread {
+        text.push_str(&indent(&ui::render_message(m)));
+    }
+    text.push_str(&format!(
+        "   web$ comm-node artifact get api/openapi.yaml   ({} bytes)\n",
+        fetched.len()
+    ));
+    text.push_str(&format!(
+        "   web$ comm-node send --to api --reply-to {} \"thanks, wiring the order list to it\"\n",
+        sent.event.id
+    ));
+    text.push_str("   web$ comm-node ack --all\n");
+    Ok(text)
 }
 
 /// Writes the fixture into `root` and commits it on `main`.

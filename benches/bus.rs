@@ -1,0 +1,189 @@
+//! Bus benchmarks: `send` and `inbox` as whole CLI processes on a `comm`
+//! branch with 100k events, and 8 processes sending at once.
+//!
+//! Run with `cargo bench --bench bus` (add `-- --events N` for another
+//! history size). Results go to stdout as a table; BENCHMARKS.md records them.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_comm-node");
+
+const CONFIG: &str = "project: bench
+domains:
+  api: {scope: [\"api/**\"]}
+  web: {scope: [\"web/**\"]}
+  shared: {scope: [\"shared/**\"]}
+  pricing: {scope: [\"pricing/**\"]}
+  engine: {scope: [\"engine/**\"]}
+";
+
+fn main() {
+    let events: u64 = std::env::args()
+        .skip_while(|a| a != "--events")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let env = Hermetic { home };
+
+    let t = Instant::now();
+    setup(&env, &root, events);
+    println!("setup: {events} events on comm in {:.1} s", t.elapsed().as_secs_f64());
+
+    // send: 50 messages to web (they become its unread), 150 elsewhere.
+    let mut send_times = Vec::new();
+    for i in 0..200 {
+        let to = if i < 50 { "web" } else { "shared" };
+        let subject = format!("bench message {i}");
+        let body = "A short markdown body: the contract for /orders is published as api/openapi.yaml.";
+        let (d, out) = env.time(&root, &["--as", "api", "send", "--to", to, &subject, body]);
+        assert!(out.status.success(), "send failed: {}", String::from_utf8_lossy(&out.stderr));
+        send_times.push(d);
+    }
+    report("send (CLI process, 100k-event history)", &mut send_times);
+
+    let mut inbox_times = Vec::new();
+    for _ in 0..50 {
+        let (d, out) = env.time(&root, &["--as", "web", "inbox", "--json"]);
+        assert!(out.status.success());
+        let unread: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(unread.as_array().unwrap().len(), 50);
+        inbox_times.push(d);
+    }
+    report("inbox, 50 unread (CLI process, 100k-event history)", &mut inbox_times);
+
+    concurrent(&env, &root, 8, 200);
+}
+
+struct Hermetic {
+    home: PathBuf,
+}
+
+impl Hermetic {
+    fn cmd(&self, program: &str, dir: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(dir)
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", &self.home)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "bench")
+            .env("GIT_AUTHOR_EMAIL", "bench@bench.invalid")
+            .env("GIT_COMMITTER_NAME", "bench")
+            .env("GIT_COMMITTER_EMAIL", "bench@bench.invalid");
+        cmd
+    }
+
+    fn git(&self, dir: &Path, args: &[&str]) -> String {
+        let out = self.cmd("git", dir).args(args).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    fn time(&self, dir: &Path, args: &[&str]) -> (Duration, std::process::Output) {
+        let t = Instant::now();
+        let out = self.cmd(BIN, dir).args(args).output().unwrap();
+        (t.elapsed(), out)
+    }
+}
+
+/// A repository with `events` message events on comm (written with git
+/// fast-import and packed, like a long-lived repository after `git gc`).
+fn setup(env: &Hermetic, root: &Path, events: u64) {
+    std::fs::create_dir_all(root).unwrap();
+    env.git(root, &["init", "-q", "-b", "main"]);
+    std::fs::write(root.join("comm.yaml"), CONFIG).unwrap();
+    env.git(root, &["add", "comm.yaml"]);
+    env.git(root, &["commit", "-qm", "bench repo"]);
+    let out = env.cmd(BIN, root).arg("init").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let kickoff = env.git(root, &["rev-parse", "comm"]);
+
+    let mut child = env
+        .cmd("git", root)
+        .args(["fast-import", "--quiet", "--force"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = std::io::BufWriter::new(child.stdin.take().unwrap());
+    let domains = ["api", "web", "shared", "pricing", "engine"];
+    for i in 0..events {
+        let seq = i + 2;
+        let from = domains[(i % 5) as usize];
+        let to = domains[((i + 2) % 5) as usize];
+        let to = if to == "web" { "pricing" } else { to };
+        let id = format!("bench-{i:08}");
+        let msg = format!(
+            "{from} → {to}: history message {i}\n\nBody of message {i}.\n\nComm-Kind: msg\nComm-From: {from}\nComm-To: {to}\nComm-Id: {id}\nComm-Seq: {seq}\nComm-Thread: {id}\nComm-Tokens: 12\n"
+        );
+        writeln!(stdin, "commit refs/heads/comm").unwrap();
+        writeln!(stdin, "committer bench <bench@bench.invalid> {} +0000", 1_700_000_000 + i).unwrap();
+        writeln!(stdin, "data {}\n{msg}", msg.len()).unwrap();
+        if i == 0 {
+            writeln!(stdin, "from {kickoff}").unwrap();
+        }
+        if i + 1 == events {
+            // web has read everything so far: its cursor sits at the tip.
+            let cursor = format!("seq: {seq}\nacked: []\n");
+            writeln!(stdin, "M 100644 inline cursors/web.yaml\ndata {}\n{cursor}", cursor.len()).unwrap();
+        }
+        writeln!(stdin).unwrap();
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    env.git(root, &["repack", "-adq"]);
+}
+
+/// `processes` processes each sending `each` messages at once.
+fn concurrent(env: &Hermetic, root: &Path, processes: usize, each: usize) {
+    let before: u64 = env.git(root, &["rev-list", "--count", "comm"]).parse().unwrap();
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for p in 0..processes {
+            s.spawn(move || {
+                let me = if p % 2 == 0 { "api" } else { "web" };
+                for i in 0..each {
+                    let subject = format!("p{p} m{i}");
+                    let out = env
+                        .cmd(BIN, root)
+                        .args(["--as", me, "send", "--to", "all", &subject])
+                        .output()
+                        .unwrap();
+                    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                }
+            });
+        }
+    });
+    let elapsed = t.elapsed();
+    let total = processes * each;
+    let after: u64 = env.git(root, &["rev-list", "--count", "comm"]).parse().unwrap();
+    assert_eq!(after - before, total as u64, "lost or duplicated events");
+    let ids = env.git(root, &["log", &format!("-{total}"), "comm", "--format=%(trailers:key=Comm-Id,valueonly,separator=)"]);
+    let distinct: HashSet<&str> = ids.lines().collect();
+    assert_eq!(distinct.len(), total);
+    println!(
+        "{processes} processes x {each} sends at once: {total} messages in {:.2} s = {:.0} msg/s (0 lost, 0 duplicated)",
+        elapsed.as_secs_f64(),
+        total as f64 / elapsed.as_secs_f64()
+    );
+}
+
+fn report(what: &str, times: &mut [Duration]) {
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let pick = |q: f64| ms(times[((times.len() - 1) as f64 * q).round() as usize]);
+    println!(
+        "{what}: n={} p50={:.2} ms p90={:.2} ms p99={:.2} ms min={:.2} ms",
+        times.len(),
+        pick(0.5),
+        pick(0.9),
+        pick(0.99),
+        ms(times[0])
+    );
+}
