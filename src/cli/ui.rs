@@ -44,12 +44,14 @@ pub fn render_message(m: &comm_node::comm::Message) -> String {
 }
 
 /// Reads a value given as text, or `-` for standard input.
-pub fn text_or_stdin(value: &str) -> std::io::Result<String> {
-    if value == "-" {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
-        Ok(text)
-    } else {
-        Ok(value.to_owned())
+pub fn text_or_stdin(value: &str) -> Result<String, crate::cli::CliError> {
+    if value != "-" {
+        return Ok(value.to_owned());
     }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)?;
+    String::from_utf8(bytes).map_err(|_| {
+        crate::cli::CliError::new(crate::cli::Kind::Usage, "standard input is not UTF-8 text")
+            .hint("send text; publish binary content as an artifact")
+    })
 }

@@ -2,6 +2,7 @@
 //! schema), stored on `comm` at `artifacts/<domain>/<name>` so that
 //! `git show comm:artifacts/api/openapi.yaml` works.
 
+use super::message::check_recipients;
 use super::{append, Appended, Change, CommError, Event, Snapshot, ALL};
 use crate::config::Limits;
 use crate::git::{Repo, TreeEdit};
@@ -9,34 +10,43 @@ use crate::git::{Repo, TreeEdit};
 const KIND: &str = "artifact";
 
 /// Checks that an artifact name is a normalized relative path that stays
-/// inside the publisher's folder.
+/// inside the publisher's folder and that every git host accepts: segments
+/// of ASCII letters, digits and `. - _ + @ = ,`, none of them `.`, `..`, a
+/// spelling of `.git` (`.GIT`, `.git.`) or its short name `git~1`.
 pub fn validate_artifact_name(name: &str) -> Result<(), CommError> {
-    let hint = "use a relative path such as openapi.yaml or schemas/order.json";
     let problem = if name.is_empty() {
-        Some("is empty")
-    } else if name.starts_with('/') || name.starts_with('\\') || name.contains(':') {
-        Some("is absolute")
-    } else if name.contains('\\') {
-        Some("contains a backslash")
-    } else if name.split('/').any(|s| s == ".." || s == ".") {
-        Some("contains `.` or `..`")
-    } else if name.split('/').any(str::is_empty) {
-        Some("has an empty path segment")
-    } else if name.split('/').any(|s| s.eq_ignore_ascii_case(".git")) {
-        Some("contains `.git`")
-    } else if name.chars().any(char::is_control) {
-        Some("contains control characters")
+        Some("is empty".to_owned())
+    } else if name.starts_with('/') {
+        Some("is absolute".to_owned())
     } else if name.len() > 200 {
-        Some("is longer than 200 bytes")
+        Some("is longer than 200 bytes".to_owned())
+    } else if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "._-+@=,/".contains(*c)))
+    {
+        Some(format!("contains {c:?}"))
     } else {
-        None
+        name.split('/').find_map(segment_problem)
     };
     match problem {
         Some(p) => Err(CommError::invalid(
-            format!("artifact name `{name}` {p}"),
-            hint,
+            format!("artifact name `{}` {p}", name.escape_debug()),
+            "use a relative path of letters, digits and . - _ + @ = , such as openapi.yaml or schemas/order.json",
         )),
         None => Ok(()),
+    }
+}
+
+fn segment_problem(segment: &str) -> Option<String> {
+    let lower = segment.to_ascii_lowercase();
+    if segment.is_empty() {
+        Some("has an empty path segment".into())
+    } else if segment == "." || segment == ".." {
+        Some("contains `.` or `..`".into())
+    } else if lower.trim_end_matches('.') == ".git" || lower == "git~1" {
+        Some("contains a name git reserves (`.git`)".into())
+    } else {
+        None
     }
 }
 
@@ -66,7 +76,8 @@ pub fn publish(
         ));
     }
     let path = artifact_path(from, name);
-    let appended = append(repo, |_snapshot| {
+    let appended = append(repo, |snapshot| {
+        check_recipients(snapshot, to)?;
         let subject = match note {
             Some(n) => format!("{from} published {name}: {n}"),
             None => format!("{from} published {name}"),

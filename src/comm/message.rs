@@ -105,6 +105,12 @@ pub(super) fn estimate_tokens(text: &str) -> u64 {
 /// domains of the tip the message lands on.
 pub fn send(repo: &Repo, req: &SendRequest, limits: &Limits) -> Result<Appended, CommError> {
     check_subject(&req.subject)?;
+    if req.body.contains('\0') {
+        return Err(CommError::invalid(
+            "the body contains a NUL byte",
+            "send text; publish binary content as an artifact",
+        ));
+    }
     if req.body.len() > limits.body_bytes {
         return Err(CommError::invalid(
             format!("the body is {} bytes; the limit is {}", req.body.len(), limits.body_bytes),
@@ -163,7 +169,7 @@ fn check_subject(subject: &str) -> Result<(), CommError> {
     if subject.trim().is_empty() {
         return Err(CommError::invalid("the subject is empty", hint));
     }
-    if subject.contains(['\n', '\r']) {
+    if subject.contains(['\n', '\r', '\0']) {
         return Err(CommError::invalid("the subject spans several lines", hint));
     }
     if subject.chars().count() > MAX_SUBJECT {
@@ -249,8 +255,9 @@ fn read_cursor(snapshot: &Snapshot, reader: &str) -> Result<Cursor, CommError> {
     }
 }
 
-/// Messages for `reader` above the cursor, oldest first.
-fn unread_at(
+/// Messages for `reader` newer than the cursor's sequence number, read or
+/// not, oldest first.
+fn above_cursor(
     snapshot: &Snapshot,
     reader: &str,
     cursor: &Cursor,
@@ -261,13 +268,24 @@ fn unread_at(
             return ControlFlow::Break(());
         }
         let m = Message::from_logged(&logged);
-        if m.is_for(reader) && !cursor.acked.contains(&m.id) {
+        if m.is_for(reader) {
             out.push(m);
         }
         ControlFlow::Continue(())
     })?;
     out.reverse();
     Ok(out)
+}
+
+/// Messages for `reader` it has not acknowledged, oldest first.
+fn unread_at(
+    snapshot: &Snapshot,
+    reader: &str,
+    cursor: &Cursor,
+) -> Result<Vec<Message>, CommError> {
+    let mut above = above_cursor(snapshot, reader, cursor)?;
+    above.retain(|m| !cursor.acked.contains(&m.id));
+    Ok(above)
 }
 
 /// The unread messages of `reader`, oldest first.
@@ -295,7 +313,11 @@ pub(super) fn ack_change(
     ids: Option<&[String]>,
 ) -> Result<Option<Change>, CommError> {
     let mut cursor = read_cursor(snapshot, reader)?;
-    let unread = unread_at(snapshot, reader, &cursor)?;
+    let above = above_cursor(snapshot, reader, &cursor)?;
+    let unread: Vec<&Message> = above
+        .iter()
+        .filter(|m| !cursor.acked.contains(&m.id))
+        .collect();
     let unread_ids: BTreeSet<&String> = unread.iter().map(|m| &m.id).collect();
     let acking: Vec<String> = match ids {
         None => unread.iter().map(|m| m.id.clone()).collect(),
@@ -319,13 +341,14 @@ pub(super) fn ack_change(
     }
     cursor.acked.extend(acking.iter().cloned());
     // Compact: once nothing above the cursor is unread, move it to the tip.
-    if unread.iter().all(|m| cursor.acked.contains(&m.id)) {
+    if above.iter().all(|m| cursor.acked.contains(&m.id)) {
         cursor = Cursor {
             seq: snapshot.seq(),
             acked: BTreeSet::new(),
         };
     } else {
-        cursor.acked.retain(|id| unread_ids.contains(id));
+        let above_ids: BTreeSet<&String> = above.iter().map(|m| &m.id).collect();
+        cursor.acked.retain(|id| above_ids.contains(id));
     }
     let mut event = Event::new(
         ACK_KIND,

@@ -243,6 +243,9 @@ pub fn walk(
 /// The newest `limit` events, newest first.
 pub fn history(repo: &Repo, limit: usize) -> Result<Vec<Logged>, CommError> {
     let mut out = Vec::new();
+    if limit == 0 {
+        return Ok(out);
+    }
     walk(repo, repo.ref_tip(COMM_REF)?, |logged| {
         out.push(logged);
         if out.len() >= limit {
