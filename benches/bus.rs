@@ -35,16 +35,24 @@ fn main() {
 
     let t = Instant::now();
     setup(&env, &root, events);
-    println!("setup: {events} events on comm in {:.1} s", t.elapsed().as_secs_f64());
+    println!(
+        "setup: {events} events on comm in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
 
     // send: 50 messages to web (they become its unread), 150 elsewhere.
     let mut send_times = Vec::new();
     for i in 0..200 {
         let to = if i < 50 { "web" } else { "shared" };
         let subject = format!("bench message {i}");
-        let body = "A short markdown body: the contract for /orders is published as api/openapi.yaml.";
+        let body =
+            "A short markdown body: the contract for /orders is published as api/openapi.yaml.";
         let (d, out) = env.time(&root, &["--as", "api", "send", "--to", to, &subject, body]);
-        assert!(out.status.success(), "send failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "send failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         send_times.push(d);
     }
     report("send (CLI process, 100k-event history)", &mut send_times);
@@ -57,7 +65,10 @@ fn main() {
         assert_eq!(unread.as_array().unwrap().len(), 50);
         inbox_times.push(d);
     }
-    report("inbox, 50 unread (CLI process, 100k-event history)", &mut inbox_times);
+    report(
+        "inbox, 50 unread (CLI process, 100k-event history)",
+        &mut inbox_times,
+    );
 
     concurrent(&env, &root, 8, 200);
 }
@@ -82,7 +93,11 @@ impl Hermetic {
 
     fn git(&self, dir: &Path, args: &[&str]) -> String {
         let out = self.cmd("git", dir).args(args).output().unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
@@ -102,7 +117,11 @@ fn setup(env: &Hermetic, root: &Path, events: u64) {
     env.git(root, &["add", "comm.yaml"]);
     env.git(root, &["commit", "-qm", "bench repo"]);
     let out = env.cmd(BIN, root).arg("init").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let kickoff = env.git(root, &["rev-parse", "comm"]);
 
     let mut child = env
@@ -123,7 +142,12 @@ fn setup(env: &Hermetic, root: &Path, events: u64) {
             "{from} → {to}: history message {i}\n\nBody of message {i}.\n\nComm-Kind: msg\nComm-From: {from}\nComm-To: {to}\nComm-Id: {id}\nComm-Seq: {seq}\nComm-Thread: {id}\nComm-Tokens: 12\n"
         );
         writeln!(stdin, "commit refs/heads/comm").unwrap();
-        writeln!(stdin, "committer bench <bench@bench.invalid> {} +0000", 1_700_000_000 + i).unwrap();
+        writeln!(
+            stdin,
+            "committer bench <bench@bench.invalid> {} +0000",
+            1_700_000_000 + i
+        )
+        .unwrap();
         writeln!(stdin, "data {}\n{msg}", msg.len()).unwrap();
         if i == 0 {
             writeln!(stdin, "from {kickoff}").unwrap();
@@ -131,7 +155,12 @@ fn setup(env: &Hermetic, root: &Path, events: u64) {
         if i + 1 == events {
             // web has read everything so far: its cursor sits at the tip.
             let cursor = format!("seq: {seq}\nacked: []\n");
-            writeln!(stdin, "M 100644 inline cursors/web.yaml\ndata {}\n{cursor}", cursor.len()).unwrap();
+            writeln!(
+                stdin,
+                "M 100644 inline cursors/web.yaml\ndata {}\n{cursor}",
+                cursor.len()
+            )
+            .unwrap();
         }
         writeln!(stdin).unwrap();
     }
@@ -142,7 +171,10 @@ fn setup(env: &Hermetic, root: &Path, events: u64) {
 
 /// `processes` processes each sending `each` messages at once.
 fn concurrent(env: &Hermetic, root: &Path, processes: usize, each: usize) {
-    let before: u64 = env.git(root, &["rev-list", "--count", "comm"]).parse().unwrap();
+    let before: u64 = env
+        .git(root, &["rev-list", "--count", "comm"])
+        .parse()
+        .unwrap();
     let t = Instant::now();
     std::thread::scope(|s| {
         for p in 0..processes {
@@ -155,16 +187,31 @@ fn concurrent(env: &Hermetic, root: &Path, processes: usize, each: usize) {
                         .args(["--as", me, "send", "--to", "all", &subject])
                         .output()
                         .unwrap();
-                    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                    assert!(
+                        out.status.success(),
+                        "{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
                 }
             });
         }
     });
     let elapsed = t.elapsed();
     let total = processes * each;
-    let after: u64 = env.git(root, &["rev-list", "--count", "comm"]).parse().unwrap();
+    let after: u64 = env
+        .git(root, &["rev-list", "--count", "comm"])
+        .parse()
+        .unwrap();
     assert_eq!(after - before, total as u64, "lost or duplicated events");
-    let ids = env.git(root, &["log", &format!("-{total}"), "comm", "--format=%(trailers:key=Comm-Id,valueonly,separator=)"]);
+    let ids = env.git(
+        root,
+        &[
+            "log",
+            &format!("-{total}"),
+            "comm",
+            "--format=%(trailers:key=Comm-Id,valueonly,separator=)",
+        ],
+    );
     let distinct: HashSet<&str> = ids.lines().collect();
     assert_eq!(distinct.len(), total);
     println!(
