@@ -45,28 +45,6 @@ fn worktree(env: &Env, domain: &str) -> PathBuf {
     env.path(&format!("app.worktrees/{domain}"))
 }
 
-/// The hermetic environment of the harness, for commands it cannot build
-/// itself (stdin, spawned loops).
-fn hermetic(env: &Env, cmd: &mut Command) {
-    for var in [
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_CONFIG_GLOBAL",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("HOME", env.path("home"))
-        .env("XDG_CONFIG_HOME", env.path("home"))
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Test Human")
-        .env("GIT_AUTHOR_EMAIL", "human@test.invalid")
-        .env("GIT_COMMITTER_NAME", "Test Human")
-        .env("GIT_COMMITTER_EMAIL", "human@test.invalid")
-        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z");
-}
-
 /// Runs `program ARGS` in `dir` with `stdin` fed in; raw stdout bytes.
 fn run_raw(
     env: &Env,
@@ -81,7 +59,7 @@ fn run_raw(
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    hermetic(env, &mut cmd);
+    env.hermetic(&mut cmd);
     let mut child = cmd.spawn().unwrap();
     let mut pipe = child.stdin.take().unwrap();
     let input = stdin.to_vec();
@@ -994,7 +972,7 @@ fn spawn_loop(env: &Env, root: &Path, script: &str, stdout: Stdio, stderr: Stdio
         .stdout(stdout)
         .stderr(stderr)
         .process_group(0);
-    hermetic(env, &mut cmd);
+    env.hermetic(&mut cmd);
     cmd.spawn().unwrap()
 }
 

@@ -78,6 +78,32 @@ impl Repo {
         })
     }
 
+    /// Whether the folder at `path` is what a creation of worktree `name`
+    /// leaves when killed before git recorded the folder: nothing but a
+    /// `.git` file that is empty (cut off mid-write) or links to `name`.
+    pub fn is_half_made_folder(&self, path: &Path, name: &str) -> bool {
+        let only_link = std::fs::read_dir(path).is_ok_and(|entries| {
+            let names: Vec<_> = entries
+                .filter_map(|e| e.ok().map(|e| e.file_name()))
+                .collect();
+            names == [".git"]
+        });
+        let Ok(link) = std::fs::read_to_string(path.join(".git")) else {
+            return false;
+        };
+        if !only_link {
+            return false;
+        }
+        let Some(target) = link.trim().strip_prefix("gitdir: ") else {
+            return link.trim().is_empty();
+        };
+        let admin = self.worktree_git_dir(name);
+        match (PathBuf::from(target).canonicalize(), admin.canonicalize()) {
+            (Ok(t), Ok(a)) => t == a,
+            _ => false,
+        }
+    }
+
     /// Removes an interrupted worktree creation: its admin dir and, if
     /// given, the folder it was checking out into.
     pub fn remove_half_made_worktree(
@@ -112,6 +138,11 @@ impl Repo {
                 context: format!("cannot create {}", parent.display()),
                 source: git2::Error::from_str(&e.to_string()),
             })?;
+        }
+        // git creates the folder itself and refuses an existing one, even
+        // empty (as left by a creation killed right after making it).
+        if std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_none()) {
+            let _ = std::fs::remove_dir(path);
         }
         let reference = self
             .inner

@@ -194,6 +194,11 @@ pub fn plan(repo: &Repo, loaded: &Loaded, exe: &Path) -> Result<Plan, ScaffoldEr
             state => {
                 let cleared = match state {
                     WorktreeState::HalfMade { path: half } => {
+                        // Killed before git recorded the folder: it is ours
+                        // if it holds nothing but the `.git` link git began.
+                        let half = half.or_else(|| {
+                            repo.is_half_made_folder(&path, name).then(|| path.clone())
+                        });
                         let same = half.as_ref() == Some(&path);
                         plan.actions.push(Action::RemoveHalfMadeWorktree {
                             domain: name.clone(),

@@ -57,7 +57,9 @@ impl Env {
         self.dir.path().join(rel)
     }
 
-    fn hermetic(&self, cmd: &mut Command) {
+    /// Gives `cmd` the hermetic environment (for commands the harness
+    /// cannot build itself: stdin, spawned loops).
+    pub fn hermetic(&self, cmd: &mut Command) {
         for var in [
             "GIT_DIR",
             "GIT_WORK_TREE",
