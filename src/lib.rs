@@ -7,6 +7,8 @@
 //!   its tip tree, appends by compare-and-swap.
 //! - [`scaffold`] plans and applies `comm-node init`: branches, worktrees,
 //!   role instructions, hooks, domain registration.
+//! - [`boundary`] extracts imports with tree-sitter, resolves them to files
+//!   and checks them against the declared domains.
 //! - [`hooks`] installs the git hook shims and answers them.
 //! - [`status`] gathers the one-screen report.
 //! - [`pathglob`] decides exactly whether two path globs share a file.
@@ -14,6 +16,7 @@
 //!
 //! The library never prints; the binary's `cli` module decides what users see.
 
+pub mod boundary;
 pub mod comm;
 pub mod config;
 pub mod fixture;

@@ -23,6 +23,8 @@ pub struct CliError {
     pub message: String,
     pub causes: Vec<String>,
     pub hints: Vec<String>,
+    /// The command already told the user; print nothing more.
+    pub quiet: bool,
 }
 
 impl CliError {
@@ -32,7 +34,14 @@ impl CliError {
             message: message.to_string(),
             causes: Vec::new(),
             hints: Vec::new(),
+            quiet: false,
         }
+    }
+
+    /// Keeps the exit code but prints nothing (the output already said it).
+    pub fn quiet(mut self) -> CliError {
+        self.quiet = true;
+        self
     }
 
     /// A failure of the environment, with its chain of causes.
@@ -61,6 +70,9 @@ impl CliError {
 
     /// The text shown on stderr.
     pub fn render(&self) -> String {
+        if self.quiet {
+            return String::new();
+        }
         let mut out = format!("error: {}\n", self.message);
         for cause in &self.causes {
             out.push_str(&format!("caused by: {cause}\n"));

@@ -55,8 +55,11 @@ enum Command {
     Publish(commands::publish::Args),
     Artifact(commands::artifact::Args),
     Sync(commands::sync::Args),
+    Check(commands::check::Args),
+    Graph(commands::graph::Args),
     Demo(commands::demo::Args),
     Hook(commands::hook::Args),
+    Imports(commands::imports::Args),
 }
 
 /// What every command gets: where it runs and how to print.
@@ -110,11 +113,19 @@ impl Ctx {
                     .hint("run comm-node init in the main checkout first"),
             );
         }
-        Ok(comm::resolve_actor(
-            repo,
-            self.as_name.as_deref(),
-            &registered,
-        )?)
+        let known: Vec<&str> = registered.keys().map(String::as_str).collect();
+        Ok(comm::resolve_actor(repo, self.as_name.as_deref(), &known)?)
+    }
+
+    /// The acting domain for checks: this worktree's, or `--as DOMAIN`;
+    /// `None` for the human or when nobody is named.
+    pub fn optional_actor(&self, repo: &Repo, loaded: &Loaded) -> Result<Option<String>, CliError> {
+        if repo.recorded_domain().is_none() && self.as_name.is_none() {
+            return Ok(None);
+        }
+        let known: Vec<&str> = loaded.config.domains.keys().map(String::as_str).collect();
+        let actor = comm::resolve_actor(repo, self.as_name.as_deref(), &known)?;
+        Ok((actor != comm::HUMAN).then_some(actor))
     }
 }
 
@@ -152,8 +163,11 @@ pub fn run() -> ExitCode {
         Command::Publish(args) => commands::publish::run(&ctx, args),
         Command::Artifact(args) => commands::artifact::run(&ctx, args),
         Command::Sync(args) => commands::sync::run(&ctx, args),
+        Command::Check(args) => commands::check::run(&ctx, args),
+        Command::Graph(args) => commands::graph::run(&ctx, args),
         Command::Demo(args) => commands::demo::run(&ctx, args),
         Command::Hook(args) => commands::hook::run(&ctx, args),
+        Command::Imports(args) => commands::imports::run(&ctx, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -95,6 +95,9 @@ pub struct Domain {
     /// This domain's own test commands.
     #[serde(default)]
     pub test: Vec<String>,
+    /// External packages this domain may not import (`lodash`, `requests`).
+    #[serde(default)]
+    pub deny_external: Vec<String>,
 }
 
 /// Policy for changed files that no domain owns.

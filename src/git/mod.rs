@@ -6,6 +6,7 @@
 
 mod refs;
 mod remote;
+mod snapshot;
 mod worktree;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use git2::{ErrorCode, Oid, Repository, Signature};
 
 pub use refs::{CasOutcome, TreeEdit};
 pub use remote::PushOutcome;
+pub use snapshot::{BlobReader, FileSnapshot};
 pub use worktree::{WorktreeInfo, WorktreeState};
 
 /// A git failure, with what comm-node was doing when it happened.
@@ -212,6 +214,23 @@ impl Repo {
                 Some((path.to_string_lossy().into_owned(), id))
             })
             .collect())
+    }
+
+    /// The index git is using: `GIT_INDEX_FILE` when a hook runs, else the
+    /// checkout's own.
+    pub(crate) fn current_index(&self) -> Result<git2::Index> {
+        match std::env::var_os("GIT_INDEX_FILE") {
+            Some(file) => {
+                let file = self
+                    .workdir()
+                    .map_or(PathBuf::from(&file), |w| w.join(&file));
+                git2::Index::open(&file).context(|| format!("cannot open index {}", file.display()))
+            }
+            None => self
+                .inner
+                .index()
+                .context(|| "cannot open the index".into()),
+        }
     }
 
     /// The bytes of a blob.

@@ -92,6 +92,29 @@ impl Repo {
         Ok(PushOutcome::Pushed)
     }
 
+    /// Runs `git add -A && git commit -m MESSAGE` in the checkout at `dir`,
+    /// hooks included, as a user would; returns whether it committed and
+    /// what git printed on stderr.
+    pub fn commit_with_hooks(dir: &std::path::Path, message: &str) -> Result<(bool, String)> {
+        let run = |args: &[&str]| {
+            Command::new("git")
+                .arg("-C")
+                .arg(dir)
+                .args(args)
+                .output()
+                .map_err(|e| GitError {
+                    context: "cannot run git (is it installed and on PATH?)".into(),
+                    source: git2::Error::from_str(&e.to_string()),
+                })
+        };
+        run(&["add", "-A"])?;
+        let out = run(&["commit", "-q", "-m", message])?;
+        Ok((
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ))
+    }
+
     fn git(&self, args: &[&str]) -> Result<std::process::Output> {
         Command::new("git")
             .arg("--git-dir")

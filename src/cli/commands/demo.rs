@@ -69,6 +69,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
 
     out.push(talk(&repo, &root, &loaded.config.limits)?);
 
+    out.push(boundary(&web_worktree(&status, &root))?);
+
     let mut log = String::new();
     for entry in comm::history(&repo, 20)? {
         log.push_str(&format!(
@@ -78,16 +80,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         ));
     }
     out.push(format!(
-        "6. The coordination history, `git log --oneline comm`:\n{}",
+        "7. The coordination history, `git log --oneline comm`:\n{}",
         indent(&log)
     ));
 
-    let web = status
-        .domains
-        .iter()
-        .find(|d| d.name == "web")
-        .map(|d| d.worktree.clone());
-    let web = web.unwrap_or_else(|| root.clone());
+    let web = web_worktree(&status, &root);
     out.push(format!(
         "Where to look:\n  cd {}                 # the web agent's worktree; start your agent here\n  cat {}/CLAUDE.md        # its role, scope, peers and protocol\n  git -C {} log comm --stat  # the coordination branch\n  git -C {} show comm:artifacts/api/openapi.yaml\n  comm-node -C {} status\n",
         web.display(),
@@ -174,6 +171,43 @@ fn talk(repo: &Repo, root: &Path, limits: &Limits) -> Result<String, CliError> {
     ));
     text.push_str("   web$ comm-node ack --all\n");
     Ok(text)
+}
+
+/// Step 6: web's agent reaches into the api's database module; the
+/// pre-commit hook refuses, and the fix through the api's client lands.
+fn boundary(web: &Path) -> Result<String, CliError> {
+    let file = web.join("apps/web/src/hooks/useOrders.ts");
+    let original = std::fs::read_to_string(&file)?;
+    let bad = "import { listOrders } from \"../../../../services/api/src/db/orders\";\n";
+    std::fs::write(&file, format!("{bad}{original}"))?;
+    let (committed, stderr) =
+        Repo::commit_with_hooks(web, "web: read orders straight from the api's db")?;
+    let mut text = String::from(
+        "6. web's agent imports the api's internals and commits; the pre-commit hook says no:\n",
+    );
+    text.push_str(&format!(
+        "   web$ git commit -m \"web: read orders straight from the api's db\"   ({})\n",
+        if committed { "committed?!" } else { "refused" }
+    ));
+    text.push_str(&indent(&indent(&stderr)));
+    let good = "import type { ShopClient } from \"@shop/api/client\";\n";
+    std::fs::write(&file, format!("{good}{original}"))?;
+    let (committed, stderr) =
+        Repo::commit_with_hooks(web, "web: type the orders hook with the api client")?;
+    text.push_str(&format!(
+        "   web$ git commit -m \"web: type the orders hook with the api client\"   ({})\n{}",
+        if committed { "committed" } else { "refused" },
+        indent(&indent(&stderr))
+    ));
+    Ok(text)
+}
+
+fn web_worktree(status: &status::Status, root: &Path) -> PathBuf {
+    status
+        .domains
+        .iter()
+        .find(|d| d.name == "web")
+        .map_or_else(|| root.to_path_buf(), |d| d.worktree.clone())
 }
 
 /// Writes the fixture into `root` and commits it on `main`.

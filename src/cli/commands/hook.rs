@@ -2,9 +2,15 @@
 
 use comm_node::hooks;
 
+use crate::cli::commands::check::{self, Mode};
 use crate::cli::{CliError, Ctx, Kind};
 
 /// Run a git hook's checks (called by the shims `comm-node init` installs).
+///
+/// pre-commit: the staged change must stay in this worktree's domain scope
+/// and respect the import boundaries; generated instruction files are
+/// refused. pre-merge-commit: the files a merge brings in must respect the
+/// import boundaries.
 #[derive(Debug, clap::Args)]
 #[command(hide = true)]
 pub struct Args {
@@ -18,18 +24,31 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     let repo = ctx.repo()?;
-    let refusals = hooks::check_staged(&repo)?;
-    if refusals.is_empty() {
-        return Ok(());
-    }
     let mut err = CliError::new(
         Kind::Refused,
         format!("comm-node {}: commit refused", args.name),
     );
-    for r in refusals {
+    for r in hooks::check_staged(&repo)? {
         err.causes
             .push(format!("{}: {}: {}", r.file, r.rule, r.message));
         err.hints.push(r.hint);
     }
+    let (_, loaded) = ctx.load()?;
+    let actor = ctx.optional_actor(&repo, &loaded)?;
+    let mode = Mode::Staged {
+        with_scope: args.name == "pre-commit",
+    };
+    let report = check::run_check(&repo, &loaded, &mode, actor.as_deref())?;
+    for v in report.violations.iter().filter(|v| v.severity == "error") {
+        err.causes.push(format!(
+            "{}:{}:{}: {}: {}",
+            v.file, v.line, v.column, v.rule, v.message
+        ));
+        err.hints.push(v.hint.clone());
+    }
+    if err.causes.is_empty() {
+        return Ok(());
+    }
+    err.hints.dedup();
     Err(err)
 }

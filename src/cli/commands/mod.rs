@@ -2,8 +2,11 @@
 
 pub mod ack;
 pub mod artifact;
+pub mod check;
 pub mod demo;
+pub mod graph;
 pub mod hook;
+pub mod imports;
 pub mod inbox;
 pub mod init;
 pub mod log;

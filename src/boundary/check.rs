@@ -1,0 +1,174 @@
+//! A boundary check over one snapshot: extract the imports of the files to
+//! check (in parallel), resolve them, and apply the rules.
+
+use std::collections::BTreeMap;
+use std::thread;
+
+use serde::Serialize;
+
+use super::extract::Extractor;
+use super::resolve::{Files, Resolver, Target};
+use super::rules::{Rules, Violation};
+use super::{Import, Lang};
+use crate::git::{FileSnapshot, GitError};
+
+impl Files for FileSnapshot {
+    fn paths(&self) -> &std::collections::BTreeSet<String> {
+        FileSnapshot::paths(self)
+    }
+
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        FileSnapshot::read(self, path)
+    }
+}
+
+/// What to check.
+pub struct Request<'a> {
+    /// Files whose imports are checked.
+    pub files: Vec<String>,
+    /// Files changed by `actor` (checked against its scope); empty for `--all`.
+    pub changes: Vec<String>,
+    /// The domain making the change, when known.
+    pub actor: Option<&'a str>,
+}
+
+/// An import that names a local file that does not exist.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unresolved {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    pub import: String,
+}
+
+/// One resolved edge between files, for `comm-node graph`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+}
+
+/// The outcome of a check.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub violations: Vec<Violation>,
+    pub files_checked: usize,
+    /// Imports that look local but resolve to nothing.
+    pub unresolved: Vec<Unresolved>,
+    /// External packages and how many imports use them.
+    pub external: BTreeMap<String, usize>,
+    /// Files that parsed with syntax errors (their imports still count).
+    pub syntax_errors: Vec<String>,
+    /// Every resolved file-to-file import.
+    #[serde(skip)]
+    pub edges: Vec<Edge>,
+}
+
+impl Report {
+    /// Whether any violation blocks (warnings do not).
+    pub fn has_errors(&self) -> bool {
+        self.violations.iter().any(|v| v.severity == "error")
+    }
+}
+
+/// Runs the check.
+pub fn check(
+    rules: &Rules,
+    snapshot: &FileSnapshot,
+    request: &Request,
+    extractor: &Extractor,
+) -> Result<Report, GitError> {
+    let resolver = Resolver::new(snapshot);
+    let mut report = Report::default();
+    if let Some(actor) = request.actor {
+        report.violations.extend(
+            request
+                .changes
+                .iter()
+                .filter_map(|f| rules.check_change(actor, f)),
+        );
+    }
+    let files: Vec<(&String, Lang)> = request
+        .files
+        .iter()
+        .filter_map(|f| Lang::of_path(f).map(|l| (f, l)))
+        .collect();
+    let workers = thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(files.len().max(1));
+    let chunk = files.len().div_ceil(workers).max(1);
+    let partials: Vec<Result<Report, GitError>> = thread::scope(|s| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                let resolver = &resolver;
+                s.spawn(move || check_files(rules, snapshot, resolver, extractor, part))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a check worker panicked"))
+            .collect()
+    });
+    for partial in partials {
+        let partial = partial?;
+        report.violations.extend(partial.violations);
+        report.files_checked += partial.files_checked;
+        report.unresolved.extend(partial.unresolved);
+        report.syntax_errors.extend(partial.syntax_errors);
+        report.edges.extend(partial.edges);
+        for (package, n) in partial.external {
+            *report.external.entry(package).or_default() += n;
+        }
+    }
+    report
+        .violations
+        .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    Ok(report)
+}
+
+fn check_files(
+    rules: &Rules,
+    snapshot: &FileSnapshot,
+    resolver: &Resolver,
+    extractor: &Extractor,
+    files: &[(&String, Lang)],
+) -> Result<Report, GitError> {
+    let reader = snapshot.reader()?;
+    let mut report = Report::default();
+    for &(file, lang) in files {
+        let Some(bytes) = snapshot.blob_id(file).and_then(|id| reader.read(id)) else {
+            continue;
+        };
+        let extracted = extractor.extract(lang, &bytes);
+        report.files_checked += 1;
+        if extracted.syntax_errors {
+            report.syntax_errors.push(file.clone());
+        }
+        for import in &extracted.imports {
+            for target in resolver.resolve(file, lang, import) {
+                record(&mut report, rules, file, import, &target);
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn record(report: &mut Report, rules: &Rules, file: &str, import: &Import, target: &Target) {
+    match target {
+        Target::File(to) => report.edges.push(Edge {
+            from: file.to_owned(),
+            to: to.clone(),
+        }),
+        Target::External(package) => *report.external.entry(package.clone()).or_default() += 1,
+        Target::Unresolved => report.unresolved.push(Unresolved {
+            file: file.to_owned(),
+            line: import.line,
+            column: import.column,
+            import: import.spec.clone(),
+        }),
+    }
+    report
+        .violations
+        .extend(rules.check_import(file, import, target));
+}
