@@ -6,10 +6,11 @@ use std::thread;
 
 use serde::Serialize;
 
+use super::cache::ImportCache;
 use super::extract::Extractor;
 use super::resolve::{Files, Resolver, Target};
 use super::rules::{Rules, Violation};
-use super::{Import, Lang};
+use super::{Extracted, Import, Lang};
 use crate::git::{FileSnapshot, GitError};
 
 impl Files for FileSnapshot {
@@ -71,12 +72,14 @@ impl Report {
     }
 }
 
-/// Runs the check.
+/// Runs the check; files whose blob is in `cache` are not parsed again,
+/// and the others are added to it.
 pub fn check(
     rules: &Rules,
     snapshot: &FileSnapshot,
     request: &Request,
     extractor: &Extractor,
+    cache: &mut ImportCache,
 ) -> Result<Report, GitError> {
     let resolver = Resolver::new(snapshot);
     let mut report = Report::default();
@@ -97,12 +100,15 @@ pub fn check(
         .map_or(2, |n| n.get())
         .min(files.len().max(1));
     let chunk = files.len().div_ceil(workers).max(1);
-    let partials: Vec<Result<Report, GitError>> = thread::scope(|s| {
+    let shared_cache = &*cache;
+    let partials: Vec<Result<(Report, Fresh), GitError>> = thread::scope(|s| {
         let handles: Vec<_> = files
             .chunks(chunk)
             .map(|part| {
                 let resolver = &resolver;
-                s.spawn(move || check_files(rules, snapshot, resolver, extractor, part))
+                s.spawn(move || {
+                    check_files(rules, snapshot, resolver, extractor, shared_cache, part)
+                })
             })
             .collect();
         handles
@@ -111,7 +117,8 @@ pub fn check(
             .collect()
     });
     for partial in partials {
-        let partial = partial?;
+        let (partial, fresh) = partial?;
+        cache.extend(fresh);
         report.violations.extend(partial.violations);
         report.files_checked += partial.files_checked;
         report.unresolved.extend(partial.unresolved);
@@ -127,20 +134,36 @@ pub fn check(
     Ok(report)
 }
 
+/// Imports extracted by one worker, for the cache.
+type Fresh = Vec<(String, Lang, Extracted)>;
+
 fn check_files(
     rules: &Rules,
     snapshot: &FileSnapshot,
     resolver: &Resolver,
     extractor: &Extractor,
+    cache: &ImportCache,
     files: &[(&String, Lang)],
-) -> Result<Report, GitError> {
+) -> Result<(Report, Fresh), GitError> {
     let reader = snapshot.reader()?;
     let mut report = Report::default();
+    let mut fresh = Vec::new();
     for &(file, lang) in files {
-        let Some(bytes) = snapshot.blob_id(file).and_then(|id| reader.read(id)) else {
+        let Some(blob) = snapshot.blob_id(file) else {
             continue;
         };
-        let extracted = extractor.extract(lang, &bytes);
+        let key = blob.to_string();
+        let extracted = match cache.get(&key, lang) {
+            Some(hit) => hit.clone(),
+            None => {
+                let Some(bytes) = reader.read(blob) else {
+                    continue;
+                };
+                let extracted = extractor.extract(lang, &bytes);
+                fresh.push((key, lang, extracted.clone()));
+                extracted
+            }
+        };
         report.files_checked += 1;
         if extracted.syntax_errors {
             report.syntax_errors.push(file.clone());
@@ -151,7 +174,7 @@ fn check_files(
             }
         }
     }
-    Ok(report)
+    Ok((report, fresh))
 }
 
 fn record(report: &mut Report, rules: &Rules, file: &str, import: &Import, target: &Target) {

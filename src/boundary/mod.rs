@@ -8,6 +8,7 @@
 //!
 //! Nothing here reads git or prints; callers hand in file contents.
 
+pub mod cache;
 pub mod check;
 pub mod extract;
 pub mod resolve;

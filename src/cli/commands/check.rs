@@ -1,11 +1,12 @@
 //! `comm-node check`: the boundary check of a change, a range or the tree.
 
+use comm_node::boundary::cache::ImportCache;
 use comm_node::boundary::check::{self, Report, Request};
 use comm_node::boundary::extract::Extractor;
 use comm_node::boundary::rules::Rules;
 use comm_node::boundary::sarif;
 use comm_node::config::Loaded;
-use comm_node::git::Repo;
+use comm_node::git::{FileSnapshot, Repo};
 
 use crate::cli::{ui, CliError, Ctx, Kind};
 
@@ -99,36 +100,39 @@ pub fn run_check(
             })?;
             let snapshot = repo.snapshot_commit(head)?;
             let files = snapshot.paths().iter().cloned().collect();
-            let rules = Rules::new(&loaded.config);
             let request = Request {
                 files,
                 changes: Vec::new(),
                 actor: None,
             };
-            return Ok(check::check(
-                &rules,
-                &snapshot,
-                &request,
-                &Extractor::new(),
-            )?);
+            return checked(repo, loaded, &snapshot, &request);
         }
     };
     let scope_actor = match mode {
         Mode::Staged { with_scope: false } => None,
         _ => actor,
     };
-    let rules = Rules::new(&loaded.config);
     let request = Request {
         files: changes.clone(),
         changes,
         actor: scope_actor,
     };
-    Ok(check::check(
-        &rules,
-        &snapshot,
-        &request,
-        &Extractor::new(),
-    )?)
+    checked(repo, loaded, &snapshot, &request)
+}
+
+/// Runs the check with the repository's import cache.
+fn checked(
+    repo: &Repo,
+    loaded: &Loaded,
+    snapshot: &FileSnapshot,
+    request: &Request,
+) -> Result<Report, CliError> {
+    let path = repo.common_dir().join("comm-node").join("imports-v1");
+    let mut cache = ImportCache::load(&path);
+    let rules = Rules::new(&loaded.config);
+    let report = check::check(&rules, snapshot, request, &Extractor::new(), &mut cache)?;
+    cache.save(&path);
+    Ok(report)
 }
 
 /// Violations as `path:line:col: rule: message` with a hint each.

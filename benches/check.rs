@@ -1,0 +1,169 @@
+//! Boundary-check benchmarks: `check --all` on generated 10k-file Python
+//! and TypeScript trees, and `check --staged` with 20 changed files, as
+//! whole CLI processes.
+//!
+//! Run with `cargo bench --bench check` (add `-- --files N` for another
+//! tree size). Needs python3 for `benches/boundary/gen_tree.py`, which
+//! writes the trees, their comm.yaml and the planted violations; the peers'
+//! side is `benches/boundary/run_peers.sh`. BENCHMARKS.md records results.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_comm-node");
+
+fn main() {
+    let files: usize = std::env::args()
+        .skip_while(|a| a != "--files")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000);
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    for lang in ["py", "ts"] {
+        let root = dir.path().join(format!("tree-{lang}"));
+        let planted = generate(lang, &root, files);
+        let env = Hermetic { home: home.clone() };
+        env.git(&root, &["init", "-q", "-b", "main"]);
+        env.git(&root, &["add", "-A"]);
+        env.git(&root, &["commit", "-qm", "generated tree"]);
+
+        let mut all = Vec::new();
+        for _ in 0..5 {
+            let (d, out) = env.time(&root, &["check", "--all", "--json"]);
+            let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let found: BTreeSet<(String, u64)> = report["violations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| {
+                    (
+                        v["file"].as_str().unwrap().to_owned(),
+                        v["line"].as_u64().unwrap(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                found, planted,
+                "{lang}: violations found differ from the planted ones"
+            );
+            all.push(d);
+        }
+        report(
+            &format!(
+                "check --all, {files} .{lang} files ({} violations found = planted)",
+                planted.len()
+            ),
+            &mut all,
+        );
+
+        // 20 changed files in the top domain, staged.
+        let changed: Vec<String> = env
+            .git(&root, &["ls-files", "--", &format!("*9/*.{lang}")])
+            .lines()
+            .take(20)
+            .map(str::to_owned)
+            .collect();
+        let comment = if lang == "py" {
+            "# touched\n"
+        } else {
+            "// touched\n"
+        };
+        for file in &changed {
+            let path = root.join(file);
+            let mut text = std::fs::read_to_string(&path).unwrap();
+            text.push_str(comment);
+            std::fs::write(&path, text).unwrap();
+        }
+        env.git(&root, &["add", "-A"]);
+        let mut staged = Vec::new();
+        for _ in 0..20 {
+            let (d, out) = env.time(&root, &["check", "--staged", "--json"]);
+            let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(report["files_checked"].as_u64().unwrap(), 20);
+            staged.push(d);
+        }
+        report(
+            &format!("check --staged, 20 changed .{lang} files in a {files}-file tree"),
+            &mut staged,
+        );
+    }
+}
+
+/// Runs the generator; returns the planted violations as (file, line).
+fn generate(lang: &str, out: &Path, files: usize) -> BTreeSet<(String, u64)> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/boundary/gen_tree.py");
+    let status = Command::new("python3")
+        .arg(script)
+        .args(["--lang", lang, "--files", &files.to_string(), "--out"])
+        .arg(out)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("python3 runs the generator");
+    assert!(status.success());
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("expected_violations.json")).unwrap())
+            .unwrap();
+    let list = expected.get("violations").unwrap_or(&expected);
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["file"].as_str().unwrap().to_owned(),
+                v["line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+struct Hermetic {
+    home: PathBuf,
+}
+
+impl Hermetic {
+    fn cmd(&self, program: &str, dir: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(dir)
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", &self.home)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "bench")
+            .env("GIT_AUTHOR_EMAIL", "bench@bench.invalid")
+            .env("GIT_COMMITTER_NAME", "bench")
+            .env("GIT_COMMITTER_EMAIL", "bench@bench.invalid");
+        cmd
+    }
+
+    fn git(&self, dir: &Path, args: &[&str]) -> String {
+        let out = self.cmd("git", dir).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    fn time(&self, dir: &Path, args: &[&str]) -> (Duration, std::process::Output) {
+        let t = Instant::now();
+        let out = self.cmd(BIN, dir).args(args).output().unwrap();
+        (t.elapsed(), out)
+    }
+}
+
+fn report(what: &str, times: &mut [Duration]) {
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let pick = |q: f64| ms(times[((times.len() - 1) as f64 * q).round() as usize]);
+    println!(
+        "{what}: n={} p50={:.1} ms p90={:.1} ms min={:.1} ms",
+        times.len(),
+        pick(0.5),
+        pick(0.9),
+        ms(times[0])
+    );
+}
