@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use common::{read, write, Env};
@@ -215,4 +216,52 @@ fn graph_shows_declared_and_actual_edges() {
     assert_eq!(web_api["declared"], true);
     assert!(web_api["imports"].as_u64().unwrap() >= 1);
     assert_eq!(web_api["violations"], 0);
+}
+
+#[test]
+fn odd_files_are_handled_not_fatal() {
+    let env = Env::new();
+    shop(&env);
+    let web = wt(&env, "web");
+    let dir = web.join("apps/web/src/odd");
+    // A syntax error that still has an import before it.
+    write(
+        &dir.join("broken.ts"),
+        "import { x } from \"./ok\";\nexport const = = ;\n",
+    );
+    write(&dir.join("ok.ts"), "export const x = 1;\n");
+    // Binary content with a source extension, and non-UTF-8 text.
+    std::fs::write(dir.join("blob.ts"), b"\x00\x01\x02import 'x'\xff\xfe").unwrap();
+    std::fs::write(
+        dir.join("latin1.ts"),
+        b"// caf\xe9\nimport { x } from \"./ok\";\n",
+    )
+    .unwrap();
+    // A huge generated file.
+    write(
+        &dir.join("generated.ts"),
+        &"export const v = 1;\n".repeat(150_000),
+    );
+    // A symlink leading out of the repository is never followed.
+    std::os::unix::fs::symlink("/etc/passwd", dir.join("outside.ts")).unwrap();
+    // A non-UTF-8 file name.
+    let odd_name = std::ffi::OsStr::from_bytes(b"na\xefve.ts");
+    std::fs::write(dir.join(odd_name), "import { x } from \"./ok\";\n").unwrap();
+    let run = commit(&env, &web, "odd files");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = env.cn(&web, &["check", "--all", "--json"]).expect(0);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let errors: Vec<&str> = report["syntax_errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(errors.contains(&"apps/web/src/odd/broken.ts"), "{errors:?}");
+    assert_eq!(
+        report["unresolved"],
+        serde_json::json!([]),
+        "{}",
+        run.stdout
+    );
 }
