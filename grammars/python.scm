@@ -1,5 +1,10 @@
 ; Imports of Python files. The statements are captured whole:
 ; src/boundary/extract.rs walks their names, aliases and relative prefixes.
+;
+; Every construct a pattern matches must contain `import` (an `if
+; TYPE_CHECKING:` matters only around one), and every pattern must be a node
+; pattern `(kind ...)`: extract.rs searches only the subtrees holding that
+; word, anchoring the query at nodes of those kinds.
 
 ; import a.b.c / import a as b, c
 (import_statement) @import

@@ -4,6 +4,11 @@
 ; Each pattern captures the whole construct under a name saying what it is;
 ; src/boundary/extract.rs reads the string literal and the statement's
 ; `type` keyword from it. Captures named `_x` exist only for predicates.
+;
+; Every construct a pattern matches must contain `import`, `require` or
+; `from`, and every pattern must be a node pattern `(kind ...)` (or a
+; top-level alternation of them): extract.rs searches only the subtrees
+; holding one of these words, anchoring the query at nodes of those kinds.
 
 ; import x from 'a' / import {a} from 'a' / import * as n from 'a' /
 ; import 'a' / import type {T} from 'a'

@@ -5,6 +5,12 @@
 //! them: string literals of TS/JS, dotted names of Python statements, and
 //! Rust use trees, which it expands into one [`Import`] per leaf.
 //!
+//! The queries do not run over the whole tree: a walk descends only into
+//! nodes that contain one of the language's [`KEYWORDS`] (`import`, `use`…)
+//! and runs the query, anchored, on each node whose kind roots one of its
+//! patterns. Parsing is then most of the cost (the queries alone would add
+//! about half again).
+//!
 //! [`Extractor::extract`] never panics and never fails: a file with syntax
 //! errors yields what the parser recovered (and says so in
 //! [`Extracted::syntax_errors`]); invalid UTF-8 is decoded lossily; files
@@ -34,9 +40,10 @@
 //!   called with exactly one string or substitution-free template literal),
 //!   `import('m')` (first argument a literal; others are ignored). Only the
 //!   statement-level `import type` / `export type … from` are type-only:
-//!   `import {type T} from 'm'` still loads the module, and `import('m')` in
-//!   a type position is reported as a plain dynamic import. Escapes in the
-//!   literal are decoded.
+//!   `import {type T} from 'm'` still loads the module. `import('m')` in a
+//!   type position (`let x: import('m').T`, `typeof import('m')`) is not
+//!   reported: it names a type and loads nothing (the TypeScript compiler's
+//!   view). Escapes in the literal are decoded.
 //! - Python: `import`, `from … import`, `from __future__ import`, anywhere;
 //!   imports inside the body of `if TYPE_CHECKING:` / `if X.TYPE_CHECKING:`
 //!   (or such an `elif`), at any depth, are type-only; the `else:` branch is
@@ -52,7 +59,9 @@
 use std::cell::RefCell;
 use std::ops::Range;
 
-use tree_sitter::{Language, Node, Parser, Query, QueryCursor, StreamingIterator};
+use tree_sitter::{
+    Language, Node, Parser, Query, QueryCapture, QueryCursor, StreamingIterator, TreeCursor,
+};
 
 use super::{Extracted, Import, ImportKind, Lang};
 
@@ -85,7 +94,30 @@ struct Grammar {
     query: Query,
     /// What each capture index of `query` means.
     roles: Vec<Role>,
+    /// By node kind id: whether some pattern of `query` is rooted there.
+    roots: Vec<bool>,
+    /// Words every construct the query matches contains (see [`KEYWORDS`]).
+    keywords: &'static [&'static [u8]],
+    /// By byte: whether it starts one of `keywords`.
+    keyword_starts: [bool; 256],
 }
+
+/// The words of which every construct a language's query matches contains
+/// at least one, in full: a subtree without any of them is not searched
+/// (most of a file, for typical code). A pattern added to `grammars/` must
+/// keep this true, or list its word here.
+///
+/// - TS/JS: `import` (statements, `import()`, `import x = require`),
+///   `require`, `from` (every `export … from`);
+/// - Python: `import` (every import statement; `if TYPE_CHECKING:` only
+///   matters around one);
+/// - Rust: `use`, `mod`, `crate` (`extern crate`).
+const KEYWORDS: [(Lang, &[&[u8]]); 4] = [
+    (Lang::TypeScript, &[b"import", b"require", b"from"]),
+    (Lang::Tsx, &[b"import", b"require", b"from"]),
+    (Lang::Python, &[b"import"]),
+    (Lang::Rust, &[b"use", b"mod", b"crate"]),
+];
 
 /// The meaning of a query capture, by its name in the `.scm` file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,7 +168,7 @@ impl Role {
 }
 
 impl Grammar {
-    fn new(language: Language, source: &str, file: &str, python: bool) -> Grammar {
+    fn new(lang: Lang, language: Language, source: &str, file: &str) -> Grammar {
         let query = Query::new(&language, source)
             .unwrap_or_else(|e| panic!("the embedded query grammars/{file} is invalid: {e}"));
         let roles = query
@@ -144,15 +176,52 @@ impl Grammar {
             .iter()
             .map(|name| match Role::of_capture(name) {
                 // Python's statements share the TS capture name `import`.
-                Role::Import if python => Role::PyImport,
+                Role::Import if lang == Lang::Python => Role::PyImport,
                 role => role,
             })
             .collect();
+        let mut roots = vec![false; language.node_kind_count()];
+        for kind in pattern_roots(source) {
+            let id = language.id_for_node_kind(kind, true);
+            assert!(id != 0, "grammars/{file}: no node kind {kind:?}");
+            roots[usize::from(id)] = true;
+        }
+        let keywords = KEYWORDS
+            .iter()
+            .find(|(l, _)| *l == lang)
+            .map_or(&[][..], |(_, k)| *k);
+        let mut keyword_starts = [false; 256];
+        for word in keywords {
+            keyword_starts[usize::from(word[0])] = true;
+        }
         Grammar {
             language,
             query,
             roles,
+            roots,
+            keywords,
+            keyword_starts,
         }
+    }
+
+    fn is_root(&self, kind_id: u16) -> bool {
+        self.roots
+            .get(usize::from(kind_id))
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// The sorted byte offsets where a keyword starts.
+    fn keyword_offsets(&self, source: &[u8]) -> Vec<usize> {
+        let mut offsets = Vec::new();
+        for (i, &b) in source.iter().enumerate() {
+            if self.keyword_starts[usize::from(b)]
+                && self.keywords.iter().any(|w| source[i..].starts_with(w))
+            {
+                offsets.push(i);
+            }
+        }
+        offsets
     }
 
     fn role(&self, capture_index: u32) -> Role {
@@ -179,28 +248,28 @@ impl Extractor {
     pub fn new() -> Extractor {
         Extractor {
             typescript: Grammar::new(
+                Lang::TypeScript,
                 tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
                 TYPESCRIPT_QUERY,
                 "typescript.scm",
-                false,
             ),
             tsx: Grammar::new(
+                Lang::Tsx,
                 tree_sitter_typescript::LANGUAGE_TSX.into(),
                 TYPESCRIPT_QUERY,
                 "typescript.scm",
-                false,
             ),
             python: Grammar::new(
+                Lang::Python,
                 tree_sitter_python::LANGUAGE.into(),
                 PYTHON_QUERY,
                 "python.scm",
-                true,
             ),
             rust: Grammar::new(
+                Lang::Rust,
                 tree_sitter_rust::LANGUAGE.into(),
                 RUST_QUERY,
                 "rust.scm",
-                false,
             ),
         }
     }
@@ -243,6 +312,50 @@ impl Extractor {
             }
         })
     }
+}
+
+/// The node kinds at the root of each pattern of a query source: the name
+/// after each top-level `(`, or after each `(` directly inside a top-level
+/// `[...]` alternation.
+fn pattern_roots(query: &str) -> Vec<&str> {
+    let mut roots = Vec::new();
+    // The brackets open at `i`, innermost last.
+    let mut open: Vec<u8> = Vec::new();
+    let bytes = query.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b';' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'(' => {
+                if open.is_empty() || open == b"[" {
+                    let name_start = i + 1;
+                    let name_end = bytes[name_start..]
+                        .iter()
+                        .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+                        .map_or(bytes.len(), |n| name_start + n);
+                    roots.push(&query[name_start..name_end]);
+                }
+                open.push(b'(');
+            }
+            b'[' => open.push(b'['),
+            b')' | b']' => {
+                open.pop();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    roots
 }
 
 /// A NUL byte near the start: not source code.
@@ -351,14 +464,55 @@ impl Cx<'_> {
         )
     }
 
+    /// Calls `f` with the captures of each query match, in source order, and
+    /// a tree cursor on the match's root node (to look at its ancestors).
+    ///
+    /// Rather than running the query over the whole tree, this walks it,
+    /// descending only into nodes that contain a keyword of the language,
+    /// and runs the query (anchored with a start depth of 0) on each such
+    /// node whose kind roots a pattern: several times faster on typical
+    /// files, where imports are a small part.
+    fn each_match<'t>(
+        &self,
+        cursor: &mut QueryCursor,
+        root: Node<'t>,
+        mut f: impl FnMut(&[QueryCapture<'t>], &TreeCursor<'t>),
+    ) {
+        let offsets = self.grammar.keyword_offsets(self.source);
+        if offsets.is_empty() {
+            return;
+        }
+        cursor.set_max_start_depth(Some(0));
+        let mut walk = root.walk();
+        loop {
+            let node = walk.node();
+            let next = offsets.partition_point(|&o| o < node.start_byte());
+            if offsets.get(next).is_some_and(|&o| o < node.end_byte()) {
+                if self.grammar.is_root(node.kind_id()) {
+                    let mut matches = cursor.matches(&self.grammar.query, node, self.source);
+                    while let Some(m) = matches.next() {
+                        f(m.captures(), &walk);
+                    }
+                }
+                if walk.goto_first_child() {
+                    continue;
+                }
+            }
+            while !walk.goto_next_sibling() {
+                if !walk.goto_parent() {
+                    return;
+                }
+            }
+        }
+    }
+
     // ---- TypeScript, TSX, JavaScript ----
 
     fn typescript(&self, cursor: &mut QueryCursor, root: Node, out: &mut Vec<Import>) {
-        let mut matches = cursor.matches(&self.grammar.query, root, self.source);
-        while let Some(m) = matches.next() {
+        self.each_match(cursor, root, |captures, at| {
             let mut construct = None;
             let mut operand = None;
-            for c in m.captures() {
+            for c in captures {
                 match self.grammar.role(c.index) {
                     Role::Ignore => {}
                     Role::Source | Role::Arguments => operand = Some(c.node),
@@ -366,12 +520,12 @@ impl Cx<'_> {
                 }
             }
             let (Some((role, node)), Some(operand)) = (construct, operand) else {
-                continue;
+                return;
             };
             match role {
                 Role::Import | Role::ImportEquals | Role::ReExport => {
                     let Some(spec) = self.js_literal(operand) else {
-                        continue;
+                        return;
                     };
                     let kind = match role {
                         Role::ImportEquals => ImportKind::ImportEquals,
@@ -386,15 +540,19 @@ impl Cx<'_> {
                     let mut walk = operand.walk();
                     let mut args = operand.named_children(&mut walk).filter(|n| !n.is_extra());
                     let Some(first) = args.next() else {
-                        continue;
+                        return;
                     };
                     // require takes exactly one argument; import() may have
                     // options after the specifier.
                     if role == Role::Require && args.next().is_some() {
-                        continue;
+                        return;
+                    }
+                    // `let x: import('m').T` names a type; it loads nothing.
+                    if role == Role::Dynamic && in_type_position(at) {
+                        return;
                     }
                     let Some(spec) = self.js_literal(first) else {
-                        continue;
+                        return;
                     };
                     let kind = if role == Role::Require {
                         ImportKind::Require
@@ -405,7 +563,7 @@ impl Cx<'_> {
                 }
                 _ => {}
             }
-        }
+        });
     }
 
     /// The value of a string literal, or of a template literal without
@@ -446,9 +604,8 @@ impl Cx<'_> {
     fn python(&self, cursor: &mut QueryCursor, root: Node, out: &mut Vec<Import>) {
         let mut statements = Vec::new();
         let mut type_checking: Vec<Range<usize>> = Vec::new();
-        let mut matches = cursor.matches(&self.grammar.query, root, self.source);
-        while let Some(m) = matches.next() {
-            for c in m.captures() {
+        self.each_match(cursor, root, |captures, _| {
+            for c in captures {
                 match self.grammar.role(c.index) {
                     Role::TypeChecking => type_checking.push(c.node.byte_range()),
                     role @ (Role::PyImport | Role::PyImportFrom | Role::PyFuture) => {
@@ -457,7 +614,7 @@ impl Cx<'_> {
                     _ => {}
                 }
             }
-        }
+        });
         let mut walk = root.walk();
         for (role, statement) in statements {
             let start = statement.start_byte();
@@ -531,11 +688,7 @@ impl Cx<'_> {
 
     /// The names after `import` in `from M import …` (`*` for a wildcard),
     /// without their aliases.
-    fn imported_names<'t>(
-        &self,
-        statement: Node<'t>,
-        walk: &mut tree_sitter::TreeCursor<'t>,
-    ) -> Vec<String> {
+    fn imported_names<'t>(&self, statement: Node<'t>, walk: &mut TreeCursor<'t>) -> Vec<String> {
         let mut names = Vec::new();
         walk.reset(statement);
         if walk.goto_first_child() {
@@ -581,9 +734,8 @@ impl Cx<'_> {
     // ---- Rust ----
 
     fn rust(&self, cursor: &mut QueryCursor, root: Node, out: &mut Vec<Import>) {
-        let mut matches = cursor.matches(&self.grammar.query, root, self.source);
-        while let Some(m) = matches.next() {
-            for c in m.captures() {
+        self.each_match(cursor, root, |captures, _| {
+            for c in captures {
                 match self.grammar.role(c.index) {
                     Role::Use => self.use_tree(c.node, out),
                     Role::Mod => {
@@ -598,7 +750,7 @@ impl Cx<'_> {
                     _ => {}
                 }
             }
-        }
+        });
     }
 
     /// Expands a use tree into one import per leaf, in source order. Uses an
@@ -716,6 +868,49 @@ fn first_segment(path: Node) -> Node {
     node
 }
 
+/// Whether the node under `at` is part of a type (TS): some ancestor is a
+/// type annotation, alias, argument list, clause or type node, or it is the
+/// type after `as` / `satisfies`. The grammar parses the type `import('m').T`
+/// as a call inside such a node.
+fn in_type_position(at: &TreeCursor) -> bool {
+    let mut up = at.clone();
+    let mut child = up.node();
+    while up.goto_parent() {
+        let node = up.node();
+        let kind = node.kind();
+        let is_type = kind.ends_with("_type")
+            || matches!(
+                kind,
+                "type_annotation"
+                    | "opting_type_annotation"
+                    | "omitting_type_annotation"
+                    | "adding_type_annotation"
+                    | "asserts_annotation"
+                    | "type_predicate_annotation"
+                    | "type_alias_declaration"
+                    | "type_query"
+                    | "type_arguments"
+                    | "type_parameters"
+                    | "constraint"
+                    | "implements_clause"
+                    | "extends_type_clause"
+                    | "interface_body"
+            );
+        if is_type {
+            return true;
+        }
+        if matches!(kind, "as_expression" | "satisfies_expression")
+            && node
+                .named_child(0)
+                .is_some_and(|first| first.id() != child.id())
+        {
+            return true;
+        }
+        child = node;
+    }
+    false
+}
+
 /// `import 'm'`: nothing but the source (comments and import attributes
 /// aside).
 fn is_side_effect_import(statement: Node, source: Node) -> bool {
@@ -763,8 +958,15 @@ fn unescape_js(escape: &str, out: &mut String) {
 mod tests {
     use super::*;
 
+    /// One extractor for all tests (compiling the queries is the slow part
+    /// of a debug build).
+    fn extractor() -> &'static Extractor {
+        static SHARED: std::sync::OnceLock<Extractor> = std::sync::OnceLock::new();
+        SHARED.get_or_init(Extractor::new)
+    }
+
     fn extract(lang: Lang, source: &str) -> Extracted {
-        Extractor::new().extract(lang, source.as_bytes())
+        extractor().extract(lang, source.as_bytes())
     }
 
     /// (spec, line, column, kind, type_only, names) of each import.
@@ -816,6 +1018,28 @@ mod tests {
     fn extractor_is_send_and_sync() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Extractor>();
+    }
+
+    #[test]
+    fn every_query_pattern_has_a_root_kind() {
+        let extractor = extractor();
+        for (lang, source) in [
+            (Lang::TypeScript, TYPESCRIPT_QUERY),
+            (Lang::Python, PYTHON_QUERY),
+            (Lang::Rust, RUST_QUERY),
+        ] {
+            let grammar = extractor.grammar(lang);
+            assert_eq!(
+                pattern_roots(source).len(),
+                grammar.query.pattern_count(),
+                "{lang:?}: {:?}",
+                pattern_roots(source)
+            );
+        }
+        assert_eq!(
+            pattern_roots("; (a\n[(b) (c (d))] \"(\" (e \"x\\\")\")"),
+            vec!["b", "c", "e"]
+        );
     }
 
     #[test]
@@ -930,6 +1154,45 @@ class K { m() { return require(\"./in-class\"); } }
                 row("./lazy", 3, 23, Require),
                 row("./dyn", 4, 19, Dynamic),
                 row("./in-class", 7, 32, Require),
+            ]
+        );
+    }
+
+    #[test]
+    fn typescript_imports_deep_in_expressions() {
+        let src = "\
+module.exports = { a: [() => f(g(require('./deep')))] };
+const x = cond ? await import('./lazy') : null;
+export const fromX = 1; const imported = 'import';
+";
+        assert_eq!(
+            rows(Lang::TypeScript, src),
+            vec![row("./deep", 1, 42, Require), row("./lazy", 2, 31, Dynamic),]
+        );
+    }
+
+    #[test]
+    fn typescript_import_types_are_not_imports() {
+        let src = "\
+let a: import('a').T;
+type B = import('b');
+type C = typeof import('c');
+const d = x as import('d').T;
+class E implements import('e').I {}
+interface F { p: import('f').T }
+function g(): import('g').T { return import('./real'); }
+let h: Array<import('h').T>;
+const i = x satisfies import('i').T;
+const j = (p: import('j').T) => import('./real2');
+function k<T extends import('k').T = import('k2').T>() {}
+const l = (await import('./real3')) as import('l').T;
+";
+        assert_eq!(
+            rows(Lang::TypeScript, src),
+            vec![
+                row("./real", 7, 45, Dynamic),
+                row("./real2", 10, 40, Dynamic),
+                row("./real3", 12, 25, Dynamic),
             ]
         );
     }
@@ -1090,6 +1353,23 @@ import k
     }
 
     #[test]
+    fn python_type_checking_reaches_nested_scopes() {
+        let src = "\
+if TYPE_CHECKING:
+    class C:
+        def f(self):
+            try:
+                from .deep import D
+            except ImportError:
+                pass
+";
+        assert_eq!(
+            rows(Lang::Python, src),
+            vec![typed(named(row(".deep", 5, 22, Import), &["D"]))]
+        );
+    }
+
+    #[test]
     fn python_multibyte_column() {
         let src = "x = 'ü'; import a\n";
         assert_eq!(rows(Lang::Python, src), vec![row("a", 1, 17, Import)]);
@@ -1235,28 +1515,28 @@ impl T { fn h(&self) { use std::io::Write as _; } }
     fn invalid_utf8_in_comments_is_harmless() {
         let mut ts =
             b"// \xff\xfe bad\nimport a from './a';\n/* \xc3 */ import b from './b';\n".to_vec();
-        let found = Extractor::new().extract(Lang::TypeScript, &ts);
+        let found = extractor().extract(Lang::TypeScript, &ts);
         assert_eq!(
             to_rows(&found),
             vec![row("./a", 2, 15, Import), row("./b", 3, 23, Import)]
         );
         ts = b"# \xff\nimport a\n".to_vec();
-        let found = Extractor::new().extract(Lang::Python, &ts);
+        let found = extractor().extract(Lang::Python, &ts);
         assert_eq!(to_rows(&found), vec![row("a", 2, 8, Import)]);
-        let found = Extractor::new().extract(Lang::Rust, b"// \x80\x81\nuse crate::a;\n");
+        let found = extractor().extract(Lang::Rust, b"// \x80\x81\nuse crate::a;\n");
         assert_eq!(to_rows(&found), vec![row("crate::a", 2, 5, Use)]);
     }
 
     #[test]
     fn invalid_utf8_in_a_spec_is_decoded_lossily() {
-        let found = Extractor::new().extract(Lang::TypeScript, b"import a from './\xff';\n");
+        let found = extractor().extract(Lang::TypeScript, b"import a from './\xff';\n");
         assert_eq!(found.imports.len(), 1);
         assert_eq!(found.imports[0].spec, "./\u{fffd}");
     }
 
     #[test]
     fn binary_and_huge_files_yield_nothing() {
-        let extractor = Extractor::new();
+        let extractor = extractor();
         let binary = b"import a from './a';\n\0\x01\x02";
         assert_eq!(
             extractor.extract(Lang::TypeScript, binary),
@@ -1277,7 +1557,7 @@ impl T { fn h(&self) { use std::io::Write as _; } }
 
     #[test]
     fn empty_and_garbage_inputs_do_not_panic() {
-        let extractor = Extractor::new();
+        let extractor = extractor();
         for lang in [Lang::TypeScript, Lang::Tsx, Lang::Python, Lang::Rust] {
             for input in [
                 &b""[..],
@@ -1300,7 +1580,7 @@ impl T { fn h(&self) { use std::io::Write as _; } }
 
     #[test]
     fn shared_across_threads() {
-        let extractor = Extractor::new();
+        let extractor = extractor();
         std::thread::scope(|s| {
             for _ in 0..4 {
                 s.spawn(|| {
