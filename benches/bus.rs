@@ -6,11 +6,13 @@
 
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Instant;
 
-const BIN: &str = env!("CARGO_BIN_EXE_comm-node");
+mod common;
+
+use common::{report, Hermetic, BIN};
 
 const CONFIG: &str = "project: bench
 domains:
@@ -71,41 +73,6 @@ fn main() {
     );
 
     concurrent(&env, &root, 8, 200);
-}
-
-struct Hermetic {
-    home: PathBuf,
-}
-
-impl Hermetic {
-    fn cmd(&self, program: &str, dir: &Path) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.current_dir(dir)
-            .env("HOME", &self.home)
-            .env("XDG_CONFIG_HOME", &self.home)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "bench")
-            .env("GIT_AUTHOR_EMAIL", "bench@bench.invalid")
-            .env("GIT_COMMITTER_NAME", "bench")
-            .env("GIT_COMMITTER_EMAIL", "bench@bench.invalid");
-        cmd
-    }
-
-    fn git(&self, dir: &Path, args: &[&str]) -> String {
-        let out = self.cmd("git", dir).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-
-    fn time(&self, dir: &Path, args: &[&str]) -> (Duration, std::process::Output) {
-        let t = Instant::now();
-        let out = self.cmd(BIN, dir).args(args).output().unwrap();
-        (t.elapsed(), out)
-    }
 }
 
 /// A repository with `events` message events on comm (written with git
@@ -218,19 +185,5 @@ fn concurrent(env: &Hermetic, root: &Path, processes: usize, each: usize) {
         "{processes} processes x {each} sends at once: {total} messages in {:.2} s = {:.0} msg/s (0 lost, 0 duplicated)",
         elapsed.as_secs_f64(),
         total as f64 / elapsed.as_secs_f64()
-    );
-}
-
-fn report(what: &str, times: &mut [Duration]) {
-    times.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let pick = |q: f64| ms(times[((times.len() - 1) as f64 * q).round() as usize]);
-    println!(
-        "{what}: n={} p50={:.2} ms p90={:.2} ms p99={:.2} ms min={:.2} ms",
-        times.len(),
-        pick(0.5),
-        pick(0.9),
-        pick(0.99),
-        ms(times[0])
     );
 }

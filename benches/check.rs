@@ -10,9 +10,10 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_comm-node");
+mod common;
+
+use common::{report, Hermetic};
 
 fn main() {
     let files: usize = std::env::args()
@@ -118,52 +119,4 @@ fn generate(lang: &str, out: &Path, files: usize) -> BTreeSet<(String, u64)> {
             )
         })
         .collect()
-}
-
-struct Hermetic {
-    home: PathBuf,
-}
-
-impl Hermetic {
-    fn cmd(&self, program: &str, dir: &Path) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.current_dir(dir)
-            .env("HOME", &self.home)
-            .env("XDG_CONFIG_HOME", &self.home)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "bench")
-            .env("GIT_AUTHOR_EMAIL", "bench@bench.invalid")
-            .env("GIT_COMMITTER_NAME", "bench")
-            .env("GIT_COMMITTER_EMAIL", "bench@bench.invalid");
-        cmd
-    }
-
-    fn git(&self, dir: &Path, args: &[&str]) -> String {
-        let out = self.cmd("git", dir).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-
-    fn time(&self, dir: &Path, args: &[&str]) -> (Duration, std::process::Output) {
-        let t = Instant::now();
-        let out = self.cmd(BIN, dir).args(args).output().unwrap();
-        (t.elapsed(), out)
-    }
-}
-
-fn report(what: &str, times: &mut [Duration]) {
-    times.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let pick = |q: f64| ms(times[((times.len() - 1) as f64 * q).round() as usize]);
-    println!(
-        "{what}: n={} p50={:.1} ms p90={:.1} ms min={:.1} ms",
-        times.len(),
-        pick(0.5),
-        pick(0.9),
-        ms(times[0])
-    );
 }

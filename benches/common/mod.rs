@@ -1,0 +1,61 @@
+//! What the bench binaries share: a hermetic environment for running git
+//! and comm-node, and percentile reports.
+
+#![allow(dead_code)] // each bench uses a different part
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_comm-node");
+
+/// Runs git and comm-node with their own HOME and no system config.
+pub struct Hermetic {
+    pub home: PathBuf,
+}
+
+impl Hermetic {
+    pub fn cmd(&self, program: &str, dir: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(dir)
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", &self.home)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "bench")
+            .env("GIT_AUTHOR_EMAIL", "bench@bench.invalid")
+            .env("GIT_COMMITTER_NAME", "bench")
+            .env("GIT_COMMITTER_EMAIL", "bench@bench.invalid");
+        cmd
+    }
+
+    pub fn git(&self, dir: &Path, args: &[&str]) -> String {
+        let out = self.cmd("git", dir).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    pub fn time(&self, dir: &Path, args: &[&str]) -> (Duration, std::process::Output) {
+        let t = Instant::now();
+        let out = self.cmd(BIN, dir).args(args).output().unwrap();
+        (t.elapsed(), out)
+    }
+}
+
+/// Prints percentiles of `times` (sorted in place) in milliseconds.
+pub fn report(what: &str, times: &mut [Duration]) {
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let pick = |q: f64| ms(times[((times.len() - 1) as f64 * q).round() as usize]);
+    println!(
+        "{what}: n={} p50={:.2} ms p90={:.2} ms p99={:.2} ms min={:.2} ms",
+        times.len(),
+        pick(0.5),
+        pick(0.9),
+        pick(0.99),
+        ms(times[0])
+    );
+}
