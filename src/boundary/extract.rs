@@ -58,6 +58,7 @@
 
 use std::cell::RefCell;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use tree_sitter::{
     Language, Node, Parser, Query, QueryCapture, QueryCursor, StreamingIterator, TreeCursor,
@@ -81,11 +82,14 @@ const RUST_QUERY: &str = include_str!("../../grammars/rust.scm");
 /// Finds the imports of source files. Build one (it compiles the queries)
 /// and share it: it is `Send + Sync`, and each thread parses with its own
 /// reusable parser.
+///
+/// Each language's query compiles on first use (compiling all four takes
+/// tens of milliseconds, most of a small staged check).
 pub struct Extractor {
-    typescript: Grammar,
-    tsx: Grammar,
-    python: Grammar,
-    rust: Grammar,
+    typescript: OnceLock<Grammar>,
+    tsx: OnceLock<Grammar>,
+    python: OnceLock<Grammar>,
+    rust: OnceLock<Grammar>,
 }
 
 /// One language's grammar and compiled query.
@@ -239,47 +243,40 @@ impl Default for Extractor {
 }
 
 impl Extractor {
-    /// Compiles the queries of every language.
+    /// An extractor; each language's query compiles when first needed.
+    pub fn new() -> Extractor {
+        Extractor {
+            typescript: OnceLock::new(),
+            tsx: OnceLock::new(),
+            python: OnceLock::new(),
+            rust: OnceLock::new(),
+        }
+    }
+
+    /// The grammar and compiled query of `lang`.
     ///
     /// # Panics
     ///
     /// Only if an embedded query in `grammars/` does not compile against its
     /// grammar, a build defect the unit tests catch.
-    pub fn new() -> Extractor {
-        Extractor {
-            typescript: Grammar::new(
-                Lang::TypeScript,
-                tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
-                TYPESCRIPT_QUERY,
-                "typescript.scm",
-            ),
-            tsx: Grammar::new(
-                Lang::Tsx,
-                tree_sitter_typescript::LANGUAGE_TSX.into(),
-                TYPESCRIPT_QUERY,
-                "typescript.scm",
-            ),
-            python: Grammar::new(
-                Lang::Python,
-                tree_sitter_python::LANGUAGE.into(),
-                PYTHON_QUERY,
-                "python.scm",
-            ),
-            rust: Grammar::new(
-                Lang::Rust,
-                tree_sitter_rust::LANGUAGE.into(),
-                RUST_QUERY,
-                "rust.scm",
-            ),
-        }
-    }
-
     fn grammar(&self, lang: Lang) -> &Grammar {
         match lang {
-            Lang::TypeScript => &self.typescript,
-            Lang::Tsx => &self.tsx,
-            Lang::Python => &self.python,
-            Lang::Rust => &self.rust,
+            Lang::TypeScript => self.typescript.get_or_init(|| {
+                let language = tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into();
+                Grammar::new(lang, language, TYPESCRIPT_QUERY, "typescript.scm")
+            }),
+            Lang::Tsx => self.tsx.get_or_init(|| {
+                let language = tree_sitter_typescript::LANGUAGE_TSX.into();
+                Grammar::new(lang, language, TYPESCRIPT_QUERY, "typescript.scm")
+            }),
+            Lang::Python => self.python.get_or_init(|| {
+                let language = tree_sitter_python::LANGUAGE.into();
+                Grammar::new(lang, language, PYTHON_QUERY, "python.scm")
+            }),
+            Lang::Rust => self.rust.get_or_init(|| {
+                let language = tree_sitter_rust::LANGUAGE.into();
+                Grammar::new(lang, language, RUST_QUERY, "rust.scm")
+            }),
         }
     }
 

@@ -184,26 +184,18 @@ impl Repo {
     /// Paths staged in the index (`GIT_INDEX_FILE` when a hook runs) that
     /// differ from `HEAD`, with the staged blob id (`None` for a deletion).
     pub fn staged_changes(&self) -> Result<Vec<(String, Option<Oid>)>> {
-        let index = match std::env::var_os("GIT_INDEX_FILE") {
-            Some(file) => {
-                let file = self
-                    .workdir()
-                    .map_or(PathBuf::from(&file), |w| w.join(&file));
-                git2::Index::open(&file)
-                    .context(|| format!("cannot open index {}", file.display()))?
-            }
-            None => self
-                .inner
-                .index()
-                .context(|| "cannot open the index".into())?,
-        };
+        self.staged_diff(&self.current_index()?)
+    }
+
+    /// What `index` changes against `HEAD`.
+    pub(crate) fn staged_diff(&self, index: &git2::Index) -> Result<Vec<(String, Option<Oid>)>> {
         let head_tree = match self.inner.head() {
             Ok(head) => Some(head.peel_to_tree().context(|| "cannot read HEAD".into())?),
             Err(_) => None,
         };
         let diff = self
             .inner
-            .diff_tree_to_index(head_tree.as_ref(), Some(&index), None)
+            .diff_tree_to_index(head_tree.as_ref(), Some(index), None)
             .context(|| "cannot diff the index against HEAD".into())?;
         Ok(diff
             .deltas()

@@ -86,9 +86,20 @@ impl Repo {
         FileSnapshot::new(self.common_dir(), blobs)
     }
 
-    /// The files staged in the index (`GIT_INDEX_FILE` when a hook runs).
-    pub fn snapshot_index(&self) -> Result<FileSnapshot> {
+    /// The files staged in the index (`GIT_INDEX_FILE` when a hook runs) and
+    /// the paths it adds or modifies against `HEAD`, from one read.
+    pub fn snapshot_staged(&self) -> Result<(FileSnapshot, Vec<String>)> {
         let index = self.current_index()?;
+        let changed = self
+            .staged_diff(&index)?
+            .into_iter()
+            .filter(|(_, blob)| blob.is_some())
+            .map(|(path, _)| path)
+            .collect();
+        Ok((self.snapshot_of_index(&index)?, changed))
+    }
+
+    fn snapshot_of_index(&self, index: &git2::Index) -> Result<FileSnapshot> {
         let blobs = index
             .iter()
             .filter(|e| FILE_MODES.contains(&(e.mode as i32)) && (e.flags & 0x3000) == 0)

@@ -33,6 +33,9 @@ pub struct Args {
     sarif: bool,
 }
 
+/// Checks of at most this many files skip the import cache.
+const CACHE_THRESHOLD: usize = 200;
+
 /// Which files a check looks at.
 pub enum Mode<'a> {
     Staged { with_scope: bool },
@@ -70,15 +73,7 @@ pub fn run_check(
     actor: Option<&str>,
 ) -> Result<Report, CliError> {
     let (snapshot, changes) = match mode {
-        Mode::Staged { .. } => {
-            let changes = repo
-                .staged_changes()?
-                .into_iter()
-                .filter(|(_, blob)| blob.is_some())
-                .map(|(path, _)| path)
-                .collect();
-            (repo.snapshot_index()?, changes)
-        }
+        Mode::Staged { .. } => repo.snapshot_staged()?,
         Mode::Range(range) => {
             let (a, b) = range.split_once("..").ok_or_else(|| {
                 CliError::new(Kind::Usage, format!("`{range}` is not a range"))
@@ -127,11 +122,19 @@ fn checked(
     snapshot: &FileSnapshot,
     request: &Request,
 ) -> Result<Report, CliError> {
+    // Loading the cache costs more than parsing a few dozen files.
+    let use_cache = request.files.len() > CACHE_THRESHOLD;
     let path = repo.common_dir().join("comm-node").join("imports-v1");
-    let mut cache = ImportCache::load(&path);
+    let mut cache = if use_cache {
+        ImportCache::load(&path)
+    } else {
+        ImportCache::default()
+    };
     let rules = Rules::new(&loaded.config);
     let report = check::check(&rules, snapshot, request, &Extractor::new(), &mut cache)?;
-    cache.save(&path);
+    if use_cache {
+        cache.save(&path);
+    }
     Ok(report)
 }
 
