@@ -18,6 +18,7 @@ plus names for Python. Reported:
 - files compared, imports compared (reference / comm-node);
 - mismatching imports: in one output and not the other (first --show, default
   20, shown with the source line);
+- files over --max-bytes (default 2 MiB, comm-node's limit): left out;
 - files the reference skipped (Python files `ast` cannot parse): not compared;
 - files missing from comm-node's output: mismatches;
 - syntax_errors disagreements: counted and shown, not fatal;
@@ -41,7 +42,15 @@ PY_EXT = (".py", ".pyi")
 TS_EXT = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 
 
-def walk(dirs, exts, exclude):
+def walk(dirs, exts, exclude, max_bytes):
+    """(files to compare, files over max_bytes)."""
+    files, big = [], []
+    for f in walk_all(dirs, exts, exclude):
+        (big if max_bytes and os.path.getsize(f) > max_bytes else files).append(f)
+    return files, big
+
+
+def walk_all(dirs, exts, exclude):
     files = []
     for d in dirs:
         if not os.path.exists(d):
@@ -124,6 +133,9 @@ def main():
     ap.add_argument("--chunk", type=int, default=500, help="files per invocation (default 500)")
     ap.add_argument("--show", type=int, default=20, help="mismatches to print (default 20)")
     ap.add_argument("--exclude-dir", action="append", default=[], help="directory name to skip while walking (repeatable)")
+    ap.add_argument("--max-bytes", type=int, default=2 * 1024 * 1024,
+                    help="leave out files larger than this: comm-node skips them (prints no imports); "
+                    "default 2 MiB, 0 for no limit")
     ap.add_argument("--strict", action="store_true", help="also fail on mismatches in files with syntax errors")
     ap.add_argument("--report", help="write every mismatch here as JSON")
     args = ap.parse_args()
@@ -131,7 +143,7 @@ def main():
         ap.error("give --comm-node or set COMM_NODE")
 
     lang = args.lang
-    files = walk(args.corpus, PY_EXT if lang == "py" else TS_EXT, set(args.exclude_dir))
+    files, big = walk(args.corpus, PY_EXT if lang == "py" else TS_EXT, set(args.exclude_dir), args.max_bytes)
     if not files:
         sys.exit("compare: no %s files under %s" % (lang, " ".join(args.corpus)))
 
@@ -182,8 +194,8 @@ def main():
     fatal = [m for m in mismatches if m[3]]
     lenient = [m for m in mismatches if not m[3]]
     print("lang: %s   corpus: %s" % (lang, " ".join(args.corpus)))
-    print("files walked: %d   compared: %d   skipped by the reference (unparseable): %d   missing from comm-node: %d"
-          % (len(files), n_files, len(skipped), len(missing)))
+    print("files walked: %d   over --max-bytes (left out): %d   compared: %d   skipped by the reference (unparseable): %d   missing from comm-node: %d"
+          % (len(files) + len(big), len(big), n_files, len(skipped), len(missing)))
     print("imports compared: reference %d, comm-node %d" % (n_ref, n_comm))
     print("mismatching imports: %d in %d file(s)%s" % (
         len(fatal), len({m[0] for m in fatal}),

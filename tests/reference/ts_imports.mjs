@@ -161,15 +161,17 @@ function extract(file, tsLines) {
 
   const visit = (node) => {
     if (ts.isImportDeclaration(node)) {
-      if (isStringLike(node.moduleSpecifier)) {
+      // the grammar allows only a string literal here (TS parses a template
+      // literal too and complains later, in the checker)
+      if (ts.isStringLiteral(node.moduleSpecifier)) {
         const clause = node.importClause;
         add(node.moduleSpecifier, clause ? "import" : "side_effect", clause && clause.isTypeOnly);
       }
     } else if (ts.isExportDeclaration(node)) {
-      if (node.moduleSpecifier && isStringLike(node.moduleSpecifier)) add(node.moduleSpecifier, "re_export", node.isTypeOnly);
+      if (node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) add(node.moduleSpecifier, "re_export", node.isTypeOnly);
     } else if (ts.isImportEqualsDeclaration(node)) {
       const ref = node.moduleReference;
-      if (ts.isExternalModuleReference(ref) && isStringLike(ref.expression)) add(ref.expression, "import_equals", node.isTypeOnly);
+      if (ts.isExternalModuleReference(ref) && ts.isStringLiteral(ref.expression)) add(ref.expression, "import_equals", node.isTypeOnly);
     } else if (ts.isCallExpression(node)) {
       const callee = node.expression;
       const args = node.arguments;

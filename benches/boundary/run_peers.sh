@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# Time the peer boundary checkers on generated monorepos and check that they
+# find the planted violations. See benches/boundary/README.md.
+#
+#   benches/boundary/run_peers.sh            # everything (Python, then TS)
+#   PARTS=py benches/boundary/run_peers.sh   # only tach + import-linter
+#   PARTS=ts benches/boundary/run_peers.sh   # only dependency-cruiser
+#
+# Environment (defaults in brackets):
+#   BND            scratch root; trees go to $BND/peers/            [/tmp/bnd]
+#   PEER_VENV      venv holding tach and import-linter              [$BND/venv]
+#   PEER_NPM       npm prefix holding dependency-cruiser@16, typescript@5  [$BND/npm]
+#   FILES          files in the big trees                           [10000]
+#   TS_SMALL_FILES files in the small TS tree                       [2000]
+#   PY_GRAPH       gen_tree.py --graph for the Python tree          [dag]
+#   TS_GRAPHS      --graph values for the TS trees, each gets a
+#                  small and a big tree                             [dag random]
+#   RUNS           timed runs per tool (Python, small TS)           [3]
+#   TS_BIG_RUNS    timed runs of depcruise with the full-analysis
+#                  config on the big TS tree (can take > 20 min)   [1]
+#   TS_TIMEOUT     seconds before a depcruise run is killed         [1200]
+#   STACK_SIZE     node --stack-size (KB) for the raised-stack run  [65500]
+#   COMM_NODE_CMD  optional command run in each tree root and timed
+#                  like the peers, e.g. "$PWD/target/release/comm-node check --all"
+#
+# Every run is cold as far as the tools go: tach keeps no cache for `check`
+# (its computation cache in .tach/ serves `tach test` only; .tach/ is removed
+# anyway), import-linter's cache (.import_linter_cache/) is removed before
+# each cold run, and one extra warm run shows what that cache buys;
+# dependency-cruiser caches only with --cache, which is not used. The OS page
+# cache is warm (the trees were just written; dropping it needs root).
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BND=${BND:-/tmp/bnd}
+PEER_VENV=${PEER_VENV:-$BND/venv}
+PEER_NPM=${PEER_NPM:-$BND/npm}
+FILES=${FILES:-10000}
+TS_SMALL_FILES=${TS_SMALL_FILES:-2000}
+PY_GRAPH=${PY_GRAPH:-dag}
+TS_GRAPHS=${TS_GRAPHS:-dag random}
+RUNS=${RUNS:-3}
+TS_BIG_RUNS=${TS_BIG_RUNS:-1}
+TS_TIMEOUT=${TS_TIMEOUT:-1200}
+STACK_SIZE=${STACK_SIZE:-65500}
+PARTS=${PARTS:-py ts}
+COMM_NODE_CMD=${COMM_NODE_CMD:-}
+
+OUT=$BND/peers
+RESULTS=$OUT/results.tsv
+LOGS=$OUT/logs
+mkdir -p "$OUT" "$LOGS"
+printf 'tool\ttree\tvariant\trun\twall_s\tmaxrss_mb\texit\tfound\tplanted\textra\tnote\n' >"$RESULTS"
+
+TACH=$PEER_VENV/bin/tach
+LINT=$PEER_VENV/bin/lint-imports
+DEPCRUISE_JS=$PEER_NPM/node_modules/dependency-cruiser/bin/dependency-cruise.mjs
+
+note() { printf '== %s\n' "$*" >&2; }
+
+versions() {
+  note "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  note "python $(python3 --version 2>&1 | cut -d' ' -f2), node $(node --version)"
+  [[ $PARTS == *py* ]] && note "tach $("$TACH" --version 2>&1 | awk '{print $NF}'), import-linter $("$PEER_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("import-linter"), "grimp", m.version("grimp"))')"
+  [[ $PARTS == *ts* ]] && note "dependency-cruiser $(node "$DEPCRUISE_JS" --version), typescript $(node -e "console.log(require('$PEER_NPM/node_modules/typescript/package.json').version)")"
+}
+
+# measure TOOL TREE VARIANT RUN CHECKER TIMEOUT -- CMD...
+# Runs CMD in TREE, stdout+stderr to a log; records wall time, max RSS, exit
+# status, and what check_found.py says about the planted violations.
+measure() {
+  local tool=$1 tree=$2 variant=$3 run=$4 checker=$5 limit=$6
+  shift 7
+  local name
+  name=$(basename "$tree")
+  local log=$LOGS/$tool-$name-$variant-$run
+  local tf=$log.time
+  (cd "$tree" && /usr/bin/time -f '%e %M' -o "$tf" timeout "$limit" "$@" >"$log.out" 2>"$log.err")
+  local rc=$?
+  local wall rss
+  read -r wall rss < <(grep -E '^[0-9.]+ [0-9]+$' "$tf" | tail -1)
+  wall=${wall:-NA}
+  rss=${rss:+$((rss / 1024))}
+  local found planted extra n
+  n=$(python3 "$HERE/check_found.py" "$checker" "$tree" "$log.out" 2>/dev/null)
+  found=$(sed -n 's/.*found=\([0-9]*\).*/\1/p' <<<"$n")
+  planted=$(sed -n 's/.*planted=\([0-9]*\).*/\1/p' <<<"$n")
+  extra=$(sed -n 's/.*extra=\([0-9]*\).*/\1/p' <<<"$n")
+  local why=""
+  if grep -q 'Maximum call stack size exceeded' "$log.out" "$log.err" 2>/dev/null; then why="stack overflow (RangeError)"; fi
+  [[ $rc == 124 ]] && why="killed after ${limit}s"
+  [[ $rc == 139 ]] && why="segfault"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$name" "$variant" "$run" "$wall" "${rss:-NA}" "$rc" \
+    "${found:-NA}" "${planted:-NA}" "${extra:-NA}" "$why" >>"$RESULTS"
+  note "$tool $name $variant run $run: ${wall}s, ${rss:-NA} MB, exit $rc, found ${found:-NA}/${planted:-NA}, extra ${extra:-NA} $why"
+  LAST_RC=$rc
+  LAST_WHY=$why
+}
+
+gen() { # gen LANG N GRAPH DIR
+  note "generating $1 tree, $2 files, graph $3 -> $4"
+  python3 "$HERE/gen_tree.py" --lang "$1" --files "$2" --graph "$3" --out "$4" | tail -2 >&2
+}
+
+comm_node() { # comm_node TREE RUNS
+  [[ -z $COMM_NODE_CMD ]] && return
+  local r
+  for ((r = 1; r <= $2; r++)); do
+    # shellcheck disable=SC2086
+    measure comm-node "$1" cold "$r" comm-node "$TS_TIMEOUT" -- $COMM_NODE_CMD
+  done
+}
+
+run_py() {
+  local tree=$OUT/py-$FILES-$PY_GRAPH r
+  gen py "$FILES" "$PY_GRAPH" "$tree"
+  for ((r = 1; r <= RUNS; r++)); do
+    rm -rf "$tree/.tach"
+    find "$tree" -name __pycache__ -prune -exec rm -rf {} + 2>/dev/null
+    measure tach "$tree" cold "$r" tach 3600 -- "$TACH" check --output json
+  done
+  for ((r = 1; r <= RUNS; r++)); do
+    rm -rf "$tree/.import_linter_cache"
+    measure import-linter "$tree" cold "$r" importlinter 3600 -- env PYTHONPATH=src "$LINT"
+  done
+  # the cache left by the last cold run
+  measure import-linter "$tree" warm-cache 1 importlinter 3600 -- env PYTHONPATH=src "$LINT"
+  comm_node "$tree" "$RUNS"
+}
+
+# depcruise TREE CONFIG VARIANT RUN [STACK_KB]
+depcruise() {
+  local tree=$1 cfg=$2 variant=$3 run=$4 stack=${5:-}
+  if [[ -z $stack ]]; then
+    measure depcruise "$tree" "$variant" "$run" depcruise "$TS_TIMEOUT" -- \
+      node "$DEPCRUISE_JS" --config "$cfg" --output-type err packages
+  else
+    # --stack-size only tells V8 how much stack it may use; the thread's real
+    # stack (ulimit -s, 8 MB by default) must be larger, or deep recursion
+    # segfaults instead of throwing. Raise it for this process only.
+    measure depcruise "$tree" "$variant" "$run" depcruise "$TS_TIMEOUT" -- \
+      bash -c 'ulimit -s $(( $0 + 8192 )) 2>/dev/null || ulimit -s unlimited; exec node --stack-size=$0 "$1" --config "$2" --output-type err packages' \
+      "$stack" "$DEPCRUISE_JS" "$cfg"
+  fi
+}
+
+# depcruise_series TREE CONFIG VARIANT RUNS: RUNS runs with the default stack;
+# if the first overflows, the runs go again with --stack-size=$STACK_SIZE.
+depcruise_series() {
+  local tree=$1 cfg=$2 variant=$3 runs=$4 r
+  for ((r = 1; r <= runs; r++)); do
+    depcruise "$tree" "$cfg" "$variant" "$r"
+    [[ -n $LAST_WHY ]] && break
+  done
+  if [[ $LAST_WHY == stack* || $LAST_WHY == segfault ]]; then
+    note "depcruise $(basename "$tree") $variant: $LAST_WHY with the default stack; again with node --stack-size=$STACK_SIZE"
+    for ((r = 1; r <= runs; r++)); do
+      depcruise "$tree" "$cfg" "$variant+stack$STACK_SIZE" "$r" "$STACK_SIZE"
+      [[ -n $LAST_WHY ]] && break
+    done
+  fi
+}
+
+run_ts() {
+  local graph small big
+  for graph in $TS_GRAPHS; do
+    small=$OUT/ts-$TS_SMALL_FILES-$graph
+    gen ts "$TS_SMALL_FILES" "$graph" "$small"
+    depcruise_series "$small" .dependency-cruiser.cjs init-config "$RUNS"
+    depcruise_series "$small" .dependency-cruiser.full.cjs full-analysis "$RUNS"
+    comm_node "$small" "$RUNS"
+  done
+  for graph in $TS_GRAPHS; do
+    big=$OUT/ts-$FILES-$graph
+    gen ts "$FILES" "$graph" "$big"
+    depcruise_series "$big" .dependency-cruiser.cjs init-config "$RUNS"
+    depcruise_series "$big" .dependency-cruiser.full.cjs full-analysis "$TS_BIG_RUNS"
+    comm_node "$big" "$RUNS"
+  done
+}
+
+versions
+[[ $PARTS == *py* ]] && run_py
+[[ $PARTS == *ts* ]] && run_ts
+
+# The table: one row per (tool, tree, variant), times of every run and the median.
+python3 - "$RESULTS" <<'EOF'
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+groups = {}
+for r in rows:
+    groups.setdefault((r["tool"], r["tree"], r["variant"]), []).append(r)
+print()
+print("| tool | tree | variant | runs: wall s | median s | max RSS MB | exit | planted violations found | extra | note |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+for (tool, tree, variant), rs in groups.items():
+    walls = [float(r["wall_s"]) for r in rs if r["wall_s"] not in ("", "NA")]
+    med = "%.2f" % statistics.median(walls) if walls else "NA"
+    rss = max((int(r["maxrss_mb"]) for r in rs if r["maxrss_mb"] not in ("", "NA")), default=0)
+    exits = ",".join(sorted({r["exit"] for r in rs}))
+    found = "/".join([rs[-1]["found"], rs[-1]["planted"]])
+    notes = "; ".join(sorted({r["note"] for r in rs if r["note"]}))
+    print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        tool, tree, variant, ", ".join("%.2f" % w for w in walls), med, rss or "NA", exits, found,
+        rs[-1]["extra"], notes))
+print()
+print("raw results: %s" % sys.argv[1])
+EOF
