@@ -265,3 +265,45 @@ fn odd_files_are_handled_not_fatal() {
         run.stdout
     );
 }
+
+#[test]
+fn a_merge_bringing_in_a_violation_is_refused_by_pre_merge_commit() {
+    let env = Env::new();
+    shop(&env);
+    let web = wt(&env, "web");
+    // Someone commits a violation on a side branch, skipping the hook.
+    env.git(&web, &["checkout", "-q", "-b", "side"]);
+    let file = web.join("apps/web/src/App.tsx");
+    write(
+        &file,
+        &format!(
+            "import {{ orders }} from \"../../../services/api/src/db/orders\";\n{}",
+            read(&file)
+        ),
+    );
+    env.git(&web, &["commit", "-qam", "sneak it in", "--no-verify"]);
+    env.git(&web, &["checkout", "-q", "domain/web"]);
+    write(
+        &web.join("apps/web/src/other.ts"),
+        "export const other = 1;\n",
+    );
+    assert_eq!(commit(&env, &web, "diverge").code, 0);
+    // Merging it runs pre-merge-commit, which refuses.
+    let run = env.git_run(&web, &["merge", "--no-ff", "-m", "merge side", "side"]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("comm-node pre-merge-commit: commit refused"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("apps/web/src/App.tsx:1:24: exports:"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        env.git(&web, &["rev-list", "--merges", "--count", "HEAD"]),
+        "0"
+    );
+}
