@@ -19,6 +19,14 @@ fn wt(env: &Env, domain: &str) -> PathBuf {
     env.path(&format!("shop.worktrees/{domain}"))
 }
 
+/// From `apps/web/src/App.tsx`: the api's internal db module.
+const DB_IMPORT_FROM_APP: &str = "import { orders } from \"../../../services/api/src/db/orders\";";
+
+/// Puts `line` before the first line of `file`.
+fn prepend(file: &Path, line: &str) {
+    write(file, &format!("{line}\n{}", read(file)));
+}
+
 fn commit(env: &Env, dir: &Path, message: &str) -> common::Run {
     env.git(dir, &["add", "-A"]);
     env.git_run(dir, &["commit", "-qm", message])
@@ -123,10 +131,7 @@ fn forbidden_edge_inside_a_domain_is_refused() {
     shop(&env);
     let api = wt(&env, "api");
     let route = api.join("services/api/src/routes/users.ts");
-    write(
-        &route,
-        &format!("import {{ users }} from \"../db/users\";\n{}", read(&route)),
-    );
+    prepend(&route, "import { users } from \"../db/users\";");
     let run = commit(&env, &api, "route talks to the db");
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
@@ -142,13 +147,7 @@ fn no_verify_commits_are_caught_by_check_range() {
     let root = shop(&env);
     let web = wt(&env, "web");
     let file = web.join("apps/web/src/App.tsx");
-    write(
-        &file,
-        &format!(
-            "import {{ orders }} from \"../../../services/api/src/db/orders\";\n{}",
-            read(&file)
-        ),
-    );
+    prepend(&file, DB_IMPORT_FROM_APP);
     env.git(&web, &["add", "-A"]);
     env.git(&web, &["commit", "-qm", "sneak it in", "--no-verify"]);
     let run = env
@@ -274,13 +273,7 @@ fn a_merge_bringing_in_a_violation_is_refused_by_pre_merge_commit() {
     // Someone commits a violation on a side branch, skipping the hook.
     env.git(&web, &["checkout", "-q", "-b", "side"]);
     let file = web.join("apps/web/src/App.tsx");
-    write(
-        &file,
-        &format!(
-            "import {{ orders }} from \"../../../services/api/src/db/orders\";\n{}",
-            read(&file)
-        ),
-    );
+    prepend(&file, DB_IMPORT_FROM_APP);
     env.git(&web, &["commit", "-qam", "sneak it in", "--no-verify"]);
     env.git(&web, &["checkout", "-q", "domain/web"]);
     write(
