@@ -7,7 +7,8 @@
 #   PARTS=ts benches/boundary/run_peers.sh   # only dependency-cruiser
 #
 # Environment (defaults in brackets):
-#   BND            scratch root; trees go to $BND/peers/            [/tmp/bnd]
+#   BND            scratch root                                     [/tmp/bnd]
+#   PEERS_OUT      trees, logs/ and results.tsv go here             [$BND/peers]
 #   PEER_VENV      venv holding tach and import-linter              [$BND/venv]
 #   PEER_NPM       npm prefix holding dependency-cruiser@16, typescript@5  [$BND/npm]
 #   FILES          files in the big trees                           [10000]
@@ -20,8 +21,11 @@
 #                  config on the big TS tree (can take > 20 min)   [1]
 #   TS_TIMEOUT     seconds before a depcruise run is killed         [1200]
 #   STACK_SIZE     node --stack-size (KB) for the raised-stack run  [65500]
-#   COMM_NODE_CMD  optional command run in each tree root and timed
-#                  like the peers, e.g. "$PWD/target/release/comm-node check --all"
+#   COMM_NODE_CMD  optional command run in each tree root and timed like the
+#                  peers; the trees are then committed to a fresh git repository
+#                  first (comm-node check reads git), and any `file:line` in its
+#                  output counts as a report, e.g.
+#                  "$PWD/target/release/comm-node check --all --as human"
 #
 # Every run is cold as far as the tools go: tach keeps no cache for `check`
 # (its computation cache in .tach/ serves `tach test` only; .tach/ is removed
@@ -46,7 +50,7 @@ STACK_SIZE=${STACK_SIZE:-65500}
 PARTS=${PARTS:-py ts}
 COMM_NODE_CMD=${COMM_NODE_CMD:-}
 
-OUT=$BND/peers
+OUT=${PEERS_OUT:-$BND/peers}
 RESULTS=$OUT/results.tsv
 LOGS=$OUT/logs
 mkdir -p "$OUT" "$LOGS"
@@ -90,6 +94,16 @@ measure() {
   if grep -q 'Maximum call stack size exceeded' "$log.out" "$log.err" 2>/dev/null; then why="stack overflow (RangeError)"; fi
   [[ $rc == 124 ]] && why="killed after ${limit}s"
   [[ $rc == 139 ]] && why="segfault"
+  LAST_MISSED=""
+  if [[ -z $why && -n $found && -n $planted && $found -lt $planted ]]; then
+    LAST_MISSED="missed $((planted - found))"
+  fi
+  if [[ $tool == depcruise ]]; then
+    # "x 50 dependency violations (...). 10003 modules, 69730 dependencies cruised."
+    local mods
+    mods=$(grep -o '[0-9]* modules, [0-9]* dependencies' "$log.out" | tail -1)
+    [[ -n $mods ]] && why="${why:+$why; }$mods"
+  fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$name" "$variant" "$run" "$wall" "${rss:-NA}" "$rc" \
     "${found:-NA}" "${planted:-NA}" "${extra:-NA}" "$why" >>"$RESULTS"
   note "$tool $name $variant run $run: ${wall}s, ${rss:-NA} MB, exit $rc, found ${found:-NA}/${planted:-NA}, extra ${extra:-NA} $why"
@@ -100,6 +114,11 @@ measure() {
 gen() { # gen LANG N GRAPH DIR
   note "generating $1 tree, $2 files, graph $3 -> $4"
   python3 "$HERE/gen_tree.py" --lang "$1" --files "$2" --graph "$3" --out "$4" | tail -2 >&2
+  if [[ -n $COMM_NODE_CMD ]]; then
+    # comm-node check reads what git records: make the tree a repository (not timed)
+    (cd "$4" && git init -q -b main && git add -A &&
+      git -c user.name=bench -c user.email=bench@localhost commit -qm "generated tree") >&2
+  fi
 }
 
 comm_node() { # comm_node TREE RUNS
@@ -145,18 +164,24 @@ depcruise() {
 }
 
 # depcruise_series TREE CONFIG VARIANT RUNS: RUNS runs with the default stack;
-# if the first overflows, the runs go again with --stack-size=$STACK_SIZE.
+# if one overflows (a RangeError, or a segfault) or misses planted violations
+# (dependency-cruiser 16 catches the RangeError thrown while resolving an
+# import and marks the import "couldNotResolve": no crash, fewer modules
+# resolved, violations silently lost), the runs go again with
+# node --stack-size=$STACK_SIZE.
 depcruise_series() {
-  local tree=$1 cfg=$2 variant=$3 runs=$4 r
+  local tree=$1 cfg=$2 variant=$3 runs=$4 r again=""
   for ((r = 1; r <= runs; r++)); do
     depcruise "$tree" "$cfg" "$variant" "$r"
-    [[ -n $LAST_WHY ]] && break
+    [[ $LAST_WHY == stack* || $LAST_WHY == segfault ]] && again="$LAST_WHY" && break
+    [[ $LAST_WHY == killed* ]] && break
+    [[ -n $LAST_MISSED ]] && again="$LAST_MISSED planted violations"
   done
-  if [[ $LAST_WHY == stack* || $LAST_WHY == segfault ]]; then
-    note "depcruise $(basename "$tree") $variant: $LAST_WHY with the default stack; again with node --stack-size=$STACK_SIZE"
+  if [[ -n $again ]]; then
+    note "depcruise $(basename "$tree") $variant: $again with the default stack; again with node --stack-size=$STACK_SIZE"
     for ((r = 1; r <= runs; r++)); do
       depcruise "$tree" "$cfg" "$variant+stack$STACK_SIZE" "$r" "$STACK_SIZE"
-      [[ -n $LAST_WHY ]] && break
+      [[ $LAST_WHY == killed* ]] && break
     done
   fi
 }
