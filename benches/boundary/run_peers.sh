@@ -5,6 +5,7 @@
 #   benches/boundary/run_peers.sh            # everything (Python, then TS)
 #   PARTS=py benches/boundary/run_peers.sh   # only tach + import-linter
 #   PARTS=ts benches/boundary/run_peers.sh   # only dependency-cruiser
+#   TOOLS=comm-node COMM_NODE_CMD=... benches/boundary/run_peers.sh   # only comm-node
 #
 # Environment (defaults in brackets):
 #   BND            scratch root                                     [/tmp/bnd]
@@ -21,6 +22,7 @@
 #                  config on the big TS tree (can take > 20 min)   [1]
 #   TS_TIMEOUT     seconds before a depcruise run is killed         [1200]
 #   STACK_SIZE     node --stack-size (KB) for the raised-stack run  [65500]
+#   TOOLS          which of tach import-linter depcruise comm-node to run  [all]
 #   COMM_NODE_CMD  optional command run in each tree root and timed like the
 #                  peers; the trees are then committed to a fresh git repository
 #                  first (comm-node check reads git), and any `file:line` in its
@@ -31,8 +33,10 @@
 # (its computation cache in .tach/ serves `tach test` only; .tach/ is removed
 # anyway), import-linter's cache (.import_linter_cache/) is removed before
 # each cold run, and one extra warm run shows what that cache buys;
-# dependency-cruiser caches only with --cache, which is not used. The OS page
-# cache is warm (the trees were just written; dropping it needs root).
+# dependency-cruiser caches only with --cache, which is not used; comm-node's
+# import cache (.git/comm-node/, by blob id) is removed before each cold run,
+# and one warm run follows. The OS page cache is warm (the trees were just
+# written; dropping it needs root).
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -48,6 +52,7 @@ TS_BIG_RUNS=${TS_BIG_RUNS:-1}
 TS_TIMEOUT=${TS_TIMEOUT:-1200}
 STACK_SIZE=${STACK_SIZE:-65500}
 PARTS=${PARTS:-py ts}
+TOOLS=${TOOLS:-tach import-linter depcruise comm-node}
 COMM_NODE_CMD=${COMM_NODE_CMD:-}
 
 OUT=${PEERS_OUT:-$BND/peers}
@@ -65,7 +70,7 @@ note() { printf '== %s\n' "$*" >&2; }
 versions() {
   note "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load: $(cut -d' ' -f1-3 /proc/loadavg)"
   note "python $(python3 --version 2>&1 | cut -d' ' -f2), node $(node --version)"
-  [[ $PARTS == *py* ]] && note "tach $("$TACH" --version 2>&1 | awk '{print $NF}'), import-linter $("$PEER_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("import-linter"), "grimp", m.version("grimp"))')"
+  [[ $PARTS == *py* ]] && want tach && note "tach $("$TACH" --version 2>&1 | awk '{print $NF}'), import-linter $("$PEER_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("import-linter"), "grimp", m.version("grimp"))')"
   [[ $PARTS == *ts* ]] && note "dependency-cruiser $(node "$DEPCRUISE_JS" --version), typescript $(node -e "console.log(require('$PEER_NPM/node_modules/typescript/package.json').version)")"
 }
 
@@ -123,27 +128,38 @@ gen() { # gen LANG N GRAPH DIR
 
 comm_node() { # comm_node TREE RUNS
   [[ -z $COMM_NODE_CMD ]] && return
+  want comm-node || return 0
   local r
   for ((r = 1; r <= $2; r++)); do
+    # comm-node caches extracted imports by blob id in .git/comm-node/
+    rm -rf "$1/.git/comm-node"
     # shellcheck disable=SC2086
     measure comm-node "$1" cold "$r" comm-node "$TS_TIMEOUT" -- $COMM_NODE_CMD
   done
+  # shellcheck disable=SC2086
+  measure comm-node "$1" warm-cache 1 comm-node "$TS_TIMEOUT" -- $COMM_NODE_CMD
 }
+
+want() { [[ " $TOOLS " == *" $1 "* ]]; }
 
 run_py() {
   local tree=$OUT/py-$FILES-$PY_GRAPH r
   gen py "$FILES" "$PY_GRAPH" "$tree"
-  for ((r = 1; r <= RUNS; r++)); do
-    rm -rf "$tree/.tach"
-    find "$tree" -name __pycache__ -prune -exec rm -rf {} + 2>/dev/null
-    measure tach "$tree" cold "$r" tach 3600 -- "$TACH" check --output json
-  done
-  for ((r = 1; r <= RUNS; r++)); do
-    rm -rf "$tree/.import_linter_cache"
-    measure import-linter "$tree" cold "$r" importlinter 3600 -- env PYTHONPATH=src "$LINT"
-  done
-  # the cache left by the last cold run
-  measure import-linter "$tree" warm-cache 1 importlinter 3600 -- env PYTHONPATH=src "$LINT"
+  if want tach; then
+    for ((r = 1; r <= RUNS; r++)); do
+      rm -rf "$tree/.tach"
+      find "$tree" -name __pycache__ -prune -exec rm -rf {} + 2>/dev/null
+      measure tach "$tree" cold "$r" tach 3600 -- "$TACH" check --output json
+    done
+  fi
+  if want import-linter; then
+    for ((r = 1; r <= RUNS; r++)); do
+      rm -rf "$tree/.import_linter_cache"
+      measure import-linter "$tree" cold "$r" importlinter 3600 -- env PYTHONPATH=src "$LINT"
+    done
+    # the cache left by the last cold run
+    measure import-linter "$tree" warm-cache 1 importlinter 3600 -- env PYTHONPATH=src "$LINT"
+  fi
   comm_node "$tree" "$RUNS"
 }
 
@@ -191,15 +207,19 @@ run_ts() {
   for graph in $TS_GRAPHS; do
     small=$OUT/ts-$TS_SMALL_FILES-$graph
     gen ts "$TS_SMALL_FILES" "$graph" "$small"
-    depcruise_series "$small" .dependency-cruiser.cjs init-config "$RUNS"
-    depcruise_series "$small" .dependency-cruiser.full.cjs full-analysis "$RUNS"
+    if want depcruise; then
+      depcruise_series "$small" .dependency-cruiser.cjs init-config "$RUNS"
+      depcruise_series "$small" .dependency-cruiser.full.cjs full-analysis "$RUNS"
+    fi
     comm_node "$small" "$RUNS"
   done
   for graph in $TS_GRAPHS; do
     big=$OUT/ts-$FILES-$graph
     gen ts "$FILES" "$graph" "$big"
-    depcruise_series "$big" .dependency-cruiser.cjs init-config "$RUNS"
-    depcruise_series "$big" .dependency-cruiser.full.cjs full-analysis "$TS_BIG_RUNS"
+    if want depcruise; then
+      depcruise_series "$big" .dependency-cruiser.cjs init-config "$RUNS"
+      depcruise_series "$big" .dependency-cruiser.full.cjs full-analysis "$TS_BIG_RUNS"
+    fi
     comm_node "$big" "$RUNS"
   done
 }
@@ -223,11 +243,13 @@ for (tool, tree, variant), rs in groups.items():
     med = "%.2f" % statistics.median(walls) if walls else "NA"
     rss = max((int(r["maxrss_mb"]) for r in rs if r["maxrss_mb"] not in ("", "NA")), default=0)
     exits = ",".join(sorted({r["exit"] for r in rs}))
-    found = "/".join([rs[-1]["found"], rs[-1]["planted"]])
+    fs = sorted({int(r["found"]) for r in rs if r["found"].isdigit()})
+    found = ("%d" % fs[0] if len(fs) == 1 else "%d-%d" % (fs[0], fs[-1]) if fs else "NA") + "/" + rs[-1]["planted"]
     notes = "; ".join(sorted({r["note"] for r in rs if r["note"]}))
+    extras = sorted({r["extra"] for r in rs})
     print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
         tool, tree, variant, ", ".join("%.2f" % w for w in walls), med, rss or "NA", exits, found,
-        rs[-1]["extra"], notes))
+        ",".join(extras), notes))
 print()
 print("raw results: %s" % sys.argv[1])
 EOF
