@@ -4,6 +4,7 @@
 //! Everything here speaks git (refs, trees, worktrees); the rest of the
 //! crate speaks domains, events and rules. No function here prints.
 
+mod merge;
 mod refs;
 mod remote;
 mod snapshot;
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, Oid, Repository, Signature};
 
+pub use merge::TrialMerge;
 pub use refs::{CasOutcome, TreeEdit};
 pub use remote::PushOutcome;
 pub use snapshot::{BlobReader, FileSnapshot};
