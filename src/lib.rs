@@ -13,10 +13,12 @@
 //! - [`status`] gathers the one-screen report.
 //! - [`pathglob`] decides exactly whether two path globs share a file.
 //! - [`retry`] jittered backoff for contended refs.
+//! - [`clock`] the time leases and expiries are measured with.
 //!
 //! The library never prints; the binary's `cli` module decides what users see.
 
 pub mod boundary;
+pub mod clock;
 pub mod comm;
 pub mod config;
 pub mod fixture;

@@ -20,6 +20,8 @@ pub const ALL: &str = "all";
 
 pub(super) const KIND: &str = "msg";
 pub(super) const ACK_KIND: &str = "ack";
+/// Event kinds addressed to everyone that are not inbox items.
+const ROSTER_KINDS: &[&str] = &["kickoff", "register"];
 /// Longest subject line, in characters.
 const MAX_SUBJECT: usize = 200;
 
@@ -74,9 +76,14 @@ impl Message {
         }
     }
 
-    /// Whether this is a message to `reader` (from someone else).
+    /// Whether this event is addressed to `reader` (from someone else):
+    /// messages and the events that notify (queue decisions, forced
+    /// releases, stalls...). The roster events (kickoff, registration) are
+    /// addressed to everyone but live in `comm-node log`, not in inboxes.
     pub fn is_for(&self, reader: &str) -> bool {
-        self.kind == KIND && self.from != reader && self.to.iter().any(|t| t == reader || t == ALL)
+        !ROSTER_KINDS.contains(&self.kind.as_str())
+            && self.from != reader
+            && self.to.iter().any(|t| t == reader || t == ALL)
     }
 }
 
