@@ -103,6 +103,31 @@ pub fn publish(
     Ok(appended.expect("a publish always appends"))
 }
 
+/// Which of the `wanted` artifacts (`domain/name`) are published at the snapshot.
+pub fn published<'a>(
+    snapshot: &Snapshot,
+    wanted: impl IntoIterator<Item = &'a str>,
+) -> Result<std::collections::BTreeSet<String>, CommError> {
+    let mut out = std::collections::BTreeSet::new();
+    let Some(tip) = snapshot.tip() else {
+        return Ok(out);
+    };
+    for qualified in wanted {
+        if out.contains(qualified) {
+            continue;
+        }
+        if let Some((domain, name)) = qualified.split_once('/') {
+            if snapshot
+                .repo()
+                .has_file_at(tip, &artifact_path(domain, name))?
+            {
+                out.insert(qualified.to_owned());
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The bytes of artifact `domain/name` at the tip.
 pub fn get_artifact(repo: &Repo, qualified: &str) -> Result<Vec<u8>, CommError> {
     let Some((domain, name)) = qualified.split_once('/') else {

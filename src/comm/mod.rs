@@ -13,6 +13,7 @@ mod event;
 mod index;
 mod message;
 mod sync;
+pub mod task;
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -25,7 +26,7 @@ use crate::git::{GitError, Repo, TreeEdit};
 
 pub use actor::{resolve_actor, HUMAN};
 pub use append::{append, Appended, Change, Snapshot};
-pub use artifact::{get_artifact, publish, validate_artifact_name};
+pub use artifact::{get_artifact, publish, published, validate_artifact_name};
 pub use event::{new_id, Event};
 pub use index::Index;
 pub use message::{

@@ -14,7 +14,7 @@ use git2::Oid;
 use serde::Serialize;
 
 use super::message::{ack_change, check_recipients, ACK_KIND, KIND as MSG_KIND};
-use super::{walk, CommError, Event, Snapshot, COMM_REF};
+use super::{task, walk, CommError, Event, Logged, Snapshot, COMM_REF};
 use crate::git::{CasOutcome, PushOutcome, Repo};
 use crate::retry::backoff;
 
@@ -164,7 +164,7 @@ fn replay(repo: &Repo, ours: Oid, theirs: Oid, report: &mut SyncReport) -> Resul
             continue;
         }
         let snapshot = Snapshot::at(repo, Some(tip))?;
-        match revalidate(&snapshot, &logged.event, logged.commit) {
+        match revalidate(&snapshot, &logged) {
             Ok(Some((mut event, edits))) => {
                 event.seq = snapshot.seq() + 1;
                 tip =
@@ -189,10 +189,11 @@ fn replay(repo: &Repo, ours: Oid, theirs: Oid, report: &mut SyncReport) -> Resul
 /// `None` when it has become a no-op, or an error when it no longer holds.
 fn revalidate(
     snapshot: &Snapshot,
-    event: &Event,
-    commit: Oid,
+    logged: &Logged,
 ) -> Result<Option<(Event, Vec<crate::git::TreeEdit>)>, CommError> {
+    let (event, commit) = (&logged.event, logged.commit);
     match event.kind.as_str() {
+        task::KIND => task::revalidate(snapshot, event, commit, logged.time),
         MSG_KIND => {
             check_recipients(snapshot, &event.to)?;
             Ok(Some((event.clone(), Vec::new())))

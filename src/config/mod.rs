@@ -55,6 +55,36 @@ pub struct Config {
     /// Size limits on the bus.
     #[serde(default)]
     pub limits: Limits,
+    /// When a quiet domain counts as stalled, and when its claims lapse.
+    #[serde(default)]
+    pub health: Health,
+}
+
+/// Liveness thresholds, measured from a domain's last activity (its last
+/// commit on its branch or on `comm`, or the start of its claim).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Health {
+    /// Quiet this long with a claimed task: reported as stalled (`30m`).
+    #[serde(deserialize_with = "duration")]
+    pub stall_after: u64,
+    /// Quiet this long: its claims return to ready and its reservations lapse (`2h`).
+    #[serde(deserialize_with = "duration")]
+    pub lease: u64,
+}
+
+impl Default for Health {
+    fn default() -> Health {
+        Health {
+            stall_after: 30 * 60,
+            lease: 2 * 3600,
+        }
+    }
+}
+
+fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let text = String::deserialize(d)?;
+    crate::clock::parse_duration(&text).map_err(serde::de::Error::custom)
 }
 
 /// Size limits on what goes onto the `comm` branch.
@@ -98,6 +128,9 @@ pub struct Domain {
     /// External packages this domain may not import (`lodash`, `requests`).
     #[serde(default)]
     pub deny_external: Vec<String>,
+    /// Capabilities, matched against the `skills` of tasks no domain owns.
+    #[serde(default)]
+    pub skills: Vec<String>,
 }
 
 /// Policy for changed files that no domain owns.

@@ -272,6 +272,68 @@ impl Repo {
         }
     }
 
+    /// Whether `path` is a file in `commit`'s tree (without reading it).
+    pub fn has_file_at(&self, commit: Oid, path: &str) -> Result<bool> {
+        let tree = self.commit_tree(commit)?;
+        match tree.get_path(Path::new(path)) {
+            Ok(entry) => Ok(entry.kind() == Some(ObjectType::Blob)),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(false),
+            Err(e) => Err(e).context(|| format!("cannot look up {path}")),
+        }
+    }
+
+    /// The id of directory `dir`'s tree in `commit` (`None` when absent).
+    pub fn dir_id_at(&self, commit: Oid, dir: &str) -> Result<Option<Oid>> {
+        let tree = self.commit_tree(commit)?;
+        match tree.get_path(Path::new(dir)) {
+            Ok(entry) if entry.kind() == Some(ObjectType::Tree) => Ok(Some(entry.id())),
+            Ok(_) => Ok(None),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e).context(|| format!("cannot look up {dir}")),
+        }
+    }
+
+    /// The files directly in tree `dir` with their blob ids, sorted by name.
+    pub fn dir_blobs(&self, dir: Oid) -> Result<Vec<(String, Oid)>> {
+        let tree = self
+            .inner
+            .find_tree(dir)
+            .context(|| format!("cannot read tree {dir}"))?;
+        Ok(tree
+            .iter()
+            .filter(|e| e.kind() == Some(ObjectType::Blob))
+            .filter_map(|e| Some((e.name().ok()?.to_owned(), e.id())))
+            .collect())
+    }
+
+    /// The files that differ between two versions of a flat directory: each
+    /// name with its new blob id (`None` when removed).
+    pub fn dir_changes(
+        &self,
+        old: Option<Oid>,
+        new: Option<Oid>,
+    ) -> Result<Vec<(String, Option<Oid>)>> {
+        let list = |tree: Option<Oid>| match tree {
+            Some(t) => self.dir_blobs(t),
+            None => Ok(Vec::new()),
+        };
+        let (old, new) = (list(old)?, list(new)?);
+        let old: std::collections::HashMap<&str, Oid> =
+            old.iter().map(|(n, id)| (n.as_str(), *id)).collect();
+        let mut changes: Vec<(String, Option<Oid>)> = new
+            .iter()
+            .filter(|(name, id)| old.get(name.as_str()) != Some(id))
+            .map(|(name, id)| (name.clone(), Some(*id)))
+            .collect();
+        let kept: std::collections::HashSet<&str> = new.iter().map(|(n, _)| n.as_str()).collect();
+        changes.extend(
+            old.keys()
+                .filter(|name| !kept.contains(*name))
+                .map(|name| ((*name).to_owned(), None)),
+        );
+        Ok(changes)
+    }
+
     fn commit_tree(&self, commit: Oid) -> Result<git2::Tree<'_>> {
         self.inner
             .find_commit(commit)

@@ -15,4 +15,5 @@ pub mod read;
 pub mod send;
 pub mod status;
 pub mod sync;
+pub mod task;
 pub mod thread;

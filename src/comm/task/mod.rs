@@ -1,0 +1,181 @@
+//! Tasks: the shared work graph, one file per task on `comm`
+//! (`tasks/<id>.yaml`, so `git show comm:tasks/T-3f9a.yaml` works).
+//!
+//! A task is `open` until a domain claims it, then `claimed` until it is
+//! `done` or `failed`. It is *ready* when it is open, every dependency is
+//! done, every needed artifact is published, and its parent is not blocked
+//! (the rule `bd ready` applies: blocking flows down parent-child links).
+//! Every change goes through [`crate::comm::append`], so the checks run
+//! again on the exact state a change lands on: two agents racing for one
+//! task cannot both win.
+
+mod beads;
+mod board;
+mod cache;
+mod ops;
+
+use serde::{Deserialize, Serialize};
+
+use super::{CommError, Snapshot};
+
+pub use beads::{export_beads, import_beads, ImportReport};
+pub use board::{order, Blocker, Board, Progress};
+pub use ops::{
+    add, candidates, claim, claim_next, dep_add, done, fail, lapse, reopen, revalidate, NewTask,
+    Outcome,
+};
+
+/// Event kind of every task change (`Comm-Action` says which).
+pub const KIND: &str = "task";
+/// Directory of the task files on `comm`.
+pub const DIR: &str = "tasks";
+/// Highest (least urgent) priority; 0 is the most urgent, as in beads.
+pub const LOWEST_PRIORITY: u8 = 4;
+/// Priority of a task added without one.
+pub const DEFAULT_PRIORITY: u8 = 2;
+
+/// Where a task is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Open,
+    Claimed,
+    Done,
+    Failed,
+}
+
+impl Status {
+    /// The lowercase name used in files, output and `--status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Claimed => "claimed",
+            Status::Done => "done",
+            Status::Failed => "failed",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Status> {
+        [Status::Open, Status::Claimed, Status::Done, Status::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// A non-blocking link to another task (beads' `related`, `discovered-from`...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// One task as stored in `tasks/<id>.yaml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Task {
+    pub id: String,
+    pub title: String,
+    /// The domain that owns the work; `None`: any domain with the skills.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    pub status: Status,
+    /// 0 (most urgent) to 4.
+    pub priority: u8,
+    /// Tasks that must be done first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deps: Vec<String>,
+    /// Artifacts (`domain/name`) that must be published first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs_artifacts: Vec<String>,
+    /// The convoy this task belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// The domain working on it (while claimed, and who finished it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
+    /// Acceptance criteria.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub done_when: Vec<String>,
+    /// Capabilities a domain needs to take it (see `skills` in comm.yaml).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skills: Vec<String>,
+    /// Seconds since the epoch.
+    pub created: i64,
+    pub updated: i64,
+    /// Who added it (a domain or `human`).
+    #[serde(default)]
+    pub created_by: String,
+    /// When the current claim started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_at: Option<i64>,
+    /// Why it failed, or why its claim lapsed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// Non-blocking links to other tasks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Link>,
+    /// Fields of an imported beads issue that comm-node does not model,
+    /// kept so `task export --beads` gives them back.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub beads: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Task {
+    /// The file of task `id` on `comm`.
+    pub fn path_of(id: &str) -> String {
+        format!("{DIR}/{id}.yaml")
+    }
+
+    /// The YAML stored on `comm`.
+    pub fn to_yaml(&self) -> Vec<u8> {
+        serde_yaml::to_string(self)
+            .expect("a task always serializes")
+            .into_bytes()
+    }
+
+    fn from_yaml(path: &str, bytes: &[u8]) -> Result<Task, CommError> {
+        serde_yaml::from_slice(bytes).map_err(|e| CommError::Corrupt {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// Reads one task at the snapshot.
+pub fn get(snapshot: &Snapshot, id: &str) -> Result<Option<Task>, CommError> {
+    let path = Task::path_of(id);
+    match snapshot.read(&path)? {
+        Some(bytes) => Task::from_yaml(&path, &bytes).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Every task at the snapshot, with what readiness needs (through the
+/// cache under `.git/comm-node/`, so only changed task files are parsed).
+pub fn board(snapshot: &Snapshot) -> Result<Board, CommError> {
+    let tasks = cache::load(snapshot)?;
+    let needed = Board::needed_artifacts(&tasks);
+    let artifacts = super::artifact::published(snapshot, needed.iter().map(String::as_str))?;
+    Ok(Board::new(tasks, artifacts))
+}
+
+/// Checks a task id: letters, digits, `.`, `_` and `-`, at most 64 characters.
+pub fn validate_id(id: &str) -> Result<(), CommError> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(CommError::invalid(
+            format!("`{id}` is not a task id"),
+            "task ids are letters, digits, `.`, `_` and `-` (like T-3f9a); comm-node task list shows them",
+        ))
+    }
+}

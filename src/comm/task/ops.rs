@@ -1,0 +1,717 @@
+//! Task changes. Each builds its event and edits inside [`append`], so every
+//! rule is checked against the exact state the change lands on; the same
+//! builders re-validate replayed events during `sync`.
+
+use git2::Oid;
+
+use super::board::order;
+use super::{get, validate_id, Board, Status, Task, DEFAULT_PRIORITY, KIND, LOWEST_PRIORITY};
+use crate::comm::artifact::validate_artifact_name;
+use crate::comm::{append, Appended, Change, CommError, Event, Snapshot, HUMAN};
+use crate::git::{Repo, TreeEdit};
+use crate::retry::random_u64;
+
+/// Longest task title, in characters.
+const MAX_TITLE: usize = 200;
+
+/// What `task add` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct NewTask {
+    pub title: String,
+    pub domain: Option<String>,
+    pub deps: Vec<String>,
+    pub priority: Option<u8>,
+    pub needs_artifacts: Vec<String>,
+    pub parent: Option<String>,
+    pub done_when: Vec<String>,
+    pub skills: Vec<String>,
+    pub description: String,
+}
+
+/// A task change that landed: the event and the task as it now is.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub appended: Appended,
+    pub task: Task,
+}
+
+/// Adds a task.
+pub fn add(repo: &Repo, by: &str, new: &NewTask, now: i64) -> Result<Outcome, CommError> {
+    check_new(new)?;
+    let mut added = None;
+    let appended = append(repo, |snapshot| {
+        let task = build_new(snapshot, by, new, now)?;
+        let mut event = task_event(by, &task, "add", added_subject(&task));
+        event.to = task.domain.iter().filter(|d| *d != by).cloned().collect();
+        if let Some(parent) = &task.parent {
+            event.fields.push(("Parent".into(), parent.clone()));
+        }
+        let edits = vec![put(&task)];
+        added = Some(task);
+        Ok(Some(Change { event, edits }))
+    })?;
+    finish(appended, added)
+}
+
+fn added_subject(task: &Task) -> String {
+    match &task.domain {
+        Some(d) => format!("task {} added for {d}: {}", task.id, task.title),
+        None => format!("task {} added: {}", task.id, task.title),
+    }
+}
+
+/// The input checks that do not depend on the bus state.
+fn check_new(new: &NewTask) -> Result<(), CommError> {
+    let title = new.title.trim();
+    if title.is_empty() || title.chars().count() > MAX_TITLE || title.contains(char::is_control) {
+        return Err(CommError::invalid(
+            format!("a task title is one line of 1 to {MAX_TITLE} characters"),
+            "put details in --description",
+        ));
+    }
+    if new.priority.is_some_and(|p| p > LOWEST_PRIORITY) {
+        return Err(CommError::invalid(
+            format!("priority must be 0 (most urgent) to {LOWEST_PRIORITY}"),
+            "the default is 2",
+        ));
+    }
+    for id in new.deps.iter().chain(new.parent.iter()) {
+        validate_id(id)?;
+    }
+    for item in &new.done_when {
+        if item.trim().is_empty() || item.contains(['\n', '\r']) {
+            return Err(CommError::invalid(
+                "each --done-when is one non-empty line",
+                "repeat --done-when for several criteria",
+            ));
+        }
+    }
+    for skill in &new.skills {
+        check_word(skill, "skill")?;
+    }
+    for name in &new.needs_artifacts {
+        let (_, artifact) = name.split_once('/').ok_or_else(|| {
+            CommError::invalid(
+                format!("`{name}` does not name a domain's artifact"),
+                "write DOMAIN/NAME, e.g. api/openapi.yaml",
+            )
+        })?;
+        validate_artifact_name(artifact)?;
+    }
+    Ok(())
+}
+
+fn check_word(word: &str, what: &str) -> Result<(), CommError> {
+    if word.is_empty()
+        || !word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(CommError::invalid(
+            format!("`{word}` is not a valid {what}"),
+            format!("a {what} is letters, digits, `-`, `_` and `.`"),
+        ));
+    }
+    Ok(())
+}
+
+/// The new task as it would land on `snapshot`.
+fn build_new(snapshot: &Snapshot, by: &str, new: &NewTask, now: i64) -> Result<Task, CommError> {
+    let domains = registered(snapshot)?;
+    if let Some(d) = &new.domain {
+        known_domain(&domains, d)?;
+    }
+    for name in &new.needs_artifacts {
+        let (d, _) = name.split_once('/').expect("checked by check_new");
+        known_domain(&domains, d)?;
+    }
+    for dep in &new.deps {
+        if get(snapshot, dep)?.is_none() {
+            return Err(no_task(dep));
+        }
+    }
+    if let Some(parent) = &new.parent {
+        match get(snapshot, parent)? {
+            None => return Err(no_task(parent)),
+            Some(p) if p.status == Status::Done => {
+                return Err(CommError::invalid(
+                    format!("convoy {parent} is already done"),
+                    format!("reopen it first: comm-node task reopen {parent}"),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    let mut deps = new.deps.clone();
+    deps.sort();
+    deps.dedup();
+    Ok(Task {
+        id: fresh_id(snapshot)?,
+        title: new.title.trim().to_owned(),
+        domain: new.domain.clone(),
+        status: Status::Open,
+        priority: new.priority.unwrap_or(DEFAULT_PRIORITY),
+        deps,
+        needs_artifacts: new.needs_artifacts.clone(),
+        parent: new.parent.clone(),
+        assignee: None,
+        done_when: new.done_when.iter().map(|s| s.trim().to_owned()).collect(),
+        skills: new.skills.clone(),
+        created: now,
+        updated: now,
+        created_by: by.to_owned(),
+        claimed_at: None,
+        reason: None,
+        description: new.description.clone(),
+        links: Vec::new(),
+        beads: Default::default(),
+    })
+}
+
+/// A short random id not taken at the snapshot: `T-` and 4 hex digits,
+/// longer when those are taken.
+fn fresh_id(snapshot: &Snapshot) -> Result<String, CommError> {
+    for digits in 4..=16 {
+        let candidate = format!("T-{:016x}", random_u64())[..2 + digits].to_owned();
+        if get(snapshot, &candidate)?.is_none() {
+            return Ok(candidate);
+        }
+    }
+    Err(CommError::invalid(
+        "could not find a free task id",
+        "this should not happen; try again",
+    ))
+}
+
+/// The domain names registered at the snapshot.
+pub(crate) fn registered(snapshot: &Snapshot) -> Result<Vec<String>, CommError> {
+    Ok(snapshot
+        .list("domains")?
+        .into_iter()
+        .filter_map(|f| f.strip_suffix(".yaml").map(str::to_owned))
+        .collect())
+}
+
+fn known_domain(domains: &[String], name: &str) -> Result<(), CommError> {
+    if domains.iter().any(|d| d == name) {
+        return Ok(());
+    }
+    Err(CommError::invalid(
+        format!("unknown domain `{name}`"),
+        format!("domains are: {}", domains.join(", ")),
+    ))
+}
+
+fn no_task(id: &str) -> CommError {
+    CommError::invalid(
+        format!("no task `{id}`"),
+        "comm-node task list shows the tasks",
+    )
+}
+
+/// Claims task `id` for domain `by`. `skills` are the domain's, checked
+/// against a task that no domain owns (`None` skips the check).
+pub fn claim(
+    repo: &Repo,
+    by: &str,
+    id: &str,
+    skills: Option<&[String]>,
+    now: i64,
+) -> Result<Outcome, CommError> {
+    validate_id(id)?;
+    let mut claimed = None;
+    let appended = append(repo, |snapshot| {
+        let change = claim_change(snapshot, by, id, skills, now)?;
+        claimed = Some(change.1);
+        Ok(Some(change.0))
+    })?;
+    finish(appended, claimed)
+}
+
+/// Claims the best ready task for domain `by`: its own work and unowned
+/// work it has the skills for, by priority, then own work first, then age.
+/// Convoys (tasks with children) are finished by their children, not claimed.
+pub fn claim_next(
+    repo: &Repo,
+    by: &str,
+    skills: &[String],
+    now: i64,
+) -> Result<Outcome, CommError> {
+    let mut claimed = None;
+    let appended = append(repo, |snapshot| {
+        let board = super::board(snapshot)?;
+        let best = candidates(&board, by, skills)
+            .into_iter()
+            .find(|t| board.children(&t.id).is_empty())
+            .map(|t| t.id.clone())
+            .ok_or_else(|| CommError::Refused {
+                message: format!("no task is ready for {by}"),
+                hint: format!(
+                    "comm-node task list --domain {by} shows what is blocked and on what"
+                ),
+            })?;
+        let change = claim_change(snapshot, by, &best, Some(skills), now)?;
+        claimed = Some(change.1);
+        Ok(Some(change.0))
+    })?;
+    finish(appended, claimed)
+}
+
+/// The ready tasks domain `by` may take, in the order `task next` takes them.
+pub fn candidates<'b>(board: &'b Board, by: &str, skills: &[String]) -> Vec<&'b Task> {
+    let mut out: Vec<&Task> = board
+        .ready()
+        .into_iter()
+        .filter(|t| may_take(t, by, Some(skills)))
+        .collect();
+    out.sort_by(|a, b| {
+        let own = |t: &Task| t.domain.as_deref() != Some(by);
+        (a.priority, own(a))
+            .cmp(&(b.priority, own(b)))
+            .then_with(|| order(a, b))
+    });
+    out
+}
+
+fn may_take(task: &Task, by: &str, skills: Option<&[String]>) -> bool {
+    match (&task.domain, skills) {
+        (Some(d), _) => d == by,
+        (None, None) => true,
+        (None, Some(have)) => task.skills.iter().all(|s| have.contains(s)),
+    }
+}
+
+fn claim_change(
+    snapshot: &Snapshot,
+    by: &str,
+    id: &str,
+    skills: Option<&[String]>,
+    now: i64,
+) -> Result<(Change, Task), CommError> {
+    if by == HUMAN {
+        return Err(CommError::invalid(
+            "tasks are claimed by domains",
+            "claim from the domain's worktree, or pass --as DOMAIN",
+        ));
+    }
+    let board = super::board(snapshot)?;
+    let mut task = get(snapshot, id)?.ok_or_else(|| no_task(id))?;
+    if task.status != Status::Open {
+        let holder = match (&task.assignee, task.status) {
+            (Some(a), Status::Claimed) => format!(" by {a}"),
+            _ => String::new(),
+        };
+        return Err(CommError::Refused {
+            message: format!("task {id} is already {}{holder}", task.status.as_str()),
+            hint: "comm-node task next claims the best ready task instead".into(),
+        });
+    }
+    if !may_take(&task, by, skills) {
+        let why = match &task.domain {
+            Some(d) => format!("task {id} belongs to {d}"),
+            None => format!(
+                "{by} lacks the skills task {id} needs ({})",
+                task.skills.join(", ")
+            ),
+        };
+        return Err(CommError::Refused {
+            message: why,
+            hint: "comm-node task ready lists the tasks this domain can take".into(),
+        });
+    }
+    let blockers = board.blockers(&task);
+    if !blockers.is_empty() {
+        let list: Vec<String> = blockers.iter().map(ToString::to_string).collect();
+        return Err(CommError::Refused {
+            message: format!("task {id} is not ready: waiting for {}", list.join(", ")),
+            hint: "comm-node task ready lists the tasks that can start now".into(),
+        });
+    }
+    task.status = Status::Claimed;
+    task.assignee = Some(by.to_owned());
+    task.claimed_at = Some(now);
+    task.reason = None;
+    task.updated = now;
+    let event = task_event(
+        by,
+        &task,
+        "claim",
+        format!("task {id} claimed by {by}: {}", task.title),
+    );
+    Ok((
+        Change {
+            event,
+            edits: vec![put(&task)],
+        },
+        task,
+    ))
+}
+
+/// Marks a claimed task done (its assignee, or the human for any task).
+/// Completes its convoy when it was the last child, and tells the domains
+/// whose tasks it unblocks.
+pub fn done(repo: &Repo, by: &str, id: &str, now: i64) -> Result<Outcome, CommError> {
+    finish_with(repo, by, id, now, Status::Done, None)
+}
+
+/// Marks a claimed task failed with a reason.
+pub fn fail(repo: &Repo, by: &str, id: &str, reason: &str, now: i64) -> Result<Outcome, CommError> {
+    if reason.trim().is_empty() {
+        return Err(CommError::invalid(
+            "a failure needs a reason",
+            "pass --reason TEXT: what went wrong, what would unblock it",
+        ));
+    }
+    finish_with(repo, by, id, now, Status::Failed, Some(reason.trim()))
+}
+
+fn finish_with(
+    repo: &Repo,
+    by: &str,
+    id: &str,
+    now: i64,
+    status: Status,
+    reason: Option<&str>,
+) -> Result<Outcome, CommError> {
+    validate_id(id)?;
+    let mut finished = None;
+    let appended = append(repo, |snapshot| {
+        let change = finish_change(snapshot, by, id, now, status, reason)?;
+        finished = Some(change.1);
+        Ok(Some(change.0))
+    })?;
+    finish(appended, finished)
+}
+
+fn finish_change(
+    snapshot: &Snapshot,
+    by: &str,
+    id: &str,
+    now: i64,
+    status: Status,
+    reason: Option<&str>,
+) -> Result<(Change, Task), CommError> {
+    let mut task = get(snapshot, id)?.ok_or_else(|| no_task(id))?;
+    let allowed = match task.status {
+        Status::Claimed => by == HUMAN || task.assignee.as_deref() == Some(by),
+        Status::Open => by == HUMAN,
+        Status::Done | Status::Failed => false,
+    };
+    if !allowed {
+        let state = match (&task.assignee, task.status) {
+            (Some(a), Status::Claimed) => format!("claimed by {a}"),
+            (_, s) => s.as_str().to_owned(),
+        };
+        return Err(CommError::Refused {
+            message: format!(
+                "task {id} is {state}; only its assignee (or the human) can finish it"
+            ),
+            hint: format!("claim it first (comm-node task claim {id}), or reopen it"),
+        });
+    }
+    let mut board = super::board(snapshot)?;
+    let before: Vec<String> = board.ready().iter().map(|t| t.id.clone()).collect();
+    task.status = status;
+    task.updated = now;
+    task.reason = reason.map(str::to_owned);
+    task.assignee = task.assignee.or_else(|| Some(by.to_owned()));
+    board.put(task.clone());
+    let mut edits = vec![put(&task)];
+    let verb = if status == Status::Done {
+        "done"
+    } else {
+        "failed"
+    };
+    let mut subject = format!("task {id} {verb} by {by}: {}", task.title);
+    if let Some(r) = reason {
+        subject.push_str(&format!(" ({r})"));
+    }
+    let mut event_fields = Vec::new();
+    let mut to: Vec<String> = Vec::new();
+    if status == Status::Done {
+        if let Some(convoy) = complete_convoy(snapshot, &board, &task, now)? {
+            let progress = board.progress(&convoy.id).expect("a convoy has children");
+            subject.push_str(&format!(
+                "; convoy {} complete ({}/{})",
+                convoy.id, progress.done, progress.total
+            ));
+            event_fields.push(("Convoy-Done".to_owned(), convoy.id.clone()));
+            to.push(convoy.created_by.clone());
+            to.extend(convoy.domain.clone());
+            board.put(convoy.clone());
+            edits.push(put(&convoy));
+        }
+        let unblocked: Vec<&Task> = board
+            .ready()
+            .into_iter()
+            .filter(|t| !before.contains(&t.id))
+            .collect();
+        if !unblocked.is_empty() {
+            let ids: Vec<&str> = unblocked.iter().map(|t| t.id.as_str()).collect();
+            subject.push_str(&format!("; unblocks {}", ids.join(", ")));
+            event_fields.push(("Unblocks".to_owned(), ids.join(" ")));
+            to.extend(unblocked.iter().filter_map(|t| t.domain.clone()));
+        }
+    }
+    to.push(task.created_by.clone());
+    to.retain(|d| d != by);
+    to.sort();
+    to.dedup();
+    let mut event = task_event(by, &task, verb, subject);
+    event.to = to;
+    event.fields.extend(event_fields);
+    if let Some(r) = reason {
+        event.body = format!("{r}\n");
+    }
+    Ok((Change { event, edits }, task))
+}
+
+/// The parent of `task` marked done, when `task` was its last open child.
+fn complete_convoy(
+    snapshot: &Snapshot,
+    board: &Board,
+    task: &Task,
+    now: i64,
+) -> Result<Option<Task>, CommError> {
+    let Some(parent_id) = &task.parent else {
+        return Ok(None);
+    };
+    let progress = board.progress(parent_id);
+    if progress.is_none_or(|p| p.done < p.total) {
+        return Ok(None);
+    }
+    let Some(mut parent) = get(snapshot, parent_id)? else {
+        return Ok(None);
+    };
+    if parent.status == Status::Done {
+        return Ok(None);
+    }
+    parent.status = Status::Done;
+    parent.updated = now;
+    Ok(Some(parent))
+}
+
+/// Returns a task to `open` (unclaims it, or reopens finished work):
+/// the human, its assignee or its creator may.
+pub fn reopen(repo: &Repo, by: &str, id: &str, now: i64) -> Result<Outcome, CommError> {
+    validate_id(id)?;
+    let mut reopened = None;
+    let appended = append(repo, |snapshot| {
+        let change = reopen_change(snapshot, by, id, now)?;
+        reopened = Some(change.1);
+        Ok(Some(change.0))
+    })?;
+    finish(appended, reopened)
+}
+
+fn reopen_change(
+    snapshot: &Snapshot,
+    by: &str,
+    id: &str,
+    now: i64,
+) -> Result<(Change, Task), CommError> {
+    let mut task = get(snapshot, id)?.ok_or_else(|| no_task(id))?;
+    if task.status == Status::Open {
+        return Err(CommError::Refused {
+            message: format!("task {id} is already open"),
+            hint: "nothing to do".into(),
+        });
+    }
+    if by != HUMAN && task.assignee.as_deref() != Some(by) && task.created_by != by {
+        return Err(CommError::Refused {
+            message: format!("only the human, its assignee or its creator can reopen task {id}"),
+            hint: format!("ask them: comm-node send --to {} ...", task.created_by),
+        });
+    }
+    let previous = task.assignee.take();
+    task.status = Status::Open;
+    task.claimed_at = None;
+    task.reason = None;
+    task.updated = now;
+    let mut event = task_event(
+        by,
+        &task,
+        "reopen",
+        format!("task {id} reopened by {by}: {}", task.title),
+    );
+    event.to = previous.into_iter().filter(|a| a != by).collect();
+    Ok((
+        Change {
+            event,
+            edits: vec![put(&task)],
+        },
+        task,
+    ))
+}
+
+/// Adds dependencies to an existing task; refuses an edge that would close a cycle.
+pub fn dep_add(
+    repo: &Repo,
+    by: &str,
+    id: &str,
+    deps: &[String],
+    now: i64,
+) -> Result<Outcome, CommError> {
+    validate_id(id)?;
+    for dep in deps {
+        validate_id(dep)?;
+    }
+    let mut changed = None;
+    let appended = append(repo, |snapshot| {
+        let mut task = get(snapshot, id)?.ok_or_else(|| no_task(id))?;
+        let board = super::board(snapshot)?;
+        for dep in deps {
+            if board.get(dep).is_none() {
+                return Err(no_task(dep));
+            }
+            if let Some(path) = board.path(dep, id) {
+                return Err(cycle_error(id, &path));
+            }
+        }
+        let before = task.deps.len();
+        task.deps.extend(deps.iter().cloned());
+        task.deps.sort();
+        task.deps.dedup();
+        if task.deps.len() == before {
+            return Ok(None);
+        }
+        task.updated = now;
+        let event = task_event(
+            by,
+            &task,
+            "dep",
+            format!("task {id} now waits for {}", deps.join(", ")),
+        );
+        let edits = vec![put(&task)];
+        changed = Some(task);
+        Ok(Some(Change { event, edits }))
+    })?;
+    match appended {
+        Some(a) => finish(Some(a), changed),
+        None => Err(CommError::Refused {
+            message: format!("task {id} already waits for {}", deps.join(", ")),
+            hint: "nothing to do".into(),
+        }),
+    }
+}
+
+/// The error for an edge `id → path[0]` that would close the cycle `path`.
+pub(super) fn cycle_error(id: &str, path: &[String]) -> CommError {
+    let mut cycle = vec![id.to_owned()];
+    cycle.extend(path.iter().cloned());
+    CommError::invalid(
+        format!("that would make a dependency cycle: {}", cycle.join(" → ")),
+        "a task cannot wait for itself, directly or through others",
+    )
+}
+
+/// Returns claimed tasks whose lease ran out to `open`, in one event
+/// addressed to the domains that held them; `lapsed` pairs each task id with
+/// why its lease ended. Tasks no longer claimed are skipped (someone acted).
+pub fn lapse(
+    repo: &Repo,
+    lapsed: &[(String, String)],
+    edits_for: impl Fn(&Snapshot, &Task) -> Result<Vec<TreeEdit>, CommError>,
+    now: i64,
+) -> Result<Option<Appended>, CommError> {
+    append(repo, |snapshot| {
+        let mut edits = Vec::new();
+        let mut to = Vec::new();
+        let mut lines = Vec::new();
+        let mut ids = Vec::new();
+        for (id, why) in lapsed {
+            let Some(mut task) = get(snapshot, id)?.filter(|t| t.status == Status::Claimed) else {
+                continue;
+            };
+            edits.extend(edits_for(snapshot, &task)?);
+            to.extend(task.assignee.take());
+            task.status = Status::Open;
+            task.claimed_at = None;
+            task.reason = Some(format!("lease lapsed: {why}"));
+            task.updated = now;
+            lines.push(format!("- {id} ({}): {why}", task.title));
+            ids.push(id.clone());
+            edits.push(put(&task));
+        }
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        to.sort();
+        to.dedup();
+        let mut event = Event::new(
+            KIND,
+            HUMAN,
+            format!(
+                "lease lapsed: {} back to ready ({})",
+                ids.join(", "),
+                to.join(", ")
+            ),
+        );
+        event.to = to;
+        event.body = lines.join("\n") + "\n";
+        event.fields.push(("Task".into(), ids.join(" ")));
+        event.fields.push(("Action".into(), "lapse".into()));
+        Ok(Some(Change { event, edits }))
+    })
+}
+
+/// Re-derives a replayed task event on a new state (see `comm::sync`): a
+/// claim that another clone won meanwhile becomes an error.
+pub fn revalidate(
+    snapshot: &Snapshot,
+    event: &Event,
+    commit: Oid,
+    time: i64,
+) -> Result<Option<(Event, Vec<TreeEdit>)>, CommError> {
+    let id = event.field("Task").unwrap_or_default();
+    let by = event.from.as_str();
+    let rebuilt = match event.field("Action").unwrap_or_default() {
+        "claim" => claim_change(snapshot, by, id, None, time)?,
+        "done" => finish_change(snapshot, by, id, time, Status::Done, None)?,
+        "failed" => {
+            let reason = event.body.trim();
+            finish_change(snapshot, by, id, time, Status::Failed, Some(reason))?
+        }
+        "reopen" => reopen_change(snapshot, by, id, time)?,
+        _ => {
+            // add, import, dep, lapse: the task files as written, unless a
+            // task created here appeared meanwhile under the same id.
+            let edits = snapshot.repo().commit_edits_of(commit)?;
+            if event.field("Action") == Some("add") && get(snapshot, id)?.is_some() {
+                return Err(CommError::Refused {
+                    message: format!("task id {id} was taken by another clone"),
+                    hint: "add the task again".into(),
+                });
+            }
+            return Ok(Some((event.clone(), edits)));
+        }
+    };
+    let (change, _) = rebuilt;
+    let mut replayed = change.event;
+    replayed.id = event.id.clone();
+    Ok(Some((replayed, change.edits)))
+}
+
+fn task_event(by: &str, task: &Task, action: &str, subject: String) -> Event {
+    let mut event = Event::new(KIND, by, subject);
+    event.fields.push(("Task".into(), task.id.clone()));
+    event.fields.push(("Action".into(), action.into()));
+    event
+}
+
+fn put(task: &Task) -> TreeEdit {
+    TreeEdit::Put {
+        path: Task::path_of(&task.id),
+        bytes: task.to_yaml(),
+    }
+}
+
+fn finish(appended: Option<Appended>, task: Option<Task>) -> Result<Outcome, CommError> {
+    match (appended, task) {
+        (Some(appended), Some(task)) => Ok(Outcome { appended, task }),
+        _ => Err(CommError::invalid(
+            "nothing changed",
+            "comm-node task show ID shows the task",
+        )),
+    }
+}

@@ -1,0 +1,650 @@
+//! Tasks on real repositories: the life of a task, readiness (dependencies,
+//! artifacts, convoys), atomic claims under races, cycles and bad input,
+//! and the beads JSONL round trip.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::{write, Env, Run, BIN};
+use serde_json::{json, Value};
+
+const CONFIG: &str = "project: app
+domains:
+  api:
+    scope: [\"api/**\"]
+  web:
+    scope: [\"web/**\"]
+    skills: [css]
+  docs:
+    scope: [\"docs/**\"]
+";
+
+fn bus(env: &Env) -> PathBuf {
+    let root = env.repo(
+        "app",
+        &[
+            ("comm.yaml", CONFIG),
+            ("api/a.ts", "export const a = 1;\n"),
+            ("web/w.ts", "export {};\n"),
+            ("docs/d.md", "# docs\n"),
+        ],
+    );
+    env.cn(&root, &["init"]).expect(0);
+    root
+}
+
+fn worktree(env: &Env, domain: &str) -> PathBuf {
+    env.path(&format!("app.worktrees/{domain}"))
+}
+
+fn json(run: &Run) -> Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+}
+
+/// Adds a task as the human; returns its id.
+fn add(env: &Env, root: &Path, args: &[&str]) -> String {
+    let mut full = vec!["--as", "human", "task", "add", "--json"];
+    full.extend_from_slice(args);
+    json(&env.cn(root, &full).expect(0))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn tip(env: &Env, root: &Path) -> String {
+    env.git(root, &["rev-parse", "comm"])
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn task_file(env: &Env, root: &Path, id: &str) -> String {
+    env.git(root, &["show", &format!("comm:tasks/{id}.yaml")])
+}
+
+#[test]
+fn a_task_waits_for_its_dependency_and_artifact_then_flows_to_done() {
+    let env = Env::new();
+    let root = bus(&env);
+    let (api, web) = (worktree(&env, "api"), worktree(&env, "web"));
+    let contract = add(
+        &env,
+        &root,
+        &["Write the contract", "--domain", "api", "--priority", "1"],
+    );
+    let page = add(
+        &env,
+        &root,
+        &[
+            "Build the login page",
+            "--domain",
+            "web",
+            "--dep",
+            &contract,
+            "--needs-artifact",
+            "api/openapi.yaml",
+            "--done-when",
+            "the page renders",
+        ],
+    );
+    let shown = json(&env.cn(&root, &["task", "show", &page, "--json"]).expect(0));
+    for key in [
+        "id",
+        "title",
+        "domain",
+        "status",
+        "priority",
+        "deps",
+        "needs_artifacts",
+        "parent",
+        "assignee",
+        "done_when",
+        "created",
+        "updated",
+    ] {
+        assert!(shown.get(key).is_some(), "missing {key} in {shown}");
+    }
+    assert_eq!(shown["status"], "open");
+    assert_eq!(shown["ready"], false);
+    assert_eq!(shown["deps"], json!([contract]));
+    assert_eq!(shown["done_when"], json!(["the page renders"]));
+    assert_eq!(shown["blocked_by"].as_array().unwrap().len(), 2);
+    // The state is a readable file on comm.
+    assert!(task_file(&env, &root, &page).contains("title: Build the login page"));
+
+    // Not ready: a claim is refused and writes nothing.
+    let before = tip(&env, &root);
+    let refused = env.cn(&web, &["task", "claim", &page]).expect(1);
+    assert!(refused.stderr.contains("not ready"), "{}", refused.stderr);
+    assert!(refused.stderr.contains(&contract), "{}", refused.stderr);
+    assert_eq!(tip(&env, &root), before);
+    assert_eq!(
+        ids(&json(&env.cn(&web, &["task", "ready", "--json"]).expect(0))),
+        Vec::<String>::new()
+    );
+
+    // api takes its work and finishes it; web's task still needs the artifact.
+    let next = json(&env.cn(&api, &["task", "next", "--json"]).expect(0));
+    assert_eq!(next["id"], contract.as_str());
+    assert_eq!(next["assignee"], "api");
+    env.cn(&api, &["task", "done", &contract]).expect(0);
+    let waiting = json(&env.cn(&root, &["task", "show", &page, "--json"]).expect(0));
+    assert_eq!(
+        waiting["blocked_by"],
+        json!([{"kind": "artifact", "name": "api/openapi.yaml"}])
+    );
+
+    // Publishing the artifact unblocks it.
+    let spec = env.path("openapi.yaml");
+    write(&spec, "openapi: 3.1.0\n");
+    env.cn(&api, &["publish", "openapi.yaml", spec.to_str().unwrap()])
+        .expect(0);
+    assert_eq!(
+        ids(&json(&env.cn(&web, &["task", "ready", "--json"]).expect(0))),
+        [page.as_str()]
+    );
+    env.cn(&web, &["task", "claim", &page]).expect(0);
+    // Only the assignee finishes it.
+    env.cn(&api, &["task", "done", &page]).expect(1);
+    let done = json(&env.cn(&web, &["task", "done", &page, "--json"]).expect(0));
+    assert_eq!(done["status"], "done");
+    assert_eq!(done["assignee"], "web");
+    // The creator (the human) hears about it.
+    let inbox = json(
+        &env.cn(&root, &["--as", "human", "inbox", "--json"])
+            .expect(0),
+    );
+    let subjects: Vec<&str> = inbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap())
+        .collect();
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s.contains(&format!("task {page} done by web"))),
+        "{subjects:?}"
+    );
+    // Every change is one commit with its trailers.
+    let log = env.git(
+        &root,
+        &[
+            "log",
+            "--format=%(trailers:key=Comm-Action,valueonly,separator=%x20)",
+            "comm",
+        ],
+    );
+    let actions: Vec<&str> = log.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(actions, ["done", "claim", "done", "claim", "add", "add"]);
+}
+
+#[test]
+fn finishing_work_names_and_notifies_what_it_unblocks() {
+    let env = Env::new();
+    let root = bus(&env);
+    let api = worktree(&env, "api");
+    let first = add(&env, &root, &["schema", "--domain", "api"]);
+    let second = add(&env, &root, &["client", "--domain", "web", "--dep", &first]);
+    env.cn(&api, &["task", "claim", &first]).expect(0);
+    let done = env.cn(&api, &["task", "done", &first]).expect(0);
+    assert!(
+        done.stdout.contains(&format!("unblocks {second}")),
+        "{}",
+        done.stdout
+    );
+    let web_inbox = json(
+        &env.cn(&worktree(&env, "web"), &["inbox", "--json"])
+            .expect(0),
+    );
+    let subjects: Vec<String> = web_inbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s.contains(&format!("unblocks {second}"))),
+        "{subjects:?}"
+    );
+}
+
+#[test]
+fn a_convoy_completes_when_its_last_child_is_done() {
+    let env = Env::new();
+    let root = bus(&env);
+    let convoy = add(&env, &root, &["Login feature"]);
+    let backend = add(
+        &env,
+        &root,
+        &["login endpoint", "--domain", "api", "--parent", &convoy],
+    );
+    let frontend = add(
+        &env,
+        &root,
+        &["login form", "--domain", "web", "--parent", &convoy],
+    );
+    let progress = |env: &Env| {
+        json(
+            &env.cn(&root, &["task", "show", &convoy, "--json"])
+                .expect(0),
+        )
+    };
+    assert_eq!(progress(&env)["progress"], json!({"done": 0, "total": 2}));
+    // `task next` hands out the children, never the convoy itself.
+    let api = worktree(&env, "api");
+    assert_eq!(
+        json(&env.cn(&api, &["task", "next", "--json"]).expect(0))["id"],
+        backend.as_str()
+    );
+    env.cn(&api, &["task", "done", &backend]).expect(0);
+    assert_eq!(progress(&env)["progress"], json!({"done": 1, "total": 2}));
+    assert_eq!(progress(&env)["status"], "open");
+    let web = worktree(&env, "web");
+    env.cn(&web, &["task", "claim", &frontend]).expect(0);
+    let last = env.cn(&web, &["task", "done", &frontend]).expect(0);
+    assert!(
+        last.stdout
+            .contains(&format!("convoy {convoy} complete (2/2)")),
+        "{}",
+        last.stdout
+    );
+    assert_eq!(progress(&env)["status"], "done");
+    assert_eq!(
+        env.git(
+            &root,
+            &[
+                "log",
+                "-1",
+                "--format=%(trailers:key=Comm-Convoy-Done,valueonly)",
+                "comm"
+            ]
+        ),
+        convoy
+    );
+}
+
+#[test]
+fn blocking_flows_down_to_a_convoys_children() {
+    let env = Env::new();
+    let root = bus(&env);
+    let blocker = add(&env, &root, &["migrate the database", "--domain", "api"]);
+    let convoy = add(&env, &root, &["checkout", "--dep", &blocker]);
+    let child = add(
+        &env,
+        &root,
+        &["pay button", "--domain", "web", "--parent", &convoy],
+    );
+    let ready = ids(&json(
+        &env.cn(&root, &["task", "ready", "--json"]).expect(0),
+    ));
+    assert_eq!(ready, [blocker.as_str()]);
+    let shown = json(&env.cn(&root, &["task", "show", &child, "--json"]).expect(0));
+    assert_eq!(
+        shown["blocked_by"],
+        json!([{"kind": "parent", "id": convoy}])
+    );
+}
+
+#[test]
+fn skills_decide_who_takes_unowned_work_and_priority_orders_it() {
+    let env = Env::new();
+    let root = bus(&env);
+    let styling = add(
+        &env,
+        &root,
+        &["restyle the header", "--skill", "css", "--priority", "3"],
+    );
+    let urgent = add(
+        &env,
+        &root,
+        &["hotfix", "--domain", "web", "--priority", "0"],
+    );
+    let anyone = add(&env, &root, &["update the changelog", "--priority", "3"]);
+    let web = worktree(&env, "web");
+    // web: its own urgent work first, then by priority; own before unowned on ties.
+    let order = ids(&json(&env.cn(&web, &["task", "ready", "--json"]).expect(0)));
+    assert_eq!(order[0], urgent);
+    assert_eq!(order.len(), 3);
+    // api lacks css: it never gets the styling task.
+    let api_ready = ids(&json(
+        &env.cn(&worktree(&env, "api"), &["task", "ready", "--json"])
+            .expect(0),
+    ));
+    assert_eq!(api_ready, [anyone.as_str()]);
+    let refused = env
+        .cn(&worktree(&env, "api"), &["task", "claim", &styling])
+        .expect(1);
+    assert!(
+        refused.stderr.contains("lacks the skills"),
+        "{}",
+        refused.stderr
+    );
+    env.cn(&worktree(&env, "api"), &["task", "claim", &urgent])
+        .expect(1);
+}
+
+/// Starts `comm-node ARGS` in `dir` without waiting.
+fn spawn(env: &Env, dir: &Path, args: &[&str]) -> std::process::Child {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    env.hermetic(&mut cmd);
+    cmd.spawn().unwrap()
+}
+
+fn outputs(children: Vec<std::process::Child>) -> Vec<(i32, String, String)> {
+    children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            (
+                out.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn eight_racing_claims_of_one_task_have_exactly_one_winner() {
+    let env = Env::new();
+    let root = bus(&env);
+    let id = add(&env, &root, &["the one task"]);
+    let domains = ["api", "web", "docs", "api", "web", "docs", "api", "web"];
+    let racers: Vec<_> = domains
+        .iter()
+        .map(|d| spawn(&env, &root, &["--as", d, "task", "claim", &id]))
+        .collect();
+    let results = outputs(racers);
+    let winners: Vec<_> = results.iter().filter(|r| r.0 == 0).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    for (code, _, stderr) in results.iter().filter(|r| r.0 != 0) {
+        assert_eq!(*code, 1, "{stderr}");
+        assert!(
+            stderr.contains(&format!("task {id} is already claimed by")),
+            "{stderr}"
+        );
+    }
+    let claims = env.git(
+        &root,
+        &[
+            "log",
+            "--format=%(trailers:key=Comm-Action,valueonly)",
+            "comm",
+        ],
+    );
+    assert_eq!(claims.lines().filter(|l| *l == "claim").count(), 1);
+    env.git(&root, &["fsck", "--strict", "--no-dangling"]);
+}
+
+#[test]
+fn eight_racing_task_next_calls_share_eight_tasks_exactly_once() {
+    let env = Env::new();
+    let root = bus(&env);
+    let pool: BTreeSet<String> = (0..8)
+        .map(|i| add(&env, &root, &[&format!("job {i}")]))
+        .collect();
+    let domains = ["api", "web", "docs", "api", "web", "docs", "api", "web"];
+    let racers: Vec<_> = domains
+        .iter()
+        .map(|d| spawn(&env, &root, &["--as", d, "--json", "task", "next"]))
+        .collect();
+    let mut claimed = BTreeSet::new();
+    for (code, stdout, stderr) in outputs(racers) {
+        assert_eq!(code, 0, "{stderr}");
+        let task: Value = serde_json::from_str(&stdout).unwrap();
+        assert!(
+            claimed.insert(task["id"].as_str().unwrap().to_owned()),
+            "claimed twice: {task}"
+        );
+    }
+    assert_eq!(claimed, pool);
+    let list = json(
+        &env.cn(&root, &["task", "list", "--status", "claimed", "--json"])
+            .expect(0),
+    );
+    assert_eq!(ids(&list).len(), 8);
+    env.cn(&root, &["--as", "api", "task", "next"]).expect(1);
+}
+
+#[test]
+fn cycles_and_bad_input_are_refused_and_write_nothing() {
+    let env = Env::new();
+    let root = bus(&env);
+    let a = add(&env, &root, &["a"]);
+    let b = add(&env, &root, &["b", "--dep", &a]);
+    let c = add(&env, &root, &["c", "--dep", &b]);
+    let before = tip(&env, &root);
+    let cycle = env
+        .cn(&root, &["--as", "human", "task", "dep", &a, "--on", &c])
+        .expect(2);
+    assert!(
+        cycle.stderr.contains(&format!("{a} → {c} → {b} → {a}")),
+        "{}",
+        cycle.stderr
+    );
+    env.cn(&root, &["--as", "human", "task", "dep", &a, "--on", &a])
+        .expect(2);
+    let bad: &[&[&str]] = &[
+        &["task", "add", ""],
+        &["task", "add", "two\nlines"],
+        &["task", "add", "x", "--priority", "5"],
+        &["task", "add", "x", "--domain", "nobody"],
+        &["task", "add", "x", "--dep", "T-none"],
+        &["task", "add", "x", "--dep", "../etc"],
+        &["task", "add", "x", "--parent", "T-none"],
+        &["task", "add", "x", "--needs-artifact", "noslash"],
+        &["task", "add", "x", "--needs-artifact", "api/../x"],
+        &["task", "add", "x", "--needs-artifact", "nobody/x"],
+        &["task", "add", "x", "--skill", "c ss"],
+        &["task", "add", "x", "--done-when", ""],
+        &["task", "claim", "T-none"],
+        &["task", "show", "T-none"],
+        &["task", "list", "--status", "sleeping"],
+        &["task", "fail", "T-none", "--reason", ""],
+    ];
+    for args in bad {
+        let mut full = vec!["--as", "human"];
+        full.extend_from_slice(args);
+        let run = env.cn(&root, &full);
+        assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains("hint:"), "{args:?}: {}", run.stderr);
+    }
+    assert_eq!(tip(&env, &root), before);
+}
+
+#[test]
+fn failing_and_reopening_return_work_to_the_pool() {
+    let env = Env::new();
+    let root = bus(&env);
+    let api = worktree(&env, "api");
+    let id = add(&env, &root, &["flaky job", "--domain", "api"]);
+    env.cn(&api, &["task", "claim", &id]).expect(0);
+    let failed = json(
+        &env.cn(
+            &api,
+            &[
+                "task",
+                "fail",
+                &id,
+                "--reason",
+                "the sandbox has no network",
+                "--json",
+            ],
+        )
+        .expect(0),
+    );
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["reason"], "the sandbox has no network");
+    env.cn(&api, &["task", "claim", &id]).expect(1);
+    let reopened = json(
+        &env.cn(&root, &["--as", "human", "task", "reopen", &id, "--json"])
+            .expect(0),
+    );
+    assert_eq!(reopened["status"], "open");
+    assert_eq!(reopened["assignee"], Value::Null);
+    assert_eq!(
+        json(&env.cn(&api, &["task", "next", "--json"]).expect(0))["id"],
+        id.as_str()
+    );
+}
+
+/// A `bd export` file: an epic blocked by a blocker, children under it, a
+/// grandchild, related and discovered-from links that do not block, a
+/// closed blocker that no longer blocks, an in-progress issue, and a line
+/// of another type.
+const BEADS: &str = r#"{"_type":"issue","id":"bd-blocker","title":"Blocker task","status":"open","priority":1,"issue_type":"task","created_at":"2025-10-01T09:00:00Z","updated_at":"2025-10-01T09:00:00Z","labels":["infra"]}
+{"_type":"issue","id":"bd-epic","title":"Epic: parent task","status":"open","priority":2,"issue_type":"epic","created_at":"2025-10-01T09:01:00.5+02:00","updated_at":"2025-10-01T09:01:00.5+02:00","dependencies":[{"issue_id":"bd-epic","depends_on_id":"bd-blocker","type":"blocks","created_at":"2025-10-01T09:05:00Z","created_by":"alice"}]}
+{"_type":"issue","id":"bd-child-a","title":"Child A","description":"under the epic","status":"open","priority":2,"issue_type":"task","created_at":"2025-10-01T09:02:00Z","updated_at":"2025-10-01T09:02:00Z","dependencies":[{"issue_id":"bd-child-a","depends_on_id":"bd-epic","type":"parent-child","created_at":"2025-10-01T09:06:00Z","created_by":"alice"}]}
+{"_type":"issue","id":"bd-grandchild","title":"Grandchild","status":"open","priority":3,"issue_type":"task","created_at":"2025-10-01T09:03:00Z","updated_at":"2025-10-01T09:03:00Z","dependencies":[{"issue_id":"bd-grandchild","depends_on_id":"bd-child-a","type":"parent-child","created_at":"2025-10-01T09:07:00Z","created_by":"alice"}]}
+{"_type":"issue","id":"bd-related","title":"Related only","status":"open","priority":2,"issue_type":"task","created_at":"2025-10-01T09:04:00Z","updated_at":"2025-10-01T09:04:00Z","dependencies":[{"issue_id":"bd-related","depends_on_id":"bd-blocker","type":"related","created_at":"2025-10-01T09:08:00Z","created_by":"bob"},{"issue_id":"bd-related","depends_on_id":"bd-epic","type":"discovered-from","created_at":"2025-10-01T09:08:00Z","created_by":"bob"}]}
+{"_type":"issue","id":"bd-old","title":"Closed blocker","status":"closed","priority":0,"issue_type":"bug","created_at":"2025-09-01T09:00:00Z","updated_at":"2025-09-02T09:00:00Z","closed_at":"2025-09-02T09:00:00Z","close_reason":"fixed"}
+{"_type":"issue","id":"bd-after-old","title":"Was blocked by a closed issue","status":"open","priority":4,"issue_type":"task","created_at":"2025-09-03T09:00:00Z","updated_at":"2025-09-03T09:00:00Z","dependencies":[{"issue_id":"bd-after-old","depends_on_id":"bd-old","type":"blocks","created_at":"2025-09-03T09:00:00Z","created_by":"carol"}]}
+{"_type":"issue","id":"bd-busy","title":"Being worked on","status":"in_progress","priority":1,"issue_type":"task","assignee":"dave","created_at":"2025-10-02T09:00:00Z","updated_at":"2025-10-02T10:00:00Z"}
+{"_type":"memory","key":"style","value":"short commits"}
+"#;
+
+#[test]
+fn beads_jsonl_round_trips_and_readiness_follows_bd_ready() {
+    let env = Env::new();
+    let root = bus(&env);
+    let file = env.path("issues.jsonl");
+    write(&file, BEADS);
+    let report = json(
+        &env.cn(
+            &root,
+            &[
+                "--as",
+                "human",
+                "task",
+                "import",
+                "--beads",
+                file.to_str().unwrap(),
+                "--json",
+            ],
+        )
+        .expect(0),
+    );
+    assert_eq!(report["added"].as_array().unwrap().len(), 8);
+    assert_eq!(report["skipped"], 1);
+    // bd ready's rule: open, no open `blocks` target, no blocked ancestor;
+    // related and discovered-from never block; a closed blocker is no blocker.
+    let mut ready = ids(&json(
+        &env.cn(&root, &["task", "ready", "--json"]).expect(0),
+    ));
+    ready.sort();
+    assert_eq!(ready, ["bd-after-old", "bd-blocker", "bd-related"]);
+    // Importing the same file again changes nothing.
+    let before = tip(&env, &root);
+    let again = json(
+        &env.cn(
+            &root,
+            &[
+                "--as",
+                "human",
+                "task",
+                "import",
+                "--beads",
+                file.to_str().unwrap(),
+                "--json",
+            ],
+        )
+        .expect(0),
+    );
+    assert_eq!(again["unchanged"], 8);
+    assert_eq!(tip(&env, &root), before);
+
+    // Export gives every issue back, field for field.
+    let exported = env
+        .cn(&root, &["task", "export", "--beads"])
+        .expect(0)
+        .stdout;
+    let original: Vec<Value> = BEADS
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["_type"] == "issue")
+        .collect();
+    let mut back: Vec<Value> = exported
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    back.sort_by_key(|v| v["id"].as_str().unwrap().to_owned());
+    let mut want = original.clone();
+    want.sort_by_key(|v| v["id"].as_str().unwrap().to_owned());
+    assert_eq!(back, want);
+
+    // Work done here shows up in the export in beads' terms.
+    env.cn(&root, &["--as", "api", "task", "claim", "bd-blocker"])
+        .expect(0);
+    env.cn(&root, &["--as", "api", "task", "done", "bd-blocker"])
+        .expect(0);
+    let exported = env
+        .cn(&root, &["task", "export", "--beads"])
+        .expect(0)
+        .stdout;
+    let blocker: Value = exported
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["id"] == "bd-blocker")
+        .unwrap();
+    assert_eq!(blocker["status"], "closed");
+    assert_eq!(blocker["labels"], json!(["infra"]));
+    let mut ready = ids(&json(
+        &env.cn(&root, &["task", "ready", "--json"]).expect(0),
+    ));
+    ready.sort();
+    assert_eq!(
+        ready,
+        [
+            "bd-after-old",
+            "bd-child-a",
+            "bd-epic",
+            "bd-grandchild",
+            "bd-related"
+        ]
+    );
+}
+
+#[test]
+fn a_beads_file_with_a_cycle_or_garbage_is_refused_whole() {
+    let env = Env::new();
+    let root = bus(&env);
+    let before = tip(&env, &root);
+    let cases = [
+        "{\"id\":\"x-1\",\"title\":\"a\",\"dependencies\":[{\"depends_on_id\":\"x-2\",\"type\":\"blocks\"}]}\n{\"id\":\"x-2\",\"title\":\"b\",\"dependencies\":[{\"depends_on_id\":\"x-1\",\"type\":\"blocks\"}]}\n",
+        "{\"id\":\"x-1\",\"title\":\"a\"}\nnot json\n",
+        "{\"id\":\"../x\",\"title\":\"a\"}\n",
+        "{\"id\":\"x-1\",\"title\":\"a\",\"priority\":9}\n",
+    ];
+    for (n, text) in cases.iter().enumerate() {
+        let file = env.path(&format!("bad{n}.jsonl"));
+        write(&file, text);
+        let run = env.cn(
+            &root,
+            &[
+                "--as",
+                "human",
+                "task",
+                "import",
+                "--beads",
+                file.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(run.code, 2, "case {n}: {}", run.stderr);
+    }
+    assert_eq!(tip(&env, &root), before);
+}
