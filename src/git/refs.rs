@@ -306,34 +306,6 @@ impl Repo {
             .collect())
     }
 
-    /// The files that differ between two versions of a flat directory: each
-    /// name with its new blob id (`None` when removed).
-    pub fn dir_changes(
-        &self,
-        old: Option<Oid>,
-        new: Option<Oid>,
-    ) -> Result<Vec<(String, Option<Oid>)>> {
-        let list = |tree: Option<Oid>| match tree {
-            Some(t) => self.dir_blobs(t),
-            None => Ok(Vec::new()),
-        };
-        let (old, new) = (list(old)?, list(new)?);
-        let old: std::collections::HashMap<&str, Oid> =
-            old.iter().map(|(n, id)| (n.as_str(), *id)).collect();
-        let mut changes: Vec<(String, Option<Oid>)> = new
-            .iter()
-            .filter(|(name, id)| old.get(name.as_str()) != Some(id))
-            .map(|(name, id)| (name.clone(), Some(*id)))
-            .collect();
-        let kept: std::collections::HashSet<&str> = new.iter().map(|(n, _)| n.as_str()).collect();
-        changes.extend(
-            old.keys()
-                .filter(|name| !kept.contains(*name))
-                .map(|name| ((*name).to_owned(), None)),
-        );
-        Ok(changes)
-    }
-
     fn commit_tree(&self, commit: Oid) -> Result<git2::Tree<'_>> {
         self.inner
             .find_commit(commit)

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use comm_node::clock;
-use comm_node::comm::task::{self, Board, NewTask, Outcome, Status, Task};
+use comm_node::comm::task::{
+    self, Blocker, Board, Entry, NewTask, Outcome, Progress, Status, Task,
+};
 use comm_node::comm::{Snapshot, HUMAN};
 use comm_node::git::Repo;
 use serde::Serialize;
@@ -153,31 +155,88 @@ struct View<'a> {
     description: Option<&'a str>,
 }
 
-fn view<'a>(board: &Board, t: &'a Task) -> View<'a> {
-    View {
-        id: &t.id,
-        title: &t.title,
-        domain: t.domain.as_deref(),
-        status: t.status.as_str(),
-        priority: t.priority,
-        deps: &t.deps,
-        needs_artifacts: &t.needs_artifacts,
-        parent: t.parent.as_deref(),
-        assignee: t.assignee.as_deref(),
-        done_when: &t.done_when,
-        skills: &t.skills,
-        created: t.created,
-        updated: t.updated,
-        created_by: &t.created_by,
-        ready: board.is_ready(t),
-        blocked_by: if t.status == Status::Open {
-            board.blockers(t)
-        } else {
-            Vec::new()
-        },
-        progress: board.progress(&t.id),
-        reason: t.reason.as_deref(),
-        description: (!t.description.is_empty()).then_some(t.description.as_str()),
+/// A task with what the graph says about it.
+struct Listed<'a> {
+    task: &'a Task,
+    ready: bool,
+    blocked_by: Vec<Blocker>,
+    progress: Option<Progress>,
+}
+
+impl<'a> Listed<'a> {
+    fn from_board(board: &Board, task: &'a Task) -> Listed<'a> {
+        Listed {
+            task,
+            ready: board.is_ready(task),
+            blocked_by: if task.status == Status::Open {
+                board.blockers(task)
+            } else {
+                Vec::new()
+            },
+            progress: board.progress(&task.id),
+        }
+    }
+
+    fn from_entry(entry: &'a Entry) -> Listed<'a> {
+        Listed {
+            task: &entry.task,
+            ready: entry.ready,
+            blocked_by: Vec::new(),
+            progress: entry.progress,
+        }
+    }
+
+    fn view(&self) -> View<'a> {
+        let t = self.task;
+        View {
+            id: &t.id,
+            title: &t.title,
+            domain: t.domain.as_deref(),
+            status: t.status.as_str(),
+            priority: t.priority,
+            deps: &t.deps,
+            needs_artifacts: &t.needs_artifacts,
+            parent: t.parent.as_deref(),
+            assignee: t.assignee.as_deref(),
+            done_when: &t.done_when,
+            skills: &t.skills,
+            created: t.created,
+            updated: t.updated,
+            created_by: &t.created_by,
+            ready: self.ready,
+            blocked_by: self.blocked_by.clone(),
+            progress: self.progress,
+            reason: t.reason.as_deref(),
+            description: (!t.description.is_empty()).then_some(t.description.as_str()),
+        }
+    }
+
+    /// One line: id, state, priority, owner, title, and why it waits.
+    fn line(&self) -> String {
+        let t = self.task;
+        let state = match (&t.assignee, t.status) {
+            (Some(a), Status::Claimed) => format!("claimed:{a}"),
+            _ if self.ready => "ready".to_owned(),
+            (_, Status::Open) => "blocked".to_owned(),
+            (_, s) => s.as_str().to_owned(),
+        };
+        let mut out = format!(
+            "{:<10} {:<16} P{} {:<10} {}",
+            t.id,
+            state,
+            t.priority,
+            t.domain.as_deref().unwrap_or("-"),
+            t.title
+        );
+        if let Some(p) = self.progress {
+            out.push_str(&format!("  [{}/{} done]", p.done, p.total));
+        }
+        if !self.blocked_by.is_empty() {
+            let list: Vec<String> = self.blocked_by.iter().map(ToString::to_string).collect();
+            out.push_str(&format!("  (waits for {})", list.join(", ")));
+        }
+        out.push('\n');
+        out
     }
 }
 
@@ -254,10 +313,12 @@ fn add(ctx: &Ctx, repo: &Repo, a: AddArgs, now: i64) -> Result<(), CliError> {
 
 /// Prints a task after a change: its id and the event in text, the task in JSON.
 fn changed(ctx: &Ctx, repo: &Repo, outcome: Outcome) -> Result<(), CliError> {
-    let snapshot = Snapshot::at(repo, Some(outcome.appended.commit))?;
-    let board = task::board(&snapshot)?;
     if ctx.json {
-        return Ok(ui::print_json(&view(&board, &outcome.task))?);
+        let snapshot = Snapshot::at(repo, Some(outcome.appended.commit))?;
+        let board = task::board(&snapshot)?;
+        return Ok(ui::print_json(
+            &Listed::from_board(&board, &outcome.task).view(),
+        )?);
     }
     Ok(ui::print(&format!(
         "{}\n{}\n",
@@ -286,7 +347,11 @@ fn list(ctx: &Ctx, repo: &Repo, a: ListArgs) -> Result<(), CliError> {
         .filter(|t| status.is_none_or(|s| t.status == s))
         .collect();
     tasks.sort_by(|x, y| task::order(x, y));
-    print_tasks(ctx, &board, &tasks, "no tasks")
+    let listed: Vec<Listed> = tasks
+        .iter()
+        .map(|t| Listed::from_board(&board, t))
+        .collect();
+    print_tasks(ctx, &listed, "no tasks")
 }
 
 fn ready(ctx: &Ctx, repo: &Repo, a: ReadyArgs) -> Result<(), CliError> {
@@ -298,24 +363,31 @@ fn ready(ctx: &Ctx, repo: &Repo, a: ReadyArgs) -> Result<(), CliError> {
         None => None,
     };
     let snapshot = Snapshot::take(repo)?;
-    let board = task::board(&snapshot)?;
-    let tasks = match &domain {
+    let entries = task::ready_entries(&snapshot)?;
+    let listed: Vec<Listed> = match &domain {
         Some(d) => {
             let skills = domain_skills(ctx, d).unwrap_or_default();
-            task::candidates(&board, d, &skills)
+            task::candidates(&entries, d, &skills)
+                .into_iter()
+                .map(Listed::from_entry)
+                .collect()
         }
-        None => board.ready(),
+        None => {
+            let mut all: Vec<&Entry> = entries.iter().collect();
+            all.sort_by(|x, y| task::order(&x.task, &y.task));
+            all.into_iter().map(Listed::from_entry).collect()
+        }
     };
     let empty = match &domain {
         Some(d) => format!("nothing ready for {d}"),
         None => "nothing ready".to_owned(),
     };
-    print_tasks(ctx, &board, &tasks, &empty)
+    print_tasks(ctx, &listed, &empty)
 }
 
-fn print_tasks(ctx: &Ctx, board: &Board, tasks: &[&Task], empty: &str) -> Result<(), CliError> {
+fn print_tasks(ctx: &Ctx, tasks: &[Listed], empty: &str) -> Result<(), CliError> {
     if ctx.json {
-        let views: Vec<View> = tasks.iter().map(|t| view(board, t)).collect();
+        let views: Vec<View> = tasks.iter().map(Listed::view).collect();
         return Ok(ui::print_json(&views)?);
     }
     if tasks.is_empty() {
@@ -323,37 +395,9 @@ fn print_tasks(ctx: &Ctx, board: &Board, tasks: &[&Task], empty: &str) -> Result
     }
     let mut out = String::with_capacity(tasks.len() * 80);
     for t in tasks {
-        out.push_str(&line(board, t));
+        out.push_str(&t.line());
     }
     Ok(ui::print(&out)?)
-}
-
-/// One task on one line: id, state, priority, owner, title, and why it waits.
-fn line(board: &Board, t: &Task) -> String {
-    let state = match (&t.assignee, t.status) {
-        (Some(a), Status::Claimed) => format!("claimed:{a}"),
-        _ if board.is_ready(t) => "ready".to_owned(),
-        (_, Status::Open) => "blocked".to_owned(),
-        (_, s) => s.as_str().to_owned(),
-    };
-    let mut out = format!(
-        "{:<10} {:<16} P{} {:<10} {}",
-        t.id,
-        state,
-        t.priority,
-        t.domain.as_deref().unwrap_or("-"),
-        t.title
-    );
-    if let Some(p) = board.progress(&t.id) {
-        out.push_str(&format!("  [{}/{} done]", p.done, p.total));
-    }
-    let blockers = board.blockers(t);
-    if t.status == Status::Open && !blockers.is_empty() {
-        let list: Vec<String> = blockers.iter().map(ToString::to_string).collect();
-        out.push_str(&format!("  (waits for {})", list.join(", ")));
-    }
-    out.push('\n');
-    out
 }
 
 fn show(ctx: &Ctx, repo: &Repo, id: &str) -> Result<(), CliError> {
@@ -364,10 +408,11 @@ fn show(ctx: &Ctx, repo: &Repo, id: &str) -> Result<(), CliError> {
         CliError::new(Kind::Usage, format!("no task `{id}`"))
             .hint("comm-node task list shows the tasks")
     })?;
+    let listed = Listed::from_board(&board, &t);
     if ctx.json {
-        return Ok(ui::print_json(&view(&board, &t))?);
+        return Ok(ui::print_json(&listed.view())?);
     }
-    let mut out = line(&board, &t);
+    let mut out = listed.line();
     let mut field = |name: &str, value: String| out.push_str(&format!("  {name:<15} {value}\n"));
     field(
         "created",

@@ -164,18 +164,22 @@ fn same_content(a: &Task, b: &Task) -> bool {
     strip(a) == strip(b)
 }
 
-/// Refuses cycles among the imported tasks; lists dangling blockers.
+/// Refuses cycles; lists dangling blockers.
 fn check_graph(board: &Board, parsed: &[Task], report: &mut ImportReport) -> Result<(), CommError> {
     for task in parsed {
         for target in task.deps.iter().chain(task.parent.iter()) {
             if board.get(target).is_none() {
                 report.dangling.push(format!("{} → {target}", task.id));
-            } else if let Some(path) = board.path(target, &task.id) {
-                return Err(super::ops::cycle_error(&task.id, &path));
             }
         }
     }
-    Ok(())
+    match board.find_cycle() {
+        Some(cycle) => Err(CommError::invalid(
+            format!("the file has a dependency cycle: {}", cycle.join(" → ")),
+            "a task cannot wait for itself, directly or through others; fix the file",
+        )),
+        None => Ok(()),
+    }
 }
 
 fn from_beads(v: &Value, now: i64) -> Result<Task, String> {

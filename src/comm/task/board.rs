@@ -83,6 +83,11 @@ impl Board {
         self.tasks.values()
     }
 
+    /// The tasks, by id, consuming the board.
+    pub fn into_tasks(self) -> impl Iterator<Item = Task> {
+        self.tasks.into_values()
+    }
+
     pub fn len(&self) -> usize {
         self.tasks.len()
     }
@@ -123,6 +128,17 @@ impl Board {
         out
     }
 
+    /// Whether `task` has a blocker of its own (without listing them).
+    fn has_own_blocker(&self, task: &Task) -> bool {
+        task.deps
+            .iter()
+            .any(|id| self.tasks.get(id).is_none_or(|t| t.status != Status::Done))
+            || task
+                .needs_artifacts
+                .iter()
+                .any(|a| !self.published.contains(a))
+    }
+
     /// Whether task `id` is blocked by its own blockers or its ancestors'
     /// (depth-limited: parent chains are acyclic, the limit guards bad data).
     fn is_blocked(&self, id: &str, depth: usize) -> bool {
@@ -132,7 +148,7 @@ impl Board {
         if depth > self.tasks.len() {
             return false;
         }
-        !self.own_blockers(task).is_empty()
+        self.has_own_blocker(task)
             || task
                 .parent
                 .as_deref()
@@ -141,7 +157,12 @@ impl Board {
 
     /// Open and unblocked.
     pub fn is_ready(&self, task: &Task) -> bool {
-        task.status == Status::Open && self.blockers(task).is_empty()
+        task.status == Status::Open
+            && !self.has_own_blocker(task)
+            && !task
+                .parent
+                .as_deref()
+                .is_some_and(|p| self.is_blocked(p, 0))
     }
 
     /// Ready tasks in the order work is handed out: priority, then age, then id.
@@ -192,6 +213,58 @@ impl Board {
             }
         }
         None
+    }
+
+    /// A cycle through `deps` and `parent` links, if the graph has one
+    /// (each id once, the first repeated at the end).
+    pub fn find_cycle(&self) -> Option<Vec<String>> {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            Active,
+            Finished,
+        }
+        let mut marks: HashMap<&str, Mark> = HashMap::new();
+        for start in self.tasks.keys() {
+            if marks.contains_key(start.as_str()) {
+                continue;
+            }
+            // Iterative depth-first search; `path` is the active chain.
+            let mut path: Vec<(&str, Vec<&str>)> = vec![(start.as_str(), self.edges(start))];
+            marks.insert(start, Mark::Active);
+            while let Some((node, next)) = path.last_mut() {
+                let Some(target) = next.pop() else {
+                    marks.insert(node, Mark::Finished);
+                    path.pop();
+                    continue;
+                };
+                match marks.get(target) {
+                    Some(Mark::Finished) => {}
+                    Some(Mark::Active) => {
+                        let from = path.iter().position(|(n, _)| *n == target)?;
+                        let mut cycle: Vec<String> =
+                            path[from..].iter().map(|(n, _)| (*n).to_owned()).collect();
+                        cycle.push(target.to_owned());
+                        return Some(cycle);
+                    }
+                    None => {
+                        marks.insert(target, Mark::Active);
+                        path.push((target, self.edges(target)));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// The tasks `id` points at (deps and parent) that exist.
+    fn edges(&self, id: &str) -> Vec<&str> {
+        self.tasks.get(id).map_or_else(Vec::new, |t| {
+            t.deps
+                .iter()
+                .chain(t.parent.iter())
+                .filter_map(|d| self.tasks.get_key_value(d).map(|(k, _)| k.as_str()))
+                .collect()
+        })
     }
 
     /// Inserts or replaces a task (for changes being validated).
@@ -285,5 +358,19 @@ mod tests {
             Some(vec!["a".into(), "b".into(), "c".into()])
         );
         assert_eq!(b.path("c", "a"), None);
+        assert_eq!(b.find_cycle(), None);
+    }
+
+    #[test]
+    fn a_cycle_through_deps_and_parents_is_found() {
+        let b = board(vec![
+            task("a", Status::Open, &["b"], None),
+            task("b", Status::Open, &[], Some("c")),
+            task("c", Status::Open, &["a"], None),
+            task("d", Status::Open, &["a"], None),
+        ]);
+        let cycle = b.find_cycle().unwrap();
+        assert_eq!(cycle.first(), cycle.last());
+        assert_eq!(cycle.len(), 4);
     }
 }

@@ -1,63 +1,125 @@
-//! A rebuildable cache of every task's summary, under `.git/comm-node/`.
+//! A rebuildable cache of every task's summary and readiness, under
+//! `.git/comm-node/`.
 //!
 //! Reading 10,000 task files and parsing their YAML costs far more than the
 //! 10 ms `task ready` may take, so the summaries (everything readiness and
 //! listing need: not descriptions, links or imported beads fields) are kept
-//! in one tab-separated file stamped with the id of the `tasks/` tree they
-//! describe. When `comm` has moved, only the task files that differ between
-//! the stamped tree and the new one are read. Deleting the file loses
-//! nothing; the next read rebuilds it.
+//! in one tab-separated file, each line flagged ready or not and carrying
+//! its convoy progress, stamped with the ids of the `tasks/` and
+//! `artifacts/` trees they were computed from. `task ready` then parses
+//! only the ready lines. When `comm` has moved, only the task files that
+//! differ between the stamped tree and the new one are read, and readiness
+//! is recomputed in memory. Deleting the file loses nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::PathBuf;
 
 use git2::Oid;
 
-use super::{Status, Task, DIR};
+use super::{Progress, Status, Task, DIR};
 use crate::comm::{CommError, Snapshot};
 
-const MAGIC: &str = "comm-node tasks v1";
+const MAGIC: &str = "comm-node tasks v2";
 /// Separates the items of a list field.
 const ITEM: char = '\u{1f}';
 
-/// The summaries of every task at the snapshot, by id.
-pub fn load(snapshot: &Snapshot) -> Result<BTreeMap<String, Task>, CommError> {
+/// A task's summary with what was derived from the whole graph.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub task: Task,
+    pub ready: bool,
+    /// Convoy progress (for tasks with children).
+    pub progress: Option<Progress>,
+    /// The blob of `tasks/<id>.yaml` the summary was read from.
+    blob: Oid,
+}
+
+/// The trees a cache was computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    tasks: Option<Oid>,
+    artifacts: Option<Oid>,
+}
+
+/// Every task at the snapshot, with readiness and progress.
+pub fn load(snapshot: &Snapshot) -> Result<Vec<Entry>, CommError> {
+    load_filtered(snapshot, false)
+}
+
+/// Only the ready tasks at the snapshot (the fast path of `task ready`).
+pub fn load_ready(snapshot: &Snapshot) -> Result<Vec<Entry>, CommError> {
+    load_filtered(snapshot, true)
+}
+
+fn load_filtered(snapshot: &Snapshot, only_ready: bool) -> Result<Vec<Entry>, CommError> {
     let repo = snapshot.repo();
-    let tree = match snapshot.tip() {
-        Some(tip) => repo.dir_id_at(tip, DIR)?,
-        None => None,
+    let stamp = match snapshot.tip() {
+        Some(tip) => Stamp {
+            tasks: repo.dir_id_at(tip, DIR)?,
+            artifacts: repo.dir_id_at(tip, "artifacts")?,
+        },
+        None => Stamp {
+            tasks: None,
+            artifacts: None,
+        },
     };
     let path = file(snapshot);
-    let cached = fs::read_to_string(&path).ok().and_then(|t| parse(&t));
-    if let Some((stamp, tasks)) = &cached {
-        if *stamp == tree {
-            return Ok(tasks.clone());
+    let text = fs::read_to_string(&path).unwrap_or_default();
+    if header(&text) == Some(stamp) {
+        if let Some(entries) = parse_entries(&text, only_ready) {
+            return Ok(entries);
         }
     }
-    let (base, mut tasks) = match cached {
-        // The stamped tree may be gone (a sync replayed history): start over.
-        Some((Some(stamp), tasks)) if repo.dir_blobs(stamp).is_ok() => (Some(stamp), tasks),
-        _ => (None, BTreeMap::new()),
+    // Catch up: keep the summaries whose blob did not change, read the rest.
+    let mut known: HashMap<String, (Oid, Task)> = parse_entries(&text, false)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| (e.task.id.clone(), (e.blob, e.task)))
+        .collect();
+    let listing = match stamp.tasks {
+        Some(tree) => repo.dir_blobs(tree)?,
+        None => Vec::new(),
     };
-    for (name, blob) in repo.dir_changes(base, tree)? {
+    let mut tasks = BTreeMap::new();
+    let mut blobs = HashMap::with_capacity(listing.len());
+    for (name, blob) in listing {
         let Some(id) = name.strip_suffix(".yaml") else {
             continue;
         };
-        match blob {
-            Some(blob) => {
+        let task = match known.remove(id) {
+            Some((old, task)) if old == blob => task,
+            _ => {
                 let mut task = Task::from_yaml(&format!("{DIR}/{name}"), &repo.blob(blob)?)?;
                 summarize(&mut task);
-                tasks.insert(id.to_owned(), task);
+                task
             }
-            None => {
-                tasks.remove(id);
-            }
-        }
+        };
+        blobs.insert(id.to_owned(), blob);
+        tasks.insert(id.to_owned(), task);
     }
+    let board = super::board_of(snapshot, tasks)?;
+    let derived: Vec<(bool, Option<Progress>)> = board
+        .tasks()
+        .map(|t| (board.is_ready(t), board.progress(&t.id)))
+        .collect();
+    let entries: Vec<Entry> = board
+        .into_tasks()
+        .zip(derived)
+        .map(|(task, (ready, progress))| Entry {
+            blob: blobs[&task.id],
+            task,
+            ready,
+            progress,
+        })
+        .collect();
     // A cache that cannot be written is only slower next time.
-    let _ = save(&path, tree, &tasks);
-    Ok(tasks)
+    let _ = save(&path, stamp, &entries);
+    Ok(if only_ready {
+        entries.into_iter().filter(|e| e.ready).collect()
+    } else {
+        entries
+    })
 }
 
 fn file(snapshot: &Snapshot) -> PathBuf {
@@ -76,31 +138,42 @@ fn summarize(task: &mut Task) {
     task.reason = None;
 }
 
-fn save(path: &PathBuf, tree: Option<Oid>, tasks: &BTreeMap<String, Task>) -> std::io::Result<()> {
-    let mut out = String::with_capacity(tasks.len() * 160 + 64);
-    out.push_str(MAGIC);
-    out.push('\t');
-    out.push_str(&tree.map_or_else(|| "-".to_owned(), |t| t.to_string()));
-    out.push('\n');
-    for t in tasks.values() {
-        let fields: [String; 15] = [
-            escape(&t.id),
-            escape(&t.title),
-            t.domain.as_deref().map(escape).unwrap_or_default(),
-            t.status.as_str().to_owned(),
-            t.priority.to_string(),
-            list(&t.deps),
-            list(&t.needs_artifacts),
-            t.parent.as_deref().map(escape).unwrap_or_default(),
-            t.assignee.as_deref().map(escape).unwrap_or_default(),
-            list(&t.done_when),
-            list(&t.skills),
-            t.created.to_string(),
-            t.updated.to_string(),
-            escape(&t.created_by),
-            t.claimed_at.map(|c| c.to_string()).unwrap_or_default(),
-        ];
-        out.push_str(&fields.join("\t"));
+fn oid_text(id: Option<Oid>) -> String {
+    id.map_or_else(|| "-".to_owned(), |t| t.to_string())
+}
+
+fn save(path: &PathBuf, stamp: Stamp, entries: &[Entry]) -> std::io::Result<()> {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(entries.len() * 200 + 128);
+    let _ = writeln!(
+        out,
+        "{MAGIC}\t{}\t{}",
+        oid_text(stamp.tasks),
+        oid_text(stamp.artifacts)
+    );
+    for e in entries {
+        let t = &e.task;
+        out.push_str(if e.ready { "R\t" } else { "-\t" });
+        if let Some(p) = e.progress {
+            let _ = write!(out, "{}/{}", p.done, p.total);
+        }
+        let _ = write!(out, "\t{}\t", e.blob);
+        push_text(&mut out, &t.id);
+        push_text(&mut out, &t.title);
+        push_text(&mut out, t.domain.as_deref().unwrap_or_default());
+        push_text(&mut out, t.status.as_str());
+        let _ = write!(out, "{}\t", t.priority);
+        push_list(&mut out, &t.deps);
+        push_list(&mut out, &t.needs_artifacts);
+        push_text(&mut out, t.parent.as_deref().unwrap_or_default());
+        push_text(&mut out, t.assignee.as_deref().unwrap_or_default());
+        push_list(&mut out, &t.done_when);
+        push_list(&mut out, &t.skills);
+        let _ = write!(out, "{}\t{}\t", t.created, t.updated);
+        push_text(&mut out, &t.created_by);
+        if let Some(c) = t.claimed_at {
+            let _ = write!(out, "{c}");
+        }
         out.push('\n');
     }
     if let Some(dir) = path.parent() {
@@ -111,22 +184,71 @@ fn save(path: &PathBuf, tree: Option<Oid>, tasks: &BTreeMap<String, Task>) -> st
     fs::rename(&tmp, path)
 }
 
-fn parse(text: &str) -> Option<(Option<Oid>, BTreeMap<String, Task>)> {
-    let mut lines = text.lines();
-    let (magic, stamp) = lines.next()?.split_once('\t')?;
-    if magic != MAGIC {
+/// Appends a field and its tab.
+fn push_text(out: &mut String, text: &str) {
+    out.push_str(&escape(text));
+    out.push('\t');
+}
+
+/// Appends a list field and its tab.
+fn push_list(out: &mut String, items: &[String]) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(ITEM);
+        }
+        out.push_str(&escape(item));
+    }
+    out.push('\t');
+}
+
+fn header(text: &str) -> Option<Stamp> {
+    let first = text.lines().next()?;
+    let mut parts = first.split('\t');
+    if parts.next()? != MAGIC {
         return None;
     }
-    let stamp = match stamp {
-        "-" => None,
-        s => Some(Oid::from_str(s).ok()?),
+    let mut oid = || -> Option<Option<Oid>> {
+        match parts.next()? {
+            "-" => Some(None),
+            s => Oid::from_str(s).ok().map(Some),
+        }
     };
-    let mut tasks = BTreeMap::new();
-    for line in lines {
-        let task = parse_line(line)?;
-        tasks.insert(task.id.clone(), task);
+    Some(Stamp {
+        tasks: oid()?,
+        artifacts: oid()?,
+    })
+}
+
+/// The entries of a cache file (only the ready ones when asked); `None`
+/// when any line is damaged.
+fn parse_entries(text: &str, only_ready: bool) -> Option<Vec<Entry>> {
+    let mut out = Vec::new();
+    for line in text.lines().skip(1) {
+        let ready = line.starts_with("R\t");
+        if only_ready && !ready {
+            continue;
+        }
+        let (_, rest) = line.split_once('\t')?;
+        let (progress, rest) = rest.split_once('\t')?;
+        let (blob, rest) = rest.split_once('\t')?;
+        let progress = match progress {
+            "" => None,
+            p => {
+                let (done, total) = p.split_once('/')?;
+                Some(Progress {
+                    done: done.parse().ok()?,
+                    total: total.parse().ok()?,
+                })
+            }
+        };
+        out.push(Entry {
+            task: parse_line(rest)?,
+            ready,
+            progress,
+            blob: Oid::from_str(blob).ok()?,
+        });
     }
-    Some((stamp, tasks))
+    Some(out)
 }
 
 fn parse_line(line: &str) -> Option<Task> {
@@ -177,14 +299,6 @@ fn optional(field: &str) -> Option<String> {
     (!field.is_empty()).then(|| unescape(field))
 }
 
-fn list(items: &[String]) -> String {
-    items
-        .iter()
-        .map(|i| escape(i))
-        .collect::<Vec<_>>()
-        .join(&ITEM.to_string())
-}
-
 fn unlist(field: &str) -> Vec<String> {
     if field.is_empty() {
         return Vec::new();
@@ -193,9 +307,9 @@ fn unlist(field: &str) -> Vec<String> {
 }
 
 /// Keeps tabs, newlines and the item separator out of a field.
-fn escape(text: &str) -> String {
+fn escape(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.contains(['\\', '\t', '\n', '\r', ITEM]) {
-        return text.to_owned();
+        return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
@@ -208,7 +322,7 @@ fn escape(text: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 fn unescape(text: &str) -> String {
@@ -252,6 +366,8 @@ mod tests {
             assert!(!escape(text).contains(['\t', '\n', ITEM]));
         }
         let items = vec!["a\u{1f}b".to_owned(), "c".to_owned()];
-        assert_eq!(unlist(&list(&items)), items);
+        let mut field = String::new();
+        push_list(&mut field, &items);
+        assert_eq!(unlist(field.trim_end_matches('\t')), items);
     }
 }

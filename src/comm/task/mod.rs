@@ -14,12 +14,15 @@ mod board;
 mod cache;
 mod ops;
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::{CommError, Snapshot};
 
 pub use beads::{export_beads, import_beads, ImportReport};
 pub use board::{order, Blocker, Board, Progress};
+pub use cache::Entry;
 pub use ops::{
     add, candidates, claim, claim_next, dep_add, done, fail, lapse, reopen, revalidate, NewTask,
     Outcome,
@@ -156,7 +159,21 @@ pub fn get(snapshot: &Snapshot, id: &str) -> Result<Option<Task>, CommError> {
 /// Every task at the snapshot, with what readiness needs (through the
 /// cache under `.git/comm-node/`, so only changed task files are parsed).
 pub fn board(snapshot: &Snapshot) -> Result<Board, CommError> {
-    let tasks = cache::load(snapshot)?;
+    let tasks = cache::load(snapshot)?
+        .into_iter()
+        .map(|e| (e.task.id.clone(), e.task))
+        .collect();
+    board_of(snapshot, tasks)
+}
+
+/// The ready tasks at the snapshot with their convoy progress, without
+/// building the whole graph when the cache is current.
+pub fn ready_entries(snapshot: &Snapshot) -> Result<Vec<Entry>, CommError> {
+    cache::load_ready(snapshot)
+}
+
+/// A board over `tasks`, with the artifacts they need looked up at the snapshot.
+fn board_of(snapshot: &Snapshot, tasks: BTreeMap<String, Task>) -> Result<Board, CommError> {
     let needed = Board::needed_artifacts(&tasks);
     let artifacts = super::artifact::published(snapshot, needed.iter().map(String::as_str))?;
     Ok(Board::new(tasks, artifacts))

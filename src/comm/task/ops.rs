@@ -5,7 +5,10 @@
 use git2::Oid;
 
 use super::board::order;
-use super::{get, validate_id, Board, Status, Task, DEFAULT_PRIORITY, KIND, LOWEST_PRIORITY};
+use super::{
+    get, ready_entries, validate_id, Board, Entry, Status, Task, DEFAULT_PRIORITY, KIND,
+    LOWEST_PRIORITY,
+};
 use crate::comm::artifact::validate_artifact_name;
 use crate::comm::{append, Appended, Change, CommError, Event, Snapshot, HUMAN};
 use crate::git::{Repo, TreeEdit};
@@ -239,11 +242,11 @@ pub fn claim_next(
 ) -> Result<Outcome, CommError> {
     let mut claimed = None;
     let appended = append(repo, |snapshot| {
-        let board = super::board(snapshot)?;
-        let best = candidates(&board, by, skills)
+        let ready = ready_entries(snapshot)?;
+        let best = candidates(&ready, by, skills)
             .into_iter()
-            .find(|t| board.children(&t.id).is_empty())
-            .map(|t| t.id.clone())
+            .find(|e| e.progress.is_none())
+            .map(|e| e.task.id.clone())
             .ok_or_else(|| CommError::Refused {
                 message: format!("no task is ready for {by}"),
                 hint: format!(
@@ -258,17 +261,16 @@ pub fn claim_next(
 }
 
 /// The ready tasks domain `by` may take, in the order `task next` takes them.
-pub fn candidates<'b>(board: &'b Board, by: &str, skills: &[String]) -> Vec<&'b Task> {
-    let mut out: Vec<&Task> = board
-        .ready()
-        .into_iter()
-        .filter(|t| may_take(t, by, Some(skills)))
+pub fn candidates<'e>(ready: &'e [Entry], by: &str, skills: &[String]) -> Vec<&'e Entry> {
+    let mut out: Vec<&Entry> = ready
+        .iter()
+        .filter(|e| may_take(&e.task, by, Some(skills)))
         .collect();
     out.sort_by(|a, b| {
-        let own = |t: &Task| t.domain.as_deref() != Some(by);
-        (a.priority, own(a))
-            .cmp(&(b.priority, own(b)))
-            .then_with(|| order(a, b))
+        let other = |t: &Task| t.domain.as_deref() != Some(by);
+        (a.task.priority, other(&a.task))
+            .cmp(&(b.task.priority, other(&b.task)))
+            .then_with(|| order(&a.task, &b.task))
     });
     out
 }
@@ -294,7 +296,6 @@ fn claim_change(
             "claim from the domain's worktree, or pass --as DOMAIN",
         ));
     }
-    let board = super::board(snapshot)?;
     let mut task = get(snapshot, id)?.ok_or_else(|| no_task(id))?;
     if task.status != Status::Open {
         let holder = match (&task.assignee, task.status) {
@@ -319,8 +320,9 @@ fn claim_change(
             hint: "comm-node task ready lists the tasks this domain can take".into(),
         });
     }
-    let blockers = board.blockers(&task);
-    if !blockers.is_empty() {
+    let ready = ready_entries(snapshot)?.iter().any(|e| e.task.id == id);
+    if !ready {
+        let blockers = super::board(snapshot)?.blockers(&task);
         let list: Vec<String> = blockers.iter().map(ToString::to_string).collect();
         return Err(CommError::Refused {
             message: format!("task {id} is not ready: waiting for {}", list.join(", ")),

@@ -1,0 +1,167 @@
+//! Task benchmarks: `task ready` with 10,000 tasks on `comm`, `task ready`
+//! right after another agent changed a task, and claim latency, all as
+//! whole CLI processes.
+//!
+//! Run with `cargo bench --bench tasks` (add `-- --tasks N` for another
+//! size). The tasks are imported as beads JSONL, 2,000 per domain, with a
+//! realistic graph: a third done, 0-3 dependencies on earlier tasks, some
+//! convoys, priorities 0-4. `-- --keep DIR` leaves the repository in DIR.
+
+use std::path::Path;
+use std::time::Instant;
+
+mod common;
+
+use common::{report, Hermetic};
+
+const DOMAINS: [&str; 5] = ["api", "web", "shared", "pricing", "engine"];
+
+fn main() {
+    let tasks: usize = std::env::args()
+        .skip_while(|a| a != "--tasks")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000);
+    // `-- --keep DIR` builds the repository in DIR and leaves it there (for profiling).
+    let keep = std::env::args().skip_while(|a| a != "--keep").nth(1);
+    let temp = tempfile::tempdir().unwrap();
+    let scratch = keep.map_or_else(|| temp.path().to_owned(), std::path::PathBuf::from);
+    let root = scratch.join("repo");
+    let home = scratch.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let env = Hermetic { home };
+
+    let t = Instant::now();
+    setup(&env, &root, &scratch, tasks);
+    println!(
+        "setup: {tasks} tasks on comm in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let (cold, out) = env.time(&root, &["--as", "web", "task", "ready"]);
+    let ready_count = String::from_utf8_lossy(&out.stdout).lines().count();
+    println!(
+        "task ready, cold cache (every task file parsed once): {:.1} ms, {ready_count} ready for web",
+        cold.as_secs_f64() * 1000.0
+    );
+
+    let mut times: Vec<_> = (0..100)
+        .map(|_| {
+            let (d, out) = env.time(&root, &["--as", "web", "task", "ready"]);
+            assert!(out.status.success());
+            d
+        })
+        .collect();
+    report(
+        &format!("task ready ({tasks} tasks, CLI process)"),
+        &mut times,
+    );
+
+    let mut json_times: Vec<_> = (0..50)
+        .map(|_| {
+            env.time(&root, &["--as", "web", "--json", "task", "ready"])
+                .0
+        })
+        .collect();
+    report(
+        &format!("task ready --json ({tasks} tasks)"),
+        &mut json_times,
+    );
+
+    // Claims: each takes the best ready task of a domain, then `task ready`
+    // sees a comm that moved by one task file.
+    let mut claim_times = Vec::new();
+    let mut after_change = Vec::new();
+    for i in 0..60 {
+        let domain = DOMAINS[i % DOMAINS.len()];
+        let (d, out) = env.time(&root, &["--as", domain, "task", "next"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        claim_times.push(d);
+        after_change.push(env.time(&root, &["--as", "web", "task", "ready"]).0);
+    }
+    report(
+        &format!("task next: claim ({tasks} tasks, CLI process)"),
+        &mut claim_times,
+    );
+    report(
+        "task ready right after a claim (cache catches up by one file)",
+        &mut after_change,
+    );
+}
+
+fn setup(env: &Hermetic, root: &Path, scratch: &Path, tasks: usize) {
+    std::fs::create_dir_all(root).unwrap();
+    env.git(root, &["init", "-q", "-b", "main"]);
+    let mut config = String::from("project: bench\ndomains:\n");
+    for d in DOMAINS {
+        config.push_str(&format!("  {d}: {{scope: [\"{d}/**\"]}}\n"));
+    }
+    std::fs::write(root.join("comm.yaml"), config).unwrap();
+    env.git(root, &["add", "-A"]);
+    env.git(root, &["commit", "-qm", "bench"]);
+    let (_, out) = env.time(root, &["init"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let per_domain = tasks / DOMAINS.len();
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut rand = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for (d, domain) in DOMAINS.iter().enumerate() {
+        let mut jsonl = String::new();
+        for i in 0..per_domain {
+            let n = d * per_domain + i;
+            let status = if rand(3) == 0 { "closed" } else { "open" };
+            let mut deps = Vec::new();
+            for _ in 0..rand(4) {
+                if n > 0 {
+                    let target = rand(n);
+                    deps.push(format!(
+                        "{{\"issue_id\":\"bd-{n}\",\"depends_on_id\":\"bd-{target}\",\"type\":\"blocks\"}}"
+                    ));
+                }
+            }
+            if i % 50 != 0 && rand(5) == 0 {
+                let parent = d * per_domain + i / 50 * 50;
+                deps.push(format!(
+                    "{{\"issue_id\":\"bd-{n}\",\"depends_on_id\":\"bd-{parent}\",\"type\":\"parent-child\"}}"
+                ));
+            }
+            jsonl.push_str(&format!(
+                "{{\"_type\":\"issue\",\"id\":\"bd-{n}\",\"title\":\"{domain} work item {i}: implement the next piece\",\"status\":\"{status}\",\"priority\":{},\"issue_type\":\"task\",\"created_at\":\"2026-01-01T00:00:00Z\",\"updated_at\":\"2026-01-01T00:00:00Z\",\"dependencies\":[{}]}}\n",
+                rand(5),
+                deps.join(",")
+            ));
+        }
+        let file = scratch.join(format!("{domain}.jsonl"));
+        std::fs::write(&file, jsonl).unwrap();
+        let (_, out) = env.time(
+            root,
+            &[
+                "--as",
+                "human",
+                "task",
+                "import",
+                "--beads",
+                file.to_str().unwrap(),
+                "--domain",
+                domain,
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
