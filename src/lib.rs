@@ -10,7 +10,8 @@
 //! - [`boundary`] extracts imports with tree-sitter, resolves them to files
 //!   and checks them against the declared domains.
 //! - [`hooks`] installs the git hook shims and answers them.
-//! - [`status`] gathers the one-screen report.
+//! - [`status`] gathers the one-screen report; [`health`] tells active,
+//!   stalled and lapsed domains apart without heartbeat commits.
 //! - [`pathglob`] decides exactly whether two path globs share a file.
 //! - [`retry`] jittered backoff for contended refs.
 //! - [`clock`] the time leases and expiries are measured with.
@@ -23,6 +24,7 @@ pub mod comm;
 pub mod config;
 pub mod fixture;
 pub mod git;
+pub mod health;
 pub mod hooks;
 pub mod pathglob;
 pub mod retry;

@@ -1,5 +1,7 @@
 //! The one-screen picture of a coordinated repository: each domain's
-//! branch, worktree, distance from `main` and cleanliness.
+//! branch, worktree, distance from `main` and cleanliness, its agent, the
+//! task it holds, its unread messages, its last activity and whether it has
+//! stalled; and the task graph's counts.
 //!
 //! Gathering only reads; `comm-node status` renders the result.
 
@@ -7,9 +9,11 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::comm::{self, CommError};
-use crate::config::{Config, Loaded};
+use crate::comm::task::{self, Status as TaskStatus};
+use crate::comm::{self, CommError, Presence, Snapshot};
+use crate::config::{Config, Health, Loaded};
 use crate::git::{AheadBehind, GitError, Repo};
+use crate::health::{self, Activity};
 use crate::scaffold;
 
 /// The status of every declared domain.
@@ -20,6 +24,20 @@ pub struct Status {
     /// Whether `comm` exists (init has run).
     pub comm: bool,
     pub domains: Vec<DomainStatus>,
+    pub tasks: TaskCounts,
+    /// The liveness thresholds in effect, in seconds.
+    pub health: Health,
+}
+
+/// How many tasks are in each state.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct TaskCounts {
+    pub open: usize,
+    /// Open and ready to start (included in `open`).
+    pub ready: usize,
+    pub claimed: usize,
+    pub done: usize,
+    pub failed: usize,
 }
 
 /// One domain's line of the report.
@@ -37,6 +55,16 @@ pub struct DomainStatus {
     pub dirty: Option<bool>,
     /// Registered on the `comm` branch.
     pub registered: bool,
+    /// The agent that said `hello` here last.
+    pub agent: Option<Presence>,
+    /// Tasks this domain holds.
+    pub claimed: Vec<String>,
+    /// Messages and notices it has not acknowledged.
+    pub unread: usize,
+    /// Its newest commit on its branch or event on comm (within the lease window).
+    pub last_activity: Option<Activity>,
+    /// Holds a task and has been quiet longer than `health.stall_after`.
+    pub stalled: bool,
 }
 
 /// Why status could not be gathered.
@@ -48,9 +76,17 @@ pub enum StatusError {
     Comm(#[from] CommError),
 }
 
-/// Reads the status of every domain declared in `loaded`.
-pub fn gather(repo: &Repo, loaded: &Loaded) -> Result<Status, StatusError> {
+/// Reads the status of every domain declared in `loaded` as of `now`.
+pub fn gather(repo: &Repo, loaded: &Loaded, now: i64) -> Result<Status, StatusError> {
     let config = &loaded.config;
+    let comm_exists = repo.ref_tip(comm::COMM_REF)?.is_some();
+    let snapshot = Snapshot::take(repo)?;
+    let presence = comm::presence(&snapshot)?;
+    let mut liveness = if comm_exists {
+        health::liveness(repo, config, now)?
+    } else {
+        Default::default()
+    };
     let root = repo
         .main_workdir()
         .unwrap_or_else(|| repo.common_dir().to_path_buf());
@@ -66,6 +102,12 @@ pub fn gather(repo: &Repo, loaded: &Loaded) -> Result<Status, StatusError> {
         };
         let known = repo.find_worktree(name)?.filter(|w| w.present);
         let worktree = scaffold::worktree_path(repo, &root, config, name)?;
+        let live = liveness.remove(name).unwrap_or(health::Liveness {
+            last: None,
+            claimed: Vec::new(),
+            stalled: false,
+            lapsed: false,
+        });
         let dirty = match &known {
             Some(w) => Some(Repo::is_dirty(&w.path)?),
             None => None,
@@ -79,12 +121,38 @@ pub fn gather(repo: &Repo, loaded: &Loaded) -> Result<Status, StatusError> {
             worktree_exists: known.is_some(),
             dirty,
             registered: registered.contains_key(name),
+            agent: presence.get(name).cloned(),
+            unread: if registered.contains_key(name) {
+                comm::inbox(repo, name)?.len()
+            } else {
+                0
+            },
+            claimed: live.claimed,
+            last_activity: live.last,
+            stalled: live.stalled,
         });
     }
     Ok(Status {
         project: config.project.clone(),
         main: config.main.clone(),
-        comm: repo.ref_tip(comm::COMM_REF)?.is_some(),
+        comm: comm_exists,
         domains,
+        tasks: count_tasks(&snapshot)?,
+        health: config.health,
     })
+}
+
+fn count_tasks(snapshot: &Snapshot) -> Result<TaskCounts, CommError> {
+    let board = task::board(snapshot)?;
+    let mut counts = TaskCounts::default();
+    for t in board.tasks() {
+        match t.status {
+            TaskStatus::Open => counts.open += 1,
+            TaskStatus::Claimed => counts.claimed += 1,
+            TaskStatus::Done => counts.done += 1,
+            TaskStatus::Failed => counts.failed += 1,
+        }
+        counts.ready += usize::from(board.is_ready(t));
+    }
+    Ok(counts)
 }

@@ -61,6 +61,7 @@ enum Command {
     Hook(commands::hook::Args),
     Imports(commands::imports::Args),
     Task(commands::task::Args),
+    Hello(commands::hello::Args),
 }
 
 /// What every command gets: where it runs and how to print.
@@ -170,6 +171,7 @@ pub fn run() -> ExitCode {
         Command::Hook(args) => commands::hook::run(&ctx, args),
         Command::Imports(args) => commands::imports::run(&ctx, args),
         Command::Task(args) => commands::task::run(&ctx, args),
+        Command::Hello(args) => commands::hello::run(&ctx, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

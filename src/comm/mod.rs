@@ -12,6 +12,7 @@ mod artifact;
 mod event;
 mod index;
 mod message;
+mod presence;
 mod sync;
 pub mod task;
 
@@ -32,6 +33,7 @@ pub use index::Index;
 pub use message::{
     ack, find_message, inbox, send, thread_messages, thread_of, Message, SendRequest, ALL,
 };
+pub use presence::{hello, presence, Presence};
 pub use sync::{sync, Rejected, SyncReport};
 
 /// The full name of the bus ref: a branch, so it pushes and `git log comm` works.

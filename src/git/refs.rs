@@ -186,6 +186,15 @@ impl Repo {
         Ok(())
     }
 
+    /// The committer time of a commit, in seconds since the epoch.
+    pub fn commit_time(&self, id: Oid) -> Result<i64> {
+        let commit = self
+            .inner
+            .find_commit(id)
+            .context(|| format!("cannot read {id}"))?;
+        Ok(commit.time().seconds())
+    }
+
     /// Whether `ancestor` is reachable from `descendant` (or equal to it).
     pub fn is_ancestor(&self, ancestor: Oid, descendant: Oid) -> Result<bool> {
         if ancestor == descendant {

@@ -55,10 +55,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         ))
     ));
 
-    let status = status::gather(&repo, &loaded)?;
+    let now = comm_node::clock::now();
+    let status = status::gather(&repo, &loaded, now)?;
     out.push(format!(
         "3. `comm-node status`:\n{}",
-        indent(&commands::status::render(&status))
+        indent(&commands::status::render(&status, now))
     ));
 
     let again = scaffold::plan(&repo, &loaded, &exe)?;

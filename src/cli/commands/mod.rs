@@ -5,6 +5,7 @@ pub mod artifact;
 pub mod check;
 pub mod demo;
 pub mod graph;
+pub mod hello;
 pub mod hook;
 pub mod imports;
 pub mod inbox;

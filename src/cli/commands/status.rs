@@ -1,56 +1,98 @@
 //! `comm-node status`: every domain on one screen.
 
+use comm_node::clock::{self, format_duration};
+use comm_node::health;
 use comm_node::status::{self, Status};
 
 use crate::cli::{ui, CliError, Ctx};
 
-/// Show each domain's branch, worktree, distance from main and whether its
-/// worktree has uncommitted changes.
+/// Show each domain's agent, held tasks, unread messages, last activity,
+/// branch and worktree, and the task graph's counts.
+///
+/// A domain that holds a task and has been quiet (no commit on its branch,
+/// no event on comm) for `health.stall_after` is shown as stalled; past
+/// `health.lease` its claims go back to the pool, and status records that on
+/// comm (one `lease lapsed` event addressed to the domain).
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
 pub fn run(ctx: &Ctx, _args: Args) -> Result<(), CliError> {
     let (repo, loaded) = ctx.load()?;
-    let status = status::gather(&repo, &loaded)?;
-    if ctx.json {
-        ui::print_json(&status)?;
+    let now = clock::now();
+    let lapsed = if repo.ref_tip(comm_node::comm::COMM_REF)?.is_some() {
+        health::reap(&repo, &loaded.config, now)?
     } else {
-        ui::print(&render(&status))?;
+        None
+    };
+    let status = status::gather(&repo, &loaded, now)?;
+    if ctx.json {
+        return Ok(ui::print_json(&status)?);
     }
-    Ok(())
+    let mut out = String::new();
+    if let Some(event) = lapsed {
+        out.push_str(&format!("{}\n", event.event.subject));
+    }
+    out.push_str(&render(&status, now));
+    Ok(ui::print(&out)?)
 }
 
-/// The status as an aligned table.
-pub fn render(status: &Status) -> String {
-    let mut rows = vec![[
+/// The status as aligned tables.
+pub fn render(status: &Status, now: i64) -> String {
+    let mut rows = vec![vec![
         "DOMAIN".to_owned(),
-        "BRANCH".to_owned(),
+        "AGENT".to_owned(),
+        "TASKS".to_owned(),
+        "UNREAD".to_owned(),
+        "LAST ACTIVE".to_owned(),
         format!("VS {}", status.main.to_uppercase()),
         "STATE".to_owned(),
-        "WORKTREE".to_owned(),
     ]];
     for d in &status.domains {
         let vs_main = match d.main {
             Some(ab) => format!("+{} -{}", ab.ahead, ab.behind),
             None => "-".to_owned(),
         };
-        let state = match (d.branch_exists, d.dirty) {
+        let mut state = match (d.branch_exists, d.dirty) {
             (false, _) => "no branch (run init)",
             (true, None) => "no worktree (run init)",
             (true, Some(true)) => "dirty",
             (true, Some(false)) => "clean",
+        }
+        .to_owned();
+        if !d.registered {
+            state.push_str(", unregistered");
+        }
+        if d.stalled {
+            state.push_str(", STALLED");
+        }
+        let last = match d.last_activity {
+            Some(a) => format!(
+                "{} ago ({})",
+                format_duration((now - a.at).max(0) as u64),
+                match a.source {
+                    health::Source::Branch => "commit",
+                    health::Source::Comm => "comm",
+                }
+            ),
+            None => "-".to_owned(),
         };
-        rows.push([
+        rows.push(vec![
             d.name.clone(),
-            d.branch.clone(),
+            d.agent
+                .as_ref()
+                .map(|a| a.agent.clone().unwrap_or_else(|| "said hello".to_owned()))
+                .unwrap_or_else(|| "-".to_owned()),
+            if d.claimed.is_empty() {
+                "-".to_owned()
+            } else {
+                d.claimed.join(",")
+            },
+            d.unread.to_string(),
+            last,
             vs_main,
-            state.to_owned(),
-            d.worktree.display().to_string(),
+            state,
         ]);
     }
-    let widths: Vec<usize> = (0..4)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
     let mut out = format!(
         "{}: {} domains, main is `{}`, comm {}\n",
         status.project,
@@ -62,9 +104,34 @@ pub fn render(status: &Status) -> String {
             "missing (run comm-node init)"
         }
     );
+    out.push_str(&table(&rows));
+    let t = status.tasks;
+    out.push_str(&format!(
+        "tasks: {} open ({} ready), {} claimed, {} done, {} failed; stalled after {} quiet, claims lapse after {}\n",
+        t.open,
+        t.ready,
+        t.claimed,
+        t.done,
+        t.failed,
+        format_duration(status.health.stall_after),
+        format_duration(status.health.lease)
+    ));
+    for d in &status.domains {
+        out.push_str(&format!("  {:<10} {}\n", d.name, d.worktree.display()));
+    }
+    out
+}
+
+/// Rows as left-aligned columns (the last column unpadded).
+fn table(rows: &[Vec<String>]) -> String {
+    let columns = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
-            if i < 4 {
+            if i + 1 < columns {
                 out.push_str(&format!("{cell:<w$}  ", w = widths[i]));
             } else {
                 out.push_str(cell);

@@ -42,7 +42,8 @@ enum TaskCommand {
     /// Claim a ready task for this domain.
     Claim { id: String },
     /// Claim the best ready task for this domain: by priority, its own work
-    /// before unowned work it has the skills for, then the oldest.
+    /// before unowned work it has the skills for, then the oldest. Claims of
+    /// domains quiet past `health.lease` are returned to the pool first.
     Next,
     /// Mark a claimed task done (its reservations are released).
     Done { id: String },
@@ -256,6 +257,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         }
         TaskCommand::Next => {
             let me = ctx.actor(&repo)?;
+            // Claims whose lease ran out go back to the pool first.
+            if let Ok((_, loaded)) = ctx.load() {
+                comm_node::health::reap(&repo, &loaded.config, now)?;
+            }
             let skills = domain_skills(ctx, &me).unwrap_or_default();
             let outcome = task::claim_next(&repo, &me, &skills, now)?;
             changed(ctx, &repo, outcome)

@@ -1,0 +1,145 @@
+//! Liveness without heartbeats: when each domain last did something, which
+//! domains with claimed work have gone quiet (stalled), and returning the
+//! claims of domains quiet past their lease to the pool.
+//!
+//! Activity is read from what agents do anyway: the newest commit on the
+//! domain's branch and the newest event it posted on `comm` (a claim, a
+//! message, a `hello`). Nothing is written to prove liveness, so
+//! `git log comm` carries no heartbeat noise. The walk over `comm` stops at
+//! the oldest moment that can matter (now minus the lease).
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+
+use serde::Serialize;
+
+use crate::comm::task::{self, Status};
+use crate::comm::{self, Appended, CommError, Snapshot};
+use crate::config::Config;
+use crate::git::Repo;
+
+/// Where a domain's last activity was seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// A commit on its branch.
+    Branch,
+    /// An event it posted on `comm`.
+    Comm,
+}
+
+/// A domain's last activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Activity {
+    /// Seconds since the epoch.
+    pub at: i64,
+    pub source: Source,
+}
+
+/// One domain's liveness.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Liveness {
+    /// `None`: nothing seen within the lease window.
+    pub last: Option<Activity>,
+    /// Tasks it holds.
+    pub claimed: Vec<String>,
+    /// Holds a task and has been quiet longer than `stall_after`.
+    pub stalled: bool,
+    /// Holds a task and has been quiet longer than the lease.
+    pub lapsed: bool,
+}
+
+/// The liveness of every declared domain as of `now`.
+pub fn liveness(
+    repo: &Repo,
+    config: &Config,
+    now: i64,
+) -> Result<BTreeMap<String, Liveness>, CommError> {
+    let health = config.health;
+    let window_start = now - health.lease.max(health.stall_after) as i64;
+    let mut last: BTreeMap<String, Activity> = BTreeMap::new();
+    for name in config.domains.keys() {
+        if let Some(tip) = repo.branch_tip(&Config::domain_branch(name))? {
+            let at = repo.commit_time(tip)?;
+            last.insert(
+                name.clone(),
+                Activity {
+                    at,
+                    source: Source::Branch,
+                },
+            );
+        }
+    }
+    let mut seen_on_comm = std::collections::BTreeSet::new();
+    comm::walk(repo, repo.ref_tip(comm::COMM_REF)?, |logged| {
+        if logged.time < window_start || seen_on_comm.len() == config.domains.len() {
+            return ControlFlow::Break(());
+        }
+        let from = &logged.event.from;
+        if config.domains.contains_key(from) && seen_on_comm.insert(from.clone()) {
+            let newer = last.get(from).is_none_or(|a| a.at < logged.time);
+            if newer {
+                let activity = Activity {
+                    at: logged.time,
+                    source: Source::Comm,
+                };
+                last.insert(from.clone(), activity);
+            }
+        }
+        ControlFlow::Continue(())
+    })?;
+    let snapshot = Snapshot::take(repo)?;
+    let board = task::board(&snapshot)?;
+    let mut out = BTreeMap::new();
+    for name in config.domains.keys() {
+        let claimed: Vec<String> = board
+            .tasks()
+            .filter(|t| t.status == Status::Claimed && t.assignee.as_deref() == Some(name))
+            .map(|t| t.id.clone())
+            .collect();
+        let since_claim = board
+            .tasks()
+            .filter(|t| claimed.contains(&t.id))
+            .filter_map(|t| t.claimed_at)
+            .max();
+        let last_at = last.get(name).map(|a| a.at).max(since_claim);
+        let quiet = last_at.map_or(i64::MAX, |at| now - at);
+        out.insert(
+            name.clone(),
+            Liveness {
+                last: last.get(name).copied().filter(|a| a.at >= window_start),
+                stalled: !claimed.is_empty() && quiet > health.stall_after as i64,
+                lapsed: !claimed.is_empty() && quiet > health.lease as i64,
+                claimed,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Returns the claims of domains quiet past their lease to the pool, in one
+/// event addressed to them; `None` when no lease has run out.
+pub fn reap(repo: &Repo, config: &Config, now: i64) -> Result<Option<Appended>, CommError> {
+    let lapsed: Vec<(String, String)> = liveness(repo, config, now)?
+        .into_iter()
+        .filter(|(_, l)| l.lapsed)
+        .flat_map(|(domain, l)| {
+            let why = match l.last {
+                Some(a) => format!(
+                    "{domain} quiet for {} (lease {})",
+                    crate::clock::format_duration((now - a.at).max(0) as u64),
+                    crate::clock::format_duration(config.health.lease)
+                ),
+                None => format!(
+                    "{domain} quiet for more than the lease ({})",
+                    crate::clock::format_duration(config.health.lease)
+                ),
+            };
+            l.claimed.into_iter().map(move |id| (id, why.clone()))
+        })
+        .collect();
+    if lapsed.is_empty() {
+        return Ok(None);
+    }
+    task::lapse(repo, &lapsed, |_, _| Ok(Vec::new()), now)
+}

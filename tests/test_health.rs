@@ -1,0 +1,225 @@
+//! Kickoff and health on real repositories: `hello`, `status` per domain,
+//! stalls and lapsed leases (with the clock moved by `COMM_NODE_NOW`), and
+//! no heartbeat commits.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Env, Run, BIN};
+use serde_json::Value;
+
+const CONFIG: &str = "project: app
+health:
+  stall_after: 10m
+  lease: 1h
+domains:
+  api:
+    scope: [\"api/**\"]
+  web:
+    scope: [\"web/**\"]
+";
+
+fn bus(env: &Env) -> PathBuf {
+    let root = env.repo(
+        "app",
+        &[
+            ("comm.yaml", CONFIG),
+            ("api/a.ts", "export const a = 1;\n"),
+            ("web/w.ts", "export {};\n"),
+        ],
+    );
+    env.cn(&root, &["init"]).expect(0);
+    root
+}
+
+fn worktree(env: &Env, domain: &str) -> PathBuf {
+    env.path(&format!("app.worktrees/{domain}"))
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Runs comm-node with the clock moved `ahead` seconds.
+fn cn_later(env: &Env, dir: &Path, ahead: i64, args: &[&str]) -> Run {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).current_dir(dir);
+    env.hermetic(&mut cmd);
+    cmd.env("COMM_NODE_NOW", (now() + ahead).to_string());
+    let out = cmd.output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn json(run: &Run) -> Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+}
+
+fn domain<'a>(status: &'a Value, name: &str) -> &'a Value {
+    status["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == name)
+        .unwrap()
+}
+
+fn add_task(env: &Env, root: &Path, title: &str, domain: &str) -> String {
+    let run = env.cn(
+        root,
+        &[
+            "--as", "human", "--json", "task", "add", title, "--domain", domain,
+        ],
+    );
+    json(&run.expect(0))["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn status_shows_each_domains_agent_task_unread_and_activity() {
+    let env = Env::new();
+    let root = bus(&env);
+    let web = worktree(&env, "web");
+    let id = add_task(&env, &root, "login page", "web");
+    let hello = env
+        .cn(
+            &web,
+            &[
+                "hello",
+                "--agent",
+                "claude-code",
+                "--note",
+                "on the login page",
+            ],
+        )
+        .expect(0);
+    assert_eq!(
+        hello.stdout.trim(),
+        "hello from web (claude-code): on the login page"
+    );
+    env.cn(&web, &["task", "claim", &id]).expect(0);
+    env.cn(
+        &worktree(&env, "api"),
+        &["send", "--to", "web", "contract is ready"],
+    )
+    .expect(0);
+
+    let status = json(&env.cn(&root, &["status", "--json"]).expect(0));
+    let w = domain(&status, "web");
+    assert_eq!(w["registered"], true);
+    assert_eq!(w["agent"]["agent"], "claude-code");
+    assert_eq!(w["claimed"], serde_json::json!([id]));
+    // The task-added notice and the message.
+    assert_eq!(w["unread"], 2);
+    assert_eq!(w["last_activity"]["source"], "comm");
+    assert_eq!(w["stalled"], false);
+    assert_eq!(status["tasks"]["claimed"], 1);
+    assert_eq!(status["health"]["stall_after"], 600);
+    let a = domain(&status, "api");
+    assert_eq!(a["agent"], Value::Null);
+    assert_eq!(a["claimed"], serde_json::json!([]));
+
+    let text = env.cn(&root, &["status"]).expect(0).stdout;
+    assert!(text.contains("claude-code"), "{text}");
+    assert!(text.contains("1 claimed"), "{text}");
+    // Only an agent in a domain says hello.
+    env.cn(&root, &["--as", "human", "hello"]).expect(2);
+}
+
+#[test]
+fn a_quiet_domain_stalls_then_its_claim_lapses_back_to_ready() {
+    let env = Env::new();
+    let root = bus(&env);
+    let web = worktree(&env, "web");
+    let id = add_task(&env, &root, "login page", "web");
+    env.cn(&web, &["task", "claim", &id]).expect(0);
+    let tip = |env: &Env| env.git(&root, &["rev-parse", "comm"]);
+    let before = tip(&env);
+
+    // 5 minutes later: fine. 20 minutes: stalled. Reading status writes nothing.
+    let at5 = json(&cn_later(&env, &root, 300, &["status", "--json"]).expect(0));
+    assert_eq!(domain(&at5, "web")["stalled"], false);
+    let at20 = json(&cn_later(&env, &root, 1200, &["status", "--json"]).expect(0));
+    assert_eq!(domain(&at20, "web")["stalled"], true);
+    assert!(cn_later(&env, &root, 1200, &["status"])
+        .expect(0)
+        .stdout
+        .contains("STALLED"));
+    assert_eq!(
+        tip(&env),
+        before,
+        "liveness must not write heartbeat commits"
+    );
+
+    // Two hours: the lease ran out; one event returns the task to ready.
+    let lapsed = cn_later(&env, &root, 7200, &["status"]).expect(0);
+    assert!(
+        lapsed
+            .stdout
+            .contains(&format!("lease lapsed: {id} back to ready (web)")),
+        "{}",
+        lapsed.stdout
+    );
+    assert_eq!(
+        env.git(&root, &["rev-list", "--count", &format!("{before}..comm")]),
+        "1"
+    );
+    assert_eq!(
+        env.git(
+            &root,
+            &[
+                "log",
+                "-1",
+                "--format=%(trailers:key=Comm-To,valueonly)",
+                "comm"
+            ]
+        ),
+        "web"
+    );
+    let task = json(&env.cn(&root, &["task", "show", &id, "--json"]).expect(0));
+    assert_eq!(task["status"], "open");
+    assert_eq!(task["assignee"], Value::Null);
+    assert!(
+        task["reason"].as_str().unwrap().contains("web quiet"),
+        "{task}"
+    );
+    // The domain hears about it, and can take the task again.
+    let inbox = env.cn(&web, &["inbox"]).expect(0).stdout;
+    assert!(inbox.contains("lease lapsed"), "{inbox}");
+    env.cn(&web, &["task", "claim", &id]).expect(0);
+    // A second look records nothing more.
+    let again = tip(&env);
+    cn_later(&env, &root, 600, &["status"]).expect(0);
+    assert_eq!(tip(&env), again);
+}
+
+#[test]
+fn commits_on_the_domain_branch_count_as_activity() {
+    let env = Env::new();
+    let root = bus(&env);
+    let web = worktree(&env, "web");
+    let id = add_task(&env, &root, "login page", "web");
+    env.cn(&web, &["task", "claim", &id]).expect(0);
+    // A commit 50 minutes after the claim keeps web alive at 55 minutes.
+    common::write(&web.join("web/page.ts"), "export const page = 1;\n");
+    env.git(&web, &["add", "-A"]);
+    let stamp = format!("@{} +0000", now() + 3000);
+    let mut cmd = Command::new("git");
+    cmd.args(["commit", "-qm", "page"]).current_dir(&web);
+    env.hermetic(&mut cmd);
+    cmd.env("GIT_COMMITTER_DATE", &stamp)
+        .env("GIT_AUTHOR_DATE", &stamp);
+    assert!(cmd.status().unwrap().success());
+    let status = json(&cn_later(&env, &root, 3300, &["status", "--json"]).expect(0));
+    let w = domain(&status, "web");
+    assert_eq!(w["stalled"], false);
+    assert_eq!(w["last_activity"]["source"], "branch");
+    assert_eq!(w["claimed"], serde_json::json!([id]));
+}
