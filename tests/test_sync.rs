@@ -259,3 +259,47 @@ fn sync_without_a_remote_is_a_clear_error() {
     );
     assert_eq!(env.git(&root, &["rev-parse", "comm"]), before);
 }
+
+#[test]
+fn a_claim_that_lost_the_race_on_another_clone_is_rejected_at_sync() {
+    let env = Env::new();
+    let (_daemon, a, b) = two_clones(&env);
+    let add = env
+        .cn(
+            &a,
+            &["--as", "human", "--json", "task", "add", "the one task"],
+        )
+        .expect(0);
+    let id = serde_json::from_str::<serde_json::Value>(&add.stdout).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.cn(&a, &["sync"]).expect(0);
+    env.cn(&b, &["sync"]).expect(0);
+    // Both clones claim it while apart; a pushes first.
+    env.cn(&a, &["--as", "api", "task", "claim", &id]).expect(0);
+    env.cn(&b, &["--as", "web", "task", "claim", &id]).expect(0);
+    env.cn(&b, &["--as", "web", "send", "--to", "api", "kept"])
+        .expect(0);
+    env.cn(&a, &["sync"]).expect(0);
+    let run = env.cn(&b, &["sync", "--json"]).expect(0);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let rejected = report["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 1, "{report}");
+    assert!(
+        rejected[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("task {id} is already claimed by api")),
+        "{report}"
+    );
+    assert_eq!(report["replayed"], 1, "the message still goes through");
+    let shown = env.cn(&b, &["--json", "task", "show", &id]).expect(0);
+    let shown: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(shown["assignee"], "api");
+    env.cn(&a, &["sync"]).expect(0);
+    assert_eq!(
+        env.git(&a, &["rev-parse", "comm"]),
+        env.git(&b, &["rev-parse", "comm"])
+    );
+}

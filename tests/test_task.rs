@@ -648,3 +648,109 @@ fn a_beads_file_with_a_cycle_or_garbage_is_refused_whole() {
     }
     assert_eq!(tip(&env, &root), before);
 }
+
+#[test]
+fn agents_killed_mid_claim_leave_every_task_claimed_at_most_once() {
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    let env = Env::new();
+    let root = bus(&env);
+    let jsonl: String = (0..300)
+        .map(|i| {
+            format!(
+                "{{\"id\":\"job-{i}\",\"title\":\"job {i}\",\"priority\":{}}}\n",
+                i % 5
+            )
+        })
+        .collect();
+    let file = env.path("jobs.jsonl");
+    write(&file, &jsonl);
+    env.cn(
+        &root,
+        &[
+            "--as",
+            "human",
+            "task",
+            "import",
+            "--beads",
+            file.to_str().unwrap(),
+        ],
+    )
+    .expect(0);
+    for (round, delay_ms) in [300u64, 150, 450].into_iter().enumerate() {
+        let mut children = Vec::new();
+        for p in 0..8 {
+            let who = ["api", "web", "docs"][p % 3];
+            let script = format!(
+                "while true; do id=$(\"$0\" --as {who} task next | head -1) || exit 1; \"$0\" --as {who} task done \"$id\" >/dev/null || exit 1; done"
+            );
+            let mut cmd = Command::new("sh");
+            cmd.arg("-c")
+                .arg(script)
+                .arg(BIN)
+                .current_dir(&root)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0);
+            env.hermetic(&mut cmd);
+            children.push(cmd.spawn().unwrap());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        for c in &children {
+            let killed = Command::new("/usr/bin/kill")
+                .args(["-9", "--", &format!("-{}", c.id())])
+                .status()
+                .unwrap();
+            assert!(killed.success());
+        }
+        for mut c in children {
+            assert_eq!(
+                c.wait().unwrap().signal(),
+                Some(9),
+                "round {round}: a loop ended by itself"
+            );
+        }
+        env.git(&root, &["fsck", "--strict", "--no-dangling"]);
+        // Each task was claimed at most once, and the state agrees with the history.
+        let claims = env.git(&root, &["log", "--format=%(trailers:key=Comm-Action,valueonly,separator=)|%(trailers:key=Comm-Task,valueonly,separator=)|%(trailers:key=Comm-From,valueonly,separator=)", "comm"]);
+        let mut claimed = std::collections::BTreeMap::new();
+        for line in claims.lines() {
+            let parts: Vec<&str> = line.split('|').collect();
+            if parts[0] == "claim" {
+                assert!(
+                    claimed
+                        .insert(parts[1].to_owned(), parts[2].to_owned())
+                        .is_none(),
+                    "{} claimed twice",
+                    parts[1]
+                );
+            }
+        }
+        assert!(
+            !claimed.is_empty(),
+            "round {round}: no claim landed before the kill"
+        );
+        let all = json(&env.cn(&root, &["task", "list", "--json"]).expect(0));
+        for t in all.as_array().unwrap() {
+            let id = t["id"].as_str().unwrap();
+            match t["status"].as_str().unwrap() {
+                "open" => assert!(!claimed.contains_key(id), "{id} is open but was claimed"),
+                _ => assert_eq!(
+                    t["assignee"].as_str(),
+                    claimed.get(id).map(String::as_str),
+                    "{id}"
+                ),
+            }
+        }
+        // Work goes on.
+        let next = json(
+            &env.cn(&root, &["--as", "api", "--json", "task", "next"])
+                .expect(0),
+        );
+        env.cn(
+            &root,
+            &["--as", "api", "task", "done", next["id"].as_str().unwrap()],
+        )
+        .expect(0);
+    }
+}
