@@ -60,6 +60,7 @@ enum Command {
     Demo(commands::demo::Args),
     Hook(commands::hook::Args),
     Imports(commands::imports::Args),
+    Conflicts(commands::conflicts::Args),
 }
 
 /// What every command gets: where it runs and how to print.
@@ -168,6 +169,7 @@ pub fn run() -> ExitCode {
         Command::Demo(args) => commands::demo::run(&ctx, args),
         Command::Hook(args) => commands::hook::run(&ctx, args),
         Command::Imports(args) => commands::imports::run(&ctx, args),
+        Command::Conflicts(args) => commands::conflicts::run(&ctx, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
