@@ -193,23 +193,55 @@ impl Repo {
 
     /// Every path `side` changed against `base`, without rename detection.
     fn side_changes(&self, base: &Tree, side: &Tree) -> Result<SideChanges> {
-        let diff = self
-            .inner
-            .diff_tree_to_tree(Some(base), Some(side), None)
-            .context(|| format!("cannot diff {} with {}", base.id(), side.id()))?;
         let mut changes = SideChanges::new();
-        for delta in diff.deltas() {
-            if delta.status() == git2::Delta::Deleted {
-                let path = delta.old_file().path_bytes().unwrap_or_default();
-                changes.entry(path.to_vec()).or_insert(None);
-            } else {
-                let file = delta.new_file();
-                let path = file.path_bytes().unwrap_or_default();
-                let entry = (file.id(), i32::from(file.mode()));
-                changes.insert(path.to_vec(), Some(entry));
+        self.diff_trees(Some(base), Some(side), b"", &mut changes)?;
+        Ok(changes)
+    }
+
+    /// Adds to `out` what changed from `old` to `new` (trees at `prefix`),
+    /// descending only into subtrees whose ids differ.
+    fn diff_trees(
+        &self,
+        old: Option<&Tree>,
+        new: Option<&Tree>,
+        prefix: &[u8],
+        out: &mut SideChanges,
+    ) -> Result<()> {
+        let (old, new) = (entries(old), entries(new));
+        let names: BTreeSet<&Vec<u8>> = old.keys().chain(new.keys()).collect();
+        for name in names {
+            let (was, is) = (old.get(name).copied(), new.get(name).copied());
+            if was == is {
+                continue;
+            }
+            let mut path = prefix.to_vec();
+            if !path.is_empty() {
+                path.push(b'/');
+            }
+            path.extend_from_slice(name);
+            match (is, was) {
+                (Some(entry), _) if !is_tree(entry) => {
+                    out.insert(path.clone(), Some(entry));
+                }
+                (_, Some(entry)) if !is_tree(entry) => {
+                    out.insert(path.clone(), None);
+                }
+                _ => {}
+            }
+            let subtree = |entry: Option<Entry>| match entry.filter(|e| is_tree(*e)) {
+                Some((id, _)) => self
+                    .inner
+                    .find_tree(id)
+                    .map(Some)
+                    .context(|| format!("cannot read tree {id}")),
+                None => Ok(None),
+            };
+            let (was_tree, is_tree_now) = (subtree(was)?, subtree(is)?);
+            if was_tree.is_some() || is_tree_now.is_some() {
+                self.diff_trees(was_tree.as_ref(), is_tree_now.as_ref(), &path, out)?;
             }
         }
-        Ok(changes)
+        Ok(())
     }
 
     /// `ours` with `changes` applied. When a file turns into a directory or
@@ -303,8 +335,7 @@ fn directory_clash(changes: &SideChanges, base: &Tree, other: &Tree) -> Option<S
                 continue;
             }
             let there = entry_at(other, dir);
-            let is_tree = matches!(there, Some((_, mode)) if mode == i32::from(FileMode::Tree));
-            if !is_tree && there != entry_at(base, dir) {
+            if !there.is_some_and(is_tree) && there != entry_at(base, dir) {
                 return Some(lossy(path));
             }
         }
@@ -319,6 +350,18 @@ fn has_changes_below(changes: &SideChanges, dir: &[u8]) -> bool {
     let mut end = dir.to_vec();
     end.push(b'/' + 1);
     changes.range(start..end).next().is_some()
+}
+
+/// The entries of `tree` by name (none for a missing tree).
+fn entries(tree: Option<&Tree>) -> BTreeMap<Vec<u8>, Entry> {
+    tree.into_iter()
+        .flat_map(|t| t.iter())
+        .map(|e| (e.name_bytes().to_vec(), (e.id(), e.filemode())))
+        .collect()
+}
+
+fn is_tree((_, mode): Entry) -> bool {
+    mode == i32::from(FileMode::Tree)
 }
 
 fn entry_at(tree: &Tree, path: &[u8]) -> Option<Entry> {
