@@ -126,9 +126,12 @@ impl Tally {
 
     fn print(&self, what: &str) {
         println!(
-            "{what}: agree {}, disagree {}",
+            "{what}: agree {}, disagree {} (clean vs conflict {}, different trees {}, different paths {})",
             self.agree,
-            self.disagree.len()
+            self.disagree.len(),
+            self.verdict,
+            self.tree,
+            self.paths
         );
         for line in self.disagree.iter().take(5) {
             println!("  {line}");
