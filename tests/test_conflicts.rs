@@ -305,3 +305,16 @@ fn help_explains_what_is_merged() {
     assert!(run.stdout.contains("merge queue"), "{}", run.stdout);
     assert!(run.stdout.contains("Exits 1"), "{}", run.stdout);
 }
+
+#[test]
+fn a_broken_comm_yaml_is_a_usage_error_naming_the_line() {
+    let env = Env::new();
+    let root = app(&env);
+    write(
+        &root.join("comm.yaml"),
+        "project: app\ndomains:\n  api: {scope: [\"api/**\"\n",
+    );
+    let run = env.cn(&root, &["conflicts"]).expect(2);
+    assert!(run.stderr.contains("comm.yaml"), "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+}

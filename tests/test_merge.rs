@@ -472,3 +472,19 @@ fn a_missing_commit_is_an_error_naming_it() {
         "{err}"
     );
 }
+
+#[test]
+fn non_utf8_file_names_merge_in_memory() {
+    let (env, root) = sides(
+        "echo a > a",
+        "echo x > \"$(printf 'caf\\351')\"",
+        "echo A > a",
+    );
+    let (result, engine) = merge(&env, &root, "ours", "theirs");
+    assert_eq!(engine, MergeEngine::InMemory);
+    let TrialMerge::Clean { tree } = result else {
+        panic!("expected a clean merge, got {result:?}");
+    };
+    let names = env.git(&root, &["ls-tree", "--name-only", &tree.to_string()]);
+    assert_eq!(names, "a\n\"caf\\351\"");
+}
