@@ -52,6 +52,7 @@ pub struct Pair {
 }
 
 impl Pair {
+    /// Whether this trial merge conflicts.
     pub fn conflicts(&self) -> bool {
         !self.paths.is_empty()
     }
