@@ -12,6 +12,7 @@
 //! - [`hooks`] installs the git hook shims and answers them.
 //! - [`status`] gathers the one-screen report; [`health`] tells active,
 //!   stalled and lapsed domains apart without heartbeat commits.
+//! - [`conflicts`] trial-merges live domain branches with `main` and each other.
 //! - [`pathglob`] decides exactly whether two path globs share a file.
 //! - [`retry`] jittered backoff for contended refs.
 //! - [`clock`] the time leases and expiries are measured with.
@@ -22,6 +23,7 @@ pub mod boundary;
 pub mod clock;
 pub mod comm;
 pub mod config;
+pub mod conflicts;
 pub mod fixture;
 pub mod git;
 pub mod health;

@@ -62,6 +62,7 @@ enum Command {
     Imports(commands::imports::Args),
     Task(commands::task::Args),
     Hello(commands::hello::Args),
+    Conflicts(commands::conflicts::Args),
 }
 
 /// What every command gets: where it runs and how to print.
@@ -172,6 +173,7 @@ pub fn run() -> ExitCode {
         Command::Imports(args) => commands::imports::run(&ctx, args),
         Command::Task(args) => commands::task::run(&ctx, args),
         Command::Hello(args) => commands::hello::run(&ctx, args),
+        Command::Conflicts(args) => commands::conflicts::run(&ctx, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

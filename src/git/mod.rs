@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, Oid, Repository, Signature};
 
-pub use merge::TrialMerge;
+pub use merge::{GitReason, MergeEngine, TrialMerge};
 pub use refs::{CasOutcome, TreeEdit};
 pub use remote::PushOutcome;
 pub use snapshot::{BlobReader, FileSnapshot};

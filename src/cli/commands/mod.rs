@@ -3,6 +3,7 @@
 pub mod ack;
 pub mod artifact;
 pub mod check;
+pub mod conflicts;
 pub mod demo;
 pub mod graph;
 pub mod hello;
