@@ -74,6 +74,49 @@ pub fn format_duration(secs: u64) -> String {
     }
 }
 
+/// Renders seconds since the epoch as `2026-11-23 23:45:00 UTC`.
+pub fn format_timestamp(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rest = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_date(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rest / 3600,
+        (rest % 3600) / 60,
+        rest % 60
+    )
+}
+
+/// How far `when` is from `now`: `in 1h05m`, or `5m ago`.
+pub fn format_relative(when: i64, now: i64) -> String {
+    let gap = when.abs_diff(now);
+    if when >= now {
+        format!("in {}", format_duration(gap))
+    } else {
+        format!("{} ago", format_duration(gap))
+    }
+}
+
+/// The proleptic Gregorian date of a day number (0 is 1970-01-01), counted
+/// in 400-year eras of 146,097 days whose years start on March 1st.
+fn civil_date(days: i64) -> (i64, u32, u32) {
+    let shifted = days + 719_468; // days from 0000-03-01
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * month_from_march + 2) / 5 + 1) as u32;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +141,15 @@ mod tests {
         assert_eq!(format_duration(7500), "2h05m");
         assert_eq!(format_duration(7200), "2h");
         assert_eq!(format_duration(3 * 86_400 + 4 * 3600), "3d4h");
+    }
+
+    #[test]
+    fn timestamps_format() {
+        assert_eq!(format_timestamp(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(format_timestamp(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(format_timestamp(1_795_476_305), "2026-11-23 23:25:05 UTC");
+        assert_eq!(format_timestamp(-86_400), "1969-12-31 00:00:00 UTC");
+        assert_eq!(format_relative(3900, 0), "in 1h05m");
+        assert_eq!(format_relative(0, 300), "5m ago");
     }
 }

@@ -60,6 +60,9 @@ enum Command {
     Demo(commands::demo::Args),
     Hook(commands::hook::Args),
     Imports(commands::imports::Args),
+    Reserve(commands::reserve::Args),
+    Release(commands::release::Args),
+    Reservations(commands::reservations::Args),
 }
 
 /// What every command gets: where it runs and how to print.
@@ -168,6 +171,9 @@ pub fn run() -> ExitCode {
         Command::Demo(args) => commands::demo::run(&ctx, args),
         Command::Hook(args) => commands::hook::run(&ctx, args),
         Command::Imports(args) => commands::imports::run(&ctx, args),
+        Command::Reserve(args) => commands::reserve::run(&ctx, args),
+        Command::Release(args) => commands::release::run(&ctx, args),
+        Command::Reservations(args) => commands::reservations::run(&ctx, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

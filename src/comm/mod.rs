@@ -12,6 +12,7 @@ mod artifact;
 mod event;
 mod index;
 mod message;
+pub mod reservation;
 mod sync;
 
 use std::collections::BTreeMap;
