@@ -369,7 +369,7 @@ fn refusal(domain: &str, conflicts: &[Conflict], now: i64) -> CommError {
     CommError::Refused {
         message,
         hint: format!(
-            "ask the holder to release it (comm-node send --to {} \"...\"), wait until it expires, or reserve --shared if you only read",
+            "ask the holder to release it (comm-node send --to {} \"...\"), or wait until it expires",
             holders.join(",")
         ),
     }
