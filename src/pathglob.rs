@@ -415,6 +415,23 @@ fn alphabet(patterns: &[&[Tok]]) -> Vec<char> {
     reps.into_iter().map(|(_, c)| c).collect()
 }
 
+/// The literal text a pattern starts with: everything before its first
+/// `*`, `?`, `[`, `{` or `\\`. Every path the pattern matches starts with it,
+/// so comparing heads rules out most pairs without compiling anything.
+pub fn literal_head(pattern: &str) -> &str {
+    let end = pattern
+        .find(['*', '?', '[', '{', '\\'])
+        .unwrap_or(pattern.len());
+    &pattern[..end]
+}
+
+/// Whether two patterns' literal heads allow a common path (one head
+/// starts the other); false means they certainly do not overlap.
+pub fn heads_compatible(a: &str, b: &str) -> bool {
+    let (a, b) = (literal_head(a), literal_head(b));
+    a.starts_with(b) || b.starts_with(a)
+}
+
 /// The literal characters an alternative starts with.
 fn literal_prefix(toks: &[Tok]) -> impl Iterator<Item = char> + '_ {
     toks.iter().map_while(|t| match t {
@@ -602,6 +619,17 @@ mod tests {
                 "{a} outside {cover:?}"
             );
         }
+    }
+
+    #[test]
+    fn literal_heads() {
+        assert_eq!(literal_head("src/a/**"), "src/a/");
+        assert_eq!(literal_head("src/{a,b}/x"), "src/");
+        assert_eq!(literal_head(r"a\*b"), "a");
+        assert_eq!(literal_head("Cargo.lock"), "Cargo.lock");
+        assert!(!heads_compatible("src/a/**", "src/b/**"));
+        assert!(heads_compatible("src/**", "src/b/x.py"));
+        assert!(heads_compatible("**/x", "src/b/x.py"));
     }
 
     #[test]

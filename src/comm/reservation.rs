@@ -23,7 +23,7 @@ use super::{append, Appended, Change, CommError, Event, Snapshot, HUMAN};
 use crate::clock::{format_duration, format_relative, format_timestamp};
 use crate::config::Config;
 use crate::git::{Repo, TreeEdit};
-use crate::pathglob::PathGlob;
+use crate::pathglob::{heads_compatible, literal_head, PathGlob};
 use crate::retry::random_u64;
 
 /// The event kind of a reservation.
@@ -33,6 +33,8 @@ pub(super) const RELEASE_KIND: &str = "release";
 /// The trailer naming the reservation ids an event concerns.
 const ID_FIELD: &str = "Reservation";
 const DIR: &str = "reservations";
+/// Cache entries that may be missing or stale before it is rewritten.
+const CACHE_SLACK: usize = 16;
 /// Longest `--reason`, in characters.
 const MAX_REASON: usize = 200;
 
@@ -89,6 +91,7 @@ impl Reservation {
     pub fn matching_glob(&self, path: &str) -> Option<&str> {
         self.globs
             .iter()
+            .filter(|g| path.starts_with(literal_head(g)))
             .find(|g| PathGlob::new(g).is_ok_and(|g| g.matches(path)))
             .map(String::as_str)
     }
@@ -123,7 +126,7 @@ pub fn all(snapshot: &Snapshot) -> Result<Vec<Reservation>, CommError> {
     let files = repo.list_blobs_at(tip, DIR)?;
     let mut cache = Cache::load(repo);
     let mut out = Vec::with_capacity(files.len());
-    let mut missed = false;
+    let mut missed = 0;
     for (name, blob) in &files {
         if let Some(hit) = cache.entries.get(blob) {
             out.push(hit.clone());
@@ -141,11 +144,14 @@ pub fn all(snapshot: &Snapshot) -> Result<Vec<Reservation>, CommError> {
                 reason: format!("it holds reservation `{}`", parsed.id),
             });
         }
-        missed = true;
+        missed += 1;
         cache.entries.insert(*blob, parsed.clone());
         out.push(parsed);
     }
-    if missed || cache.entries.len() != files.len() {
+    // Rewriting the cache is a file creation per command, dearer than
+    // parsing a few reservations again: refresh it once enough have changed.
+    let changed = missed + cache.entries.len().saturating_sub(files.len());
+    if changed > CACHE_SLACK || (missed > 0 && missed == files.len()) {
         let current: BTreeSet<Oid> = files.iter().map(|(_, b)| *b).collect();
         cache.entries.retain(|blob, _| current.contains(blob));
         // A cache that cannot be written is only slower next time.
@@ -335,6 +341,9 @@ pub fn conflicts(
             continue;
         }
         let found = holder.globs.iter().find_map(|held| {
+            if !globs.iter().any(|g| heads_compatible(g.as_str(), held)) {
+                return None;
+            }
             let held_glob = PathGlob::new(held).ok()?;
             globs.iter().find_map(|g| {
                 g.overlap(&held_glob).map(|witness| Conflict {
