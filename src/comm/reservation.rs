@@ -725,7 +725,7 @@ mod tests {
 
     #[test]
     fn fields_with_tabs_are_not_cached() {
-        let blob = Oid::zero();
+        let blob = Oid::ZERO_SHA1;
         let r = Reservation {
             globs: vec!["a\tb".into()],
             ..sample()
