@@ -776,3 +776,87 @@ fn a_cache_that_is_deleted_or_garbage_changes_nothing() {
     env.cn(&root, &["--as", "web", "reserve", "src/a.py"])
         .expect(1);
 }
+
+/// A bare remote seeded from a fresh repository, and two clones synced
+/// with it (a plain path remote: the local transport).
+fn two_clones(env: &Env) -> (PathBuf, PathBuf) {
+    let seed = setup(env, CONFIG);
+    env.git(
+        env.dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            seed.to_str().unwrap(),
+            "remote.git",
+        ],
+    );
+    let remote = env.path("remote.git");
+    let clones: Vec<PathBuf> = ["a", "b"]
+        .iter()
+        .map(|name| {
+            env.git(
+                env.dir.path(),
+                &["clone", "-q", remote.to_str().unwrap(), name],
+            );
+            let dir = env.path(name);
+            env.git(&dir, &["config", "user.name", &format!("clone {name}")]);
+            env.git(
+                &dir,
+                &["config", "user.email", &format!("{name}@test.invalid")],
+            );
+            env.cn(&dir, &["sync"]).expect(0);
+            dir
+        })
+        .collect();
+    (clones[0].clone(), clones[1].clone())
+}
+
+#[test]
+fn a_replayed_reservation_that_now_conflicts_is_rejected() {
+    let env = Env::new();
+    let (a, b) = two_clones(&env);
+    let won = reserve(&env, &a, "api", &["src/*.py"]);
+    let lost = reserve(&env, &b, "web", &["src/foo*"]);
+    let kept = reserve(&env, &b, "web", &["web/**"]);
+    env.cn(&a, &["sync"]).expect(0);
+    let report = env.cn(&b, &["sync", "--json"]).expect(0);
+    let report: Value = serde_json::from_str(&report.stdout).unwrap();
+    let rejected = report["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 1, "{report:#}");
+    let reason = rejected[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&won) && reason.contains("`api`"),
+        "{reason}"
+    );
+    assert_eq!(report["replayed"], 1);
+    let mut want = vec![
+        format!("reservations/{won}.yaml"),
+        format!("reservations/{kept}.yaml"),
+    ];
+    want.sort();
+    assert_eq!(reservation_files(&env, &b), want);
+    assert!(!reservation_files(&env, &b).contains(&format!("reservations/{lost}.yaml")));
+    env.cn(&a, &["sync"]).expect(0);
+    assert_eq!(tip(&env, &a), tip(&env, &b));
+}
+
+#[test]
+fn a_replayed_release_of_a_reservation_already_gone_is_a_no_op() {
+    let env = Env::new();
+    let (a, b) = two_clones(&env);
+    let id = reserve(&env, &a, "api", &["src/*.py"]);
+    env.cn(&a, &["sync"]).expect(0);
+    env.cn(&b, &["sync"]).expect(0);
+    // Both sides release it: the holder in a, the human (forced) in b.
+    env.cn(&a, &["--as", "api", "release", &id]).expect(0);
+    env.cn(&b, &["--as", "human", "release", "--force", &id])
+        .expect(0);
+    env.cn(&a, &["sync"]).expect(0);
+    let report = env.cn(&b, &["sync", "--json"]).expect(0);
+    let report: Value = serde_json::from_str(&report.stdout).unwrap();
+    assert_eq!(report["replayed"], 0, "{report:#}");
+    assert_eq!(report["rejected"].as_array().unwrap().len(), 0);
+    assert!(reservation_files(&env, &b).is_empty());
+    assert_eq!(tip(&env, &a), tip(&env, &b));
+}
