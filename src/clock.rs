@@ -87,6 +87,23 @@ pub fn format_rfc3339(secs: i64) -> String {
     )
 }
 
+/// Renders seconds since the epoch as `2026-11-23 23:45:00 UTC`.
+pub fn format_timestamp(secs: i64) -> String {
+    format_rfc3339(secs)
+        .replacen('T', " ", 1)
+        .replace('Z', " UTC")
+}
+
+/// How far `when` is from `now`: `in 1h05m`, or `5m ago`.
+pub fn format_relative(when: i64, now: i64) -> String {
+    let gap = when.abs_diff(now);
+    if when >= now {
+        format!("in {}", format_duration(gap))
+    } else {
+        format!("{} ago", format_duration(gap))
+    }
+}
+
 /// Parses RFC 3339 (`2026-11-23T22:27:40Z`, fractions and `+01:00` offsets
 /// allowed) into seconds since the epoch.
 pub fn parse_rfc3339(text: &str) -> Option<i64> {
@@ -207,5 +224,15 @@ mod tests {
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn timestamps_format() {
+        assert_eq!(format_timestamp(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(format_timestamp(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(format_timestamp(1_795_476_305), "2026-11-23 23:25:05 UTC");
+        assert_eq!(format_timestamp(-86_400), "1969-12-31 00:00:00 UTC");
+        assert_eq!(format_relative(3900, 0), "in 1h05m");
+        assert_eq!(format_relative(0, 300), "5m ago");
     }
 }

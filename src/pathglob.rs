@@ -83,8 +83,21 @@ impl PathGlob {
             other
                 .alternatives
                 .iter()
-                .find_map(|b| intersect(&[a.as_slice(), b.as_slice()]))
+                .filter(|b| prefixes_compatible(a, b))
+                .find_map(|b| search(&[a.as_slice(), b.as_slice()], &[]))
         })
+    }
+
+    /// A path this glob matches but none of `cover` does; `None` when every
+    /// path it matches is matched by some glob of `cover` (inclusion).
+    pub fn uncovered(&self, cover: &[PathGlob]) -> Option<String> {
+        let negative: Vec<&[Tok]> = cover
+            .iter()
+            .flat_map(|g| g.alternatives.iter().map(Vec::as_slice))
+            .collect();
+        self.alternatives
+            .iter()
+            .find_map(|a| search(&[a.as_slice()], &negative))
     }
 
     /// Whether the glob matches `path` (a `/`-separated relative path).
@@ -402,12 +415,50 @@ fn alphabet(patterns: &[&[Tok]]) -> Vec<char> {
     reps.into_iter().map(|(_, c)| c).collect()
 }
 
-/// Breadth-first search of the product automaton; returns the shortest
-/// well-formed path accepted by every pattern.
-fn intersect(patterns: &[&[Tok]]) -> Option<String> {
+/// The literal text a pattern starts with: everything before its first
+/// `*`, `?`, `[`, `{` or `\\`. Every path the pattern matches starts with it,
+/// so comparing heads rules out most pairs without compiling anything.
+pub fn literal_head(pattern: &str) -> &str {
+    let end = pattern
+        .find(['*', '?', '[', '{', '\\'])
+        .unwrap_or(pattern.len());
+    &pattern[..end]
+}
+
+/// Whether two patterns' literal heads allow a common path (one head
+/// starts the other); false means they certainly do not overlap.
+pub fn heads_compatible(a: &str, b: &str) -> bool {
+    let (a, b) = (literal_head(a), literal_head(b));
+    a.starts_with(b) || b.starts_with(a)
+}
+
+/// The literal characters an alternative starts with.
+fn literal_prefix(toks: &[Tok]) -> impl Iterator<Item = char> + '_ {
+    toks.iter().map_while(|t| match t {
+        Tok::Lit(c) => Some(*c),
+        _ => None,
+    })
+}
+
+/// Whether two alternatives can match a common path as far as their literal
+/// prefixes tell: one prefix must start the other. A cheap exact necessary
+/// condition that spares the product search for globs in different folders.
+fn prefixes_compatible(a: &[Tok], b: &[Tok]) -> bool {
+    literal_prefix(a)
+        .zip(literal_prefix(b))
+        .all(|(x, y)| x == y)
+}
+
+/// Breadth-first search of the product of the `positive` automata, the
+/// subset-construction of the `negative` ones and a well-formed relative
+/// path; returns the shortest path every positive pattern accepts and no
+/// negative one does.
+fn search(positive: &[&[Tok]], negative: &[&[Tok]]) -> Option<String> {
     type Node = (PathPos, Vec<Vec<State>>);
+    let patterns: Vec<&[Tok]> = positive.iter().chain(negative).copied().collect();
     let nfas: Vec<Nfa> = patterns.iter().map(|t| Nfa { toks: t }).collect();
-    let sigma = alphabet(patterns);
+    let split = positive.len();
+    let sigma = alphabet(&patterns);
     let normalize = |mut sets: Vec<Vec<State>>| {
         for s in &mut sets {
             s.sort_unstable();
@@ -424,11 +475,10 @@ fn intersect(patterns: &[&[Tok]]) -> Option<String> {
     let mut queue = VecDeque::from([start]);
     while let Some(node) = queue.pop_front() {
         let (pos, sets) = &node;
+        let accepts = |k: usize| sets[k].iter().any(|&s| nfas[k].accepting(s));
         let done = *pos == PathPos::InSegment
-            && nfas
-                .iter()
-                .zip(sets)
-                .all(|(nfa, set)| set.iter().any(|&s| nfa.accepting(s)));
+            && (0..split).all(accepts)
+            && !(split..nfas.len()).any(accepts);
         if done {
             return Some(witness(&parent, node));
         }
@@ -437,12 +487,14 @@ fn intersect(patterns: &[&[Tok]]) -> Option<String> {
                 continue;
             };
             let mut next_sets = Vec::with_capacity(sets.len());
-            for (nfa, set) in nfas.iter().zip(sets) {
+            for (k, (nfa, set)) in nfas.iter().zip(sets).enumerate() {
                 let mut next = Vec::new();
                 for &s in set {
                     nfa.step(s, c, &mut next);
                 }
-                if next.is_empty() {
+                // A positive pattern that can no longer match ends the
+                // branch; a negative one that cannot is what we look for.
+                if next.is_empty() && k < split {
                     break;
                 }
                 next_sets.push(next);
@@ -520,6 +572,64 @@ mod tests {
             assert_eq!(overlap(a, b), None, "{a} and {b} should not overlap");
             assert_eq!(overlap(b, a), None, "{b} and {a} should not overlap");
         }
+    }
+
+    fn uncovered(a: &str, cover: &[&str]) -> Option<String> {
+        let cover: Vec<PathGlob> = cover.iter().map(|c| glob(c)).collect();
+        let w = glob(a).uncovered(&cover);
+        if let Some(w) = &w {
+            assert!(glob(a).matches(w), "{a} must match witness {w}");
+            for c in &cover {
+                assert!(!c.matches(w), "{c} must not match witness {w}");
+            }
+        }
+        w
+    }
+
+    #[test]
+    fn inclusion_table() {
+        let inside: [(&str, &[&str]); 10] = [
+            ("src/a/**", &["src/**"]),
+            ("src/*.py", &["src/**"]),
+            ("src/foo.py", &["src/*.py"]),
+            ("a/**/b", &["a/**"]),
+            ("{web,api}/x", &["web/**", "api/*"]),
+            ("src/[a-c]*", &["src/[a-b]*", "src/c*"]),
+            ("Cargo.lock", &["svc/**", "Cargo.lock"]),
+            ("a/?", &["a/[!x]", "a/x"]),
+            ("**", &["**"]),
+            ("x/**", &["x/**/*"]),
+        ];
+        for (a, cover) in inside {
+            assert_eq!(uncovered(a, cover), None, "{a} should lie in {cover:?}");
+        }
+        let outside: [(&str, &[&str], &str); 7] = [
+            ("src/**", &["src/*.py"], "src/a"),
+            ("**", &["src/**"], "a"),
+            ("src/*", &["src/a*"], "src/b"),
+            ("{web,api}/**", &["web/**"], "api/a"),
+            ("a/**/b", &["a/*/b"], "a/b"),
+            ("x/[!a]", &["x/b"], "x/c"),
+            ("src/**", &[], "src/a"),
+        ];
+        for (a, cover, witness) in outside {
+            assert_eq!(
+                uncovered(a, cover).as_deref(),
+                Some(witness),
+                "{a} outside {cover:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn literal_heads() {
+        assert_eq!(literal_head("src/a/**"), "src/a/");
+        assert_eq!(literal_head("src/{a,b}/x"), "src/");
+        assert_eq!(literal_head(r"a\*b"), "a");
+        assert_eq!(literal_head("Cargo.lock"), "Cargo.lock");
+        assert!(!heads_compatible("src/a/**", "src/b/**"));
+        assert!(heads_compatible("src/**", "src/b/x.py"));
+        assert!(heads_compatible("**/x", "src/b/x.py"));
     }
 
     #[test]

@@ -5,12 +5,14 @@
 //!   `grammars/` (TypeScript/TSX/JavaScript, Python, Rust).
 //! - `resolve` maps each import to a repository file, or marks it external.
 //! - `rules` checks changed files and their imports against `comm.yaml`.
+//! - `reserved` checks changed files against other domains' reservations.
 //!
 //! Nothing here reads git or prints; callers hand in file contents.
 
 pub mod cache;
 pub mod check;
 pub mod extract;
+pub mod reserved;
 pub mod resolve;
 pub mod rules;
 pub mod sarif;

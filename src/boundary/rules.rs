@@ -21,7 +21,8 @@ pub struct Violation {
     pub file: String,
     pub line: u32,
     pub column: u32,
-    /// `scope`, `unowned`, `may-import`, `exports`, `forbid` or `external`.
+    /// `scope`, `unowned`, `may-import`, `exports`, `forbid`, `external`
+    /// or `reservation`.
     pub rule: &'static str,
     /// The domain whose rule it is (the importing or changing one).
     pub domain: Option<String>,

@@ -63,6 +63,9 @@ enum Command {
     Task(commands::task::Args),
     Hello(commands::hello::Args),
     Conflicts(commands::conflicts::Args),
+    Reserve(commands::reserve::Args),
+    Release(commands::release::Args),
+    Reservations(commands::reservations::Args),
 }
 
 /// What every command gets: where it runs and how to print.
@@ -174,6 +177,9 @@ pub fn run() -> ExitCode {
         Command::Task(args) => commands::task::run(&ctx, args),
         Command::Hello(args) => commands::hello::run(&ctx, args),
         Command::Conflicts(args) => commands::conflicts::run(&ctx, args),
+        Command::Reserve(args) => commands::reserve::run(&ctx, args),
+        Command::Release(args) => commands::release::run(&ctx, args),
+        Command::Reservations(args) => commands::reservations::run(&ctx, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

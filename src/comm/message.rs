@@ -189,7 +189,7 @@ fn check_subject(subject: &str) -> Result<(), CommError> {
 }
 
 /// Task, thread and message ids are single tokens.
-fn check_token(token: &str) -> Result<(), CommError> {
+pub(super) fn check_token(token: &str) -> Result<(), CommError> {
     let ok = !token.is_empty()
         && token.len() <= 100
         && token

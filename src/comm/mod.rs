@@ -13,6 +13,7 @@ mod event;
 mod index;
 mod message;
 mod presence;
+pub mod reservation;
 mod sync;
 pub mod task;
 

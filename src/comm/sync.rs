@@ -14,6 +14,7 @@ use git2::Oid;
 use serde::Serialize;
 
 use super::message::{ack_change, check_recipients, ACK_KIND, KIND as MSG_KIND};
+use super::reservation::{self, RELEASE_KIND, RESERVE_KIND};
 use super::{task, walk, CommError, Event, Logged, Snapshot, COMM_REF};
 use crate::git::{CasOutcome, PushOutcome, Repo};
 use crate::retry::backoff;
@@ -214,6 +215,8 @@ fn revalidate(
                 }),
             )
         }
+        RESERVE_KIND => reservation::replay_reserve(snapshot, event, commit, crate::clock::now()),
+        RELEASE_KIND => reservation::replay_release(snapshot, event),
         // Other events carry their state change as a tree diff: re-apply it.
         _ => Ok(Some((
             event.clone(),

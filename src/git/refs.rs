@@ -57,20 +57,22 @@ impl Repo {
 
     /// Names of the entries of directory `dir` in `commit`'s tree.
     pub fn list_dir_at(&self, commit: Oid, dir: &str) -> Result<Vec<String>> {
-        let tree = self.commit_tree(commit)?;
-        let sub = match tree.get_path(Path::new(dir)) {
-            Ok(entry) => entry,
-            Err(e) if e.code() == ErrorCode::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e).context(|| format!("cannot look up {dir}")),
+        let Some(sub) = self.subtree(commit, dir)? else {
+            return Ok(Vec::new());
         };
-        let sub = self
-            .inner
-            .find_tree(sub.id())
-            .context(|| format!("{dir} is not a directory"))?;
         Ok(sub
             .iter()
             .filter_map(|e| e.name().ok().map(str::to_owned))
             .collect())
+    }
+
+    /// The files directly inside directory `dir` of `commit`'s tree, with
+    /// their blob ids (read the bytes with [`Repo::blob`]).
+    pub fn list_blobs_at(&self, commit: Oid, dir: &str) -> Result<Vec<(String, Oid)>> {
+        match self.dir_id_at(commit, dir)? {
+            Some(tree) => self.dir_blobs(tree),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Writes a commit whose tree is `parent`'s with `edits` applied (an
@@ -313,6 +315,20 @@ impl Repo {
             .filter(|e| e.kind() == Some(ObjectType::Blob))
             .filter_map(|e| Some((e.name().ok()?.to_owned(), e.id())))
             .collect())
+    }
+
+    /// Directory `dir` of `commit`'s tree, if it exists.
+    fn subtree(&self, commit: Oid, dir: &str) -> Result<Option<git2::Tree<'_>>> {
+        let tree = self.commit_tree(commit)?;
+        let entry = match tree.get_path(Path::new(dir)) {
+            Ok(entry) => entry,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(e).context(|| format!("cannot look up {dir}")),
+        };
+        self.inner
+            .find_tree(entry.id())
+            .map(Some)
+            .context(|| format!("{dir} is not a directory"))
     }
 
     fn commit_tree(&self, commit: Oid) -> Result<git2::Tree<'_>> {

@@ -3,8 +3,10 @@
 use comm_node::boundary::cache::ImportCache;
 use comm_node::boundary::check::{self, Report, Request};
 use comm_node::boundary::extract::Extractor;
+use comm_node::boundary::reserved::check_reserved;
 use comm_node::boundary::rules::Rules;
 use comm_node::boundary::sarif;
+use comm_node::comm::{self, reservation};
 use comm_node::config::Loaded;
 use comm_node::git::{FileSnapshot, Repo};
 
@@ -13,7 +15,8 @@ use crate::cli::{ui, CliError, Ctx, Kind};
 /// Check declared boundaries: changed files must lie in the acting domain's
 /// scope (or `shared`); an import of another domain's file needs
 /// `may_import` and must hit that domain's `exports`; `rules.forbid` edges
-/// and `deny_external` packages are refused.
+/// and `deny_external` packages are refused; with --staged, so are files
+/// under another domain's live exclusive reservation (rule `reservation`).
 ///
 /// Reads what git records (the index, or commits), never the work tree.
 /// Exit 1 when a rule is broken. The pre-commit hook runs `check --staged`.
@@ -112,7 +115,17 @@ pub fn run_check(
         changes,
         actor: scope_actor,
     };
-    checked(repo, loaded, &snapshot, &request)
+    let mut report = checked(repo, loaded, &snapshot, &request)?;
+    if let Mode::Staged { with_scope: true } = mode {
+        let now = comm_node::clock::now();
+        let live = reservation::live(&comm::Snapshot::take(repo)?, now)?;
+        if !live.is_empty() {
+            let staged: Vec<String> = repo.staged_changes()?.into_iter().map(|(p, _)| p).collect();
+            let found = check_reserved(&live, actor, &staged, now);
+            report.violations.extend(found);
+        }
+    }
+    Ok(report)
 }
 
 /// Runs the check with the repository's import cache.

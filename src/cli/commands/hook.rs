@@ -9,7 +9,8 @@ use crate::cli::{CliError, Ctx, Kind};
 ///
 /// pre-commit: the staged change must stay in this worktree's domain scope
 /// and respect the import boundaries; generated instruction files are
-/// refused. pre-merge-commit: the files a merge brings in must respect the
+/// refused, and so are files another domain reserved (a commit outside
+/// any domain only gets a warning). pre-merge-commit: the files a merge brings in must respect the
 /// import boundaries.
 #[derive(Debug, clap::Args)]
 #[command(hide = true)]
@@ -39,6 +40,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         with_scope: args.name == "pre-commit",
     };
     let report = check::run_check(&repo, &loaded, &mode, actor.as_deref())?;
+    for v in &report.violations {
+        if v.rule == "reservation" && v.severity != "error" {
+            eprintln!("warning: {}: {}", v.file, v.message);
+        }
+    }
     for v in report.violations.iter().filter(|v| v.severity == "error") {
         err.causes.push(format!(
             "{}:{}:{}: {}: {}",

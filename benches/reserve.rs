@@ -1,0 +1,148 @@
+//! Reservation benchmarks: `reserve` as a whole CLI process on a `comm`
+//! branch holding 1,000 live reservations (built through the library), warm
+//! (the parsed-reservation cache under `.git/comm-node/` is current) and
+//! cold (cache deleted before each run), plus a refused reservation and the
+//! `reservations` listing.
+//!
+//! Run with `cargo bench --bench reserve` (add `-- --live N` for another
+//! count). Results go to stdout; BENCHMARKS.md records them.
+
+use std::path::Path;
+use std::time::Instant;
+
+mod common;
+
+use comm_node::comm::reservation::{self, Mode, ReserveRequest};
+use comm_node::config::Config;
+use comm_node::git::Repo;
+use common::{report, Hermetic, BIN};
+
+const DOMAINS: [&str; 5] = ["api", "web", "shared", "pricing", "engine"];
+
+fn main() {
+    let live: usize = std::env::args()
+        .skip_while(|a| a != "--live")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1000);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let env = Hermetic { home };
+
+    let t = Instant::now();
+    setup(&env, &root, live);
+    println!(
+        "setup: {live} live reservations on comm in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let cache = root.join(".git/comm-node/reservations-v1");
+
+    let mut warm = Vec::new();
+    for i in 0..200 {
+        let glob = format!("api/bench/w{i}/**");
+        let (d, out) = env.time(&root, &["--as", "api", "reserve", &glob]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        warm.push(d);
+    }
+    report(
+        &format!("reserve, warm cache (CLI process, {live}+ live reservations)"),
+        &mut warm,
+    );
+
+    let mut cold = Vec::new();
+    for i in 0..50 {
+        std::fs::remove_file(&cache).unwrap();
+        let glob = format!("web/bench/c{i}/**");
+        let (d, out) = env.time(&root, &["--as", "web", "reserve", &glob]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        cold.push(d);
+    }
+    report(
+        &format!("reserve, cold cache (CLI process, {live}+ live reservations)"),
+        &mut cold,
+    );
+
+    let mut refused = Vec::new();
+    for _ in 0..50 {
+        let (d, out) = env.time(&root, &["--as", "web", "reserve", "Cargo.lock"]);
+        assert_eq!(out.status.code(), Some(1));
+        refused.push(d);
+    }
+    report(
+        &format!("reserve refused by a conflict (CLI process, {live}+ live)"),
+        &mut refused,
+    );
+
+    let mut list = Vec::new();
+    for _ in 0..50 {
+        let (d, out) = env.time(&root, &["reservations", "--json"]);
+        assert!(out.status.success());
+        list.push(d);
+    }
+    report(
+        &format!("reservations --json (CLI process, {live}+ live)"),
+        &mut list,
+    );
+}
+
+/// A repository whose `comm` holds `live` reservations spread over five
+/// domains, each on its own folder, made with the library's `reserve`.
+fn setup(env: &Hermetic, root: &Path, live: usize) {
+    std::fs::create_dir_all(root).unwrap();
+    env.git(root, &["init", "-q", "-b", "main"]);
+    env.git(root, &["config", "user.name", "bench"]);
+    env.git(root, &["config", "user.email", "bench@bench.invalid"]);
+    let mut config = String::from("project: bench\nshared: [\"Cargo.lock\"]\ndomains:\n");
+    for d in DOMAINS {
+        config.push_str(&format!("  {d}: {{scope: [\"{d}/**\"]}}\n"));
+    }
+    std::fs::write(root.join("comm.yaml"), &config).unwrap();
+    env.git(root, &["add", "comm.yaml"]);
+    env.git(root, &["commit", "-qm", "bench repo"]);
+    let out = env.cmd(BIN, root).arg("init").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let repo = Repo::open(root).unwrap();
+    let config = Config::load(&root.join("comm.yaml")).unwrap().config;
+    let now = comm_node::clock::now();
+    for i in 0..live {
+        let domain = DOMAINS[i % DOMAINS.len()];
+        let req = ReserveRequest {
+            domain: domain.to_owned(),
+            globs: vec![format!("{domain}/m{i}/**"), format!("{domain}/m{i}.py")],
+            mode: if i % 4 == 0 {
+                Mode::Shared
+            } else {
+                Mode::Exclusive
+            },
+            ttl: 86_400,
+            task: Some(format!("T-{i}")),
+            reason: Some(format!("bench reservation {i}")),
+        };
+        reservation::reserve(&repo, &config, &req, now).unwrap();
+    }
+    let lock = ReserveRequest {
+        domain: "api".to_owned(),
+        globs: vec!["Cargo.lock".to_owned()],
+        mode: Mode::Exclusive,
+        ttl: 86_400,
+        task: None,
+        reason: None,
+    };
+    reservation::reserve(&repo, &config, &lock, now).unwrap();
+    env.git(root, &["repack", "-adq"]);
+}
