@@ -4,6 +4,7 @@
 //! Everything here speaks git (refs, trees, worktrees); the rest of the
 //! crate speaks domains, events and rules. No function here prints.
 
+mod checkout;
 mod merge;
 mod refs;
 mod remote;
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, Oid, Repository, Signature};
 
+pub use checkout::Follow;
 pub use merge::TrialMerge;
 pub use refs::{CasOutcome, TreeEdit};
 pub use remote::PushOutcome;
