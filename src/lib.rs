@@ -11,6 +11,7 @@
 //!   and checks them against the declared domains.
 //! - [`hooks`] installs the git hook shims and answers them.
 //! - [`status`] gathers the one-screen report.
+//! - [`queue`] the merge queue: submit, stack, test, bisect, land.
 //! - [`pathglob`] decides exactly whether two path globs share a file.
 //! - [`retry`] jittered backoff for contended refs.
 //! - [`clock`] the time leases and expiries are measured with.
@@ -25,6 +26,7 @@ pub mod fixture;
 pub mod git;
 pub mod hooks;
 pub mod pathglob;
+pub mod queue;
 pub mod retry;
 pub mod scaffold;
 pub mod status;

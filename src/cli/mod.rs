@@ -60,6 +60,8 @@ enum Command {
     Demo(commands::demo::Args),
     Hook(commands::hook::Args),
     Imports(commands::imports::Args),
+    Submit(commands::submit::Args),
+    Queue(commands::queue::Args),
 }
 
 /// What every command gets: where it runs and how to print.
@@ -168,6 +170,8 @@ pub fn run() -> ExitCode {
         Command::Demo(args) => commands::demo::run(&ctx, args),
         Command::Hook(args) => commands::hook::run(&ctx, args),
         Command::Imports(args) => commands::imports::run(&ctx, args),
+        Command::Submit(args) => commands::submit::run(&ctx, args),
+        Command::Queue(args) => commands::queue::run(&ctx, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

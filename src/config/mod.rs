@@ -55,6 +55,18 @@ pub struct Config {
     /// Size limits on the bus.
     #[serde(default)]
     pub limits: Limits,
+    /// Merge queue settings.
+    #[serde(default)]
+    pub queue: QueueSettings,
+}
+
+/// The `queue:` section of comm.yaml.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettings {
+    /// Limit on each setup or test command the queue runs (`30m`, `1h`).
+    #[serde(default)]
+    pub timeout: Option<String>,
 }
 
 /// Size limits on what goes onto the `comm` branch.

@@ -18,6 +18,8 @@ use super::{Context, GitError, Repo, Result};
 pub enum Follow {
     /// Its index and files now match the new tip.
     Updated,
+    /// Its index and files already matched the new tip.
+    Current,
     /// It had uncommitted changes to tracked files; nothing was touched.
     Dirty,
     /// Git refused to update it (e.g. an untracked file is in the way).
@@ -70,6 +72,22 @@ impl Repo {
         Ok(())
     }
 
+    /// The latest move of ref `name` recorded in its reflog: old id, new
+    /// id and message (`None` without a reflog entry).
+    pub fn last_ref_move(&self, name: &str) -> Result<Option<(Oid, Oid, String)>> {
+        let reflog = self
+            .inner
+            .reflog(name)
+            .context(|| format!("cannot read the reflog of {name}"))?;
+        Ok(reflog.get(0).map(|e| {
+            (
+                e.id_old(),
+                e.id_new(),
+                String::from_utf8_lossy(e.message_bytes().unwrap_or_default()).into_owned(),
+            )
+        }))
+    }
+
     fn is_our_worktree(&self, path: &Path) -> bool {
         let Ok(repo) = Repository::open(path) else {
             return false;
@@ -119,22 +137,10 @@ impl Repo {
     /// index and tracked files still match `old`; otherwise leaves it alone.
     pub fn follow_move(path: &Path, old: Oid, new: Oid) -> Result<Follow> {
         let repo = Repository::open(path).context(|| format!("cannot open {}", path.display()))?;
-        let old_tree = repo
-            .find_commit(old)
-            .and_then(|c| c.tree())
-            .context(|| format!("cannot read the tree of {old}"))?;
-        let index = repo
-            .index()
-            .context(|| format!("cannot read the index of {}", path.display()))?;
-        let staged = repo
-            .diff_tree_to_index(Some(&old_tree), Some(&index), None)
-            .context(|| format!("cannot diff the index of {}", path.display()))?;
-        let mut opts = git2::DiffOptions::new();
-        opts.include_untracked(false);
-        let unstaged = repo
-            .diff_index_to_workdir(Some(&index), Some(&mut opts))
-            .context(|| format!("cannot diff the files of {}", path.display()))?;
-        if staged.deltas().len() > 0 || unstaged.deltas().len() > 0 {
+        if matches_commit(&repo, path, new)? {
+            return Ok(Follow::Current);
+        }
+        if !matches_commit(&repo, path, old)? {
             return Ok(Follow::Dirty);
         }
         let out = git(
@@ -147,6 +153,29 @@ impl Repo {
             Follow::Failed(String::from_utf8_lossy(&out.stderr).trim().to_owned())
         })
     }
+}
+
+/// Whether the index and tracked files of the checkout match `commit`.
+fn matches_commit(repo: &Repository, path: &Path, commit: Oid) -> Result<bool> {
+    let tree = repo
+        .find_commit(commit)
+        .and_then(|c| c.tree())
+        .context(|| format!("cannot read the tree of {commit}"))?;
+    let index = repo
+        .index()
+        .context(|| format!("cannot read the index of {}", path.display()))?;
+    let staged = repo
+        .diff_tree_to_index(Some(&tree), Some(&index), None)
+        .context(|| format!("cannot diff the index of {}", path.display()))?;
+    if staged.deltas().len() > 0 {
+        return Ok(false);
+    }
+    let mut opts = git2::DiffOptions::new();
+    opts.include_untracked(false);
+    let unstaged = repo
+        .diff_index_to_workdir(Some(&index), Some(&mut opts))
+        .context(|| format!("cannot diff the files of {}", path.display()))?;
+    Ok(unstaged.deltas().len() == 0)
 }
 
 /// Runs `git ARGS` in `dir` with the environment of a plain invocation.

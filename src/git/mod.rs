@@ -229,6 +229,11 @@ impl Repo {
         }
     }
 
+    /// Whether the object database holds commit `id`.
+    pub fn has_commit(&self, id: Oid) -> bool {
+        self.inner.find_commit(id).is_ok()
+    }
+
     /// The bytes of a blob.
     pub fn blob(&self, id: Oid) -> Result<Vec<u8>> {
         let blob = self
