@@ -13,6 +13,7 @@
 //! - [`status`] gathers the one-screen report; [`health`] tells active,
 //!   stalled and lapsed domains apart without heartbeat commits.
 //! - [`conflicts`] trial-merges live domain branches with `main` and each other.
+//! - [`queue`] the merge queue: submit, stack, test, bisect, land.
 //! - [`pathglob`] decides exactly whether two path globs share a file.
 //! - [`retry`] jittered backoff for contended refs.
 //! - [`clock`] the time leases and expiries are measured with.
@@ -29,6 +30,7 @@ pub mod git;
 pub mod health;
 pub mod hooks;
 pub mod pathglob;
+pub mod queue;
 pub mod retry;
 pub mod scaffold;
 pub mod status;

@@ -6,11 +6,13 @@
 //! - `resolve` maps each import to a repository file, or marks it external.
 //! - `rules` checks changed files and their imports against `comm.yaml`.
 //! - `reserved` checks changed files against other domains' reservations.
+//! - [`commits`] runs a check over a commit range read from git.
 //!
-//! Nothing here reads git or prints; callers hand in file contents.
+//! Nothing here prints; only `commits` reads git (through [`crate::git`]).
 
 pub mod cache;
 pub mod check;
+pub mod commits;
 pub mod extract;
 pub mod reserved;
 pub mod resolve;

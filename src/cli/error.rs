@@ -143,3 +143,28 @@ impl From<comm_node::comm::CommError> for CliError {
         }
     }
 }
+
+impl From<comm_node::queue::QueueError> for CliError {
+    fn from(e: comm_node::queue::QueueError) -> CliError {
+        use comm_node::queue::QueueError;
+        match e {
+            QueueError::Comm(e) => e.into(),
+            QueueError::Busy { .. } => CliError::new(Kind::Refused, &e).hint(
+                "wait for it to finish; `comm-node queue status` shows whether one is active",
+            ),
+            QueueError::NoMain(_) => CliError::new(Kind::Usage, &e)
+                .hint("set `main:` in comm.yaml to the branch the queue lands on"),
+            QueueError::LocalMain {
+                ref branch,
+                ref remote,
+                ..
+            } => {
+                let hint = format!(
+                    "the queue never pushes untested commits: move them to a domain branch, then `git branch -f {branch} {remote}`"
+                );
+                CliError::new(Kind::Refused, &e).hint(hint)
+            }
+            other => CliError::failure(&other),
+        }
+    }
+}

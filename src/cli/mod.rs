@@ -66,6 +66,8 @@ enum Command {
     Reserve(commands::reserve::Args),
     Release(commands::release::Args),
     Reservations(commands::reservations::Args),
+    Submit(commands::submit::Args),
+    Queue(commands::queue::Args),
 }
 
 /// What every command gets: where it runs and how to print.
@@ -180,6 +182,8 @@ pub fn run() -> ExitCode {
         Command::Reserve(args) => commands::reserve::run(&ctx, args),
         Command::Release(args) => commands::release::run(&ctx, args),
         Command::Reservations(args) => commands::reservations::run(&ctx, args),
+        Command::Submit(args) => commands::submit::run(&ctx, args),
+        Command::Queue(args) => commands::queue::run(&ctx, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -188,8 +188,8 @@ fn check_subject(subject: &str) -> Result<(), CommError> {
     Ok(())
 }
 
-/// Task, thread and message ids are single tokens.
-pub(super) fn check_token(token: &str) -> Result<(), CommError> {
+/// Task, thread and message ids are single tokens (letters, digits, `-_.:/`).
+pub fn check_token(token: &str) -> Result<(), CommError> {
     let ok = !token.is_empty()
         && token.len() <= 100
         && token

@@ -58,6 +58,18 @@ pub struct Config {
     /// When a quiet domain counts as stalled, and when its claims lapse.
     #[serde(default)]
     pub health: Health,
+    /// Merge queue settings.
+    #[serde(default)]
+    pub queue: QueueSettings,
+}
+
+/// The `queue:` section of comm.yaml.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettings {
+    /// Limit on each setup or test command the queue runs (`30m`, `1h`).
+    #[serde(default)]
+    pub timeout: Option<String>,
 }
 
 /// Liveness thresholds, measured from a domain's last activity (its last

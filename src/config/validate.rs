@@ -88,6 +88,15 @@ pub(super) fn check(loaded: &Loaded) -> Vec<ConfigError> {
             }
         }
     }
+    if let Some(timeout) = &c.queue.timeout {
+        if let Err(message) = crate::clock::parse_duration(timeout) {
+            err(
+                "queue.timeout".into(),
+                message,
+                "give the limit on each queue setup or test command, e.g. `timeout: 30m`",
+            );
+        }
+    }
     check_overlaps(loaded, &mut errors);
     errors
 }

@@ -4,6 +4,7 @@
 //! Everything here speaks git (refs, trees, worktrees); the rest of the
 //! crate speaks domains, events and rules. No function here prints.
 
+mod checkout;
 mod merge;
 mod refs;
 mod remote;
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, Oid, Repository, Signature};
 
+pub use checkout::Follow;
 pub use merge::{GitReason, MergeEngine, TrialMerge};
 pub use refs::{CasOutcome, TreeEdit};
 pub use remote::PushOutcome;
@@ -237,6 +239,11 @@ impl Repo {
                 .index()
                 .context(|| "cannot open the index".into()),
         }
+    }
+
+    /// Whether the object database holds commit `id`.
+    pub fn has_commit(&self, id: Oid) -> bool {
+        self.inner.find_commit(id).is_ok()
     }
 
     /// The bytes of a blob.

@@ -92,6 +92,37 @@ impl Repo {
         Ok(PushOutcome::Pushed)
     }
 
+    /// Pushes several `(commit, branch)` updates with `git push --atomic`:
+    /// all land or none does. Never forces: a ref that moved on the remote
+    /// rejects the whole push.
+    pub fn push_atomic(&self, remote: &str, updates: &[(Oid, &str)]) -> Result<PushOutcome> {
+        let refspecs: Vec<String> = updates
+            .iter()
+            .map(|(commit, branch)| format!("{commit}:refs/heads/{branch}"))
+            .collect();
+        let mut args = vec!["push", "--atomic", "--porcelain", "--quiet", remote];
+        args.extend(refspecs.iter().map(String::as_str));
+        let out = self.git(&args)?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if stdout.lines().any(|l| l.starts_with('!')) {
+            return Ok(PushOutcome::Rejected);
+        }
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            return Err(command_error(
+                &format!("git push --atomic {remote} {}", refspecs.join(" ")),
+                &stderr,
+            ));
+        }
+        for (commit, branch) in updates {
+            let tracking = format!("refs/remotes/{remote}/{branch}");
+            self.inner
+                .reference(&tracking, *commit, true, "comm-node queue: push")
+                .context(|| format!("cannot update {tracking}"))?;
+        }
+        Ok(PushOutcome::Pushed)
+    }
+
     /// Runs `git add -A && git commit -m MESSAGE` in the checkout at `dir`,
     /// hooks included, as a user would; returns whether it committed and
     /// what git printed on stderr.

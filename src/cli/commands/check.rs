@@ -1,10 +1,8 @@
 //! `comm-node check`: the boundary check of a change, a range or the tree.
 
-use comm_node::boundary::cache::ImportCache;
-use comm_node::boundary::check::{self, Report, Request};
-use comm_node::boundary::extract::Extractor;
+use comm_node::boundary::check::{Report, Request};
+use comm_node::boundary::commits::{check_cached, check_range};
 use comm_node::boundary::reserved::check_reserved;
-use comm_node::boundary::rules::Rules;
 use comm_node::boundary::sarif;
 use comm_node::comm::{self, reservation};
 use comm_node::config::Loaded;
@@ -35,9 +33,6 @@ pub struct Args {
     #[arg(long, conflicts_with = "json")]
     sarif: bool,
 }
-
-/// Checks of at most this many files skip the import cache.
-const CACHE_THRESHOLD: usize = 200;
 
 /// Which files a check looks at.
 pub enum Mode<'a> {
@@ -88,8 +83,7 @@ pub fn run_check(
             let b = repo
                 .resolve_commit(b)
                 .map_err(|e| CliError::new(Kind::Usage, e))?;
-            let base = repo.merge_base(a, b)?;
-            (repo.snapshot_commit(b)?, repo.changed_files(base, b)?)
+            return Ok(check_range(repo, &loaded.config, a, b, actor)?);
         }
         Mode::All => {
             let head = repo.head_commit().ok_or_else(|| {
@@ -135,20 +129,7 @@ fn checked(
     snapshot: &FileSnapshot,
     request: &Request,
 ) -> Result<Report, CliError> {
-    // Loading the cache costs more than parsing a few dozen files.
-    let use_cache = request.files.len() > CACHE_THRESHOLD;
-    let path = repo.common_dir().join("comm-node").join("imports-v1");
-    let mut cache = if use_cache {
-        ImportCache::load(&path)
-    } else {
-        ImportCache::default()
-    };
-    let rules = Rules::new(&loaded.config);
-    let report = check::check(&rules, snapshot, request, &Extractor::new(), &mut cache)?;
-    if use_cache {
-        cache.save(&path);
-    }
-    Ok(report)
+    Ok(check_cached(repo, &loaded.config, snapshot, request)?)
 }
 
 /// Violations as `path:line:col: rule: message` with a hint each.

@@ -1,0 +1,198 @@
+//! `comm-node queue run|status`: process the merge queue, or show it.
+
+use std::time::Duration;
+
+use comm_node::clock::{format_duration, parse_duration};
+use comm_node::comm::Snapshot;
+use comm_node::queue::{self, Options, RunReport};
+use serde::Serialize;
+
+use crate::cli::{ui, CliError, Ctx, Kind};
+
+/// The merge queue: `run` lands submitted work on main, `status` shows it.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Sub,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Sub {
+    Run(RunArgs),
+    Status,
+}
+
+/// Process the queue: merge the candidates in memory onto main (priority,
+/// then arrival), re-check boundaries, test the exact merge commit in a
+/// scratch worktree (.git/comm-node/queue/worktree) with comm.yaml's
+/// `setup` then `test` (plus each candidate domain's `test`), and move main
+/// to it with a compare-and-swap. A failing batch is bisected: the passing
+/// prefix lands, the culprit is rejected with its log tail on comm.
+///
+/// Every decision is an event on comm, addressed to the owner (a landing
+/// also tells the other domains that main moved). Clean checkouts of main
+/// follow it; dirty ones are left alone and reported. Killed at any point,
+/// main is at the old tip or at a tested commit; run again to resume.
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Process what is queued now, then exit (without it, keep watching
+    /// for submissions).
+    #[arg(long)]
+    once: bool,
+    /// Candidates per batch (0: all queued).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    batch: usize,
+    /// Fetch main and comm from REMOTE first; push both with one atomic
+    /// push (never forced; retried when another clone pushed first).
+    #[arg(long, value_name = "REMOTE")]
+    push: Option<String>,
+    /// Limit on each setup or test command; its whole process group is
+    /// killed after it (default: `queue.timeout` in comm.yaml, else 30m).
+    #[arg(long, value_name = "DURATION")]
+    timeout: Option<String>,
+    /// Without --once: how often to look for new submissions.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    interval: String,
+}
+
+/// Default limit on a queue command.
+const DEFAULT_TIMEOUT: &str = "30m";
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
+    match args.command {
+        Sub::Run(run) => run_queue(ctx, run),
+        Sub::Status => status(ctx),
+    }
+}
+
+fn duration(text: &str, flag: &str) -> Result<Duration, CliError> {
+    parse_duration(text)
+        .map(Duration::from_secs)
+        .map_err(|e| CliError::new(Kind::Usage, format!("{flag}: {e}")))
+}
+
+fn run_queue(ctx: &Ctx, args: RunArgs) -> Result<(), CliError> {
+    let (repo, loaded) = ctx.load()?;
+    let config = &loaded.config;
+    let timeout_text = args
+        .timeout
+        .clone()
+        .or_else(|| config.queue.timeout.clone())
+        .unwrap_or_else(|| DEFAULT_TIMEOUT.to_owned());
+    let timeout = duration(&timeout_text, "--timeout")?;
+    if timeout.is_zero() {
+        return Err(CliError::new(Kind::Usage, "--timeout must be more than 0s"));
+    }
+    let interval = duration(&args.interval, "--interval")?;
+    if let Some(remote) = &args.push {
+        if !repo.has_remote(remote) {
+            return Err(
+                CliError::new(Kind::Usage, format!("no remote named `{remote}`"))
+                    .hint("add one with `git remote add origin URL`, or name an existing remote"),
+            );
+        }
+    }
+    let opts = Options {
+        batch: args.batch,
+        timeout,
+        push: args.push,
+    };
+    loop {
+        let report = queue::run(&repo, config, &opts)?;
+        if ctx.json {
+            ui::print_json(&report)?;
+        } else {
+            ui::print(&render(&report, &config.main))?;
+        }
+        if args.once {
+            return Ok(());
+        }
+        std::thread::sleep(interval.max(Duration::from_millis(100)));
+    }
+}
+
+fn render(report: &RunReport, main: &str) -> String {
+    let mut out = String::new();
+    for d in &report.decisions {
+        out.push_str(&d.summary);
+        out.push('\n');
+        if let Some(artifact) = &d.artifact {
+            out.push_str(&format!("    log tail: git show comm:{artifact}\n"));
+        }
+    }
+    for c in &report.checkouts {
+        out.push_str(&format!(
+            "checkout {} ({}): {}\n",
+            c.path.display(),
+            c.state,
+            c.detail
+        ));
+    }
+    if report.decisions.is_empty() {
+        out.push_str("the merge queue is empty\n");
+    } else {
+        let landed = report.decisions.iter().filter(|d| d.main.is_some()).count();
+        out.push_str(&format!(
+            "{landed} landed, {} rejected, {} test run{}; {main} is at {}\n",
+            report.decisions.len() - landed,
+            report.test_runs,
+            if report.test_runs == 1 { "" } else { "s" },
+            report.main.as_deref().map_or("?", |m| &m[..7.min(m.len())])
+        ));
+    }
+    out
+}
+
+/// `queue status --json`.
+#[derive(Serialize)]
+struct Status {
+    main: String,
+    tip: Option<String>,
+    running: bool,
+    entries: Vec<queue::Entry>,
+}
+
+fn status(ctx: &Ctx) -> Result<(), CliError> {
+    let (repo, loaded) = ctx.load()?;
+    let snapshot = Snapshot::take(&repo)?;
+    let status = Status {
+        main: loaded.config.main.clone(),
+        tip: repo.branch_tip(&loaded.config.main)?.map(|t| t.to_string()),
+        running: queue::is_running(&repo),
+        entries: queue::pending(&snapshot)?,
+    };
+    if ctx.json {
+        return Ok(ui::print_json(&status)?);
+    }
+    let mut out = format!(
+        "merge queue onto {}: {} entr{}{}\n",
+        status.main,
+        status.entries.len(),
+        if status.entries.len() == 1 {
+            "y"
+        } else {
+            "ies"
+        },
+        if status.running {
+            " (a run is active)"
+        } else {
+            ""
+        }
+    );
+    let now = comm_node::clock::now();
+    for (i, e) in status.entries.iter().enumerate() {
+        let age = format_duration(now.saturating_sub(e.submitted).max(0) as u64);
+        out.push_str(&format!(
+            "{:>3}. {:<12} {} {}priority {}  {age} ago  {}\n",
+            i + 1,
+            e.domain,
+            e.short(),
+            e.task
+                .as_deref()
+                .map_or(String::new(), |t| format!("{t}  ")),
+            e.priority,
+            e.id
+        ));
+    }
+    Ok(ui::print(&out)?)
+}

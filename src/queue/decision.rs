@@ -1,0 +1,264 @@
+//! Queue decisions as `comm` events: `landed` and `rejected`, one commit
+//! per decision that also removes the entry (only if it is still the entry
+//! that was decided: a resubmission made meanwhile stays queued).
+//!
+//! A landing is addressed to the owning domain and to every other
+//! registered domain (for them it is the "main moved" notice); a rejection
+//! only to the owner. A test failure's log tail is stored as the artifact
+//! `artifacts/queue/<entry-id>.log` by the same commit.
+
+use git2::Oid;
+
+use super::entry::read_entry;
+use super::stack::Refusal;
+use super::{Entry, Failure};
+use crate::comm::{Change, CommError, Event, Snapshot, COMM_REF};
+use crate::git::{CasOutcome, Repo, TreeEdit};
+use crate::retry::backoff;
+
+/// Event kind of a landing.
+pub const LANDED_KIND: &str = "landed";
+/// Event kind of a rejection.
+pub const REJECTED_KIND: &str = "rejected";
+/// The sender of queue decisions (a reserved name, never a domain).
+pub const QUEUE_ACTOR: &str = "comm-node";
+/// Lines of the test log quoted in a rejection's body (the artifact has more).
+const BODY_TAIL_LINES: usize = 20;
+
+/// What the queue decided about one entry.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub entry: Entry,
+    pub verdict: Verdict,
+}
+
+/// The outcome and its reason.
+#[derive(Debug, Clone)]
+pub enum Verdict {
+    /// `main` moved to `main` (from `from`; `None` when recovered after a
+    /// crash, or when the head was already on main).
+    Landed { main: Oid, from: Option<Oid> },
+    /// Left out of the stack (conflict, boundary, missing commit).
+    Refused(Refusal),
+    /// The tests failed on `tested` (the merge that first added it).
+    TestsFailed {
+        tested: Oid,
+        failure: Failure,
+        tail: String,
+    },
+}
+
+impl Decision {
+    /// A short reason code for `Comm-Reason` and `--json`.
+    pub fn reason(&self) -> Option<&'static str> {
+        match &self.verdict {
+            Verdict::Landed { .. } => None,
+            Verdict::Refused(Refusal::Conflict { .. }) => Some("conflict"),
+            Verdict::Refused(Refusal::Boundary { .. }) => Some("boundary"),
+            Verdict::Refused(Refusal::Missing) => Some("missing"),
+            Verdict::TestsFailed { failure, .. } if failure.reason.starts_with("timed out") => {
+                Some("timeout")
+            }
+            Verdict::TestsFailed { .. } => Some("tests"),
+        }
+    }
+
+    /// One line saying what happened and why.
+    pub fn summary(&self, main_branch: &str) -> String {
+        let e = &self.entry;
+        match &self.verdict {
+            Verdict::Landed { main, .. } => format!(
+                "queue: landed {} {} on {main_branch} as {}{}",
+                e.domain,
+                e.short(),
+                short(*main),
+                e.task_suffix()
+            ),
+            Verdict::Refused(refusal) => {
+                let why = match refusal {
+                    Refusal::Conflict { paths } => format!("conflicts in {}", list(paths)),
+                    Refusal::Boundary { violations } => format!(
+                        "{} boundary violation{}",
+                        violations.len(),
+                        if violations.len() == 1 { "" } else { "s" }
+                    ),
+                    Refusal::Missing => "the submitted commit is not in this repository".into(),
+                };
+                rejected_line(e, &why)
+            }
+            Verdict::TestsFailed { failure, .. } => {
+                rejected_line(e, &format!("`{}` {}", failure.command, failure.reason))
+            }
+        }
+    }
+
+    /// The artifact holding the test log tail, for a test failure.
+    pub fn artifact(&self) -> Option<String> {
+        matches!(self.verdict, Verdict::TestsFailed { .. })
+            .then(|| format!("queue/{}.log", self.entry.id))
+    }
+}
+
+fn rejected_line(e: &Entry, why: &str) -> String {
+    format!(
+        "queue: rejected {} {}{}: {why}",
+        e.domain,
+        e.short(),
+        e.task_suffix()
+    )
+}
+
+fn short(id: Oid) -> String {
+    id.to_string()[..7].to_owned()
+}
+
+/// At most three items, then a count.
+fn list(items: &[String]) -> String {
+    let mut out = items.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+    if items.len() > 3 {
+        out.push_str(&format!(" and {} more", items.len() - 3));
+    }
+    out
+}
+
+/// The event and state edits recording `decision` on `snapshot`. This is
+/// the one place where a decision's edits are built (task state changes
+/// for `Comm-Task` belong here too).
+pub fn decision_change(
+    snapshot: &Snapshot,
+    decision: &Decision,
+    main_branch: &str,
+) -> Result<Change, CommError> {
+    let e = &decision.entry;
+    let landed = matches!(decision.verdict, Verdict::Landed { .. });
+    let kind = if landed { LANDED_KIND } else { REJECTED_KIND };
+    let mut event = Event::new(kind, QUEUE_ACTOR, decision.summary(main_branch));
+    event.to = vec![e.domain.clone()];
+    if landed {
+        let others = snapshot
+            .list("domains")?
+            .into_iter()
+            .filter_map(|f| f.strip_suffix(".yaml").map(str::to_owned))
+            .filter(|d| *d != e.domain);
+        event.to.extend(others);
+    }
+    event.body = body(decision, main_branch);
+    let mut field = |k: &str, v: String| event.fields.push((k.to_owned(), v));
+    field("Entry", e.id.clone());
+    field("Domain", e.domain.clone());
+    field("Commit", e.head.clone());
+    if let Some(task) = &e.task {
+        field("Task", task.clone());
+    }
+    let mut edits = Vec::new();
+    match &decision.verdict {
+        Verdict::Landed { main, from } => {
+            field("Main", main.to_string());
+            if let Some(from) = from {
+                field("Main-From", from.to_string());
+            }
+        }
+        Verdict::Refused(_) => {}
+        Verdict::TestsFailed { tested, tail, .. } => {
+            field("Tested", tested.to_string());
+            let artifact = decision.artifact().expect("a test failure has a log");
+            field("Artifact", artifact.clone());
+            edits.push(TreeEdit::Put {
+                path: format!("artifacts/{artifact}"),
+                bytes: tail.as_bytes().to_vec(),
+            });
+        }
+    }
+    if let Some(reason) = decision.reason() {
+        field("Reason", reason.to_owned());
+    }
+    if read_entry(snapshot, &e.domain)?.is_some_and(|live| live.id == e.id) {
+        edits.push(TreeEdit::Remove {
+            path: Entry::path(&e.domain),
+        });
+    }
+    Ok(Change { event, edits })
+}
+
+fn body(decision: &Decision, main_branch: &str) -> String {
+    let e = &decision.entry;
+    let what = format!("{} at {} (entry {})", e.branch, e.head, e.id);
+    match &decision.verdict {
+        Verdict::Landed {
+            main,
+            from: Some(from),
+        } => format!("{what} was tested as {main} and {main_branch} moved from {from} to it."),
+        Verdict::Landed { main, from: None } => format!(
+            "{what} is already contained in {main_branch} ({main}); recorded as landed."
+        ),
+        Verdict::Refused(Refusal::Conflict { paths }) => format!(
+            "{what} conflicts with {main_branch} (and the candidates ahead of it) in:\n\n{}\n\nMerge {main_branch} into {}, resolve, and submit again.",
+            paths.iter().map(|p| format!("- {p}")).collect::<Vec<_>>().join("\n"),
+            e.branch
+        ),
+        Verdict::Refused(Refusal::Boundary { violations }) => format!(
+            "{what} breaks declared boundaries:\n\n{}\n\nRun `comm-node check --range {main_branch}..{}` to see them, fix, and submit again.",
+            violations.iter().map(|v| format!("- {v}")).collect::<Vec<_>>().join("\n"),
+            e.branch
+        ),
+        Verdict::Refused(Refusal::Missing) => format!(
+            "{what}: the queue's repository does not have that commit. Push {} and submit again.",
+            e.branch
+        ),
+        Verdict::TestsFailed {
+            tested,
+            failure,
+            tail,
+        } => {
+            let lines: Vec<&str> = tail.lines().collect();
+            let quoted = lines[lines.len().saturating_sub(BODY_TAIL_LINES)..].join("\n");
+            format!(
+                "`{}` {} on {tested}, the merge that added {what}.\nThe log tail is on comm: `git show comm:artifacts/{}`.\n\n```\n{quoted}\n```",
+                failure.command,
+                failure.reason,
+                decision.artifact().unwrap_or_default()
+            )
+        }
+    }
+}
+
+/// Writes one event per decision on top of `tip` (each built against the
+/// state it lands on); returns the new tip. No ref moves.
+pub fn record_chain(
+    repo: &Repo,
+    tip: Option<Oid>,
+    decisions: &[Decision],
+    main_branch: &str,
+) -> Result<Option<Oid>, CommError> {
+    let mut tip = tip;
+    for decision in decisions {
+        let snapshot = Snapshot::at(repo, tip)?;
+        let mut change = decision_change(&snapshot, decision, main_branch)?;
+        change.event.seq = snapshot.seq() + 1;
+        tip = Some(repo.commit_edits(tip, &change.edits, &change.event.to_message(), None)?);
+    }
+    Ok(tip)
+}
+
+/// Records `decisions` on the local `comm`, rebuilding them on the new tip
+/// when another writer got there first.
+pub fn publish(repo: &Repo, decisions: &[Decision], main_branch: &str) -> Result<(), CommError> {
+    if decisions.is_empty() {
+        return Ok(());
+    }
+    for attempt in 0..500 {
+        let base = repo.ref_tip(COMM_REF)?;
+        let Some(tip) = record_chain(repo, base, decisions, main_branch)? else {
+            return Ok(());
+        };
+        let log = format!("comm-node queue: {} decisions", decisions.len());
+        match repo.cas_ref(COMM_REF, base, tip, &log)? {
+            CasOutcome::Updated => return Ok(()),
+            CasOutcome::Lost => {
+                repo.break_stale_ref_lock(COMM_REF);
+                std::thread::sleep(backoff(attempt));
+            }
+        }
+    }
+    Err(CommError::Contention(500))
+}

@@ -1,0 +1,206 @@
+//! Queue entries: `queue/<domain>.yaml` on `comm`, one live entry per
+//! domain branch (a resubmit replaces it), written by a `submit` event.
+//! The order is priority (highest first), then arrival (`comm` sequence).
+
+use git2::Oid;
+use serde::{Deserialize, Serialize};
+
+use crate::comm::{append, Change, CommError, Event, Snapshot};
+use crate::config::Config;
+use crate::git::{Repo, TreeEdit};
+
+/// The event kind of a submission.
+pub const SUBMIT_KIND: &str = "submit";
+
+/// A branch head waiting in the merge queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The id of the submit event (stable across replays).
+    pub id: String,
+    pub domain: String,
+    pub branch: String,
+    /// The submitted commit (the branch may move on; this is what is tested).
+    pub head: String,
+    #[serde(default)]
+    pub task: Option<String>,
+    /// Higher goes first.
+    #[serde(default)]
+    pub priority: i64,
+    /// The `comm` sequence number of the submission (arrival order).
+    pub seq: u64,
+    /// Seconds since the epoch.
+    pub submitted: i64,
+}
+
+impl Entry {
+    /// Where the entry lives on `comm`.
+    pub fn path(domain: &str) -> String {
+        format!("queue/{domain}.yaml")
+    }
+
+    /// The submitted commit.
+    pub fn head_oid(&self) -> Result<Oid, CommError> {
+        Oid::from_str(&self.head).map_err(|_| CommError::Corrupt {
+            path: Entry::path(&self.domain),
+            reason: format!("`{}` is not a commit id", self.head),
+        })
+    }
+
+    /// The first seven hex digits of the head.
+    pub fn short(&self) -> &str {
+        &self.head[..self.head.len().min(7)]
+    }
+
+    /// ` (T-12)` when the entry names a task, else nothing.
+    pub fn task_suffix(&self) -> String {
+        self.task
+            .as_deref()
+            .map_or(String::new(), |t| format!(" ({t})"))
+    }
+}
+
+/// What to submit.
+#[derive(Debug, Clone)]
+pub struct SubmitRequest {
+    pub domain: String,
+    pub task: Option<String>,
+    pub priority: i64,
+}
+
+/// A submission that landed on `comm`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Submitted {
+    pub entry: Entry,
+    /// The entry this one replaced (the domain's previous submission).
+    pub replaced: Option<Entry>,
+    /// 1-based place in the queue right after submitting.
+    pub position: usize,
+    /// Commits the head is ahead of main.
+    pub ahead: usize,
+}
+
+/// Puts the head of `domain`'s branch in the queue, replacing its older
+/// entry. Refused when the branch has nothing that `main` lacks.
+pub fn submit(repo: &Repo, config: &Config, req: &SubmitRequest) -> Result<Submitted, CommError> {
+    if !config.domains.contains_key(&req.domain) {
+        return Err(CommError::Refused {
+            message: format!("`{}` is not a domain of comm.yaml", req.domain),
+            hint: "run submit in a domain worktree (or pass --as DOMAIN)".into(),
+        });
+    }
+    if let Some(task) = &req.task {
+        crate::comm::check_token(task)?;
+    }
+    let branch = Config::domain_branch(&req.domain);
+    let head = repo.branch_tip(&branch)?.ok_or_else(|| {
+        CommError::invalid(
+            format!("branch {branch} does not exist"),
+            "run comm-node init to create the domain branches",
+        )
+    })?;
+    let main = repo.branch_tip(&config.main)?.ok_or_else(|| {
+        CommError::invalid(
+            format!("branch {} does not exist", config.main),
+            "commit once on main first",
+        )
+    })?;
+    let ahead = repo.ahead_behind(head, main)?.ahead;
+    if ahead == 0 {
+        return Err(CommError::Refused {
+            message: format!("{branch} has nothing that {} does not have", config.main),
+            hint: format!("commit your work on {branch} first, then submit"),
+        });
+    }
+    let mut outcome = None;
+    append(repo, |snapshot| {
+        let replaced = read_entry(snapshot, &req.domain)?;
+        let mut event = Event::new(SUBMIT_KIND, &req.domain, String::new());
+        let entry = Entry {
+            id: event.id.clone(),
+            domain: req.domain.clone(),
+            branch: branch.clone(),
+            head: head.to_string(),
+            task: req.task.clone(),
+            priority: req.priority,
+            seq: snapshot.seq() + 1,
+            submitted: crate::clock::now(),
+        };
+        event.subject = format!(
+            "queue: {} submitted {}{}",
+            entry.domain,
+            entry.short(),
+            entry.task_suffix()
+        );
+        event.body = match &replaced {
+            Some(old) => format!(
+                "{} at {} ({} commits ahead of {}); replaces entry {} ({}).",
+                branch, entry.head, ahead, config.main, old.id, old.head
+            ),
+            None => format!(
+                "{branch} at {} ({ahead} commits ahead of {}).",
+                entry.head, config.main
+            ),
+        };
+        event.fields.push(("Commit".into(), entry.head.clone()));
+        if let Some(task) = &entry.task {
+            event.fields.push(("Task".into(), task.clone()));
+        }
+        event
+            .fields
+            .push(("Priority".into(), entry.priority.to_string()));
+        if let Some(old) = &replaced {
+            event.fields.push(("Replaces".into(), old.id.clone()));
+        }
+        let bytes = serde_yaml::to_string(&entry)
+            .expect("an entry always serializes")
+            .into_bytes();
+        let mut others = pending(snapshot)?;
+        others.retain(|e| e.domain != entry.domain);
+        let position = 1 + others.iter().filter(|e| order(e) < order(&entry)).count();
+        outcome = Some(Submitted {
+            entry: entry.clone(),
+            replaced,
+            position,
+            ahead,
+        });
+        Ok(Some(Change {
+            event,
+            edits: vec![TreeEdit::Put {
+                path: Entry::path(&entry.domain),
+                bytes,
+            }],
+        }))
+    })?;
+    Ok(outcome.expect("a submit always appends"))
+}
+
+/// The live entry of `domain`, if any.
+pub fn read_entry(snapshot: &Snapshot, domain: &str) -> Result<Option<Entry>, CommError> {
+    let path = Entry::path(domain);
+    let Some(bytes) = snapshot.read(&path)? else {
+        return Ok(None);
+    };
+    serde_yaml::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| CommError::Corrupt {
+            path,
+            reason: e.to_string(),
+        })
+}
+
+/// Every live entry, in queue order.
+pub fn pending(snapshot: &Snapshot) -> Result<Vec<Entry>, CommError> {
+    let mut out = Vec::new();
+    for file in snapshot.list("queue")? {
+        if let Some(domain) = file.strip_suffix(".yaml") {
+            out.extend(read_entry(snapshot, domain)?);
+        }
+    }
+    out.sort_by_key(order);
+    Ok(out)
+}
+
+/// The sort key: priority (highest first), then arrival.
+fn order(e: &Entry) -> (i64, u64) {
+    (-e.priority, e.seq)
+}

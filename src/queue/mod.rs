@@ -1,0 +1,70 @@
+//! The merge queue: domains submit their branch head; a run merges the
+//! candidates in memory onto `main` (priority, then arrival), re-checks
+//! boundaries, tests the exact merge commit in a scratch worktree, and
+//! lands it with a compare-and-swap (the tested commit is the landed
+//! commit, bit for bit). A failing batch is bisected: the passing prefix
+//! lands, the culprit is rejected with its test log tail, the rest is
+//! rebuilt on the new `main`. Every decision is an event on `comm`.
+//!
+//! - [`entry`]: `queue/<domain>.yaml` on `comm`, submit and ordering.
+//! - [`stack`]: trial merges and boundary checks, in memory.
+//! - [`bisect`]: the search for the first failing layer.
+//! - [`runner`]: setup and test commands, timeouts, log tails.
+//! - [`workspace`]: the run lock and the scratch worktree under `.git/`.
+//! - [`land`]: the compare-and-swap of `main` and its checkouts.
+//! - [`decision`]: `landed` / `rejected` events on `comm`.
+//! - [`push`]: fetch, atomic push of `main` and `comm`, retries.
+//! - [`run`]: one run, batch after batch; why it is crash safe.
+//!
+//! Nothing here prints.
+
+pub mod bisect;
+pub mod decision;
+pub mod entry;
+pub mod land;
+pub mod push;
+pub mod run;
+pub mod runner;
+pub mod stack;
+pub mod workspace;
+
+use std::path::PathBuf;
+
+use git2::Oid;
+
+use crate::comm::CommError;
+use crate::git::GitError;
+
+pub use decision::{Decision, Verdict, LANDED_KIND, REJECTED_KIND};
+pub use entry::{pending, submit, Entry, SubmitRequest, Submitted, SUBMIT_KIND};
+pub use land::CheckoutNote;
+pub use run::{run, DecisionView, Options, RunReport};
+pub use runner::Failure;
+pub use workspace::is_running;
+
+/// Why a queue run or submission could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error(transparent)]
+    Comm(#[from] CommError),
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another run holds the lock.
+    #[error("another queue run is active in this repository (it holds {})", path.display())]
+    Busy { path: PathBuf },
+    #[error("branch {0} does not exist")]
+    NoMain(String),
+    /// The local `main` has commits the remote lacks: never pushed untested.
+    #[error("local {branch} ({local}) has commits that {remote} does not have")]
+    LocalMain {
+        branch: String,
+        local: Oid,
+        remote: String,
+    },
+}

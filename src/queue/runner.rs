@@ -1,0 +1,171 @@
+//! Running the project's commands on a candidate merge: each command in its
+//! own process group under `sh -c`, output appended to one log file, a
+//! per-command timeout that kills the whole group, and the log's tail for
+//! the rejection. After each command the group is killed as well, so no
+//! test leaves processes behind in the scratch worktree.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Lines of the log a rejection carries.
+const TAIL_LINES: usize = 80;
+/// Bytes of the log a rejection carries, at most.
+const TAIL_BYTES: u64 = 16 * 1024;
+
+/// Why a command did not pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The command as written in comm.yaml.
+    pub command: String,
+    /// `exited with 1`, `killed by signal 9`, `timed out after 30m`...
+    pub reason: String,
+}
+
+/// Runs `commands` one after the other in `dir`, appending their output to
+/// `log`; stops at the first that fails. `Ok(None)` when all passed.
+pub fn run_commands(
+    dir: &Path,
+    commands: &[String],
+    timeout: Duration,
+    log: &Path,
+) -> std::io::Result<Option<Failure>> {
+    let mut file = OpenOptions::new().create(true).append(true).open(log)?;
+    for command in commands {
+        writeln!(file, "$ {command}")?;
+        if let Some(reason) = run_one(dir, command, timeout, &file)? {
+            writeln!(file, "comm-node: `{command}` {reason}")?;
+            return Ok(Some(Failure {
+                command: command.clone(),
+                reason,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// Runs one command; the reason it failed, if it did.
+fn run_one(
+    dir: &Path,
+    command: &str,
+    timeout: Duration,
+    log: &File,
+) -> std::io::Result<Option<String>> {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log.try_clone()?)
+        .process_group(0);
+    for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"] {
+        cmd.env_remove(var);
+    }
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => return Ok(Some(format!("could not start: {e}"))),
+    };
+    let group = child.id() as i32;
+    let timed_out = AtomicBool::new(false);
+    let (done, finished) = mpsc::channel::<()>();
+    let status = std::thread::scope(|s| {
+        let timed_out = &timed_out;
+        s.spawn(move || {
+            if finished.recv_timeout(timeout) == Err(mpsc::RecvTimeoutError::Timeout) {
+                timed_out.store(true, Ordering::SeqCst);
+                kill_group(group);
+            }
+        });
+        let status = child.wait();
+        let _ = done.send(());
+        status
+    })?;
+    kill_group(group);
+    if timed_out.load(Ordering::SeqCst) {
+        let limit = crate::clock::format_duration(timeout.as_secs());
+        return Ok(Some(format!(
+            "timed out after {limit} (its process group was killed)"
+        )));
+    }
+    Ok(match (status.code(), status.signal()) {
+        (Some(0), _) => None,
+        (Some(code), _) => Some(format!("exited with {code}")),
+        (None, Some(signal)) => Some(format!("was killed by signal {signal}")),
+        (None, None) => Some("ended abnormally".to_owned()),
+    })
+}
+
+/// Kills every process of a group (already gone is fine).
+fn kill_group(group: i32) {
+    // SAFETY: kill(2) with a negative pid signals a process group; it
+    // touches no memory of ours.
+    unsafe {
+        libc::kill(-group, libc::SIGKILL);
+    }
+}
+
+/// The last lines of a log (at most [`TAIL_LINES`] lines and [`TAIL_BYTES`]).
+pub fn tail(log: &Path) -> std::io::Result<String> {
+    let mut file = File::open(log)?;
+    let len = file.metadata()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(TAIL_BYTES)))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(TAIL_LINES);
+    let mut out = lines[start..].join("\n");
+    out.push('\n');
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(commands: &[&str], timeout: Duration) -> (Option<Failure>, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let commands: Vec<String> = commands.iter().map(|c| c.to_string()).collect();
+        let failure = run_commands(dir.path(), &commands, timeout, &log).unwrap();
+        (failure, tail(&log).unwrap())
+    }
+
+    #[test]
+    fn stops_at_the_first_failure_and_logs_it() {
+        let (failure, log) = run(
+            &["echo one", "echo two >&2; exit 3", "echo never"],
+            Duration::from_secs(30),
+        );
+        let failure = failure.unwrap();
+        assert_eq!(failure.command, "echo two >&2; exit 3");
+        assert_eq!(failure.reason, "exited with 3");
+        assert!(log.contains("one\n") && log.contains("two\n"), "{log}");
+        assert!(!log.contains("never"), "{log}");
+    }
+
+    #[test]
+    fn a_timeout_kills_the_whole_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("survived");
+        let command = format!("(sleep 2; touch {}) & sleep 30", marker.display());
+        let (failure, log) = run(&[&command], Duration::from_millis(300));
+        assert!(failure.unwrap().reason.starts_with("timed out"));
+        assert!(log.contains("timed out"), "{log}");
+        std::thread::sleep(Duration::from_millis(2500));
+        assert!(!marker.exists(), "a background child outlived the timeout");
+    }
+
+    #[test]
+    fn the_tail_keeps_the_last_lines() {
+        let (failure, log) = run(&["seq 1 500"], Duration::from_secs(30));
+        assert!(failure.is_none());
+        assert!(log.ends_with("500\n") && !log.contains("\n400\n"), "{log}");
+    }
+}

@@ -1,0 +1,81 @@
+//! The queue's private place under `.git/comm-node/queue/`: the run lock,
+//! the scratch worktree and the test log.
+//!
+//! - `lock`: held with `flock(2)` for the whole run, so two queue runs on
+//!   one repository never share the scratch worktree. The kernel drops it
+//!   when the process dies, even by `kill -9`: no stale lock to clean.
+//! - `worktree/`: a detached linked worktree, reused between runs. Before
+//!   each test run it is checked out with `--force` and cleaned of
+//!   untracked files, but ignored files (`target/`, `node_modules/`) stay,
+//!   so `setup` caches survive between runs.
+//! - `test.log`: the output of the latest test run.
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use super::QueueError;
+use crate::git::Repo;
+
+/// The queue's directory, locked for this run.
+pub struct Workspace {
+    dir: PathBuf,
+    _lock: File,
+}
+
+impl Workspace {
+    /// Takes the run lock; [`QueueError::Busy`] when another run holds it.
+    pub fn lock(repo: &Repo) -> Result<Workspace, QueueError> {
+        let dir = dir(repo);
+        std::fs::create_dir_all(&dir).map_err(|e| QueueError::io(&dir, e))?;
+        let path = dir.join("lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| QueueError::io(&path, e))?;
+        if !try_flock(&file) {
+            return Err(QueueError::Busy { path });
+        }
+        Ok(Workspace { dir, _lock: file })
+    }
+
+    /// The scratch worktree.
+    pub fn worktree(&self) -> PathBuf {
+        self.dir.join("worktree")
+    }
+
+    /// The log of the latest test run.
+    pub fn log(&self) -> PathBuf {
+        self.dir.join("test.log")
+    }
+}
+
+/// Whether a queue run holds the lock of this repository right now.
+pub fn is_running(repo: &Repo) -> bool {
+    let path = dir(repo).join("lock");
+    match File::open(&path) {
+        Ok(file) => !try_flock(&file),
+        Err(_) => false,
+    }
+}
+
+fn dir(repo: &Repo) -> PathBuf {
+    repo.common_dir().join("comm-node").join("queue")
+}
+
+/// Takes an exclusive, non-blocking `flock` on `file`; false if held.
+fn try_flock(file: &File) -> bool {
+    // SAFETY: flock(2) on a descriptor we own; it touches no memory.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+}
+
+impl QueueError {
+    pub(super) fn io(path: &Path, source: std::io::Error) -> QueueError {
+        QueueError::Io {
+            what: path.display().to_string(),
+            source,
+        }
+    }
+}

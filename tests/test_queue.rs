@@ -1,0 +1,396 @@
+//! The merge queue end to end: real repositories, the real binary, git
+//! itself to inspect refs, trees and the `comm` log.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{read, write, Env};
+use serde_json::Value;
+
+/// Four domains; the project test fails when any file says BROKEN.
+const CONFIG: &str = r#"project: app
+test: ["! grep -rqx --exclude=.git BROKEN ."]
+domains:
+  api:
+    scope: ["api/**"]
+  web:
+    scope: ["web/**"]
+  db:
+    scope: ["db/**"]
+  docs:
+    scope: ["docs/**"]
+"#;
+
+/// An initialised repository with `config` and a file per domain.
+fn project(env: &Env, config: &str) -> PathBuf {
+    let root = env.repo(
+        "app",
+        &[
+            ("comm.yaml", config),
+            ("api/config.txt", "port = 80\n"),
+            ("web/index.txt", "hello\n"),
+            ("db/schema.txt", "table a\n"),
+            ("docs/intro.txt", "intro\n"),
+        ],
+    );
+    env.cn(&root, &["init"]).expect(0);
+    root
+}
+
+fn worktree(env: &Env, domain: &str) -> PathBuf {
+    env.path(&format!("app.worktrees/{domain}"))
+}
+
+/// Commits `files` on `domain`'s branch in its worktree, skipping hooks
+/// (the queue must not rely on them).
+fn commit(env: &Env, domain: &str, files: &[(&str, &str)], message: &str) -> String {
+    let wt = worktree(env, domain);
+    for (path, text) in files {
+        write(&wt.join(path), text);
+    }
+    env.git(&wt, &["add", "-A"]);
+    env.git(&wt, &["commit", "-q", "--no-verify", "-m", message]);
+    env.git(&wt, &["rev-parse", "HEAD"])
+}
+
+fn submit(env: &Env, domain: &str) -> Value {
+    let run = env
+        .cn(&worktree(env, domain), &["--json", "submit"])
+        .expect(0);
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
+fn queue_run(env: &Env, root: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["--json", "queue", "run", "--once"];
+    args.extend_from_slice(extra);
+    let run = env.cn(root, &args).expect(0);
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
+/// `kind|Comm-Domain|Comm-Reason|subject` for each queue decision on comm, oldest first.
+fn decisions(env: &Env, root: &Path) -> Vec<String> {
+    let out = env.git(
+        root,
+        &[
+            "log",
+            "--reverse",
+            "comm",
+            "--format=%(trailers:key=Comm-Kind,valueonly,separator=)|%(trailers:key=Comm-Domain,valueonly,separator=)|%(trailers:key=Comm-Reason,valueonly,separator=)|%s",
+        ],
+    );
+    out.lines()
+        .filter(|l| l.starts_with("landed|") || l.starts_with("rejected|"))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn tip(env: &Env, root: &Path, rev: &str) -> String {
+    env.git(root, &["rev-parse", rev])
+}
+
+fn queued(env: &Env, root: &Path) -> Vec<String> {
+    let out = env.git(root, &["ls-tree", "--name-only", "comm", "queue/"]);
+    out.lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn four_candidates_exactly_the_good_one_lands() {
+    let env = Env::new();
+    let root = project(&env, CONFIG);
+    // main moves under api's branch: api now conflicts with it.
+    write(&root.join("api/config.txt"), "port = 8080\n");
+    env.git(&root, &["commit", "-qam", "ops: change the port"]);
+    commit(
+        &env,
+        "api",
+        &[("api/config.txt", "port = 9090\n")],
+        "api: port",
+    );
+    commit(&env, "web", &[("web/page.txt", "BROKEN\n")], "web: page");
+    commit(
+        &env,
+        "db",
+        &[("web/hack.txt", "db writes web\n")],
+        "db: reach into web",
+    );
+    let good = commit(
+        &env,
+        "docs",
+        &[("docs/guide.txt", "guide\n")],
+        "docs: guide",
+    );
+    for domain in ["api", "web", "db", "docs"] {
+        submit(&env, domain);
+    }
+    let old_main = tip(&env, &root, "main");
+
+    let report = queue_run(&env, &root, &[]);
+
+    let new_main = tip(&env, &root, "main");
+    assert_eq!(report["main"], new_main.as_str());
+    assert_eq!(
+        tip(&env, &root, "main^1"),
+        old_main,
+        "first parent is the old main"
+    );
+    assert_eq!(
+        tip(&env, &root, "main^2"),
+        good,
+        "second parent is the docs head"
+    );
+    // web+docs fails, web alone fails (culprit), then docs alone passes.
+    assert_eq!(report["test_runs"], 3);
+    let mut got = decisions(&env, &root);
+    got.sort();
+    assert_eq!(got.len(), 4, "{got:#?}");
+    assert!(
+        got[0].starts_with("landed|docs||queue: landed docs "),
+        "{got:#?}"
+    );
+    assert!(
+        got[1].starts_with("rejected|api|conflict|") && got[1].contains("api/config.txt"),
+        "{got:#?}"
+    );
+    assert!(got[2].starts_with("rejected|db|boundary|"), "{got:#?}");
+    assert!(got[3].starts_with("rejected|web|tests|"), "{got:#?}");
+    assert!(queued(&env, &root).is_empty(), "every entry was decided");
+    // The rejection carries the log tail as an artifact.
+    let web = report["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["domain"] == "web")
+        .unwrap();
+    let artifact = web["artifact"].as_str().unwrap();
+    let log = env.git(&root, &["show", &format!("comm:{artifact}")]);
+    assert!(log.contains("exited with 1"), "{log}");
+    let body = env.git(
+        &root,
+        &["log", "-1", "--format=%b", "--grep=rejected web", "comm"],
+    );
+    assert!(body.contains("grep -rq"), "{body}");
+    // The boundary rejection names the file and rule.
+    let body = env.git(
+        &root,
+        &["log", "-1", "--format=%b", "--grep=rejected db", "comm"],
+    );
+    assert!(
+        body.contains("web/hack.txt") && body.contains("scope"),
+        "{body}"
+    );
+    // Owners hear about it; the others hear that main moved.
+    let inbox = env
+        .cn(&worktree(&env, "web"), &["--json", "inbox"])
+        .expect(0);
+    let inbox: Value = serde_json::from_str(&inbox.stdout).unwrap();
+    let kinds: Vec<&str> = inbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"rejected") && kinds.contains(&"landed"),
+        "{kinds:?}"
+    );
+    // The clean main checkout followed the ref, and main's tests pass.
+    assert_eq!(read(&root.join("docs/guide.txt")), "guide\n");
+    assert_eq!(env.git(&root, &["status", "--porcelain"]), "");
+    let test = std::process::Command::new("sh")
+        .args(["-c", "! grep -rqx --exclude=.git BROKEN ."])
+        .current_dir(&root)
+        .status()
+        .unwrap();
+    assert!(test.success(), "main's tests pass");
+    assert_eq!(env.git(&root, &["fsck", "--no-dangling"]), "");
+}
+
+#[test]
+fn sixteen_candidates_with_one_bad_land_fifteen_in_at_most_nine_runs() {
+    let env = Env::new();
+    let runs = env.path("runs.log");
+    let domains: Vec<String> = (0..16).map(|i| format!("d{i:02}")).collect();
+    let mut config = format!(
+        "project: app\ntest: [\"echo run >> {} && ! grep -rqx --exclude=.git BROKEN .\"]\ndomains:\n",
+        runs.display()
+    );
+    for d in &domains {
+        config.push_str(&format!("  {d}:\n    scope: [\"{d}/**\"]\n"));
+    }
+    let root = env.repo("app", &[("comm.yaml", &config)]);
+    env.cn(&root, &["init"]).expect(0);
+    for (i, d) in domains.iter().enumerate() {
+        let text = if i == 10 { "BROKEN\n" } else { "fine\n" };
+        commit(&env, d, &[(&format!("{d}/file.txt"), text)], "work");
+        submit(&env, d);
+    }
+
+    let report = queue_run(&env, &root, &[]);
+
+    let test_runs = read(&runs).lines().count();
+    assert!(test_runs <= 9, "{test_runs} test runs");
+    assert_eq!(report["test_runs"], test_runs);
+    let got = decisions(&env, &root);
+    let landed: Vec<&String> = got.iter().filter(|l| l.starts_with("landed|")).collect();
+    let rejected: Vec<&String> = got.iter().filter(|l| l.starts_with("rejected|")).collect();
+    assert_eq!(landed.len(), 15, "{got:#?}");
+    assert_eq!(rejected.len(), 1, "{got:#?}");
+    assert!(rejected[0].starts_with("rejected|d10|tests|"), "{got:#?}");
+    let files = env.git(&root, &["ls-tree", "-r", "--name-only", "main"]);
+    for (i, d) in domains.iter().enumerate() {
+        assert_eq!(files.contains(&format!("{d}/file.txt")), i != 10, "{d}");
+    }
+    assert!(queued(&env, &root).is_empty());
+}
+
+#[test]
+fn the_landed_commit_is_the_tested_commit() {
+    let env = Env::new();
+    let tested = env.path("tested.log");
+    let config = CONFIG.replace(
+        "test: [\"! grep -rqx --exclude=.git BROKEN .\"]",
+        &format!("test: [\"git rev-parse HEAD >> {}\"]", tested.display()),
+    );
+    let root = project(&env, &config);
+    commit(&env, "api", &[("api/a.txt", "a\n")], "api: a");
+    commit(&env, "web", &[("web/w.txt", "w\n")], "web: w");
+    submit(&env, "api");
+    submit(&env, "web");
+    queue_run(&env, &root, &[]);
+    let runs = read(&tested);
+    assert_eq!(runs.lines().collect::<Vec<_>>(), [tip(&env, &root, "main")]);
+}
+
+#[test]
+fn resubmitting_replaces_the_entry_and_priority_goes_first() {
+    let env = Env::new();
+    let root = project(&env, CONFIG);
+    commit(&env, "api", &[("api/a.txt", "1\n")], "api: 1");
+    let first = submit(&env, "api");
+    let second_head = commit(&env, "api", &[("api/a.txt", "2\n")], "api: 2");
+    let second = submit(&env, "api");
+    assert_eq!(second["replaced"]["id"], first["entry"]["id"]);
+    assert_eq!(second["entry"]["head"], second_head.as_str());
+    commit(&env, "web", &[("web/w.txt", "w\n")], "web: w");
+    let urgent = env
+        .cn(
+            &worktree(&env, "web"),
+            &["--json", "submit", "--priority", "5", "--task", "T-7"],
+        )
+        .expect(0);
+    let urgent: Value = serde_json::from_str(&urgent.stdout).unwrap();
+    assert_eq!(urgent["position"], 1);
+    let status = env.cn(&root, &["--json", "queue", "status"]).expect(0);
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    let order: Vec<&str> = status["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["domain"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, ["web", "api"]);
+    queue_run(&env, &root, &[]);
+    assert_eq!(read(&root.join("api/a.txt")), "2\n");
+    let task = env.git(
+        &root,
+        &[
+            "log",
+            "-1",
+            "--format=%(trailers:key=Comm-Task,valueonly)",
+            "--grep=landed web",
+            "comm",
+        ],
+    );
+    assert_eq!(task.trim(), "T-7");
+}
+
+#[test]
+fn submit_refuses_nothing_to_merge_and_the_human() {
+    let env = Env::new();
+    let root = project(&env, CONFIG);
+    let run = env.cn(&worktree(&env, "api"), &["submit"]).expect(1);
+    assert!(
+        run.stderr.contains("nothing that main does not have"),
+        "{}",
+        run.stderr
+    );
+    let run = env.cn(&root, &["--as", "human", "submit"]).expect(1);
+    assert!(run.stderr.contains("only a domain"), "{}", run.stderr);
+    commit(&env, "api", &[("api/a.txt", "1\n")], "api: 1");
+    let run = env
+        .cn(&worktree(&env, "api"), &["submit", "--task", "bad task"])
+        .expect(2);
+    assert!(run.stderr.contains("not a valid id"), "{}", run.stderr);
+    assert!(queued(&env, &root).is_empty(), "nothing was queued");
+}
+
+#[test]
+fn a_dirty_main_checkout_is_left_alone_and_reported() {
+    let env = Env::new();
+    let root = project(&env, CONFIG);
+    commit(&env, "api", &[("api/a.txt", "a\n")], "api: a");
+    submit(&env, "api");
+    write(&root.join("docs/intro.txt"), "my local edit\n");
+    let report = queue_run(&env, &root, &[]);
+    let notes = report["checkouts"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0]["state"], "dirty");
+    assert!(notes[0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("read-tree -m -u"));
+    assert_eq!(read(&root.join("docs/intro.txt")), "my local edit\n");
+    assert!(!root.join("api/a.txt").exists(), "files were not touched");
+    // The text output says so too.
+    commit(&env, "web", &[("web/w.txt", "w\n")], "web: w");
+    submit(&env, "web");
+    let run = env.cn(&root, &["queue", "run", "--once"]).expect(0);
+    assert!(run.stdout.contains("(dirty): left alone"), "{}", run.stdout);
+}
+
+#[test]
+fn a_timeout_kills_the_test_and_rejects_with_a_named_reason() {
+    let env = Env::new();
+    let config = CONFIG.replace(
+        "test: [\"! grep -rqx --exclude=.git BROKEN .\"]",
+        "test: [\"if [ -e api/slow.txt ]; then sleep 60; fi\"]",
+    );
+    let root = project(&env, &config);
+    commit(&env, "api", &[("api/slow.txt", "slow\n")], "api: slow");
+    submit(&env, "api");
+    let report = queue_run(&env, &root, &["--timeout", "1s"]);
+    assert_eq!(report["decisions"][0]["reason"], "timeout");
+    let artifact = report["decisions"][0]["artifact"].as_str().unwrap();
+    let log = env.git(&root, &["show", &format!("comm:{artifact}")]);
+    assert!(log.contains("timed out after 1s"), "{log}");
+}
+
+#[test]
+fn bad_arguments_change_nothing() {
+    let env = Env::new();
+    let root = project(&env, CONFIG);
+    commit(&env, "api", &[("api/a.txt", "a\n")], "api: a");
+    submit(&env, "api");
+    let before = env.refs(&root);
+    let run = env
+        .cn(&root, &["queue", "run", "--once", "--timeout", "soon"])
+        .expect(2);
+    assert!(run.stderr.contains("not a duration"), "{}", run.stderr);
+    let run = env
+        .cn(&root, &["queue", "run", "--once", "--push", "nowhere"])
+        .expect(2);
+    assert!(
+        run.stderr.contains("no remote named `nowhere`"),
+        "{}",
+        run.stderr
+    );
+    let bad = CONFIG.replace(
+        "project: app\n",
+        "project: app\nqueue:\n  timeout: forever\n",
+    );
+    write(&root.join("comm.yaml"), &bad);
+    let run = env.cn(&root, &["queue", "run", "--once"]).expect(2);
+    assert!(run.stderr.contains("comm.yaml:3:"), "{}", run.stderr);
+    assert_eq!(env.refs(&root), before);
+}
