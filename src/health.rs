@@ -141,5 +141,5 @@ pub fn reap(repo: &Repo, config: &Config, now: i64) -> Result<Option<Appended>, 
     if lapsed.is_empty() {
         return Ok(None);
     }
-    task::lapse(repo, &lapsed, |_, _| Ok(Vec::new()), now)
+    task::lapse(repo, &lapsed, now)
 }

@@ -223,3 +223,21 @@ fn commits_on_the_domain_branch_count_as_activity() {
     assert_eq!(w["last_activity"]["source"], "branch");
     assert_eq!(w["claimed"], serde_json::json!([id]));
 }
+
+#[test]
+fn a_lapsed_domain_loses_its_reservations_with_its_claims() {
+    let env = Env::new();
+    let root = bus(&env);
+    let web = worktree(&env, "web");
+    let id = add_task(&env, &root, "login page", "web");
+    env.cn(&web, &["task", "claim", &id]).expect(0);
+    env.cn(&web, &["reserve", "web/**", "--ttl", "1d"])
+        .expect(0);
+    // api cannot take web's files while the reservation holds...
+    let live = json(&env.cn(&root, &["reservations", "--json"]).expect(0));
+    assert_eq!(live.as_array().unwrap().len(), 1);
+    // ...and after web's lease lapses, nothing holds them.
+    cn_later(&env, &root, 7200, &["status"]).expect(0);
+    let live = json(&cn_later(&env, &root, 7200, &["reservations", "--json"]).expect(0));
+    assert_eq!(live.as_array().unwrap().len(), 0, "{live}");
+}

@@ -273,10 +273,34 @@ fn resubmitting_replaces_the_entry_and_priority_goes_first() {
     assert_eq!(second["replaced"]["id"], first["entry"]["id"]);
     assert_eq!(second["entry"]["head"], second_head.as_str());
     commit(&env, "web", &[("web/w.txt", "w\n")], "web: w");
+    let added = env
+        .cn(
+            &root,
+            &[
+                "--as",
+                "human",
+                "--json",
+                "task",
+                "add",
+                "the w file",
+                "--domain",
+                "web",
+            ],
+        )
+        .expect(0);
+    let task_id = serde_json::from_str::<Value>(&added.stdout).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.cn(&worktree(&env, "web"), &["task", "claim", &task_id])
+        .expect(0);
+    // A task that does not exist is refused.
+    env.cn(&worktree(&env, "web"), &["submit", "--task", "T-none"])
+        .expect(2);
     let urgent = env
         .cn(
             &worktree(&env, "web"),
-            &["--json", "submit", "--priority", "5", "--task", "T-7"],
+            &["--json", "submit", "--priority", "5", "--task", &task_id],
         )
         .expect(0);
     let urgent: Value = serde_json::from_str(&urgent.stdout).unwrap();
@@ -302,7 +326,14 @@ fn resubmitting_replaces_the_entry_and_priority_goes_first() {
             "comm",
         ],
     );
-    assert_eq!(task.trim(), "T-7");
+    assert_eq!(task.trim(), task_id);
+    // Landing marked the task done, in the landing commit itself.
+    let shown = env
+        .cn(&root, &["--json", "task", "show", &task_id])
+        .expect(0);
+    let shown: Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(shown["status"], "done");
+    assert_eq!(shown["assignee"], "web");
 }
 
 #[test]

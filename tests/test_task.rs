@@ -754,3 +754,25 @@ fn agents_killed_mid_claim_leave_every_task_claimed_at_most_once() {
         .expect(0);
     }
 }
+
+#[test]
+fn finishing_a_task_releases_its_reservations() {
+    let env = Env::new();
+    let root = bus(&env);
+    let api = worktree(&env, "api");
+    let id = add(&env, &root, &["rework the client", "--domain", "api"]);
+    env.cn(&api, &["task", "claim", &id]).expect(0);
+    // A reservation for a task that does not exist is refused.
+    env.cn(&api, &["reserve", "api/**", "--task", "T-none"])
+        .expect(2);
+    env.cn(&api, &["reserve", "api/**", "--task", &id])
+        .expect(0);
+    env.cn(&api, &["reserve", "api/other/**"]).expect(0);
+    let live = |env: &Env| json(&env.cn(&root, &["reservations", "--json"]).expect(0));
+    assert_eq!(live(&env).as_array().unwrap().len(), 2);
+    let done = env.cn(&api, &["task", "done", &id]).expect(0);
+    assert!(done.stdout.contains("released R-"), "{}", done.stdout);
+    let left = live(&env);
+    assert_eq!(left.as_array().unwrap().len(), 1, "{left}");
+    assert_eq!(left[0]["globs"], json!(["api/other/**"]));
+}

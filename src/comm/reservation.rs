@@ -208,6 +208,9 @@ pub fn reserve(
     let mut id = new_reservation_id();
     let mut made = None;
     let appended = append(repo, |snapshot| {
+        if let Some(task) = &req.task {
+            super::task::require(snapshot, task)?;
+        }
         let existing = all(snapshot)?;
         let conflicts = conflicts(&existing, &req.domain, req.mode, &globs, now);
         if !conflicts.is_empty() {

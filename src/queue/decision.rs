@@ -12,6 +12,8 @@ use git2::Oid;
 use super::entry::read_entry;
 use super::stack::Refusal;
 use super::{Entry, Failure};
+use crate::clock;
+use crate::comm::task;
 use crate::comm::{Change, CommError, Event, Snapshot, COMM_REF};
 use crate::git::{CasOutcome, Repo, TreeEdit};
 use crate::retry::backoff;
@@ -122,8 +124,8 @@ fn list(items: &[String]) -> String {
 }
 
 /// The event and state edits recording `decision` on `snapshot`. This is
-/// the one place where a decision's edits are built (task state changes
-/// for `Comm-Task` belong here too).
+/// the one place where a decision's edits are built; a landing also marks
+/// its `Comm-Task` done (releasing the task's reservations) in the same commit.
 pub fn decision_change(
     snapshot: &Snapshot,
     decision: &Decision,
@@ -143,6 +145,12 @@ pub fn decision_change(
         event.to.extend(others);
     }
     event.body = body(decision, main_branch);
+    let task_done = match (&decision.verdict, &e.task) {
+        (Verdict::Landed { .. }, Some(task)) => {
+            task::done_by_landing(snapshot, task, QUEUE_ACTOR, clock::now())?
+        }
+        _ => None,
+    };
     let mut field = |k: &str, v: String| event.fields.push((k.to_owned(), v));
     field("Entry", e.id.clone());
     field("Domain", e.domain.clone());
@@ -172,12 +180,33 @@ pub fn decision_change(
     if let Some(reason) = decision.reason() {
         field("Reason", reason.to_owned());
     }
+    if let Some(done) = task_done {
+        land_task(&mut event, &mut edits, done);
+    }
     if read_entry(snapshot, &e.domain)?.is_some_and(|live| live.id == e.id) {
         edits.push(TreeEdit::Remove {
             path: Entry::path(&e.domain),
         });
     }
     Ok(Change { event, edits })
+}
+
+/// Folds the task's `done` change into the landing: its state edits, the
+/// convoy and unblocking fields, and the domains to tell.
+fn land_task(event: &mut Event, edits: &mut Vec<TreeEdit>, done: Change) {
+    edits.extend(done.edits);
+    let extra = ["Convoy-Done", "Unblocks", "Released"];
+    for (k, v) in done.event.fields {
+        if extra.contains(&k.as_str()) {
+            event.fields.push((k, v));
+        }
+    }
+    event.fields.push(("Task-Done".into(), "yes".into()));
+    for d in done.event.to {
+        if !event.to.contains(&d) {
+            event.to.push(d);
+        }
+    }
 }
 
 fn body(decision: &Decision, main_branch: &str) -> String {

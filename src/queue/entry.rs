@@ -113,6 +113,9 @@ pub fn submit(repo: &Repo, config: &Config, req: &SubmitRequest) -> Result<Submi
     }
     let mut outcome = None;
     append(repo, |snapshot| {
+        if let Some(task) = &req.task {
+            crate::comm::task::require(snapshot, task)?;
+        }
         let replaced = read_entry(snapshot, &req.domain)?;
         let mut event = Event::new(SUBMIT_KIND, &req.domain, String::new());
         let entry = Entry {

@@ -24,8 +24,8 @@ pub use beads::{export_beads, import_beads, ImportReport};
 pub use board::{order, Blocker, Board, Progress};
 pub use cache::Entry;
 pub use ops::{
-    add, candidates, claim, claim_next, dep_add, done, fail, lapse, reopen, revalidate, NewTask,
-    Outcome,
+    add, candidates, claim, claim_next, dep_add, done, done_by_landing, fail, lapse, reopen,
+    revalidate, NewTask, Outcome,
 };
 
 /// Event kind of every task change (`Comm-Action` says which).
@@ -154,6 +154,17 @@ pub fn get(snapshot: &Snapshot, id: &str) -> Result<Option<Task>, CommError> {
         Some(bytes) => Task::from_yaml(&path, &bytes).map(Some),
         None => Ok(None),
     }
+}
+
+/// Task `id` at the snapshot, or a clear error naming it.
+pub fn require(snapshot: &Snapshot, id: &str) -> Result<Task, CommError> {
+    validate_id(id)?;
+    get(snapshot, id)?.ok_or_else(|| {
+        CommError::invalid(
+            format!("no task `{id}`"),
+            "comm-node task list shows the tasks",
+        )
+    })
 }
 
 /// Every task at the snapshot, with what readiness needs (through the

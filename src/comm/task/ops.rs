@@ -6,10 +6,11 @@ use git2::Oid;
 
 use super::board::order;
 use super::{
-    get, ready_entries, validate_id, Board, Entry, Status, Task, DEFAULT_PRIORITY, KIND,
+    get, ready_entries, require, validate_id, Board, Entry, Status, Task, DEFAULT_PRIORITY, KIND,
     LOWEST_PRIORITY,
 };
 use crate::comm::artifact::validate_artifact_name;
+use crate::comm::reservation;
 use crate::comm::{append, Appended, Change, CommError, Event, Snapshot, HUMAN};
 use crate::git::{Repo, TreeEdit};
 use crate::retry::random_u64;
@@ -129,20 +130,17 @@ fn build_new(snapshot: &Snapshot, by: &str, new: &NewTask, now: i64) -> Result<T
         known_domain(&domains, d)?;
     }
     for dep in &new.deps {
-        if get(snapshot, dep)?.is_none() {
-            return Err(no_task(dep));
-        }
+        require(snapshot, dep)?;
     }
     if let Some(parent) = &new.parent {
-        match get(snapshot, parent)? {
-            None => return Err(no_task(parent)),
-            Some(p) if p.status == Status::Done => {
+        match require(snapshot, parent)? {
+            p if p.status == Status::Done => {
                 return Err(CommError::invalid(
                     format!("convoy {parent} is already done"),
                     format!("reopen it first: comm-node task reopen {parent}"),
                 ))
             }
-            Some(_) => {}
+            _ => {}
         }
     }
     let mut deps = new.deps.clone();
@@ -203,13 +201,6 @@ fn known_domain(domains: &[String], name: &str) -> Result<(), CommError> {
         format!("unknown domain `{name}`"),
         format!("domains are: {}", domains.join(", ")),
     ))
-}
-
-fn no_task(id: &str) -> CommError {
-    CommError::invalid(
-        format!("no task `{id}`"),
-        "comm-node task list shows the tasks",
-    )
 }
 
 /// Claims task `id` for domain `by`. `skills` are the domain's, checked
@@ -296,7 +287,7 @@ fn claim_change(
             "claim from the domain's worktree, or pass --as DOMAIN",
         ));
     }
-    let mut task = get(snapshot, id)?.ok_or_else(|| no_task(id))?;
+    let mut task = require(snapshot, id)?;
     if task.status != Status::Open {
         let holder = match (&task.assignee, task.status) {
             (Some(a), Status::Claimed) => format!(" by {a}"),
@@ -393,7 +384,7 @@ fn finish_change(
     status: Status,
     reason: Option<&str>,
 ) -> Result<(Change, Task), CommError> {
-    let mut task = get(snapshot, id)?.ok_or_else(|| no_task(id))?;
+    let task = require(snapshot, id)?;
     let allowed = match task.status {
         Status::Claimed => by == HUMAN || task.assignee.as_deref() == Some(by),
         Status::Open => by == HUMAN,
@@ -411,6 +402,39 @@ fn finish_change(
             hint: format!("claim it first (comm-node task claim {id}), or reopen it"),
         });
     }
+    apply_finish(snapshot, task, by, now, status, reason)
+}
+
+/// Marks a task done because its work landed (the merge queue's call):
+/// whatever its state, unless it is already done. `None` when there is no
+/// such task or nothing to change. The event carries the convoy and
+/// unblocking fields for the caller to merge into its own.
+pub fn done_by_landing(
+    snapshot: &Snapshot,
+    id: &str,
+    by: &str,
+    now: i64,
+) -> Result<Option<Change>, CommError> {
+    match get(snapshot, id)? {
+        Some(task) if task.status != Status::Done => {
+            apply_finish(snapshot, task, by, now, Status::Done, None)
+                .map(|(change, _)| Some(change))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The change finishing `task` (done or failed): its file, its released
+/// reservations, a completed convoy, and who to tell.
+fn apply_finish(
+    snapshot: &Snapshot,
+    mut task: Task,
+    by: &str,
+    now: i64,
+    status: Status,
+    reason: Option<&str>,
+) -> Result<(Change, Task), CommError> {
+    let id = task.id.clone();
     let mut board = super::board(snapshot)?;
     let before: Vec<String> = board.ready().iter().map(|t| t.id.clone()).collect();
     task.status = status;
@@ -430,6 +454,18 @@ fn finish_change(
     }
     let mut event_fields = Vec::new();
     let mut to: Vec<String> = Vec::new();
+    let released: Vec<String> = reservation::all(snapshot)?
+        .into_iter()
+        .filter(|r| r.task.as_deref() == Some(id.as_str()))
+        .map(|r| {
+            edits.push(TreeEdit::Remove { path: r.path() });
+            r.id
+        })
+        .collect();
+    if !released.is_empty() {
+        subject.push_str(&format!("; released {}", released.join(", ")));
+        event_fields.push(("Released".to_owned(), released.join(" ")));
+    }
     if status == Status::Done {
         if let Some(convoy) = complete_convoy(snapshot, &board, &task, now)? {
             let progress = board.progress(&convoy.id).expect("a convoy has children");
@@ -512,7 +548,7 @@ fn reopen_change(
     id: &str,
     now: i64,
 ) -> Result<(Change, Task), CommError> {
-    let mut task = get(snapshot, id)?.ok_or_else(|| no_task(id))?;
+    let mut task = require(snapshot, id)?;
     if task.status == Status::Open {
         return Err(CommError::Refused {
             message: format!("task {id} is already open"),
@@ -560,12 +596,10 @@ pub fn dep_add(
     }
     let mut changed = None;
     let appended = append(repo, |snapshot| {
-        let mut task = get(snapshot, id)?.ok_or_else(|| no_task(id))?;
+        let mut task = require(snapshot, id)?;
         let board = super::board(snapshot)?;
         for dep in deps {
-            if board.get(dep).is_none() {
-                return Err(no_task(dep));
-            }
+            require(snapshot, dep)?;
             if let Some(path) = board.path(dep, id) {
                 return Err(cycle_error(id, &path));
             }
@@ -607,16 +641,17 @@ pub(super) fn cycle_error(id: &str, path: &[String]) -> CommError {
     )
 }
 
-/// Returns claimed tasks whose lease ran out to `open`, in one event
-/// addressed to the domains that held them; `lapsed` pairs each task id with
-/// why its lease ended. Tasks no longer claimed are skipped (someone acted).
+/// Returns claimed tasks whose lease ran out to `open` and drops their
+/// holders' reservations, in one event addressed to the domains that held
+/// them; `lapsed` pairs each task id with why its lease ended. Tasks no
+/// longer claimed are skipped (someone acted meanwhile).
 pub fn lapse(
     repo: &Repo,
     lapsed: &[(String, String)],
-    edits_for: impl Fn(&Snapshot, &Task) -> Result<Vec<TreeEdit>, CommError>,
     now: i64,
 ) -> Result<Option<Appended>, CommError> {
     append(repo, |snapshot| {
+        let reservations = reservation::all(snapshot)?;
         let mut edits = Vec::new();
         let mut to = Vec::new();
         let mut lines = Vec::new();
@@ -625,7 +660,14 @@ pub fn lapse(
             let Some(mut task) = get(snapshot, id)?.filter(|t| t.status == Status::Claimed) else {
                 continue;
             };
-            edits.extend(edits_for(snapshot, &task)?);
+            // The quiet domain's reservations lapse with its claims.
+            let holder = task.assignee.clone().unwrap_or_default();
+            for r in reservations.iter().filter(|r| r.domain == holder) {
+                let edit = TreeEdit::Remove { path: r.path() };
+                if !edits.contains(&edit) {
+                    edits.push(edit);
+                }
+            }
             to.extend(task.assignee.take());
             task.status = Status::Open;
             task.claimed_at = None;
