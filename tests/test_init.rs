@@ -369,16 +369,50 @@ fn demo_runs_the_story() {
         .stdout
         .contains("A second `comm-node init` plans 0 actions"));
     assert!(run.stdout.contains("kickoff shop: 5 domains"));
-    assert!(
-        run.stdout.contains("web$ comm-node inbox   (2 unread)"),
-        "{}",
-        run.stdout
-    );
+    // The story: tasks across domains, an artifact unblocking work, a
+    // refused reservation, a refused boundary break, and the queue.
+    for line in [
+        "nothing ready for web",
+        "; unblocks T-",
+        "`api` cannot reserve these files:",
+        "comm-node pre-commit: commit refused",
+        "1 landed, 1 rejected, 2 test runs",
+        "1 landed, 0 rejected, 1 test run;",
+    ] {
+        assert!(
+            run.stdout.contains(line),
+            "missing {line:?} in\n{}",
+            run.stdout
+        );
+    }
     let shop = dir.join("shop");
+    let log = env.git(&shop, &["log", "--format=%s", "comm"]);
+    let decisions: Vec<String> = log
+        .lines()
+        .filter(|l| l.starts_with("queue: landed") || l.starts_with("queue: rejected"))
+        .map(|l| l.split(' ').take(3).collect::<Vec<_>>().join(" "))
+        .collect();
     assert_eq!(
-        env.git(&shop, &["log", "--format=%s", "comm"]),
-        "web read 2 messages\nweb → api: thanks, wiring the order list to it\napi → web: orders API contract ready\napi published openapi.yaml: orders contract v1\nkickoff shop: 5 domains (api, engine, pricing, shared, web)"
+        decisions,
+        [
+            "queue: landed api",
+            "queue: landed web",
+            "queue: rejected api"
+        ]
     );
+    let tasks = env.cn(&shop, &["task", "list", "--json"]).expect(0);
+    let tasks: serde_json::Value = serde_json::from_str(&tasks.stdout).unwrap();
+    assert!(
+        tasks
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["status"] == "done"),
+        "{tasks}"
+    );
+    // main holds the fixed code, and the checkout followed it.
+    assert!(read(&shop.join("services/api/src/money.mjs")).contains("toFixed(2)"));
+    assert_eq!(env.git(&shop, &["status", "--porcelain"]), "");
     assert_eq!(
         env.git(&shop, &["show", "comm:artifacts/api/openapi.yaml"]),
         read(&shop.join("services/api/openapi.yaml")).trim_end()
