@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::comm::task::{self, Status as TaskStatus};
-use crate::comm::{self, CommError, Presence, Snapshot};
+use crate::comm::{self, reservation, CommError, Presence, Snapshot};
 use crate::config::{Config, Health, Loaded};
 use crate::git::{AheadBehind, GitError, Repo};
 use crate::health::{self, Activity};
@@ -65,6 +65,10 @@ pub struct DomainStatus {
     pub last_activity: Option<Activity>,
     /// Holds a task and has been quiet longer than `health.stall_after`.
     pub stalled: bool,
+    /// Its live reservations: id and globs, `(shared)` marked.
+    pub reservations: Vec<String>,
+    /// Its entry in the merge queue: the submitted commit.
+    pub queued: Option<String>,
 }
 
 /// Why status could not be gathered.
@@ -82,6 +86,8 @@ pub fn gather(repo: &Repo, loaded: &Loaded, now: i64) -> Result<Status, StatusEr
     let comm_exists = repo.ref_tip(comm::COMM_REF)?.is_some();
     let snapshot = Snapshot::take(repo)?;
     let presence = comm::presence(&snapshot)?;
+    let reservations = reservation::live(&snapshot, now)?;
+    let queue = crate::queue::pending(&snapshot)?;
     let mut liveness = if comm_exists {
         health::liveness(repo, config, now)?
     } else {
@@ -130,6 +136,22 @@ pub fn gather(repo: &Repo, loaded: &Loaded, now: i64) -> Result<Status, StatusEr
             claimed: live.claimed,
             last_activity: live.last,
             stalled: live.stalled,
+            reservations: reservations
+                .iter()
+                .filter(|r| &r.domain == name)
+                .map(|r| {
+                    let shared = if r.mode == reservation::Mode::Shared {
+                        " (shared)"
+                    } else {
+                        ""
+                    };
+                    format!("{} {}{shared}", r.id, r.globs.join(" "))
+                })
+                .collect(),
+            queued: queue
+                .iter()
+                .find(|e| &e.domain == name)
+                .map(|e| e.short().to_owned()),
         });
     }
     Ok(Status {

@@ -122,6 +122,8 @@ fn status_shows_each_domains_agent_task_unread_and_activity() {
     assert_eq!(w["stalled"], false);
     assert_eq!(status["tasks"]["claimed"], 1);
     assert_eq!(status["health"]["stall_after"], 600);
+    assert_eq!(w["reservations"], serde_json::json!([]));
+    assert_eq!(w["queued"], Value::Null);
     let a = domain(&status, "api");
     assert_eq!(a["agent"], Value::Null);
     assert_eq!(a["claimed"], serde_json::json!([]));
@@ -236,6 +238,15 @@ fn a_lapsed_domain_loses_its_reservations_with_its_claims() {
     // api cannot take web's files while the reservation holds...
     let live = json(&env.cn(&root, &["reservations", "--json"]).expect(0));
     assert_eq!(live.as_array().unwrap().len(), 1);
+    let status = json(&env.cn(&root, &["status", "--json"]).expect(0));
+    let held = domain(&status, "web")["reservations"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        held.starts_with("R-") && held.ends_with(" web/**"),
+        "{held}"
+    );
     // ...and after web's lease lapses, nothing holds them.
     cn_later(&env, &root, 7200, &["status"]).expect(0);
     let live = json(&cn_later(&env, &root, 7200, &["reservations", "--json"]).expect(0));

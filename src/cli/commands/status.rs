@@ -44,6 +44,8 @@ pub fn render(status: &Status, now: i64) -> String {
         "TASKS".to_owned(),
         "UNREAD".to_owned(),
         "LAST ACTIVE".to_owned(),
+        "RESERVED".to_owned(),
+        "QUEUED".to_owned(),
         format!("VS {}", status.main.to_uppercase()),
         "STATE".to_owned(),
     ]];
@@ -89,6 +91,12 @@ pub fn render(status: &Status, now: i64) -> String {
             },
             d.unread.to_string(),
             last,
+            match d.reservations.len() {
+                0 => "-".to_owned(),
+                1 => d.reservations[0].clone(),
+                n => format!("{n} reservations"),
+            },
+            d.queued.clone().unwrap_or_else(|| "-".to_owned()),
             vs_main,
             state,
         ]);
