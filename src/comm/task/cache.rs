@@ -127,7 +127,7 @@ fn file(snapshot: &Snapshot) -> PathBuf {
         .repo()
         .common_dir()
         .join("comm-node")
-        .join("tasks-v1")
+        .join("tasks-v2")
 }
 
 /// Drops what the cache does not keep.
