@@ -17,6 +17,7 @@
 //! - [`pathglob`] decides exactly whether two path globs share a file.
 //! - [`retry`] jittered backoff for contended refs.
 //! - [`clock`] the time leases and expiries are measured with.
+//! - [`tsv`] escaping for the tab-separated cache files.
 //!
 //! The library never prints; the binary's `cli` module decides what users see.
 
@@ -34,3 +35,4 @@ pub mod queue;
 pub mod retry;
 pub mod scaffold;
 pub mod status;
+pub mod tsv;

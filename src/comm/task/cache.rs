@@ -19,10 +19,9 @@ use git2::Oid;
 
 use super::{Progress, Status, Task, DIR};
 use crate::comm::{CommError, Snapshot};
+use crate::tsv::{escape, unescape, ITEM};
 
 const MAGIC: &str = "comm-node tasks v2";
-/// Separates the items of a list field.
-const ITEM: char = '\u{1f}';
 
 /// A task's summary with what was derived from the whole graph.
 #[derive(Debug, Clone)]
@@ -306,65 +305,12 @@ fn unlist(field: &str) -> Vec<String> {
     field.split(ITEM).map(unescape).collect()
 }
 
-/// Keeps tabs, newlines and the item separator out of a field.
-fn escape(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.contains(['\\', '\t', '\n', '\r', ITEM]) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            ITEM => out.push_str("\\u"),
-            c => out.push(c),
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
-
-fn unescape(text: &str) -> String {
-    if !text.contains('\\') {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some('u') => out.push(ITEM),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn fields_survive_escaping() {
-        for text in [
-            "plain",
-            "tab\there",
-            "new\nline",
-            "back\\slash\\t",
-            "sep\u{1f}x",
-            "",
-        ] {
-            assert_eq!(unescape(&escape(text)), text);
-            assert!(!escape(text).contains(['\t', '\n', ITEM]));
-        }
+    fn lists_survive_the_round_trip() {
         let items = vec!["a\u{1f}b".to_owned(), "c".to_owned()];
         let mut field = String::new();
         push_list(&mut field, &items);

@@ -1,0 +1,74 @@
+//! Escaping for the tab-separated lines of comm-node's caches under
+//! `.git/comm-node/`: a field never holds a raw tab, line break, or the two
+//! list separators the caches use (`,` and U+001F).
+
+use std::borrow::Cow;
+
+/// The separator between the items of a list field.
+pub const ITEM: char = '\u{1f}';
+
+/// `text` with `\`, tab, CR, LF, `,` and [`ITEM`] escaped.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    if !text.contains(['\\', '\t', '\n', '\r', ',', ITEM]) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            ',' => out.push_str("\\c"),
+            ITEM => out.push_str("\\u"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The text [`escape`] was given.
+pub fn unescape(text: &str) -> String {
+    if !text.contains('\\') {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('c') => out.push(','),
+            Some('u') => out.push(ITEM),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_survive_escaping() {
+        for text in [
+            "plain",
+            "tab\there",
+            "new\nline\r",
+            "back\\slash\\t",
+            "a,b",
+            "sep\u{1f}x",
+            "",
+        ] {
+            assert_eq!(unescape(&escape(text)), text);
+            assert!(!escape(text).contains(['\t', '\n', '\r', ',', ITEM]));
+        }
+    }
+}
