@@ -89,19 +89,16 @@ pub fn liveness(
         ControlFlow::Continue(())
     })?;
     let snapshot = Snapshot::take(repo)?;
-    let board = task::board(&snapshot)?;
+    let held = task::claimed_entries(&snapshot)?;
     let mut out = BTreeMap::new();
     for name in config.domains.keys() {
-        let claimed: Vec<String> = board
-            .tasks()
+        let mine: Vec<&task::Task> = held
+            .iter()
+            .map(|e| &e.task)
             .filter(|t| t.status == Status::Claimed && t.assignee.as_deref() == Some(name))
-            .map(|t| t.id.clone())
             .collect();
-        let since_claim = board
-            .tasks()
-            .filter(|t| claimed.contains(&t.id))
-            .filter_map(|t| t.claimed_at)
-            .max();
+        let claimed: Vec<String> = mine.iter().map(|t| t.id.clone()).collect();
+        let since_claim = mine.iter().filter_map(|t| t.claimed_at).max();
         let last_at = last.get(name).map(|a| a.at).max(since_claim);
         let quiet = last_at.map_or(i64::MAX, |at| now - at);
         out.insert(

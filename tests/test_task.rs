@@ -776,3 +776,35 @@ fn finishing_a_task_releases_its_reservations() {
     assert_eq!(left.as_array().unwrap().len(), 1, "{left}");
     assert_eq!(left[0]["globs"], json!(["api/other/**"]));
 }
+
+#[test]
+fn the_cache_a_claim_patches_equals_a_rebuilt_one() {
+    let env = Env::new();
+    let root = bus(&env);
+    let convoy = add(&env, &root, &["convoy"]);
+    let first = add(
+        &env,
+        &root,
+        &["first", "--domain", "api", "--parent", &convoy],
+    );
+    add(&env, &root, &["second", "--domain", "web", "--dep", &first]);
+    add(
+        &env,
+        &root,
+        &["third, with a comma \\ and a backslash", "--domain", "api"],
+    );
+    let cache = root.join(".git/comm-node/tasks-v2");
+    env.cn(&root, &["task", "ready"]).expect(0);
+    env.cn(&root, &["--as", "api", "task", "claim", &first])
+        .expect(0);
+    let patched = std::fs::read_to_string(&cache).unwrap();
+    assert!(patched.contains(&format!("\t{first}\t")), "{patched}");
+    std::fs::remove_file(&cache).unwrap();
+    env.cn(&root, &["task", "ready"]).expect(0);
+    assert_eq!(std::fs::read_to_string(&cache).unwrap(), patched);
+    // The patched cache answers like the rebuilt one.
+    let ready = ids(&json(
+        &env.cn(&root, &["task", "ready", "--json"]).expect(0),
+    ));
+    assert!(!ready.contains(&first));
+}

@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use git2::Oid;
 
@@ -41,37 +41,39 @@ struct Stamp {
     artifacts: Option<Oid>,
 }
 
-/// Every task at the snapshot, with readiness and progress.
-pub fn load(snapshot: &Snapshot) -> Result<Vec<Entry>, CommError> {
-    load_filtered(snapshot, false)
+/// Which entries a load returns; each line starts with a flag saying
+/// which it is (`R` ready, `C` claimed, `-` anything else), so a filtered
+/// load parses only the lines it keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Only {
+    All,
+    Ready,
+    Claimed,
 }
 
-/// Only the ready tasks at the snapshot (the fast path of `task ready`).
-pub fn load_ready(snapshot: &Snapshot) -> Result<Vec<Entry>, CommError> {
-    load_filtered(snapshot, true)
+impl Only {
+    fn keeps(self, flag: char) -> bool {
+        match self {
+            Only::All => true,
+            Only::Ready => flag == 'R',
+            Only::Claimed => flag == 'C',
+        }
+    }
 }
 
-fn load_filtered(snapshot: &Snapshot, only_ready: bool) -> Result<Vec<Entry>, CommError> {
+/// The tasks at the snapshot that `only` selects, with readiness and progress.
+pub fn load(snapshot: &Snapshot, only: Only) -> Result<Vec<Entry>, CommError> {
     let repo = snapshot.repo();
-    let stamp = match snapshot.tip() {
-        Some(tip) => Stamp {
-            tasks: repo.dir_id_at(tip, DIR)?,
-            artifacts: repo.dir_id_at(tip, "artifacts")?,
-        },
-        None => Stamp {
-            tasks: None,
-            artifacts: None,
-        },
-    };
+    let stamp = stamp_of(snapshot)?;
     let path = file(snapshot);
     let text = fs::read_to_string(&path).unwrap_or_default();
     if header(&text) == Some(stamp) {
-        if let Some(entries) = parse_entries(&text, only_ready) {
+        if let Some(entries) = parse_entries(&text, only) {
             return Ok(entries);
         }
     }
     // Catch up: keep the summaries whose blob did not change, read the rest.
-    let mut known: HashMap<String, (Oid, Task)> = parse_entries(&text, false)
+    let mut known: HashMap<String, (Oid, Task)> = parse_entries(&text, Only::All)
         .unwrap_or_default()
         .into_iter()
         .map(|e| (e.task.id.clone(), (e.blob, e.task)))
@@ -114,11 +116,77 @@ fn load_filtered(snapshot: &Snapshot, only_ready: bool) -> Result<Vec<Entry>, Co
         .collect();
     // A cache that cannot be written is only slower next time.
     let _ = save(&path, stamp, &entries);
-    Ok(if only_ready {
-        entries.into_iter().filter(|e| e.ready).collect()
-    } else {
-        entries
+    Ok(entries
+        .into_iter()
+        .filter(|e| only.keeps(flag(e)))
+        .collect())
+}
+
+/// The trees a snapshot's readiness depends on.
+fn stamp_of(snapshot: &Snapshot) -> Result<Stamp, CommError> {
+    let repo = snapshot.repo();
+    Ok(match snapshot.tip() {
+        Some(tip) => Stamp {
+            tasks: repo.dir_id_at(tip, DIR)?,
+            artifacts: repo.dir_id_at(tip, "artifacts")?,
+        },
+        None => Stamp {
+            tasks: None,
+            artifacts: None,
+        },
     })
+}
+
+/// Brings a cache that was current at `before` up to `after`, when the only
+/// change between them is `task` going from ready to claimed: no other
+/// task's readiness can change (a claim is not done), so one line is
+/// rewritten instead of the graph being recomputed by the next reader.
+pub fn record_claim(before: &Snapshot, after: &Snapshot, task: &Task) -> Result<(), CommError> {
+    let path = file(after);
+    let Ok(text) = fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let new_stamp = stamp_of(after)?;
+    if header(&text) != Some(stamp_of(before)?)
+        || new_stamp.artifacts != stamp_of(before)?.artifacts
+    {
+        return Ok(());
+    }
+    let Some(blob) = new_stamp
+        .tasks
+        .map(|tree| after.repo().dir_blobs(tree))
+        .transpose()?
+        .and_then(|files| {
+            let name = format!("{}.yaml", task.id);
+            files.into_iter().find(|(n, _)| *n == name).map(|(_, b)| b)
+        })
+    else {
+        return Ok(());
+    };
+    let needle = format!("\t{}\t", escape(&task.id));
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut lines = text.lines();
+    lines.next();
+    let mut found = false;
+    for line in lines {
+        let is_it = !found && line.starts_with("R\t") && id_field_is(line, &needle);
+        if is_it {
+            found = true;
+            let mut entry = parse_entries_line(line).expect("a line that matched parses");
+            entry.task = task.clone();
+            summarize(&mut entry.task);
+            entry.ready = false;
+            entry.blob = blob;
+            push_entry(&mut out, &entry);
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if found {
+        let _ = write_file(&path, &(header_line(new_stamp) + &out));
+    }
+    Ok(())
 }
 
 fn file(snapshot: &Snapshot) -> PathBuf {
@@ -141,46 +209,78 @@ fn oid_text(id: Option<Oid>) -> String {
     id.map_or_else(|| "-".to_owned(), |t| t.to_string())
 }
 
-fn save(path: &PathBuf, stamp: Stamp, entries: &[Entry]) -> std::io::Result<()> {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(entries.len() * 200 + 128);
-    let _ = writeln!(
-        out,
-        "{MAGIC}\t{}\t{}",
+/// The line flag of an entry.
+fn flag(e: &Entry) -> char {
+    match (e.ready, e.task.status) {
+        (true, _) => 'R',
+        (false, Status::Claimed) => 'C',
+        _ => '-',
+    }
+}
+
+/// Whether the id field (after flag, progress and blob) is `needle` (`\tID\t`).
+fn id_field_is(line: &str, needle: &str) -> bool {
+    let mut tabs = line.match_indices('\t');
+    match (tabs.nth(2), tabs.next()) {
+        (Some((start, _)), Some((end, _))) => &line[start..=end] == needle,
+        _ => false,
+    }
+}
+
+fn header_line(stamp: Stamp) -> String {
+    format!(
+        "{MAGIC}\t{}\t{}\n",
         oid_text(stamp.tasks),
         oid_text(stamp.artifacts)
-    );
+    )
+}
+
+fn save(path: &Path, stamp: Stamp, entries: &[Entry]) -> std::io::Result<()> {
+    let mut out = String::with_capacity(entries.len() * 200 + 128);
+    out.push_str(&header_line(stamp));
     for e in entries {
-        let t = &e.task;
-        out.push_str(if e.ready { "R\t" } else { "-\t" });
-        if let Some(p) = e.progress {
-            let _ = write!(out, "{}/{}", p.done, p.total);
-        }
-        let _ = write!(out, "\t{}\t", e.blob);
-        push_text(&mut out, &t.id);
-        push_text(&mut out, &t.title);
-        push_text(&mut out, t.domain.as_deref().unwrap_or_default());
-        push_text(&mut out, t.status.as_str());
-        let _ = write!(out, "{}\t", t.priority);
-        push_list(&mut out, &t.deps);
-        push_list(&mut out, &t.needs_artifacts);
-        push_text(&mut out, t.parent.as_deref().unwrap_or_default());
-        push_text(&mut out, t.assignee.as_deref().unwrap_or_default());
-        push_list(&mut out, &t.done_when);
-        push_list(&mut out, &t.skills);
-        let _ = write!(out, "{}\t{}\t", t.created, t.updated);
-        push_text(&mut out, &t.created_by);
-        if let Some(c) = t.claimed_at {
-            let _ = write!(out, "{c}");
-        }
-        out.push('\n');
+        push_entry(&mut out, e);
     }
+    write_file(path, &out)
+}
+
+/// Writes the cache atomically (a reader sees the old file or the new one).
+fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)?;
     }
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    fs::write(&tmp, out)?;
+    fs::write(&tmp, text)?;
     fs::rename(&tmp, path)
+}
+
+/// Appends one entry's line.
+fn push_entry(out: &mut String, e: &Entry) {
+    use std::fmt::Write as _;
+    let t = &e.task;
+    out.push(flag(e));
+    out.push('\t');
+    if let Some(p) = e.progress {
+        let _ = write!(out, "{}/{}", p.done, p.total);
+    }
+    let _ = write!(out, "\t{}\t", e.blob);
+    push_text(out, &t.id);
+    push_text(out, &t.title);
+    push_text(out, t.domain.as_deref().unwrap_or_default());
+    push_text(out, t.status.as_str());
+    let _ = write!(out, "{}\t", t.priority);
+    push_list(out, &t.deps);
+    push_list(out, &t.needs_artifacts);
+    push_text(out, t.parent.as_deref().unwrap_or_default());
+    push_text(out, t.assignee.as_deref().unwrap_or_default());
+    push_list(out, &t.done_when);
+    push_list(out, &t.skills);
+    let _ = write!(out, "{}\t{}\t", t.created, t.updated);
+    push_text(out, &t.created_by);
+    if let Some(c) = t.claimed_at {
+        let _ = write!(out, "{c}");
+    }
+    out.push('\n');
 }
 
 /// Appends a field and its tab.
@@ -218,36 +318,38 @@ fn header(text: &str) -> Option<Stamp> {
     })
 }
 
-/// The entries of a cache file (only the ready ones when asked); `None`
-/// when any line is damaged.
-fn parse_entries(text: &str, only_ready: bool) -> Option<Vec<Entry>> {
+/// The entries of a cache file that `only` keeps; `None` when any line is damaged.
+fn parse_entries(text: &str, only: Only) -> Option<Vec<Entry>> {
     let mut out = Vec::new();
     for line in text.lines().skip(1) {
-        let ready = line.starts_with("R\t");
-        if only_ready && !ready {
-            continue;
+        if only.keeps(line.chars().next()?) {
+            out.push(parse_entries_line(line)?);
         }
-        let (_, rest) = line.split_once('\t')?;
-        let (progress, rest) = rest.split_once('\t')?;
-        let (blob, rest) = rest.split_once('\t')?;
-        let progress = match progress {
-            "" => None,
-            p => {
-                let (done, total) = p.split_once('/')?;
-                Some(Progress {
-                    done: done.parse().ok()?,
-                    total: total.parse().ok()?,
-                })
-            }
-        };
-        out.push(Entry {
-            task: parse_line(rest)?,
-            ready,
-            progress,
-            blob: Oid::from_str(blob).ok()?,
-        });
     }
     Some(out)
+}
+
+/// One entry line: flag, progress, blob, then the task's fields.
+fn parse_entries_line(line: &str) -> Option<Entry> {
+    let (flag, rest) = line.split_once('\t')?;
+    let (progress, rest) = rest.split_once('\t')?;
+    let (blob, rest) = rest.split_once('\t')?;
+    let progress = match progress {
+        "" => None,
+        p => {
+            let (done, total) = p.split_once('/')?;
+            Some(Progress {
+                done: done.parse().ok()?,
+                total: total.parse().ok()?,
+            })
+        }
+    };
+    Some(Entry {
+        task: parse_line(rest)?,
+        ready: flag == "R",
+        progress,
+        blob: Oid::from_str(blob).ok()?,
+    })
 }
 
 fn parse_line(line: &str) -> Option<Task> {

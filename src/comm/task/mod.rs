@@ -170,7 +170,7 @@ pub fn require(snapshot: &Snapshot, id: &str) -> Result<Task, CommError> {
 /// Every task at the snapshot, with what readiness needs (through the
 /// cache under `.git/comm-node/`, so only changed task files are parsed).
 pub fn board(snapshot: &Snapshot) -> Result<Board, CommError> {
-    let tasks = cache::load(snapshot)?
+    let tasks = cache::load(snapshot, cache::Only::All)?
         .into_iter()
         .map(|e| (e.task.id.clone(), e.task))
         .collect();
@@ -180,7 +180,12 @@ pub fn board(snapshot: &Snapshot) -> Result<Board, CommError> {
 /// The ready tasks at the snapshot with their convoy progress, without
 /// building the whole graph when the cache is current.
 pub fn ready_entries(snapshot: &Snapshot) -> Result<Vec<Entry>, CommError> {
-    cache::load_ready(snapshot)
+    cache::load(snapshot, cache::Only::Ready)
+}
+
+/// The claimed tasks at the snapshot (cheap when the cache is current).
+pub fn claimed_entries(snapshot: &Snapshot) -> Result<Vec<Entry>, CommError> {
+    cache::load(snapshot, cache::Only::Claimed)
 }
 
 /// A board over `tasks`, with the artifacts they need looked up at the snapshot.

@@ -214,11 +214,29 @@ pub fn claim(
 ) -> Result<Outcome, CommError> {
     validate_id(id)?;
     let mut claimed = None;
+    let mut base = None;
     let appended = append(repo, |snapshot| {
+        base = snapshot.tip();
         let change = claim_change(snapshot, by, id, skills, now)?;
         claimed = Some(change.1);
         Ok(Some(change.0))
     })?;
+    after_claim(repo, base, appended, claimed)
+}
+
+/// Finishes a claim: brings the task cache along (one line changes) so the
+/// next reader does not recompute the graph, and returns the outcome.
+fn after_claim(
+    repo: &Repo,
+    base: Option<Oid>,
+    appended: Option<Appended>,
+    claimed: Option<Task>,
+) -> Result<Outcome, CommError> {
+    if let (Some(a), Some(task)) = (&appended, &claimed) {
+        let before = Snapshot::at(repo, base)?;
+        let after = Snapshot::at(repo, Some(a.commit))?;
+        super::cache::record_claim(&before, &after, task)?;
+    }
     finish(appended, claimed)
 }
 
@@ -232,7 +250,9 @@ pub fn claim_next(
     now: i64,
 ) -> Result<Outcome, CommError> {
     let mut claimed = None;
+    let mut base = None;
     let appended = append(repo, |snapshot| {
+        base = snapshot.tip();
         let ready = ready_entries(snapshot)?;
         let best = candidates(&ready, by, skills)
             .into_iter()
@@ -248,7 +268,7 @@ pub fn claim_next(
         claimed = Some(change.1);
         Ok(Some(change.0))
     })?;
-    finish(appended, claimed)
+    after_claim(repo, base, appended, claimed)
 }
 
 /// The ready tasks domain `by` may take, in the order `task next` takes them.
