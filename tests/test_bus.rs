@@ -7,9 +7,9 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use common::{write, Env, Run, BIN};
 use serde_json::Value;
@@ -960,22 +960,6 @@ fn artifact_names_spelling_dot_git_with_ignorable_code_points_are_refused() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
-/// Spawns `sh` running `script` with `$0` = the binary, in its own process
-/// group, with the harness environment.
-fn spawn_loop(env: &Env, root: &Path, script: &str, stdout: Stdio, stderr: Stdio) -> Child {
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(script)
-        .arg(BIN)
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr)
-        .process_group(0);
-    env.hermetic(&mut cmd);
-    cmd.spawn().unwrap()
-}
-
 #[test]
 fn concurrent_senders_make_one_linear_history() {
     const PROCS: usize = 8;
@@ -989,13 +973,7 @@ fn concurrent_senders_make_one_linear_history() {
             "for i in $(seq 1 {EACH}); do \"$0\" --as {who} send --to all \"m $i from {p}\" || exit 1; done"
         );
         let log = File::create(env.path(&format!("stderr-{p}"))).unwrap();
-        children.push(spawn_loop(
-            &env,
-            &root,
-            &script,
-            Stdio::null(),
-            Stdio::from(log),
-        ));
+        children.push(env.spawn_loop(&root, &script, Stdio::null(), Stdio::from(log)));
     }
     let statuses: Vec<_> = children.iter_mut().map(|c| c.wait().unwrap()).collect();
     for (p, status) in statuses.iter().enumerate() {
@@ -1096,13 +1074,7 @@ fn senders_killed_mid_append_leave_a_sound_bus() {
                 "i=0; while true; do i=$((i+1)); \"$0\" --as {who} send --to all \"r{round} m $i from {p}\" || exit 1; done"
             );
             let log = File::create(env.path(&format!("stderr-{round}-{p}"))).unwrap();
-            children.push(spawn_loop(
-                &env,
-                &root,
-                &script,
-                Stdio::piped(),
-                Stdio::from(log),
-            ));
+            children.push(env.spawn_loop(&root, &script, Stdio::piped(), Stdio::from(log)));
         }
         // Drain the pipes while the senders run.
         let readers: Vec<_> = children
@@ -1119,11 +1091,7 @@ fn senders_killed_mid_append_leave_a_sound_bus() {
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         // SIGKILL each whole process group: the shell and the send it runs.
         for c in &children {
-            let status = Command::new("/usr/bin/kill")
-                .args(["-9", "--", &format!("-{}", c.id())])
-                .status()
-                .unwrap();
-            assert!(status.success());
+            common::kill_group(c);
         }
         for (p, c) in children.iter_mut().enumerate() {
             let status = c.wait().unwrap();

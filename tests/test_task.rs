@@ -651,7 +651,7 @@ fn a_beads_file_with_a_cycle_or_garbage_is_refused_whole() {
 
 #[test]
 fn agents_killed_mid_claim_leave_every_task_claimed_at_most_once() {
-    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    use std::os::unix::process::ExitStatusExt;
     let env = Env::new();
     let root = bus(&env);
     let jsonl: String = (0..300)
@@ -683,25 +683,11 @@ fn agents_killed_mid_claim_leave_every_task_claimed_at_most_once() {
             let script = format!(
                 "while true; do id=$(\"$0\" --as {who} task next | head -1) || exit 1; \"$0\" --as {who} task done \"$id\" >/dev/null || exit 1; done"
             );
-            let mut cmd = Command::new("sh");
-            cmd.arg("-c")
-                .arg(script)
-                .arg(BIN)
-                .current_dir(&root)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .process_group(0);
-            env.hermetic(&mut cmd);
-            children.push(cmd.spawn().unwrap());
+            children.push(env.spawn_loop(&root, &script, Stdio::null(), Stdio::null()));
         }
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         for c in &children {
-            let killed = Command::new("/usr/bin/kill")
-                .args(["-9", "--", &format!("-{}", c.id())])
-                .status()
-                .unwrap();
-            assert!(killed.success());
+            common::kill_group(c);
         }
         for mut c in children {
             assert_eq!(

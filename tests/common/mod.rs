@@ -128,10 +128,43 @@ impl Env {
         root
     }
 
+    /// Spawns `sh -c script` in `dir` with `$0` = the comm-node binary, in a
+    /// process group of its own (so [`kill_group`] stops it and whatever it runs).
+    pub fn spawn_loop(
+        &self,
+        dir: &Path,
+        script: &str,
+        stdout: std::process::Stdio,
+        stderr: std::process::Stdio,
+    ) -> std::process::Child {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(script)
+            .arg(BIN)
+            .current_dir(dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .process_group(0);
+        self.hermetic(&mut cmd);
+        cmd.spawn().unwrap()
+    }
+
     /// Every ref with the commit it points at, as one comparable string.
     pub fn refs(&self, root: &Path) -> String {
         self.git(root, &["for-each-ref", "--format=%(refname) %(objectname)"])
     }
+}
+
+/// SIGKILLs the whole process group `child` leads (a loop and the command
+/// it is running).
+pub fn kill_group(child: &std::process::Child) {
+    let status = Command::new("/usr/bin/kill")
+        .args(["-9", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
 
 pub fn fixture_dir() -> PathBuf {
