@@ -24,13 +24,14 @@
 //! fallback also writes the objects of a conflicted result, unreferenced
 //! (`git gc` prunes them).
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::Command;
 
-use git2::{ErrorCode, FileMode, Oid, Tree};
+use git2::{ErrorCode, FileMode, Oid, Tree, TreeEntry};
 
 use super::{Context, GitError, Repo, Result};
 
@@ -199,7 +200,8 @@ impl Repo {
     }
 
     /// Adds to `out` what changed from `old` to `new` (trees at `prefix`),
-    /// descending only into subtrees whose ids differ.
+    /// descending only into subtrees whose ids differ. Both entry lists are
+    /// in git's tree order, so one merging pass pairs them.
     fn diff_trees(
         &self,
         old: Option<&Tree>,
@@ -207,41 +209,67 @@ impl Repo {
         prefix: &[u8],
         out: &mut SideChanges,
     ) -> Result<()> {
-        let (old, new) = (entries(old), entries(new));
-        let names: BTreeSet<&Vec<u8>> = old.keys().chain(new.keys()).collect();
-        for name in names {
-            let (was, is) = (old.get(name).copied(), new.get(name).copied());
-            if was == is {
-                continue;
-            }
+        let (old, new) = (tree_entries(old), tree_entries(new));
+        let (mut i, mut j) = (0, 0);
+        loop {
+            let (was, is) = match (old.get(i), new.get(j)) {
+                (None, None) => return Ok(()),
+                (Some(a), Some(b)) if entry(a) == entry(b) && a.name_bytes() == b.name_bytes() => {
+                    (i, j) = (i + 1, j + 1);
+                    continue;
+                }
+                (Some(a), Some(b)) => match tree_order(a, b) {
+                    Ordering::Less => (Some(a), None),
+                    Ordering::Greater => (None, Some(b)),
+                    Ordering::Equal => (Some(a), Some(b)),
+                },
+                (a, b) => (a, b),
+            };
+            i += usize::from(was.is_some());
+            j += usize::from(is.is_some());
+            let name = was.or(is).map(TreeEntry::name_bytes).unwrap_or_default();
             let mut path = prefix.to_vec();
             if !path.is_empty() {
                 path.push(b'/');
             }
             path.extend_from_slice(name);
-            match (is, was) {
-                (Some(entry), _) if !is_tree(entry) => {
-                    out.insert(path.clone(), Some(entry));
-                }
-                (_, Some(entry)) if !is_tree(entry) => {
-                    out.insert(path.clone(), None);
-                }
-                _ => {}
-            }
-            let subtree = |entry: Option<Entry>| match entry.filter(|e| is_tree(*e)) {
-                Some((id, _)) => self
-                    .inner
-                    .find_tree(id)
-                    .map(Some)
-                    .context(|| format!("cannot read tree {id}")),
-                None => Ok(None),
-            };
-            let (was_tree, is_tree_now) = (subtree(was)?, subtree(is)?);
-            if was_tree.is_some() || is_tree_now.is_some() {
-                self.diff_trees(was_tree.as_ref(), is_tree_now.as_ref(), &path, out)?;
-            }
+            self.diff_entry(was.map(entry), is.map(entry), path, out)?;
         }
-        Ok(())
+    }
+
+    /// Adds to `out` the change of one name from `was` to `is` (differing).
+    fn diff_entry(
+        &self,
+        was: Option<Entry>,
+        is: Option<Entry>,
+        path: Vec<u8>,
+        out: &mut SideChanges,
+    ) -> Result<()> {
+        if was == is {
+            return Ok(());
+        }
+        match (is, was) {
+            (Some(entry), _) if !is_tree(entry) => {
+                out.insert(path.clone(), Some(entry));
+            }
+            (_, Some(entry)) if !is_tree(entry) => {
+                out.insert(path.clone(), None);
+            }
+            _ => {}
+        }
+        let subtree = |entry: Option<Entry>| match entry.filter(|e| is_tree(*e)) {
+            Some((id, _)) => self
+                .inner
+                .find_tree(id)
+                .map(Some)
+                .context(|| format!("cannot read tree {id}")),
+            None => Ok(None),
+        };
+        let (was_tree, is_tree_now) = (subtree(was)?, subtree(is)?);
+        if was_tree.is_none() && is_tree_now.is_none() {
+            return Ok(());
+        }
+        self.diff_trees(was_tree.as_ref(), is_tree_now.as_ref(), &path, out)
     }
 
     /// `ours` with `changes` applied. When a file turns into a directory or
@@ -352,12 +380,22 @@ fn has_changes_below(changes: &SideChanges, dir: &[u8]) -> bool {
     changes.range(start..end).next().is_some()
 }
 
-/// The entries of `tree` by name (none for a missing tree).
-fn entries(tree: Option<&Tree>) -> BTreeMap<Vec<u8>, Entry> {
-    tree.into_iter()
-        .flat_map(|t| t.iter())
-        .map(|e| (e.name_bytes().to_vec(), (e.id(), e.filemode())))
-        .collect()
+fn entry(e: &TreeEntry) -> Entry {
+    (e.id(), e.filemode())
+}
+
+/// git's order of tree entries: by name, a tree's name read as if it ended in `/`.
+fn tree_order(a: &TreeEntry, b: &TreeEntry) -> Ordering {
+    order_key(a).cmp(order_key(b))
+}
+
+fn order_key<'e>(e: &'e TreeEntry) -> impl Iterator<Item = u8> + 'e {
+    let end = if is_tree(entry(e)) { b'/' } else { 0 };
+    e.name_bytes().iter().copied().chain(std::iter::once(end))
+}
+
+fn tree_entries<'t>(tree: Option<&'t Tree>) -> Vec<TreeEntry<'t>> {
+    tree.map(|t| t.iter().collect()).unwrap_or_default()
 }
 
 fn is_tree((_, mode): Entry) -> bool {
