@@ -371,7 +371,7 @@ fn generate(env: &Hermetic, root: &PathBuf) {
     b2.push(("shared.txt".into(), shared("b2", false)));
     commit("b2", Some("main"), b2);
     for k in 0..FRESH {
-        for (prefix, offset) in [("f", 10), ("g", 100)] {
+        for (prefix, offset) in [("f", 10), ("g", 50)] {
             let name = format!("{prefix}{k}");
             commit(&name, Some("main"), side(&name, offset + k));
         }
