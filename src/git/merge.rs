@@ -6,19 +6,22 @@
 //! the paths each side changed against it are disjoint, except paths both
 //! sides changed to the same blob and mode that exist in the base. Then the
 //! result is simply the base with both sides' changes applied, which is what
-//! every three-way merge gives. Two more things must hold, because `ort`
-//! looks past single paths: for every changed path, each directory above it
-//! must be a directory on the other side, unchanged there, or new on both
-//! (a file on the other side is a file/directory conflict; a directory the
-//! other side removed may be a directory rename, which `ort` follows into
-//! its new place). Everything else goes to `git merge-tree --write-tree` as
-//! a subprocess: criss-cross histories (libgit2 and `ort` build the virtual
-//! base differently), files both sides changed (libgit2 merges text with
-//! the Myers diff, `ort` with histogram diff, and only git honours
-//! `.gitattributes` merge drivers), a path one side deleted that the other
-//! changed or also deleted (renames: libgit2 and `ort` pair them differently
-//! and only `ort` detects directory renames). The fallback also honours the
-//! user's merge configuration (`merge.renames`, `merge.directoryRenames`).
+//! every three-way merge gives. One more thing must hold, because `ort`
+//! looks past single paths: every directory above a changed path must, on
+//! the other side, be a directory or be what it was in the base (a file
+//! there is a file/directory conflict; a directory the other side removed
+//! may be a directory rename, which `ort` follows into its new place).
+//!
+//! Everything else goes to `git merge-tree --write-tree` as a subprocess:
+//! criss-cross histories (libgit2 and `ort` build the virtual base
+//! differently); files both sides changed (libgit2's text merge conflicts
+//! where git's is clean on real histories, whatever git's diff algorithm,
+//! and only git honours `.gitattributes` merge drivers); a path one side
+//! deleted that the other changed or also deleted (renames: libgit2 names
+//! rename conflicts differently and has no directory rename detection).
+//! The fallback also honours the user's merge configuration
+//! (`merge.renames`, `merge.directoryRenames`). BENCHMARKS.md records the
+//! replay of 15,820 real merges that checks this rule against git.
 //!
 //! A clean in-memory merge writes only the trees of its result; the git
 //! fallback also writes the objects of a conflicted result, unreferenced
