@@ -329,7 +329,9 @@ impl Repo {
             cmd.env_remove(var);
         }
         let failed = |detail: String| GitError {
-            context: format!("git merge-tree {ours} {theirs} failed"),
+            context: format!(
+                "git merge-tree --write-tree {ours} {theirs} (git 2.38 or later) failed"
+            ),
             source: git2::Error::from_str(&detail),
         };
         let out = cmd
