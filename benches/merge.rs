@@ -4,7 +4,8 @@
 //! with two branches changing 50 files each; p50/p90 of `Repo::trial_merge`
 //! in process, of the same call when both branches also edit one shared
 //! file (the case handed to git), and of `git merge-tree --write-tree` as a
-//! process (the peer).
+//! process (the peer); repeated merges of one pair, then first merges of
+//! fresh pairs (which write their result trees).
 //!
 //! `cargo bench --bench merge -- --replay GITDIR [--limit N]` (correctness):
 //! for every two-parent merge commit of GITDIR (a bare clone, left
@@ -166,23 +167,24 @@ fn replay(gitdir: &Path, limit: Option<usize>) {
     );
     let repo = Repo::open(&work).unwrap();
     let raw = git2::Repository::open(&work).unwrap();
-    let (mut clean, mut conflicting, mut in_memory) = (0, 0, 0);
+    let (mut clean, mut conflicting) = (0, 0);
     let (mut ours_tally, mut libgit2_tally) = (Tally::default(), Tally::default());
-    let (mut ours_times, mut git_times) = (Vec::new(), Vec::new());
+    let (mut memory_times, mut handed_times, mut git_times) = (Vec::new(), Vec::new(), Vec::new());
     for (i, ids) in merges.iter().enumerate() {
         let (merge, p1, p2) = (ids[0], ids[1], ids[2]);
+        // trial_merge first: it writes the result trees, git then finds them.
+        let t = Instant::now();
+        let (ours, engine) = repo.trial_merge_explained(p1, p2).unwrap();
+        match engine {
+            MergeEngine::InMemory => memory_times.push(t.elapsed()),
+            MergeEngine::Git(_) => handed_times.push(t.elapsed()),
+        }
         let t = Instant::now();
         let reference = git_merge_tree(&work, p1, p2);
         git_times.push(t.elapsed());
-        let t = Instant::now();
-        let (ours, engine) = repo.trial_merge_explained(p1, p2).unwrap();
-        ours_times.push(t.elapsed());
         match reference {
             TrialMerge::Clean { .. } => clean += 1,
             TrialMerge::Conflict { .. } => conflicting += 1,
-        }
-        if engine == MergeEngine::InMemory {
-            in_memory += 1;
         }
         ours_tally.count(merge, &ours, &reference);
         libgit2_tally.count(merge, &libgit2_merge(&raw, p1, p2), &reference);
@@ -192,13 +194,25 @@ fn replay(gitdir: &Path, limit: Option<usize>) {
     }
     println!("git merge-tree: clean {clean}, conflicting {conflicting}");
     println!(
-        "trial_merge engines: in memory {in_memory}, git {}",
-        merges.len() - in_memory
+        "trial_merge engines: in memory {}, git {}",
+        memory_times.len(),
+        handed_times.len()
     );
     ours_tally.print("trial_merge vs git merge-tree");
     libgit2_tally.print("libgit2 merge_commits (renames on) vs git merge-tree");
-    report("trial_merge (in process, any engine)", &mut ours_times);
-    report("git merge-tree --write-tree (process)", &mut git_times);
+    if !memory_times.is_empty() {
+        report("trial_merge, computed in memory", &mut memory_times);
+    }
+    if !handed_times.is_empty() {
+        report(
+            "trial_merge, handed to git (classify + process)",
+            &mut handed_times,
+        );
+    }
+    report(
+        "git merge-tree --write-tree (process), all merges",
+        &mut git_times,
+    );
 }
 
 fn run_git(dir: &Path, args: &[&str]) -> String {
@@ -219,6 +233,8 @@ fn run_git(dir: &Path, args: &[&str]) -> String {
 
 const FILES: usize = 10_000;
 const CHANGED: usize = 50;
+/// Branches merged once each, for first-merge timings.
+const FRESH: usize = 30;
 
 /// Speed: the 10k-file repository, in process and as a process.
 fn speed() {
@@ -255,6 +271,34 @@ fn speed() {
             &mut times,
         );
     }
+    // First merges: each writes its result trees anew (the queue's case).
+    let fresh =
+        |prefix: &str| -> Vec<Oid> { (0..FRESH).map(|k| tip(&format!("{prefix}{k}"))).collect() };
+    let ours = tip("a");
+    let mut times = fresh("f")
+        .into_iter()
+        .map(|theirs| {
+            let t = Instant::now();
+            repo.trial_merge(ours, theirs).unwrap();
+            t.elapsed()
+        })
+        .collect::<Vec<_>>();
+    report(
+        "trial_merge a+f<k> (disjoint, first merge of each pair: writes its trees), in process",
+        &mut times,
+    );
+    let mut times = fresh("g")
+        .into_iter()
+        .map(|theirs| {
+            let t = Instant::now();
+            git_merge_tree(&gitdir, ours, theirs);
+            t.elapsed()
+        })
+        .collect::<Vec<_>>();
+    report(
+        "git merge-tree --write-tree a g<k> (first merge of each pair), as a process",
+        &mut times,
+    );
 }
 
 fn time(n: usize, mut f: impl FnMut()) -> Vec<Duration> {
@@ -269,8 +313,9 @@ fn time(n: usize, mut f: impl FnMut()) -> Vec<Duration> {
 }
 
 /// A 10k-file repository (100 directories of 100 files, packed) with
-/// branches `a` and `b` changing 50 different files each, and `a2`/`b2`
-/// doing the same plus each editing its own end of one shared file.
+/// branches `a` and `b` changing 50 different files each, `a2`/`b2`
+/// doing the same plus each editing its own end of one shared file, and
+/// `f0…`/`g0…` changing 50 other files each (merged once with `a`).
 fn generate(env: &Hermetic, root: &PathBuf) {
     std::fs::create_dir_all(root).unwrap();
     env.git(root, &["init", "-q", "-b", "main"]);
@@ -325,6 +370,12 @@ fn generate(env: &Hermetic, root: &PathBuf) {
     let mut b2 = side("b", 7);
     b2.push(("shared.txt".into(), shared("b2", false)));
     commit("b2", Some("main"), b2);
+    for k in 0..FRESH {
+        for (prefix, offset) in [("f", 10), ("g", 50)] {
+            let name = format!("{prefix}{k}");
+            commit(&name, Some("main"), side(&name, offset + k));
+        }
+    }
     let mut child = env
         .cmd("git", root)
         .args(["fast-import", "--quiet"])

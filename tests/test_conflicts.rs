@@ -318,3 +318,61 @@ fn a_broken_comm_yaml_is_a_usage_error_naming_the_line() {
     assert!(run.stderr.contains("comm.yaml"), "{}", run.stderr);
     assert_eq!(run.stdout, "");
 }
+
+/// The shared-file clash of `edits_to_the_same_line…`, for the tests below.
+fn clashing(env: &Env) -> PathBuf {
+    let root = app(env);
+    let api = package(Some((5, "  \"dep5\": \"2.0.0\",")));
+    let web = package(Some((5, "  \"dep5\": \"9.9.9\",")));
+    commit(env, &worktree(env, "api"), &[("package.json", &api)], "api");
+    commit(env, &worktree(env, "web"), &[("package.json", &web)], "web");
+    root
+}
+
+#[test]
+fn concurrent_runs_agree_and_leave_the_repository_sound() {
+    let env = Env::new();
+    let root = clashing(&env);
+    let refs = env.refs(&root);
+    let expected = env.cn(&root, &["--json", "conflicts"]).expect(1).stdout;
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            let mut cmd = std::process::Command::new(common::BIN);
+            cmd.args(["--json", "conflicts"])
+                .current_dir(&root)
+                .stdout(std::process::Stdio::piped());
+            env.hermetic(&mut cmd);
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+    }
+    assert_eq!(env.refs(&root), refs);
+    env.git(&root, &["fsck", "--no-dangling"]);
+}
+
+#[test]
+fn runs_killed_midway_leave_refs_and_objects_sound() {
+    let env = Env::new();
+    let root = clashing(&env);
+    let refs = env.refs(&root);
+    let expected = env.cn(&root, &["--json", "conflicts"]).expect(1).stdout;
+    for delay_ms in [0, 1, 2, 4, 8, 12, 16, 24, 32, 48] {
+        let mut cmd = std::process::Command::new(common::BIN);
+        cmd.args(["--json", "conflicts"])
+            .current_dir(&root)
+            .stdout(std::process::Stdio::null());
+        env.hermetic(&mut cmd);
+        let mut child = cmd.spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL; it may have finished already
+        child.wait().unwrap();
+        assert_eq!(env.refs(&root), refs, "after a kill at {delay_ms} ms");
+        env.git(&root, &["fsck", "--no-dangling"]);
+    }
+    let again = env.cn(&root, &["--json", "conflicts"]).expect(1).stdout;
+    assert_eq!(again, expected);
+}

@@ -6,31 +6,35 @@
 //! the paths each side changed against it are disjoint, except paths both
 //! sides changed to the same blob and mode that exist in the base. Then the
 //! result is simply the base with both sides' changes applied, which is what
-//! every three-way merge gives. Two more things must hold, because `ort`
-//! looks past single paths: for every changed path, each directory above it
-//! must be a directory on the other side, unchanged there, or new on both
-//! (a file on the other side is a file/directory conflict; a directory the
-//! other side removed may be a directory rename, which `ort` follows into
-//! its new place). Everything else goes to `git merge-tree --write-tree` as
-//! a subprocess: criss-cross histories (libgit2 and `ort` build the virtual
-//! base differently), files both sides changed (libgit2 merges text with
-//! the Myers diff, `ort` with histogram diff, and only git honours
-//! `.gitattributes` merge drivers), a path one side deleted that the other
-//! changed or also deleted (renames: libgit2 and `ort` pair them differently
-//! and only `ort` detects directory renames). The fallback also honours the
-//! user's merge configuration (`merge.renames`, `merge.directoryRenames`).
+//! every three-way merge gives. One more thing must hold, because `ort`
+//! looks past single paths: every directory above a changed path must, on
+//! the other side, be a directory or be what it was in the base (a file
+//! there is a file/directory conflict; a directory the other side removed
+//! may be a directory rename, which `ort` follows into its new place).
+//!
+//! Everything else goes to `git merge-tree --write-tree` as a subprocess:
+//! criss-cross histories (libgit2 and `ort` build the virtual base
+//! differently); files both sides changed (libgit2's text merge conflicts
+//! where git's is clean on real histories, whatever git's diff algorithm,
+//! and only git honours `.gitattributes` merge drivers); a path one side
+//! deleted that the other changed or also deleted (renames: libgit2 names
+//! rename conflicts differently and has no directory rename detection).
+//! The fallback also honours the user's merge configuration
+//! (`merge.renames`, `merge.directoryRenames`). BENCHMARKS.md records the
+//! replay of 15,820 real merges that checks this rule against git.
 //!
 //! A clean in-memory merge writes only the trees of its result; the git
 //! fallback also writes the objects of a conflicted result, unreferenced
 //! (`git gc` prunes them).
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::Command;
 
-use git2::{ErrorCode, FileMode, Oid, Tree};
+use git2::{ErrorCode, FileMode, Oid, Tree, TreeEntry};
 
 use super::{Context, GitError, Repo, Result};
 
@@ -199,7 +203,8 @@ impl Repo {
     }
 
     /// Adds to `out` what changed from `old` to `new` (trees at `prefix`),
-    /// descending only into subtrees whose ids differ.
+    /// descending only into subtrees whose ids differ. Both entry lists are
+    /// in git's tree order, so one merging pass pairs them.
     fn diff_trees(
         &self,
         old: Option<&Tree>,
@@ -207,41 +212,67 @@ impl Repo {
         prefix: &[u8],
         out: &mut SideChanges,
     ) -> Result<()> {
-        let (old, new) = (entries(old), entries(new));
-        let names: BTreeSet<&Vec<u8>> = old.keys().chain(new.keys()).collect();
-        for name in names {
-            let (was, is) = (old.get(name).copied(), new.get(name).copied());
-            if was == is {
-                continue;
-            }
+        let (old, new) = (tree_entries(old), tree_entries(new));
+        let (mut i, mut j) = (0, 0);
+        loop {
+            let (was, is) = match (old.get(i), new.get(j)) {
+                (None, None) => return Ok(()),
+                (Some(a), Some(b)) if entry(a) == entry(b) && a.name_bytes() == b.name_bytes() => {
+                    (i, j) = (i + 1, j + 1);
+                    continue;
+                }
+                (Some(a), Some(b)) => match tree_order(a, b) {
+                    Ordering::Less => (Some(a), None),
+                    Ordering::Greater => (None, Some(b)),
+                    Ordering::Equal => (Some(a), Some(b)),
+                },
+                (a, b) => (a, b),
+            };
+            i += usize::from(was.is_some());
+            j += usize::from(is.is_some());
+            let name = was.or(is).map(TreeEntry::name_bytes).unwrap_or_default();
             let mut path = prefix.to_vec();
             if !path.is_empty() {
                 path.push(b'/');
             }
             path.extend_from_slice(name);
-            match (is, was) {
-                (Some(entry), _) if !is_tree(entry) => {
-                    out.insert(path.clone(), Some(entry));
-                }
-                (_, Some(entry)) if !is_tree(entry) => {
-                    out.insert(path.clone(), None);
-                }
-                _ => {}
-            }
-            let subtree = |entry: Option<Entry>| match entry.filter(|e| is_tree(*e)) {
-                Some((id, _)) => self
-                    .inner
-                    .find_tree(id)
-                    .map(Some)
-                    .context(|| format!("cannot read tree {id}")),
-                None => Ok(None),
-            };
-            let (was_tree, is_tree_now) = (subtree(was)?, subtree(is)?);
-            if was_tree.is_some() || is_tree_now.is_some() {
-                self.diff_trees(was_tree.as_ref(), is_tree_now.as_ref(), &path, out)?;
-            }
+            self.diff_entry(was.map(entry), is.map(entry), path, out)?;
         }
-        Ok(())
+    }
+
+    /// Adds to `out` the change of one name from `was` to `is` (differing).
+    fn diff_entry(
+        &self,
+        was: Option<Entry>,
+        is: Option<Entry>,
+        path: Vec<u8>,
+        out: &mut SideChanges,
+    ) -> Result<()> {
+        if was == is {
+            return Ok(());
+        }
+        match (is, was) {
+            (Some(entry), _) if !is_tree(entry) => {
+                out.insert(path.clone(), Some(entry));
+            }
+            (_, Some(entry)) if !is_tree(entry) => {
+                out.insert(path.clone(), None);
+            }
+            _ => {}
+        }
+        let subtree = |entry: Option<Entry>| match entry.filter(|e| is_tree(*e)) {
+            Some((id, _)) => self
+                .inner
+                .find_tree(id)
+                .map(Some)
+                .context(|| format!("cannot read tree {id}")),
+            None => Ok(None),
+        };
+        let (was_tree, is_tree_now) = (subtree(was)?, subtree(is)?);
+        if was_tree.is_none() && is_tree_now.is_none() {
+            return Ok(());
+        }
+        self.diff_trees(was_tree.as_ref(), is_tree_now.as_ref(), &path, out)
     }
 
     /// `ours` with `changes` applied. When a file turns into a directory or
@@ -298,7 +329,9 @@ impl Repo {
             cmd.env_remove(var);
         }
         let failed = |detail: String| GitError {
-            context: format!("git merge-tree {ours} {theirs} failed"),
+            context: format!(
+                "git merge-tree --write-tree {ours} {theirs} (git 2.38 or later) failed"
+            ),
             source: git2::Error::from_str(&detail),
         };
         let out = cmd
@@ -352,12 +385,22 @@ fn has_changes_below(changes: &SideChanges, dir: &[u8]) -> bool {
     changes.range(start..end).next().is_some()
 }
 
-/// The entries of `tree` by name (none for a missing tree).
-fn entries(tree: Option<&Tree>) -> BTreeMap<Vec<u8>, Entry> {
-    tree.into_iter()
-        .flat_map(|t| t.iter())
-        .map(|e| (e.name_bytes().to_vec(), (e.id(), e.filemode())))
-        .collect()
+fn entry(e: &TreeEntry) -> Entry {
+    (e.id(), e.filemode())
+}
+
+/// git's order of tree entries: by name, a tree's name read as if it ended in `/`.
+fn tree_order(a: &TreeEntry, b: &TreeEntry) -> Ordering {
+    order_key(a).cmp(order_key(b))
+}
+
+fn order_key<'e>(e: &'e TreeEntry) -> impl Iterator<Item = u8> + 'e {
+    let end = if is_tree(entry(e)) { b'/' } else { 0 };
+    e.name_bytes().iter().copied().chain(std::iter::once(end))
+}
+
+fn tree_entries<'t>(tree: Option<&'t Tree>) -> Vec<TreeEntry<'t>> {
+    tree.map(|t| t.iter().collect()).unwrap_or_default()
 }
 
 fn is_tree((_, mode): Entry) -> bool {
