@@ -15,9 +15,10 @@ use crate::cli::commands;
 use crate::cli::{ui, CliError, Ctx, Kind};
 use story::Story;
 
-/// Build a scratch repository from the bundled polyglot shop monorepo (a
-/// TypeScript API, a TSX web app, a shared TS package, a Python service and
-/// a Rust crate) and run the whole story on it: init, tasks across two
+/// Run the whole story on a scratch copy of the bundled shop monorepo.
+///
+/// The shop is a polyglot monorepo (a TypeScript API, a TSX web app, a
+/// shared TS package, a Python service and a Rust crate). The story: init, tasks across two
 /// domains, an artifact that unblocks work, a refused reservation, a refused
 /// boundary break, and the merge queue landing one submission, rejecting one
 /// for a failing test and landing its fix. Every step is the real command.
