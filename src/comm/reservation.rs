@@ -194,30 +194,68 @@ pub struct Conflict {
     pub witness: String,
 }
 
-/// Reserves files for `req.domain` at time `now`. Every glob must lie in
-/// what the domain may change (its `scope` and the `shared` files; the
-/// human may reserve anything). Refused when it collides with a live
-/// reservation of another domain where either side is exclusive.
+/// Reserves files for `req.domain` at time `now`: [`check_request`], then
+/// one `reserve` event whose [`Checked::apply`] runs on the tip it lands on.
 pub fn reserve(
     repo: &Repo,
     config: &Config,
     req: &ReserveRequest,
     now: i64,
 ) -> Result<(Appended, Reservation), CommError> {
-    let globs = compile_request(config, req)?;
-    let mut id = new_reservation_id();
+    let checked = check_request(config, req)?;
     let mut made = None;
     let appended = append(repo, |snapshot| {
+        let (reservation, edits) = checked.apply(snapshot, now)?;
+        let event = reserve_event(&reservation, req.ttl);
+        made = Some(reservation);
+        Ok(Some(Change { event, edits }))
+    })?
+    .expect("a reservation always appends");
+    Ok((appended, made.expect("the closure ran")))
+}
+
+/// A reservation request that passed the checks that do not depend on the
+/// state of `comm` (globs, scope, ttl): ready to apply inside any `append`
+/// closure, e.g. one that also claims a task in the same commit.
+pub struct Checked<'a> {
+    req: &'a ReserveRequest,
+    globs: Vec<PathGlob>,
+}
+
+/// Checks a request against `comm.yaml`. Every glob must lie in what the
+/// domain may change (its `scope` and the `shared` files; the human may
+/// reserve anything).
+pub fn check_request<'a>(
+    config: &Config,
+    req: &'a ReserveRequest,
+) -> Result<Checked<'a>, CommError> {
+    Ok(Checked {
+        globs: compile_request(config, req)?,
+        req,
+    })
+}
+
+impl Checked<'_> {
+    /// The reservation and its tree edits on `snapshot` (expired files
+    /// pruned on the way), or a refusal when it collides with a live
+    /// reservation of another domain where either side is exclusive.
+    pub fn apply(
+        &self,
+        snapshot: &Snapshot,
+        now: i64,
+    ) -> Result<(Reservation, Vec<TreeEdit>), CommError> {
+        let req = self.req;
         let existing = all(snapshot)?;
-        let conflicts = conflicts(&existing, &req.domain, req.mode, &globs, now);
+        let conflicts = conflicts(&existing, &req.domain, req.mode, &self.globs, now);
         if !conflicts.is_empty() {
             return Err(refusal(&req.domain, &conflicts, now));
         }
+        let mut id = new_reservation_id();
         while existing.iter().any(|r| r.id == id) {
             id = new_reservation_id();
         }
         let reservation = Reservation {
-            id: id.clone(),
+            id,
             domain: req.domain.clone(),
             globs: req.globs.clone(),
             mode: req.mode,
@@ -231,12 +269,8 @@ pub fn reserve(
             path: reservation.path(),
             bytes: reservation.to_yaml(),
         });
-        let event = reserve_event(&reservation, req.ttl);
-        made = Some(reservation);
-        Ok(Some(Change { event, edits }))
-    })?
-    .expect("a reservation always appends");
-    Ok((appended, made.expect("the closure ran")))
+        Ok((reservation, edits))
+    }
 }
 
 /// Checks a request before anything is written; returns its compiled globs.
