@@ -124,41 +124,45 @@ pub fn all(snapshot: &Snapshot) -> Result<Vec<Reservation>, CommError> {
     };
     let repo = snapshot.repo();
     let files = repo.list_blobs_at(tip, DIR)?;
-    let mut cache = Cache::load(repo);
-    let mut out = Vec::with_capacity(files.len());
+    let text = Cache::read(repo);
+    let mut cached = Cache::index(&text);
+    let mut out: Vec<(Oid, Reservation)> = Vec::with_capacity(files.len());
     let mut missed = 0;
     for (name, blob) in &files {
-        if let Some(hit) = cache.entries.get(blob) {
-            out.push(hit.clone());
+        if let Some(hit) = cached.remove(blob).and_then(Cache::parse_fields) {
+            out.push((*blob, hit));
             continue;
         }
-        let path = format!("{DIR}/{name}");
-        let parsed: Reservation =
-            serde_yaml::from_slice(&repo.blob(*blob)?).map_err(|e| CommError::Corrupt {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-        if parsed.path() != path {
-            return Err(CommError::Corrupt {
-                path,
-                reason: format!("it holds reservation `{}`", parsed.id),
-            });
-        }
         missed += 1;
-        cache.entries.insert(*blob, parsed.clone());
-        out.push(parsed);
+        out.push((*blob, parse_file(repo, name, *blob)?));
     }
     // Rewriting the cache is a file creation per command, dearer than
-    // parsing a few reservations again: refresh it once enough have changed.
-    let changed = missed + cache.entries.len().saturating_sub(files.len());
-    if changed > CACHE_SLACK || (missed > 0 && missed == files.len()) {
-        let current: BTreeSet<Oid> = files.iter().map(|(_, b)| *b).collect();
-        cache.entries.retain(|blob, _| current.contains(blob));
+    // parsing a few reservations again: refresh it once enough have changed
+    // (what is left in `cached` is stale).
+    if missed + cached.len() > CACHE_SLACK || (missed > 0 && missed == files.len()) {
         // A cache that cannot be written is only slower next time.
-        let _ = cache.save(repo);
+        let _ = Cache::save(repo, &out);
     }
+    let mut out: Vec<Reservation> = out.into_iter().map(|(_, r)| r).collect();
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
+}
+
+/// Reads and checks `reservations/<name>`.
+fn parse_file(repo: &Repo, name: &str, blob: Oid) -> Result<Reservation, CommError> {
+    let path = format!("{DIR}/{name}");
+    let parsed: Reservation =
+        serde_yaml::from_slice(&repo.blob(blob)?).map_err(|e| CommError::Corrupt {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+    if parsed.path() != path {
+        return Err(CommError::Corrupt {
+            path,
+            reason: format!("it holds reservation `{}`", parsed.id),
+        });
+    }
+    Ok(parsed)
 }
 
 /// The reservations that count at `now`, ordered by id.
@@ -640,28 +644,31 @@ pub(super) fn replay_release(
 /// task, reason, globs...), which parses several times faster than JSON.
 /// A reservation with a tab or line break in a field is left out (it is
 /// read from its file each time instead).
-#[derive(Default)]
-struct Cache {
-    entries: HashMap<Oid, Reservation>,
-}
+struct Cache;
 
 impl Cache {
     fn file(repo: &Repo) -> PathBuf {
         repo.common_dir().join("comm-node").join("reservations-v1")
     }
 
-    /// The cache, or an empty one when it is missing; bad lines are skipped.
-    fn load(repo: &Repo) -> Cache {
-        let Ok(text) = fs::read_to_string(Cache::file(repo)) else {
-            return Cache::default();
-        };
-        let entries = text.lines().filter_map(Cache::parse_line).collect();
-        Cache { entries }
+    /// The cache's text; empty when it is missing or unreadable.
+    fn read(repo: &Repo) -> String {
+        fs::read_to_string(Cache::file(repo)).unwrap_or_default()
     }
 
-    fn parse_line(line: &str) -> Option<(Oid, Reservation)> {
-        let mut f = line.split('\t');
-        let blob = Oid::from_str(f.next()?).ok()?;
+    /// The fields of each line by blob id; lines are parsed only when used.
+    fn index(text: &str) -> HashMap<Oid, &str> {
+        text.lines()
+            .filter_map(|line| {
+                let (blob, rest) = line.split_once('\t')?;
+                Some((Oid::from_str(blob).ok()?, rest))
+            })
+            .collect()
+    }
+
+    /// A reservation from the fields after the blob id; `None` if malformed.
+    fn parse_fields(fields: &str) -> Option<Reservation> {
+        let mut f = fields.split('\t');
         let id = f.next()?.to_owned();
         let domain = f.next()?.to_owned();
         let mode = match f.next()? {
@@ -678,7 +685,7 @@ impl Cache {
         if globs.is_empty() {
             return None;
         }
-        let r = Reservation {
+        Some(Reservation {
             id,
             domain,
             globs,
@@ -687,10 +694,11 @@ impl Cache {
             created,
             expires,
             reason,
-        };
-        Some((blob, r))
+        })
     }
 
+    /// The line for one reservation; `None` when a field holds a tab or a
+    /// line break.
     fn line(blob: Oid, r: &Reservation) -> Option<String> {
         let mut fields = vec![
             blob.to_string(),
@@ -707,10 +715,10 @@ impl Cache {
         clean.then(|| fields.join("\t"))
     }
 
-    fn save(&self, repo: &Repo) -> std::io::Result<()> {
+    fn save(repo: &Repo, entries: &[(Oid, Reservation)]) -> std::io::Result<()> {
         let path = Cache::file(repo);
         let mut text = String::new();
-        for line in self.entries.iter().filter_map(|(b, r)| Cache::line(*b, r)) {
+        for line in entries.iter().filter_map(|(b, r)| Cache::line(*b, r)) {
             text.push_str(&line);
             text.push('\n');
         }
@@ -753,7 +761,11 @@ mod tests {
             },
         ] {
             let line = Cache::line(blob, &r).unwrap();
-            assert_eq!(Cache::parse_line(&line), Some((blob, r)));
+            let index = Cache::index(&line);
+            assert_eq!(
+                index.get(&blob).and_then(|f| Cache::parse_fields(f)),
+                Some(r)
+            );
         }
     }
 
@@ -765,6 +777,7 @@ mod tests {
             ..sample()
         };
         assert_eq!(Cache::line(blob, &r), None);
-        assert_eq!(Cache::parse_line("garbage"), None);
+        assert!(Cache::index("garbage\nnot\tan oid").is_empty());
+        assert_eq!(Cache::parse_fields("R-1\tapi\tweird\t1\t2\t\t\ta/**"), None);
     }
 }
