@@ -89,6 +89,30 @@ fn main() {
         &mut refused,
     );
 
+    // The pre-commit hook's check: 20 staged files in api's worktree, none
+    // of them reserved by another domain (each checked against all).
+    let worktree = root.parent().unwrap().join("bench.worktrees/api");
+    for i in 0..20 {
+        let file = worktree.join(format!("api/m{i}/f.py"));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, format!("x = {i}\n")).unwrap();
+    }
+    env.git(&worktree, &["add", "-A"]);
+    let mut staged = Vec::new();
+    for _ in 0..50 {
+        let (d, out) = env.time(&worktree, &["check", "--staged"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        staged.push(d);
+    }
+    report(
+        &format!("check --staged, 20 files (CLI process, {live}+ live)"),
+        &mut staged,
+    );
+
     let mut list = Vec::new();
     for _ in 0..50 {
         let (d, out) = env.time(&root, &["reservations", "--json"]);
