@@ -488,6 +488,32 @@ fn an_expired_reservation_stops_blocking_and_is_pruned() {
 }
 
 #[test]
+fn a_release_prunes_expired_reservations_in_its_own_commit() {
+    let env = Env::new();
+    let root = setup(&env, CONFIG);
+    let old = cn_at(
+        &env,
+        &root,
+        T0,
+        &["--as", "web", "reserve", "web/**", "--ttl", "10m"],
+    )
+    .expect(0)
+    .stdout;
+    let mine = reserve(&env, &root, "api", &["api/**"]);
+    let commits = env.git(&root, &["rev-list", "--count", "comm"]);
+    cn_at(&env, &root, T0 + 3600, &["--as", "api", "release", &mine]).expect(0);
+    assert!(
+        reservation_files(&env, &root).is_empty(),
+        "{old} was not pruned"
+    );
+    let after: u64 = env
+        .git(&root, &["rev-list", "--count", "comm"])
+        .parse()
+        .unwrap();
+    assert_eq!(after, commits.parse::<u64>().unwrap() + 1);
+}
+
+#[test]
 fn a_forced_release_reaches_the_holders_inbox() {
     let env = Env::new();
     let root = setup(&env, CONFIG);
