@@ -15,7 +15,7 @@ mod common;
 use comm_node::comm::reservation::{self, Mode, ReserveRequest};
 use comm_node::config::Config;
 use comm_node::git::Repo;
-use common::{report, Hermetic, BIN};
+use common::{children_cpu, report, Hermetic, BIN};
 
 const DOMAINS: [&str; 5] = ["api", "web", "shared", "pricing", "engine"];
 
@@ -40,6 +40,7 @@ fn main() {
     let cache = root.join(".git/comm-node/reservations-v1");
 
     let mut warm = Vec::new();
+    let cpu = children_cpu();
     for i in 0..200 {
         let glob = format!("api/bench/w{i}/**");
         let (d, out) = env.time(&root, &["--as", "api", "reserve", &glob]);
@@ -50,9 +51,14 @@ fn main() {
         );
         warm.push(d);
     }
+    let cpu = (children_cpu() - cpu) / warm.len() as u32;
     report(
         &format!("reserve, warm cache (CLI process, {live}+ live reservations)"),
         &mut warm,
+    );
+    println!(
+        "  CPU per reserve process (user + system): {:.1} ms",
+        cpu.as_secs_f64() * 1000.0
     );
 
     let mut cold = Vec::new();
@@ -81,6 +87,30 @@ fn main() {
     report(
         &format!("reserve refused by a conflict (CLI process, {live}+ live)"),
         &mut refused,
+    );
+
+    // The pre-commit hook's check: 20 staged files in api's worktree, none
+    // of them reserved by another domain (each checked against all).
+    let worktree = root.parent().unwrap().join("bench.worktrees/api");
+    for i in 0..20 {
+        let file = worktree.join(format!("api/m{i}/f.py"));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, format!("x = {i}\n")).unwrap();
+    }
+    env.git(&worktree, &["add", "-A"]);
+    let mut staged = Vec::new();
+    for _ in 0..50 {
+        let (d, out) = env.time(&worktree, &["check", "--staged"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        staged.push(d);
+    }
+    report(
+        &format!("check --staged, 20 files (CLI process, {live}+ live)"),
+        &mut staged,
     );
 
     let mut list = Vec::new();

@@ -308,6 +308,23 @@ fn reservations_lie_in_what_the_domain_may_change() {
 fn reservation_files_are_readable_state_on_comm() {
     let env = Env::new();
     let root = setup(&env, CONFIG);
+    let added = env
+        .cn(
+            &root,
+            &[
+                "--as",
+                "human",
+                "--json",
+                "task",
+                "add",
+                "move the router",
+                "--domain",
+                "api",
+            ],
+        )
+        .expect(0);
+    let task: serde_json::Value = serde_json::from_str(&added.stdout).unwrap();
+    let task = task["id"].as_str().unwrap().to_owned();
     let id = cn_at(
         &env,
         &root,
@@ -319,7 +336,7 @@ fn reservation_files_are_readable_state_on_comm() {
             "api/**",
             "src/api.py",
             "--task",
-            "T-7",
+            &task,
             "--reason",
             "moving the router",
         ],
@@ -331,14 +348,14 @@ fn reservation_files_are_readable_state_on_comm() {
     let yaml = env.git(&root, &["show", &format!("comm:reservations/{id}.yaml")]);
     assert_eq!(
         yaml,
-        format!("id: {id}\ndomain: api\nglobs:\n- api/**\n- src/api.py\nmode: exclusive\ntask: T-7\ncreated: {T0}\nexpires: {}\nreason: moving the router", T0 + 7200)
+        format!("id: {id}\ndomain: api\nglobs:\n- api/**\n- src/api.py\nmode: exclusive\ntask: {task}\ncreated: {T0}\nexpires: {}\nreason: moving the router", T0 + 7200)
     );
     let trailers = env.git(&root, &["log", "-1", "--format=%(trailers:key=Comm-Kind,valueonly)%(trailers:key=Comm-Reservation,valueonly)%(trailers:key=Comm-Task,valueonly)", "comm"]);
-    assert_eq!(trailers, format!("reserve\n{id}\nT-7"));
+    assert_eq!(trailers, format!("reserve\n{id}\n{task}"));
     let text = cn_at(&env, &root, T0, &["reservations"]).expect(0).stdout;
     assert!(
         text.contains(&format!(
-            "{id}  api  exclusive  api/** src/api.py  task T-7  expires"
+            "{id}  api  exclusive  api/** src/api.py  task {task}  expires"
         )),
         "{text}"
     );
@@ -485,6 +502,32 @@ fn an_expired_reservation_stops_blocking_and_is_pruned() {
         [format!("reservations/{mine}.yaml")]
     );
     assert_eq!(env.git(&root, &["rev-list", "--count", "comm"]), "3");
+}
+
+#[test]
+fn a_release_prunes_expired_reservations_in_its_own_commit() {
+    let env = Env::new();
+    let root = setup(&env, CONFIG);
+    let old = cn_at(
+        &env,
+        &root,
+        T0,
+        &["--as", "web", "reserve", "web/**", "--ttl", "10m"],
+    )
+    .expect(0)
+    .stdout;
+    let mine = reserve(&env, &root, "api", &["api/**"]);
+    let commits = env.git(&root, &["rev-list", "--count", "comm"]);
+    cn_at(&env, &root, T0 + 3600, &["--as", "api", "release", &mine]).expect(0);
+    assert!(
+        reservation_files(&env, &root).is_empty(),
+        "{old} was not pruned"
+    );
+    let after: u64 = env
+        .git(&root, &["rev-list", "--count", "comm"])
+        .parse()
+        .unwrap();
+    assert_eq!(after, commits.parse::<u64>().unwrap() + 1);
 }
 
 #[test]

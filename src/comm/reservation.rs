@@ -124,41 +124,45 @@ pub fn all(snapshot: &Snapshot) -> Result<Vec<Reservation>, CommError> {
     };
     let repo = snapshot.repo();
     let files = repo.list_blobs_at(tip, DIR)?;
-    let mut cache = Cache::load(repo);
-    let mut out = Vec::with_capacity(files.len());
+    let text = Cache::read(repo);
+    let mut cached = Cache::index(&text);
+    let mut out: Vec<(Oid, Reservation)> = Vec::with_capacity(files.len());
     let mut missed = 0;
     for (name, blob) in &files {
-        if let Some(hit) = cache.entries.get(blob) {
-            out.push(hit.clone());
+        if let Some(hit) = cached.remove(blob).and_then(Cache::parse_fields) {
+            out.push((*blob, hit));
             continue;
         }
-        let path = format!("{DIR}/{name}");
-        let parsed: Reservation =
-            serde_yaml::from_slice(&repo.blob(*blob)?).map_err(|e| CommError::Corrupt {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-        if parsed.path() != path {
-            return Err(CommError::Corrupt {
-                path,
-                reason: format!("it holds reservation `{}`", parsed.id),
-            });
-        }
         missed += 1;
-        cache.entries.insert(*blob, parsed.clone());
-        out.push(parsed);
+        out.push((*blob, parse_file(repo, name, *blob)?));
     }
     // Rewriting the cache is a file creation per command, dearer than
-    // parsing a few reservations again: refresh it once enough have changed.
-    let changed = missed + cache.entries.len().saturating_sub(files.len());
-    if changed > CACHE_SLACK || (missed > 0 && missed == files.len()) {
-        let current: BTreeSet<Oid> = files.iter().map(|(_, b)| *b).collect();
-        cache.entries.retain(|blob, _| current.contains(blob));
+    // parsing a few reservations again: refresh it once enough have changed
+    // (what is left in `cached` is stale).
+    if missed + cached.len() > CACHE_SLACK || (missed > 0 && missed == files.len()) {
         // A cache that cannot be written is only slower next time.
-        let _ = cache.save(repo);
+        let _ = Cache::save(repo, &out);
     }
+    let mut out: Vec<Reservation> = out.into_iter().map(|(_, r)| r).collect();
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
+}
+
+/// Reads and checks `reservations/<name>`.
+fn parse_file(repo: &Repo, name: &str, blob: Oid) -> Result<Reservation, CommError> {
+    let path = format!("{DIR}/{name}");
+    let parsed: Reservation =
+        serde_yaml::from_slice(&repo.blob(blob)?).map_err(|e| CommError::Corrupt {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+    if parsed.path() != path {
+        return Err(CommError::Corrupt {
+            path,
+            reason: format!("it holds reservation `{}`", parsed.id),
+        });
+    }
+    Ok(parsed)
 }
 
 /// The reservations that count at `now`, ordered by id.
@@ -194,33 +198,71 @@ pub struct Conflict {
     pub witness: String,
 }
 
-/// Reserves files for `req.domain` at time `now`. Every glob must lie in
-/// what the domain may change (its `scope` and the `shared` files; the
-/// human may reserve anything). Refused when it collides with a live
-/// reservation of another domain where either side is exclusive.
+/// Reserves files for `req.domain` at time `now`: [`check_request`], then
+/// one `reserve` event whose [`Checked::apply`] runs on the tip it lands on.
 pub fn reserve(
     repo: &Repo,
     config: &Config,
     req: &ReserveRequest,
     now: i64,
 ) -> Result<(Appended, Reservation), CommError> {
-    let globs = compile_request(config, req)?;
-    let mut id = new_reservation_id();
+    let checked = check_request(config, req)?;
     let mut made = None;
     let appended = append(repo, |snapshot| {
+        let (reservation, edits) = checked.apply(snapshot, now)?;
+        let event = reserve_event(&reservation, req.ttl);
+        made = Some(reservation);
+        Ok(Some(Change { event, edits }))
+    })?
+    .expect("a reservation always appends");
+    Ok((appended, made.expect("the closure ran")))
+}
+
+/// A reservation request that passed the checks that do not depend on the
+/// state of `comm` (globs, scope, ttl): ready to apply inside any `append`
+/// closure, e.g. one that also claims a task in the same commit.
+pub struct Checked<'a> {
+    req: &'a ReserveRequest,
+    globs: Vec<PathGlob>,
+}
+
+/// Checks a request against `comm.yaml`. Every glob must lie in what the
+/// domain may change (its `scope` and the `shared` files; the human may
+/// reserve anything).
+pub fn check_request<'a>(
+    config: &Config,
+    req: &'a ReserveRequest,
+) -> Result<Checked<'a>, CommError> {
+    Ok(Checked {
+        globs: compile_request(config, req)?,
+        req,
+    })
+}
+
+impl Checked<'_> {
+    /// The reservation and its tree edits on `snapshot` (expired files
+    /// pruned on the way), or a refusal when it collides with a live
+    /// reservation of another domain where either side is exclusive.
+    pub fn apply(
+        &self,
+        snapshot: &Snapshot,
+        now: i64,
+    ) -> Result<(Reservation, Vec<TreeEdit>), CommError> {
+        let req = self.req;
         if let Some(task) = &req.task {
             super::task::require(snapshot, task)?;
         }
         let existing = all(snapshot)?;
-        let conflicts = conflicts(&existing, &req.domain, req.mode, &globs, now);
+        let conflicts = conflicts(&existing, &req.domain, req.mode, &self.globs, now);
         if !conflicts.is_empty() {
             return Err(refusal(&req.domain, &conflicts, now));
         }
+        let mut id = new_reservation_id();
         while existing.iter().any(|r| r.id == id) {
             id = new_reservation_id();
         }
         let reservation = Reservation {
-            id: id.clone(),
+            id,
             domain: req.domain.clone(),
             globs: req.globs.clone(),
             mode: req.mode,
@@ -234,12 +276,8 @@ pub fn reserve(
             path: reservation.path(),
             bytes: reservation.to_yaml(),
         });
-        let event = reserve_event(&reservation, req.ttl);
-        made = Some(reservation);
-        Ok(Some(Change { event, edits }))
-    })?
-    .expect("a reservation always appends");
-    Ok((appended, made.expect("the closure ran")))
+        Ok((reservation, edits))
+    }
 }
 
 /// Checks a request before anything is written; returns its compiled globs.
@@ -609,28 +647,31 @@ pub(super) fn replay_release(
 /// task, reason, globs...), which parses several times faster than JSON.
 /// A reservation with a tab or line break in a field is left out (it is
 /// read from its file each time instead).
-#[derive(Default)]
-struct Cache {
-    entries: HashMap<Oid, Reservation>,
-}
+struct Cache;
 
 impl Cache {
     fn file(repo: &Repo) -> PathBuf {
         repo.common_dir().join("comm-node").join("reservations-v1")
     }
 
-    /// The cache, or an empty one when it is missing; bad lines are skipped.
-    fn load(repo: &Repo) -> Cache {
-        let Ok(text) = fs::read_to_string(Cache::file(repo)) else {
-            return Cache::default();
-        };
-        let entries = text.lines().filter_map(Cache::parse_line).collect();
-        Cache { entries }
+    /// The cache's text; empty when it is missing or unreadable.
+    fn read(repo: &Repo) -> String {
+        fs::read_to_string(Cache::file(repo)).unwrap_or_default()
     }
 
-    fn parse_line(line: &str) -> Option<(Oid, Reservation)> {
-        let mut f = line.split('\t');
-        let blob = Oid::from_str(f.next()?).ok()?;
+    /// The fields of each line by blob id; lines are parsed only when used.
+    fn index(text: &str) -> HashMap<Oid, &str> {
+        text.lines()
+            .filter_map(|line| {
+                let (blob, rest) = line.split_once('\t')?;
+                Some((Oid::from_str(blob).ok()?, rest))
+            })
+            .collect()
+    }
+
+    /// A reservation from the fields after the blob id; `None` if malformed.
+    fn parse_fields(fields: &str) -> Option<Reservation> {
+        let mut f = fields.split('\t');
         let id = f.next()?.to_owned();
         let domain = f.next()?.to_owned();
         let mode = match f.next()? {
@@ -647,7 +688,7 @@ impl Cache {
         if globs.is_empty() {
             return None;
         }
-        let r = Reservation {
+        Some(Reservation {
             id,
             domain,
             globs,
@@ -656,10 +697,11 @@ impl Cache {
             created,
             expires,
             reason,
-        };
-        Some((blob, r))
+        })
     }
 
+    /// The line for one reservation; `None` when a field holds a tab or a
+    /// line break.
     fn line(blob: Oid, r: &Reservation) -> Option<String> {
         let mut fields = vec![
             blob.to_string(),
@@ -676,10 +718,10 @@ impl Cache {
         clean.then(|| fields.join("\t"))
     }
 
-    fn save(&self, repo: &Repo) -> std::io::Result<()> {
+    fn save(repo: &Repo, entries: &[(Oid, Reservation)]) -> std::io::Result<()> {
         let path = Cache::file(repo);
         let mut text = String::new();
-        for line in self.entries.iter().filter_map(|(b, r)| Cache::line(*b, r)) {
+        for line in entries.iter().filter_map(|(b, r)| Cache::line(*b, r)) {
             text.push_str(&line);
             text.push('\n');
         }
@@ -722,7 +764,11 @@ mod tests {
             },
         ] {
             let line = Cache::line(blob, &r).unwrap();
-            assert_eq!(Cache::parse_line(&line), Some((blob, r)));
+            let index = Cache::index(&line);
+            assert_eq!(
+                index.get(&blob).and_then(|f| Cache::parse_fields(f)),
+                Some(r)
+            );
         }
     }
 
@@ -734,6 +780,7 @@ mod tests {
             ..sample()
         };
         assert_eq!(Cache::line(blob, &r), None);
-        assert_eq!(Cache::parse_line("garbage"), None);
+        assert!(Cache::index("garbage\nnot\tan oid").is_empty());
+        assert_eq!(Cache::parse_fields("R-1\tapi\tweird\t1\t2\t\t\ta/**"), None);
     }
 }

@@ -3,9 +3,11 @@
 //! The remote's refusal of a non-fast-forward push is the distributed
 //! compare-and-swap. When both sides have new events, the local ones are
 //! replayed on top of the remote tip, each re-validated against the state it
-//! now lands on (a message to a domain that no longer exists is dropped and
-//! reported), keeping its `Comm-Id`, author and time. An event whose id the
-//! remote already has is not replayed twice.
+//! now lands on (a message to a domain that no longer exists, or a
+//! reservation that now collides with one made elsewhere, is dropped and
+//! reported; a release of a reservation already gone is a no-op), keeping
+//! its `Comm-Id`, author and time. An event whose id the remote already has
+//! is not replayed twice.
 
 use std::collections::HashSet;
 use std::ops::ControlFlow;

@@ -3,6 +3,7 @@
 use comm_node::boundary::check::{Report, Request};
 use comm_node::boundary::commits::{check_cached, check_range};
 use comm_node::boundary::reserved::check_reserved;
+use comm_node::boundary::rules::Violation;
 use comm_node::boundary::sarif;
 use comm_node::comm::{self, reservation};
 use comm_node::config::Loaded;
@@ -111,15 +112,21 @@ pub fn run_check(
     };
     let mut report = checked(repo, loaded, &snapshot, &request)?;
     if let Mode::Staged { with_scope: true } = mode {
-        let now = comm_node::clock::now();
-        let live = reservation::live(&comm::Snapshot::take(repo)?, now)?;
-        if !live.is_empty() {
-            let staged: Vec<String> = repo.staged_changes()?.into_iter().map(|(p, _)| p).collect();
-            let found = check_reserved(&live, actor, &staged, now);
-            report.violations.extend(found);
-        }
+        report.violations.extend(reserved(repo, actor)?);
     }
     Ok(report)
+}
+
+/// Staged files (deletions too) under another domain's live exclusive
+/// reservation.
+fn reserved(repo: &Repo, actor: Option<&str>) -> Result<Vec<Violation>, CliError> {
+    let now = comm_node::clock::now();
+    let live = reservation::live(&comm::Snapshot::take(repo)?, now)?;
+    if live.is_empty() {
+        return Ok(Vec::new());
+    }
+    let staged: Vec<String> = repo.staged_changes()?.into_iter().map(|(p, _)| p).collect();
+    Ok(check_reserved(&live, actor, &staged, now))
 }
 
 /// Runs the check with the repository's import cache.

@@ -3,7 +3,7 @@
 use comm_node::clock;
 use comm_node::comm::reservation::{self, ReleaseRequest};
 
-use crate::cli::{ui, CliError, Ctx, Kind};
+use crate::cli::{ui, CliError, Ctx};
 
 /// Release reservations of the acting domain, by id or all of them.
 ///
@@ -26,10 +26,6 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
-    if args.ids.is_empty() && !args.all {
-        return Err(CliError::new(Kind::Usage, "nothing to release")
-            .hint("pass reservation ids (comm-node reservations lists them), or --all"));
-    }
     let repo = ctx.repo()?;
     let actor = ctx.actor(&repo)?;
     let req = ReleaseRequest {

@@ -20,8 +20,9 @@ pub struct Args {
     /// 'src/api/**', 'src/*.py', 'Cargo.lock'.
     #[arg(value_name = "GLOB")]
     globs: Vec<String>,
-    /// Let other domains hold shared reservations on the same files
-    /// (use it for files you only need to stay put).
+    /// A shared reservation: other domains may hold shared ones on the same
+    /// files and their commits are not blocked; only exclusive reservations
+    /// are kept off (say that you depend on the files staying put).
     #[arg(long)]
     shared: bool,
     /// How long the reservation lasts: 90s, 30m, 2h, 1d, 1h30m.
