@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -761,26 +761,12 @@ fn reservers_killed_mid_append_leave_a_sound_bus() {
                 let script = format!(
                     "i=0; while true; do i=$((i+1)); id=$(\"$0\" --as d{p} reserve \"d{p}/r{round}/f$i/**\") || exit 1; \"$0\" --as d{p} release \"$id\" >/dev/null || exit 1; done"
                 );
-                let mut cmd = Command::new("sh");
-                cmd.arg("-c")
-                    .arg(script)
-                    .arg(BIN)
-                    .current_dir(&root)
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .process_group(0);
-                env.hermetic(&mut cmd);
-                cmd.spawn().unwrap()
+                env.spawn_loop(&root, &script, Stdio::null(), Stdio::null())
             })
             .collect();
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         for c in &children {
-            let status = Command::new("/usr/bin/kill")
-                .args(["-9", "--", &format!("-{}", c.id())])
-                .status()
-                .unwrap();
-            assert!(status.success());
+            common::kill_group(c);
         }
         for mut c in children {
             assert_eq!(
