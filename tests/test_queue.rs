@@ -9,6 +9,8 @@ use common::{read, write, Env};
 use serde_json::Value;
 
 /// Four domains; the project test fails when any file says BROKEN.
+/// The project test line of [`CONFIG`], which tests swap for their own.
+const TEST: &str = r#"test: ["! grep -rqx --exclude=.git BROKEN ."]"#;
 const CONFIG: &str = r#"project: app
 test: ["! grep -rqx --exclude=.git BROKEN ."]
 domains:
@@ -249,7 +251,7 @@ fn the_landed_commit_is_the_tested_commit() {
     let env = Env::new();
     let tested = env.path("tested.log");
     let config = CONFIG.replace(
-        "test: [\"! grep -rqx --exclude=.git BROKEN .\"]",
+        TEST,
         &format!("test: [\"git rev-parse HEAD >> {}\"]", tested.display()),
     );
     let root = project(&env, &config);
@@ -353,7 +355,7 @@ fn a_dirty_main_checkout_is_left_alone_and_reported() {
 fn a_timeout_kills_the_test_and_rejects_with_a_named_reason() {
     let env = Env::new();
     let config = CONFIG.replace(
-        "test: [\"! grep -rqx --exclude=.git BROKEN .\"]",
+        TEST,
         "test: [\"if [ -e api/slow.txt ]; then sleep 60; fi\"]",
     );
     let root = project(&env, &config);
@@ -393,4 +395,269 @@ fn bad_arguments_change_nothing() {
     let run = env.cn(&root, &["queue", "run", "--once"]).expect(2);
     assert!(run.stderr.contains("comm.yaml:3:"), "{}", run.stderr);
     assert_eq!(env.refs(&root), before);
+}
+
+/// Starts `comm-node queue run --once` in `root` without waiting.
+fn spawn_run(env: &Env, root: &Path) -> std::process::Child {
+    let mut cmd = std::process::Command::new(common::BIN);
+    cmd.args(["queue", "run", "--once"])
+        .current_dir(root)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    env.hermetic(&mut cmd);
+    cmd.spawn().unwrap()
+}
+
+/// Waits (up to 30 s) for a file the test command creates.
+#[track_caller]
+fn wait_for(path: &Path) {
+    for _ in 0..600 {
+        if path.exists() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("{} never appeared", path.display());
+}
+
+fn is_ancestor(env: &Env, root: &Path, a: &str, b: &str) -> bool {
+    env.git_run(root, &["merge-base", "--is-ancestor", a, b])
+        .code
+        == 0
+}
+
+#[test]
+fn killed_during_the_test_run_main_is_untouched_and_a_rerun_lands() {
+    let env = Env::new();
+    assert!(CONFIG.contains(TEST));
+    let started = env.path("started");
+    let hold = env.path("hold");
+    let config = CONFIG.replace(
+        TEST,
+        &format!(
+            "test: [\"touch {}; while [ -e {} ]; do sleep 0.05; done\"]",
+            started.display(),
+            hold.display()
+        ),
+    );
+    write(&hold, "");
+    let root = project(&env, &config);
+    let head = commit(&env, "api", &[("api/a.txt", "a\n")], "api: a");
+    submit(&env, "api");
+    let old = tip(&env, &root, "main");
+
+    let mut child = spawn_run(&env, &root);
+    wait_for(&started);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    assert_eq!(tip(&env, &root, "main"), old, "main is untouched");
+    assert_eq!(queued(&env, &root), ["queue/api.yaml"], "still queued");
+    assert!(decisions(&env, &root).is_empty());
+    assert_eq!(env.git(&root, &["fsck", "--no-dangling"]), "");
+    assert_eq!(env.git(&root, &["status", "--porcelain"]), "");
+
+    std::fs::remove_file(&hold).unwrap();
+    let report = queue_run(&env, &root, &[]);
+    assert_eq!(report["decisions"][0]["outcome"], "landed");
+    assert_eq!(tip(&env, &root, "main^2"), head);
+    assert!(queued(&env, &root).is_empty());
+    assert_eq!(read(&root.join("api/a.txt")), "a\n");
+}
+
+#[test]
+fn killed_at_any_point_main_is_old_or_tested_and_a_rerun_completes() {
+    let env = Env::new();
+    let tested = env.path("tested.log");
+    let config = CONFIG.replace(
+        TEST,
+        &format!("test: [\"git rev-parse HEAD >> {}\"]", tested.display()),
+    );
+    let root = project(&env, &config);
+    write(&tested, "");
+    // Kill after growing delays, so the kills land at different steps:
+    // building, testing, the ref update, the checkout update, the decisions.
+    for (round, delay_ms) in (0..30u64).map(|i| (i, i * 3)).collect::<Vec<_>>() {
+        let file = format!("api/f{round}.txt");
+        let head = commit(&env, "api", &[(&file, "x\n")], &format!("api: {round}"));
+        let entry = submit(&env, "api")["entry"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let old = tip(&env, &root, "main");
+
+        let mut child = spawn_run(&env, &root);
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        child.wait().unwrap();
+
+        let now = tip(&env, &root, "main");
+        let tested_commits = read(&tested);
+        assert!(
+            now == old || tested_commits.lines().any(|l| l == now),
+            "round {round}: main is at {now}, neither the old tip nor a tested commit"
+        );
+        assert_eq!(
+            env.git(&root, &["fsck", "--no-dangling"]),
+            "",
+            "round {round}"
+        );
+        let decided = env
+            .git(&root, &["ls-tree", "--name-only", "comm", "queue/"])
+            .is_empty();
+        // Where the kill landed, for whoever reads the test output.
+        eprintln!(
+            "round {round} (kill after {delay_ms} ms): main {}, decision {}",
+            if now == old { "untouched" } else { "landed" },
+            if decided { "recorded" } else { "pending" }
+        );
+
+        queue_run(&env, &root, &[]);
+        let main = tip(&env, &root, "main");
+        assert!(
+            is_ancestor(&env, &root, &head, &main),
+            "round {round}: landed"
+        );
+        assert!(queued(&env, &root).is_empty(), "round {round}");
+        let recorded = env.git(
+            &root,
+            &[
+                "log",
+                "comm",
+                "--format=%s",
+                &format!("--grep=^Comm-Entry: {entry}$"),
+            ],
+        );
+        assert_eq!(
+            recorded.lines().count(),
+            1,
+            "round {round}: one decision\n{recorded}"
+        );
+        assert!(
+            recorded.starts_with("queue: landed api"),
+            "round {round}: {recorded}"
+        );
+        assert_eq!(
+            env.git(&root, &["status", "--porcelain"]),
+            "",
+            "round {round}: checkout follows"
+        );
+        assert_eq!(read(&root.join(&file)), "x\n", "round {round}");
+    }
+}
+
+#[test]
+fn a_second_run_is_refused_while_one_is_active() {
+    let env = Env::new();
+    let started = env.path("started");
+    let hold = env.path("hold");
+    let config = CONFIG.replace(
+        TEST,
+        &format!(
+            "test: [\"touch {}; while [ -e {} ]; do sleep 0.05; done\"]",
+            started.display(),
+            hold.display()
+        ),
+    );
+    write(&hold, "");
+    let root = project(&env, &config);
+    commit(&env, "api", &[("api/a.txt", "a\n")], "api: a");
+    submit(&env, "api");
+    let mut child = spawn_run(&env, &root);
+    wait_for(&started);
+    let run = env.cn(&root, &["queue", "run", "--once"]).expect(1);
+    assert!(
+        run.stderr.contains("another queue run is active"),
+        "{}",
+        run.stderr
+    );
+    let status = env.cn(&root, &["queue", "status"]).expect(0);
+    assert!(
+        status.stdout.contains("a run is active"),
+        "{}",
+        status.stdout
+    );
+    std::fs::remove_file(&hold).unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn the_queue_pushes_main_and_comm_atomically_while_another_clone_pushes() {
+    let env = Env::new();
+    let seed = project(&env, CONFIG);
+    let api = commit(&env, "api", &[("api/a.txt", "a\n")], "api: a");
+    let web = commit(&env, "web", &[("web/w.txt", "w\n")], "web: w");
+    submit(&env, "api");
+    submit(&env, "web");
+    let base = env.path("served");
+    std::fs::create_dir_all(&base).unwrap();
+    env.git(
+        &base,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            seed.to_str().unwrap(),
+            "remote.git",
+        ],
+    );
+    let bare = base.join("remote.git");
+    // Any forced update would now fail loudly.
+    env.git(&bare, &["config", "receive.denyNonFastForwards", "true"]);
+    env.git(&bare, &["config", "receive.denyDeletes", "true"]);
+    let daemon = common::daemon::Daemon::start(&env, &base);
+    let clone = |name: &str| {
+        env.git(env.dir.path(), &["clone", "-q", &daemon.url, name]);
+        let dir = env.path(name);
+        env.git(&dir, &["config", "user.name", name]);
+        env.git(
+            &dir,
+            &["config", "user.email", &format!("{name}@test.invalid")],
+        );
+        env.cn(&dir, &["sync"]).expect(0);
+        dir
+    };
+    let ci = clone("ci");
+    let other = clone("other");
+    let old_main = tip(&env, &bare, "main");
+
+    let sent: Vec<String> = std::thread::scope(|s| {
+        let pusher = s.spawn(|| {
+            let mut ids = Vec::new();
+            for i in 0..15 {
+                let run = env
+                    .cn(
+                        &other,
+                        &["--as", "web", "send", "--to", "api", &format!("note {i}")],
+                    )
+                    .expect(0);
+                ids.push(run.stdout.trim().to_owned());
+                env.cn(&other, &["sync"]).expect(0);
+            }
+            ids
+        });
+        let report = queue_run(&env, &ci, &["--push", "origin"]);
+        assert_eq!(report["decisions"].as_array().unwrap().len(), 2, "{report}");
+        pusher.join().unwrap()
+    });
+    env.cn(&other, &["sync"]).expect(0);
+
+    let remote_main = tip(&env, &bare, "main");
+    assert!(is_ancestor(&env, &bare, &old_main, &remote_main));
+    assert!(is_ancestor(&env, &bare, &api, &remote_main));
+    assert!(is_ancestor(&env, &bare, &web, &remote_main));
+    assert_eq!(
+        tip(&env, &ci, "main"),
+        remote_main,
+        "the local main followed"
+    );
+    assert_eq!(read(&ci.join("web/w.txt")), "w\n");
+    let log = env.git(&bare, &["log", "comm", "--format=%s%n%b"]);
+    for id in &sent {
+        assert!(log.contains(&format!("Comm-Id: {id}")), "message {id} lost");
+    }
+    assert_eq!(log.matches("queue: landed ").count(), 2, "{log}");
+    let left = env.git(&bare, &["ls-tree", "--name-only", "comm", "queue/"]);
+    assert_eq!(left, "", "the entries left the queue on the remote");
+    assert_eq!(env.git(&bare, &["fsck", "--no-dangling"]), "");
 }
