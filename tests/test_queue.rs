@@ -661,3 +661,47 @@ fn the_queue_pushes_main_and_comm_atomically_while_another_clone_pushes() {
     assert_eq!(left, "", "the entries left the queue on the remote");
     assert_eq!(env.git(&bare, &["fsck", "--no-dangling"]), "");
 }
+
+#[test]
+fn a_synced_decision_keeps_a_resubmission_made_on_another_clone() {
+    let env = Env::new();
+    let seed = project(&env, CONFIG);
+    let first = commit(&env, "api", &[("api/a.txt", "1\n")], "api: 1");
+    submit(&env, "api");
+    let bare = env.path("remote.git");
+    env.git(
+        env.dir.path(),
+        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+    );
+    env.git(&seed, &["remote", "add", "origin", bare.to_str().unwrap()]);
+    env.git(&seed, &["push", "-q", "origin", "main", "domain/api"]);
+    env.cn(&seed, &["sync"]).expect(0);
+    // Another clone resubmits api with a newer head and publishes it.
+    env.git(
+        env.dir.path(),
+        &["clone", "-q", bare.to_str().unwrap(), "other"],
+    );
+    let other = env.path("other");
+    env.git(&other, &["config", "user.name", "other"]);
+    env.git(&other, &["config", "user.email", "other@test.invalid"]);
+    env.cn(&other, &["sync"]).expect(0);
+    env.git(
+        &other,
+        &["checkout", "-q", "-b", "domain/api", "origin/domain/api"],
+    );
+    write(&other.join("api/a.txt"), "2\n");
+    env.git(&other, &["commit", "-qam", "api: 2"]);
+    let second = env.git(&other, &["rev-parse", "HEAD"]);
+    env.cn(&other, &["--as", "api", "submit"]).expect(0);
+    env.cn(&other, &["sync"]).expect(0);
+    // Meanwhile the seed's local queue lands the first head.
+    let report = queue_run(&env, &seed, &[]);
+    assert_eq!(report["decisions"][0]["head"], first.as_str());
+    env.cn(&seed, &["sync"]).expect(0);
+    let entry = env.git(&seed, &["show", "comm:queue/api.yaml"]);
+    assert!(
+        entry.contains(&second),
+        "the newer entry survived the replay:\n{entry}"
+    );
+    assert_eq!(decisions(&env, &seed).len(), 1);
+}

@@ -213,6 +213,10 @@ fn revalidate(
                 }),
             )
         }
+        crate::queue::LANDED_KIND | crate::queue::REJECTED_KIND => Ok(Some((
+            event.clone(),
+            crate::queue::decision::replay_edits(snapshot, event, commit)?,
+        ))),
         // Other events carry their state change as a tree diff: re-apply it.
         _ => Ok(Some((
             event.clone(),

@@ -222,6 +222,30 @@ fn body(decision: &Decision, main_branch: &str) -> String {
     }
 }
 
+/// The state edits of a decision event replayed onto another `comm` tip
+/// (by `comm sync`): its artifact again, and the removal of its entry only
+/// if that entry is still the one decided (a newer submission stays queued).
+pub fn replay_edits(
+    snapshot: &Snapshot,
+    event: &Event,
+    commit: Oid,
+) -> Result<Vec<TreeEdit>, CommError> {
+    let mut edits: Vec<TreeEdit> = snapshot
+        .repo()
+        .commit_edits_of(commit)?
+        .into_iter()
+        .filter(|e| matches!(e, TreeEdit::Put { .. }))
+        .collect();
+    if let (Some(domain), Some(id)) = (event.field("Domain"), event.field("Entry")) {
+        if read_entry(snapshot, domain)?.is_some_and(|live| live.id == id) {
+            edits.push(TreeEdit::Remove {
+                path: Entry::path(domain),
+            });
+        }
+    }
+    Ok(edits)
+}
+
 /// Writes one event per decision on top of `tip` (each built against the
 /// state it lands on); returns the new tip. No ref moves.
 pub fn record_chain(
