@@ -705,3 +705,79 @@ fn a_synced_decision_keeps_a_resubmission_made_on_another_clone() {
     );
     assert_eq!(decisions(&env, &seed).len(), 1);
 }
+
+#[test]
+fn a_lost_push_race_is_retried_and_a_moved_main_redoes_the_batch() {
+    let env = Env::new();
+    let script = env.path("race.sh");
+    let config = CONFIG.replace(TEST, &format!("test: [\"sh {}\"]", script.display()));
+    let seed = project(&env, &config);
+    let bare = env.path("remote.git");
+    env.git(
+        env.dir.path(),
+        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+    );
+    env.git(&bare, &["config", "receive.denyNonFastForwards", "true"]);
+    env.git(&seed, &["remote", "add", "origin", bare.to_str().unwrap()]);
+    env.git(
+        &seed,
+        &["push", "-q", "origin", "main", "domain/api", "domain/web"],
+    );
+    env.cn(&seed, &["sync"]).expect(0);
+    env.git(
+        env.dir.path(),
+        &["clone", "-q", bare.to_str().unwrap(), "other"],
+    );
+    let other = env.path("other");
+    env.git(&other, &["config", "user.name", "other"]);
+    env.git(&other, &["config", "user.email", "other@test.invalid"]);
+    env.cn(&other, &["sync"]).expect(0);
+    // While the queue tests, the other clone pushes to comm, or to main.
+    let (flag_comm, flag_main) = (env.path("flag-comm"), env.path("flag-main"));
+    write(
+        &script,
+        &format!(
+            "set -e\nif [ -e {fc} ]; then rm {fc}; cd {o}; {bin} --as web send --to api race >/dev/null; {bin} sync >/dev/null; fi\n\
+             if [ -e {fm} ]; then rm {fm}; cd {o}; git pull -q --ff-only origin main; git commit -q --allow-empty -m direct; git push -q origin HEAD:main; fi\n",
+            fc = flag_comm.display(),
+            fm = flag_main.display(),
+            o = other.display(),
+            bin = common::BIN
+        ),
+    );
+
+    let api = commit(&env, "api", &[("api/a.txt", "a\n")], "api: a");
+    env.git(&seed, &["push", "-q", "origin", "domain/api"]);
+    submit(&env, "api");
+    write(&flag_comm, "");
+    let report = queue_run(&env, &seed, &["--push", "origin"]);
+    assert!(report["push_retries"].as_u64().unwrap() >= 1, "{report}");
+    assert_eq!(report["restarts"], 0, "{report}");
+    assert_eq!(report["decisions"][0]["outcome"], "landed");
+    assert!(is_ancestor(&env, &bare, &api, "main"));
+    let log = env.git(&bare, &["log", "comm", "--format=%s"]);
+    assert!(log.contains("web → api: race"), "{log}");
+    assert!(
+        log.starts_with("queue: landed api"),
+        "the decision went on top:\n{log}"
+    );
+
+    let web = commit(&env, "web", &[("web/w.txt", "w\n")], "web: w");
+    env.git(&seed, &["push", "-q", "origin", "domain/web"]);
+    submit(&env, "web");
+    write(&flag_main, "");
+    let report = queue_run(&env, &seed, &["--push", "origin"]);
+    assert!(report["restarts"].as_u64().unwrap() >= 1, "{report}");
+    assert_eq!(
+        report["test_runs"], 2,
+        "the batch was tested again on the new main"
+    );
+    assert!(is_ancestor(&env, &bare, &web, "main"));
+    assert_eq!(
+        env.git(&bare, &["log", "-1", "--format=%s", "main^1"]),
+        "direct"
+    );
+    assert_eq!(tip(&env, &seed, "main"), tip(&env, &bare, "main"));
+    assert_eq!(tip(&env, &seed, "comm"), tip(&env, &bare, "comm"));
+    assert_eq!(env.git(&seed, &["status", "--porcelain"]), "");
+}
