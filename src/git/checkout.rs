@@ -178,10 +178,15 @@ fn matches_commit(repo: &Repository, path: &Path, commit: Oid) -> Result<bool> {
     Ok(unstaged.deltas().len() == 0)
 }
 
-/// Runs `git ARGS` in `dir` with the environment of a plain invocation.
+/// Runs `git ARGS` in `dir` with the environment of a plain invocation and
+/// no hooks: the queue's checkouts run `setup` explicitly, and a user's
+/// `post-checkout` hook has no business in the scratch worktree.
 fn git(dir: &Path, args: &[&str]) -> Result<std::process::Output> {
     let mut cmd = Command::new("git");
-    cmd.arg("-C").arg(dir).args(args);
+    cmd.arg("-C")
+        .arg(dir)
+        .args(["-c", "core.hooksPath=/dev/null"])
+        .args(args);
     for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"] {
         cmd.env_remove(var);
     }

@@ -19,6 +19,8 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Sub {
     Run(RunArgs),
+    /// Show the queued entries in the order a run takes them, and whether a
+    /// run is active.
     Status,
 }
 
