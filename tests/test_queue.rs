@@ -781,3 +781,35 @@ fn a_lost_push_race_is_retried_and_a_moved_main_redoes_the_batch() {
     assert_eq!(tip(&env, &seed, "comm"), tip(&env, &bare, "comm"));
     assert_eq!(env.git(&seed, &["status", "--porcelain"]), "");
 }
+
+#[test]
+fn batch_limits_the_candidates_tested_together() {
+    let env = Env::new();
+    let root = project(&env, CONFIG);
+    for domain in ["api", "web", "docs"] {
+        commit(
+            &env,
+            domain,
+            &[(&format!("{domain}/new.txt"), "n\n")],
+            "work",
+        );
+        submit(&env, domain);
+    }
+    let old = tip(&env, &root, "main");
+    let report = queue_run(&env, &root, &["--batch", "1"]);
+    assert_eq!(report["batches"], 3);
+    assert_eq!(report["test_runs"], 3);
+    let chain = env.git(
+        &root,
+        &["rev-list", "--first-parent", &format!("{old}..main")],
+    );
+    assert_eq!(chain.lines().count(), 3, "one landing per batch");
+    // Arrival order: api first, docs last.
+    assert_eq!(
+        env.git(&root, &["log", "-1", "--format=%s", "main"]),
+        format!(
+            "Merge domain/docs {} into main",
+            &tip(&env, &root, "domain/docs")[..7]
+        )
+    );
+}
