@@ -39,7 +39,7 @@ pub fn run_commands(
     for command in commands {
         writeln!(file, "$ {command}")?;
         if let Some(reason) = run_one(dir, command, timeout, &file)? {
-            writeln!(file, "comm-node: `{command}` {reason}")?;
+            writeln!(file, "-- comm-node: `{command}` {reason}")?;
             return Ok(Some(Failure {
                 command: command.clone(),
                 reason,
