@@ -110,7 +110,7 @@ fn kill_group(group: i32) {
     }
 }
 
-/// The last lines of a log (at most [`TAIL_LINES`] lines and [`TAIL_BYTES`]).
+/// The last lines of a log (at most 80 lines and 16 KiB).
 pub fn tail(log: &Path) -> std::io::Result<String> {
     let mut file = File::open(log)?;
     let len = file.metadata()?.len();
