@@ -273,6 +273,15 @@ fn resubmitting_replaces_the_entry_and_priority_goes_first() {
     let second_head = commit(&env, "api", &[("api/a.txt", "2\n")], "api: 2");
     let second = submit(&env, "api");
     assert_eq!(second["replaced"]["id"], first["entry"]["id"]);
+    assert_eq!(second["uncommitted_changes"], false);
+    write(&worktree(&env, "api").join("api/wip.txt"), "wip\n");
+    let run = env.cn(&worktree(&env, "api"), &["submit"]).expect(0);
+    assert!(
+        run.stdout.contains("only committed work was queued"),
+        "{}",
+        run.stdout
+    );
+    std::fs::remove_file(worktree(&env, "api").join("api/wip.txt")).unwrap();
     assert_eq!(second["entry"]["head"], second_head.as_str());
     commit(&env, "web", &[("web/w.txt", "w\n")], "web: w");
     let urgent = env
