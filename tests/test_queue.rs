@@ -822,3 +822,31 @@ fn batch_limits_the_candidates_tested_together() {
         )
     );
 }
+
+#[test]
+fn a_broken_scratch_worktree_is_recreated() {
+    let env = Env::new();
+    let root = project(&env, CONFIG);
+    commit(&env, "api", &[("api/a.txt", "a\n")], "api: a");
+    submit(&env, "api");
+    queue_run(&env, &root, &[]);
+    // As a run killed inside `git worktree add` leaves it: locked, folder gone.
+    let scratch = root.join(".git/comm-node/queue/worktree");
+    env.git(&root, &["worktree", "lock", scratch.to_str().unwrap()]);
+    std::fs::remove_dir_all(&scratch).unwrap();
+    commit(&env, "web", &[("web/w.txt", "w\n")], "web: w");
+    submit(&env, "web");
+    let report = queue_run(&env, &root, &[]);
+    assert_eq!(report["decisions"][0]["outcome"], "landed");
+    assert!(scratch.join("web/w.txt").exists());
+    // Leftover untracked files in the scratch worktree are cleaned, ignored ones kept.
+    write(&scratch.join("stray.txt"), "x");
+    let exclude = root.join(".git/info/exclude");
+    write(&exclude, &format!("{}cache/\n", read(&exclude)));
+    write(&scratch.join("cache/kept.bin"), "x");
+    commit(&env, "docs", &[("docs/d.txt", "d\n")], "docs: d");
+    submit(&env, "docs");
+    let report = queue_run(&env, &root, &[]);
+    assert!(!scratch.join("stray.txt").exists(), "{report}");
+    assert!(scratch.join("cache/kept.bin").exists());
+}

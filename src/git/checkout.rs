@@ -53,6 +53,10 @@ impl Repo {
                     &git_dir,
                     "worktree",
                     "add",
+                    // Twice: also over a creation that was killed while
+                    // git held it locked (a "missing but locked" worktree).
+                    "--force",
+                    "--force",
                     "--detach",
                     "--no-checkout",
                     "-q",
