@@ -406,15 +406,37 @@ fn bad_arguments_change_nothing() {
     assert_eq!(env.refs(&root), before);
 }
 
-/// Starts `comm-node queue run --once` in `root` without waiting.
-fn spawn_run(env: &Env, root: &Path) -> std::process::Child {
+/// Starts `comm-node queue run --once ARGS` in `root` without waiting, in
+/// a process group of its own (so [`kill`] can wait for the git processes
+/// it started).
+fn spawn_run(env: &Env, root: &Path, args: &[&str]) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
     let mut cmd = std::process::Command::new(common::BIN);
     cmd.args(["queue", "run", "--once"])
+        .args(args)
+        .process_group(0)
         .current_dir(root)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     env.hermetic(&mut cmd);
     cmd.spawn().unwrap()
+}
+
+/// Kills the run with SIGKILL, then waits until the git processes it had
+/// started (which live on, as after any crash) are done too, so that what
+/// is checked next is the state the crash left.
+fn kill(mut child: std::process::Child) {
+    let _ = child.kill();
+    child.wait().unwrap();
+    let group = child.id() as i32;
+    for _ in 0..1000 {
+        // SAFETY: signal 0 only asks whether the process group exists.
+        if unsafe { libc::kill(-group, 0) } != 0 {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("the killed run's git processes did not finish");
 }
 
 /// Waits (up to 30 s) for a file the test command creates.
@@ -455,10 +477,9 @@ fn killed_during_the_test_run_main_is_untouched_and_a_rerun_lands() {
     submit(&env, "api");
     let old = tip(&env, &root, "main");
 
-    let mut child = spawn_run(&env, &root);
+    let child = spawn_run(&env, &root, &[]);
     wait_for(&started);
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    kill(child);
 
     assert_eq!(tip(&env, &root, "main"), old, "main is untouched");
     assert_eq!(queued(&env, &root), ["queue/api.yaml"], "still queued");
@@ -478,42 +499,92 @@ fn killed_during_the_test_run_main_is_untouched_and_a_rerun_lands() {
 fn killed_at_any_point_main_is_old_or_tested_and_a_rerun_completes() {
     let env = Env::new();
     let tested = env.path("tested.log");
-    let config = CONFIG.replace(
+    let root = project(&env, &tested_config(&tested));
+    kill_rounds(&env, &root, &root, &[], &tested, 30, 3);
+}
+
+#[test]
+fn killed_while_pushing_the_remote_is_old_or_tested_and_a_rerun_completes() {
+    let env = Env::new();
+    let tested = env.path("tested.log");
+    let root = project(&env, &tested_config(&tested));
+    let bare = env.path("remote.git");
+    env.git(
+        env.dir.path(),
+        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+    );
+    env.git(&bare, &["config", "receive.denyNonFastForwards", "true"]);
+    env.git(&root, &["remote", "add", "origin", bare.to_str().unwrap()]);
+    env.git(&root, &["push", "-q", "origin", "main"]);
+    env.cn(&root, &["sync"]).expect(0);
+    kill_rounds(&env, &root, &bare, &["--push", "origin"], &tested, 16, 10);
+}
+
+/// A config whose test records each tested commit in `tested`.
+fn tested_config(tested: &Path) -> String {
+    write(tested, "");
+    CONFIG.replace(
         TEST,
         &format!("test: [\"git rev-parse HEAD >> {}\"]", tested.display()),
-    );
-    let root = project(&env, &config);
-    write(&tested, "");
-    // Kill after growing delays, so the kills land at different steps:
-    // building, testing, the ref update, the checkout update, the decisions.
-    for (round, delay_ms) in (0..30u64).map(|i| (i, i * 3)).collect::<Vec<_>>() {
+    )
+}
+
+/// Submits a new api commit, kills `queue run --once ARGS` after a delay
+/// that grows by `step_ms` a round (so the kills land at different steps:
+/// building, testing, the ref update, the checkout update, the decisions,
+/// the push), and checks: `main` in `authority` (where the truth lives:
+/// this repository, or the remote) is the old tip or a tested commit, fsck
+/// is clean, a rerun lands the head with exactly one decision, and the
+/// checkout of main is consistent.
+fn kill_rounds(
+    env: &Env,
+    root: &Path,
+    authority: &Path,
+    args: &[&str],
+    tested: &Path,
+    rounds: u64,
+    step_ms: u64,
+) {
+    for round in 0..rounds {
+        let delay_ms = round * step_ms;
         let file = format!("api/f{round}.txt");
-        let head = commit(&env, "api", &[(&file, "x\n")], &format!("api: {round}"));
-        let entry = submit(&env, "api")["entry"]["id"]
+        let head = commit(env, "api", &[(&file, "x\n")], &format!("api: {round}"));
+        let entry = submit(env, "api")["entry"]["id"]
             .as_str()
             .unwrap()
             .to_owned();
-        let old = tip(&env, &root, "main");
+        let old = tip(env, authority, "main");
 
-        let mut child = spawn_run(&env, &root);
+        let child = spawn_run(env, root, args);
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        child.wait().unwrap();
+        kill(child);
 
-        let now = tip(&env, &root, "main");
-        let tested_commits = read(&tested);
-        assert!(
-            now == old || tested_commits.lines().any(|l| l == now),
-            "round {round}: main is at {now}, neither the old tip nor a tested commit"
-        );
-        assert_eq!(
-            env.git(&root, &["fsck", "--no-dangling"]),
-            "",
-            "round {round}"
-        );
-        let decided = env
-            .git(&root, &["ls-tree", "--name-only", "comm", "queue/"])
-            .is_empty();
+        let tested_commits = read(tested);
+        for dir in [root, authority] {
+            let now = tip(env, dir, "main");
+            assert!(
+                now == old || tested_commits.lines().any(|l| l == now),
+                "round {round}: main is at {now}, neither the old tip nor a tested commit"
+            );
+            assert_eq!(
+                env.git(dir, &["fsck", "--no-dangling"]),
+                "",
+                "round {round}"
+            );
+        }
+        let now = tip(env, authority, "main");
+        let decisions_of = |dir: &Path| {
+            env.git(
+                dir,
+                &[
+                    "log",
+                    "comm",
+                    "--format=%s",
+                    &format!("--grep=^Comm-Entry: {entry}$"),
+                ],
+            )
+        };
+        let decided = !decisions_of(authority).is_empty();
         // Where the kill landed, for whoever reads the test output.
         eprintln!(
             "round {round} (kill after {delay_ms} ms): main {}, decision {}",
@@ -521,15 +592,16 @@ fn killed_at_any_point_main_is_old_or_tested_and_a_rerun_completes() {
             if decided { "recorded" } else { "pending" }
         );
 
-        queue_run(&env, &root, &[]);
-        let main = tip(&env, &root, "main");
+        queue_run(env, root, args);
+        let main = tip(env, authority, "main");
+        assert_eq!(tip(env, root, "main"), main, "round {round}");
         assert!(
-            is_ancestor(&env, &root, &head, &main),
+            is_ancestor(env, authority, &head, &main),
             "round {round}: landed"
         );
-        assert!(queued(&env, &root).is_empty(), "round {round}");
+        assert!(queued(env, root).is_empty(), "round {round}");
         let recorded = env.git(
-            &root,
+            authority,
             &[
                 "log",
                 "comm",
@@ -547,7 +619,7 @@ fn killed_at_any_point_main_is_old_or_tested_and_a_rerun_completes() {
             "round {round}: {recorded}"
         );
         assert_eq!(
-            env.git(&root, &["status", "--porcelain"]),
+            env.git(root, &["status", "--porcelain"]),
             "",
             "round {round}: checkout follows"
         );
@@ -572,7 +644,7 @@ fn a_second_run_is_refused_while_one_is_active() {
     let root = project(&env, &config);
     commit(&env, "api", &[("api/a.txt", "a\n")], "api: a");
     submit(&env, "api");
-    let mut child = spawn_run(&env, &root);
+    let mut child = spawn_run(&env, &root, &[]);
     wait_for(&started);
     let run = env.cn(&root, &["queue", "run", "--once"]).expect(1);
     assert!(

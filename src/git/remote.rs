@@ -7,6 +7,9 @@ use git2::Oid;
 
 use super::{Context, GitError, Repo, Result};
 
+/// Fetches retried while another git process holds a tracking ref's lock.
+const FETCH_ATTEMPTS: usize = 20;
+
 /// What the remote said to a push.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PushOutcome {
@@ -55,7 +58,18 @@ impl Repo {
     pub fn fetch_branch(&self, remote: &str, branch: &str) -> Result<Option<Oid>> {
         let tracking = format!("refs/remotes/{remote}/{branch}");
         let refspec = format!("+refs/heads/{branch}:{tracking}");
-        let out = self.git(&["fetch", "--quiet", "--no-tags", remote, &refspec])?;
+        let mut attempt = 0;
+        let out = loop {
+            let out = self.git(&["fetch", "--quiet", "--no-tags", remote, &refspec])?;
+            // Another git process (a push, a fetch) was updating the same
+            // tracking ref: a moment later it is done.
+            let busy = String::from_utf8_lossy(&out.stderr).contains("cannot lock ref");
+            if out.status.success() || !busy || attempt == FETCH_ATTEMPTS {
+                break out;
+            }
+            std::thread::sleep(crate::retry::backoff(attempt + 5));
+            attempt += 1;
+        };
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
             if stderr.contains("couldn't find remote ref") {
@@ -116,9 +130,11 @@ impl Repo {
         }
         for (commit, branch) in updates {
             let tracking = format!("refs/remotes/{remote}/{branch}");
-            self.inner
-                .reference(&tracking, *commit, true, "comm-node queue: push")
-                .context(|| format!("cannot update {tracking}"))?;
+            self.with_ref_lock(&tracking, || {
+                self.inner
+                    .reference(&tracking, *commit, true, "comm-node queue: push")
+            })
+            .context(|| format!("cannot update {tracking}"))?;
         }
         Ok(PushOutcome::Pushed)
     }

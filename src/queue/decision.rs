@@ -9,7 +9,7 @@
 
 use git2::Oid;
 
-use super::entry::read_entry;
+use super::entry::{fate, Fate};
 use super::stack::Refusal;
 use super::{Entry, Failure};
 use crate::comm::{Change, CommError, Event, Snapshot, COMM_REF};
@@ -121,15 +121,19 @@ fn list(items: &[String]) -> String {
     out
 }
 
-/// The event and state edits recording `decision` on `snapshot`. This is
+/// The event and state edits recording `decision` on `snapshot`; `None`
+/// when the entry was already decided there (see [`fate`]). This is
 /// the one place where a decision's edits are built (task state changes
 /// for `Comm-Task` belong here too).
 pub fn decision_change(
     snapshot: &Snapshot,
     decision: &Decision,
     main_branch: &str,
-) -> Result<Change, CommError> {
+) -> Result<Option<Change>, CommError> {
     let e = &decision.entry;
+    let Some(fate) = fate(snapshot, &e.domain, &e.id)? else {
+        return Ok(None);
+    };
     let landed = matches!(decision.verdict, Verdict::Landed { .. });
     let kind = if landed { LANDED_KIND } else { REJECTED_KIND };
     let mut event = Event::new(kind, QUEUE_ACTOR, decision.summary(main_branch));
@@ -172,12 +176,12 @@ pub fn decision_change(
     if let Some(reason) = decision.reason() {
         field("Reason", reason.to_owned());
     }
-    if read_entry(snapshot, &e.domain)?.is_some_and(|live| live.id == e.id) {
+    if fate == Fate::Remove {
         edits.push(TreeEdit::Remove {
             path: Entry::path(&e.domain),
         });
     }
-    Ok(Change { event, edits })
+    Ok(Some(Change { event, edits }))
 }
 
 fn body(decision: &Decision, main_branch: &str) -> String {
@@ -224,30 +228,36 @@ fn body(decision: &Decision, main_branch: &str) -> String {
 
 /// The state edits of a decision event replayed onto another `comm` tip
 /// (by `comm sync`): its artifact again, and the removal of its entry only
-/// if that entry is still the one decided (a newer submission stays queued).
+/// if that entry is still the one decided (a newer submission stays
+/// queued). `None` when the entry was already decided on that tip.
 pub fn replay_edits(
     snapshot: &Snapshot,
     event: &Event,
     commit: Oid,
-) -> Result<Vec<TreeEdit>, CommError> {
+) -> Result<Option<Vec<TreeEdit>>, CommError> {
+    let (Some(domain), Some(id)) = (event.field("Domain"), event.field("Entry")) else {
+        return Ok(None);
+    };
+    let Some(fate) = fate(snapshot, domain, id)? else {
+        return Ok(None);
+    };
     let mut edits: Vec<TreeEdit> = snapshot
         .repo()
         .commit_edits_of(commit)?
         .into_iter()
         .filter(|e| matches!(e, TreeEdit::Put { .. }))
         .collect();
-    if let (Some(domain), Some(id)) = (event.field("Domain"), event.field("Entry")) {
-        if read_entry(snapshot, domain)?.is_some_and(|live| live.id == id) {
-            edits.push(TreeEdit::Remove {
-                path: Entry::path(domain),
-            });
-        }
+    if fate == Fate::Remove {
+        edits.push(TreeEdit::Remove {
+            path: Entry::path(domain),
+        });
     }
-    Ok(edits)
+    Ok(Some(edits))
 }
 
 /// Writes one event per decision on top of `tip` (each built against the
-/// state it lands on); returns the new tip. No ref moves.
+/// state it lands on, so a decision another run already recorded is
+/// dropped, not doubled); returns the new tip. No ref moves.
 pub fn record_chain(
     repo: &Repo,
     tip: Option<Oid>,
@@ -257,7 +267,9 @@ pub fn record_chain(
     let mut tip = tip;
     for decision in decisions {
         let snapshot = Snapshot::at(repo, tip)?;
-        let mut change = decision_change(&snapshot, decision, main_branch)?;
+        let Some(mut change) = decision_change(&snapshot, decision, main_branch)? else {
+            continue;
+        };
         change.event.seq = snapshot.seq() + 1;
         tip = Some(repo.commit_edits(tip, &change.edits, &change.event.to_message(), None)?);
     }
@@ -272,16 +284,14 @@ pub fn publish(repo: &Repo, decisions: &[Decision], main_branch: &str) -> Result
     }
     for attempt in 0..500 {
         let base = repo.ref_tip(COMM_REF)?;
-        let Some(tip) = record_chain(repo, base, decisions, main_branch)? else {
+        let tip = record_chain(repo, base, decisions, main_branch)?;
+        let Some(tip) = tip.filter(|t| Some(*t) != base) else {
             return Ok(());
         };
         let log = format!("comm-node queue: {} decisions", decisions.len());
-        match repo.cas_ref(COMM_REF, base, tip, &log)? {
+        match repo.cas_ref_waiting(COMM_REF, base, tip, &log)? {
             CasOutcome::Updated => return Ok(()),
-            CasOutcome::Lost => {
-                repo.break_stale_ref_lock(COMM_REF);
-                std::thread::sleep(backoff(attempt));
-            }
+            CasOutcome::Lost => std::thread::sleep(backoff(attempt)),
         }
     }
     Err(CommError::Contention(500))
