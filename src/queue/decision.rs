@@ -1,6 +1,9 @@
 //! Queue decisions as `comm` events: `landed` and `rejected`, one commit
-//! per decision that also removes the entry (only if it is still the entry
-//! that was decided: a resubmission made meanwhile stays queued).
+//! per decision that also removes the entry. Each is built against the tip
+//! it lands on: a decision whose entry is no longer queued there (another
+//! run, or a killed run's push, recorded it) is dropped rather than
+//! doubled; one whose entry a resubmission replaced is recorded, and the
+//! newer entry stays queued.
 //!
 //! A landing is addressed to the owning domain and to every other
 //! registered domain (for them it is the "main moved" notice); a rejection
