@@ -922,3 +922,31 @@ fn a_broken_scratch_worktree_is_recreated() {
     assert!(!scratch.join("stray.txt").exists(), "{report}");
     assert!(scratch.join("cache/kept.bin").exists());
 }
+
+#[test]
+fn a_head_nobody_pushed_is_rejected_as_missing_on_ci() {
+    let env = Env::new();
+    let seed = project(&env, CONFIG);
+    let bare = env.path("remote.git");
+    env.git(
+        env.dir.path(),
+        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+    );
+    env.git(&seed, &["remote", "add", "origin", bare.to_str().unwrap()]);
+    env.git(&seed, &["push", "-q", "origin", "main"]);
+    // Submitted and synced, but domain/api itself was never pushed.
+    commit(&env, "api", &[("api/a.txt", "a\n")], "api: a");
+    submit(&env, "api");
+    env.cn(&seed, &["sync"]).expect(0);
+    env.git(
+        env.dir.path(),
+        &["clone", "-q", bare.to_str().unwrap(), "ci"],
+    );
+    let ci = env.path("ci");
+    env.git(&ci, &["config", "user.name", "ci"]);
+    env.git(&ci, &["config", "user.email", "ci@test.invalid"]);
+    let report = queue_run(&env, &ci, &["--push", "origin"]);
+    assert_eq!(report["decisions"][0]["reason"], "missing");
+    let body = env.git(&bare, &["log", "-1", "--format=%b", "comm"]);
+    assert!(body.contains("Push domain/api and submit again"), "{body}");
+}

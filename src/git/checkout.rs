@@ -116,7 +116,8 @@ impl Repo {
         let mut out = Vec::new();
         if let Ok(main) = Repository::open(self.common_dir()) {
             if let Some(dir) = main.workdir().filter(|_| on_branch(&main)) {
-                out.push(dir.to_path_buf());
+                // git2 ends a work tree with `/`; show it as users write it.
+                out.push(dir.components().collect());
             }
         }
         let names = self
