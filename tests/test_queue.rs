@@ -950,3 +950,21 @@ fn a_head_nobody_pushed_is_rejected_as_missing_on_ci() {
     let body = env.git(&bare, &["log", "-1", "--format=%b", "comm"]);
     assert!(body.contains("Push domain/api and submit again"), "{body}");
 }
+
+#[test]
+fn an_untracked_file_in_the_way_leaves_the_checkout_alone() {
+    let env = Env::new();
+    let root = project(&env, CONFIG);
+    commit(&env, "api", &[("api/new.txt", "landed\n")], "api: new");
+    submit(&env, "api");
+    write(&root.join("api/new.txt"), "mine, untracked\n");
+    let report = queue_run(&env, &root, &[]);
+    let note = &report["checkouts"][0];
+    assert_eq!(note["state"], "failed", "{report}");
+    assert!(
+        note["detail"].as_str().unwrap().contains("api/new.txt"),
+        "{note}"
+    );
+    assert_eq!(read(&root.join("api/new.txt")), "mine, untracked\n");
+    assert_eq!(report["decisions"][0]["outcome"], "landed");
+}
