@@ -2,7 +2,9 @@
 //! own process group under `sh -c`, output appended to one log file, a
 //! per-command timeout that kills the whole group, and the log's tail for
 //! the rejection. After each command the group is killed as well, so no
-//! test leaves processes behind in the scratch worktree.
+//! test leaves processes behind in the scratch worktree. (A queue that is
+//! itself killed with SIGKILL cannot do that: the command's group lives on
+//! until it ends; the next run resets the worktree under it.)
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
