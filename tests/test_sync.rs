@@ -3,10 +3,9 @@
 mod common;
 
 use std::collections::HashSet;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
+use common::daemon::Daemon;
 use common::Env;
 
 const CONFIG: &str = "project: app
@@ -16,56 +15,6 @@ domains:
   web:
     scope: [\"web/**\"]
 ";
-
-/// A `git daemon` serving one directory on 127.0.0.1; killed on drop.
-struct Daemon {
-    child: Child,
-    url: String,
-}
-
-impl Daemon {
-    fn start(env: &Env, base: &Path) -> Daemon {
-        // Ask the OS for a free port, then hand it to the daemon.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("git")
-            .args([
-                "daemon",
-                "--reuseaddr",
-                "--listen=127.0.0.1",
-                "--export-all",
-                "--enable=receive-pack",
-            ])
-            .arg(format!("--port={port}"))
-            .arg(format!("--base-path={}", base.display()))
-            .arg(base)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("git daemon starts");
-        let daemon = Daemon {
-            child,
-            url: format!("git://127.0.0.1:{port}/remote.git"),
-        };
-        for _ in 0..200 {
-            if env.git_run(base, &["ls-remote", &daemon.url]).code == 0 {
-                return daemon;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(25));
-        }
-        panic!("git daemon did not come up on port {port}");
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A seeded repository pushed to a bare `remote.git` served by a daemon,
 /// and two clones of it.

@@ -81,7 +81,9 @@ pub fn sync(repo: &Repo, remote: &str) -> Result<SyncReport, CommError> {
             }
             (None, Some(t)) => {
                 report.received = count_since(repo, t, None)?;
-                if repo.cas_ref(COMM_REF, None, t, "comm-node sync: fetch")? == CasOutcome::Lost {
+                if repo.cas_ref_waiting(COMM_REF, None, t, "comm-node sync: fetch")?
+                    == CasOutcome::Lost
+                {
                     continue;
                 }
                 report.tip = Some(t.to_string());
@@ -93,7 +95,7 @@ pub fn sync(repo: &Repo, remote: &str) -> Result<SyncReport, CommError> {
             }
             (Some(o), Some(t)) if repo.is_ancestor(o, t)? => {
                 report.received = count_since(repo, t, Some(o))?;
-                if repo.cas_ref(COMM_REF, Some(o), t, "comm-node sync: fast-forward")?
+                if repo.cas_ref_waiting(COMM_REF, Some(o), t, "comm-node sync: fast-forward")?
                     == CasOutcome::Lost
                 {
                     continue;
@@ -103,7 +105,7 @@ pub fn sync(repo: &Repo, remote: &str) -> Result<SyncReport, CommError> {
             }
             (Some(o), Some(t)) if !repo.is_ancestor(t, o)? => {
                 let replayed = replay(repo, o, t, &mut report)?;
-                if repo.cas_ref(COMM_REF, Some(o), replayed, "comm-node sync: replay")?
+                if repo.cas_ref_waiting(COMM_REF, Some(o), replayed, "comm-node sync: replay")?
                     == CasOutcome::Lost
                 {
                     continue;
@@ -219,6 +221,10 @@ fn revalidate(
         }
         RESERVE_KIND => reservation::replay_reserve(snapshot, event, commit, crate::clock::now()),
         RELEASE_KIND => reservation::replay_release(snapshot, event),
+        crate::queue::LANDED_KIND | crate::queue::REJECTED_KIND => Ok(
+            crate::queue::decision::replay_edits(snapshot, event, commit)?
+                .map(|edits| (event.clone(), edits)),
+        ),
         // Other events carry their state change as a tree diff: re-apply it.
         _ => Ok(Some((
             event.clone(),

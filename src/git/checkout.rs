@@ -53,6 +53,10 @@ impl Repo {
                     &git_dir,
                     "worktree",
                     "add",
+                    // Twice: also over a creation that was killed while
+                    // git held it locked (a "missing but locked" worktree).
+                    "--force",
+                    "--force",
                     "--detach",
                     "--no-checkout",
                     "-q",
@@ -112,7 +116,8 @@ impl Repo {
         let mut out = Vec::new();
         if let Ok(main) = Repository::open(self.common_dir()) {
             if let Some(dir) = main.workdir().filter(|_| on_branch(&main)) {
-                out.push(dir.to_path_buf());
+                // git2 ends a work tree with `/`; show it as users write it.
+                out.push(dir.components().collect());
             }
         }
         let names = self
@@ -178,10 +183,15 @@ fn matches_commit(repo: &Repository, path: &Path, commit: Oid) -> Result<bool> {
     Ok(unstaged.deltas().len() == 0)
 }
 
-/// Runs `git ARGS` in `dir` with the environment of a plain invocation.
+/// Runs `git ARGS` in `dir` with the environment of a plain invocation and
+/// no hooks: the queue's checkouts run `setup` explicitly, and a user's
+/// `post-checkout` hook has no business in the scratch worktree.
 fn git(dir: &Path, args: &[&str]) -> Result<std::process::Output> {
     let mut cmd = Command::new("git");
-    cmd.arg("-C").arg(dir).args(args);
+    cmd.arg("-C")
+        .arg(dir)
+        .args(["-c", "core.hooksPath=/dev/null"])
+        .args(args);
     for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"] {
         cmd.env_remove(var);
     }

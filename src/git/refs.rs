@@ -146,15 +146,35 @@ impl Repo {
         new: Oid,
         log: &str,
     ) -> Result<CasOutcome> {
-        let result = match expected {
+        cas_outcome(name, self.cas_once(name, expected, new, log))
+    }
+
+    /// Like [`Repo::cas_ref`], but waits out a held lock (breaking one left
+    /// by a killed process) instead of reporting it as a lost race: `Lost`
+    /// then means the ref really moved.
+    pub fn cas_ref_waiting(
+        &self,
+        name: &str,
+        expected: Option<Oid>,
+        new: Oid,
+        log: &str,
+    ) -> Result<CasOutcome> {
+        let result = self.with_ref_lock(name, || self.cas_once(name, expected, new, log));
+        cas_outcome(name, result)
+    }
+
+    fn cas_once(
+        &self,
+        name: &str,
+        expected: Option<Oid>,
+        new: Oid,
+        log: &str,
+    ) -> std::result::Result<(), git2::Error> {
+        match expected {
             Some(old) => self.inner.reference_matching(name, new, true, old, log),
             None => self.inner.reference(name, new, false, log),
-        };
-        match result {
-            Ok(_) => Ok(CasOutcome::Updated),
-            Err(e) if is_race(&e) => Ok(CasOutcome::Lost),
-            Err(e) => Err(e).context(|| format!("cannot update {name}")),
         }
+        .map(|_| ())
     }
 
     /// The message of a commit.
@@ -336,6 +356,14 @@ impl Repo {
             .find_commit(commit)
             .and_then(|c| c.tree())
             .context(|| format!("cannot read the tree of {commit}"))
+    }
+}
+
+fn cas_outcome(name: &str, result: std::result::Result<(), git2::Error>) -> Result<CasOutcome> {
+    match result {
+        Ok(()) => Ok(CasOutcome::Updated),
+        Err(e) if is_race(&e) => Ok(CasOutcome::Lost),
+        Err(e) => Err(e).context(|| format!("cannot update {name}")),
     }
 }
 

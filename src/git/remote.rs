@@ -7,6 +7,9 @@ use git2::Oid;
 
 use super::{Context, GitError, Repo, Result};
 
+/// Fetches retried while another git process holds a tracking ref's lock.
+const FETCH_ATTEMPTS: usize = 20;
+
 /// What the remote said to a push.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PushOutcome {
@@ -55,7 +58,18 @@ impl Repo {
     pub fn fetch_branch(&self, remote: &str, branch: &str) -> Result<Option<Oid>> {
         let tracking = format!("refs/remotes/{remote}/{branch}");
         let refspec = format!("+refs/heads/{branch}:{tracking}");
-        let out = self.git(&["fetch", "--quiet", "--no-tags", remote, &refspec])?;
+        let mut attempt = 0;
+        let out = loop {
+            let out = self.git(&["fetch", "--quiet", "--no-tags", remote, &refspec])?;
+            // Another git process (a push, a fetch) was updating the same
+            // tracking ref: a moment later it is done.
+            let busy = String::from_utf8_lossy(&out.stderr).contains("cannot lock ref");
+            if out.status.success() || !busy || attempt == FETCH_ATTEMPTS {
+                break out;
+            }
+            std::thread::sleep(crate::retry::backoff(attempt + 5));
+            attempt += 1;
+        };
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
             if stderr.contains("couldn't find remote ref") {
@@ -71,36 +85,31 @@ impl Repo {
 
     /// Pushes `commit` to `refs/heads/<branch>` on `remote`, never forcing.
     pub fn push_branch(&self, remote: &str, commit: Oid, branch: &str) -> Result<PushOutcome> {
-        let refspec = format!("{commit}:refs/heads/{branch}");
-        let out = self.git(&["push", "--porcelain", "--quiet", remote, &refspec])?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        if stdout.lines().any(|l| l.starts_with('!')) {
-            return Ok(PushOutcome::Rejected);
-        }
-        if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            return Err(command_error(
-                &format!("git push {remote} {refspec}"),
-                &stderr,
-            ));
-        }
-        // Keep the tracking ref in step, as git itself does after a push.
-        let tracking = format!("refs/remotes/{remote}/{branch}");
-        self.inner
-            .reference(&tracking, commit, true, "comm-node sync: push")
-            .context(|| format!("cannot update {tracking}"))?;
-        Ok(PushOutcome::Pushed)
+        self.push_refs(remote, &[(commit, branch)], false)
     }
 
     /// Pushes several `(commit, branch)` updates with `git push --atomic`:
     /// all land or none does. Never forces: a ref that moved on the remote
     /// rejects the whole push.
     pub fn push_atomic(&self, remote: &str, updates: &[(Oid, &str)]) -> Result<PushOutcome> {
+        self.push_refs(remote, updates, true)
+    }
+
+    fn push_refs(
+        &self,
+        remote: &str,
+        updates: &[(Oid, &str)],
+        atomic: bool,
+    ) -> Result<PushOutcome> {
         let refspecs: Vec<String> = updates
             .iter()
             .map(|(commit, branch)| format!("{commit}:refs/heads/{branch}"))
             .collect();
-        let mut args = vec!["push", "--atomic", "--porcelain", "--quiet", remote];
+        let mut args = vec!["push", "--porcelain", "--quiet"];
+        if atomic {
+            args.push("--atomic");
+        }
+        args.push(remote);
         args.extend(refspecs.iter().map(String::as_str));
         let out = self.git(&args)?;
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -109,16 +118,16 @@ impl Repo {
         }
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
-            return Err(command_error(
-                &format!("git push --atomic {remote} {}", refspecs.join(" ")),
-                &stderr,
-            ));
+            return Err(command_error(&format!("git {}", args.join(" ")), &stderr));
         }
+        // Keep the tracking refs in step, as git itself does after a push.
         for (commit, branch) in updates {
             let tracking = format!("refs/remotes/{remote}/{branch}");
-            self.inner
-                .reference(&tracking, *commit, true, "comm-node queue: push")
-                .context(|| format!("cannot update {tracking}"))?;
+            self.with_ref_lock(&tracking, || {
+                self.inner
+                    .reference(&tracking, *commit, true, "comm-node: push")
+            })
+            .context(|| format!("cannot update {tracking}"))?;
         }
         Ok(PushOutcome::Pushed)
     }

@@ -1,6 +1,9 @@
 //! Queue decisions as `comm` events: `landed` and `rejected`, one commit
-//! per decision that also removes the entry (only if it is still the entry
-//! that was decided: a resubmission made meanwhile stays queued).
+//! per decision that also removes the entry. Each is built against the tip
+//! it lands on: a decision whose entry is no longer queued there (another
+//! run, or a killed run's push, recorded it) is dropped rather than
+//! doubled; one whose entry a resubmission replaced is recorded, and the
+//! newer entry stays queued.
 //!
 //! A landing is addressed to the owning domain and to every other
 //! registered domain (for them it is the "main moved" notice); a rejection
@@ -9,7 +12,7 @@
 
 use git2::Oid;
 
-use super::entry::read_entry;
+use super::entry::{fate, Fate};
 use super::stack::Refusal;
 use super::{Entry, Failure};
 use crate::clock;
@@ -123,15 +126,19 @@ fn list(items: &[String]) -> String {
     out
 }
 
-/// The event and state edits recording `decision` on `snapshot`. This is
-/// the one place where a decision's edits are built; a landing also marks
-/// its `Comm-Task` done (releasing the task's reservations) in the same commit.
+/// The event and state edits recording `decision` on `snapshot`; `None`
+/// when the entry was already decided there (see [`fate`]). This is the one
+/// place where a decision's edits are built; a landing also marks its
+/// `Comm-Task` done (releasing the task's reservations) in the same commit.
 pub fn decision_change(
     snapshot: &Snapshot,
     decision: &Decision,
     main_branch: &str,
-) -> Result<Change, CommError> {
+) -> Result<Option<Change>, CommError> {
     let e = &decision.entry;
+    let Some(fate) = fate(snapshot, &e.domain, &e.id)? else {
+        return Ok(None);
+    };
     let landed = matches!(decision.verdict, Verdict::Landed { .. });
     let kind = if landed { LANDED_KIND } else { REJECTED_KIND };
     let mut event = Event::new(kind, QUEUE_ACTOR, decision.summary(main_branch));
@@ -183,12 +190,12 @@ pub fn decision_change(
     if let Some(done) = task_done {
         land_task(&mut event, &mut edits, done);
     }
-    if read_entry(snapshot, &e.domain)?.is_some_and(|live| live.id == e.id) {
+    if fate == Fate::Remove {
         edits.push(TreeEdit::Remove {
             path: Entry::path(&e.domain),
         });
     }
-    Ok(Change { event, edits })
+    Ok(Some(Change { event, edits }))
 }
 
 /// Folds the task's `done` change into the landing: its state edits, the
@@ -251,8 +258,47 @@ fn body(decision: &Decision, main_branch: &str) -> String {
     }
 }
 
+/// The state edits of a decision event replayed onto another `comm` tip
+/// (by `comm sync`): its artifact again, and the removal of its entry only
+/// if that entry is still the one decided (a newer submission stays
+/// queued). `None` when the entry was already decided on that tip.
+pub fn replay_edits(
+    snapshot: &Snapshot,
+    event: &Event,
+    commit: Oid,
+) -> Result<Option<Vec<TreeEdit>>, CommError> {
+    let (Some(domain), Some(id)) = (event.field("Domain"), event.field("Entry")) else {
+        return Ok(None);
+    };
+    let Some(fate) = fate(snapshot, domain, id)? else {
+        return Ok(None);
+    };
+    // Everything the decision wrote (the log artifact, the landed task and
+    // the reservations it released) except the entry's removal, which
+    // depends on the entry's fate on this tip.
+    let entry_path = Entry::path(domain);
+    let mut edits = Vec::new();
+    for edit in snapshot.repo().commit_edits_of(commit)? {
+        let keep = match &edit {
+            TreeEdit::Put { .. } => true,
+            // A released reservation may already be gone on this tip.
+            TreeEdit::Remove { path } => *path != entry_path && snapshot.read(path)?.is_some(),
+        };
+        if keep {
+            edits.push(edit);
+        }
+    }
+    if fate == Fate::Remove {
+        edits.push(TreeEdit::Remove {
+            path: Entry::path(domain),
+        });
+    }
+    Ok(Some(edits))
+}
+
 /// Writes one event per decision on top of `tip` (each built against the
-/// state it lands on); returns the new tip. No ref moves.
+/// state it lands on, so a decision another run already recorded is
+/// dropped, not doubled); returns the new tip. No ref moves.
 pub fn record_chain(
     repo: &Repo,
     tip: Option<Oid>,
@@ -262,7 +308,9 @@ pub fn record_chain(
     let mut tip = tip;
     for decision in decisions {
         let snapshot = Snapshot::at(repo, tip)?;
-        let mut change = decision_change(&snapshot, decision, main_branch)?;
+        let Some(mut change) = decision_change(&snapshot, decision, main_branch)? else {
+            continue;
+        };
         change.event.seq = snapshot.seq() + 1;
         tip = Some(repo.commit_edits(tip, &change.edits, &change.event.to_message(), None)?);
     }
@@ -277,16 +325,14 @@ pub fn publish(repo: &Repo, decisions: &[Decision], main_branch: &str) -> Result
     }
     for attempt in 0..500 {
         let base = repo.ref_tip(COMM_REF)?;
-        let Some(tip) = record_chain(repo, base, decisions, main_branch)? else {
+        let tip = record_chain(repo, base, decisions, main_branch)?;
+        let Some(tip) = tip.filter(|t| Some(*t) != base) else {
             return Ok(());
         };
         let log = format!("comm-node queue: {} decisions", decisions.len());
-        match repo.cas_ref(COMM_REF, base, tip, &log)? {
+        match repo.cas_ref_waiting(COMM_REF, base, tip, &log)? {
             CasOutcome::Updated => return Ok(()),
-            CasOutcome::Lost => {
-                repo.break_stale_ref_lock(COMM_REF);
-                std::thread::sleep(backoff(attempt));
-            }
+            CasOutcome::Lost => std::thread::sleep(backoff(attempt)),
         }
     }
     Err(CommError::Contention(500))

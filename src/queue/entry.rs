@@ -30,6 +30,9 @@ pub struct Entry {
     pub seq: u64,
     /// Seconds since the epoch.
     pub submitted: i64,
+    /// The id of the entry this submission replaced, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
 }
 
 impl Entry {
@@ -57,6 +60,16 @@ impl Entry {
             .as_deref()
             .map_or(String::new(), |t| format!(" ({t})"))
     }
+}
+
+/// How a decision about an entry meets the queue state it lands on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// The entry is still queued: the decision removes it.
+    Remove,
+    /// A resubmission replaced it: the decision is recorded, the newer
+    /// entry stays queued.
+    Superseded,
 }
 
 /// What to submit.
@@ -127,6 +140,7 @@ pub fn submit(repo: &Repo, config: &Config, req: &SubmitRequest) -> Result<Submi
             priority: req.priority,
             seq: snapshot.seq() + 1,
             submitted: crate::clock::now(),
+            replaces: replaced.as_ref().map(|old| old.id.clone()),
         };
         event.subject = format!(
             "queue: {} submitted {}{}",
@@ -175,6 +189,17 @@ pub fn submit(repo: &Repo, config: &Config, req: &SubmitRequest) -> Result<Submi
         }))
     })?;
     Ok(outcome.expect("a submit always appends"))
+}
+
+/// What recording a decision about entry `id` of `domain` does to the
+/// queue state at `snapshot`; `None` when the entry was already decided
+/// there (another run recorded it: a second decision would be a duplicate).
+pub fn fate(snapshot: &Snapshot, domain: &str, id: &str) -> Result<Option<Fate>, CommError> {
+    Ok(match read_entry(snapshot, domain)? {
+        Some(live) if live.id == id => Some(Fate::Remove),
+        Some(live) if live.replaces.as_deref() == Some(id) => Some(Fate::Superseded),
+        _ => None,
+    })
 }
 
 /// The live entry of `domain`, if any.

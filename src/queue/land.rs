@@ -12,13 +12,9 @@ use serde::Serialize;
 use super::QueueError;
 use crate::comm::CommError;
 use crate::git::{CasOutcome, Follow, Repo};
-use crate::retry::backoff;
 
 /// The reflog message of a landing, followed by the landed commit.
 const LAND_LOG: &str = "comm-node queue: land ";
-
-/// Attempts at a `main` ref whose lock stays taken.
-const MAX_ATTEMPTS: usize = 200;
 
 /// What happened to one checkout of `main` after it moved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -34,18 +30,11 @@ pub struct CheckoutNote {
 pub fn move_branch(repo: &Repo, branch: &str, old: Oid, new: Oid) -> Result<bool, QueueError> {
     let name = format!("refs/heads/{branch}");
     let log = format!("{LAND_LOG}{new}");
-    for attempt in 0..MAX_ATTEMPTS {
-        match repo.cas_ref(&name, Some(old), new, &log)? {
-            CasOutcome::Updated => return Ok(true),
-            CasOutcome::Lost if repo.ref_tip(&name)? != Some(old) => return Ok(false),
-            // Still at `old`: its lock is held, or was left by a killed process.
-            CasOutcome::Lost => {
-                repo.break_stale_ref_lock(&name);
-                std::thread::sleep(backoff(attempt));
-            }
-        }
+    match repo.cas_ref_waiting(&name, Some(old), new, &log)? {
+        CasOutcome::Updated => Ok(true),
+        CasOutcome::Lost if repo.ref_tip(&name)? != Some(old) => Ok(false),
+        CasOutcome::Lost => Err(CommError::Contention(1).into()),
     }
-    Err(CommError::Contention(MAX_ATTEMPTS).into())
 }
 
 /// Brings every checkout of `branch` from `old` to `new` where that is safe.

@@ -14,7 +14,7 @@
 //! - [`land`]: the compare-and-swap of `main` and its checkouts.
 //! - [`decision`]: `landed` / `rejected` events on `comm`.
 //! - [`push`]: fetch, atomic push of `main` and `comm`, retries.
-//! - [`run`]: one run, batch after batch; why it is crash safe.
+//! - [`mod@run`]: one run, batch after batch; why it is crash safe.
 //!
 //! Nothing here prints.
 

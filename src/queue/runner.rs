@@ -2,7 +2,9 @@
 //! own process group under `sh -c`, output appended to one log file, a
 //! per-command timeout that kills the whole group, and the log's tail for
 //! the rejection. After each command the group is killed as well, so no
-//! test leaves processes behind in the scratch worktree.
+//! test leaves processes behind in the scratch worktree. (A queue that is
+//! itself killed with SIGKILL cannot do that: the command's group lives on
+//! until it ends; the next run resets the worktree under it.)
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -39,7 +41,7 @@ pub fn run_commands(
     for command in commands {
         writeln!(file, "$ {command}")?;
         if let Some(reason) = run_one(dir, command, timeout, &file)? {
-            writeln!(file, "comm-node: `{command}` {reason}")?;
+            writeln!(file, "-- comm-node: `{command}` {reason}")?;
             return Ok(Some(Failure {
                 command: command.clone(),
                 reason,
@@ -110,7 +112,7 @@ fn kill_group(group: i32) {
     }
 }
 
-/// The last lines of a log (at most [`TAIL_LINES`] lines and [`TAIL_BYTES`]).
+/// The last lines of a log (at most 80 lines and 16 KiB).
 pub fn tail(log: &Path) -> std::io::Result<String> {
     let mut file = File::open(log)?;
     let len = file.metadata()?.len();

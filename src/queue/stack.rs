@@ -7,7 +7,7 @@
 use git2::Oid;
 
 use super::{Entry, QueueError};
-use crate::boundary::commits::check_range;
+use crate::boundary::commits::Checker;
 use crate::config::Config;
 use crate::git::{Repo, TrialMerge};
 
@@ -45,6 +45,7 @@ pub fn build(
     entries: &[Entry],
 ) -> Result<Stack, QueueError> {
     let mut stack = Stack::default();
+    let checker = Checker::new(config);
     let mut top = base;
     for entry in entries {
         let head = entry.head_oid()?;
@@ -52,7 +53,7 @@ pub fn build(
             stack.refused.push((entry.clone(), Refusal::Missing));
             continue;
         }
-        let report = check_range(repo, config, base, head, Some(&entry.domain))?;
+        let report = checker.check_range(repo, base, head, Some(&entry.domain))?;
         if report.has_errors() {
             let violations = report
                 .violations

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod daemon;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,7 +1,7 @@
 //! `comm-node check`: the boundary check of a change, a range or the tree.
 
 use comm_node::boundary::check::{Report, Request};
-use comm_node::boundary::commits::{check_cached, check_range};
+use comm_node::boundary::commits::Checker;
 use comm_node::boundary::reserved::check_reserved;
 use comm_node::boundary::rules::Violation;
 use comm_node::boundary::sarif;
@@ -84,7 +84,7 @@ pub fn run_check(
             let b = repo
                 .resolve_commit(b)
                 .map_err(|e| CliError::new(Kind::Usage, e))?;
-            return Ok(check_range(repo, &loaded.config, a, b, actor)?);
+            return Ok(Checker::new(&loaded.config).check_range(repo, a, b, actor)?);
         }
         Mode::All => {
             let head = repo.head_commit().ok_or_else(|| {
@@ -136,7 +136,7 @@ fn checked(
     snapshot: &FileSnapshot,
     request: &Request,
 ) -> Result<Report, CliError> {
-    Ok(check_cached(repo, &loaded.config, snapshot, request)?)
+    Ok(Checker::new(&loaded.config).check_cached(repo, snapshot, request)?)
 }
 
 /// Violations as `path:line:col: rule: message` with a hint each.

@@ -19,6 +19,8 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Sub {
     Run(RunArgs),
+    /// Show the queued entries in the order a run takes them, and whether a
+    /// run is active.
     Status,
 }
 
@@ -99,10 +101,14 @@ fn run_queue(ctx: &Ctx, args: RunArgs) -> Result<(), CliError> {
     };
     loop {
         let report = queue::run(&repo, config, &opts)?;
-        if ctx.json {
-            ui::print_json(&report)?;
-        } else {
-            ui::print(&render(&report, &config.main))?;
+        // While watching, only rounds that did something are reported.
+        let quiet = report.decisions.is_empty() && report.checkouts.is_empty();
+        if args.once || !quiet {
+            if ctx.json {
+                ui::print_json(&report)?;
+            } else {
+                ui::print(&render(&report, &config.main))?;
+            }
         }
         if args.once {
             return Ok(());

@@ -1,7 +1,9 @@
 //! `comm-node submit`: put this domain's branch head in the merge queue.
 
 use comm_node::comm::HUMAN;
-use comm_node::queue::{self, SubmitRequest};
+use comm_node::git::Repo;
+use comm_node::queue::{self, SubmitRequest, Submitted};
+use serde::Serialize;
 
 use crate::cli::{ui, CliError, Ctx, Kind};
 
@@ -21,6 +23,15 @@ pub struct Args {
     priority: i64,
 }
 
+/// `submit --json`: the submission, and whether the worktree had
+/// uncommitted changes (which were not queued).
+#[derive(Serialize)]
+struct Output<'a> {
+    #[serde(flatten)]
+    submitted: &'a Submitted,
+    uncommitted_changes: bool,
+}
+
 pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     let (repo, loaded) = ctx.load()?;
     let domain = ctx.actor(&repo)?;
@@ -36,8 +47,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         priority: args.priority,
     };
     let submitted = queue::submit(&repo, &loaded.config, &req)?;
+    let uncommitted = match repo.workdir() {
+        Some(dir) if repo.recorded_domain().is_some() => Repo::is_dirty(dir)?,
+        _ => false,
+    };
     if ctx.json {
-        return Ok(ui::print_json(&submitted)?);
+        return Ok(ui::print_json(&Output {
+            submitted: &submitted,
+            uncommitted_changes: uncommitted,
+        })?);
     }
     let e = &submitted.entry;
     let mut out = format!(
@@ -52,6 +70,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     );
     if let Some(old) = &submitted.replaced {
         out.push_str(&format!("replaces entry {} ({})\n", old.id, old.short()));
+    }
+    if uncommitted {
+        out.push_str(
+            "note: this worktree has uncommitted changes; only committed work was queued\n",
+        );
     }
     Ok(ui::print(&out)?)
 }
