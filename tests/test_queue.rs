@@ -311,7 +311,7 @@ fn resubmitting_replaces_the_entry_and_priority_goes_first() {
     let urgent = env
         .cn(
             &worktree(&env, "web"),
-            &["--json", "submit", "--priority", "5", "--task", &task_id],
+            &["--json", "submit", "--priority", "0", "--task", &task_id],
         )
         .expect(0);
     let urgent: Value = serde_json::from_str(&urgent.stdout).unwrap();

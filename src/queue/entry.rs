@@ -1,6 +1,7 @@
 //! Queue entries: `queue/<domain>.yaml` on `comm`, one live entry per
 //! domain branch (a resubmit replaces it), written by a `submit` event.
-//! The order is priority (highest first), then arrival (`comm` sequence).
+//! The order is priority (0, the most urgent, first, as for tasks), then
+//! arrival (`comm` sequence).
 
 use git2::Oid;
 use serde::{Deserialize, Serialize};
@@ -23,9 +24,9 @@ pub struct Entry {
     pub head: String,
     #[serde(default)]
     pub task: Option<String>,
-    /// Higher goes first.
-    #[serde(default)]
-    pub priority: i64,
+    /// 0 (most urgent) goes first, as for tasks.
+    #[serde(default = "default_priority")]
+    pub priority: u8,
     /// The `comm` sequence number of the submission (arrival order).
     pub seq: u64,
     /// Seconds since the epoch.
@@ -77,7 +78,8 @@ pub enum Fate {
 pub struct SubmitRequest {
     pub domain: String,
     pub task: Option<String>,
-    pub priority: i64,
+    /// 0 (first) to 4; `None`: the task's priority, else 2.
+    pub priority: Option<u8>,
 }
 
 /// A submission that landed on `comm`.
@@ -126,9 +128,14 @@ pub fn submit(repo: &Repo, config: &Config, req: &SubmitRequest) -> Result<Submi
     }
     let mut outcome = None;
     append(repo, |snapshot| {
-        if let Some(task) = &req.task {
-            crate::comm::task::require(snapshot, task)?;
-        }
+        let task = match &req.task {
+            Some(id) => Some(crate::comm::task::require(snapshot, id)?),
+            None => None,
+        };
+        let priority = req
+            .priority
+            .or(task.map(|t| t.priority))
+            .unwrap_or(crate::comm::task::DEFAULT_PRIORITY);
         let replaced = read_entry(snapshot, &req.domain)?;
         let mut event = Event::new(SUBMIT_KIND, &req.domain, String::new());
         let entry = Entry {
@@ -137,7 +144,7 @@ pub fn submit(repo: &Repo, config: &Config, req: &SubmitRequest) -> Result<Submi
             branch: branch.clone(),
             head: head.to_string(),
             task: req.task.clone(),
-            priority: req.priority,
+            priority,
             seq: snapshot.seq() + 1,
             submitted: crate::clock::now(),
             replaces: replaced.as_ref().map(|old| old.id.clone()),
@@ -228,7 +235,11 @@ pub fn pending(snapshot: &Snapshot) -> Result<Vec<Entry>, CommError> {
     Ok(out)
 }
 
-/// The sort key: priority (highest first), then arrival.
-fn order(e: &Entry) -> (i64, u64) {
-    (-e.priority, e.seq)
+fn default_priority() -> u8 {
+    crate::comm::task::DEFAULT_PRIORITY
+}
+
+/// The sort key: priority (0 first), then arrival.
+fn order(e: &Entry) -> (u8, u64) {
+    (e.priority, e.seq)
 }

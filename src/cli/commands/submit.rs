@@ -18,9 +18,10 @@ pub struct Args {
     /// The task this work completes (marked done when it lands).
     #[arg(long)]
     task: Option<String>,
-    /// Higher goes first; equal priorities go in order of arrival.
-    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
-    priority: i64,
+    /// 0 (most urgent, goes first) to 4, as for tasks; equal priorities go
+    /// in order of arrival. Default: the task's priority, else 2.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=4))]
+    priority: Option<u8>,
 }
 
 /// `submit --json`: the submission, and whether the worktree had
