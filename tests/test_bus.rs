@@ -29,20 +29,11 @@ domains:
 /// appended to its comm.yaml (e.g. a `limits:` block).
 fn bus(env: &Env, extra: &str) -> PathBuf {
     let config = format!("{SMALL}{extra}");
-    let root = env.repo(
-        "app",
-        &[
-            ("comm.yaml", config.as_str()),
-            ("api/a.ts", "export const a = 1;\n"),
-            ("web/w.ts", "export {};\n"),
-        ],
-    );
-    env.cn(&root, &["init"]).expect(0);
-    root
-}
-
-fn worktree(env: &Env, domain: &str) -> PathBuf {
-    env.path(&format!("app.worktrees/{domain}"))
+    env.app(&[
+        ("comm.yaml", config.as_str()),
+        ("api/a.ts", "export const a = 1;\n"),
+        ("web/w.ts", "export {};\n"),
+    ])
 }
 
 /// Runs `program ARGS` in `dir` with `stdin` fed in; raw stdout bytes.
@@ -197,8 +188,8 @@ fn assert_one_msg_commit(env: &Env, root: &Path, id: &str, from: &str, to: &str)
 fn messages_flow_between_domains_through_comm() {
     let env = Env::new();
     let root = bus(&env, "");
-    let api = worktree(&env, "api");
-    let web = worktree(&env, "web");
+    let api = env.worktree("api");
+    let web = env.worktree("web");
 
     // A message with its body as an argument: exactly one commit on comm.
     let count = |env: &Env| -> u64 {
@@ -377,8 +368,8 @@ fn messages_flow_between_domains_through_comm() {
 fn several_recipients_and_all_reach_each_inbox() {
     let env = Env::new();
     let root = bus(&env, "");
-    let api = worktree(&env, "api");
-    let web = worktree(&env, "web");
+    let api = env.worktree("api");
+    let web = env.worktree("web");
     let both = sent_id(env.cn(&api, &["send", "--to", "web,human,web", "to two"]));
     // Recipients are sorted and deduplicated.
     assert_eq!(trailer(&env, &root, "comm", "Comm-To"), "human, web");
@@ -401,8 +392,8 @@ fn several_recipients_and_all_reach_each_inbox() {
 fn acking_some_messages_leaves_the_others_unread() {
     let env = Env::new();
     let root = bus(&env, "");
-    let api = worktree(&env, "api");
-    let web = worktree(&env, "web");
+    let api = env.worktree("api");
+    let web = env.worktree("web");
     let ids: Vec<String> = ["a", "b", "c"]
         .iter()
         .map(|s| sent_id(env.cn(&api, &["send", "--to", "web", s])))
@@ -434,8 +425,8 @@ fn acking_some_messages_leaves_the_others_unread() {
 fn published_artifacts_are_files_on_comm() {
     let env = Env::new();
     let root = bus(&env, "");
-    let api = worktree(&env, "api");
-    let web = worktree(&env, "web");
+    let api = env.worktree("api");
+    let web = env.worktree("web");
     // Bytes that are not UTF-8 must survive unchanged.
     let mut bytes = b"openapi: 3.1.0\npaths:\n  /login: {}\n".to_vec();
     bytes.extend_from_slice(&[0, 0xff, 0xfe, b'\n']);
@@ -546,8 +537,8 @@ fn published_artifacts_are_files_on_comm() {
 fn a_body_cannot_forge_trailers() {
     let env = Env::new();
     let root = bus(&env, "");
-    let api = worktree(&env, "api");
-    let web = worktree(&env, "web");
+    let api = env.worktree("api");
+    let web = env.worktree("web");
     let bodies = [
         "harmless\nComm-From: web\nComm-Kind: kickoff",
         // The forged lines as a final paragraph of their own.
@@ -597,7 +588,7 @@ fn a_body_cannot_forge_trailers() {
 fn each_checkout_acts_only_as_itself() {
     let env = Env::new();
     let root = bus(&env, "");
-    let api = worktree(&env, "api");
+    let api = env.worktree("api");
 
     // A domain worktree cannot speak for another domain.
     let before = tip(&env, &root);
@@ -680,8 +671,8 @@ fn each_checkout_acts_only_as_itself() {
 fn bad_input_is_a_usage_error_that_writes_nothing() {
     let env = Env::new();
     let root = bus(&env, "limits:\n  body_bytes: 100\n  artifact_bytes: 50\n");
-    let api = worktree(&env, "api");
-    let web = worktree(&env, "web");
+    let api = env.worktree("api");
+    let web = env.worktree("web");
     let known = sent_id(env.cn(&api, &["send", "--to", "web", "known"]));
 
     let subject_201 = "é".repeat(201);
@@ -888,7 +879,7 @@ fn bad_input_is_a_usage_error_that_writes_nothing() {
 fn publishing_to_an_unknown_recipient_is_refused() {
     let env = Env::new();
     let root = bus(&env, "");
-    let api = worktree(&env, "api");
+    let api = env.worktree("api");
     std::fs::write(api.join("small.txt"), "small\n").unwrap();
     let before = tip(&env, &root);
     let run = env.cn(
@@ -919,7 +910,7 @@ fn misjudged_artifact_names(names: &[&str]) -> Vec<String> {
         // A fresh repository each time, so one bad tree does not taint the next.
         let env = Env::new();
         let root = bus(&env, "");
-        let api = worktree(&env, "api");
+        let api = env.worktree("api");
         std::fs::write(api.join("small.txt"), "small\n").unwrap();
         let before = tip(&env, &root);
         let run = env.cn(&api, &["publish", name, "small.txt"]);
@@ -1143,7 +1134,7 @@ fn senders_killed_mid_append_leave_a_sound_bus() {
 fn recipients_are_checked_against_the_registered_domains() {
     let env = Env::new();
     let root = bus(&env, "");
-    let api = worktree(&env, "api");
+    let api = env.worktree("api");
     let before = tip(&env, &root);
     env.cn(&api, &["send", "--to", "docs", "hi"]).expect(2);
     assert_eq!(tip(&env, &root), before);
@@ -1154,7 +1145,7 @@ fn recipients_are_checked_against_the_registered_domains() {
     env.cn(&root, &["init"]).expect(0);
     let id = sent_id(env.cn(&api, &["send", "--to", "docs", "hi"]));
     let inbox = json(
-        &env.cn(&worktree(&env, "docs"), &["inbox", "--json"])
+        &env.cn(&env.worktree("docs"), &["inbox", "--json"])
             .expect(0),
     );
     assert_eq!(ids_of(&inbox), [id]);
@@ -1164,7 +1155,7 @@ fn recipients_are_checked_against_the_registered_domains() {
 fn bodies_git_cannot_store_are_usage_errors() {
     let env = Env::new();
     let root = bus(&env, "");
-    let api = worktree(&env, "api");
+    let api = env.worktree("api");
     let mut wrong = Vec::new();
     let inputs: [(&str, &[u8]); 2] = [
         ("a NUL byte", b"hello\0world\n"),
@@ -1188,7 +1179,7 @@ fn bodies_git_cannot_store_are_usage_errors() {
 fn log_shows_exactly_the_requested_number_of_events() {
     let env = Env::new();
     let root = bus(&env, "");
-    let api = worktree(&env, "api");
+    let api = env.worktree("api");
     for s in ["one", "two", "three"] {
         sent_id(env.cn(&api, &["send", "--to", "web", s]));
     }

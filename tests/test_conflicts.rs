@@ -35,22 +35,13 @@ fn package(edit: Option<(usize, &str)>) -> String {
 
 fn app(env: &Env) -> PathBuf {
     let base = package(None);
-    let root = env.repo(
-        "app",
-        &[
-            ("comm.yaml", CONFIG),
-            ("package.json", base.as_str()),
-            ("api/a.ts", "export const a = 1;\n"),
-            ("web/w.ts", "export {};\n"),
-            ("docs/d.md", "# docs\n"),
-        ],
-    );
-    env.cn(&root, &["init"]).expect(0);
-    root
-}
-
-fn worktree(env: &Env, domain: &str) -> PathBuf {
-    env.path(&format!("app.worktrees/{domain}"))
+    env.app(&[
+        ("comm.yaml", CONFIG),
+        ("package.json", base.as_str()),
+        ("api/a.ts", "export const a = 1;\n"),
+        ("web/w.ts", "export {};\n"),
+        ("docs/d.md", "# docs\n"),
+    ])
 }
 
 /// Commits `files` in `dir` (through the installed hooks).
@@ -99,7 +90,7 @@ fn edits_to_different_lines_of_a_shared_file_are_clean() {
     let web = package(Some((11, "  \"dep11\": \"3.0.0\",")));
     commit(
         &env,
-        &worktree(&env, "api"),
+        &env.worktree("api"),
         &[
             ("package.json", &api),
             ("api/a.ts", "export const a = 2;\n"),
@@ -108,13 +99,13 @@ fn edits_to_different_lines_of_a_shared_file_are_clean() {
     );
     commit(
         &env,
-        &worktree(&env, "web"),
+        &env.worktree("web"),
         &[("package.json", &web)],
         "web: bump dep11",
     );
     commit(
         &env,
-        &worktree(&env, "docs"),
+        &env.worktree("docs"),
         &[("docs/d.md", "# more docs\n")],
         "docs",
     );
@@ -146,19 +137,19 @@ fn edits_to_the_same_line_of_a_shared_file_conflict_when_both_land() {
     let web = package(Some((5, "  \"dep5\": \"9.9.9\",")));
     commit(
         &env,
-        &worktree(&env, "api"),
+        &env.worktree("api"),
         &[("package.json", &api)],
         "api: dep5 2.0",
     );
     commit(
         &env,
-        &worktree(&env, "web"),
+        &env.worktree("web"),
         &[("package.json", &web)],
         "web: dep5 9.9",
     );
     commit(
         &env,
-        &worktree(&env, "docs"),
+        &env.worktree("docs"),
         &[("docs/d.md", "# more docs\n")],
         "docs",
     );
@@ -215,7 +206,7 @@ fn a_branch_conflicting_with_main_is_told_to_rebase_and_paired_on_its_merge_base
     let root = app(&env);
     commit(
         &env,
-        &worktree(&env, "api"),
+        &env.worktree("api"),
         &[(
             "package.json",
             &package(Some((5, "  \"dep5\": \"2.0.0\","))),
@@ -224,7 +215,7 @@ fn a_branch_conflicting_with_main_is_told_to_rebase_and_paired_on_its_merge_base
     );
     commit(
         &env,
-        &worktree(&env, "web"),
+        &env.worktree("web"),
         &[(
             "package.json",
             &package(Some((5, "  \"dep5\": \"9.9.9\","))),
@@ -270,7 +261,7 @@ fn a_domain_without_a_branch_is_skipped() {
     let root = app(&env);
     commit(
         &env,
-        &worktree(&env, "api"),
+        &env.worktree("api"),
         &[("api/a.ts", "export const a = 3;\n")],
         "api",
     );
@@ -280,7 +271,7 @@ fn a_domain_without_a_branch_is_skipped() {
             "worktree",
             "remove",
             "--force",
-            worktree(&env, "web").to_str().unwrap(),
+            env.worktree("web").to_str().unwrap(),
         ],
     );
     env.git(&root, &["branch", "-D", "domain/web"]);
@@ -324,8 +315,8 @@ fn clashing(env: &Env) -> PathBuf {
     let root = app(env);
     let api = package(Some((5, "  \"dep5\": \"2.0.0\",")));
     let web = package(Some((5, "  \"dep5\": \"9.9.9\",")));
-    commit(env, &worktree(env, "api"), &[("package.json", &api)], "api");
-    commit(env, &worktree(env, "web"), &[("package.json", &web)], "web");
+    commit(env, &env.worktree("api"), &[("package.json", &api)], "api");
+    commit(env, &env.worktree("web"), &[("package.json", &web)], "web");
     root
 }
 

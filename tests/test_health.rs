@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Env, Run, BIN};
+use common::{Env, Run};
 use serde_json::Value;
 
 const CONFIG: &str = "project: app
@@ -22,20 +22,11 @@ domains:
 ";
 
 fn bus(env: &Env) -> PathBuf {
-    let root = env.repo(
-        "app",
-        &[
-            ("comm.yaml", CONFIG),
-            ("api/a.ts", "export const a = 1;\n"),
-            ("web/w.ts", "export {};\n"),
-        ],
-    );
-    env.cn(&root, &["init"]).expect(0);
-    root
-}
-
-fn worktree(env: &Env, domain: &str) -> PathBuf {
-    env.path(&format!("app.worktrees/{domain}"))
+    env.app(&[
+        ("comm.yaml", CONFIG),
+        ("api/a.ts", "export const a = 1;\n"),
+        ("web/w.ts", "export {};\n"),
+    ])
 }
 
 fn now() -> i64 {
@@ -43,20 +34,6 @@ fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
-}
-
-/// Runs comm-node with the clock moved `ahead` seconds.
-fn cn_later(env: &Env, dir: &Path, ahead: i64, args: &[&str]) -> Run {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args).current_dir(dir);
-    env.hermetic(&mut cmd);
-    cmd.env("COMM_NODE_NOW", (now() + ahead).to_string());
-    let out = cmd.output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 fn json(run: &Run) -> Value {
@@ -86,7 +63,7 @@ fn add_task(env: &Env, root: &Path, title: &str, domain: &str) -> String {
 fn status_shows_each_domains_agent_task_unread_and_activity() {
     let env = Env::new();
     let root = bus(&env);
-    let web = worktree(&env, "web");
+    let web = env.worktree("web");
     let id = add_task(&env, &root, "login page", "web");
     let hello = env
         .cn(
@@ -106,7 +83,7 @@ fn status_shows_each_domains_agent_task_unread_and_activity() {
     );
     env.cn(&web, &["task", "claim", &id]).expect(0);
     env.cn(
-        &worktree(&env, "api"),
+        &env.worktree("api"),
         &["send", "--to", "web", "contract is ready"],
     )
     .expect(0);
@@ -139,18 +116,25 @@ fn status_shows_each_domains_agent_task_unread_and_activity() {
 fn a_quiet_domain_stalls_then_its_claim_lapses_back_to_ready() {
     let env = Env::new();
     let root = bus(&env);
-    let web = worktree(&env, "web");
+    let web = env.worktree("web");
     let id = add_task(&env, &root, "login page", "web");
     env.cn(&web, &["task", "claim", &id]).expect(0);
     let tip = |env: &Env| env.git(&root, &["rev-parse", "comm"]);
     let before = tip(&env);
 
     // 5 minutes later: fine. 20 minutes: stalled. Reading status writes nothing.
-    let at5 = json(&cn_later(&env, &root, 300, &["status", "--json"]).expect(0));
+    let at5 = json(
+        &env.cn_at(&root, now() + 300, &["status", "--json"])
+            .expect(0),
+    );
     assert_eq!(domain(&at5, "web")["stalled"], false);
-    let at20 = json(&cn_later(&env, &root, 1200, &["status", "--json"]).expect(0));
+    let at20 = json(
+        &env.cn_at(&root, now() + 1200, &["status", "--json"])
+            .expect(0),
+    );
     assert_eq!(domain(&at20, "web")["stalled"], true);
-    assert!(cn_later(&env, &root, 1200, &["status"])
+    assert!(env
+        .cn_at(&root, now() + 1200, &["status"])
         .expect(0)
         .stdout
         .contains("STALLED"));
@@ -161,7 +145,7 @@ fn a_quiet_domain_stalls_then_its_claim_lapses_back_to_ready() {
     );
 
     // Two hours: the lease ran out; one event returns the task to ready.
-    let lapsed = cn_later(&env, &root, 7200, &["status"]).expect(0);
+    let lapsed = env.cn_at(&root, now() + 7200, &["status"]).expect(0);
     assert!(
         lapsed
             .stdout
@@ -198,7 +182,7 @@ fn a_quiet_domain_stalls_then_its_claim_lapses_back_to_ready() {
     env.cn(&web, &["task", "claim", &id]).expect(0);
     // A second look records nothing more.
     let again = tip(&env);
-    cn_later(&env, &root, 600, &["status"]).expect(0);
+    env.cn_at(&root, now() + 600, &["status"]).expect(0);
     assert_eq!(tip(&env), again);
 }
 
@@ -206,7 +190,7 @@ fn a_quiet_domain_stalls_then_its_claim_lapses_back_to_ready() {
 fn commits_on_the_domain_branch_count_as_activity() {
     let env = Env::new();
     let root = bus(&env);
-    let web = worktree(&env, "web");
+    let web = env.worktree("web");
     let id = add_task(&env, &root, "login page", "web");
     env.cn(&web, &["task", "claim", &id]).expect(0);
     // A commit 50 minutes after the claim keeps web alive at 55 minutes.
@@ -219,7 +203,10 @@ fn commits_on_the_domain_branch_count_as_activity() {
     cmd.env("GIT_COMMITTER_DATE", &stamp)
         .env("GIT_AUTHOR_DATE", &stamp);
     assert!(cmd.status().unwrap().success());
-    let status = json(&cn_later(&env, &root, 3300, &["status", "--json"]).expect(0));
+    let status = json(
+        &env.cn_at(&root, now() + 3300, &["status", "--json"])
+            .expect(0),
+    );
     let w = domain(&status, "web");
     assert_eq!(w["stalled"], false);
     assert_eq!(w["last_activity"]["source"], "branch");
@@ -230,7 +217,7 @@ fn commits_on_the_domain_branch_count_as_activity() {
 fn a_lapsed_domain_loses_its_reservations_with_its_claims() {
     let env = Env::new();
     let root = bus(&env);
-    let web = worktree(&env, "web");
+    let web = env.worktree("web");
     let id = add_task(&env, &root, "login page", "web");
     env.cn(&web, &["task", "claim", &id]).expect(0);
     env.cn(&web, &["reserve", "web/**", "--ttl", "1d"])
@@ -248,7 +235,10 @@ fn a_lapsed_domain_loses_its_reservations_with_its_claims() {
         "{held}"
     );
     // ...and after web's lease lapses, nothing holds them.
-    cn_later(&env, &root, 7200, &["status"]).expect(0);
-    let live = json(&cn_later(&env, &root, 7200, &["reservations", "--json"]).expect(0));
+    env.cn_at(&root, now() + 7200, &["status"]).expect(0);
+    let live = json(
+        &env.cn_at(&root, now() + 7200, &["reservations", "--json"])
+            .expect(0),
+    );
     assert_eq!(live.as_array().unwrap().len(), 0, "{live}");
 }

@@ -26,28 +26,19 @@ domains:
 
 /// An initialised repository with `config` and a file per domain.
 fn project(env: &Env, config: &str) -> PathBuf {
-    let root = env.repo(
-        "app",
-        &[
-            ("comm.yaml", config),
-            ("api/config.txt", "port = 80\n"),
-            ("web/index.txt", "hello\n"),
-            ("db/schema.txt", "table a\n"),
-            ("docs/intro.txt", "intro\n"),
-        ],
-    );
-    env.cn(&root, &["init"]).expect(0);
-    root
-}
-
-fn worktree(env: &Env, domain: &str) -> PathBuf {
-    env.path(&format!("app.worktrees/{domain}"))
+    env.app(&[
+        ("comm.yaml", config),
+        ("api/config.txt", "port = 80\n"),
+        ("web/index.txt", "hello\n"),
+        ("db/schema.txt", "table a\n"),
+        ("docs/intro.txt", "intro\n"),
+    ])
 }
 
 /// Commits `files` on `domain`'s branch in its worktree, skipping hooks
 /// (the queue must not rely on them).
 fn commit(env: &Env, domain: &str, files: &[(&str, &str)], message: &str) -> String {
-    let wt = worktree(env, domain);
+    let wt = env.worktree(domain);
     for (path, text) in files {
         write(&wt.join(path), text);
     }
@@ -58,7 +49,7 @@ fn commit(env: &Env, domain: &str, files: &[(&str, &str)], message: &str) -> Str
 
 fn submit(env: &Env, domain: &str) -> Value {
     let run = env
-        .cn(&worktree(env, domain), &["--json", "submit"])
+        .cn(&env.worktree(domain), &["--json", "submit"])
         .expect(0);
     serde_json::from_str(&run.stdout).unwrap()
 }
@@ -182,9 +173,7 @@ fn four_candidates_exactly_the_good_one_lands() {
         "{body}"
     );
     // Owners hear about it; the others hear that main moved.
-    let inbox = env
-        .cn(&worktree(&env, "web"), &["--json", "inbox"])
-        .expect(0);
+    let inbox = env.cn(&env.worktree("web"), &["--json", "inbox"]).expect(0);
     let inbox: Value = serde_json::from_str(&inbox.stdout).unwrap();
     let kinds: Vec<&str> = inbox
         .as_array()
@@ -274,14 +263,14 @@ fn resubmitting_replaces_the_entry_and_priority_goes_first() {
     let second = submit(&env, "api");
     assert_eq!(second["replaced"]["id"], first["entry"]["id"]);
     assert_eq!(second["uncommitted_changes"], false);
-    write(&worktree(&env, "api").join("api/wip.txt"), "wip\n");
-    let run = env.cn(&worktree(&env, "api"), &["submit"]).expect(0);
+    write(&env.worktree("api").join("api/wip.txt"), "wip\n");
+    let run = env.cn(&env.worktree("api"), &["submit"]).expect(0);
     assert!(
         run.stdout.contains("only committed work was queued"),
         "{}",
         run.stdout
     );
-    std::fs::remove_file(worktree(&env, "api").join("api/wip.txt")).unwrap();
+    std::fs::remove_file(env.worktree("api").join("api/wip.txt")).unwrap();
     assert_eq!(second["entry"]["head"], second_head.as_str());
     commit(&env, "web", &[("web/w.txt", "w\n")], "web: w");
     let added = env
@@ -303,14 +292,14 @@ fn resubmitting_replaces_the_entry_and_priority_goes_first() {
         .as_str()
         .unwrap()
         .to_owned();
-    env.cn(&worktree(&env, "web"), &["task", "claim", &task_id])
+    env.cn(&env.worktree("web"), &["task", "claim", &task_id])
         .expect(0);
     // A task that does not exist is refused.
-    env.cn(&worktree(&env, "web"), &["submit", "--task", "T-none"])
+    env.cn(&env.worktree("web"), &["submit", "--task", "T-none"])
         .expect(2);
     let urgent = env
         .cn(
-            &worktree(&env, "web"),
+            &env.worktree("web"),
             &["--json", "submit", "--priority", "0", "--task", &task_id],
         )
         .expect(0);
@@ -351,7 +340,7 @@ fn resubmitting_replaces_the_entry_and_priority_goes_first() {
 fn submit_refuses_nothing_to_merge_and_the_human() {
     let env = Env::new();
     let root = project(&env, CONFIG);
-    let run = env.cn(&worktree(&env, "api"), &["submit"]).expect(1);
+    let run = env.cn(&env.worktree("api"), &["submit"]).expect(1);
     assert!(
         run.stderr.contains("nothing that main does not have"),
         "{}",
@@ -361,7 +350,7 @@ fn submit_refuses_nothing_to_merge_and_the_human() {
     assert!(run.stderr.contains("only a domain"), "{}", run.stderr);
     commit(&env, "api", &[("api/a.txt", "1\n")], "api: 1");
     let run = env
-        .cn(&worktree(&env, "api"), &["submit", "--task", "bad task"])
+        .cn(&env.worktree("api"), &["submit", "--task", "bad task"])
         .expect(2);
     assert!(run.stderr.contains("not a valid id"), "{}", run.stderr);
     assert!(queued(&env, &root).is_empty(), "nothing was queued");

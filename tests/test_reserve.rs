@@ -9,7 +9,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use common::{write, Env, Run, BIN};
+use common::{write, Env, BIN};
 use serde_json::Value;
 
 /// Two domains with their own folders; `src/**`, `docs/**` and `Cargo.lock`
@@ -27,49 +27,13 @@ domains:
 const T0: i64 = 1_800_000_000;
 
 fn setup(env: &Env, config: &str) -> PathBuf {
-    let root = env.repo(
-        "app",
-        &[
-            ("comm.yaml", config),
-            ("api/a.py", "a = 1\n"),
-            ("web/w.py", "w = 1\n"),
-            ("src/x.py", "x = 1\n"),
-            ("Cargo.lock", "# lock\n"),
-        ],
-    );
-    env.cn(&root, &["init"]).expect(0);
-    root
-}
-
-fn worktree(env: &Env, domain: &str) -> PathBuf {
-    env.path(&format!("app.worktrees/{domain}"))
-}
-
-/// `comm-node ARGS` in `dir` with the clock at `now`.
-fn cn_at(env: &Env, dir: &Path, now: i64, args: &[&str]) -> Run {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args).current_dir(dir);
-    env.hermetic(&mut cmd);
-    cmd.env("COMM_NODE_NOW", now.to_string());
-    run(cmd)
-}
-
-/// `git ARGS` in `dir` with the clock at `now` (for hooks).
-fn git_at(env: &Env, dir: &Path, now: i64, args: &[&str]) -> Run {
-    let mut cmd = Command::new("git");
-    cmd.args(args).current_dir(dir);
-    env.hermetic(&mut cmd);
-    cmd.env("COMM_NODE_NOW", now.to_string());
-    run(cmd)
-}
-
-fn run(mut cmd: Command) -> Run {
-    let out = cmd.output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    env.app(&[
+        ("comm.yaml", config),
+        ("api/a.py", "a = 1\n"),
+        ("web/w.py", "w = 1\n"),
+        ("src/x.py", "x = 1\n"),
+        ("Cargo.lock", "# lock\n"),
+    ])
 }
 
 /// Reserves as `who` at `T0`; returns the id printed.
@@ -77,7 +41,7 @@ fn run(mut cmd: Command) -> Run {
 fn reserve(env: &Env, root: &Path, who: &str, args: &[&str]) -> String {
     let mut all = vec!["--as", who, "reserve"];
     all.extend_from_slice(args);
-    let run = cn_at(env, root, T0, &all).expect(0);
+    let run = env.cn_at(root, T0, &all).expect(0);
     let id = run.stdout.trim().to_owned();
     assert!(looks_like_reservation_id(&id), "not an id: {id:?}");
     id
@@ -207,7 +171,7 @@ fn overlap_table_through_the_cli() {
         if sb {
             second.push("--shared");
         }
-        let r = cn_at(&env, &root, T0, &second);
+        let r = env.cn_at(&root, T0, &second);
         let ok = if conflict {
             r.code == 1
                 && r.stderr.contains(&held)
@@ -237,16 +201,18 @@ fn overlap_table_through_the_cli() {
 fn a_conflict_names_holder_globs_expiry_id_and_a_witness() {
     let env = Env::new();
     let root = setup(&env, CONFIG);
-    let held = cn_at(
-        &env,
-        &root,
-        T0,
-        &["--as", "api", "reserve", "src/*.py", "--ttl", "1h5m"],
-    )
-    .expect(0)
-    .stdout;
+    let held = env
+        .cn_at(
+            &root,
+            T0,
+            &["--as", "api", "reserve", "src/*.py", "--ttl", "1h5m"],
+        )
+        .expect(0)
+        .stdout;
     let held = held.trim();
-    let r = cn_at(&env, &root, T0, &["--as", "web", "reserve", "src/foo*"]).expect(1);
+    let r = env
+        .cn_at(&root, T0, &["--as", "web", "reserve", "src/foo*"])
+        .expect(1);
     assert!(
         r.stderr.contains(&format!(
             "exclusive reservation {held} of `api` on src/*.py"
@@ -325,26 +291,26 @@ fn reservation_files_are_readable_state_on_comm() {
         .expect(0);
     let task: serde_json::Value = serde_json::from_str(&added.stdout).unwrap();
     let task = task["id"].as_str().unwrap().to_owned();
-    let id = cn_at(
-        &env,
-        &root,
-        T0,
-        &[
-            "--as",
-            "api",
-            "reserve",
-            "api/**",
-            "src/api.py",
-            "--task",
-            &task,
-            "--reason",
-            "moving the router",
-        ],
-    )
-    .expect(0)
-    .stdout
-    .trim()
-    .to_owned();
+    let id = env
+        .cn_at(
+            &root,
+            T0,
+            &[
+                "--as",
+                "api",
+                "reserve",
+                "api/**",
+                "src/api.py",
+                "--task",
+                &task,
+                "--reason",
+                "moving the router",
+            ],
+        )
+        .expect(0)
+        .stdout
+        .trim()
+        .to_owned();
     let yaml = env.git(&root, &["show", &format!("comm:reservations/{id}.yaml")]);
     assert_eq!(
         yaml,
@@ -352,7 +318,7 @@ fn reservation_files_are_readable_state_on_comm() {
     );
     let trailers = env.git(&root, &["log", "-1", "--format=%(trailers:key=Comm-Kind,valueonly)%(trailers:key=Comm-Reservation,valueonly)%(trailers:key=Comm-Task,valueonly)", "comm"]);
     assert_eq!(trailers, format!("reserve\n{id}\n{task}"));
-    let text = cn_at(&env, &root, T0, &["reservations"]).expect(0).stdout;
+    let text = env.cn_at(&root, T0, &["reservations"]).expect(0).stdout;
     assert!(
         text.contains(&format!(
             "{id}  api  exclusive  api/** src/api.py  task {task}  expires"
@@ -367,12 +333,12 @@ fn pre_commit_refuses_files_another_domain_reserved() {
     let env = Env::new();
     let root = setup(&env, CONFIG);
     let id = reserve(&env, &root, "api", &["src/*.py", "--reason", "renaming x"]);
-    let web = worktree(&env, "web");
+    let web = env.worktree("web");
     write(&web.join("src/x.py"), "x = 2\n");
     write(&web.join("web/w.py"), "w = 2\n");
     env.git(&web, &["add", "-A"]);
     let head = env.git(&web, &["rev-parse", "HEAD"]);
-    let commit = git_at(&env, &web, T0, &["commit", "-qm", "touch x"]);
+    let commit = env.run_at("git", &web, T0, &["commit", "-qm", "touch x"]);
     assert_eq!(commit.code, 1, "{}", commit.stderr);
     for needle in [
         "src/x.py is reserved by `api`",
@@ -403,7 +369,7 @@ fn pre_commit_refuses_files_another_domain_reserved() {
         .collect();
     assert_eq!(rules, ["reservation"]);
     // The holder itself commits freely.
-    let api = worktree(&env, "api");
+    let api = env.worktree("api");
     write(&api.join("src/x.py"), "x = 3\n");
     env.git(&api, &["add", "-A"]);
     env.git(&api, &["commit", "-qm", "api changes x"]);
@@ -418,7 +384,7 @@ fn deleting_a_reserved_file_is_refused_too() {
     let env = Env::new();
     let root = setup(&env, CONFIG);
     reserve(&env, &root, "api", &["src/x.py"]);
-    let web = worktree(&env, "web");
+    let web = env.worktree("web");
     env.git(&web, &["rm", "-q", "src/x.py"]);
     let commit = env.git_run(&web, &["commit", "-qm", "drop x"]);
     assert_eq!(commit.code, 1, "{}", commit.stderr);
@@ -451,7 +417,7 @@ fn shared_reservations_do_not_block_commits() {
     let env = Env::new();
     let root = setup(&env, CONFIG);
     reserve(&env, &root, "api", &["src/*.py", "--shared"]);
-    let web = worktree(&env, "web");
+    let web = env.worktree("web");
     write(&web.join("src/x.py"), "x = 2\n");
     env.git(&web, &["add", "-A"]);
     env.git(&web, &["commit", "-qm", "touch x"]);
@@ -461,41 +427,47 @@ fn shared_reservations_do_not_block_commits() {
 fn an_expired_reservation_stops_blocking_and_is_pruned() {
     let env = Env::new();
     let root = setup(&env, CONFIG);
-    let id = cn_at(
-        &env,
-        &root,
-        T0,
-        &["--as", "api", "reserve", "src/*.py", "--ttl", "1h"],
-    )
-    .expect(0)
-    .stdout
-    .trim()
-    .to_owned();
+    let id = env
+        .cn_at(
+            &root,
+            T0,
+            &["--as", "api", "reserve", "src/*.py", "--ttl", "1h"],
+        )
+        .expect(0)
+        .stdout
+        .trim()
+        .to_owned();
     let later = T0 + 2 * 3600;
-    let web = worktree(&env, "web");
+    let web = env.worktree("web");
     write(&web.join("src/x.py"), "x = 2\n");
     env.git(&web, &["add", "-A"]);
     // Still live at T0 + 30m: refused.
-    let refused = git_at(&env, &web, T0 + 1800, &["commit", "-qm", "touch x"]);
+    let refused = env.run_at("git", &web, T0 + 1800, &["commit", "-qm", "touch x"]);
     assert_eq!(refused.code, 1, "{}", refused.stderr);
     // Two hours later it counts nowhere.
-    let listed = cn_at(&env, &root, later, &["reservations", "--json"]).expect(0);
+    let listed = env
+        .cn_at(&root, later, &["reservations", "--json"])
+        .expect(0);
     assert_eq!(listed.stdout.trim(), "[]");
-    let all = cn_at(&env, &root, later, &["reservations", "--all"]).expect(0);
+    let all = env
+        .cn_at(&root, later, &["reservations", "--all"])
+        .expect(0);
     assert!(all.stdout.contains(&format!("{id}  api")), "{}", all.stdout);
     assert!(
         all.stdout.contains("expired") && all.stdout.contains("1h ago"),
         "{}",
         all.stdout
     );
-    let commit = git_at(&env, &web, later, &["commit", "-qm", "touch x"]);
+    let commit = env.run_at("git", &web, later, &["commit", "-qm", "touch x"]);
     assert_eq!(commit.code, 0, "{}", commit.stderr);
     // The next reservation prunes the expired file in its own commit.
     assert_eq!(
         reservation_files(&env, &root),
         [format!("reservations/{id}.yaml")]
     );
-    let mine = cn_at(&env, &root, later, &["--as", "web", "reserve", "src/foo*"]).expect(0);
+    let mine = env
+        .cn_at(&root, later, &["--as", "web", "reserve", "src/foo*"])
+        .expect(0);
     let mine = mine.stdout.trim();
     assert_eq!(
         reservation_files(&env, &root),
@@ -508,17 +480,18 @@ fn an_expired_reservation_stops_blocking_and_is_pruned() {
 fn a_release_prunes_expired_reservations_in_its_own_commit() {
     let env = Env::new();
     let root = setup(&env, CONFIG);
-    let old = cn_at(
-        &env,
-        &root,
-        T0,
-        &["--as", "web", "reserve", "web/**", "--ttl", "10m"],
-    )
-    .expect(0)
-    .stdout;
+    let old = env
+        .cn_at(
+            &root,
+            T0,
+            &["--as", "web", "reserve", "web/**", "--ttl", "10m"],
+        )
+        .expect(0)
+        .stdout;
     let mine = reserve(&env, &root, "api", &["api/**"]);
     let commits = env.git(&root, &["rev-list", "--count", "comm"]);
-    cn_at(&env, &root, T0 + 3600, &["--as", "api", "release", &mine]).expect(0);
+    env.cn_at(&root, T0 + 3600, &["--as", "api", "release", &mine])
+        .expect(0);
     assert!(
         reservation_files(&env, &root).is_empty(),
         "{old} was not pruned"
@@ -544,7 +517,7 @@ fn a_forced_release_reaches_the_holders_inbox() {
         .expect(1);
     assert!(r.stderr.contains("may not break"), "{}", r.stderr);
     let r = env
-        .cn(&worktree(&env, "web"), &["release", &id, "--force"])
+        .cn(&env.worktree("web"), &["release", &id, "--force"])
         .expect(1);
     assert!(r.stderr.contains("may not break"), "{}", r.stderr);
     assert_eq!(tip(&env, &root), before);

@@ -23,21 +23,12 @@ domains:
 ";
 
 fn bus(env: &Env) -> PathBuf {
-    let root = env.repo(
-        "app",
-        &[
-            ("comm.yaml", CONFIG),
-            ("api/a.ts", "export const a = 1;\n"),
-            ("web/w.ts", "export {};\n"),
-            ("docs/d.md", "# docs\n"),
-        ],
-    );
-    env.cn(&root, &["init"]).expect(0);
-    root
-}
-
-fn worktree(env: &Env, domain: &str) -> PathBuf {
-    env.path(&format!("app.worktrees/{domain}"))
+    env.app(&[
+        ("comm.yaml", CONFIG),
+        ("api/a.ts", "export const a = 1;\n"),
+        ("web/w.ts", "export {};\n"),
+        ("docs/d.md", "# docs\n"),
+    ])
 }
 
 fn json(run: &Run) -> Value {
@@ -74,7 +65,7 @@ fn task_file(env: &Env, root: &Path, id: &str) -> String {
 fn a_task_waits_for_its_dependency_and_artifact_then_flows_to_done() {
     let env = Env::new();
     let root = bus(&env);
-    let (api, web) = (worktree(&env, "api"), worktree(&env, "web"));
+    let (api, web) = (env.worktree("api"), env.worktree("web"));
     let contract = add(
         &env,
         &root,
@@ -191,7 +182,7 @@ fn a_task_waits_for_its_dependency_and_artifact_then_flows_to_done() {
 fn finishing_work_names_and_notifies_what_it_unblocks() {
     let env = Env::new();
     let root = bus(&env);
-    let api = worktree(&env, "api");
+    let api = env.worktree("api");
     let first = add(&env, &root, &["schema", "--domain", "api"]);
     let second = add(&env, &root, &["client", "--domain", "web", "--dep", &first]);
     env.cn(&api, &["task", "claim", &first]).expect(0);
@@ -201,10 +192,7 @@ fn finishing_work_names_and_notifies_what_it_unblocks() {
         "{}",
         done.stdout
     );
-    let web_inbox = json(
-        &env.cn(&worktree(&env, "web"), &["inbox", "--json"])
-            .expect(0),
-    );
+    let web_inbox = json(&env.cn(&env.worktree("web"), &["inbox", "--json"]).expect(0));
     let subjects: Vec<String> = web_inbox
         .as_array()
         .unwrap()
@@ -242,7 +230,7 @@ fn a_convoy_completes_when_its_last_child_is_done() {
     };
     assert_eq!(progress(&env)["progress"], json!({"done": 0, "total": 2}));
     // `task next` hands out the children, never the convoy itself.
-    let api = worktree(&env, "api");
+    let api = env.worktree("api");
     assert_eq!(
         json(&env.cn(&api, &["task", "next", "--json"]).expect(0))["id"],
         backend.as_str()
@@ -250,7 +238,7 @@ fn a_convoy_completes_when_its_last_child_is_done() {
     env.cn(&api, &["task", "done", &backend]).expect(0);
     assert_eq!(progress(&env)["progress"], json!({"done": 1, "total": 2}));
     assert_eq!(progress(&env)["status"], "open");
-    let web = worktree(&env, "web");
+    let web = env.worktree("web");
     env.cn(&web, &["task", "claim", &frontend]).expect(0);
     let last = env.cn(&web, &["task", "done", &frontend]).expect(0);
     assert!(
@@ -311,26 +299,26 @@ fn skills_decide_who_takes_unowned_work_and_priority_orders_it() {
         &["hotfix", "--domain", "web", "--priority", "0"],
     );
     let anyone = add(&env, &root, &["update the changelog", "--priority", "3"]);
-    let web = worktree(&env, "web");
+    let web = env.worktree("web");
     // web: its own urgent work first, then by priority; own before unowned on ties.
     let order = ids(&json(&env.cn(&web, &["task", "ready", "--json"]).expect(0)));
     assert_eq!(order[0], urgent);
     assert_eq!(order.len(), 3);
     // api lacks css: it never gets the styling task.
     let api_ready = ids(&json(
-        &env.cn(&worktree(&env, "api"), &["task", "ready", "--json"])
+        &env.cn(&env.worktree("api"), &["task", "ready", "--json"])
             .expect(0),
     ));
     assert_eq!(api_ready, [anyone.as_str()]);
     let refused = env
-        .cn(&worktree(&env, "api"), &["task", "claim", &styling])
+        .cn(&env.worktree("api"), &["task", "claim", &styling])
         .expect(1);
     assert!(
         refused.stderr.contains("lacks the skills"),
         "{}",
         refused.stderr
     );
-    env.cn(&worktree(&env, "api"), &["task", "claim", &urgent])
+    env.cn(&env.worktree("api"), &["task", "claim", &urgent])
         .expect(1);
 }
 
@@ -471,7 +459,7 @@ fn cycles_and_bad_input_are_refused_and_write_nothing() {
 fn failing_and_reopening_return_work_to_the_pool() {
     let env = Env::new();
     let root = bus(&env);
-    let api = worktree(&env, "api");
+    let api = env.worktree("api");
     let id = add(&env, &root, &["flaky job", "--domain", "api"]);
     env.cn(&api, &["task", "claim", &id]).expect(0);
     let failed = json(
@@ -745,7 +733,7 @@ fn agents_killed_mid_claim_leave_every_task_claimed_at_most_once() {
 fn finishing_a_task_releases_its_reservations() {
     let env = Env::new();
     let root = bus(&env);
-    let api = worktree(&env, "api");
+    let api = env.worktree("api");
     let id = add(&env, &root, &["rework the client", "--domain", "api"]);
     env.cn(&api, &["task", "claim", &id]).expect(0);
     // A reservation for a task that does not exist is refused.

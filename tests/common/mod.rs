@@ -105,6 +105,33 @@ impl Env {
         Run::from(cmd.output().unwrap())
     }
 
+    /// Runs `program ARGS` in `dir` with comm-node's clock at `now`
+    /// (`COMM_NODE_NOW`; git passes it on to the hooks).
+    pub fn run_at(&self, program: &str, dir: &Path, now: i64, args: &[&str]) -> Run {
+        let mut cmd = Command::new(program);
+        cmd.args(args).current_dir(dir);
+        self.hermetic(&mut cmd);
+        cmd.env("COMM_NODE_NOW", now.to_string());
+        Run::from(cmd.output().unwrap())
+    }
+
+    /// Runs `comm-node ARGS` in `dir` with its clock at `now`.
+    pub fn cn_at(&self, dir: &Path, now: i64, args: &[&str]) -> Run {
+        self.run_at(BIN, dir, now, args)
+    }
+
+    /// The repository `app` holding `files`, after `comm-node init`.
+    pub fn app(&self, files: &[(&str, &str)]) -> PathBuf {
+        let root = self.repo("app", files);
+        self.cn(&root, &["init"]).expect(0);
+        root
+    }
+
+    /// The worktree `init` made for `domain` of the repository `app`.
+    pub fn worktree(&self, domain: &str) -> PathBuf {
+        self.path(&format!("app.worktrees/{domain}"))
+    }
+
     /// A repository at `rel` holding `files`, committed on `main`, with a
     /// repo-local identity (the binary reads config, not env, for it).
     pub fn repo(&self, rel: &str, files: &[(&str, &str)]) -> PathBuf {
