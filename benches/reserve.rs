@@ -160,7 +160,7 @@ fn setup(env: &Hermetic, root: &Path, live: usize) {
                 Mode::Exclusive
             },
             ttl: 86_400,
-            task: Some(format!("T-{i}")),
+            task: None,
             reason: Some(format!("bench reservation {i}")),
         };
         reservation::reserve(&repo, &config, &req, now).unwrap();
