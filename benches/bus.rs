@@ -24,16 +24,10 @@ domains:
 ";
 
 fn main() {
-    let events: u64 = std::env::args()
-        .skip_while(|a| a != "--events")
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(100_000);
+    let events: u64 = common::arg("events", 100_000);
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("repo");
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let env = Hermetic { home };
+    let env = Hermetic::in_dir(dir.path());
 
     let t = Instant::now();
     setup(&env, &root, events);

@@ -16,18 +16,12 @@ mod common;
 use common::{report, Hermetic};
 
 fn main() {
-    let files: usize = std::env::args()
-        .skip_while(|a| a != "--files")
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(10_000);
+    let files: usize = common::arg("files", 10_000);
     let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
+    let env = Hermetic::in_dir(dir.path());
     for lang in ["py", "ts"] {
         let root = dir.path().join(format!("tree-{lang}"));
         let planted = generate(lang, &root, files);
-        let env = Hermetic { home: home.clone() };
         env.git(&root, &["init", "-q", "-b", "main"]);
         env.git(&root, &["add", "-A"]);
         env.git(&root, &["commit", "-qm", "generated tree"]);

@@ -239,9 +239,7 @@ const FRESH: usize = 30;
 /// Speed: the 10k-file repository, in process and as a process.
 fn speed() {
     let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let env = Hermetic { home };
+    let env = Hermetic::in_dir(dir.path());
     let root = dir.path().join("repo");
     let t = Instant::now();
     generate(&env, &root);

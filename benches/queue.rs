@@ -18,15 +18,9 @@ use common::{report, Hermetic, BIN};
 const CANDIDATES: usize = 16;
 
 fn main() {
-    let reps: usize = std::env::args()
-        .skip_while(|a| a != "--reps")
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(10);
+    let reps: usize = common::arg("reps", 10);
     let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let env = Hermetic { home };
+    let env = Hermetic::in_dir(dir.path());
 
     let root = dir.path().join("app");
     let runs = dir.path().join("runs.log");

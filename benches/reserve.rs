@@ -20,16 +20,10 @@ use common::{children_cpu, report, Hermetic, BIN};
 const DOMAINS: [&str; 5] = ["api", "web", "shared", "pricing", "engine"];
 
 fn main() {
-    let live: usize = std::env::args()
-        .skip_while(|a| a != "--live")
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1000);
+    let live: usize = common::arg("live", 1000);
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("repo");
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let env = Hermetic { home };
+    let env = Hermetic::in_dir(dir.path());
 
     let t = Instant::now();
     setup(&env, &root, live);

@@ -17,19 +17,16 @@ use common::{report, Hermetic};
 const DOMAINS: [&str; 5] = ["api", "web", "shared", "pricing", "engine"];
 
 fn main() {
-    let tasks: usize = std::env::args()
-        .skip_while(|a| a != "--tasks")
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(10_000);
+    let tasks: usize = common::arg("tasks", 10_000);
     // `-- --keep DIR` builds the repository in DIR and leaves it there (for profiling).
-    let keep = std::env::args().skip_while(|a| a != "--keep").nth(1);
+    let keep: String = common::arg("keep", String::new());
     let temp = tempfile::tempdir().unwrap();
-    let scratch = keep.map_or_else(|| temp.path().to_owned(), std::path::PathBuf::from);
+    let scratch = match keep.as_str() {
+        "" => temp.path().to_owned(),
+        dir => std::path::PathBuf::from(dir),
+    };
     let root = scratch.join("repo");
-    let home = scratch.join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let env = Hermetic { home };
+    let env = Hermetic::in_dir(&scratch);
 
     let t = Instant::now();
     setup(&env, &root, &scratch, tasks);

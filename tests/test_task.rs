@@ -512,21 +512,19 @@ fn beads_jsonl_round_trips_and_readiness_follows_bd_ready() {
     let root = bus(&env);
     let file = env.path("issues.jsonl");
     write(&file, BEADS);
-    let report = json(
-        &env.cn(
-            &root,
-            &[
-                "--as",
-                "human",
-                "task",
-                "import",
-                "--beads",
-                file.to_str().unwrap(),
-                "--json",
-            ],
-        )
-        .expect(0),
-    );
+    let import = |env: &Env| {
+        let args = [
+            "--as",
+            "human",
+            "task",
+            "import",
+            "--beads",
+            file.to_str().unwrap(),
+            "--json",
+        ];
+        json(&env.cn(&root, &args).expect(0))
+    };
+    let report = import(&env);
     assert_eq!(report["added"].as_array().unwrap().len(), 8);
     assert_eq!(report["skipped"], 1);
     // bd ready's rule: open, no open `blocks` target, no blocked ancestor;
@@ -538,21 +536,7 @@ fn beads_jsonl_round_trips_and_readiness_follows_bd_ready() {
     assert_eq!(ready, ["bd-after-old", "bd-blocker", "bd-related"]);
     // Importing the same file again changes nothing.
     let before = tip(&env, &root);
-    let again = json(
-        &env.cn(
-            &root,
-            &[
-                "--as",
-                "human",
-                "task",
-                "import",
-                "--beads",
-                file.to_str().unwrap(),
-                "--json",
-            ],
-        )
-        .expect(0),
-    );
+    let again = import(&env);
     assert_eq!(again["unchanged"], 8);
     assert_eq!(tip(&env, &root), before);
 

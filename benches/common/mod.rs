@@ -45,6 +45,25 @@ impl Hermetic {
     }
 }
 
+/// The value after `--NAME` on the bench's command line, or `default`.
+pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
+    let flag = format!("--{name}");
+    std::env::args()
+        .skip_while(|a| *a != flag)
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+impl Hermetic {
+    /// A hermetic environment whose HOME is `dir/home` (created).
+    pub fn in_dir(dir: &Path) -> Hermetic {
+        let home = dir.join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        Hermetic { home }
+    }
+}
+
 /// Prints percentiles of `times` (sorted in place) in milliseconds.
 pub fn report(what: &str, times: &mut [Duration]) {
     times.sort();
