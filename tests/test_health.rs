@@ -169,6 +169,13 @@ fn a_quiet_domain_stalls_then_its_claim_lapses_back_to_ready() {
         ),
         "web"
     );
+    let from = [
+        "log",
+        "-1",
+        "--format=%(trailers:key=Comm-From,valueonly)",
+        "comm",
+    ];
+    assert_eq!(env.git(&root, &from), "comm-node");
     let task = json(&env.cn(&root, &["task", "show", &id, "--json"]).expect(0));
     assert_eq!(task["status"], "open");
     assert_eq!(task["assignee"], Value::Null);

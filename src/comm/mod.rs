@@ -38,6 +38,10 @@ pub use message::{
 pub use presence::{hello, presence, Presence};
 pub use sync::{sync, Rejected, SyncReport};
 
+/// Who signs the events comm-node writes on no one's behalf (queue
+/// decisions, lapsed leases); a reserved name, never a domain.
+pub const SYSTEM_ACTOR: &str = "comm-node";
+
 /// The full name of the bus ref: a branch, so it pushes and `git log comm` works.
 pub const COMM_REF: &str = "refs/heads/comm";
 

@@ -26,7 +26,7 @@ pub const LANDED_KIND: &str = "landed";
 /// Event kind of a rejection.
 pub const REJECTED_KIND: &str = "rejected";
 /// The sender of queue decisions (a reserved name, never a domain).
-pub const QUEUE_ACTOR: &str = "comm-node";
+pub const QUEUE_ACTOR: &str = crate::comm::SYSTEM_ACTOR;
 /// Lines of the test log quoted in a rejection's body (the artifact has more).
 const BODY_TAIL_LINES: usize = 20;
 

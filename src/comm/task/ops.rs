@@ -704,7 +704,7 @@ pub fn lapse(
         to.dedup();
         let mut event = Event::new(
             KIND,
-            HUMAN,
+            crate::comm::SYSTEM_ACTOR,
             format!(
                 "lease lapsed: {} back to ready ({})",
                 ids.join(", "),
