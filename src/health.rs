@@ -114,11 +114,17 @@ pub fn liveness(
     Ok(out)
 }
 
-/// Returns the claims of domains quiet past their lease to the pool, in one
-/// event addressed to them; `None` when no lease has run out.
-pub fn reap(repo: &Repo, config: &Config, now: i64) -> Result<Option<Appended>, CommError> {
-    let lapsed: Vec<(String, String)> = liveness(repo, config, now)?
-        .into_iter()
+/// Returns the claims of domains that `live` (from [`liveness`]) shows quiet
+/// past their lease to the pool, in one event addressed to them; `None`
+/// when no lease has run out.
+pub fn reap(
+    repo: &Repo,
+    config: &Config,
+    live: &BTreeMap<String, Liveness>,
+    now: i64,
+) -> Result<Option<Appended>, CommError> {
+    let lapsed: Vec<(String, String)> = live
+        .iter()
         .filter(|(_, l)| l.lapsed)
         .flat_map(|(domain, l)| {
             let why = match l.last {
@@ -132,7 +138,7 @@ pub fn reap(repo: &Repo, config: &Config, now: i64) -> Result<Option<Appended>, 
                     crate::clock::format_duration(config.health.lease)
                 ),
             };
-            l.claimed.into_iter().map(move |id| (id, why.clone()))
+            l.claimed.iter().map(move |id| (id.clone(), why.clone()))
         })
         .collect();
     if lapsed.is_empty() {

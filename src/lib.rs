@@ -17,11 +17,12 @@
 //! - [`pathglob`] decides exactly whether two path globs share a file.
 //! - [`retry`] jittered backoff for contended refs.
 //! - [`clock`] the time leases and expiries are measured with.
-//! - [`tsv`] escaping for the tab-separated cache files.
+//! - [`cachefile`] escaping and atomic writes for the caches under `.git/comm-node/`.
 //!
 //! The library never prints; the binary's `cli` module decides what users see.
 
 pub mod boundary;
+pub mod cachefile;
 pub mod clock;
 pub mod comm;
 pub mod config;
@@ -35,4 +36,3 @@ pub mod queue;
 pub mod retry;
 pub mod scaffold;
 pub mod status;
-pub mod tsv;

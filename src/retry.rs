@@ -12,6 +12,13 @@ pub fn backoff(attempt: usize) -> Duration {
     Duration::from_micros(random_u64() % cap_us + 1)
 }
 
+/// `prefix` and `digits` (at most 16) random hex digits: short readable
+/// ids (`T-3f9a`, `R-3f9a1c`) whose callers check them against what exists.
+pub fn short_id(prefix: &str, digits: usize) -> String {
+    let hex = format!("{:016x}", random_u64());
+    format!("{prefix}{}", &hex[..digits.min(16)])
+}
+
 /// 64 random bits from the standard library's OS-seeded hasher keys, mixed
 /// with the time and the process id.
 pub fn random_u64() -> u64 {

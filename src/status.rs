@@ -5,6 +5,7 @@
 //!
 //! Gathering only reads; `comm-node status` renders the result.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -80,24 +81,25 @@ pub enum StatusError {
     Comm(#[from] CommError),
 }
 
-/// Reads the status of every domain declared in `loaded` as of `now`.
-pub fn gather(repo: &Repo, loaded: &Loaded, now: i64) -> Result<Status, StatusError> {
+/// Reads the status of every domain declared in `loaded` as of `now`, with
+/// the domains' `liveness` (from [`health::liveness`]; empty before init).
+pub fn gather(
+    repo: &Repo,
+    loaded: &Loaded,
+    now: i64,
+    mut liveness: BTreeMap<String, health::Liveness>,
+) -> Result<Status, StatusError> {
     let config = &loaded.config;
-    let comm_exists = repo.ref_tip(comm::COMM_REF)?.is_some();
     let snapshot = Snapshot::take(repo)?;
+    let comm_exists = snapshot.tip().is_some();
     let presence = comm::presence(&snapshot)?;
     let reservations = reservation::live(&snapshot, now)?;
     let queue = crate::queue::pending(&snapshot)?;
-    let mut liveness = if comm_exists {
-        health::liveness(repo, config, now)?
-    } else {
-        Default::default()
-    };
     let root = repo
         .main_workdir()
         .unwrap_or_else(|| repo.common_dir().to_path_buf());
     let main_tip = repo.branch_tip(&config.main)?;
-    let registered = comm::registrations(repo)?;
+    let registered = comm::registrations_at(&snapshot)?;
     let mut domains = Vec::new();
     for name in config.domains.keys() {
         let branch = Config::domain_branch(name);

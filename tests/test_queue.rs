@@ -352,7 +352,11 @@ fn submit_refuses_nothing_to_merge_and_the_human() {
     let run = env
         .cn(&env.worktree("api"), &["submit", "--task", "bad task"])
         .expect(2);
-    assert!(run.stderr.contains("not a valid id"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("`bad task` is not a task id"),
+        "{}",
+        run.stderr
+    );
     assert!(queued(&env, &root).is_empty(), "nothing was queued");
 }
 

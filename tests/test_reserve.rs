@@ -615,7 +615,7 @@ fn bad_input_changes_nothing() {
         ),
         (
             &["--as", "web", "reserve", "web/**", "--task", "a b"],
-            "not a valid id",
+            "`a b` is not a task id",
         ),
         (
             &["--as", "web", "reserve", "web/**", "--reason", "two\nlines"],
@@ -764,7 +764,7 @@ fn a_cache_that_is_deleted_or_garbage_changes_nothing() {
     let root = setup(&env, CONFIG);
     let a = reserve(&env, &root, "api", &["src/a.py"]);
     let b = reserve(&env, &root, "web", &["src/b.py"]);
-    let cache = root.join(".git/comm-node/reservations-v1");
+    let cache = root.join(".git/comm-node/reservations-v2");
     assert!(cache.exists());
     std::fs::write(&cache, "garbage\nnot\tjson\n").unwrap();
     let ids: Vec<String> = listing(&env, &root, &[])

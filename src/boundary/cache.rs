@@ -6,7 +6,7 @@
 //! they change. Stored as one text file; a missing or damaged file is an
 //! empty cache, and writing it is best effort.
 
-use crate::tsv::{escape, unescape};
+use crate::cachefile::{escape, unescape, write_atomic};
 use std::collections::HashMap;
 use std::fs;
 use std::hash::{Hash, Hasher};
@@ -119,13 +119,8 @@ impl ImportCache {
                 ));
             }
         }
-        if let Some(dir) = path.parent() {
-            let _ = fs::create_dir_all(dir);
-        }
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        if fs::write(&tmp, out).is_ok() {
-            let _ = fs::rename(&tmp, path);
-        }
+        // A cache that cannot be written is only slower next time.
+        let _ = write_atomic(path, &out);
     }
 }
 

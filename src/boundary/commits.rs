@@ -59,7 +59,7 @@ impl Checker {
     ) -> Result<Report, GitError> {
         // Loading the cache costs more than parsing a few dozen files.
         let use_cache = request.files.len() > CACHE_THRESHOLD;
-        let path = repo.common_dir().join("comm-node").join("imports-v1");
+        let path = repo.state_path("imports-v1");
         let mut cache = if use_cache {
             ImportCache::load(&path)
         } else {

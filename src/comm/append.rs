@@ -7,6 +7,7 @@
 //! validation it does is re-done against the state the event really lands on.
 
 use git2::Oid;
+use serde::de::DeserializeOwned;
 
 use super::{CommError, Event, COMM_REF};
 use crate::git::{CasOutcome, Repo, TreeEdit};
@@ -66,6 +67,34 @@ impl<'r> Snapshot<'r> {
             Some(tip) => Ok(self.repo.list_dir_at(tip, dir)?),
             None => Ok(Vec::new()),
         }
+    }
+
+    /// The names of the `<name>.yaml` state files of `dir` at the tip.
+    pub fn yaml_names(&self, dir: &str) -> Result<Vec<String>, CommError> {
+        Ok(self
+            .list(dir)?
+            .into_iter()
+            .filter_map(|f| f.strip_suffix(".yaml").map(str::to_owned))
+            .collect())
+    }
+
+    /// The domains registered at the tip (`domains/<name>.yaml`).
+    pub fn domains(&self) -> Result<Vec<String>, CommError> {
+        self.yaml_names("domains")
+    }
+
+    /// A YAML state file at the tip, parsed; a file that does not parse is
+    /// reported as corrupt.
+    pub fn read_yaml<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, CommError> {
+        let Some(bytes) = self.read(path)? else {
+            return Ok(None);
+        };
+        serde_yaml::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| CommError::Corrupt {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            })
     }
 }
 

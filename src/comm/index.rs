@@ -123,7 +123,7 @@ impl Index {
         Some(index)
     }
 
-    fn save(&self, path: &PathBuf) -> std::io::Result<()> {
+    fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
         let Some(tip) = self.tip else { return Ok(()) };
         let mut text = format!("tip {tip}\n");
         for e in &self.entries {
@@ -132,15 +132,10 @@ impl Index {
                 e.seq, e.id, e.thread, e.commit
             ));
         }
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir)?;
-        }
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        fs::write(&tmp, text)?;
-        fs::rename(&tmp, path)
+        crate::cachefile::write_atomic(path, &text)
     }
 }
 
 fn file(repo: &Repo) -> PathBuf {
-    repo.common_dir().join("comm-node").join("index-v1")
+    repo.state_path("index-v1")
 }

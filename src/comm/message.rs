@@ -189,7 +189,7 @@ fn check_subject(subject: &str) -> Result<(), CommError> {
 }
 
 /// Task, thread and message ids are single tokens (letters, digits, `-_.:/`).
-pub fn check_token(token: &str) -> Result<(), CommError> {
+fn check_token(token: &str) -> Result<(), CommError> {
     let ok = !token.is_empty()
         && token.len() <= 100
         && token
@@ -206,11 +206,7 @@ pub fn check_token(token: &str) -> Result<(), CommError> {
 }
 
 pub(super) fn check_recipients(snapshot: &Snapshot, to: &[String]) -> Result<(), CommError> {
-    let known: BTreeSet<String> = snapshot
-        .list("domains")?
-        .into_iter()
-        .filter_map(|f| f.strip_suffix(".yaml").map(str::to_owned))
-        .collect();
+    let known: BTreeSet<String> = snapshot.domains()?.into_iter().collect();
     for name in to {
         if name != ALL && name != HUMAN && !known.contains(name) {
             let list: Vec<&str> = known.iter().map(String::as_str).collect();
@@ -252,14 +248,9 @@ fn cursor_path(reader: &str) -> String {
 }
 
 fn read_cursor(snapshot: &Snapshot, reader: &str) -> Result<Cursor, CommError> {
-    let path = cursor_path(reader);
-    match snapshot.read(&path)? {
-        None => Ok(Cursor::default()),
-        Some(bytes) => serde_yaml::from_slice(&bytes).map_err(|e| CommError::Corrupt {
-            path,
-            reason: e.to_string(),
-        }),
-    }
+    Ok(snapshot
+        .read_yaml(&cursor_path(reader))?
+        .unwrap_or_default())
 }
 
 /// Messages for `reader` newer than the cursor's sequence number, read or

@@ -32,8 +32,7 @@ pub use artifact::{get_artifact, publish, published, validate_artifact_name};
 pub use event::{new_id, Event};
 pub use index::Index;
 pub use message::{
-    ack, check_token, find_message, inbox, send, thread_messages, thread_of, Message, SendRequest,
-    ALL,
+    ack, find_message, inbox, send, thread_messages, thread_of, Message, SendRequest, ALL,
 };
 pub use presence::{hello, presence, Presence};
 pub use sync::{sync, Rejected, SyncReport};
@@ -202,21 +201,16 @@ fn registration_event(config: &Config, plan: &RegistrationPlan, from: &str) -> E
 
 /// The registered domains at the tip, by name.
 pub fn registrations(repo: &Repo) -> Result<BTreeMap<String, Registration>, CommError> {
-    let snapshot = Snapshot::take(repo)?;
+    registrations_at(&Snapshot::take(repo)?)
+}
+
+/// The registered domains at the snapshot, by name.
+pub fn registrations_at(snapshot: &Snapshot) -> Result<BTreeMap<String, Registration>, CommError> {
     let mut out = BTreeMap::new();
-    for file in snapshot.list("domains")? {
-        let Some(name) = file.strip_suffix(".yaml") else {
-            continue;
-        };
-        let path = Registration::path(name);
-        let Some(bytes) = snapshot.read(&path)? else {
-            continue;
-        };
-        let reg: Registration = serde_yaml::from_slice(&bytes).map_err(|e| CommError::Corrupt {
-            path,
-            reason: e.to_string(),
-        })?;
-        out.insert(name.to_owned(), reg);
+    for name in snapshot.domains()? {
+        if let Some(reg) = snapshot.read_yaml(&Registration::path(&name))? {
+            out.insert(name, reg);
+        }
     }
     Ok(out)
 }

@@ -75,17 +75,9 @@ pub fn hello(
 /// Every domain's latest hello at the snapshot.
 pub fn presence(snapshot: &Snapshot) -> Result<BTreeMap<String, Presence>, CommError> {
     let mut out = BTreeMap::new();
-    for file in snapshot.list(DIR)? {
-        let Some(domain) = file.strip_suffix(".yaml") else {
-            continue;
-        };
-        let path = format!("{DIR}/{file}");
-        if let Some(bytes) = snapshot.read(&path)? {
-            let p: Presence = serde_yaml::from_slice(&bytes).map_err(|e| CommError::Corrupt {
-                path,
-                reason: e.to_string(),
-            })?;
-            out.insert(domain.to_owned(), p);
+    for domain in snapshot.yaml_names(DIR)? {
+        if let Some(p) = snapshot.read_yaml(&format!("{DIR}/{domain}.yaml"))? {
+            out.insert(domain, p);
         }
     }
     Ok(out)

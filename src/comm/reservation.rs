@@ -18,13 +18,13 @@ use std::path::PathBuf;
 use git2::Oid;
 use serde::{Deserialize, Serialize};
 
-use super::message::check_token;
 use super::{append, Appended, Change, CommError, Event, Snapshot, HUMAN};
+use crate::cachefile::{escape, unescape};
 use crate::clock::{format_duration, format_relative, format_timestamp};
 use crate::config::Config;
 use crate::git::{Repo, TreeEdit};
 use crate::pathglob::{heads_compatible, literal_head, PathGlob};
-use crate::retry::random_u64;
+use crate::retry::short_id;
 
 /// The event kind of a reservation.
 pub(super) const RESERVE_KIND: &str = "reserve";
@@ -257,9 +257,9 @@ impl Checked<'_> {
         if !conflicts.is_empty() {
             return Err(refusal(&req.domain, &conflicts, now));
         }
-        let mut id = new_reservation_id();
+        let mut id = short_id("R-", 6);
         while existing.iter().any(|r| r.id == id) {
-            id = new_reservation_id();
+            id = short_id("R-", 6);
         }
         let reservation = Reservation {
             id,
@@ -295,7 +295,7 @@ fn compile_request(config: &Config, req: &ReserveRequest) -> Result<Vec<PathGlob
         ));
     }
     if let Some(task) = &req.task {
-        check_token(task)?;
+        super::task::validate_id(task)?;
     }
     if let Some(reason) = &req.reason {
         check_reason(reason)?;
@@ -450,11 +450,6 @@ fn reserve_event(r: &Reservation, ttl: u64) -> Event {
     }
     event.body = r.reason.clone().unwrap_or_default();
     event
-}
-
-/// `R-` and six random hex digits.
-fn new_reservation_id() -> String {
-    format!("R-{:06x}", random_u64() & 0xff_ffff)
 }
 
 /// What to release.
@@ -644,14 +639,13 @@ pub(super) fn replay_release(
 
 /// Parsed reservations by blob id, under `.git/comm-node/`: one line per
 /// reservation, tab-separated (blob, id, domain, mode, created, expires,
-/// task, reason, globs...), which parses several times faster than JSON.
-/// A reservation with a tab or line break in a field is left out (it is
-/// read from its file each time instead).
+/// task, reason, globs..., each escaped), which parses several times faster
+/// than JSON.
 struct Cache;
 
 impl Cache {
     fn file(repo: &Repo) -> PathBuf {
-        repo.common_dir().join("comm-node").join("reservations-v1")
+        repo.state_path("reservations-v2")
     }
 
     /// The cache's text; empty when it is missing or unreadable.
@@ -672,8 +666,8 @@ impl Cache {
     /// A reservation from the fields after the blob id; `None` if malformed.
     fn parse_fields(fields: &str) -> Option<Reservation> {
         let mut f = fields.split('\t');
-        let id = f.next()?.to_owned();
-        let domain = f.next()?.to_owned();
+        let id = unescape(f.next()?);
+        let domain = unescape(f.next()?);
         let mode = match f.next()? {
             "exclusive" => Mode::Exclusive,
             "shared" => Mode::Shared,
@@ -681,10 +675,10 @@ impl Cache {
         };
         let created = f.next()?.parse().ok()?;
         let expires = f.next()?.parse().ok()?;
-        let optional = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        let optional = |s: &str| (!s.is_empty()).then(|| unescape(s));
         let task = optional(f.next()?);
         let reason = optional(f.next()?);
-        let globs: Vec<String> = f.map(str::to_owned).collect();
+        let globs: Vec<String> = f.map(unescape).collect();
         if globs.is_empty() {
             return None;
         }
@@ -700,37 +694,30 @@ impl Cache {
         })
     }
 
-    /// The line for one reservation; `None` when a field holds a tab or a
-    /// line break.
-    fn line(blob: Oid, r: &Reservation) -> Option<String> {
+    /// The line for one reservation.
+    fn line(blob: Oid, r: &Reservation) -> String {
         let mut fields = vec![
             blob.to_string(),
-            r.id.clone(),
-            r.domain.clone(),
+            escape(&r.id).into_owned(),
+            escape(&r.domain).into_owned(),
             r.mode.to_string(),
             r.created.to_string(),
             r.expires.to_string(),
-            r.task.clone().unwrap_or_default(),
-            r.reason.clone().unwrap_or_default(),
+            escape(r.task.as_deref().unwrap_or_default()).into_owned(),
+            escape(r.reason.as_deref().unwrap_or_default()).into_owned(),
         ];
-        fields.extend(r.globs.iter().cloned());
-        let clean = fields.iter().all(|f| !f.contains(['\t', '\n', '\r']));
-        clean.then(|| fields.join("\t"))
+        fields.extend(r.globs.iter().map(|g| escape(g).into_owned()));
+        fields.join("\t")
     }
 
     fn save(repo: &Repo, entries: &[(Oid, Reservation)]) -> std::io::Result<()> {
         let path = Cache::file(repo);
         let mut text = String::new();
-        for line in entries.iter().filter_map(|(b, r)| Cache::line(*b, r)) {
+        for line in entries.iter().map(|(b, r)| Cache::line(*b, r)) {
             text.push_str(&line);
             text.push('\n');
         }
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir)?;
-        }
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        fs::write(&tmp, text)?;
-        fs::rename(&tmp, path)
+        crate::cachefile::write_atomic(&path, &text)
     }
 }
 
@@ -763,7 +750,7 @@ mod tests {
                 ..sample()
             },
         ] {
-            let line = Cache::line(blob, &r).unwrap();
+            let line = Cache::line(blob, &r);
             let index = Cache::index(&line);
             assert_eq!(
                 index.get(&blob).and_then(|f| Cache::parse_fields(f)),
@@ -773,13 +760,20 @@ mod tests {
     }
 
     #[test]
-    fn fields_with_tabs_are_not_cached() {
+    fn fields_with_tabs_survive_the_cache_and_garbage_is_ignored() {
         let blob = Oid::ZERO_SHA1;
         let r = Reservation {
-            globs: vec!["a\tb".into()],
+            globs: vec!["a\tb,c".into()],
+            reason: Some("line\nbreak".into()),
             ..sample()
         };
-        assert_eq!(Cache::line(blob, &r), None);
+        let line = Cache::line(blob, &r);
+        assert!(!line.contains('\n'));
+        let index = Cache::index(&line);
+        assert_eq!(
+            index.get(&blob).and_then(|f| Cache::parse_fields(f)),
+            Some(r)
+        );
         assert!(Cache::index("garbage\nnot\tan oid").is_empty());
         assert_eq!(Cache::parse_fields("R-1\tapi\tweird\t1\t2\t\t\ta/**"), None);
     }

@@ -31,6 +31,9 @@ pub struct GitError {
     pub source: git2::Error,
 }
 
+/// A path staged against `HEAD` with its staged blob (`None`: a deletion).
+pub type StagedChange = (String, Option<Oid>);
+
 /// Shorthand for results of this module.
 pub type Result<T> = std::result::Result<T, GitError>;
 
@@ -113,6 +116,12 @@ impl Repo {
     /// The directory shared by all worktrees (`.git`).
     pub fn common_dir(&self) -> &Path {
         self.inner.commondir()
+    }
+
+    /// A file of comm-node's own under the shared git dir
+    /// (`.git/comm-node/<name>`: caches, the queue's scratch space).
+    pub fn state_path(&self, name: &str) -> PathBuf {
+        self.common_dir().join("comm-node").join(name)
     }
 
     /// This checkout's private git directory (`.git/worktrees/<name>` for a linked worktree).
@@ -199,12 +208,12 @@ impl Repo {
 
     /// Paths staged in the index (`GIT_INDEX_FILE` when a hook runs) that
     /// differ from `HEAD`, with the staged blob id (`None` for a deletion).
-    pub fn staged_changes(&self) -> Result<Vec<(String, Option<Oid>)>> {
+    pub fn staged_changes(&self) -> Result<Vec<StagedChange>> {
         self.staged_diff(&self.current_index()?)
     }
 
     /// What `index` changes against `HEAD`.
-    pub(crate) fn staged_diff(&self, index: &git2::Index) -> Result<Vec<(String, Option<Oid>)>> {
+    pub(crate) fn staged_diff(&self, index: &git2::Index) -> Result<Vec<StagedChange>> {
         let head_tree = match self.inner.head() {
             Ok(head) => Some(head.peel_to_tree().context(|| "cannot read HEAD".into())?),
             Err(_) => None,

@@ -43,23 +43,21 @@ impl Repo {
 
     /// The bytes of `path` in `commit`'s tree, if it is a file there.
     pub fn read_file_at(&self, commit: Oid, path: &str) -> Result<Option<Vec<u8>>> {
-        let tree = self.commit_tree(commit)?;
-        let entry = match tree.get_path(Path::new(path)) {
-            Ok(entry) => entry,
-            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
-            Err(e) => return Err(e).context(|| format!("cannot look up {path}")),
-        };
-        if entry.kind() != Some(ObjectType::Blob) {
-            return Ok(None);
+        match self.object_at(commit, path, ObjectType::Blob)? {
+            Some(id) => self.blob(id).map(Some),
+            None => Ok(None),
         }
-        self.blob(entry.id()).map(Some)
     }
 
     /// Names of the entries of directory `dir` in `commit`'s tree.
     pub fn list_dir_at(&self, commit: Oid, dir: &str) -> Result<Vec<String>> {
-        let Some(sub) = self.subtree(commit, dir)? else {
+        let Some(id) = self.dir_id_at(commit, dir)? else {
             return Ok(Vec::new());
         };
+        let sub = self
+            .inner
+            .find_tree(id)
+            .context(|| format!("cannot read tree {id}"))?;
         Ok(sub
             .iter()
             .filter_map(|e| e.name().ok().map(str::to_owned))
@@ -305,22 +303,22 @@ impl Repo {
 
     /// Whether `path` is a file in `commit`'s tree (without reading it).
     pub fn has_file_at(&self, commit: Oid, path: &str) -> Result<bool> {
-        let tree = self.commit_tree(commit)?;
-        match tree.get_path(Path::new(path)) {
-            Ok(entry) => Ok(entry.kind() == Some(ObjectType::Blob)),
-            Err(e) if e.code() == ErrorCode::NotFound => Ok(false),
-            Err(e) => Err(e).context(|| format!("cannot look up {path}")),
-        }
+        Ok(self.object_at(commit, path, ObjectType::Blob)?.is_some())
     }
 
     /// The id of directory `dir`'s tree in `commit` (`None` when absent).
     pub fn dir_id_at(&self, commit: Oid, dir: &str) -> Result<Option<Oid>> {
+        self.object_at(commit, dir, ObjectType::Tree)
+    }
+
+    /// The id of the object at `path` in `commit`'s tree, when there is one
+    /// of `kind` there.
+    fn object_at(&self, commit: Oid, path: &str, kind: ObjectType) -> Result<Option<Oid>> {
         let tree = self.commit_tree(commit)?;
-        match tree.get_path(Path::new(dir)) {
-            Ok(entry) if entry.kind() == Some(ObjectType::Tree) => Ok(Some(entry.id())),
-            Ok(_) => Ok(None),
+        match tree.get_path(Path::new(path)) {
+            Ok(entry) => Ok((entry.kind() == Some(kind)).then(|| entry.id())),
             Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(e).context(|| format!("cannot look up {dir}")),
+            Err(e) => Err(e).context(|| format!("cannot look up {path}")),
         }
     }
 
@@ -335,20 +333,6 @@ impl Repo {
             .filter(|e| e.kind() == Some(ObjectType::Blob))
             .filter_map(|e| Some((e.name().ok()?.to_owned(), e.id())))
             .collect())
-    }
-
-    /// Directory `dir` of `commit`'s tree, if it exists.
-    fn subtree(&self, commit: Oid, dir: &str) -> Result<Option<git2::Tree<'_>>> {
-        let tree = self.commit_tree(commit)?;
-        let entry = match tree.get_path(Path::new(dir)) {
-            Ok(entry) => entry,
-            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
-            Err(e) => return Err(e).context(|| format!("cannot look up {dir}")),
-        };
-        self.inner
-            .find_tree(entry.id())
-            .map(Some)
-            .context(|| format!("{dir} is not a directory"))
     }
 
     fn commit_tree(&self, commit: Oid) -> Result<git2::Tree<'_>> {

@@ -87,16 +87,11 @@ impl Repo {
     }
 
     /// The files staged in the index (`GIT_INDEX_FILE` when a hook runs) and
-    /// the paths it adds or modifies against `HEAD`, from one read.
-    pub fn snapshot_staged(&self) -> Result<(FileSnapshot, Vec<String>)> {
+    /// every staged change against `HEAD` (`None`: a deletion), from one read.
+    pub fn snapshot_staged(&self) -> Result<(FileSnapshot, Vec<super::StagedChange>)> {
         let index = self.current_index()?;
-        let changed = self
-            .staged_diff(&index)?
-            .into_iter()
-            .filter(|(_, blob)| blob.is_some())
-            .map(|(path, _)| path)
-            .collect();
-        Ok((self.snapshot_of_index(&index)?, changed))
+        let changes = self.staged_diff(&index)?;
+        Ok((self.snapshot_of_index(&index)?, changes))
     }
 
     fn snapshot_of_index(&self, index: &git2::Index) -> Result<FileSnapshot> {

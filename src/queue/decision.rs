@@ -144,11 +144,7 @@ pub fn decision_change(
     let mut event = Event::new(kind, QUEUE_ACTOR, decision.summary(main_branch));
     event.to = vec![e.domain.clone()];
     if landed {
-        let others = snapshot
-            .list("domains")?
-            .into_iter()
-            .filter_map(|f| f.strip_suffix(".yaml").map(str::to_owned))
-            .filter(|d| *d != e.domain);
+        let others = snapshot.domains()?.into_iter().filter(|d| *d != e.domain);
         event.to.extend(others);
     }
     event.body = body(decision, main_branch);

@@ -104,7 +104,7 @@ pub fn submit(repo: &Repo, config: &Config, req: &SubmitRequest) -> Result<Submi
         });
     }
     if let Some(task) = &req.task {
-        crate::comm::check_token(task)?;
+        crate::comm::task::validate_id(task)?;
     }
     let branch = Config::domain_branch(&req.domain);
     let head = repo.branch_tip(&branch)?.ok_or_else(|| {
@@ -211,25 +211,14 @@ pub fn fate(snapshot: &Snapshot, domain: &str, id: &str) -> Result<Option<Fate>,
 
 /// The live entry of `domain`, if any.
 pub fn read_entry(snapshot: &Snapshot, domain: &str) -> Result<Option<Entry>, CommError> {
-    let path = Entry::path(domain);
-    let Some(bytes) = snapshot.read(&path)? else {
-        return Ok(None);
-    };
-    serde_yaml::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| CommError::Corrupt {
-            path,
-            reason: e.to_string(),
-        })
+    snapshot.read_yaml(&Entry::path(domain))
 }
 
 /// Every live entry, in queue order.
 pub fn pending(snapshot: &Snapshot) -> Result<Vec<Entry>, CommError> {
     let mut out = Vec::new();
-    for file in snapshot.list("queue")? {
-        if let Some(domain) = file.strip_suffix(".yaml") {
-            out.extend(read_entry(snapshot, domain)?);
-        }
+    for domain in snapshot.yaml_names("queue")? {
+        out.extend(read_entry(snapshot, &domain)?);
     }
     out.sort_by_key(order);
     Ok(out)

@@ -62,7 +62,7 @@ pub fn is_running(repo: &Repo) -> bool {
 }
 
 fn dir(repo: &Repo) -> PathBuf {
-    repo.common_dir().join("comm-node").join("queue")
+    repo.state_path("queue")
 }
 
 /// Takes an exclusive, non-blocking `flock` on `file`; false if held.

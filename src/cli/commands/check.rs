@@ -71,8 +71,19 @@ pub fn run_check(
     mode: &Mode,
     actor: Option<&str>,
 ) -> Result<Report, CliError> {
+    // Every staged path, deletions included (for the reservation rule).
+    let staged: Vec<String>;
     let (snapshot, changes) = match mode {
-        Mode::Staged { .. } => repo.snapshot_staged()?,
+        Mode::Staged { .. } => {
+            let (snapshot, all) = repo.snapshot_staged()?;
+            let written: Vec<String> = all
+                .iter()
+                .filter(|(_, blob)| blob.is_some())
+                .map(|(path, _)| path.clone())
+                .collect();
+            staged = all.into_iter().map(|(path, _)| path).collect();
+            (snapshot, written)
+        }
         Mode::Range(range) => {
             let (a, b) = range.split_once("..").ok_or_else(|| {
                 CliError::new(Kind::Usage, format!("`{range}` is not a range"))
@@ -112,21 +123,20 @@ pub fn run_check(
     };
     let mut report = checked(repo, loaded, &snapshot, &request)?;
     if let Mode::Staged { with_scope: true } = mode {
-        report.violations.extend(reserved(repo, actor)?);
+        report.violations.extend(reserved(repo, actor, &staged)?);
     }
     Ok(report)
 }
 
-/// Staged files (deletions too) under another domain's live exclusive
-/// reservation.
-fn reserved(repo: &Repo, actor: Option<&str>) -> Result<Vec<Violation>, CliError> {
+/// The `staged` paths under another domain's live exclusive reservation.
+fn reserved(
+    repo: &Repo,
+    actor: Option<&str>,
+    staged: &[String],
+) -> Result<Vec<Violation>, CliError> {
     let now = comm_node::clock::now();
     let live = reservation::live(&comm::Snapshot::take(repo)?, now)?;
-    if live.is_empty() {
-        return Ok(Vec::new());
-    }
-    let staged: Vec<String> = repo.staged_changes()?.into_iter().map(|(p, _)| p).collect();
-    Ok(check_reserved(&live, actor, &staged, now))
+    Ok(check_reserved(&live, actor, staged, now))
 }
 
 /// Runs the check with the repository's import cache.

@@ -19,12 +19,17 @@ pub struct Args {}
 pub fn run(ctx: &Ctx, _args: Args) -> Result<(), CliError> {
     let (repo, loaded) = ctx.load()?;
     let now = clock::now();
-    let lapsed = if repo.ref_tip(comm_node::comm::COMM_REF)?.is_some() {
-        health::reap(&repo, &loaded.config, now)?
+    let (liveness, lapsed) = if repo.ref_tip(comm_node::comm::COMM_REF)?.is_some() {
+        let live = health::liveness(&repo, &loaded.config, now)?;
+        match health::reap(&repo, &loaded.config, &live, now)? {
+            // The lapse changed who holds what: look again.
+            Some(event) => (health::liveness(&repo, &loaded.config, now)?, Some(event)),
+            None => (live, None),
+        }
     } else {
-        None
+        (Default::default(), None)
     };
-    let status = status::gather(&repo, &loaded, now)?;
+    let status = status::gather(&repo, &loaded, now, liveness)?;
     if ctx.json {
         return Ok(ui::print_json(&status)?);
     }

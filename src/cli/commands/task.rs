@@ -3,12 +3,13 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use comm_node::clock;
 use comm_node::comm::task::{
     self, Blocker, Board, Entry, NewTask, Outcome, Progress, Status, Task,
 };
 use comm_node::comm::{Snapshot, HUMAN};
+use comm_node::config::Loaded;
 use comm_node::git::Repo;
+use comm_node::{clock, health};
 use serde::Serialize;
 
 use crate::cli::{ui, CliError, Ctx, Kind};
@@ -251,17 +252,19 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         TaskCommand::Ready(a) => ready(ctx, &repo, a),
         TaskCommand::Claim { id } => {
             let me = ctx.actor(&repo)?;
-            let skills = domain_skills(ctx, &me);
+            let skills = domain_skills(loaded(ctx).as_ref(), &me);
             let outcome = task::claim(&repo, &me, &id, skills.as_deref(), now)?;
             changed(ctx, &repo, outcome)
         }
         TaskCommand::Next => {
             let me = ctx.actor(&repo)?;
+            let loaded = loaded(ctx);
             // Claims whose lease ran out go back to the pool first.
-            if let Ok((_, loaded)) = ctx.load() {
-                comm_node::health::reap(&repo, &loaded.config, now)?;
+            if let Some(loaded) = &loaded {
+                let live = health::liveness(&repo, &loaded.config, now)?;
+                health::reap(&repo, &loaded.config, &live, now)?;
             }
-            let skills = domain_skills(ctx, &me).unwrap_or_default();
+            let skills = domain_skills(loaded.as_ref(), &me).unwrap_or_default();
             let outcome = task::claim_next(&repo, &me, &skills, now)?;
             changed(ctx, &repo, outcome)
         }
@@ -288,12 +291,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
 
 /// The acting domain's skills from comm.yaml (`None` for the human or
 /// when comm.yaml cannot be read: no skill check then).
-fn domain_skills(ctx: &Ctx, me: &str) -> Option<Vec<String>> {
+fn domain_skills(loaded: Option<&Loaded>, me: &str) -> Option<Vec<String>> {
     if me == HUMAN {
         return None;
     }
-    let (_, loaded) = ctx.load().ok()?;
-    loaded.config.domains.get(me).map(|d| d.skills.clone())
+    loaded?.config.domains.get(me).map(|d| d.skills.clone())
+}
+
+/// comm.yaml, when it can be read (tasks work without it, minus skills
+/// and leases).
+fn loaded(ctx: &Ctx) -> Option<Loaded> {
+    ctx.load().ok().map(|(_, loaded)| loaded)
 }
 
 fn add(ctx: &Ctx, repo: &Repo, a: AddArgs, now: i64) -> Result<(), CliError> {
@@ -371,7 +379,7 @@ fn ready(ctx: &Ctx, repo: &Repo, a: ReadyArgs) -> Result<(), CliError> {
     let entries = task::ready_entries(&snapshot)?;
     let listed: Vec<Listed> = match &domain {
         Some(d) => {
-            let skills = domain_skills(ctx, d).unwrap_or_default();
+            let skills = domain_skills(loaded(ctx).as_ref(), d).unwrap_or_default();
             task::candidates(&entries, d, &skills)
                 .into_iter()
                 .map(Listed::from_entry)

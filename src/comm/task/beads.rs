@@ -108,7 +108,7 @@ fn import_change(
     report: &mut ImportReport,
 ) -> Result<Option<Change>, CommError> {
     if let Some(d) = domain {
-        if !super::ops::registered(snapshot)?.iter().any(|r| r == d) {
+        if !snapshot.domains()?.iter().any(|r| r == d) {
             return Err(CommError::invalid(
                 format!("unknown domain `{d}`"),
                 "pass a domain declared in comm.yaml",

@@ -88,14 +88,6 @@ impl Board {
         self.tasks.into_values()
     }
 
-    pub fn len(&self) -> usize {
-        self.tasks.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.tasks.is_empty()
-    }
-
     /// What keeps `task` from being ready, apart from its own status.
     pub fn blockers(&self, task: &Task) -> Vec<Blocker> {
         let mut out = self.own_blockers(task);

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use git2::Oid;
 
 use super::{Progress, Status, Task, DIR};
+use crate::cachefile::{escape, unescape, write_atomic, ITEM};
 use crate::comm::{CommError, Snapshot};
-use crate::tsv::{escape, unescape, ITEM};
 
 const MAGIC: &str = "comm-node tasks v2";
 
@@ -184,17 +184,13 @@ pub fn record_claim(before: &Snapshot, after: &Snapshot, task: &Task) -> Result<
         }
     }
     if found {
-        let _ = write_file(&path, &(header_line(new_stamp) + &out));
+        let _ = write_atomic(&path, &(header_line(new_stamp) + &out));
     }
     Ok(())
 }
 
 fn file(snapshot: &Snapshot) -> PathBuf {
-    snapshot
-        .repo()
-        .common_dir()
-        .join("comm-node")
-        .join("tasks-v2")
+    snapshot.repo().state_path("tasks-v2")
 }
 
 /// Drops what the cache does not keep.
@@ -241,17 +237,7 @@ fn save(path: &Path, stamp: Stamp, entries: &[Entry]) -> std::io::Result<()> {
     for e in entries {
         push_entry(&mut out, e);
     }
-    write_file(path, &out)
-}
-
-/// Writes the cache atomically (a reader sees the old file or the new one).
-fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    fs::write(&tmp, text)?;
-    fs::rename(&tmp, path)
+    write_atomic(path, &out)
 }
 
 /// Appends one entry's line.

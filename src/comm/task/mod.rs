@@ -149,11 +149,7 @@ impl Task {
 
 /// Reads one task at the snapshot.
 pub fn get(snapshot: &Snapshot, id: &str) -> Result<Option<Task>, CommError> {
-    let path = Task::path_of(id);
-    match snapshot.read(&path)? {
-        Some(bytes) => Task::from_yaml(&path, &bytes).map(Some),
-        None => Ok(None),
-    }
+    snapshot.read_yaml(&Task::path_of(id))
 }
 
 /// Task `id` at the snapshot, or a clear error naming it.

@@ -13,7 +13,7 @@ use crate::comm::artifact::validate_artifact_name;
 use crate::comm::reservation;
 use crate::comm::{append, Appended, Change, CommError, Event, Snapshot, HUMAN};
 use crate::git::{Repo, TreeEdit};
-use crate::retry::random_u64;
+use crate::retry::short_id;
 
 /// Longest task title, in characters.
 const MAX_TITLE: usize = 200;
@@ -121,7 +121,7 @@ fn check_word(word: &str, what: &str) -> Result<(), CommError> {
 
 /// The new task as it would land on `snapshot`.
 fn build_new(snapshot: &Snapshot, by: &str, new: &NewTask, now: i64) -> Result<Task, CommError> {
-    let domains = registered(snapshot)?;
+    let domains = snapshot.domains()?;
     if let Some(d) = &new.domain {
         known_domain(&domains, d)?;
     }
@@ -173,24 +173,15 @@ fn build_new(snapshot: &Snapshot, by: &str, new: &NewTask, now: i64) -> Result<T
 /// longer when those are taken.
 fn fresh_id(snapshot: &Snapshot) -> Result<String, CommError> {
     for digits in 4..=16 {
-        let candidate = format!("T-{:016x}", random_u64())[..2 + digits].to_owned();
+        let candidate = short_id("T-", digits);
         if get(snapshot, &candidate)?.is_none() {
             return Ok(candidate);
         }
     }
     Err(CommError::invalid(
         "could not find a free task id",
-        "this should not happen; try again",
+        "ids are random; run the command again",
     ))
-}
-
-/// The domain names registered at the snapshot.
-pub(crate) fn registered(snapshot: &Snapshot) -> Result<Vec<String>, CommError> {
-    Ok(snapshot
-        .list("domains")?
-        .into_iter()
-        .filter_map(|f| f.strip_suffix(".yaml").map(str::to_owned))
-        .collect())
 }
 
 fn known_domain(domains: &[String], name: &str) -> Result<(), CommError> {
@@ -572,7 +563,7 @@ fn reopen_change(
     if task.status == Status::Open {
         return Err(CommError::Refused {
             message: format!("task {id} is already open"),
-            hint: "nothing to do".into(),
+            hint: format!("comm-node task claim {id} takes it; task show {id} shows it"),
         });
     }
     if by != HUMAN && task.assignee.as_deref() != Some(by) && task.created_by != by {
@@ -646,7 +637,7 @@ pub fn dep_add(
         Some(a) => finish(Some(a), changed),
         None => Err(CommError::Refused {
             message: format!("task {id} already waits for {}", deps.join(", ")),
-            hint: "nothing to do".into(),
+            hint: format!("comm-node task show {id} lists what it waits for"),
         }),
     }
 }

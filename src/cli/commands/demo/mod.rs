@@ -65,7 +65,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     ));
 
     let now = comm_node::clock::now();
-    let status = status::gather(&repo, &loaded, now)?;
+    let liveness = comm_node::health::liveness(&repo, &loaded.config, now)?;
+    let status = status::gather(&repo, &loaded, now, liveness)?;
     out.push(format!(
         "3. `comm-node status`:\n{}",
         indent(&commands::status::render(&status, now))

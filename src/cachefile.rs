@@ -1,11 +1,25 @@
-//! Escaping for the tab-separated lines of comm-node's caches under
-//! `.git/comm-node/`: a field never holds a raw tab, line break, or the two
-//! list separators the caches use (`,` and U+001F).
+//! comm-node's rebuildable caches under `.git/comm-node/`: escaping for
+//! their tab-separated lines (a field never holds a raw tab, line break, or
+//! the two list separators the caches use, `,` and U+001F), and atomic
+//! writes (a reader sees the old file or the new one, never half of one).
 
 use std::borrow::Cow;
+use std::fs;
+use std::path::Path;
 
 /// The separator between the items of a list field.
 pub const ITEM: char = '\u{1f}';
+
+/// Replaces the file at `path` with `text` through a rename, creating its
+/// directory first.
+pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    fs::write(&tmp, text)?;
+    fs::rename(&tmp, path)
+}
 
 /// `text` with `\`, tab, CR, LF, `,` and [`ITEM`] escaped.
 pub fn escape(text: &str) -> Cow<'_, str> {
