@@ -421,6 +421,18 @@ fn shared_reservations_do_not_block_commits() {
     write(&web.join("src/x.py"), "x = 2\n");
     env.git(&web, &["add", "-A"]);
     env.git(&web, &["commit", "-qm", "touch x"]);
+    assert_eq!(env.git(&web, &["log", "-1", "--format=%s"]), "touch x");
+    // The same hook does refuse once api holds the file exclusively.
+    reserve(&env, &root, "api", &["src/x.py"]);
+    write(&web.join("src/x.py"), "x = 3\n");
+    env.git(&web, &["add", "-A"]);
+    let refused = env.run_at("git", &web, T0, &["commit", "-qm", "touch x again"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("reserved by `api`"),
+        "{}",
+        refused.stderr
+    );
 }
 
 #[test]

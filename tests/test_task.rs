@@ -766,3 +766,33 @@ fn the_cache_a_claim_patches_equals_a_rebuilt_one() {
     ));
     assert!(!ready.contains(&first));
 }
+
+#[test]
+fn a_damaged_task_file_is_named_with_how_to_inspect_it() {
+    let env = Env::new();
+    let root = bus(&env);
+    let id = add(&env, &root, &["fragile"]);
+    // Someone edits comm by hand and breaks the file.
+    let side = env.path("comm-checkout");
+    env.git(
+        &root,
+        &["worktree", "add", "-q", side.to_str().unwrap(), "comm"],
+    );
+    write(
+        &side.join(format!("tasks/{id}.yaml")),
+        "status: [not, a, task\n",
+    );
+    env.git(&side, &["commit", "-qam", "hand edit", "--no-verify"]);
+    let run = env.cn(&root, &["task", "show", &id]).expect(3);
+    assert!(
+        run.stderr.contains(&format!("tasks/{id}.yaml")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("git show comm:tasks/{id}.yaml")),
+        "{}",
+        run.stderr
+    );
+}

@@ -139,6 +139,12 @@ impl From<comm_node::comm::CommError> for CliError {
             CommError::Refused { message, hint } => {
                 CliError::new(Kind::Refused, message).hint(hint)
             }
+            CommError::Corrupt { ref path, .. } => {
+                let hint = format!(
+                    "look at it with `git show comm:{path}`; `git log comm -- {path}` shows which event wrote it"
+                );
+                CliError::failure(&e).hint(hint)
+            }
             other => CliError::failure(&other),
         }
     }

@@ -119,7 +119,8 @@ pub fn published<'a>(
         if let Some((domain, name)) = qualified.split_once('/') {
             if snapshot
                 .repo()
-                .has_file_at(tip, &artifact_path(domain, name))?
+                .file_id_at(tip, &artifact_path(domain, name))?
+                .is_some()
             {
                 out.insert(qualified.to_owned());
             }

@@ -43,7 +43,7 @@ impl Repo {
 
     /// The bytes of `path` in `commit`'s tree, if it is a file there.
     pub fn read_file_at(&self, commit: Oid, path: &str) -> Result<Option<Vec<u8>>> {
-        match self.object_at(commit, path, ObjectType::Blob)? {
+        match self.file_id_at(commit, path)? {
             Some(id) => self.blob(id).map(Some),
             None => Ok(None),
         }
@@ -301,9 +301,9 @@ impl Repo {
         }
     }
 
-    /// Whether `path` is a file in `commit`'s tree (without reading it).
-    pub fn has_file_at(&self, commit: Oid, path: &str) -> Result<bool> {
-        Ok(self.object_at(commit, path, ObjectType::Blob)?.is_some())
+    /// The blob id of file `path` in `commit`'s tree (without reading it).
+    pub fn file_id_at(&self, commit: Oid, path: &str) -> Result<Option<Oid>> {
+        self.object_at(commit, path, ObjectType::Blob)
     }
 
     /// The id of directory `dir`'s tree in `commit` (`None` when absent).

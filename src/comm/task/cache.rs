@@ -146,21 +146,15 @@ pub fn record_claim(before: &Snapshot, after: &Snapshot, task: &Task) -> Result<
     let Ok(text) = fs::read_to_string(&path) else {
         return Ok(());
     };
+    let old_stamp = stamp_of(before)?;
     let new_stamp = stamp_of(after)?;
-    if header(&text) != Some(stamp_of(before)?)
-        || new_stamp.artifacts != stamp_of(before)?.artifacts
-    {
+    if header(&text) != Some(old_stamp) || new_stamp.artifacts != old_stamp.artifacts {
         return Ok(());
     }
-    let Some(blob) = new_stamp
-        .tasks
-        .map(|tree| after.repo().dir_blobs(tree))
-        .transpose()?
-        .and_then(|files| {
-            let name = format!("{}.yaml", task.id);
-            files.into_iter().find(|(n, _)| *n == name).map(|(_, b)| b)
-        })
-    else {
+    let Some(tip) = after.tip() else {
+        return Ok(());
+    };
+    let Some(blob) = after.repo().file_id_at(tip, &Task::path_of(&task.id))? else {
         return Ok(());
     };
     let needle = format!("\t{}\t", escape(&task.id));
