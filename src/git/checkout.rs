@@ -7,11 +7,10 @@
 //! commands do with the user's attributes, filters and hooks settings.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use git2::{Oid, Repository};
 
-use super::{Context, GitError, Repo, Result};
+use super::{command, Context, GitError, Repo, Result};
 
 /// What happened to one checkout of a branch that moved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,18 +186,13 @@ fn matches_commit(repo: &Repository, path: &Path, commit: Oid) -> Result<bool> {
 /// no hooks: the queue's checkouts run `setup` explicitly, and a user's
 /// `post-checkout` hook has no business in the scratch worktree.
 fn git(dir: &Path, args: &[&str]) -> Result<std::process::Output> {
-    let mut cmd = Command::new("git");
-    cmd.arg("-C")
-        .arg(dir)
-        .args(["-c", "core.hooksPath=/dev/null"])
-        .args(args);
-    for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"] {
-        cmd.env_remove(var);
-    }
-    cmd.output().map_err(|e| GitError {
-        context: "cannot run git (is it installed and on PATH?)".into(),
-        source: git2::Error::from_str(&e.to_string()),
-    })
+    command::run(
+        command::git()
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "core.hooksPath=/dev/null"])
+            .args(args),
+    )
 }
 
 fn git_ok(dir: &Path, args: &[&str]) -> Result<()> {
@@ -206,10 +200,8 @@ fn git_ok(dir: &Path, args: &[&str]) -> Result<()> {
     if out.status.success() {
         return Ok(());
     }
-    Err(GitError {
-        context: format!("git {} failed in {}", args.join(" "), dir.display()),
-        source: git2::Error::from_str(String::from_utf8_lossy(&out.stderr).trim()),
-    })
+    let what = format!("git {} in {}", args.join(" "), dir.display());
+    Err(command::failed(&what, &out.stderr))
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> GitError {

@@ -32,11 +32,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::process::Command;
 
 use git2::{ErrorCode, FileMode, Oid, Tree, TreeEntry};
 
-use super::{Context, GitError, Repo, Result};
+use super::{command, Context, Repo, Result};
 
 /// The result of merging one commit into another.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -306,7 +305,7 @@ impl Repo {
 
     /// Merges with `git merge-tree --write-tree`, the reference this module matches.
     fn git_merge_tree(&self, ours: Oid, theirs: Oid, unrelated: bool) -> Result<TrialMerge> {
-        let mut cmd = Command::new("git");
+        let mut cmd = command::git();
         cmd.arg("--git-dir").arg(self.inner.path()).args([
             "merge-tree",
             "--write-tree",
@@ -320,23 +319,7 @@ impl Repo {
         let ours_hex = ours.to_string();
         let theirs_hex = theirs.to_string();
         cmd.args([&ours_hex, &theirs_hex]);
-        for var in [
-            "GIT_DIR",
-            "GIT_WORK_TREE",
-            "GIT_INDEX_FILE",
-            "GIT_OBJECT_DIRECTORY",
-        ] {
-            cmd.env_remove(var);
-        }
-        let failed = |detail: String| GitError {
-            context: format!(
-                "git merge-tree --write-tree {ours} {theirs} (git 2.38 or later) failed"
-            ),
-            source: git2::Error::from_str(&detail),
-        };
-        let out = cmd
-            .output()
-            .map_err(|e| failed(format!("cannot run git: {e}")))?;
+        let out = command::run(&mut cmd)?;
         let mut fields = out.stdout.split(|b| *b == 0).filter(|f| !f.is_empty());
         let tree = fields
             .next()
@@ -350,8 +333,9 @@ impl Repo {
                     paths: paths.into_iter().collect(),
                 })
             }
-            _ => Err(failed(
-                String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            _ => Err(command::failed(
+                &format!("git merge-tree --write-tree {ours} {theirs} (git 2.38 or later)"),
+                &out.stderr,
             )),
         }
     }

@@ -5,6 +5,7 @@
 //! crate speaks domains, events and rules. No function here prints.
 
 mod checkout;
+mod command;
 mod merge;
 mod refs;
 mod remote;

@@ -1,11 +1,9 @@
 //! Talking to remotes. Fetch and push run the `git` executable, so every
 //! transport, credential helper and ssh setting the user has keeps working.
 
-use std::process::Command;
-
 use git2::Oid;
 
-use super::{Context, GitError, Repo, Result};
+use super::{command, Context, Repo, Result};
 
 /// Fetches retried while another git process holds a tracking ref's lock.
 const FETCH_ATTEMPTS: usize = 20;
@@ -75,9 +73,9 @@ impl Repo {
             if stderr.contains("couldn't find remote ref") {
                 return Ok(None);
             }
-            return Err(command_error(
+            return Err(command::failed(
                 &format!("git fetch {remote} {refspec}"),
-                &stderr,
+                &out.stderr,
             ));
         }
         self.ref_tip(&tracking)
@@ -117,8 +115,10 @@ impl Repo {
             return Ok(PushOutcome::Rejected);
         }
         if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            return Err(command_error(&format!("git {}", args.join(" ")), &stderr));
+            return Err(command::failed(
+                &format!("git {}", args.join(" ")),
+                &out.stderr,
+            ));
         }
         // Keep the tracking refs in step, as git itself does after a push.
         for (commit, branch) in updates {
@@ -132,46 +132,13 @@ impl Repo {
         Ok(PushOutcome::Pushed)
     }
 
-    /// Runs `git add -A && git commit -m MESSAGE` in the checkout at `dir`,
-    /// hooks included, as a user would; returns whether it committed and
-    /// what git printed on stderr.
-    pub fn commit_with_hooks(dir: &std::path::Path, message: &str) -> Result<(bool, String)> {
-        let run = |args: &[&str]| {
-            Command::new("git")
-                .arg("-C")
-                .arg(dir)
-                .args(args)
-                .output()
-                .map_err(|e| GitError {
-                    context: "cannot run git (is it installed and on PATH?)".into(),
-                    source: git2::Error::from_str(&e.to_string()),
-                })
-        };
-        run(&["add", "-A"])?;
-        let out = run(&["commit", "-q", "-m", message])?;
-        Ok((
-            out.status.success(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        ))
-    }
-
     fn git(&self, args: &[&str]) -> Result<std::process::Output> {
-        Command::new("git")
-            .arg("--git-dir")
-            .arg(self.common_dir())
-            .args(args)
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .output()
-            .map_err(|e| GitError {
-                context: "cannot run git (is it installed and on PATH?)".into(),
-                source: git2::Error::from_str(&e.to_string()),
-            })
-    }
-}
-
-fn command_error(what: &str, stderr: &str) -> GitError {
-    GitError {
-        context: format!("{what} failed"),
-        source: git2::Error::from_str(stderr.trim()),
+        command::run(
+            command::git()
+                .arg("--git-dir")
+                .arg(self.common_dir())
+                .args(args)
+                .env("GIT_TERMINAL_PROMPT", "0"),
+        )
     }
 }
