@@ -100,6 +100,8 @@ pub fn gather(
         .unwrap_or_else(|| repo.common_dir().to_path_buf());
     let main_tip = repo.branch_tip(&config.main)?;
     let registered = comm::registrations_at(&snapshot)?;
+    let readers: Vec<String> = registered.keys().cloned().collect();
+    let unread = comm::unread_counts(&snapshot, &readers)?;
     let mut domains = Vec::new();
     for name in config.domains.keys() {
         let branch = Config::domain_branch(name);
@@ -130,11 +132,7 @@ pub fn gather(
             dirty,
             registered: registered.contains_key(name),
             agent: presence.get(name).cloned(),
-            unread: if registered.contains_key(name) {
-                comm::inbox(repo, name)?.len()
-            } else {
-                0
-            },
+            unread: unread.get(name).copied().unwrap_or(0),
             claimed: live.claimed,
             last_activity: live.last,
             stalled: live.stalled,

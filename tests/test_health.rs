@@ -108,6 +108,20 @@ fn status_shows_each_domains_agent_task_unread_and_activity() {
     let text = env.cn(&root, &["status"]).expect(0).stdout;
     assert!(text.contains("claude-code"), "{text}");
     assert!(text.contains("1 claimed"), "{text}");
+    // The counts agree with each domain's own inbox, before and after an ack.
+    let inbox_len = |dir: &Path| {
+        json(&env.cn(dir, &["inbox", "--json"]).expect(0))
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(inbox_len(&web), 2);
+    let api = env.worktree("api");
+    let api_unread = domain(&status, "api")["unread"].as_u64().unwrap() as usize;
+    assert_eq!(api_unread, inbox_len(&api));
+    env.cn(&web, &["ack", "--all"]).expect(0);
+    let after = json(&env.cn(&root, &["status", "--json"]).expect(0));
+    assert_eq!(domain(&after, "web")["unread"], 0);
     // Only an agent in a domain says hello.
     env.cn(&root, &["--as", "human", "hello"]).expect(2);
 }

@@ -5,7 +5,7 @@
 //! below which everything is read, plus the ids acknowledged above it. The
 //! inbox walks only the events newer than that number, never the history.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 
 use git2::Oid;
@@ -291,6 +291,33 @@ pub fn inbox(repo: &Repo, reader: &str) -> Result<Vec<Message>, CommError> {
     let snapshot = Snapshot::take(repo)?;
     let cursor = read_cursor(&snapshot, reader)?;
     unread_at(&snapshot, reader, &cursor)
+}
+
+/// How many unread items each of `readers` has, from one walk back to the
+/// oldest of their cursors (what `status` shows for every domain).
+pub fn unread_counts(
+    snapshot: &Snapshot,
+    readers: &[String],
+) -> Result<BTreeMap<String, usize>, CommError> {
+    let cursors = readers
+        .iter()
+        .map(|r| Ok((r.as_str(), read_cursor(snapshot, r)?)))
+        .collect::<Result<Vec<_>, CommError>>()?;
+    let oldest = cursors.iter().map(|(_, c)| c.seq).min().unwrap_or(0);
+    let mut counts: BTreeMap<String, usize> = readers.iter().map(|r| (r.clone(), 0)).collect();
+    walk(snapshot.repo(), snapshot.tip(), |logged| {
+        if logged.event.seq <= oldest {
+            return ControlFlow::Break(());
+        }
+        let m = Message::from_logged(&logged);
+        for (reader, cursor) in &cursors {
+            if m.seq > cursor.seq && m.is_for(reader) && !cursor.acked.contains(&m.id) {
+                *counts.entry((*reader).to_owned()).or_default() += 1;
+            }
+        }
+        ControlFlow::Continue(())
+    })?;
+    Ok(counts)
 }
 
 /// Marks messages read (`None`: every unread one). Returns the ack event,
