@@ -68,6 +68,8 @@ enum Command {
     Reservations(commands::reservations::Args),
     Submit(commands::submit::Args),
     Queue(commands::queue::Args),
+    Completions(commands::completions::Args),
+    Man(commands::man::Args),
 }
 
 /// What every command gets: where it runs and how to print.
@@ -184,6 +186,8 @@ pub fn run() -> ExitCode {
         Command::Reservations(args) => commands::reservations::run(&ctx, args),
         Command::Submit(args) => commands::submit::run(&ctx, args),
         Command::Queue(args) => commands::queue::run(&ctx, args),
+        Command::Completions(args) => commands::completions::run(&ctx, args),
+        Command::Man(args) => commands::man::run(&ctx, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

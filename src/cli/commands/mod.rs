@@ -3,6 +3,7 @@
 pub mod ack;
 pub mod artifact;
 pub mod check;
+pub mod completions;
 pub mod conflicts;
 pub mod demo;
 pub mod graph;
@@ -12,6 +13,7 @@ pub mod imports;
 pub mod inbox;
 pub mod init;
 pub mod log;
+pub mod man;
 pub mod publish;
 pub mod queue;
 pub mod read;
