@@ -91,6 +91,50 @@ pub fn install(h: &HookInstall) -> io::Result<()> {
     fs::rename(&tmp, &h.path)
 }
 
+/// A shim to take out, and the hook it chained to put back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HookRemoval {
+    pub path: PathBuf,
+    /// The foreign hook moved aside at install, renamed back over the shim.
+    pub restore: Option<PathBuf>,
+}
+
+/// What removing comm-node's shims from `dirs` would change; hooks that are
+/// not comm-node's are never listed.
+pub fn removal_plan(dirs: &[PathBuf]) -> io::Result<Vec<HookRemoval>> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        for hook in HOOK_NAMES {
+            let path = dir.join(hook);
+            match fs::read_to_string(&path) {
+                Ok(text) if text.contains(SHIM_MARKER) => {
+                    let chained = dir.join(format!("{hook}{CHAINED_SUFFIX}"));
+                    out.push(HookRemoval {
+                        restore: chained.exists().then_some(chained),
+                        path,
+                    });
+                }
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::NotFound | io::ErrorKind::InvalidData
+                    ) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Takes one shim out, putting the chained hook back in its place.
+pub fn remove(h: &HookRemoval) -> io::Result<()> {
+    match &h.restore {
+        Some(chained) => fs::rename(chained, &h.path),
+        None => fs::remove_file(&h.path),
+    }
+}
+
 #[cfg(unix)]
 fn make_executable(path: &Path) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;

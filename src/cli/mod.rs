@@ -45,6 +45,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Init(commands::init::Args),
+    Uninstall(commands::uninstall::Args),
     Status(commands::status::Args),
     Send(commands::send::Args),
     Inbox(commands::inbox::Args),
@@ -163,6 +164,7 @@ pub fn run() -> ExitCode {
     };
     let result = match cli.command {
         Command::Init(args) => commands::init::run(&ctx, args),
+        Command::Uninstall(args) => commands::uninstall::run(&ctx, args),
         Command::Status(args) => commands::status::run(&ctx, args),
         Command::Send(args) => commands::send::run(&ctx, args),
         Command::Inbox(args) => commands::inbox::run(&ctx, args),

@@ -10,6 +10,7 @@ mod merge;
 mod refs;
 mod remote;
 mod snapshot;
+mod teardown;
 mod worktree;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ pub use merge::{GitReason, MergeEngine, TrialMerge};
 pub use refs::{CasOutcome, TreeEdit};
 pub use remote::PushOutcome;
 pub use snapshot::{BlobReader, FileSnapshot};
+pub use teardown::LinkedWorktree;
 pub use worktree::{WorktreeInfo, WorktreeState};
 
 /// A git failure, with what comm-node was doing when it happened.

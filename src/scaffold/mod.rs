@@ -9,6 +9,7 @@
 //! generated file the user has edited is left alone with a note.
 
 mod instructions;
+pub mod uninstall;
 
 use std::fs;
 use std::io;

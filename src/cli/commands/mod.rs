@@ -26,3 +26,4 @@ pub mod submit;
 pub mod sync;
 pub mod task;
 pub mod thread;
+pub mod uninstall;
