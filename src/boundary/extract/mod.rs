@@ -1,0 +1,422 @@
+//! Import extraction: the imports of one file, found with tree-sitter.
+//!
+//! Each language has a query in `grammars/` (embedded at build time) that
+//! captures the constructs that import something; the Rust code here reads
+//! them: string literals of TS/JS, dotted names of Python statements, and
+//! Rust use trees, which it expands into one [`Import`] per leaf.
+//!
+//! The queries do not run over the whole tree: a walk descends only into
+//! nodes that contain one of the language's [`KEYWORDS`] (`import`, `use`…)
+//! and runs the query, anchored, on each node whose kind roots one of its
+//! patterns. Parsing is then most of the cost (the queries alone would add
+//! about half again).
+//!
+//! [`Extractor::extract`] never panics and never fails: a file with syntax
+//! errors yields what the parser recovered (and says so in
+//! [`Extracted::syntax_errors`]); invalid UTF-8 is decoded lossily; files
+//! larger than [`MAX_FILE_BYTES`] and binary files (a NUL byte in the first
+//! [`BINARY_SNIFF_BYTES`]) yield nothing.
+//!
+//! # Positions
+//!
+//! Lines and columns are 1-based; columns count characters (Unicode scalar
+//! values, a tab is one), not bytes. They point at the spec:
+//!
+//! - TS/JS: the opening quote (or backtick) of the string literal;
+//! - Python: the module name's first character, which is the first dot of a
+//!   relative import (`from ..a import b` points at the first `.`), or the
+//!   `__future__` keyword;
+//! - Rust `use`: the first path segment of the leaf *as written*. A simple
+//!   `use crate::a::b;` points at `crate` (after a leading `::`, at the
+//!   segment following it); inside braces each leaf points at its own text:
+//!   in `use crate::a::{b, c::D as E};` the leaf `crate::a::b` points at `b`
+//!   and `crate::a::c::D` at `c`, `{self}` at `self`, a glob `{e::*}` at `e`;
+//! - Rust `mod x;` at `x`, `extern crate foo;` at `foo`.
+//!
+//! # What counts
+//!
+//! - TS/JS: `import … from 'm'`, `import 'm'`, `export … from 'm'`,
+//!   `import x = require('m')`, `require('m')` (the identifier `require`
+//!   called with exactly one string or substitution-free template literal),
+//!   `import('m')` (first argument a literal; others are ignored). Only the
+//!   statement-level `import type` / `export type … from` are type-only:
+//!   `import {type T} from 'm'` still loads the module. `import('m')` in a
+//!   type position (`let x: import('m').T`, `typeof import('m')`) is not
+//!   reported: it names a type and loads nothing (the TypeScript compiler's
+//!   view). Escapes in the literal are decoded.
+//! - Python: `import`, `from … import`, `from __future__ import`, anywhere;
+//!   imports inside the body of `if TYPE_CHECKING:` / `if X.TYPE_CHECKING:`
+//!   (or such an `elif`), at any depth, are type-only; the `else:` branch is
+//!   not. Dotted names are rebuilt from their identifiers, so `import a . b`
+//!   gives `a.b`.
+//! - Rust: every `use` leaf (renames dropped, `self` in a list names the
+//!   list's path, a leading `::` dropped, `r#` raw prefixes dropped), `mod x;`
+//!   without a body, `extern crate`. Token trees (macro bodies and
+//!   invocations) are not parsed, so `use` written inside them is not seen.
+//!
+//! Imports are returned in source order.
+
+use std::cell::RefCell;
+use std::sync::OnceLock;
+
+use tree_sitter::{Language, Parser, Query, QueryCursor};
+
+use super::{Extracted, Lang};
+use readers::Cx;
+
+mod readers;
+
+/// Files larger than this (2 MiB) are not parsed: [`Extractor::extract`]
+/// returns no imports and `syntax_errors: false`. Such files are generated
+/// or data, and parsing them would dominate a scan of the repository.
+pub const MAX_FILE_BYTES: usize = 2 * 1024 * 1024;
+
+/// A NUL byte within this many leading bytes marks a file as binary: it
+/// yields no imports.
+pub const BINARY_SNIFF_BYTES: usize = 8 * 1024;
+
+const TYPESCRIPT_QUERY: &str = include_str!("../../../grammars/typescript.scm");
+const PYTHON_QUERY: &str = include_str!("../../../grammars/python.scm");
+const RUST_QUERY: &str = include_str!("../../../grammars/rust.scm");
+
+/// Finds the imports of source files. Build one (it compiles the queries)
+/// and share it: it is `Send + Sync`, and each thread parses with its own
+/// reusable parser.
+///
+/// Each language's query compiles on first use (compiling all four takes
+/// tens of milliseconds, most of a small staged check).
+pub struct Extractor {
+    typescript: OnceLock<Grammar>,
+    tsx: OnceLock<Grammar>,
+    python: OnceLock<Grammar>,
+    rust: OnceLock<Grammar>,
+}
+
+/// One language's grammar and compiled query.
+struct Grammar {
+    language: Language,
+    query: Query,
+    /// What each capture index of `query` means.
+    roles: Vec<Role>,
+    /// By node kind id: whether some pattern of `query` is rooted there.
+    roots: Vec<bool>,
+    /// Words every construct the query matches contains (see [`KEYWORDS`]).
+    keywords: &'static [&'static [u8]],
+    /// By byte: whether it starts one of `keywords`.
+    keyword_starts: [bool; 256],
+}
+
+/// The words of which every construct a language's query matches contains
+/// at least one, in full: a subtree without any of them is not searched
+/// (most of a file, for typical code). A pattern added to `grammars/` must
+/// keep this true, or list its word here.
+///
+/// - TS/JS: `import` (statements, `import()`, `import x = require`),
+///   `require`, `from` (every `export … from`);
+/// - Python: `import` (every import statement; `if TYPE_CHECKING:` only
+///   matters around one);
+/// - Rust: `use`, `mod`, `crate` (`extern crate`).
+const KEYWORDS: [(Lang, &[&[u8]]); 4] = [
+    (Lang::TypeScript, &[b"import", b"require", b"from"]),
+    (Lang::Tsx, &[b"import", b"require", b"from"]),
+    (Lang::Python, &[b"import"]),
+    (Lang::Rust, &[b"use", b"mod", b"crate"]),
+];
+
+/// The meaning of a query capture, by its name in the `.scm` file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Captures used only by predicates (`@_name`), or unknown.
+    Ignore,
+    /// TS: the string literal of a statement.
+    Source,
+    /// TS: the arguments of a call.
+    Arguments,
+    Import,
+    ImportEquals,
+    ReExport,
+    Require,
+    Dynamic,
+    PyImport,
+    PyImportFrom,
+    PyFuture,
+    /// Python: the body of an `if TYPE_CHECKING:`.
+    TypeChecking,
+    /// Rust: the argument of a `use` declaration.
+    Use,
+    /// Rust: the name of a `mod x;`.
+    Mod,
+    /// Rust: the crate name of an `extern crate`.
+    ExternCrate,
+}
+
+impl Role {
+    fn of_capture(name: &str) -> Role {
+        match name {
+            "source" => Role::Source,
+            "arguments" => Role::Arguments,
+            "import" => Role::Import,
+            "import_equals" => Role::ImportEquals,
+            "reexport" => Role::ReExport,
+            "require" => Role::Require,
+            "dynamic" => Role::Dynamic,
+            "import_from" => Role::PyImportFrom,
+            "future" => Role::PyFuture,
+            "type_checking" => Role::TypeChecking,
+            "use" => Role::Use,
+            "mod" => Role::Mod,
+            "extern_crate" => Role::ExternCrate,
+            _ => Role::Ignore,
+        }
+    }
+}
+
+impl Grammar {
+    fn new(lang: Lang, language: Language, source: &str, file: &str) -> Grammar {
+        let query = Query::new(&language, source)
+            .unwrap_or_else(|e| panic!("the embedded query grammars/{file} is invalid: {e}"));
+        let roles = query
+            .capture_names()
+            .iter()
+            .map(|name| match Role::of_capture(name) {
+                // Python's statements share the TS capture name `import`.
+                Role::Import if lang == Lang::Python => Role::PyImport,
+                role => role,
+            })
+            .collect();
+        let mut roots = vec![false; language.node_kind_count()];
+        for kind in pattern_roots(source) {
+            let id = language.id_for_node_kind(kind, true);
+            assert!(id != 0, "grammars/{file}: no node kind {kind:?}");
+            roots[usize::from(id)] = true;
+        }
+        let keywords = KEYWORDS
+            .iter()
+            .find(|(l, _)| *l == lang)
+            .map_or(&[][..], |(_, k)| *k);
+        let mut keyword_starts = [false; 256];
+        for word in keywords {
+            keyword_starts[usize::from(word[0])] = true;
+        }
+        Grammar {
+            language,
+            query,
+            roles,
+            roots,
+            keywords,
+            keyword_starts,
+        }
+    }
+
+    fn is_root(&self, kind_id: u16) -> bool {
+        self.roots
+            .get(usize::from(kind_id))
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// The sorted byte offsets where a keyword starts.
+    fn keyword_offsets(&self, source: &[u8]) -> Vec<usize> {
+        let mut offsets = Vec::new();
+        for (i, &b) in source.iter().enumerate() {
+            if self.keyword_starts[usize::from(b)]
+                && self.keywords.iter().any(|w| source[i..].starts_with(w))
+            {
+                offsets.push(i);
+            }
+        }
+        offsets
+    }
+
+    fn role(&self, capture_index: u32) -> Role {
+        self.roles
+            .get(capture_index as usize)
+            .copied()
+            .unwrap_or(Role::Ignore)
+    }
+}
+
+impl Default for Extractor {
+    fn default() -> Extractor {
+        Extractor::new()
+    }
+}
+
+impl Extractor {
+    /// An extractor; each language's query compiles when first needed.
+    pub fn new() -> Extractor {
+        Extractor {
+            typescript: OnceLock::new(),
+            tsx: OnceLock::new(),
+            python: OnceLock::new(),
+            rust: OnceLock::new(),
+        }
+    }
+
+    /// The grammar and compiled query of `lang`.
+    ///
+    /// # Panics
+    ///
+    /// Only if an embedded query in `grammars/` does not compile against its
+    /// grammar, a build defect the unit tests catch.
+    fn grammar(&self, lang: Lang) -> &Grammar {
+        match lang {
+            Lang::TypeScript => self.typescript.get_or_init(|| {
+                let language = tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into();
+                Grammar::new(lang, language, TYPESCRIPT_QUERY, "typescript.scm")
+            }),
+            Lang::Tsx => self.tsx.get_or_init(|| {
+                let language = tree_sitter_typescript::LANGUAGE_TSX.into();
+                Grammar::new(lang, language, TYPESCRIPT_QUERY, "typescript.scm")
+            }),
+            Lang::Python => self.python.get_or_init(|| {
+                let language = tree_sitter_python::LANGUAGE.into();
+                Grammar::new(lang, language, PYTHON_QUERY, "python.scm")
+            }),
+            Lang::Rust => self.rust.get_or_init(|| {
+                let language = tree_sitter_rust::LANGUAGE.into();
+                Grammar::new(lang, language, RUST_QUERY, "rust.scm")
+            }),
+        }
+    }
+
+    /// The imports of `source`, written in `lang`, in source order.
+    ///
+    /// Never fails: see the module documentation for syntax errors, invalid
+    /// UTF-8, files over [`MAX_FILE_BYTES`] and binary files.
+    pub fn extract(&self, lang: Lang, source: &[u8]) -> Extracted {
+        if source.len() > MAX_FILE_BYTES || is_binary(source) {
+            return Extracted::default();
+        }
+        let grammar = self.grammar(lang);
+        with_parser(lang, &grammar.language, |parser, cursor| {
+            let Some(tree) = parser.parse(source, None) else {
+                return Extracted::default();
+            };
+            let root = tree.root_node();
+            let mut imports = Vec::new();
+            let cx = Cx { source, grammar };
+            match lang {
+                Lang::TypeScript | Lang::Tsx => cx.typescript(cursor, root, &mut imports),
+                Lang::Python => cx.python(cursor, root, &mut imports),
+                Lang::Rust => cx.rust(cursor, root, &mut imports),
+            }
+            // Matches arrive nearly in order; a stable sort fixes the rest.
+            imports.sort_by_key(|i| (i.line, i.column));
+            Extracted {
+                imports,
+                syntax_errors: root.has_error(),
+            }
+        })
+    }
+}
+
+/// The node kinds at the root of each pattern of a query source: the name
+/// after each top-level `(`, or after each `(` directly inside a top-level
+/// `[...]` alternation.
+fn pattern_roots(query: &str) -> Vec<&str> {
+    let mut roots = Vec::new();
+    // The brackets open at `i`, innermost last.
+    let mut open: Vec<u8> = Vec::new();
+    let bytes = query.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b';' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'(' => {
+                if open.is_empty() || open == b"[" {
+                    let name_start = i + 1;
+                    let name_end = bytes[name_start..]
+                        .iter()
+                        .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+                        .map_or(bytes.len(), |n| name_start + n);
+                    roots.push(&query[name_start..name_end]);
+                }
+                open.push(b'(');
+            }
+            b'[' => open.push(b'['),
+            b')' | b']' => {
+                open.pop();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    roots
+}
+
+/// A NUL byte near the start: not source code.
+fn is_binary(source: &[u8]) -> bool {
+    source[..source.len().min(BINARY_SNIFF_BYTES)].contains(&0)
+}
+
+/// A thread's reusable parsers (one per [`Lang`]) and query cursor.
+struct Scratch {
+    parsers: [Option<Parser>; 4],
+    cursor: QueryCursor,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Option<Scratch>> = const { RefCell::new(None) };
+}
+
+fn lang_index(lang: Lang) -> usize {
+    match lang {
+        Lang::TypeScript => 0,
+        Lang::Tsx => 1,
+        Lang::Python => 2,
+        Lang::Rust => 3,
+    }
+}
+
+/// Runs `f` with this thread's parser for `lang` and its query cursor, or
+/// with fresh ones when those are unavailable (thread teardown).
+fn with_parser(
+    lang: Lang,
+    language: &Language,
+    f: impl FnOnce(&mut Parser, &mut QueryCursor) -> Extracted,
+) -> Extracted {
+    let mut f = Some(f);
+    let reused = SCRATCH.try_with(|cell| {
+        let Ok(mut slot) = cell.try_borrow_mut() else {
+            return None;
+        };
+        let scratch = slot.get_or_insert_with(|| Scratch {
+            parsers: [None, None, None, None],
+            cursor: QueryCursor::new(),
+        });
+        let parser = &mut scratch.parsers[lang_index(lang)];
+        if parser.is_none() {
+            *parser = new_parser(language);
+        }
+        let parser = parser.as_mut()?;
+        let f = f.take()?;
+        Some(f(parser, &mut scratch.cursor))
+    });
+    if let Ok(Some(done)) = reused {
+        return done;
+    }
+    match (f, new_parser(language)) {
+        (Some(f), Some(mut parser)) => f(&mut parser, &mut QueryCursor::new()),
+        _ => Extracted::default(),
+    }
+}
+
+fn new_parser(language: &Language) -> Option<Parser> {
+    let mut parser = Parser::new();
+    parser.set_language(language).ok()?;
+    Some(parser)
+}
+
+#[cfg(test)]
+mod tests;
