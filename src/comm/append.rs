@@ -137,10 +137,7 @@ where
                     retries: attempt,
                 }))
             }
-            CasOutcome::Lost => {
-                repo.break_stale_ref_lock(COMM_REF);
-                std::thread::sleep(backoff(attempt));
-            }
+            CasOutcome::Lost => std::thread::sleep(backoff(attempt)),
         }
     }
     Err(CommError::Contention(MAX_ATTEMPTS))

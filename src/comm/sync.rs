@@ -81,9 +81,7 @@ pub fn sync(repo: &Repo, remote: &str) -> Result<SyncReport, CommError> {
             }
             (None, Some(t)) => {
                 report.received = count_since(repo, t, None)?;
-                if repo.cas_ref_waiting(COMM_REF, None, t, "comm-node sync: fetch")?
-                    == CasOutcome::Lost
-                {
+                if repo.cas_ref(COMM_REF, None, t, "comm-node sync: fetch")? == CasOutcome::Lost {
                     continue;
                 }
                 report.tip = Some(t.to_string());
@@ -95,7 +93,7 @@ pub fn sync(repo: &Repo, remote: &str) -> Result<SyncReport, CommError> {
             }
             (Some(o), Some(t)) if repo.is_ancestor(o, t)? => {
                 report.received = count_since(repo, t, Some(o))?;
-                if repo.cas_ref_waiting(COMM_REF, Some(o), t, "comm-node sync: fast-forward")?
+                if repo.cas_ref(COMM_REF, Some(o), t, "comm-node sync: fast-forward")?
                     == CasOutcome::Lost
                 {
                     continue;
@@ -105,7 +103,7 @@ pub fn sync(repo: &Repo, remote: &str) -> Result<SyncReport, CommError> {
             }
             (Some(o), Some(t)) if !repo.is_ancestor(t, o)? => {
                 let replayed = replay(repo, o, t, &mut report)?;
-                if repo.cas_ref_waiting(COMM_REF, Some(o), replayed, "comm-node sync: replay")?
+                if repo.cas_ref(COMM_REF, Some(o), replayed, "comm-node sync: replay")?
                     == CasOutcome::Lost
                 {
                     continue;
