@@ -304,3 +304,136 @@ fn a_lock_left_by_a_writer_killed_while_holding_it_is_broken() {
     assert_eq!(on_comm.get("api → web: killed"), None);
     assert_sound(&env, &root);
 }
+
+/// `comm-node --as DOMAIN send --to web SUBJECT` in `dir`, which must land.
+fn send(env: &Env, dir: &Path, from: &str, subject: &str) {
+    env.cn(dir, &["--as", from, "send", "--to", "web", subject])
+        .expect(0);
+}
+
+/// The subjects of web's unread messages, oldest first.
+fn web_inbox(env: &Env, root: &Path) -> Vec<String> {
+    let run = env.cn(root, &["--as", "web", "inbox", "--json"]).expect(0);
+    let list: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A checkout of comm itself, where the test commits with plain git.
+fn comm_checkout(env: &Env, root: &Path) -> PathBuf {
+    let dir = env.path("comm-checkout");
+    env.git(
+        root,
+        &["worktree", "add", "-q", dir.to_str().unwrap(), "comm"],
+    );
+    dir
+}
+
+/// Asserts every commit on comm is an event with Comm-Seq 1..=N, oldest first.
+#[track_caller]
+fn assert_seq_runs_on(env: &Env, root: &Path) {
+    let seqs: Vec<u64> = seqs(env, root)
+        .iter()
+        .map(|s| {
+            s.parse()
+                .unwrap_or_else(|_| panic!("a commit without Comm-Seq: {s:?}"))
+        })
+        .collect();
+    let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
+    assert_eq!(seqs, expected);
+}
+
+#[test]
+fn a_git_merge_on_comm_is_refused_then_repaired_without_hiding_any_message() {
+    let env = Env::new();
+    let root = bus(&env);
+    send(&env, &root, "api", "one");
+    env.cn(&root, &["--as", "web", "ack", "--all"]).expect(0);
+    // A second clone writes its own event; this clone pulls it in with git.
+    let clone = env.path("clone");
+    env.git(
+        &env.path(""),
+        &["clone", "-q", root.to_str().unwrap(), "clone"],
+    );
+    env.git(&clone, &["branch", "-q", "comm", "origin/comm"]);
+    send(&env, &clone, "api", "from the clone");
+    send(&env, &root, "api", "two");
+    env.git(
+        &root,
+        &["fetch", "-q", "../clone", "comm:refs/remotes/clone/comm"],
+    );
+    let checkout = comm_checkout(&env, &root);
+    env.git(
+        &checkout,
+        &["merge", "-q", "--no-edit", "refs/remotes/clone/comm"],
+    );
+    let merged = env.git(&root, &["rev-parse", "comm"]);
+
+    let refused = env.cn(&root, &["--as", "api", "send", "--to", "web", "lost?"]);
+    let refused = refused.expect(2);
+    assert!(refused.stderr.contains("merge"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("comm-node repair"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(env.git(&root, &["rev-parse", "comm"]), merged);
+
+    let report = env.cn(&root, &["repair", "--json"]).expect(0);
+    let report: serde_json::Value = serde_json::from_str(&report.stdout).unwrap();
+    assert_eq!(report["repaired"], true, "{report}");
+    assert_eq!(report["replayed"], 1, "{report}");
+    assert_eq!(report["dropped"].as_array().unwrap().len(), 1, "{report}");
+    send(&env, &root, "api", "three");
+
+    assert_eq!(env.git(&root, &["rev-list", "--merges", "comm"]), "");
+    assert_seq_runs_on(&env, &root);
+    assert_eq!(
+        web_inbox(&env, &root),
+        ["two", "from the clone", "three"],
+        "every message since web's last ack is unread"
+    );
+    let again = env.cn(&root, &["repair"]).expect(0);
+    assert!(
+        again.stdout.contains("nothing to repair"),
+        "{}",
+        again.stdout
+    );
+    env.git(&root, &["fsck", "--strict"]);
+}
+
+#[test]
+fn a_plain_commit_on_comm_is_refused_then_dropped_with_its_changes() {
+    let env = Env::new();
+    let root = bus(&env);
+    send(&env, &root, "api", "one");
+    let checkout = comm_checkout(&env, &root);
+    common::write(&checkout.join("junk.txt"), "not an event\n");
+    env.git(&checkout, &["add", "junk.txt"]);
+    env.git(&checkout, &["commit", "-qm", "oops"]);
+
+    let refused = env.cn(&root, &["--as", "api", "send", "--to", "web", "two"]);
+    let refused = refused.expect(2);
+    assert!(refused.stderr.contains("oops"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("comm-node repair"),
+        "{}",
+        refused.stderr
+    );
+
+    let report = env.cn(&root, &["repair"]).expect(0);
+    assert!(report.stdout.contains("dropped"), "{}", report.stdout);
+    assert!(report.stdout.contains("oops"), "{}", report.stdout);
+    send(&env, &root, "api", "two");
+    assert_seq_runs_on(&env, &root);
+    assert_ne!(
+        env.git_run(&root, &["cat-file", "-e", "comm:junk.txt"])
+            .code,
+        0
+    );
+    assert_eq!(web_inbox(&env, &root), ["one", "two"]);
+    env.git(&root, &["fsck", "--strict"]);
+}

@@ -206,6 +206,28 @@ impl Repo {
         Ok(())
     }
 
+    /// The parents of a commit, first parent first.
+    pub fn parent_ids(&self, id: Oid) -> Result<Vec<Oid>> {
+        let commit = self
+            .inner
+            .find_commit(id)
+            .context(|| format!("cannot read {id}"))?;
+        Ok(commit.parent_ids().collect())
+    }
+
+    /// The commits reachable from `from` but not from `hide`, oldest first
+    /// (parents before children).
+    pub fn commits_only_in(&self, from: Oid, hide: Oid) -> Result<Vec<Oid>> {
+        let context = || format!("cannot list the commits of {from} not in {hide}");
+        let mut walk = self.inner.revwalk().context(context)?;
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+            .context(context)?;
+        walk.push(from).context(context)?;
+        walk.hide(hide).context(context)?;
+        walk.collect::<std::result::Result<Vec<_>, _>>()
+            .context(context)
+    }
+
     /// The committer time of a commit, in seconds since the epoch.
     pub fn commit_time(&self, id: Oid) -> Result<i64> {
         let commit = self
