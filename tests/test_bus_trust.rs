@@ -381,6 +381,15 @@ fn a_git_merge_on_comm_is_refused_then_repaired_without_hiding_any_message() {
         refused.stderr
     );
     assert_eq!(env.git(&root, &["rev-parse", "comm"]), merged);
+    // Nor is the merge pushed on to other clones.
+    env.git(&root, &["remote", "add", "origin", "../clone"]);
+    let refused = env.cn(&root, &["sync"]).expect(2);
+    assert!(
+        refused.stderr.contains("comm-node repair"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(env.git(&root, &["rev-parse", "comm"]), merged);
 
     let report = env.cn(&root, &["repair", "--json"]).expect(0);
     let report: serde_json::Value = serde_json::from_str(&report.stdout).unwrap();
