@@ -6,6 +6,8 @@
 //! When another writer won, the closure runs again on the new tip, so every
 //! validation it does is re-done against the state the event really lands on.
 
+use std::ops::ControlFlow;
+
 use git2::Oid;
 use serde::de::DeserializeOwned;
 
@@ -21,6 +23,8 @@ pub struct Snapshot<'r> {
     repo: &'r Repo,
     tip: Option<Oid>,
     seq: u64,
+    /// Why the tip is not a comm-node event (a merge, a plain commit).
+    foreign: Option<String>,
 }
 
 impl<'r> Snapshot<'r> {
@@ -31,16 +35,52 @@ impl<'r> Snapshot<'r> {
 
     /// Reads the state as of `tip` (a commit of `comm`, or none).
     pub fn at(repo: &'r Repo, tip: Option<Oid>) -> Result<Snapshot<'r>, CommError> {
-        let seq = match tip {
-            Some(tip) => Event::parse(&repo.commit_message(tip)?).map_or(0, |e| e.seq),
-            None => 0,
-        };
-        Ok(Snapshot { repo, tip, seq })
+        let (mut seq, mut foreign) = (0, None);
+        if let Some(tip) = tip {
+            repo.walk_first_parent(tip, |commit, _, message| match Event::parse(message) {
+                Some(event) => {
+                    seq = event.seq;
+                    ControlFlow::Break(())
+                }
+                None => {
+                    foreign.get_or_insert_with(|| not_an_event(commit, message));
+                    ControlFlow::Continue(())
+                }
+            })?;
+            let parents = repo.parent_ids(tip)?.len();
+            if parents > 1 {
+                foreign = Some(format!(
+                    "the tip of comm, {}, is a merge of {parents} commits",
+                    short(tip)
+                ));
+            }
+        }
+        Ok(Snapshot {
+            repo,
+            tip,
+            seq,
+            foreign,
+        })
     }
 
-    /// The sequence number of the tip event (0 before the kickoff).
+    /// The sequence number of the newest event on the first-parent line
+    /// (0 before the kickoff); the tip's when it is an event.
     pub fn seq(&self) -> u64 {
         self.seq
+    }
+
+    /// Refuses a tip that is not a comm-node event (a `git merge` or a
+    /// plain commit on comm): events appended there would hide the history
+    /// merged in from every inbox.
+    pub fn check_appendable(&self) -> Result<(), CommError> {
+        match &self.foreign {
+            None => Ok(()),
+            Some(why) => Err(CommError::invalid(
+                format!("{why}: it is not a comm-node event, so nothing was written"),
+                "run `comm-node repair` to make comm a line of events again (it keeps the \
+                 events); exchange comm with `comm-node sync`, not git pull or git merge",
+            )),
+        }
     }
 
     /// The repository this snapshot reads.
@@ -98,6 +138,20 @@ impl<'r> Snapshot<'r> {
     }
 }
 
+/// Why commit `id` with `message` is not an event.
+fn not_an_event(id: Oid, message: &str) -> String {
+    let subject = message.lines().next().unwrap_or_default();
+    format!(
+        "the tip of comm, {} (\"{subject}\"), has no Comm-* trailers",
+        short(id)
+    )
+}
+
+/// The abbreviated form of a commit id, for messages.
+pub(super) fn short(id: Oid) -> String {
+    id.to_string()[..10].to_owned()
+}
+
 /// An event and the state changes it makes, committed together.
 pub struct Change {
     pub event: Event,
@@ -122,6 +176,7 @@ where
 {
     for attempt in 0..MAX_ATTEMPTS {
         let snapshot = Snapshot::take(repo)?;
+        snapshot.check_appendable()?;
         let Some(mut change) = build(&snapshot)? else {
             return Ok(None);
         };
@@ -137,10 +192,7 @@ where
                     retries: attempt,
                 }))
             }
-            CasOutcome::Lost => {
-                repo.break_stale_ref_lock(COMM_REF);
-                std::thread::sleep(backoff(attempt));
-            }
+            CasOutcome::Lost => std::thread::sleep(backoff(attempt)),
         }
     }
     Err(CommError::Contention(MAX_ATTEMPTS))

@@ -13,6 +13,7 @@ mod event;
 mod index;
 mod message;
 mod presence;
+mod repair;
 pub mod reservation;
 mod sync;
 pub mod task;
@@ -36,7 +37,8 @@ pub use message::{
     SendRequest, ALL,
 };
 pub use presence::{hello, presence, Presence};
-pub use sync::{sync, Rejected, SyncReport};
+pub use repair::{repair, Dropped, RepairReport};
+pub use sync::{sync, Rejected, Replayed, SyncReport};
 
 /// Who signs the events comm-node writes on no one's behalf (queue
 /// decisions, lapsed leases); a reserved name, never a domain.

@@ -30,12 +30,10 @@ pub struct SyncReport {
     pub remote: String,
     /// Events that came from the remote.
     pub received: usize,
-    /// Local events replayed on top of the remote's.
-    pub replayed: usize,
-    /// Local events the remote already had.
-    pub duplicates: usize,
-    /// Local events that no longer hold on the new state, with the reason.
-    pub rejected: Vec<Rejected>,
+    /// Local events replayed on top of the remote's (`duplicates`: those
+    /// the remote already had).
+    #[serde(flatten)]
+    pub replay: Replayed,
     /// Whether the remote was updated.
     pub pushed: bool,
     /// The `comm` tip both sides now share.
@@ -44,6 +42,17 @@ pub struct SyncReport {
     pub rounds: usize,
     /// True when `remote.<name>.fetch` was extended so `git fetch` brings comm.
     pub refspec_added: bool,
+}
+
+/// What replaying events on a new tip did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Replayed {
+    /// Events written again on the new tip.
+    pub replayed: usize,
+    /// Events already there (same `Comm-Id`), or that became no-ops.
+    pub duplicates: usize,
+    /// Events that no longer hold on the new state, with the reason.
+    pub rejected: Vec<Rejected>,
 }
 
 /// A local event dropped during replay.
@@ -61,6 +70,9 @@ pub fn sync(repo: &Repo, remote: &str) -> Result<SyncReport, CommError> {
             format!("no remote named `{remote}`"),
             "add one with `git remote add origin URL`, or name an existing remote",
         ));
+    }
+    if repo.ref_tip(COMM_REF)?.is_some() {
+        Snapshot::take(repo)?.check_appendable()?;
     }
     let branch = COMM_REF.trim_start_matches("refs/heads/");
     let mut report = SyncReport {
@@ -81,9 +93,7 @@ pub fn sync(repo: &Repo, remote: &str) -> Result<SyncReport, CommError> {
             }
             (None, Some(t)) => {
                 report.received = count_since(repo, t, None)?;
-                if repo.cas_ref_waiting(COMM_REF, None, t, "comm-node sync: fetch")?
-                    == CasOutcome::Lost
-                {
+                if repo.cas_ref(COMM_REF, None, t, "comm-node sync: fetch")? == CasOutcome::Lost {
                     continue;
                 }
                 report.tip = Some(t.to_string());
@@ -95,7 +105,7 @@ pub fn sync(repo: &Repo, remote: &str) -> Result<SyncReport, CommError> {
             }
             (Some(o), Some(t)) if repo.is_ancestor(o, t)? => {
                 report.received = count_since(repo, t, Some(o))?;
-                if repo.cas_ref_waiting(COMM_REF, Some(o), t, "comm-node sync: fast-forward")?
+                if repo.cas_ref(COMM_REF, Some(o), t, "comm-node sync: fast-forward")?
                     == CasOutcome::Lost
                 {
                     continue;
@@ -105,7 +115,7 @@ pub fn sync(repo: &Repo, remote: &str) -> Result<SyncReport, CommError> {
             }
             (Some(o), Some(t)) if !repo.is_ancestor(t, o)? => {
                 let replayed = replay(repo, o, t, &mut report)?;
-                if repo.cas_ref_waiting(COMM_REF, Some(o), replayed, "comm-node sync: replay")?
+                if repo.cas_ref(COMM_REF, Some(o), replayed, "comm-node sync: replay")?
                     == CasOutcome::Lost
                 {
                     continue;
@@ -162,23 +172,48 @@ fn replay(repo: &Repo, ours: Oid, theirs: Oid, report: &mut SyncReport) -> Resul
         local.push(logged);
         ControlFlow::Continue(())
     })?;
-    let mut tip = theirs;
-    for logged in local.into_iter().rev() {
-        if remote_ids.contains(&logged.event.id) {
-            report.duplicates += 1;
+    local.reverse();
+    let tip = replay_events(
+        repo,
+        Some(theirs),
+        local,
+        &mut remote_ids,
+        &mut report.replay,
+    )?;
+    Ok(tip.unwrap_or(theirs))
+}
+
+/// Replays `events` (oldest first) on `onto`, each re-validated against the
+/// state it now lands on and keeping its id, author and time; an event whose
+/// id is in `known` is a duplicate. Returns the new tip (not yet referenced).
+pub(super) fn replay_events(
+    repo: &Repo,
+    onto: Option<Oid>,
+    events: Vec<Logged>,
+    known: &mut HashSet<String>,
+    tally: &mut Replayed,
+) -> Result<Option<Oid>, CommError> {
+    let mut tip = onto;
+    for logged in events {
+        if !known.insert(logged.event.id.clone()) {
+            tally.duplicates += 1;
             continue;
         }
-        let snapshot = Snapshot::at(repo, Some(tip))?;
+        let snapshot = Snapshot::at(repo, tip)?;
         match revalidate(&snapshot, &logged) {
             Ok(Some((mut event, edits))) => {
                 event.seq = snapshot.seq() + 1;
-                tip =
-                    repo.commit_edits(Some(tip), &edits, &event.to_message(), Some(logged.commit))?;
-                report.replayed += 1;
+                tip = Some(repo.commit_edits(
+                    tip,
+                    &edits,
+                    &event.to_message(),
+                    Some(logged.commit),
+                )?);
+                tally.replayed += 1;
             }
-            Ok(None) => report.duplicates += 1,
+            Ok(None) => tally.duplicates += 1,
             Err(CommError::Invalid { message, .. } | CommError::Refused { message, .. }) => {
-                report.rejected.push(Rejected {
+                tally.rejected.push(Rejected {
                     id: logged.event.id.clone(),
                     subject: logged.event.subject.clone(),
                     reason: message,

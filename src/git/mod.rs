@@ -7,6 +7,7 @@
 mod checkout;
 mod command;
 mod merge;
+mod reflock;
 mod refs;
 mod remote;
 mod snapshot;
@@ -148,8 +149,8 @@ impl Repo {
             .inner
             .find_commit(target)
             .context(|| format!("cannot find commit {target}"))?;
-        self.with_ref_lock(&format!("refs/heads/{branch}"), || {
-            self.inner.branch(branch, &commit, false)
+        self.update_ref(&format!("refs/heads/{branch}"), target, || {
+            self.inner.branch(branch, &commit, false).map(drop)
         })
         .context(|| format!("cannot create branch {branch}"))?;
         Ok(())

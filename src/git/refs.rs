@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use git2::{ErrorCode, FileMode, ObjectType, Oid, Repository};
 
-use super::{Context, Repo, Result};
+use super::{reflock, Context, Repo, Result};
 
 /// One change to a tree: write a file, or remove one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,8 +14,9 @@ pub enum TreeEdit {
     Remove { path: String },
 }
 
-/// A ref lock file older than this was left by a killed process: a live
-/// writer holds one for microseconds.
+/// A ref lock file older than this, found while holding comm-node's own
+/// lock of the ref, was left by a killed process: git holds one for
+/// microseconds.
 const STALE_LOCK: Duration = Duration::from_secs(2);
 
 /// The result of a compare-and-swap ref update.
@@ -23,7 +24,7 @@ const STALE_LOCK: Duration = Duration::from_secs(2);
 pub enum CasOutcome {
     /// The ref now points at the new commit.
     Updated,
-    /// Someone else moved the ref (or holds its lock); re-read and retry.
+    /// Someone else moved the ref; re-read and retry.
     Lost,
 }
 
@@ -136,7 +137,8 @@ impl Repo {
     }
 
     /// Points `name` at `new` only if it still points at `expected`
-    /// (`None`: only if it does not exist yet).
+    /// (`None`: only if it does not exist yet). A held lock is waited out
+    /// (see [`Repo::update_ref`]), so `Lost` means the ref really moved.
     pub fn cas_ref(
         &self,
         name: &str,
@@ -144,23 +146,16 @@ impl Repo {
         new: Oid,
         log: &str,
     ) -> Result<CasOutcome> {
-        cas_outcome(name, self.cas_once(name, expected, new, log))
+        let result = self.update_ref(name, new, || self.cas_once(name, expected, new, log));
+        match result {
+            Ok(()) => Ok(CasOutcome::Updated),
+            Err(e) if is_race(&e) => Ok(CasOutcome::Lost),
+            Err(e) => Err(e).context(|| format!("cannot update {name}")),
+        }
     }
 
-    /// Like [`Repo::cas_ref`], but waits out a held lock (breaking one left
-    /// by a killed process) instead of reporting it as a lost race: `Lost`
-    /// then means the ref really moved.
-    pub fn cas_ref_waiting(
-        &self,
-        name: &str,
-        expected: Option<Oid>,
-        new: Oid,
-        log: &str,
-    ) -> Result<CasOutcome> {
-        let result = self.with_ref_lock(name, || self.cas_once(name, expected, new, log));
-        cas_outcome(name, result)
-    }
-
+    /// One compare-and-swap under git's `<ref>.lock`, held by a transaction
+    /// while the current value is compared.
     fn cas_once(
         &self,
         name: &str,
@@ -168,11 +163,16 @@ impl Repo {
         new: Oid,
         log: &str,
     ) -> std::result::Result<(), git2::Error> {
-        match expected {
-            Some(old) => self.inner.reference_matching(name, new, true, old, log),
-            None => self.inner.reference(name, new, false, log),
+        let mut tx = self.inner.transaction()?;
+        tx.lock_ref(name)?;
+        reflock::test_stall();
+        let current = self.inner.refname_to_id(name).ok();
+        if current != expected {
+            return Err(moved(name, current));
         }
-        .map(|_| ())
+        let signature = self.signature().map_err(|e| e.source)?;
+        tx.set_target(name, new, Some(&signature), log)?;
+        tx.commit()
     }
 
     /// The message of a commit.
@@ -204,6 +204,28 @@ impl Repo {
             next = commit.parent_id(0).ok();
         }
         Ok(())
+    }
+
+    /// The parents of a commit, first parent first.
+    pub fn parent_ids(&self, id: Oid) -> Result<Vec<Oid>> {
+        let commit = self
+            .inner
+            .find_commit(id)
+            .context(|| format!("cannot read {id}"))?;
+        Ok(commit.parent_ids().collect())
+    }
+
+    /// The commits reachable from `from` but not from `hide`, oldest first
+    /// (parents before children).
+    pub fn commits_only_in(&self, from: Oid, hide: Oid) -> Result<Vec<Oid>> {
+        let context = || format!("cannot list the commits of {from} not in {hide}");
+        let mut walk = self.inner.revwalk().context(context)?;
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+            .context(context)?;
+        walk.push(from).context(context)?;
+        walk.hide(hide).context(context)?;
+        walk.collect::<std::result::Result<Vec<_>, _>>()
+            .context(context)
     }
 
     /// The committer time of a commit, in seconds since the epoch.
@@ -272,25 +294,40 @@ impl Repo {
         Ok(edits)
     }
 
-    /// Removes `<ref>.lock` if a killed process left it behind; true if it did.
-    pub fn break_stale_ref_lock(&self, name: &str) -> bool {
+    /// Removes `<ref>.lock` if it is older than [`STALE_LOCK`]. Only
+    /// called holding comm-node's own lock of the ref ([`reflock`]), so no
+    /// live comm-node can be holding it.
+    fn break_stale_ref_lock(&self, name: &str) {
         let lock = self.common_dir().join(format!("{name}.lock"));
         let stale = std::fs::metadata(&lock)
             .and_then(|m| m.modified())
             .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STALE_LOCK));
-        stale && std::fs::remove_file(&lock).is_ok()
+        if stale {
+            let _ = std::fs::remove_file(&lock);
+        }
     }
 
-    /// Runs a ref update, waiting out a held lock and breaking a stale one.
-    pub(super) fn with_ref_lock<T>(
+    /// Runs `update`, a git2 call that points ref `name` at `new`, holding
+    /// comm-node's lock of the ref: git's `<ref>.lock` is waited out and
+    /// broken once stale. The outcome is what the ref really shows: an
+    /// update reported failed that put `new` in place succeeded, and one
+    /// reported done that did not is an error.
+    pub(super) fn update_ref(
         &self,
         name: &str,
-        mut update: impl FnMut() -> std::result::Result<T, git2::Error>,
-    ) -> std::result::Result<T, git2::Error> {
+        new: Oid,
+        mut update: impl FnMut() -> std::result::Result<(), git2::Error>,
+    ) -> std::result::Result<(), git2::Error> {
+        let _held = reflock::RefLock::acquire(self.common_dir(), name)?;
         let start = Instant::now();
         let mut attempt = 0;
         loop {
-            match update() {
+            let before = self.inner.refname_to_id(name).ok();
+            let result = update();
+            let after = self.inner.refname_to_id(name).ok();
+            match result {
+                Err(_) if before != Some(new) && after == Some(new) => return Ok(()),
+                Ok(()) if after != Some(new) => return Err(moved(name, after)),
                 Err(e) if e.code() == ErrorCode::Locked && start.elapsed() < 2 * STALE_LOCK => {
                     self.break_stale_ref_lock(name);
                     std::thread::sleep(crate::retry::backoff(attempt));
@@ -343,12 +380,14 @@ impl Repo {
     }
 }
 
-fn cas_outcome(name: &str, result: std::result::Result<(), git2::Error>) -> Result<CasOutcome> {
-    match result {
-        Ok(()) => Ok(CasOutcome::Updated),
-        Err(e) if is_race(&e) => Ok(CasOutcome::Lost),
-        Err(e) => Err(e).context(|| format!("cannot update {name}")),
-    }
+/// The error for a ref found elsewhere than an update expected.
+fn moved(name: &str, now: Option<Oid>) -> git2::Error {
+    let now = now.map_or("absent".to_owned(), |id| id.to_string());
+    git2::Error::new(
+        ErrorCode::Modified,
+        git2::ErrorClass::Reference,
+        format!("{name} is {now}: another writer moved it"),
+    )
 }
 
 /// Errors that mean another writer got there first.

@@ -123,9 +123,10 @@ impl Repo {
         // Keep the tracking refs in step, as git itself does after a push.
         for (commit, branch) in updates {
             let tracking = format!("refs/remotes/{remote}/{branch}");
-            self.with_ref_lock(&tracking, || {
+            self.update_ref(&tracking, *commit, || {
                 self.inner
                     .reference(&tracking, *commit, true, "comm-node: push")
+                    .map(drop)
             })
             .context(|| format!("cannot update {tracking}"))?;
         }

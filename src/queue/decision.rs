@@ -326,7 +326,7 @@ pub fn publish(repo: &Repo, decisions: &[Decision], main_branch: &str) -> Result
             return Ok(());
         };
         let log = format!("comm-node queue: {} decisions", decisions.len());
-        match repo.cas_ref_waiting(COMM_REF, base, tip, &log)? {
+        match repo.cas_ref(COMM_REF, base, tip, &log)? {
             CasOutcome::Updated => return Ok(()),
             CasOutcome::Lost => std::thread::sleep(backoff(attempt)),
         }

@@ -30,7 +30,7 @@ pub struct CheckoutNote {
 pub fn move_branch(repo: &Repo, branch: &str, old: Oid, new: Oid) -> Result<bool, QueueError> {
     let name = format!("refs/heads/{branch}");
     let log = format!("{LAND_LOG}{new}");
-    match repo.cas_ref_waiting(&name, Some(old), new, &log)? {
+    match repo.cas_ref(&name, Some(old), new, &log)? {
         CasOutcome::Updated => Ok(true),
         CasOutcome::Lost if repo.ref_tip(&name)? != Some(old) => Ok(false),
         CasOutcome::Lost => Err(CommError::Contention(1).into()),

@@ -44,7 +44,7 @@ pub fn prepare(
         .ok_or_else(|| QueueError::NoMain(format!("{remote}/{main}")))?;
     match repo.branch_tip(main)? {
         None => {
-            repo.cas_ref_waiting(
+            repo.cas_ref(
                 &format!("refs/heads/{main}"),
                 None,
                 theirs,
@@ -143,8 +143,7 @@ fn follow_comm(
     };
     let local = repo.ref_tip(COMM_REF)?;
     if local == was
-        && repo.cas_ref_waiting(COMM_REF, local, pushed, "comm-node queue: push")?
-            == CasOutcome::Updated
+        && repo.cas_ref(COMM_REF, local, pushed, "comm-node queue: push")? == CasOutcome::Updated
     {
         return Ok(());
     }

@@ -18,6 +18,7 @@ pub mod publish;
 pub mod queue;
 pub mod read;
 pub mod release;
+pub mod repair;
 pub mod reservations;
 pub mod reserve;
 pub mod send;

@@ -26,11 +26,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         "synced comm with {}: {} received, {} replayed, {} already there{}\n",
         report.remote,
         report.received,
-        report.replayed,
-        report.duplicates,
+        report.replay.replayed,
+        report.replay.duplicates,
         if report.pushed { ", pushed" } else { "" }
     );
-    for r in &report.rejected {
+    for r in &report.replay.rejected {
         out.push_str(&format!(
             "rejected {} ({}): {}\n",
             r.id, r.subject, r.reason
