@@ -649,6 +649,7 @@ fn agents_killed_mid_claim_leave_every_task_claimed_at_most_once() {
     )
     .expect(0);
     for (round, delay_ms) in [300u64, 150, 450].into_iter().enumerate() {
+        let claims_before = claim_count(&env, &root);
         let mut children = Vec::new();
         for p in 0..8 {
             let who = ["api", "web", "docs"][p % 3];
@@ -656,6 +657,12 @@ fn agents_killed_mid_claim_leave_every_task_claimed_at_most_once() {
                 "while true; do id=$(\"$0\" --as {who} task next | head -1) || exit 1; \"$0\" --as {who} task done \"$id\" >/dev/null || exit 1; done"
             );
             children.push(env.spawn_loop(&root, &script, Stdio::null(), Stdio::null()));
+        }
+        // Kill mid-flight, but only once a claim of this round has landed:
+        // a loaded machine may take longer than the delay to start them.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while claim_count(&env, &root) <= claims_before && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         for c in &children {
@@ -795,4 +802,19 @@ fn a_damaged_task_file_is_named_with_how_to_inspect_it() {
         "{}",
         run.stderr
     );
+}
+
+/// Claim events on comm so far.
+fn claim_count(env: &Env, root: &Path) -> usize {
+    env.git(
+        root,
+        &[
+            "log",
+            "--format=%(trailers:key=Comm-Action,valueonly,separator=)",
+            "comm",
+        ],
+    )
+    .lines()
+    .filter(|l| *l == "claim")
+    .count()
 }
