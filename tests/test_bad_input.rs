@@ -1,0 +1,139 @@
+//! Bad input from a peer gets a clear error (exit 2) and changes nothing:
+//! a hostile or broken `comm.yaml`, oversized fields, worktrees in the
+//! wrong place, artifacts that collide with each other.
+
+mod common;
+
+use common::{Env, Run};
+
+/// Runs `init` on a repository holding `yaml` as comm.yaml; it must be
+/// refused with exit 2 mentioning `wanted`, and leave every ref as it was.
+#[track_caller]
+fn config_refused(yaml: &str, wanted: &str) -> Run {
+    let env = Env::new();
+    let root = env.repo("repo", &[("comm.yaml", yaml)]);
+    let before = env.refs(&root);
+    let run = env.cn(&root, &["init"]).expect(2);
+    assert!(
+        run.stderr.contains(wanted),
+        "want `{wanted}` in:\n{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("nothing was changed"), "{}", run.stderr);
+    assert_eq!(env.refs(&root), before);
+    run
+}
+
+fn domains(count: usize) -> String {
+    let mut yaml = String::from("project: shop\ndomains:\n");
+    for i in 0..count {
+        yaml.push_str(&format!("  d{i}:\n    scope: [\"d{i}/**\"]\n"));
+    }
+    yaml
+}
+
+#[test]
+fn a_comm_yaml_nested_100k_deep_is_refused_at_the_depth_limit() {
+    let deep = 100_000;
+    let yaml = format!(
+        "project: shop\ndomains:\n  web:\n    scope: {}{}\n",
+        "[".repeat(deep),
+        "]".repeat(deep)
+    );
+    config_refused(&yaml, "nested deeper than 32 levels (MAX_DEPTH)");
+    let mut block =
+        String::from("project: shop\ndomains:\n  web:\n    scope: [\"w/**\"]\nlimits:\n");
+    for level in 1..40 {
+        block.push_str(&format!("{}k{level}:\n", "  ".repeat(level)));
+    }
+    config_refused(&block, "comm.yaml:37:68: nested deeper than 32 levels");
+}
+
+#[test]
+fn a_comm_yaml_over_one_mebibyte_is_refused() {
+    let yaml = format!("{}\n# {}\n", domains(1), "x".repeat(1024 * 1024));
+    config_refused(
+        &yaml,
+        "comm.yaml:1:1: the file is larger than 1048576 bytes (MAX_FILE_BYTES)",
+    );
+}
+
+#[test]
+fn a_comm_yaml_with_more_than_1000_domains_is_refused_at_the_first_too_many() {
+    let ok = domains(1000);
+    let env = Env::new();
+    let root = env.repo("repo", &[("comm.yaml", &ok)]);
+    env.cn(&root, &["init", "--dry-run"]).expect(0);
+    // The 1001st domain's key is on line 2 + 2 * 1000 + 1.
+    config_refused(
+        &domains(1001),
+        "comm.yaml:2003:3: more than 1000 domains (MAX_DOMAINS)",
+    );
+}
+
+#[test]
+fn a_list_longer_than_1000_items_is_refused() {
+    let globs: Vec<String> = (0..1001).map(|i| format!("\"w/{i}/**\"")).collect();
+    let yaml = format!(
+        "project: shop\ndomains:\n  web:\n    scope: [{}]\n",
+        globs.join(", ")
+    );
+    config_refused(
+        &yaml,
+        "`domains.web.scope` lists more than 1000 items (MAX_LIST_ITEMS)",
+    );
+}
+
+#[test]
+fn scopes_that_would_be_compared_pairwise_without_end_are_refused() {
+    let mut yaml = String::from("project: shop\ndomains:\n");
+    for i in 0..1000 {
+        yaml.push_str(&format!("  d{i}:\n    scope: [\"**/*.x{i}\"]\n"));
+    }
+    config_refused(
+        &yaml,
+        "pairs of scope globs could overlap (MAX_SCOPE_PAIRS)",
+    );
+}
+
+#[test]
+fn overlaps_are_still_found_between_folders_and_wildcard_scopes() {
+    let yaml = "project: shop\ndomains:\n  api:\n    scope: [\"services/api/**\"]\n  docs:\n    scope: [\"**/*.md\"]\n  web:\n    scope: [\"services/**\"]\n";
+    let run = config_refused(yaml, "domains `api` and `docs` both own `services/api/");
+    assert!(
+        run.stderr.contains("domains `api` and `web` both own"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("domains `docs` and `web` both own"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_duplicated_domain_is_refused_with_both_lines() {
+    let yaml =
+        "project: shop\ndomains:\n  web:\n    scope: [\"a/**\"]\n  web:\n    scope: [\"b/**\"]\n";
+    config_refused(
+        yaml,
+        "comm.yaml:5:3: duplicate key `web` in `domains`: first at line 3:3, again at line 5:3",
+    );
+}
+
+#[test]
+fn a_duplicated_key_anywhere_in_comm_yaml_is_refused_with_both_lines() {
+    config_refused(
+        "project: shop\nproject: other\ndomains:\n  web:\n    scope: [\"a/**\"]\n",
+        "comm.yaml:2:1: duplicate key `project` at the top level: first at line 1:1, again at line 2:1",
+    );
+    config_refused(
+        "project: shop\ndomains:\n  web:\n    scope: [\"a/**\"]\n    scope: [\"b/**\"]\n",
+        "duplicate key `scope` in `domains.web`: first at line 4:5, again at line 5:5",
+    );
+    config_refused(
+        "project: shop\ndomains:\n  web: {scope: [\"a/**\"]}\nrules:\n  - forbid: {from: \"a/**\", to: \"b/**\", to: \"c/**\"}\n",
+        "duplicate key `to` in `rules[0].forbid`",
+    );
+}
