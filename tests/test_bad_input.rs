@@ -4,7 +4,22 @@
 
 mod common;
 
+use std::path::PathBuf;
+
 use common::{Env, Run};
+
+const SMALL: &str = "project: app
+domains:
+  api:
+    scope: [\"api/**\"]
+  web:
+    scope: [\"web/**\"]
+";
+
+/// The two-domain repository `app` after `comm-node init`.
+fn bus(env: &Env) -> PathBuf {
+    env.app(&[("comm.yaml", SMALL), ("api/a.ts", "export {};\n")])
+}
 
 /// Runs `init` on a repository holding `yaml` as comm.yaml; it must be
 /// refused with exit 2 mentioning `wanted`, and leave every ref as it was.
@@ -136,4 +151,31 @@ fn a_duplicated_key_anywhere_in_comm_yaml_is_refused_with_both_lines() {
         "project: shop\ndomains:\n  web: {scope: [\"a/**\"]}\nrules:\n  - forbid: {from: \"a/**\", to: \"b/**\", to: \"c/**\"}\n",
         "duplicate key `to` in `rules[0].forbid`",
     );
+}
+
+#[test]
+fn an_artifact_that_collides_with_another_as_file_and_folder_is_refused_naming_it() {
+    let env = Env::new();
+    let root = bus(&env);
+    let api = env.worktree("api");
+    std::fs::write(api.join("bytes.txt"), "x\n").unwrap();
+    env.cn(&api, &["publish", "nest", "bytes.txt"]).expect(0);
+    env.cn(&api, &["publish", "deep/y", "bytes.txt"]).expect(0);
+    let before = env.refs(&root);
+    for (name, wanted) in [
+        (
+            "nest/y",
+            "cannot publish `api/nest/y`: artifact `api/nest` is a file where its folder would be",
+        ),
+        (
+            "deep",
+            "cannot publish `api/deep`: artifact `api/deep/y` is inside a folder of that name",
+        ),
+    ] {
+        let run = env.cn(&api, &["publish", name, "bytes.txt"]).expect(2);
+        assert!(run.stderr.contains(wanted), "{}", run.stderr);
+        assert_eq!(env.refs(&root), before);
+    }
+    // Beside each other, both shapes still publish.
+    env.cn(&api, &["publish", "deep/z", "bytes.txt"]).expect(0);
 }
