@@ -179,3 +179,36 @@ fn an_artifact_that_collides_with_another_as_file_and_folder_is_refused_naming_i
     // Beside each other, both shapes still publish.
     env.cn(&api, &["publish", "deep/z", "bytes.txt"]).expect(0);
 }
+
+#[test]
+fn worktrees_inside_git_or_a_scope_or_far_above_are_refused_and_an_absolute_path_is_allowed() {
+    let with = |dir: &str| format!("{SMALL}worktrees: {dir}\n");
+    config_refused(
+        &with(".git/wt"),
+        "comm.yaml:7:12: worktrees `.git/wt` is inside `.git`",
+    );
+    config_refused(&with("./.GIT"), "worktrees `./.GIT` is inside `.git`");
+    config_refused(
+        &with("api/wt"),
+        "comm.yaml:7:12: worktrees `api/wt` is inside the scope of `api` (`api/**`)",
+    );
+    config_refused(
+        &with("../../.."),
+        "comm.yaml:7:12: worktrees `../../..` leaves the folder that holds the repository",
+    );
+    let env = Env::new();
+    let root = env.repo("repo", &[("comm.yaml", &with("../beside"))]);
+    env.cn(&root, &["init", "--dry-run"]).expect(0);
+    let far = env.path("far/away");
+    let root = env.repo("other", &[("comm.yaml", &with(far.to_str().unwrap()))]);
+    let run = env.cn(&root, &["init", "--dry-run"]).expect(0);
+    assert!(run.stdout.contains("far/away"), "{}", run.stdout);
+    let inside = env.path("third/api/wt");
+    let root = env.repo("third", &[("comm.yaml", &with(inside.to_str().unwrap()))]);
+    let run = env.cn(&root, &["init", "--dry-run"]).expect(2);
+    assert!(
+        run.stderr.contains("is inside the scope of `api`"),
+        "{}",
+        run.stderr
+    );
+}

@@ -2,6 +2,7 @@
 
 use super::{ConfigError, Loaded, RESERVED_NAMES};
 use std::collections::HashMap;
+use std::path::Path;
 
 use crate::pathglob::{literal_head, tails_compatible, PathGlob};
 
@@ -98,8 +99,87 @@ pub(super) fn check(loaded: &Loaded) -> Vec<ConfigError> {
             );
         }
     }
+    if let Some(dir) = &c.worktrees {
+        if let Some((message, hint)) = worktrees_problem(loaded, dir) {
+            err("worktrees".into(), message, &hint);
+        }
+    }
     check_overlaps(loaded, &mut errors);
     errors
+}
+
+/// Why `worktrees: dir` is a bad place: inside `.git`, inside a domain's
+/// scope (the worktrees would show as that domain's untracked files), or
+/// more than one folder above the repository without being written as an
+/// absolute path.
+fn worktrees_problem(loaded: &Loaded, dir: &str) -> Option<(String, String)> {
+    let root = loaded.file.parent().unwrap_or(Path::new(""));
+    let relative = if Path::new(dir).is_absolute() {
+        // Absolute paths may go anywhere, except into this repository's
+        // own `.git` or scopes.
+        Path::new(dir).strip_prefix(root).ok()?.to_str()?.to_owned()
+    } else {
+        dir.to_owned()
+    };
+    let mut ups = 0;
+    let mut inside: Vec<&str> = Vec::new();
+    for segment in relative.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                if inside.pop().is_none() {
+                    ups += 1;
+                }
+            }
+            s => inside.push(s),
+        }
+    }
+    if ups > 1 {
+        return Some((
+            format!("worktrees `{dir}` leaves the folder that holds the repository"),
+            "write such a place as an absolute path, or keep the default `../<project>.worktrees`"
+                .into(),
+        ));
+    }
+    if ups == 1 {
+        return None;
+    }
+    if inside
+        .first()
+        .is_some_and(|s| s.eq_ignore_ascii_case(".git"))
+    {
+        return Some((
+            format!("worktrees `{dir}` is inside `.git`"),
+            "git keeps its own data there; use a folder beside the repository, e.g. `../<project>.worktrees`".into(),
+        ));
+    }
+    let escaped: String = inside
+        .join("/")
+        .chars()
+        .flat_map(|ch| {
+            "*?[]{}\\"
+                .contains(ch)
+                .then_some('\\')
+                .into_iter()
+                .chain([ch])
+        })
+        .collect();
+    let below = PathGlob::new(&if escaped.is_empty() {
+        "**".to_owned()
+    } else {
+        format!("{escaped}/**")
+    })
+    .ok()?;
+    let (domain, glob) = loaded.config.domains.iter().find_map(|(name, d)| {
+        d.scope
+            .iter()
+            .find(|g| PathGlob::new(g).is_ok_and(|g| g.overlap(&below).is_some()))
+            .map(|g| (name, g))
+    })?;
+    Some((
+        format!("worktrees `{dir}` is inside the scope of `{domain}` (`{glob}`)"),
+        "the worktrees would show up as its untracked files; use a folder beside the repository, e.g. `../<project>.worktrees`".into(),
+    ))
 }
 
 /// The first few declared domain names, for a hint (there may be a thousand).
