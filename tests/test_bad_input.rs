@@ -212,3 +212,128 @@ fn worktrees_inside_git_or_a_scope_or_far_above_are_refused_and_an_absolute_path
         run.stderr
     );
 }
+
+/// Runs `comm-node ARGS` in `dir` with `stdin` fed in.
+fn cn_with_stdin(env: &Env, dir: &std::path::Path, args: &[&str], stdin: &[u8]) -> Run {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(common::BIN);
+    cmd.args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    env.hermetic(&mut cmd);
+    let mut child = cmd.spawn().unwrap();
+    // The command may refuse before reading everything: ignore a broken pipe.
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Asserts `run` was refused with exit 2 naming `wanted`.
+#[track_caller]
+fn refused(run: Run, wanted: &str) {
+    let run = run.expect(2);
+    assert!(
+        run.stderr.contains(wanted),
+        "want `{wanted}` in:\n{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("hint:"), "{}", run.stderr);
+}
+
+#[test]
+fn every_peer_written_field_has_a_limit_and_an_oversized_one_writes_nothing() {
+    let env = Env::new();
+    let root = bus(&env);
+    let api = env.worktree("api");
+    let before = env.refs(&root);
+    let ten_mb = vec![b'x'; 10 * 1024 * 1024];
+    refused(
+        cn_with_stdin(
+            &env,
+            &api,
+            &["task", "add", "big", "--description", "-"],
+            &ten_mb,
+        ),
+        "the task description is 10485760 bytes; the limit is 65536 (TASK_DESCRIPTION)",
+    );
+    let mut add = vec!["task", "add", "many criteria"];
+    let criteria: Vec<String> = (0..257).map(|i| format!("criterion {i}")).collect();
+    for c in &criteria {
+        add.extend(["--done-when", c]);
+    }
+    refused(
+        env.cn(&api, &add),
+        "is 257 items; the limit is 256 (TASK_LIST)",
+    );
+    let long_skill = "s".repeat(65);
+    refused(
+        env.cn(&api, &["task", "add", "skilled", "--skill", &long_skill]),
+        "(NAME)",
+    );
+
+    let globs: Vec<String> = (0..2000).map(|i| format!("api/f{i}.ts")).collect();
+    let mut reserve = vec!["reserve"];
+    reserve.extend(globs.iter().map(String::as_str));
+    refused(
+        env.cn(&api, &reserve),
+        "the reservation is 2000 globs; the limit is 256 (RESERVE_GLOBS)",
+    );
+    let long_glob = format!("api/{}", "g".repeat(2000));
+    refused(env.cn(&api, &["reserve", &long_glob]), "(RESERVE_GLOB)");
+
+    let huge = "d".repeat(20 * 1024 * 1024);
+    let record = format!(r#"{{"_type":"issue","id":"bd-1","title":"t","description":"{huge}"}}"#);
+    let file = env.path("big.jsonl");
+    common::write(&file, &format!("{record}\n"));
+    let import = [
+        "--as",
+        "human",
+        "task",
+        "import",
+        "--beads",
+        file.to_str().unwrap(),
+    ];
+    refused(env.cn(&root, &import), "line 1: the import record is");
+    let desc = "d".repeat(100 * 1024);
+    let record = format!(r#"{{"_type":"issue","id":"bd-1","title":"t","description":"{desc}"}}"#);
+    common::write(&file, &format!("{record}\n"));
+    refused(
+        env.cn(&root, &import),
+        "issue bd-1: the task description is 102400 bytes",
+    );
+    let title = "t".repeat(201);
+    common::write(
+        &file,
+        &format!(r#"{{"_type":"issue","id":"bd-1","title":"{title}"}}"#),
+    );
+    refused(env.cn(&root, &import), "(TASK_TITLE)");
+    assert_eq!(env.refs(&root), before, "a refusal wrote something");
+
+    let out = env
+        .cn(&api, &["task", "add", "flaky", "--domain", "api", "--json"])
+        .expect(0);
+    let id = serde_json::from_str::<serde_json::Value>(&out.stdout).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.cn(&api, &["task", "claim", &id]).expect(0);
+    let claimed = env.refs(&root);
+    let reason = "r".repeat(5000);
+    refused(
+        env.cn(&api, &["task", "fail", &id, "--reason", &reason]),
+        "the failure reason is 5000 bytes; the limit is 4096 (TASK_REASON)",
+    );
+    let subject = "s".repeat(201);
+    refused(
+        env.cn(&api, &["send", "--to", "web", &subject]),
+        "longer than 200 characters",
+    );
+    assert_eq!(env.refs(&root), claimed, "a refusal wrote something");
+}
