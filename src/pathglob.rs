@@ -425,6 +425,22 @@ pub fn literal_head(pattern: &str) -> &str {
     &pattern[..end]
 }
 
+/// The literal text a pattern ends with: everything after its last `*`,
+/// `?`, `]`, `}` or `\\`. Every path the pattern matches ends with it.
+pub fn literal_tail(pattern: &str) -> &str {
+    let start = pattern
+        .rfind(['*', '?', ']', '}', '\\'])
+        .map_or(0, |i| i + 1);
+    &pattern[start..]
+}
+
+/// Whether two patterns' literal tails allow a common path (one tail
+/// ends the other); false means they certainly do not overlap.
+pub fn tails_compatible(a: &str, b: &str) -> bool {
+    let (a, b) = (literal_tail(a), literal_tail(b));
+    a.ends_with(b) || b.ends_with(a)
+}
+
 /// Whether two patterns' literal heads allow a common path (one head
 /// starts the other); false means they certainly do not overlap.
 pub fn heads_compatible(a: &str, b: &str) -> bool {

@@ -78,6 +78,7 @@ pub fn publish(
     let path = artifact_path(from, name);
     let appended = append(repo, |snapshot| {
         check_recipients(snapshot, to)?;
+        check_not_in_the_way(snapshot, from, name)?;
         let subject = match note {
             Some(n) => format!("{from} published {name}: {n}"),
             None => format!("{from} published {name}"),
@@ -101,6 +102,44 @@ pub fn publish(
         }))
     })?;
     Ok(appended.expect("a publish always appends"))
+}
+
+/// Refuses `name` when a published artifact of `from` stands where its
+/// folder would go (`nest` before `nest/y`) or is inside it (`nest/y`
+/// before `nest`): a path is either a file or a folder in git's tree.
+fn check_not_in_the_way(snapshot: &Snapshot, from: &str, name: &str) -> Result<(), CommError> {
+    let Some(tip) = snapshot.tip() else {
+        return Ok(());
+    };
+    let repo = snapshot.repo();
+    let in_the_way = |other: String, why: &str| {
+        CommError::invalid(
+            format!("cannot publish `{from}/{name}`: artifact `{from}/{other}` {why}"),
+            format!(
+                "publish under another name, or `git show comm:{}` to see what is there",
+                artifact_path(from, &other)
+            ),
+        )
+    };
+    for (i, _) in name.match_indices('/') {
+        let folder = &name[..i];
+        if repo
+            .file_id_at(tip, &artifact_path(from, folder))?
+            .is_some()
+        {
+            return Err(in_the_way(
+                folder.to_owned(),
+                "is a file where its folder would be",
+            ));
+        }
+    }
+    if let Some(inside) = repo.list_dir_at(tip, &artifact_path(from, name))?.first() {
+        return Err(in_the_way(
+            format!("{name}/{inside}"),
+            "is inside a folder of that name",
+        ));
+    }
+    Ok(())
 }
 
 /// Which of the `wanted` artifacts (`domain/name`) are published at the snapshot.

@@ -11,6 +11,7 @@ mod append;
 mod artifact;
 mod event;
 mod index;
+pub mod limits;
 mod message;
 mod presence;
 mod repair;

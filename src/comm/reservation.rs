@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use git2::Oid;
 use serde::{Deserialize, Serialize};
 
-use super::{append, Appended, Change, CommError, Event, Snapshot, HUMAN};
+use super::{append, limits, Appended, Change, CommError, Event, Snapshot, HUMAN};
 use crate::cachefile::{escape, unescape};
 use crate::clock::{format_duration, format_relative, format_timestamp};
 use crate::config::Config;
@@ -288,6 +288,7 @@ fn compile_request(config: &Config, req: &ReserveRequest) -> Result<Vec<PathGlob
             "name the files, e.g. comm-node reserve 'src/api/**' 'Cargo.lock'",
         ));
     }
+    limits::check(&limits::RESERVE_GLOBS, req.globs.len())?;
     if req.ttl == 0 {
         return Err(CommError::invalid(
             "a reservation needs a positive --ttl",
@@ -302,6 +303,7 @@ fn compile_request(config: &Config, req: &ReserveRequest) -> Result<Vec<PathGlob
     }
     let mut globs = Vec::with_capacity(req.globs.len());
     for text in &req.globs {
+        limits::check(&limits::RESERVE_GLOB, text.len())?;
         let glob = PathGlob::new(text).map_err(|e| {
             CommError::invalid(
                 format!("`{text}` is not a valid glob: {e}"),

@@ -1,7 +1,9 @@
 //! `comm.yaml`: the declared domains and the project's coordination rules.
 //!
-//! Loading is all-or-nothing: the file is parsed with serde_yaml (unknown keys
-//! and wrong types are errors), then every semantic rule is checked and each
+//! Loading is all-or-nothing: the file's size and shape are bounded first
+//! (`locate`: depth, list lengths, domain count, duplicate keys), then it is
+//! parsed with serde_yaml (unknown keys and wrong types are errors), then
+//! every semantic rule is checked and each
 //! mistake is reported with its file, line and column and a hint. Nothing in
 //! the repository is touched before a config has loaded cleanly; this module
 //! never reads git itself (the caller checks that `main` exists).
@@ -19,6 +21,15 @@ pub use locate::Pos;
 
 /// The config file's name, at the repository root.
 pub const FILE_NAME: &str = "comm.yaml";
+
+/// Largest comm.yaml read, in bytes (a real one is a few KiB).
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+/// Deepest nesting of mappings and lists (comm.yaml needs four levels).
+pub const MAX_DEPTH: usize = 32;
+/// Most domains one comm.yaml may declare.
+pub const MAX_DOMAINS: usize = 1000;
+/// Most items in one list (`scope`, `test`, `may_import`, `rules`, ...).
+pub const MAX_LIST_ITEMS: usize = 1000;
 
 /// Names that address people or everyone on the bus and so cannot be domains.
 pub const RESERVED_NAMES: &[&str] = &["all", "human", "comm", "comm-node"];
@@ -222,7 +233,7 @@ pub struct Loaded {
 impl Config {
     /// Reads and validates `path`.
     pub fn load(path: &Path) -> Result<Loaded, ConfigErrors> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = read_bounded(path).map_err(|e| {
             let hint = if e.kind() == std::io::ErrorKind::NotFound {
                 "create comm.yaml at the repository root; `comm-node init --help` shows an example"
             } else {
@@ -240,8 +251,18 @@ impl Config {
 
     /// Parses and validates `text`, reporting errors against `file`.
     pub fn parse(text: &str, file: &Path) -> Result<Loaded, ConfigErrors> {
+        let start = Pos { line: 1, column: 1 };
+        if text.len() > MAX_FILE_BYTES {
+            return Err(single(
+                file,
+                start,
+                format!("the file is larger than {MAX_FILE_BYTES} bytes (MAX_FILE_BYTES)"),
+                "comm.yaml declares domains and rules; keep data elsewhere",
+            ));
+        }
+        let locations =
+            locate::Locations::index(text).map_err(|r| single(file, r.pos, r.message, r.hint))?;
         let config: Config = serde_yaml::from_str(text).map_err(|e| from_serde(file, &e))?;
-        let locations = locate::Locations::index(text);
         let loaded = Loaded {
             config,
             file: file.to_owned(),
@@ -291,6 +312,22 @@ impl Loaded {
             "commit once on that branch first, or set `main:` to the branch the merge queue should land on",
         )]))
     }
+}
+
+/// Reads `path` as text, but never more than one byte past [`MAX_FILE_BYTES`]
+/// (enough for [`Config::parse`] to refuse it by its size).
+fn read_bounded(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() > MAX_FILE_BYTES {
+        // Too large either way; the cut may split a character.
+        return Ok(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    String::from_utf8(bytes)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()))
 }
 
 fn single(file: &Path, pos: Pos, message: String, hint: &str) -> ConfigErrors {

@@ -1,7 +1,10 @@
 //! The semantic rules of `comm.yaml`, each mistake located and explained.
 
 use super::{ConfigError, Loaded, RESERVED_NAMES};
-use crate::pathglob::PathGlob;
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::pathglob::{literal_head, tails_compatible, PathGlob};
 
 /// Every semantic mistake in `loaded`, in file order of discovery.
 pub(super) fn check(loaded: &Loaded) -> Vec<ConfigError> {
@@ -79,11 +82,10 @@ pub(super) fn check(loaded: &Loaded) -> Vec<ConfigError> {
                     "a domain may always import its own files; remove the entry",
                 );
             } else if !c.domains.contains_key(other) {
-                let known: Vec<&str> = c.domains.keys().map(String::as_str).collect();
                 err(
                     path,
                     format!("`may_import` names unknown domain `{other}`"),
-                    &format!("declared domains are: {}", known.join(", ")),
+                    &format!("declared domains are: {}", first_names(c)),
                 );
             }
         }
@@ -97,44 +99,180 @@ pub(super) fn check(loaded: &Loaded) -> Vec<ConfigError> {
             );
         }
     }
+    if let Some(dir) = &c.worktrees {
+        if let Some((message, hint)) = worktrees_problem(loaded, dir) {
+            err("worktrees".into(), message, &hint);
+        }
+    }
     check_overlaps(loaded, &mut errors);
     errors
 }
 
+/// Why `worktrees: dir` is a bad place: inside `.git`, inside a domain's
+/// scope (the worktrees would show as that domain's untracked files), or
+/// more than one folder above the repository without being written as an
+/// absolute path.
+fn worktrees_problem(loaded: &Loaded, dir: &str) -> Option<(String, String)> {
+    let root = loaded.file.parent().unwrap_or(Path::new(""));
+    let relative = if Path::new(dir).is_absolute() {
+        // Absolute paths may go anywhere, except into this repository's
+        // own `.git` or scopes.
+        Path::new(dir).strip_prefix(root).ok()?.to_str()?.to_owned()
+    } else {
+        dir.to_owned()
+    };
+    let mut ups = 0;
+    let mut inside: Vec<&str> = Vec::new();
+    for segment in relative.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                if inside.pop().is_none() {
+                    ups += 1;
+                }
+            }
+            s => inside.push(s),
+        }
+    }
+    if ups > 1 {
+        return Some((
+            format!("worktrees `{dir}` leaves the folder that holds the repository"),
+            "write such a place as an absolute path, or keep the default `../<project>.worktrees`"
+                .into(),
+        ));
+    }
+    if ups == 1 {
+        return None;
+    }
+    if inside
+        .first()
+        .is_some_and(|s| s.eq_ignore_ascii_case(".git"))
+    {
+        return Some((
+            format!("worktrees `{dir}` is inside `.git`"),
+            "git keeps its own data there; use a folder beside the repository, e.g. `../<project>.worktrees`".into(),
+        ));
+    }
+    let escaped: String = inside
+        .join("/")
+        .chars()
+        .flat_map(|ch| {
+            "*?[]{}\\"
+                .contains(ch)
+                .then_some('\\')
+                .into_iter()
+                .chain([ch])
+        })
+        .collect();
+    let below = PathGlob::new(&if escaped.is_empty() {
+        "**".to_owned()
+    } else {
+        format!("{escaped}/**")
+    })
+    .ok()?;
+    let (domain, glob) = loaded.config.domains.iter().find_map(|(name, d)| {
+        d.scope
+            .iter()
+            .find(|g| PathGlob::new(g).is_ok_and(|g| g.overlap(&below).is_some()))
+            .map(|g| (name, g))
+    })?;
+    Some((
+        format!("worktrees `{dir}` is inside the scope of `{domain}` (`{glob}`)"),
+        "the worktrees would show up as its untracked files; use a folder beside the repository, e.g. `../<project>.worktrees`".into(),
+    ))
+}
+
+/// The first few declared domain names, for a hint (there may be a thousand).
+fn first_names(c: &super::Config) -> String {
+    const SHOWN: usize = 20;
+    let mut names: Vec<&str> = c.domains.keys().take(SHOWN).map(String::as_str).collect();
+    if c.domains.len() > SHOWN {
+        names.push("…");
+    }
+    names.join(", ")
+}
+
+/// Most pairs of scope globs from different domains whose literal heads
+/// allow a common file; each may need an automaton search, so past this
+/// many the config is refused rather than checked for minutes.
+pub const MAX_SCOPE_PAIRS: usize = 200_000;
+
+/// A compiled scope glob: its domain's index, its index in the scope.
+type ScopeGlob = (usize, usize, PathGlob);
+
 /// Reports every pair of domains whose scopes share a file.
 fn check_overlaps(loaded: &Loaded, errors: &mut Vec<ConfigError>) {
-    let domains: Vec<(&String, Vec<(usize, PathGlob)>)> = loaded
+    let names: Vec<&String> = loaded.config.domains.keys().collect();
+    let globs: Vec<ScopeGlob> = loaded
         .config
         .domains
-        .iter()
-        .map(|(name, d)| {
-            let globs = d
+        .values()
+        .enumerate()
+        .flat_map(|(d, domain)| {
+            domain
                 .scope
                 .iter()
                 .enumerate()
-                .filter_map(|(i, p)| PathGlob::new(p).ok().map(|g| (i, g)))
-                .collect();
-            (name, globs)
+                .filter_map(move |(i, p)| PathGlob::new(p).ok().map(|g| (d, i, g)))
         })
         .collect();
-    for (a, (name_a, globs_a)) in domains.iter().enumerate() {
-        for (name_b, globs_b) in &domains[a + 1..] {
-            for (_, ga) in globs_a {
-                for (ib, gb) in globs_b {
-                    let Some(path) = ga.overlap(gb) else { continue };
-                    let first = loaded.locations.value(&format!("domains.{name_a}.scope"));
-                    errors.push(loaded.error_at(
-                        &format!("domains.{name_b}.scope[{ib}]"),
-                        format!(
-                            "domains `{name_a}` and `{name_b}` both own `{path}`: `{gb}` overlaps `{ga}` (line {})",
-                            first.line
-                        ),
-                        "each file has one owner: narrow one pattern, or list files every domain may change under `shared`",
-                    ));
+    let Some(pairs) = candidate_pairs(&globs) else {
+        errors.push(loaded.error_at(
+            "domains",
+            format!(
+                "more than {MAX_SCOPE_PAIRS} pairs of scope globs could overlap (MAX_SCOPE_PAIRS)"
+            ),
+            "give each domain its own folder: scopes that start with `*` or `**` are compared with every other",
+        ));
+        return;
+    };
+    for (a, b) in pairs {
+        let ((da, _, ga), (db, ib, gb)) = (&globs[a], &globs[b]);
+        let Some(path) = ga.overlap(gb) else { continue };
+        let (name_a, name_b) = (names[*da], names[*db]);
+        let first = loaded.locations.value(&format!("domains.{name_a}.scope"));
+        errors.push(loaded.error_at(
+            &format!("domains.{name_b}.scope[{ib}]"),
+            format!(
+                "domains `{name_a}` and `{name_b}` both own `{path}`: `{gb}` overlaps `{ga}` (line {})",
+                first.line
+            ),
+            "each file has one owner: narrow one pattern, or list files every domain may change under `shared`",
+        ));
+    }
+}
+
+/// The pairs of globs of different domains that could share a file, in
+/// domain then scope order, found through an index of their literal heads
+/// (a glob is compared only with those whose head starts its own), or
+/// `None` past [`MAX_SCOPE_PAIRS`].
+fn candidate_pairs(globs: &[ScopeGlob]) -> Option<Vec<(usize, usize)>> {
+    let mut by_head: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, (_, _, g)) in globs.iter().enumerate() {
+        by_head.entry(literal_head(g.as_str())).or_default().push(i);
+    }
+    let mut pairs = Vec::new();
+    let mut seen = 0;
+    for (i, (d, _, g)) in globs.iter().enumerate() {
+        let head = literal_head(g.as_str());
+        let prefixes = head.char_indices().map(|(k, _)| &head[..k]).chain([head]);
+        for others in prefixes.filter_map(|p| by_head.get(p)) {
+            for &j in others {
+                if globs[j].0 == *d || (j < i && literal_head(globs[j].2.as_str()) == head) {
+                    continue; // same domain, or an equal-head pair met from `j`
+                }
+                seen += 1;
+                if seen > MAX_SCOPE_PAIRS {
+                    return None;
+                }
+                if tails_compatible(g.as_str(), globs[j].2.as_str()) {
+                    pairs.push((i.min(j), i.max(j)));
                 }
             }
         }
     }
+    pairs.sort_unstable_by_key(|&(a, b)| (globs[a].0, globs[b].0, globs[a].1, globs[b].1));
+    Some(pairs)
 }
 
 fn compile_all(

@@ -18,7 +18,7 @@ use super::{
     board, get, validate_id, Board, Link, Status, Task, DEFAULT_PRIORITY, LOWEST_PRIORITY,
 };
 use crate::clock::{format_rfc3339, parse_rfc3339};
-use crate::comm::{append, Appended, Change, CommError, Event, Snapshot};
+use crate::comm::{append, limits, Appended, Change, CommError, Event, Snapshot};
 use crate::git::{Repo, TreeEdit};
 
 /// Fields mapped onto the task; everything else is kept verbatim.
@@ -64,6 +64,9 @@ pub fn import_beads(
         if line.trim().is_empty() {
             continue;
         }
+        let at_line =
+            |e| CommError::invalid(format!("line {}: {e}", n + 1), limits::IMPORT_RECORD.hint);
+        limits::check(&limits::IMPORT_RECORD, line.len()).map_err(at_line)?;
         let value: Value = serde_json::from_str(line).map_err(|e| {
             CommError::invalid(
                 format!("line {}: not JSON: {e}", n + 1),
@@ -195,6 +198,9 @@ fn from_beads(v: &Value, now: i64) -> Result<Task, String> {
     if title.trim().is_empty() {
         return Err(format!("issue {id} has no title"));
     }
+    let fits = |limit, size| limits::check(limit, size).map_err(|e| format!("issue {id}: {e}"));
+    fits(&limits::TASK_TITLE, title.trim().chars().count())?;
+    fits(&limits::TASK_DESCRIPTION, text("description").len())?;
     let priority = match v.get("priority") {
         None | Some(Value::Null) => DEFAULT_PRIORITY,
         Some(p) => p

@@ -10,13 +10,13 @@ use super::{
     LOWEST_PRIORITY,
 };
 use crate::comm::artifact::validate_artifact_name;
-use crate::comm::reservation;
 use crate::comm::{append, Appended, Change, CommError, Event, Snapshot, HUMAN};
+use crate::comm::{limits, reservation};
 use crate::git::{Repo, TreeEdit};
 use crate::retry::short_id;
 
 /// Longest task title, in characters.
-const MAX_TITLE: usize = 200;
+const MAX_TITLE: usize = limits::TASK_TITLE.max;
 
 /// What `task add` asks for.
 #[derive(Debug, Clone, Default)]
@@ -79,10 +79,16 @@ fn check_new(new: &NewTask) -> Result<(), CommError> {
             "the default is 2",
         ));
     }
+    limits::check(&limits::TASK_DESCRIPTION, new.description.len())?;
+    let lists = [&new.deps, &new.done_when, &new.skills, &new.needs_artifacts];
+    lists
+        .iter()
+        .try_for_each(|l| limits::check(&limits::TASK_LIST, l.len()))?;
     for id in new.deps.iter().chain(new.parent.iter()) {
         validate_id(id)?;
     }
     for item in &new.done_when {
+        limits::check(&limits::TASK_LINE, item.len())?;
         if item.trim().is_empty() || item.contains(['\n', '\r']) {
             return Err(CommError::invalid(
                 "each --done-when is one non-empty line",
@@ -106,6 +112,7 @@ fn check_new(new: &NewTask) -> Result<(), CommError> {
 }
 
 fn check_word(word: &str, what: &str) -> Result<(), CommError> {
+    limits::check(&limits::NAME, word.len())?;
     if word.is_empty()
         || !word
             .chars()
@@ -366,6 +373,7 @@ pub fn fail(repo: &Repo, by: &str, id: &str, reason: &str, now: i64) -> Result<O
             "pass --reason TEXT: what went wrong, what would unblock it",
         ));
     }
+    limits::check(&limits::TASK_REASON, reason.len())?;
     finish_with(repo, by, id, now, Status::Failed, Some(reason.trim()))
 }
 
