@@ -20,8 +20,16 @@ pub use locate::Pos;
 /// The config file's name, at the repository root.
 pub const FILE_NAME: &str = "comm.yaml";
 
-/// Names that address people or everyone on the bus and so cannot be domains.
-pub const RESERVED_NAMES: &[&str] = &["all", "human", "comm", "comm-node"];
+/// Names comm-node uses itself, so they cannot be domains: addresses on the
+/// bus (`all`, `human`), its ref (`comm`), and the namespaces its own
+/// writers sign or publish artifacts under (the queue's test logs).
+pub const RESERVED_NAMES: &[&str] = &[
+    crate::comm::ALL,
+    crate::comm::HUMAN,
+    "comm",
+    crate::comm::SYSTEM_ACTOR,
+    crate::comm::QUEUE_NAMESPACE,
+];
 
 /// A validated `comm.yaml`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
