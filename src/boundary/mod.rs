@@ -4,13 +4,15 @@
 //! - [`extract`] finds the imports of one file with tree-sitter queries from
 //!   `grammars/` (TypeScript/TSX/JavaScript, Python, Rust).
 //! - `resolve` maps each import to a repository file, or marks it external.
-//! - `rules` checks changed files and their imports against `comm.yaml`.
+//! - `rules` checks changed files and their imports against `comm.yaml`;
+//!   `changes` decides who acts for each change and applies the change rules.
 //! - `reserved` checks changed files against other domains' reservations.
 //! - [`commits`] runs a check over a commit range read from git.
 //!
 //! Nothing here prints; only `commits` reads git (through [`crate::git`]).
 
 pub mod cache;
+pub mod changes;
 pub mod check;
 pub mod commits;
 pub mod extract;

@@ -25,7 +25,18 @@ pub trait Files: Sync {
     fn paths(&self) -> &BTreeSet<String>;
     /// The bytes of a file, for the few config files resolution reads.
     fn read(&self, path: &str) -> Option<Vec<u8>>;
+    /// The target of the symbolic link at `path`, as recorded.
+    fn link_target(&self, _path: &str) -> Option<&str> {
+        None
+    }
+    /// Whether the snapshot holds any symbolic link.
+    fn has_links(&self) -> bool {
+        false
+    }
 }
+
+/// Links followed at most while resolving one path (a cycle ends there).
+const MAX_LINKS: usize = 40;
 
 /// Where an import leads.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
@@ -84,21 +95,43 @@ impl<'f> Resolver<'f> {
     }
 
     fn is_file(&self, path: &str) -> bool {
-        self.files.paths().contains(path)
+        self.real(path)
+            .is_some_and(|p| self.files.paths().contains(p.as_ref()))
     }
 
     fn is_dir(&self, path: &str) -> bool {
-        self.dirs.contains(path)
+        self.real(path)
+            .is_some_and(|p| self.dirs.contains(p.as_ref()))
+    }
+
+    /// `path` with every symbolic link on it replaced by its target; `None`
+    /// when a link leads outside the repository or links loop.
+    fn real<'p>(&self, path: &'p str) -> Option<std::borrow::Cow<'p, str>> {
+        if !self.files.has_links() {
+            return Some(path.into());
+        }
+        real_path(self.files, path).map(Into::into)
     }
 
     /// Where `import`, found in file `from`, leads. A Python `from M import
     /// a, b` may lead to several submodules.
+    /// A file reached through a symbolic link is given as its real path.
     pub fn resolve(&self, from: &str, lang: Lang, import: &Import) -> Vec<Target> {
-        match lang {
+        let targets = match lang {
             Lang::TypeScript | Lang::Tsx => vec![self.resolve_ts(from, &import.spec)],
             Lang::Python => self.resolve_py(from, import),
             Lang::Rust => vec![self.resolve_rust(from, import)],
-        }
+        };
+        targets
+            .into_iter()
+            .map(|t| match t {
+                Target::File(f) => match self.real(&f) {
+                    Some(real) => Target::File(real.into_owned()),
+                    None => Target::Unresolved,
+                },
+                other => other,
+            })
+            .collect()
     }
 
     // ---- TypeScript / JavaScript -------------------------------------
@@ -691,6 +724,36 @@ fn scan_json(text: &str, mut visit: impl FnMut(char, &[char], &mut String) -> us
     out
 }
 
+/// `path` with every symbolic link on it (a prefix that is a link)
+/// replaced by its target; `None` when a link leaves the repository, is
+/// absolute, or links loop.
+pub(crate) fn real_path(files: &dyn Files, path: &str) -> Option<String> {
+    let mut path = path.to_owned();
+    'follow: for _ in 0..MAX_LINKS {
+        let mut end = 0;
+        while end < path.len() {
+            end = path[end..].find('/').map_or(path.len(), |i| end + i);
+            if let Some(target) = files.link_target(&path[..end]) {
+                let linked = link_destination(&path[..end], target)?;
+                path = join_rel(&linked, path[end..].trim_start_matches('/'));
+                continue 'follow;
+            }
+            end += 1;
+        }
+        return Some(path);
+    }
+    None
+}
+
+/// Where the link at `link` with `target` points, from the root; `None`
+/// for an absolute target or one that leaves the repository.
+pub(crate) fn link_destination(link: &str, target: &str) -> Option<String> {
+    if target.starts_with('/') {
+        return None;
+    }
+    join(dir_of(link), target)
+}
+
 /// The folder of a path (`""` at the root).
 fn dir_of(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(dir, _)| dir)
@@ -752,6 +815,44 @@ mod tests {
                 .map(|(p, c)| (p.to_string(), c.to_string()))
                 .collect(),
         }
+    }
+
+    struct Links(BTreeSet<String>, HashMap<&'static str, &'static str>);
+
+    impl Files for Links {
+        fn paths(&self) -> &BTreeSet<String> {
+            &self.0
+        }
+        fn read(&self, _: &str) -> Option<Vec<u8>> {
+            None
+        }
+        fn link_target(&self, path: &str) -> Option<&str> {
+            self.1.get(path).copied()
+        }
+        fn has_links(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn links_are_followed_to_their_real_path_and_never_out_of_the_repository() {
+        let files = Links(
+            BTreeSet::from(["b/db/x.ts".to_owned()]),
+            HashMap::from([
+                ("a/db", "../b/db"),
+                ("a/again", "db"),
+                ("a/out", "../../etc"),
+                ("a/abs", "/etc"),
+                ("a/loop", "loop"),
+            ]),
+        );
+        let real = |p| real_path(&files, p);
+        assert_eq!(real("a/db/x.ts").as_deref(), Some("b/db/x.ts"));
+        assert_eq!(real("a/again/x.ts").as_deref(), Some("b/db/x.ts"));
+        assert_eq!(real("a/plain.ts").as_deref(), Some("a/plain.ts"));
+        assert_eq!(real("a/out/passwd"), None);
+        assert_eq!(real("a/abs/passwd"), None);
+        assert_eq!(real("a/loop/x"), None);
     }
 
     fn import(spec: &str, kind: ImportKind, names: &[&str]) -> Import {
