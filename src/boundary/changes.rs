@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::resolve::{link_destination, Files};
+use super::links::link_destination;
+use super::resolve::Files;
 use super::rules::{Rules, Violation};
 
 /// Who acts for the changes a check looks at.

@@ -4,6 +4,7 @@
 //! - [`extract`] finds the imports of one file with tree-sitter queries from
 //!   `grammars/` (TypeScript/TSX/JavaScript, Python, Rust).
 //! - `resolve` maps each import to a repository file, or marks it external.
+//! - `links` follows the symbolic links a snapshot records.
 //! - `rules` checks changed files and their imports against `comm.yaml`;
 //!   `changes` decides who acts for each change and applies the change rules.
 //! - `reserved` checks changed files against other domains' reservations.
@@ -16,6 +17,7 @@ pub mod changes;
 pub mod check;
 pub mod commits;
 pub mod extract;
+pub mod links;
 pub mod reserved;
 pub mod resolve;
 pub mod rules;

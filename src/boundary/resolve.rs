@@ -17,6 +17,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::links::real_path;
 use super::{Import, ImportKind, Lang};
 
 /// The files of one snapshot of the repository.
@@ -34,9 +35,6 @@ pub trait Files: Sync {
         false
     }
 }
-
-/// Links followed at most while resolving one path (a cycle ends there).
-const MAX_LINKS: usize = 40;
 
 /// Where an import leads.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
@@ -724,43 +722,13 @@ fn scan_json(text: &str, mut visit: impl FnMut(char, &[char], &mut String) -> us
     out
 }
 
-/// `path` with every symbolic link on it (a prefix that is a link)
-/// replaced by its target; `None` when a link leaves the repository, is
-/// absolute, or links loop.
-pub(crate) fn real_path(files: &dyn Files, path: &str) -> Option<String> {
-    let mut path = path.to_owned();
-    'follow: for _ in 0..MAX_LINKS {
-        let mut end = 0;
-        while end < path.len() {
-            end = path[end..].find('/').map_or(path.len(), |i| end + i);
-            if let Some(target) = files.link_target(&path[..end]) {
-                let linked = link_destination(&path[..end], target)?;
-                path = join_rel(&linked, path[end..].trim_start_matches('/'));
-                continue 'follow;
-            }
-            end += 1;
-        }
-        return Some(path);
-    }
-    None
-}
-
-/// Where the link at `link` with `target` points, from the root; `None`
-/// for an absolute target or one that leaves the repository.
-pub(crate) fn link_destination(link: &str, target: &str) -> Option<String> {
-    if target.starts_with('/') {
-        return None;
-    }
-    join(dir_of(link), target)
-}
-
 /// The folder of a path (`""` at the root).
-fn dir_of(path: &str) -> &str {
+pub(crate) fn dir_of(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
 /// `dir` + `rel` without normalization.
-fn join_rel(dir: &str, rel: &str) -> String {
+pub(crate) fn join_rel(dir: &str, rel: &str) -> String {
     if dir.is_empty() {
         rel.to_owned()
     } else if rel.is_empty() {
@@ -771,7 +739,7 @@ fn join_rel(dir: &str, rel: &str) -> String {
 }
 
 /// `dir` + a relative path with `.` and `..`; `None` when it leaves the root.
-fn join(dir: &str, rel: &str) -> Option<String> {
+pub(crate) fn join(dir: &str, rel: &str) -> Option<String> {
     normalize(&join_rel(dir, rel))
 }
 
@@ -815,44 +783,6 @@ mod tests {
                 .map(|(p, c)| (p.to_string(), c.to_string()))
                 .collect(),
         }
-    }
-
-    struct Links(BTreeSet<String>, HashMap<&'static str, &'static str>);
-
-    impl Files for Links {
-        fn paths(&self) -> &BTreeSet<String> {
-            &self.0
-        }
-        fn read(&self, _: &str) -> Option<Vec<u8>> {
-            None
-        }
-        fn link_target(&self, path: &str) -> Option<&str> {
-            self.1.get(path).copied()
-        }
-        fn has_links(&self) -> bool {
-            true
-        }
-    }
-
-    #[test]
-    fn links_are_followed_to_their_real_path_and_never_out_of_the_repository() {
-        let files = Links(
-            BTreeSet::from(["b/db/x.ts".to_owned()]),
-            HashMap::from([
-                ("a/db", "../b/db"),
-                ("a/again", "db"),
-                ("a/out", "../../etc"),
-                ("a/abs", "/etc"),
-                ("a/loop", "loop"),
-            ]),
-        );
-        let real = |p| real_path(&files, p);
-        assert_eq!(real("a/db/x.ts").as_deref(), Some("b/db/x.ts"));
-        assert_eq!(real("a/again/x.ts").as_deref(), Some("b/db/x.ts"));
-        assert_eq!(real("a/plain.ts").as_deref(), Some("a/plain.ts"));
-        assert_eq!(real("a/out/passwd"), None);
-        assert_eq!(real("a/abs/passwd"), None);
-        assert_eq!(real("a/loop/x"), None);
     }
 
     fn import(spec: &str, kind: ImportKind, names: &[&str]) -> Import {
