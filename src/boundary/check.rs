@@ -7,6 +7,7 @@ use std::thread;
 use serde::Serialize;
 
 use super::cache::ImportCache;
+use super::changes::{check_changes, not_checked, Changes, NotChecked, CHANGE_RULES};
 use super::extract::Extractor;
 use super::resolve::{Files, Resolver, Target};
 use super::rules::{Rules, Violation};
@@ -21,16 +22,25 @@ impl Files for FileSnapshot {
     fn read(&self, path: &str) -> Option<Vec<u8>> {
         FileSnapshot::read(self, path)
     }
+
+    fn link_target(&self, path: &str) -> Option<&str> {
+        FileSnapshot::link_target(self, path)
+    }
+
+    fn has_links(&self) -> bool {
+        FileSnapshot::has_links(self)
+    }
 }
+
+/// The rules applied to the imports of the checked files.
+pub const IMPORT_RULES: [&str; 4] = ["may-import", "exports", "forbid", "external"];
 
 /// What to check.
 pub struct Request<'a> {
     /// Files whose imports are checked.
     pub files: Vec<String>,
-    /// Files changed by `actor` (checked against its scope); empty for `--all`.
-    pub changes: Vec<String>,
-    /// The domain making the change, when known.
-    pub actor: Option<&'a str>,
+    /// The changes checked against the change rules, and who made them.
+    pub changes: Changes<'a>,
 }
 
 /// An import that names a local file that does not exist.
@@ -63,9 +73,27 @@ pub struct Report {
     /// Every resolved file-to-file import.
     #[serde(skip)]
     pub edges: Vec<Edge>,
+    /// The rules this check applied (a rule not listed found nothing
+    /// because it did not run).
+    pub rules: Vec<&'static str>,
+    /// The rules it did not apply, and why.
+    pub not_checked: Vec<NotChecked>,
 }
 
 impl Report {
+    /// Records a rule the caller applied itself.
+    pub fn ran(&mut self, rule: &'static str) {
+        self.rules.push(rule);
+    }
+
+    /// Records a rule this check did not apply.
+    pub fn skipped(&mut self, rule: &'static str, reason: &str) {
+        self.not_checked.push(NotChecked {
+            rule,
+            reason: reason.to_owned(),
+        });
+    }
+
     /// Whether any violation blocks (warnings do not).
     pub fn has_errors(&self) -> bool {
         self.violations.iter().any(|v| v.severity == "error")
@@ -82,15 +110,16 @@ pub fn check(
     cache: &mut ImportCache,
 ) -> Result<Report, GitError> {
     let resolver = Resolver::new(snapshot);
-    let mut report = Report::default();
-    if let Some(actor) = request.actor {
-        report.violations.extend(
-            request
-                .changes
-                .iter()
-                .filter_map(|f| rules.check_change(actor, f)),
-        );
-    }
+    let mut report = Report {
+        violations: check_changes(rules, snapshot, &request.changes),
+        not_checked: not_checked(&request.changes),
+        ..Report::default()
+    };
+    report.rules = CHANGE_RULES
+        .into_iter()
+        .filter(|r| !report.not_checked.iter().any(|n| n.rule == *r))
+        .chain(IMPORT_RULES)
+        .collect();
     let files: Vec<(&String, Lang)> = request
         .files
         .iter()

@@ -7,6 +7,7 @@
 use git2::Oid;
 
 use super::cache::ImportCache;
+use super::changes::{Changes, CommitChange};
 use super::check::{check, Report, Request};
 use super::extract::Extractor;
 use super::rules::Rules;
@@ -30,8 +31,10 @@ impl Checker {
         }
     }
 
-    /// Checks the files `head` adds or modifies since its merge base with
-    /// `base`, as `actor` (when given) commits them.
+    /// Checks what `head` changes since its merge base with `base`: the
+    /// imports of the files it writes, and every path it changes (deleted
+    /// and renamed-away ones too) against the scope of `actor`, or, with no
+    /// actor, of the domain each commit acts for (the one owning its files).
     pub fn check_range(
         &self,
         repo: &Repo,
@@ -41,13 +44,28 @@ impl Checker {
     ) -> Result<Report, GitError> {
         let fork = repo.merge_base(base, head)?;
         let snapshot = repo.snapshot_commit(head)?;
-        let changes = repo.changed_files(fork, head)?;
-        let request = Request {
-            files: changes.clone(),
-            changes,
-            actor,
+        let changed = repo.tree_changes(fork, head)?;
+        let files = changed
+            .iter()
+            .filter(|(_, blob)| blob.is_some())
+            .map(|(path, _)| path.clone())
+            .collect();
+        let changes = match actor {
+            Some(actor) => Changes::By {
+                actor,
+                paths: changed.into_iter().map(|(path, _)| path).collect(),
+            },
+            None => Changes::PerCommit(
+                repo.commit_changes(fork.unwrap_or(base), head)?
+                    .into_iter()
+                    .map(|(id, paths)| CommitChange {
+                        commit: id.to_string()[..7].to_owned(),
+                        paths,
+                    })
+                    .collect(),
+            ),
         };
-        self.check_cached(repo, &snapshot, &request)
+        self.check_cached(repo, &snapshot, &Request { files, changes })
     }
 
     /// Runs the check with the repository's import cache (for large checks).
@@ -71,4 +89,15 @@ impl Checker {
         }
         Ok(report)
     }
+}
+
+/// The domain whose branch `rev` names (`domain/<name>`, or the full
+/// `refs/heads/domain/<name>`), when `config` declares it.
+pub fn domain_of_rev<'c>(config: &'c Config, rev: &str) -> Option<&'c str> {
+    let branch = rev.strip_prefix("refs/heads/").unwrap_or(rev);
+    config
+        .domains
+        .keys()
+        .find(|name| Config::domain_branch(name) == branch)
+        .map(String::as_str)
 }

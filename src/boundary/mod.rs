@@ -4,16 +4,20 @@
 //! - [`extract`] finds the imports of one file with tree-sitter queries from
 //!   `grammars/` (TypeScript/TSX/JavaScript, Python, Rust).
 //! - `resolve` maps each import to a repository file, or marks it external.
-//! - `rules` checks changed files and their imports against `comm.yaml`.
+//! - `links` follows the symbolic links a snapshot records.
+//! - `rules` checks changed files and their imports against `comm.yaml`;
+//!   `changes` decides who acts for each change and applies the change rules.
 //! - `reserved` checks changed files against other domains' reservations.
 //! - [`commits`] runs a check over a commit range read from git.
 //!
 //! Nothing here prints; only `commits` reads git (through [`crate::git`]).
 
 pub mod cache;
+pub mod changes;
 pub mod check;
 pub mod commits;
 pub mod extract;
+pub mod links;
 pub mod reserved;
 pub mod resolve;
 pub mod rules;

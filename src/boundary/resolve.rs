@@ -17,6 +17,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::links::real_path;
 use super::{Import, ImportKind, Lang};
 
 /// The files of one snapshot of the repository.
@@ -25,6 +26,14 @@ pub trait Files: Sync {
     fn paths(&self) -> &BTreeSet<String>;
     /// The bytes of a file, for the few config files resolution reads.
     fn read(&self, path: &str) -> Option<Vec<u8>>;
+    /// The target of the symbolic link at `path`, as recorded.
+    fn link_target(&self, _path: &str) -> Option<&str> {
+        None
+    }
+    /// Whether the snapshot holds any symbolic link.
+    fn has_links(&self) -> bool {
+        false
+    }
 }
 
 /// Where an import leads.
@@ -84,21 +93,43 @@ impl<'f> Resolver<'f> {
     }
 
     fn is_file(&self, path: &str) -> bool {
-        self.files.paths().contains(path)
+        self.real(path)
+            .is_some_and(|p| self.files.paths().contains(p.as_ref()))
     }
 
     fn is_dir(&self, path: &str) -> bool {
-        self.dirs.contains(path)
+        self.real(path)
+            .is_some_and(|p| self.dirs.contains(p.as_ref()))
+    }
+
+    /// `path` with every symbolic link on it replaced by its target; `None`
+    /// when a link leads outside the repository or links loop.
+    fn real<'p>(&self, path: &'p str) -> Option<std::borrow::Cow<'p, str>> {
+        if !self.files.has_links() {
+            return Some(path.into());
+        }
+        real_path(self.files, path).map(Into::into)
     }
 
     /// Where `import`, found in file `from`, leads. A Python `from M import
     /// a, b` may lead to several submodules.
+    /// A file reached through a symbolic link is given as its real path.
     pub fn resolve(&self, from: &str, lang: Lang, import: &Import) -> Vec<Target> {
-        match lang {
+        let targets = match lang {
             Lang::TypeScript | Lang::Tsx => vec![self.resolve_ts(from, &import.spec)],
             Lang::Python => self.resolve_py(from, import),
             Lang::Rust => vec![self.resolve_rust(from, import)],
-        }
+        };
+        targets
+            .into_iter()
+            .map(|t| match t {
+                Target::File(f) => match self.real(&f) {
+                    Some(real) => Target::File(real.into_owned()),
+                    None => Target::Unresolved,
+                },
+                other => other,
+            })
+            .collect()
     }
 
     // ---- TypeScript / JavaScript -------------------------------------
@@ -692,12 +723,12 @@ fn scan_json(text: &str, mut visit: impl FnMut(char, &[char], &mut String) -> us
 }
 
 /// The folder of a path (`""` at the root).
-fn dir_of(path: &str) -> &str {
+pub(crate) fn dir_of(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
 /// `dir` + `rel` without normalization.
-fn join_rel(dir: &str, rel: &str) -> String {
+pub(crate) fn join_rel(dir: &str, rel: &str) -> String {
     if dir.is_empty() {
         rel.to_owned()
     } else if rel.is_empty() {
@@ -708,7 +739,7 @@ fn join_rel(dir: &str, rel: &str) -> String {
 }
 
 /// `dir` + a relative path with `.` and `..`; `None` when it leaves the root.
-fn join(dir: &str, rel: &str) -> Option<String> {
+pub(crate) fn join(dir: &str, rel: &str) -> Option<String> {
     normalize(&join_rel(dir, rel))
 }
 

@@ -3,6 +3,7 @@
 //!
 //! - `scope`: a domain changes only files in its scope or `shared`;
 //! - `unowned`: a changed file no domain owns is denied, warned or allowed;
+//! - `symlink`: a link a domain commits must lead into its scope or `shared`;
 //! - `may-import`: importing another domain's file needs `may_import`;
 //! - `exports`: and must hit that domain's `exports` when it declares any;
 //! - `forbid`: `rules.forbid` edges, also inside one domain;
@@ -21,8 +22,8 @@ pub struct Violation {
     pub file: String,
     pub line: u32,
     pub column: u32,
-    /// `scope`, `unowned`, `may-import`, `exports`, `forbid`, `external`
-    /// or `reservation`.
+    /// `scope`, `unowned`, `symlink`, `may-import`, `exports`, `forbid`,
+    /// `external` or `reservation`.
     pub rule: &'static str,
     /// The domain whose rule it is (the importing or changing one).
     pub domain: Option<String>,
@@ -168,6 +169,43 @@ impl Rules {
                 ))
             }
         }
+    }
+
+    /// Checks that the link `path` that `actor` commits, with `target`
+    /// leading to `destination` (`None`: outside the repository), stays in
+    /// the actor's scope or the shared files. A link out of the repository
+    /// reaches no domain's files (imports never follow it) and only warns.
+    pub fn check_link(
+        &self,
+        actor: &str,
+        path: &str,
+        target: &str,
+        destination: Option<String>,
+    ) -> Option<Violation> {
+        let scope = self.domain(actor)?.scope_text.join(", ");
+        let leads_to = match &destination {
+            None => "outside the repository".to_owned(),
+            Some(d) if self.is_shared(d) || self.owner(d) == Some(actor) => return None,
+            Some(d) => match self.owner(d) {
+                Some(owner) => format!("to {d}, a path of `{owner}`"),
+                None => format!("to {d}, a path no domain owns"),
+            },
+        };
+        Some(Violation {
+            file: path.to_owned(),
+            line: 1,
+            column: 1,
+            rule: "symlink",
+            domain: Some(actor.to_owned()),
+            import: None,
+            target: Some(destination.clone().unwrap_or_else(|| target.to_owned())),
+            message: format!("`{actor}` commits a symlink to `{target}`, which leads {leads_to}"),
+            hint: format!(
+                "a link must stay in {scope} or the shared files; import through the owner's exports instead"
+            ),
+            severity: if destination.is_some() { "error" } else { "warning" },
+            type_only: false,
+        })
     }
 
     /// Checks one import of file `from` that leads to `target`.

@@ -3,11 +3,17 @@
 //! `git show comm:artifacts/api/openapi.yaml` works.
 
 use super::message::check_recipients;
-use super::{append, Appended, Change, CommError, Event, Snapshot, ALL};
+use super::{append, Appended, Change, CommError, Event, Snapshot, ALL, SYSTEM_ACTOR};
 use crate::config::Limits;
 use crate::git::{Repo, TreeEdit};
 
 const KIND: &str = "artifact";
+
+/// Where the merge queue publishes its test logs (`artifacts/queue/<entry>.log`).
+pub const QUEUE_NAMESPACE: &str = "queue";
+
+/// The artifact namespaces of comm-node's own writers; no one publishes there.
+const SYSTEM_NAMESPACES: [&str; 2] = [SYSTEM_ACTOR, QUEUE_NAMESPACE];
 
 /// Checks that an artifact name is a normalized relative path that stays
 /// inside the publisher's folder and that every git host accepts: segments
@@ -65,6 +71,12 @@ pub fn publish(
     limits: &Limits,
 ) -> Result<Appended, CommError> {
     validate_artifact_name(name)?;
+    if SYSTEM_NAMESPACES.contains(&from) {
+        return Err(CommError::Refused {
+            message: format!("artifacts/{from}/ belongs to comm-node's own writers"),
+            hint: "publish as a domain of comm.yaml (or as human)".into(),
+        });
+    }
     if bytes.len() > limits.artifact_bytes {
         return Err(CommError::invalid(
             format!(

@@ -30,7 +30,7 @@ use crate::git::{GitError, Repo, TreeEdit};
 
 pub use actor::{resolve_actor, HUMAN};
 pub use append::{append, Appended, Change, Snapshot};
-pub use artifact::{get_artifact, publish, published, validate_artifact_name};
+pub use artifact::{get_artifact, publish, published, validate_artifact_name, QUEUE_NAMESPACE};
 pub use event::{new_id, Event};
 pub use index::Index;
 pub use message::{

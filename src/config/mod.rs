@@ -31,8 +31,16 @@ pub const MAX_DOMAINS: usize = 1000;
 /// Most items in one list (`scope`, `test`, `may_import`, `rules`, ...).
 pub const MAX_LIST_ITEMS: usize = 1000;
 
-/// Names that address people or everyone on the bus and so cannot be domains.
-pub const RESERVED_NAMES: &[&str] = &["all", "human", "comm", "comm-node"];
+/// Names comm-node uses itself, so they cannot be domains: addresses on the
+/// bus (`all`, `human`), its ref (`comm`), and the namespaces its own
+/// writers sign or publish artifacts under (the queue's test logs).
+pub const RESERVED_NAMES: &[&str] = &[
+    crate::comm::ALL,
+    crate::comm::HUMAN,
+    "comm",
+    crate::comm::SYSTEM_ACTOR,
+    crate::comm::QUEUE_NAMESPACE,
+];
 
 /// A validated `comm.yaml`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]

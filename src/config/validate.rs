@@ -51,7 +51,7 @@ pub(super) fn check(loaded: &Loaded) -> Vec<ConfigError> {
             err(
                 format!("domains.{name}"),
                 format!("`{name}` is reserved"),
-                "`all` and `human` address messages; pick another name",
+                "comm-node uses all, human, comm, comm-node and queue for its own addresses, ref and artifacts; pick another name",
             );
         }
         if domain.scope.is_empty() {

@@ -138,7 +138,7 @@ impl Repo {
             .context(|| "cannot write the merge commit".into())
     }
 
-    fn tree_of(&self, commit: Oid) -> Result<Tree<'_>> {
+    pub(super) fn tree_of(&self, commit: Oid) -> Result<Tree<'_>> {
         self.inner
             .find_commit(commit)
             .and_then(|c| c.tree())

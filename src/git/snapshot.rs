@@ -7,13 +7,16 @@ use std::sync::Mutex;
 
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
-use super::{Context, Repo, Result};
+use super::{Context, Repo, Result, StagedChange};
 
-/// Regular files (no symlinks, no submodules) of a tree or the index.
+/// Regular files of a tree or the index, and its symbolic links (kept
+/// apart: a link is a blob of mode 120000 holding its target path).
+/// Submodules are left out.
 pub struct FileSnapshot {
     git_dir: PathBuf,
     paths: BTreeSet<String>,
     blobs: HashMap<String, Oid>,
+    links: HashMap<String, String>,
     reader: Mutex<Repository>,
 }
 
@@ -28,17 +31,45 @@ impl BlobReader {
 }
 
 const FILE_MODES: [i32; 2] = [0o100644, 0o100755];
+const LINK_MODE: i32 = 0o120000;
 
 impl FileSnapshot {
-    fn new(git_dir: &Path, blobs: HashMap<String, Oid>) -> Result<FileSnapshot> {
+    /// A snapshot of `entries` (path, mode, blob); link targets are read here.
+    fn new(
+        git_dir: &Path,
+        entries: impl Iterator<Item = (String, i32, Oid)>,
+    ) -> Result<FileSnapshot> {
         let reader =
             Repository::open(git_dir).context(|| format!("cannot open {}", git_dir.display()))?;
+        let mut blobs = HashMap::new();
+        let mut links = HashMap::new();
+        for (path, mode, id) in entries {
+            if FILE_MODES.contains(&mode) {
+                blobs.insert(path, id);
+            } else if mode == LINK_MODE {
+                let target = reader
+                    .find_blob(id)
+                    .context(|| format!("cannot read the symlink {path}"))?;
+                links.insert(path, String::from_utf8_lossy(target.content()).into_owned());
+            }
+        }
         Ok(FileSnapshot {
             git_dir: git_dir.to_owned(),
             paths: blobs.keys().cloned().collect(),
             blobs,
+            links,
             reader: Mutex::new(reader),
         })
+    }
+
+    /// The target of the symbolic link at `path`, as git records it.
+    pub fn link_target(&self, path: &str) -> Option<&str> {
+        self.links.get(path).map(String::as_str)
+    }
+
+    /// Whether the snapshot holds any symbolic link.
+    pub fn has_links(&self) -> bool {
+        !self.links.is_empty()
     }
 
     /// Every file path.
@@ -69,21 +100,17 @@ impl FileSnapshot {
 impl Repo {
     /// The files of `commit`'s tree.
     pub fn snapshot_commit(&self, commit: Oid) -> Result<FileSnapshot> {
-        let tree = self
-            .inner
-            .find_commit(commit)
-            .and_then(|c| c.tree())
-            .context(|| format!("cannot read the tree of {commit}"))?;
-        let mut blobs = HashMap::new();
+        let tree = self.tree_of(commit)?;
+        let mut entries = Vec::new();
         tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
-            if entry.kind() == Some(ObjectType::Blob) && FILE_MODES.contains(&entry.filemode()) {
+            if entry.kind() == Some(ObjectType::Blob) {
                 let name = String::from_utf8_lossy(entry.name_bytes());
-                blobs.insert(format!("{dir}{name}"), entry.id());
+                entries.push((format!("{dir}{name}"), entry.filemode(), entry.id()));
             }
             TreeWalkResult::Ok
         })
         .context(|| format!("cannot walk the tree of {commit}"))?;
-        FileSnapshot::new(self.common_dir(), blobs)
+        FileSnapshot::new(self.common_dir(), entries.into_iter())
     }
 
     /// The files staged in the index (`GIT_INDEX_FILE` when a hook runs) and
@@ -95,35 +122,77 @@ impl Repo {
     }
 
     fn snapshot_of_index(&self, index: &git2::Index) -> Result<FileSnapshot> {
-        let blobs = index
-            .iter()
-            .filter(|e| FILE_MODES.contains(&(e.mode as i32)) && (e.flags & 0x3000) == 0)
-            .map(|e| (String::from_utf8_lossy(&e.path).into_owned(), e.id))
-            .collect();
-        FileSnapshot::new(self.common_dir(), blobs)
+        let entries = index.iter().filter(|e| (e.flags & 0x3000) == 0).map(|e| {
+            let path = String::from_utf8_lossy(&e.path).into_owned();
+            (path, e.mode as i32, e.id)
+        });
+        FileSnapshot::new(self.common_dir(), entries)
     }
 
-    /// Files added or modified from `from` (nothing: everything) to `to`.
-    pub fn changed_files(&self, from: Option<Oid>, to: Oid) -> Result<Vec<String>> {
-        let tree_of = |id: Oid| {
-            self.inner
+    /// Every path changed from `from` (nothing: everything) to `to`, with
+    /// its new blob (`None`: deleted, which a rename's old path is too).
+    pub fn tree_changes(&self, from: Option<Oid>, to: Oid) -> Result<Vec<StagedChange>> {
+        let old = from.map(|id| self.tree_of(id)).transpose()?;
+        self.path_changes(old.as_ref(), &self.tree_of(to)?)
+    }
+
+    /// The commits reachable from `head` but not from `base`, each with the
+    /// paths it changes itself: against its parent, or for a merge, the
+    /// paths that differ from every parent (what the merge itself wrote).
+    pub fn commit_changes(&self, base: Oid, head: Oid) -> Result<Vec<(Oid, Vec<String>)>> {
+        let mut walk = self
+            .inner
+            .revwalk()
+            .context(|| "cannot walk the range".into())?;
+        walk.push(head)
+            .and_then(|()| walk.hide(base))
+            .context(|| format!("cannot walk {base}..{head}"))?;
+        let mut out = Vec::new();
+        for id in walk {
+            let id = id.context(|| "cannot walk the range".into())?;
+            let commit = self
+                .inner
                 .find_commit(id)
-                .and_then(|c| c.tree())
-                .context(|| format!("cannot read the tree of {id}"))
-        };
-        let old = from.map(tree_of).transpose()?;
-        let new = tree_of(to)?;
+                .context(|| format!("cannot read commit {id}"))?;
+            let tree = self.tree_of(id)?;
+            let mut paths: Option<BTreeSet<String>> = None;
+            let parents: Vec<Option<Oid>> = match commit.parent_count() {
+                0 => vec![None],
+                _ => commit.parent_ids().map(Some).collect(),
+            };
+            for parent in parents {
+                let old = parent.map(|p| self.tree_of(p)).transpose()?;
+                let changed: BTreeSet<String> = self
+                    .path_changes(old.as_ref(), &tree)?
+                    .into_iter()
+                    .map(|(path, _)| path)
+                    .collect();
+                paths = Some(match paths {
+                    None => changed,
+                    Some(seen) => seen.intersection(&changed).cloned().collect(),
+                });
+            }
+            out.push((id, paths.unwrap_or_default().into_iter().collect()));
+        }
+        Ok(out)
+    }
+
+    fn path_changes(
+        &self,
+        old: Option<&git2::Tree>,
+        new: &git2::Tree,
+    ) -> Result<Vec<StagedChange>> {
         let diff = self
             .inner
-            .diff_tree_to_tree(old.as_ref(), Some(&new), None)
+            .diff_tree_to_tree(old, Some(new), None)
             .context(|| "cannot diff the range".into())?;
         Ok(diff
             .deltas()
-            .filter(|d| d.status() != git2::Delta::Deleted)
             .filter_map(|d| {
-                d.new_file()
-                    .path()
-                    .map(|p| p.to_string_lossy().into_owned())
+                let deleted = d.status() == git2::Delta::Deleted;
+                let file = if deleted { d.old_file() } else { d.new_file() };
+                let path = file.path()?.to_string_lossy().into_owned();
+                Some((path, (!deleted).then(|| file.id())))
             })
             .collect())
     }

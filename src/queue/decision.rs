@@ -17,7 +17,7 @@ use super::stack::Refusal;
 use super::{Entry, Failure};
 use crate::clock;
 use crate::comm::task;
-use crate::comm::{Change, CommError, Event, Snapshot, COMM_REF};
+use crate::comm::{Change, CommError, Event, Snapshot, COMM_REF, QUEUE_NAMESPACE};
 use crate::git::{CasOutcome, Repo, TreeEdit};
 use crate::retry::backoff;
 
@@ -100,7 +100,7 @@ impl Decision {
     /// The artifact holding the test log tail, for a test failure.
     pub fn artifact(&self) -> Option<String> {
         matches!(self.verdict, Verdict::TestsFailed { .. })
-            .then(|| format!("queue/{}.log", self.entry.id))
+            .then(|| format!("{QUEUE_NAMESPACE}/{}.log", self.entry.id))
     }
 }
 

@@ -1,7 +1,8 @@
 //! `comm-node check`: the boundary check of a change, a range or the tree.
 
+use comm_node::boundary::changes::Changes;
 use comm_node::boundary::check::{Report, Request};
-use comm_node::boundary::commits::Checker;
+use comm_node::boundary::commits::{domain_of_rev, Checker};
 use comm_node::boundary::reserved::check_reserved;
 use comm_node::boundary::rules::Violation;
 use comm_node::boundary::sarif;
@@ -11,11 +12,18 @@ use comm_node::git::{FileSnapshot, Repo};
 
 use crate::cli::{ui, CliError, Ctx, Kind};
 
-/// Check declared boundaries: changed files must lie in the acting domain's
-/// scope (or `shared`); an import of another domain's file needs
-/// `may_import` and must hit that domain's `exports`; `rules.forbid` edges
-/// and `deny_external` packages are refused; with --staged, so are files
-/// under another domain's live exclusive reservation (rule `reservation`).
+/// Check declared boundaries: changed paths (deleted and renamed-away ones
+/// too) must lie in the acting domain's scope (or `shared`), and a
+/// committed symlink must not lead out of it; an import of another
+/// domain's file (through a symlink too) needs `may_import` and must hit
+/// that domain's `exports`; `rules.forbid` edges and `deny_external`
+/// packages are refused; with --staged, so are files under another
+/// domain's live exclusive reservation (rule `reservation`).
+///
+/// The acting domain is the worktree's, or --as; for --range A..B with
+/// neither, B's domain when B is a `domain/<name>` branch, else each commit
+/// acts for the domain owning its files (one commit changing the files of
+/// two domains is refused). The report names the rules that ran.
 ///
 /// Reads what git records (the index, or commits), never the work tree.
 /// Exit 1 when a rule is broken. The pre-commit hook runs `check --staged`.
@@ -64,6 +72,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Why pre-merge-commit checks no change rule: the merged commits are each
+/// domain's own, checked by their hooks and again by the queue.
+const MERGE_REASON: &str = "pre-merge-commit checks the imports a merge brings in";
+
 /// Runs the boundary check in `mode` for `actor`.
 pub fn run_check(
     repo: &Repo,
@@ -71,9 +83,9 @@ pub fn run_check(
     mode: &Mode,
     actor: Option<&str>,
 ) -> Result<Report, CliError> {
-    // Every staged path, deletions included (for the reservation rule).
+    // Every staged path, deletions included (for the scope and reservation rules).
     let staged: Vec<String>;
-    let (snapshot, changes) = match mode {
+    let (snapshot, written) = match mode {
         Mode::Staged { .. } => {
             let (snapshot, all) = repo.snapshot_staged()?;
             let written: Vec<String> = all
@@ -92,10 +104,14 @@ pub fn run_check(
             let a = repo
                 .resolve_commit(a)
                 .map_err(|e| CliError::new(Kind::Usage, e))?;
+            let b_rev = b;
             let b = repo
                 .resolve_commit(b)
                 .map_err(|e| CliError::new(Kind::Usage, e))?;
-            return Ok(Checker::new(&loaded.config).check_range(repo, a, b, actor)?);
+            let actor = actor.or_else(|| domain_of_rev(&loaded.config, b_rev));
+            let mut report = Checker::new(&loaded.config).check_range(repo, a, b, actor)?;
+            report.skipped("reservation", "checked for --staged only");
+            return Ok(report);
         }
         Mode::All => {
             let head = repo.head_commit().ok_or_else(|| {
@@ -106,24 +122,32 @@ pub fn run_check(
             let files = snapshot.paths().iter().cloned().collect();
             let request = Request {
                 files,
-                changes: Vec::new(),
-                actor: None,
+                changes: Changes::Unchecked("--all checks the tree, not a change"),
             };
-            return checked(repo, loaded, &snapshot, &request);
+            let mut report = checked(repo, loaded, &snapshot, &request)?;
+            report.skipped("reservation", "checked for --staged only");
+            return Ok(report);
         }
     };
-    let scope_actor = match mode {
-        Mode::Staged { with_scope: false } => None,
-        _ => actor,
+    let with_scope = matches!(mode, Mode::Staged { with_scope: true });
+    let changes = match actor {
+        Some(actor) if with_scope => Changes::By {
+            actor,
+            paths: staged.clone(),
+        },
+        Some(_) => Changes::Unchecked(MERGE_REASON),
+        None => Changes::Unchecked("no domain is acting (use --as DOMAIN)"),
     };
     let request = Request {
-        files: changes.clone(),
+        files: written,
         changes,
-        actor: scope_actor,
     };
     let mut report = checked(repo, loaded, &snapshot, &request)?;
-    if let Mode::Staged { with_scope: true } = mode {
+    if with_scope {
         report.violations.extend(reserved(repo, actor, &staged)?);
+        report.ran("reservation");
+    } else {
+        report.skipped("reservation", MERGE_REASON);
     }
     Ok(report)
 }
@@ -181,6 +205,16 @@ pub fn render(report: &Report) -> String {
             report.unresolved.len()
         ));
     }
-    out.push('\n');
+    out.push_str(&format!("\nrules checked: {}\n", report.rules.join(", ")));
+    let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
+    for n in &report.not_checked {
+        match reasons.iter_mut().find(|(r, _)| *r == n.reason) {
+            Some((_, rules)) => rules.push(n.rule),
+            None => reasons.push((&n.reason, vec![n.rule])),
+        }
+    }
+    for (reason, rules) in reasons {
+        out.push_str(&format!("not checked: {} ({reason})\n", rules.join(", ")));
+    }
     out
 }

@@ -41,8 +41,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     };
     let report = check::run_check(&repo, &loaded, &mode, actor.as_deref())?;
     for v in &report.violations {
-        if v.rule == "reservation" && v.severity != "error" {
-            eprintln!("warning: {}: {}", v.file, v.message);
+        if v.severity != "error" {
+            eprintln!("warning: {}: {}: {}", v.file, v.rule, v.message);
         }
     }
     for v in report.violations.iter().filter(|v| v.severity == "error") {

@@ -65,6 +65,9 @@ enum TaskCommand {
         on: Vec<String>,
     },
     /// Import a beads JSONL file (`bd export`) as tasks, in one commit.
+    ///
+    /// The human's alone (`--as human`): an import may rewrite any task's
+    /// status, assignee and domain, which no domain may do to another's.
     Import(ImportArgs),
     /// Print every task as beads JSONL (the shape `bd export` writes).
     Export {

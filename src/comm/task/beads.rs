@@ -18,7 +18,7 @@ use super::{
     board, get, validate_id, Board, Link, Status, Task, DEFAULT_PRIORITY, LOWEST_PRIORITY,
 };
 use crate::clock::{format_rfc3339, parse_rfc3339};
-use crate::comm::{append, limits, Appended, Change, CommError, Event, Snapshot};
+use crate::comm::{append, limits, Appended, Change, CommError, Event, Snapshot, HUMAN};
 use crate::git::{Repo, TreeEdit};
 
 /// Fields mapped onto the task; everything else is kept verbatim.
@@ -51,6 +51,9 @@ pub struct ImportReport {
 
 /// Imports a `bd export` JSONL file as tasks (all in one commit; the same
 /// file imported again changes nothing). `domain` assigns them all.
+///
+/// Only the human imports: a line may set any task's status, assignee and
+/// domain, which no domain may do to another's task with the commands.
 pub fn import_beads(
     repo: &Repo,
     by: &str,
@@ -58,6 +61,14 @@ pub fn import_beads(
     domain: Option<&str>,
     now: i64,
 ) -> Result<ImportReport, CommError> {
+    if by != HUMAN {
+        return Err(CommError::Refused {
+            message: format!(
+                "`{by}` cannot import tasks: an import may rewrite any task's status, assignee and domain, so it is the human's alone"
+            ),
+            hint: "ask the human to run it (comm-node --as human task import --beads FILE); change your own tasks with task add, claim, done and fail".into(),
+        });
+    }
     let mut parsed = Vec::new();
     let mut skipped = 0;
     for (n, line) in jsonl.lines().enumerate() {
