@@ -12,6 +12,8 @@
 //! - [`runner`]: setup and test commands, timeouts, log tails.
 //! - [`workspace`]: the run lock and the scratch worktree under `.git/`.
 //! - [`land`]: the compare-and-swap of `main` and its checkouts.
+//! - [`leftovers`]: what a killed run leaves (process groups, a half-done
+//!   checkout update) and how the next run disposes of it.
 //! - [`decision`]: `landed` / `rejected` events on `comm`.
 //! - [`push`]: fetch, atomic push of `main` and `comm`, retries.
 //! - [`mod@run`]: one run, batch after batch; why it is crash safe.
@@ -22,6 +24,7 @@ pub mod bisect;
 pub mod decision;
 pub mod entry;
 pub mod land;
+pub mod leftovers;
 pub mod push;
 pub mod run;
 pub mod runner;

@@ -16,6 +16,7 @@ use git2::Oid;
 use super::decision::{record_chain, Decision};
 use super::land::{follow_checkouts, move_branch, CheckoutNote};
 use super::run::RunReport;
+use super::workspace::Workspace;
 use super::{Entry, QueueError};
 use crate::comm::{self, CommError, COMM_REF};
 use crate::config::Config;
@@ -34,6 +35,7 @@ fn comm_branch() -> &'static str {
 pub fn prepare(
     repo: &Repo,
     config: &Config,
+    workspace: &Workspace,
     remote: &str,
     report: &mut RunReport,
 ) -> Result<Oid, QueueError> {
@@ -56,7 +58,7 @@ pub fn prepare(
             if move_branch(repo, main, ours, theirs)? {
                 report
                     .checkouts
-                    .extend(follow_checkouts(repo, main, ours, theirs)?);
+                    .extend(follow_checkouts(repo, workspace, main, ours, theirs)?);
             }
         }
         Some(ours) => {
@@ -83,8 +85,10 @@ pub fn fetch_heads(repo: &Repo, remote: &str, entries: &[Entry]) -> Result<(), Q
 /// Pushes `land` to `main` and `decisions` to `comm` atomically, then
 /// updates the local refs. `None` when the remote `main` moved away from
 /// `base` (the batch must be redone).
+#[allow(clippy::too_many_arguments)]
 pub fn publish(
     repo: &Repo,
+    workspace: &Workspace,
     remote: &str,
     main: &str,
     base: Oid,
@@ -111,7 +115,7 @@ pub fn publish(
                 let mut notes = Vec::new();
                 if let Some(new) = land {
                     if move_branch(repo, main, base, new)? {
-                        notes = follow_checkouts(repo, main, base, new)?;
+                        notes = follow_checkouts(repo, workspace, main, base, new)?;
                     }
                 }
                 follow_comm(repo, remote, theirs, chain)?;

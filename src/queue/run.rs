@@ -22,7 +22,7 @@ use super::decision::{self, Decision, Verdict};
 use super::land::{follow_checkouts, move_branch, repair_checkouts, CheckoutNote};
 use super::stack::{self, Layer};
 use super::workspace::Workspace;
-use super::{entry, push, runner, Entry, Failure, QueueError};
+use super::{entry, leftovers, push, runner, Entry, Failure, QueueError};
 use crate::comm::{CommError, Snapshot};
 use crate::config::Config;
 use crate::git::Repo;
@@ -56,6 +56,10 @@ pub struct RunReport {
     pub restarts: usize,
     /// Atomic pushes the remote rejected (and that were retried).
     pub push_retries: usize,
+    /// The process group of a killed run's setup or test command, still
+    /// running in the scratch worktree, that this run killed first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub killed_leftover: Option<i32>,
 }
 
 /// A decision as shown to users and scripts.
@@ -104,7 +108,8 @@ impl DecisionView {
 pub fn run(repo: &Repo, config: &Config, opts: &Options) -> Result<RunReport, QueueError> {
     let workspace = Workspace::lock(repo)?;
     let mut report = RunReport {
-        checkouts: repair_checkouts(repo, &config.main)?,
+        killed_leftover: leftovers::reap_group(&workspace.test_group())?.map(|g| g.pgid),
+        checkouts: repair_checkouts(repo, &workspace, &config.main)?,
         ..RunReport::default()
     };
     while step(repo, config, opts, &workspace, &mut report)? {
@@ -125,7 +130,7 @@ fn step(
     report: &mut RunReport,
 ) -> Result<bool, QueueError> {
     let base = match &opts.push {
-        Some(remote) => push::prepare(repo, config, remote, report)?,
+        Some(remote) => push::prepare(repo, config, workspace, remote, report)?,
         None => repo
             .branch_tip(&config.main)?
             .ok_or_else(|| QueueError::NoMain(config.main.clone()))?,
@@ -154,13 +159,13 @@ fn step(
         }
     }
     if !recovered.is_empty() {
-        return finish(repo, config, opts, base, None, recovered, report);
+        return finish(repo, config, opts, workspace, base, None, recovered, report);
     }
     if opts.batch > 0 {
         candidates.truncate(opts.batch);
     }
     let (land, decisions) = process(repo, config, opts, workspace, base, &candidates, report)?;
-    finish(repo, config, opts, base, land, decisions, report)
+    finish(repo, config, opts, workspace, base, land, decisions, report)
 }
 
 /// Builds and tests one batch on `base`: the commit to land (if any) and
@@ -258,7 +263,7 @@ fn test_layer(
     commands.extend(tests);
     let log = workspace.log();
     let _ = std::fs::remove_file(&log);
-    match runner::run_commands(&dir, &commands, opts.timeout, &log)
+    match runner::run_commands(&dir, &commands, opts.timeout, &log, &workspace.test_group())
         .map_err(|e| QueueError::io(&log, e))?
     {
         None => Ok(None),
@@ -270,10 +275,12 @@ fn test_layer(
 }
 
 /// Lands `land` (if any) and records `decisions`; true to go on.
+#[allow(clippy::too_many_arguments)]
 fn finish(
     repo: &Repo,
     config: &Config,
     opts: &Options,
+    workspace: &Workspace,
     base: Oid,
     land: Option<Oid>,
     decisions: Vec<Decision>,
@@ -282,7 +289,9 @@ fn finish(
     let main = &config.main;
     match &opts.push {
         Some(remote) => {
-            let Some(notes) = push::publish(repo, remote, main, base, land, &decisions, report)?
+            let Some(notes) = push::publish(
+                repo, workspace, remote, main, base, land, &decisions, report,
+            )?
             else {
                 report.restarts += 1;
                 return Ok(true);
@@ -297,7 +306,7 @@ fn finish(
                 }
                 report
                     .checkouts
-                    .extend(follow_checkouts(repo, main, base, new)?);
+                    .extend(follow_checkouts(repo, workspace, main, base, new)?);
             }
             decision::publish(repo, &decisions, main)?;
         }

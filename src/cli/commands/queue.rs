@@ -119,6 +119,11 @@ fn run_queue(ctx: &Ctx, args: RunArgs) -> Result<(), CliError> {
 
 fn render(report: &RunReport, main: &str) -> String {
     let mut out = String::new();
+    if let Some(group) = report.killed_leftover {
+        out.push_str(&format!(
+            "killed process group {group}: a test command a killed run left running\n"
+        ));
+    }
     for d in &report.decisions {
         out.push_str(&d.summary);
         out.push('\n');
