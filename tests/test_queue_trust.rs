@@ -261,3 +261,131 @@ fn a_killed_runs_test_processes_do_not_outlive_the_next_run() {
     assert_eq!(report["decisions"][0]["outcome"], "landed", "{report}");
     assert!(!root.join(".git/comm-node/queue/test.group").exists());
 }
+
+/// `kind|from|to|Comm-Main` of every `untested` event on comm in `dir`.
+fn untested_events(env: &Env, dir: &Path) -> Vec<String> {
+    let out = env.git(
+        dir,
+        &[
+            "log",
+            "comm",
+            "--format=%(trailers:key=Comm-Kind,valueonly,separator=)|%(trailers:key=Comm-From,valueonly,separator=)|%(trailers:key=Comm-To,valueonly,separator=)|%(trailers:key=Comm-Main,valueonly,separator=)",
+        ],
+    );
+    out.lines()
+        .filter(|l| l.starts_with("untested|"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn commits_pushed_straight_to_main_are_reported_to_the_human_once() {
+    let env = Env::new();
+    let root = project(&env, "true");
+    let bare = env.path("remote.git");
+    env.git(
+        env.dir.path(),
+        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+    );
+    env.git(&root, &["remote", "add", "origin", bare.to_str().unwrap()]);
+    env.git(&root, &["push", "-q", "origin", "main"]);
+    env.cn(&root, &["sync"]).expect(0);
+    let push = ["--push", "origin"];
+    commit_and_submit(&env, "api", &[("api/a.txt", "a\n")]);
+    let report = queue_run(&env, &root, &push);
+    assert_eq!(report["decisions"][0]["outcome"], "landed", "{report}");
+    assert_eq!(report["untested"], serde_json::json!([]));
+    let landed = env.git(&bare, &["rev-parse", "main"]);
+
+    // A domain branch pushed straight to the remote's main, untested.
+    let api = env.worktree("api");
+    env.git(&api, &["merge", "-q", "--ff-only", &landed]);
+    write(&api.join("api/b.txt"), "b\n");
+    env.git(&api, &["add", "-A"]);
+    env.git(
+        &api,
+        &["commit", "-q", "--no-verify", "-m", "api: b, never tested"],
+    );
+    let rogue = env.git(&api, &["rev-parse", "HEAD"]);
+    env.git(&api, &["push", "-q", "origin", "HEAD:main"]);
+
+    // The next run reports it, even with nothing queued.
+    let report = queue_run(&env, &root, &push);
+    let untested = &report["untested"][0];
+    assert_eq!(untested["from"], landed.as_str(), "{report}");
+    assert_eq!(untested["to"], rogue.as_str(), "{report}");
+    assert_eq!(untested["count"], 1, "{report}");
+    assert_eq!(untested["commits"][0], rogue.as_str(), "{report}");
+    let events = untested_events(&env, &bare);
+    assert_eq!(events, [format!("untested|comm-node|human|{rogue}")]);
+    let inbox = env.cn(&root, &["--as", "human", "inbox"]).expect(0);
+    assert!(inbox.stdout.contains("did not land"), "{}", inbox.stdout);
+    let text = env
+        .cn(&root, &["queue", "run", "--once", "--push", "origin"])
+        .expect(0);
+    assert!(
+        !text.stdout.contains("warning"),
+        "reported once: {}",
+        text.stdout
+    );
+
+    // `queue status` shows it until the queue lands again.
+    let status = env.cn(&root, &["--json", "queue", "status"]).expect(0);
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(status["untested"]["to"], rogue.as_str(), "{status}");
+    assert!(status["untested"]["event"].is_string(), "{status}");
+    let text = env.cn(&root, &["queue", "status"]).expect(0).stdout;
+    assert!(text.contains("1 commit the queue did not land"), "{text}");
+
+    // The queue builds on that main, and does not report it again.
+    commit_and_submit(&env, "web", &[("web/w.txt", "w\n")]);
+    let report = queue_run(&env, &root, &push);
+    assert_eq!(report["decisions"][0]["outcome"], "landed", "{report}");
+    assert_eq!(report["untested"], serde_json::json!([]), "{report}");
+    assert_eq!(env.git(&bare, &["rev-parse", "main^1"]), rogue);
+    assert_eq!(untested_events(&env, &bare).len(), 1);
+    let status = env.cn(&root, &["--json", "queue", "status"]).expect(0);
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert!(status.get("untested").is_none(), "{status}");
+}
+
+#[test]
+fn a_commit_made_straight_on_main_is_reported_before_the_queue_builds_on_it() {
+    let env = Env::new();
+    let root = project(&env, "true");
+    // Before the queue landed anything, main is simply where it starts.
+    write(&root.join("web/early.txt"), "early\n");
+    env.git(&root, &["add", "-A"]);
+    env.git(
+        &root,
+        &["commit", "-q", "--no-verify", "-m", "before the queue"],
+    );
+    commit_and_submit(&env, "api", &[("api/a.txt", "a\n")]);
+    let report = queue_run(&env, &root, &[]);
+    assert_eq!(report["untested"], serde_json::json!([]), "{report}");
+
+    write(&root.join("web/late.txt"), "late\n");
+    env.git(&root, &["add", "-A"]);
+    env.git(
+        &root,
+        &["commit", "-q", "--no-verify", "-m", "straight on main"],
+    );
+    let human = env.git(&root, &["rev-parse", "HEAD"]);
+    let status = env.cn(&root, &["queue", "status"]).expect(0).stdout;
+    assert!(status.contains("the next queue run reports it"), "{status}");
+
+    commit_and_submit(&env, "api", &[("api/b.txt", "b\n")]);
+    let run = env.cn(&root, &["queue", "run", "--once"]).expect(0);
+    assert!(
+        run.stdout
+            .contains("warning: queue: main has 1 commit the queue did not land"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("1 landed"), "{}", run.stdout);
+    assert_eq!(env.git(&root, &["rev-parse", "main^1"]), human);
+    assert_eq!(
+        untested_events(&env, &root),
+        [format!("untested|comm-node|human|{human}")]
+    );
+}

@@ -16,6 +16,7 @@
 //!   checkout update) and how the next run disposes of it.
 //! - [`decision`]: `landed` / `rejected` events on `comm`.
 //! - [`push`]: fetch, atomic push of `main` and `comm`, retries.
+//! - [`untested`]: commits on `main` the queue did not land, reported once.
 //! - [`mod@run`]: one run, batch after batch; why it is crash safe.
 //!
 //! Nothing here prints.
@@ -29,6 +30,7 @@ pub mod push;
 pub mod run;
 pub mod runner;
 pub mod stack;
+pub mod untested;
 pub mod workspace;
 
 use std::path::PathBuf;
@@ -43,6 +45,7 @@ pub use entry::{pending, submit, Entry, SubmitRequest, Submitted, SUBMIT_KIND};
 pub use land::CheckoutNote;
 pub use run::{run, DecisionView, Options, RunReport};
 pub use runner::Failure;
+pub use untested::{Untested, UNTESTED_KIND};
 pub use workspace::is_running;
 
 /// Why a queue run or submission could not go on.

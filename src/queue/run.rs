@@ -7,7 +7,9 @@
 //! before the swap) and then the decisions on `comm`. A run killed before
 //! the swap leaves `main` untouched and the entries queued; killed between
 //! the swap and the decisions, the next run finds entries whose head `main`
-//! already contains and records them as landed. With `--push` the remote is
+//! already contains and records them as landed (commits on `main` that are
+//! not the queue's own merges are reported first, see [`super::untested`]).
+//! With `--push` the remote is
 //! the reference: `main` and `comm` go in one atomic push, and the local
 //! refs follow only after it succeeded.
 
@@ -22,8 +24,8 @@ use super::decision::{self, Decision, Verdict};
 use super::land::{follow_checkouts, move_branch, repair_checkouts, CheckoutNote};
 use super::stack::{self, Layer};
 use super::workspace::Workspace;
-use super::{entry, leftovers, push, runner, Entry, Failure, QueueError};
-use crate::comm::{CommError, Snapshot};
+use super::{entry, leftovers, push, runner, untested, Entry, Failure, QueueError, Untested};
+use crate::comm::{self, CommError, Snapshot};
 use crate::config::Config;
 use crate::git::Repo;
 
@@ -60,6 +62,9 @@ pub struct RunReport {
     /// running in the scratch worktree, that this run killed first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub killed_leftover: Option<i32>,
+    /// Commits on `main` the queue did not land, reported by this run to
+    /// `human` (it builds on them all the same).
+    pub untested: Vec<Untested>,
 }
 
 /// A decision as shown to users and scripts.
@@ -135,6 +140,12 @@ fn step(
             .branch_tip(&config.main)?
             .ok_or_else(|| QueueError::NoMain(config.main.clone()))?,
     };
+    if let Some(untested) = untested::report(repo, &config.main, base)? {
+        if let Some(remote) = &opts.push {
+            comm::sync(repo, remote)?;
+        }
+        report.untested.push(untested);
+    }
     let entries = entry::pending(&Snapshot::take(repo)?)?;
     if entries.is_empty() {
         return Ok(false);
