@@ -109,6 +109,14 @@ impl DecisionView {
     }
 }
 
+/// What every step of one run works with.
+struct Ctx<'a> {
+    repo: &'a Repo,
+    config: &'a Config,
+    opts: &'a Options,
+    workspace: &'a Workspace,
+}
+
 /// Processes the queue until it is empty.
 pub fn run(repo: &Repo, config: &Config, opts: &Options) -> Result<RunReport, QueueError> {
     let workspace = Workspace::lock(repo)?;
@@ -117,7 +125,13 @@ pub fn run(repo: &Repo, config: &Config, opts: &Options) -> Result<RunReport, Qu
         checkouts: repair_checkouts(repo, &workspace, &config.main)?,
         ..RunReport::default()
     };
-    while step(repo, config, opts, &workspace, &mut report)? {
+    let ctx = Ctx {
+        repo,
+        config,
+        opts,
+        workspace: &workspace,
+    };
+    while step(&ctx, &mut report)? {
         if report.restarts > MAX_RESTARTS {
             return Err(CommError::Contention(MAX_RESTARTS).into());
         }
@@ -127,13 +141,13 @@ pub fn run(repo: &Repo, config: &Config, opts: &Options) -> Result<RunReport, Qu
 }
 
 /// One batch; false when the queue was empty.
-fn step(
-    repo: &Repo,
-    config: &Config,
-    opts: &Options,
-    workspace: &Workspace,
-    report: &mut RunReport,
-) -> Result<bool, QueueError> {
+fn step(ctx: &Ctx, report: &mut RunReport) -> Result<bool, QueueError> {
+    let Ctx {
+        repo,
+        config,
+        opts,
+        workspace,
+    } = *ctx;
     let base = match &opts.push {
         Some(remote) => push::prepare(repo, config, workspace, remote, report)?,
         None => repo
@@ -170,26 +184,24 @@ fn step(
         }
     }
     if !recovered.is_empty() {
-        return finish(repo, config, opts, workspace, base, None, recovered, report);
+        return finish(ctx, base, None, recovered, report);
     }
     if opts.batch > 0 {
         candidates.truncate(opts.batch);
     }
-    let (land, decisions) = process(repo, config, opts, workspace, base, &candidates, report)?;
-    finish(repo, config, opts, workspace, base, land, decisions, report)
+    let (land, decisions) = process(ctx, base, &candidates, report)?;
+    finish(ctx, base, land, decisions, report)
 }
 
 /// Builds and tests one batch on `base`: the commit to land (if any) and
 /// the decisions.
 fn process(
-    repo: &Repo,
-    config: &Config,
-    opts: &Options,
-    workspace: &Workspace,
+    ctx: &Ctx,
     base: Oid,
     candidates: &[Entry],
     report: &mut RunReport,
 ) -> Result<(Option<Oid>, Vec<Decision>), QueueError> {
+    let (repo, config) = (ctx.repo, ctx.config);
     let stack = stack::build(repo, config, base, candidates)?;
     let mut decisions: Vec<Decision> = stack
         .refused
@@ -206,7 +218,7 @@ fn process(
     }
     let mut failures: HashMap<usize, (Failure, String)> = HashMap::new();
     let mut test = |k: usize| -> Result<bool, QueueError> {
-        let outcome = test_layer(repo, config, opts, workspace, &layers[..k])?;
+        let outcome = test_layer(ctx, &layers[..k])?;
         report.test_runs += 1;
         Ok(match outcome {
             None => true,
@@ -250,13 +262,13 @@ fn process(
 
 /// Checks the top of `layers` out in the scratch worktree and runs `setup`,
 /// `test` and the stacked domains' own tests; the failure and log tail.
-fn test_layer(
-    repo: &Repo,
-    config: &Config,
-    opts: &Options,
-    workspace: &Workspace,
-    layers: &[Layer],
-) -> Result<Option<(Failure, String)>, QueueError> {
+fn test_layer(ctx: &Ctx, layers: &[Layer]) -> Result<Option<(Failure, String)>, QueueError> {
+    let Ctx {
+        repo,
+        config,
+        opts,
+        workspace,
+    } = *ctx;
     let top = layers.last().expect("a stack has a layer").commit;
     let dir = workspace.worktree();
     repo.scratch_checkout(&dir, top)?;
@@ -286,28 +298,35 @@ fn test_layer(
 }
 
 /// Lands `land` (if any) and records `decisions`; true to go on.
-#[allow(clippy::too_many_arguments)]
 fn finish(
-    repo: &Repo,
-    config: &Config,
-    opts: &Options,
-    workspace: &Workspace,
+    ctx: &Ctx,
     base: Oid,
     land: Option<Oid>,
     decisions: Vec<Decision>,
     report: &mut RunReport,
 ) -> Result<bool, QueueError> {
+    let Ctx {
+        repo,
+        config,
+        opts,
+        workspace,
+    } = *ctx;
     let main = &config.main;
+    let follow = |report: &mut RunReport, new: Oid| -> Result<(), QueueError> {
+        let notes = follow_checkouts(repo, workspace, main, base, new)?;
+        report.checkouts.extend(notes);
+        Ok(())
+    };
     match &opts.push {
         Some(remote) => {
-            let Some(notes) = push::publish(
-                repo, workspace, remote, main, base, land, &decisions, report,
-            )?
+            let Some(moved) = push::publish(repo, remote, main, base, land, &decisions, report)?
             else {
                 report.restarts += 1;
                 return Ok(true);
             };
-            report.checkouts.extend(notes);
+            if let (true, Some(new)) = (moved, land) {
+                follow(report, new)?;
+            }
         }
         None => {
             if let Some(new) = land {
@@ -315,9 +334,7 @@ fn finish(
                     report.restarts += 1;
                     return Ok(true);
                 }
-                report
-                    .checkouts
-                    .extend(follow_checkouts(repo, workspace, main, base, new)?);
+                follow(report, new)?;
             }
             decision::publish(repo, &decisions, main)?;
         }
