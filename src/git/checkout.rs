@@ -3,8 +3,11 @@
 //! moves, which must follow the ref or be left alone knowingly.
 //!
 //! File updates run the `git` executable (`worktree add`, `checkout`,
-//! `clean`, `read-tree -m -u`), so they behave exactly as git's own
-//! commands do with the user's attributes, filters and hooks settings.
+//! `clean`, `read-tree -m -u`, `checkout-index`), so they behave exactly as
+//! git's own commands do with the user's attributes, filters and hooks
+//! settings. The `read-tree` that updates a user's checkout runs in a
+//! process group of its own, named to the caller before it starts, and an
+//! update it was killed in the middle of can be rewound and done again.
 
 use std::path::{Path, PathBuf};
 

@@ -167,7 +167,7 @@ fn finish_interrupted(
         leftovers::remove(file)?;
         return Ok(None);
     };
-    let killed = format!("a killed queue run was updating it from {old} to {new}");
+    let killed = format!("a killed queue run left its update from {old} to {new} half done");
     let lock = Repo::index_lock(&path)?;
     let had_lock = lock.exists();
     if had_lock {
@@ -178,7 +178,7 @@ fn finish_interrupted(
                 path,
                 state: "failed",
                 detail: format!(
-                    "left alone: {killed} and left {}, but process {} is working there; \
+                    "left alone: {killed}, with {}, but process {} is working there; \
                      run `comm-node queue run` again once it is done",
                     lock.display(),
                     pids.join(", ")
@@ -205,7 +205,10 @@ fn finish_interrupted(
     };
     Ok(note_of(follow, path, branch, old, new).map(|mut note| {
         if note.state == "updated" {
-            note.detail = format!("finished the update {killed}: {}", note.detail);
+            note.detail = format!(
+                "finished the update that a killed queue run left half done: {}",
+                note.detail
+            );
         }
         note
     }))

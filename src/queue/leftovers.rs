@@ -250,19 +250,23 @@ mod tests {
         use std::os::unix::process::CommandExt;
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("group");
-        let mut child = std::process::Command::new("sleep")
-            .arg("30")
+        // A group whose leader is gone and whose member is nobody's child
+        // here, as a killed run leaves it.
+        let leader = std::process::Command::new("sh")
+            .args(["-c", "sleep 30 >/dev/null 2>&1 & echo $!"])
             .process_group(0)
+            .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let group = Group::led_by(child.id());
+        let pgid = leader.id() as i32;
+        leader.wait_with_output().unwrap();
+        let group = Group { pgid, start: None };
         record_group(&file, group).unwrap();
         assert!(group.alive());
-        let reaped = reap_group(&file).unwrap();
-        assert_eq!(reaped, Some(group));
-        child.wait().unwrap();
+        assert_eq!(reap_group(&file).unwrap(), Some(group));
         assert!(!group.alive());
         assert!(!file.exists());
+        assert_eq!(reap_group(&file).unwrap(), None, "nothing left to reap");
     }
 
     #[test]

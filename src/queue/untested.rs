@@ -155,6 +155,28 @@ pub fn report(repo: &Repo, branch: &str, tip: Oid) -> Result<Option<Untested>, Q
     }
 }
 
+/// The state edits of a report replayed onto another `comm` tip (by
+/// `comm sync`): its `landed.yaml` again only where the queue's known
+/// `main` there is still the one it reported from (a landing recorded
+/// there since is newer); the event itself is always kept.
+pub fn replay_edits(
+    snapshot: &Snapshot,
+    event: &Event,
+    commit: Oid,
+) -> Result<Vec<TreeEdit>, CommError> {
+    let known = snapshot.read_yaml::<Known>(STATE)?;
+    let still = match (&known, event.field("Main-From")) {
+        (None, _) => true,
+        (Some(k), Some(from)) => k.main == from,
+        (Some(_), None) => false,
+    };
+    if still {
+        Ok(snapshot.repo().commit_edits_of(commit)?)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
 fn body(u: &Untested, branch: &str) -> String {
     let mut out = if u.rewritten {
         format!(
