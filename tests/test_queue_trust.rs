@@ -110,12 +110,17 @@ impl Drop for Groups {
     }
 }
 
-/// A repository where a queue run landed api's commit and was killed (with
-/// the `git read-tree` updating the main checkout) while that update was
-/// half done: `api/a.txt` written, `api/z.txt` not yet, `.git/index.lock`
-/// left. A smudge filter on `api/z.txt` stalls once the test has run (it
-/// touches `armed`), so the kill lands at exactly that point.
-fn killed_during_checkout_update(env: &Env, groups: &mut Groups) -> (PathBuf, String) {
+/// A repository where a queue run landed api's commit and was killed while
+/// the `git read-tree` updating the main checkout was half done:
+/// `api/a.txt` written, `api/z.txt` not yet, `.git/index.lock` held. A
+/// smudge filter on `api/z.txt` stalls once the test has run (it touches
+/// `armed`), so the kill lands at exactly that point. With `kill_git` that
+/// git is killed too (the lock stays behind); without, it stays stalled.
+fn killed_during_checkout_update(
+    env: &Env,
+    groups: &mut Groups,
+    kill_git: bool,
+) -> (PathBuf, String) {
     let armed = env.path("armed");
     let root = project(env, &format!("touch {}", armed.display()));
     let git_pid = env.path("git.pid");
@@ -150,7 +155,9 @@ fn killed_during_checkout_update(env: &Env, groups: &mut Groups) -> (PathBuf, St
     unsafe { libc::kill(-runner_group, libc::SIGKILL) };
     runner.wait().unwrap();
     kill_group_and_wait(runner_group);
-    kill_group_and_wait(git_group);
+    if kill_git {
+        kill_group_and_wait(git_group);
+    }
     std::fs::remove_file(&armed).unwrap();
     assert!(root.join(".git/index.lock").exists(), "killed mid-update");
     assert_eq!(read(&root.join("api/a.txt")), "a\n");
@@ -178,7 +185,7 @@ fn assert_checkout_at(env: &Env, root: &Path, main: &str) {
 fn a_checkout_update_killed_midway_is_finished_by_the_next_run() {
     let env = Env::new();
     let mut groups = Groups::default();
-    let (root, main) = killed_during_checkout_update(&env, &mut groups);
+    let (root, main) = killed_during_checkout_update(&env, &mut groups, true);
     // What the crash left: the landed files look like staged deletions.
     let status = env.git(&root, &["status", "--porcelain"]);
     assert!(!status.is_empty());
@@ -196,10 +203,26 @@ fn a_checkout_update_killed_midway_is_finished_by_the_next_run() {
 }
 
 #[test]
+fn a_checkout_update_outliving_its_killed_run_is_killed_and_redone() {
+    let env = Env::new();
+    let mut groups = Groups::default();
+    let (root, main) = killed_during_checkout_update(&env, &mut groups, false);
+    let report = queue_run(&env, &root, &[]);
+    assert_eq!(report["checkouts"][0]["state"], "updated", "{report}");
+    assert_checkout_at(&env, &root, &main);
+    let git_pid: i32 = read(&env.path("git.pid")).trim().parse().unwrap();
+    // SAFETY: signal 0 only asks whether the process exists.
+    assert!(
+        unsafe { libc::kill(git_pid, 0) } != 0,
+        "the stalled git is gone"
+    );
+}
+
+#[test]
 fn an_index_lock_a_live_git_may_hold_is_never_removed() {
     let env = Env::new();
     let mut groups = Groups::default();
-    let (root, main) = killed_during_checkout_update(&env, &mut groups);
+    let (root, main) = killed_during_checkout_update(&env, &mut groups, true);
     // A user's git working in the checkout (as `git commit` waiting for
     // its editor would be).
     let mut user = std::process::Command::new("git");
