@@ -118,7 +118,7 @@ fn note_of(
 }
 
 /// Finishes what a killed run left undone in the checkouts of `branch`:
-/// first a checkout update it was in the middle of (see [`finish_interrupted`]);
+/// first a checkout update it was in the middle of (see `finish_interrupted`);
 /// then, when the latest move of `branch` is a queue landing (per its
 /// reflog) and it is still the tip, clean checkouts still at the old tip
 /// are brought to it.
