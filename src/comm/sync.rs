@@ -221,10 +221,6 @@ fn revalidate(
         }
         RESERVE_KIND => reservation::replay_reserve(snapshot, event, commit, crate::clock::now()),
         RELEASE_KIND => reservation::replay_release(snapshot, event),
-        crate::queue::UNTESTED_KIND => Ok(Some((
-            event.clone(),
-            crate::queue::untested::replay_edits(snapshot, event, commit)?,
-        ))),
         crate::queue::LANDED_KIND | crate::queue::REJECTED_KIND => Ok(
             crate::queue::decision::replay_edits(snapshot, event, commit)?
                 .map(|edits| (event.clone(), edits)),

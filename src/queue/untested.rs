@@ -8,6 +8,10 @@
 //! range is not reported again). The queue then builds on that `main`:
 //! the work on it is already there, and refusing to land anything would
 //! not take it back out; the report says what was never tested.
+//!
+//! A report that `comm sync` replays on top of a newer landing puts back
+//! an older `main` in `landed.yaml`; that is harmless, since the commits
+//! between are the queue's own merges, which are never reported.
 
 use std::ops::ControlFlow;
 
@@ -152,28 +156,6 @@ pub fn report(repo: &Repo, branch: &str, tip: Oid) -> Result<Option<Untested>, Q
     match failed {
         Some(e) => Err(e),
         None => Ok(found),
-    }
-}
-
-/// The state edits of a report replayed onto another `comm` tip (by
-/// `comm sync`): its `landed.yaml` again only where the queue's known
-/// `main` there is still the one it reported from (a landing recorded
-/// there since is newer); the event itself is always kept.
-pub fn replay_edits(
-    snapshot: &Snapshot,
-    event: &Event,
-    commit: Oid,
-) -> Result<Vec<TreeEdit>, CommError> {
-    let known = snapshot.read_yaml::<Known>(STATE)?;
-    let still = match (&known, event.field("Main-From")) {
-        (None, _) => true,
-        (Some(k), Some(from)) => k.main == from,
-        (Some(_), None) => false,
-    };
-    if still {
-        Ok(snapshot.repo().commit_edits_of(commit)?)
-    } else {
-        Ok(Vec::new())
     }
 }
 
