@@ -3,8 +3,11 @@
 //! moves, which must follow the ref or be left alone knowingly.
 //!
 //! File updates run the `git` executable (`worktree add`, `checkout`,
-//! `clean`, `read-tree -m -u`), so they behave exactly as git's own
-//! commands do with the user's attributes, filters and hooks settings.
+//! `clean`, `read-tree -m -u`, `checkout-index`), so they behave exactly as
+//! git's own commands do with the user's attributes, filters and hooks
+//! settings. The `read-tree` that updates a user's checkout runs in a
+//! process group of its own, named to the caller before it starts, and an
+//! update it was killed in the middle of can be rewound and done again.
 
 use std::path::{Path, PathBuf};
 
@@ -139,17 +142,27 @@ impl Repo {
     /// Brings the checkout at `path`, whose branch just moved from `old` to
     /// `new`, up to date the way `git read-tree -m -u OLD NEW` does, if its
     /// index and tracked files still match `old`; otherwise leaves it alone.
-    pub fn follow_move(path: &Path, old: Oid, new: Oid) -> Result<Follow> {
-        let repo = Repository::open(path).context(|| format!("cannot open {}", path.display()))?;
+    /// The `git read-tree` runs in a process group of its own, whose id
+    /// `started` is told before it touches anything.
+    pub fn follow_move(
+        path: &Path,
+        old: Oid,
+        new: Oid,
+        started: &mut dyn FnMut(u32),
+    ) -> Result<Follow> {
+        let repo = open(path)?;
         if matches_commit(&repo, path, new)? {
             return Ok(Follow::Current);
         }
         if !matches_commit(&repo, path, old)? {
             return Ok(Follow::Dirty);
         }
-        let out = git(
-            path,
-            &["read-tree", "-m", "-u", &old.to_string(), &new.to_string()],
+        let out = command::run_in_group(
+            &mut git_command(
+                path,
+                &["read-tree", "-m", "-u", &old.to_string(), &new.to_string()],
+            ),
+            started,
         )?;
         Ok(if out.status.success() {
             Follow::Updated
@@ -157,6 +170,107 @@ impl Repo {
             Follow::Failed(String::from_utf8_lossy(&out.stderr).trim().to_owned())
         })
     }
+
+    /// The index lock of the checkout at `path` (`<git dir>/index.lock`).
+    pub fn index_lock(path: &Path) -> Result<PathBuf> {
+        Ok(open(path)?.path().join("index.lock"))
+    }
+
+    /// Undoes what an interrupted `git read-tree -m -u OLD NEW` (one killed
+    /// before it wrote the index) did to the files of the checkout at
+    /// `path`: a file it changed or created goes back to `old` (or away),
+    /// so that the move can be done again. Files are compared through
+    /// git's filters. `Err(why)` (nothing touched) when the index no longer
+    /// matches `old` on a moved path, or a file is neither as in `old` nor
+    /// as in `new` (someone changed it since).
+    pub fn rewind_move(path: &Path, old: Oid, new: Oid) -> Result<std::result::Result<(), String>> {
+        let repo = open(path)?;
+        let tree = |id: Oid| {
+            repo.find_commit(id)
+                .and_then(|c| c.tree())
+                .context(|| format!("cannot read the tree of {id}"))
+        };
+        let (old_tree, new_tree) = (tree(old)?, tree(new)?);
+        let moved = repo
+            .diff_tree_to_tree(Some(&old_tree), Some(&new_tree), None)
+            .context(|| format!("cannot diff {old} and {new}"))?;
+        let mut paths: Vec<PathBuf> = moved
+            .deltas()
+            .flat_map(|d| [d.old_file().path(), d.new_file().path()])
+            .flatten()
+            .map(Path::to_path_buf)
+            .collect();
+        paths.dedup();
+        if paths.is_empty() {
+            return Ok(Ok(()));
+        }
+        let index = repo
+            .index()
+            .context(|| format!("cannot read the index of {}", path.display()))?;
+        let staged = repo
+            .diff_tree_to_index(Some(&old_tree), Some(&index), Some(&mut only(&paths)))
+            .context(|| format!("cannot diff the index of {}", path.display()))?;
+        if let Some(d) = staged.deltas().next() {
+            let p = d.new_file().path().or(d.old_file().path()).unwrap_or(path);
+            return Ok(Err(format!(
+                "its index no longer has {} as in {old}",
+                p.display()
+            )));
+        }
+        let differs = |t: &git2::Tree| -> Result<Vec<PathBuf>> {
+            let diff = repo
+                .diff_tree_to_workdir(Some(t), Some(&mut only(&paths)))
+                .context(|| format!("cannot diff the files of {}", path.display()))?;
+            Ok(diff
+                .deltas()
+                .filter_map(|d| d.new_file().path().or(d.old_file().path()))
+                .map(Path::to_path_buf)
+                .collect())
+        };
+        let (from_old, from_new) = (differs(&old_tree)?, differs(&new_tree)?);
+        if let Some(p) = from_old.iter().find(|p| from_new.contains(p)) {
+            return Ok(Err(format!(
+                "{} is neither as in {old} nor as in {new}",
+                p.display()
+            )));
+        }
+        let (restore, remove): (Vec<&PathBuf>, Vec<&PathBuf>) =
+            from_old.iter().partition(|p| old_tree.get_path(p).is_ok());
+        for p in remove {
+            let file = path.join(p);
+            std::fs::remove_file(&file).map_err(|e| io_error(&file, e))?;
+        }
+        if !restore.is_empty() {
+            let mut args = vec!["checkout-index", "-f", "-u", "--"];
+            let names: Vec<String> = restore
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            args.extend(names.iter().map(String::as_str));
+            git_ok(path, &args)?;
+        }
+        Ok(Ok(()))
+    }
+}
+
+/// Opens the checkout at `path`.
+fn open(path: &Path) -> Result<Repository> {
+    Repository::open(path).context(|| format!("cannot open {}", path.display()))
+}
+
+/// Diff options restricted to exactly `paths` (no pattern matching),
+/// untracked and ignored files included.
+fn only(paths: &[PathBuf]) -> git2::DiffOptions {
+    let mut opts = git2::DiffOptions::new();
+    opts.disable_pathspec_match(true)
+        .include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(true)
+        .include_typechange(true);
+    for p in paths {
+        opts.pathspec(p);
+    }
+    opts
 }
 
 /// Whether the index and tracked files of the checkout match `commit`.
@@ -186,13 +300,16 @@ fn matches_commit(repo: &Repository, path: &Path, commit: Oid) -> Result<bool> {
 /// no hooks: the queue's checkouts run `setup` explicitly, and a user's
 /// `post-checkout` hook has no business in the scratch worktree.
 fn git(dir: &Path, args: &[&str]) -> Result<std::process::Output> {
-    command::run(
-        command::git()
-            .arg("-C")
-            .arg(dir)
-            .args(["-c", "core.hooksPath=/dev/null"])
-            .args(args),
-    )
+    command::run(&mut git_command(dir, args))
+}
+
+fn git_command(dir: &Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = command::git();
+    cmd.arg("-C")
+        .arg(dir)
+        .args(["-c", "core.hooksPath=/dev/null"])
+        .args(args);
+    cmd
 }
 
 fn git_ok(dir: &Path, args: &[&str]) -> Result<()> {

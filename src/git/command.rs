@@ -27,8 +27,32 @@ pub(super) fn git() -> Command {
 
 /// Runs `cmd` and collects its output; only failing to start is an error.
 pub(super) fn run(cmd: &mut Command) -> Result<Output> {
-    cmd.output().map_err(|e| GitError {
+    cmd.output().map_err(not_started)
+}
+
+fn not_started(e: std::io::Error) -> GitError {
+    GitError {
         context: "cannot run git (is it installed and on PATH?)".into(),
+        source: git2::Error::from_str(&e.to_string()),
+    }
+}
+
+/// Runs `cmd` as the leader of a process group of its own, tells
+/// `started` its pid (the group's id) as soon as it runs, and collects its
+/// output; only failing to start is an error.
+pub(super) fn run_in_group(cmd: &mut Command, started: &mut dyn FnMut(u32)) -> Result<Output> {
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    let child = cmd
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(not_started)?;
+    started(child.id());
+    child.wait_with_output().map_err(|e| GitError {
+        context: "cannot wait for git".into(),
         source: git2::Error::from_str(&e.to_string()),
     })
 }

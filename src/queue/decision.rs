@@ -14,6 +14,7 @@ use git2::Oid;
 
 use super::entry::{fate, Fate};
 use super::stack::Refusal;
+use super::untested;
 use super::{Entry, Failure};
 use crate::clock;
 use crate::comm::task;
@@ -164,6 +165,7 @@ pub fn decision_change(
     let mut edits = Vec::new();
     match &decision.verdict {
         Verdict::Landed { main, from } => {
+            edits.push(untested::landed_edit(*main));
             field("Main", main.to_string());
             if let Some(from) = from {
                 field("Main-From", from.to_string());

@@ -12,8 +12,11 @@
 //! - [`runner`]: setup and test commands, timeouts, log tails.
 //! - [`workspace`]: the run lock and the scratch worktree under `.git/`.
 //! - [`land`]: the compare-and-swap of `main` and its checkouts.
+//! - [`leftovers`]: what a killed run leaves (process groups, a half-done
+//!   checkout update) and how the next run disposes of it.
 //! - [`decision`]: `landed` / `rejected` events on `comm`.
 //! - [`push`]: fetch, atomic push of `main` and `comm`, retries.
+//! - [`untested`]: commits on `main` the queue did not land, reported once.
 //! - [`mod@run`]: one run, batch after batch; why it is crash safe.
 //!
 //! Nothing here prints.
@@ -22,10 +25,12 @@ pub mod bisect;
 pub mod decision;
 pub mod entry;
 pub mod land;
+pub mod leftovers;
 pub mod push;
 pub mod run;
 pub mod runner;
 pub mod stack;
+pub mod untested;
 pub mod workspace;
 
 use std::path::PathBuf;
@@ -40,6 +45,7 @@ pub use entry::{pending, submit, Entry, SubmitRequest, Submitted, SUBMIT_KIND};
 pub use land::CheckoutNote;
 pub use run::{run, DecisionView, Options, RunReport};
 pub use runner::Failure;
+pub use untested::{Untested, UNTESTED_KIND};
 pub use workspace::is_running;
 
 /// Why a queue run or submission could not go on.

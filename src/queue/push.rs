@@ -14,8 +14,9 @@
 use git2::Oid;
 
 use super::decision::{record_chain, Decision};
-use super::land::{follow_checkouts, move_branch, CheckoutNote};
+use super::land::{follow_checkouts, move_branch};
 use super::run::RunReport;
+use super::workspace::Workspace;
 use super::{Entry, QueueError};
 use crate::comm::{self, CommError, COMM_REF};
 use crate::config::Config;
@@ -34,6 +35,7 @@ fn comm_branch() -> &'static str {
 pub fn prepare(
     repo: &Repo,
     config: &Config,
+    workspace: &Workspace,
     remote: &str,
     report: &mut RunReport,
 ) -> Result<Oid, QueueError> {
@@ -56,7 +58,7 @@ pub fn prepare(
             if move_branch(repo, main, ours, theirs)? {
                 report
                     .checkouts
-                    .extend(follow_checkouts(repo, main, ours, theirs)?);
+                    .extend(follow_checkouts(repo, workspace, main, ours, theirs)?);
             }
         }
         Some(ours) => {
@@ -81,8 +83,9 @@ pub fn fetch_heads(repo: &Repo, remote: &str, entries: &[Entry]) -> Result<(), Q
 }
 
 /// Pushes `land` to `main` and `decisions` to `comm` atomically, then
-/// updates the local refs. `None` when the remote `main` moved away from
-/// `base` (the batch must be redone).
+/// updates the local refs: whether the local `main` moved from `base` to
+/// `land` (its checkouts are to follow). `None` when the remote `main`
+/// moved away from `base` (the batch must be redone).
 pub fn publish(
     repo: &Repo,
     remote: &str,
@@ -91,7 +94,7 @@ pub fn publish(
     land: Option<Oid>,
     decisions: &[Decision],
     report: &mut RunReport,
-) -> Result<Option<Vec<CheckoutNote>>, QueueError> {
+) -> Result<Option<bool>, QueueError> {
     let tracking = format!("refs/remotes/{remote}/{}", comm_branch());
     for round in 0..MAX_ROUNDS {
         let theirs = repo.ref_tip(&tracking)?;
@@ -104,18 +107,16 @@ pub fn publish(
             updates.push((chain, comm_branch()));
         }
         if updates.is_empty() {
-            return Ok(Some(Vec::new()));
+            return Ok(Some(false));
         }
         match repo.push_atomic(remote, &updates)? {
             PushOutcome::Pushed => {
-                let mut notes = Vec::new();
-                if let Some(new) = land {
-                    if move_branch(repo, main, base, new)? {
-                        notes = follow_checkouts(repo, main, base, new)?;
-                    }
-                }
+                let moved = match land {
+                    Some(new) => move_branch(repo, main, base, new)?,
+                    None => false,
+                };
                 follow_comm(repo, remote, theirs, chain)?;
-                return Ok(Some(notes));
+                return Ok(Some(moved));
             }
             PushOutcome::Rejected => {
                 report.push_retries += 1;

@@ -7,7 +7,9 @@
 //! before the swap) and then the decisions on `comm`. A run killed before
 //! the swap leaves `main` untouched and the entries queued; killed between
 //! the swap and the decisions, the next run finds entries whose head `main`
-//! already contains and records them as landed. With `--push` the remote is
+//! already contains and records them as landed (commits on `main` that are
+//! not the queue's own merges are reported first, see [`super::untested`]).
+//! With `--push` the remote is
 //! the reference: `main` and `comm` go in one atomic push, and the local
 //! refs follow only after it succeeded.
 
@@ -22,8 +24,8 @@ use super::decision::{self, Decision, Verdict};
 use super::land::{follow_checkouts, move_branch, repair_checkouts, CheckoutNote};
 use super::stack::{self, Layer};
 use super::workspace::Workspace;
-use super::{entry, push, runner, Entry, Failure, QueueError};
-use crate::comm::{CommError, Snapshot};
+use super::{entry, leftovers, push, runner, untested, Entry, Failure, QueueError, Untested};
+use crate::comm::{self, CommError, Snapshot};
 use crate::config::Config;
 use crate::git::Repo;
 
@@ -56,6 +58,13 @@ pub struct RunReport {
     pub restarts: usize,
     /// Atomic pushes the remote rejected (and that were retried).
     pub push_retries: usize,
+    /// The process group of a killed run's setup or test command, still
+    /// running in the scratch worktree, that this run killed first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub killed_leftover: Option<i32>,
+    /// Commits on `main` the queue did not land, reported by this run to
+    /// `human` (it builds on them all the same).
+    pub untested: Vec<Untested>,
 }
 
 /// A decision as shown to users and scripts.
@@ -100,14 +109,29 @@ impl DecisionView {
     }
 }
 
+/// What every step of one run works with.
+struct Ctx<'a> {
+    repo: &'a Repo,
+    config: &'a Config,
+    opts: &'a Options,
+    workspace: &'a Workspace,
+}
+
 /// Processes the queue until it is empty.
 pub fn run(repo: &Repo, config: &Config, opts: &Options) -> Result<RunReport, QueueError> {
     let workspace = Workspace::lock(repo)?;
     let mut report = RunReport {
-        checkouts: repair_checkouts(repo, &config.main)?,
+        killed_leftover: leftovers::reap_group(&workspace.test_group())?.map(|g| g.pgid),
+        checkouts: repair_checkouts(repo, &workspace, &config.main)?,
         ..RunReport::default()
     };
-    while step(repo, config, opts, &workspace, &mut report)? {
+    let ctx = Ctx {
+        repo,
+        config,
+        opts,
+        workspace: &workspace,
+    };
+    while step(&ctx, &mut report)? {
         if report.restarts > MAX_RESTARTS {
             return Err(CommError::Contention(MAX_RESTARTS).into());
         }
@@ -117,19 +141,25 @@ pub fn run(repo: &Repo, config: &Config, opts: &Options) -> Result<RunReport, Qu
 }
 
 /// One batch; false when the queue was empty.
-fn step(
-    repo: &Repo,
-    config: &Config,
-    opts: &Options,
-    workspace: &Workspace,
-    report: &mut RunReport,
-) -> Result<bool, QueueError> {
+fn step(ctx: &Ctx, report: &mut RunReport) -> Result<bool, QueueError> {
+    let Ctx {
+        repo,
+        config,
+        opts,
+        workspace,
+    } = *ctx;
     let base = match &opts.push {
-        Some(remote) => push::prepare(repo, config, remote, report)?,
+        Some(remote) => push::prepare(repo, config, workspace, remote, report)?,
         None => repo
             .branch_tip(&config.main)?
             .ok_or_else(|| QueueError::NoMain(config.main.clone()))?,
     };
+    if let Some(untested) = untested::report(repo, &config.main, base)? {
+        if let Some(remote) = &opts.push {
+            comm::sync(repo, remote)?;
+        }
+        report.untested.push(untested);
+    }
     let entries = entry::pending(&Snapshot::take(repo)?)?;
     if entries.is_empty() {
         return Ok(false);
@@ -154,26 +184,24 @@ fn step(
         }
     }
     if !recovered.is_empty() {
-        return finish(repo, config, opts, base, None, recovered, report);
+        return finish(ctx, base, None, recovered, report);
     }
     if opts.batch > 0 {
         candidates.truncate(opts.batch);
     }
-    let (land, decisions) = process(repo, config, opts, workspace, base, &candidates, report)?;
-    finish(repo, config, opts, base, land, decisions, report)
+    let (land, decisions) = process(ctx, base, &candidates, report)?;
+    finish(ctx, base, land, decisions, report)
 }
 
 /// Builds and tests one batch on `base`: the commit to land (if any) and
 /// the decisions.
 fn process(
-    repo: &Repo,
-    config: &Config,
-    opts: &Options,
-    workspace: &Workspace,
+    ctx: &Ctx,
     base: Oid,
     candidates: &[Entry],
     report: &mut RunReport,
 ) -> Result<(Option<Oid>, Vec<Decision>), QueueError> {
+    let (repo, config) = (ctx.repo, ctx.config);
     let stack = stack::build(repo, config, base, candidates)?;
     let mut decisions: Vec<Decision> = stack
         .refused
@@ -190,7 +218,7 @@ fn process(
     }
     let mut failures: HashMap<usize, (Failure, String)> = HashMap::new();
     let mut test = |k: usize| -> Result<bool, QueueError> {
-        let outcome = test_layer(repo, config, opts, workspace, &layers[..k])?;
+        let outcome = test_layer(ctx, &layers[..k])?;
         report.test_runs += 1;
         Ok(match outcome {
             None => true,
@@ -234,13 +262,13 @@ fn process(
 
 /// Checks the top of `layers` out in the scratch worktree and runs `setup`,
 /// `test` and the stacked domains' own tests; the failure and log tail.
-fn test_layer(
-    repo: &Repo,
-    config: &Config,
-    opts: &Options,
-    workspace: &Workspace,
-    layers: &[Layer],
-) -> Result<Option<(Failure, String)>, QueueError> {
+fn test_layer(ctx: &Ctx, layers: &[Layer]) -> Result<Option<(Failure, String)>, QueueError> {
+    let Ctx {
+        repo,
+        config,
+        opts,
+        workspace,
+    } = *ctx;
     let top = layers.last().expect("a stack has a layer").commit;
     let dir = workspace.worktree();
     repo.scratch_checkout(&dir, top)?;
@@ -258,7 +286,7 @@ fn test_layer(
     commands.extend(tests);
     let log = workspace.log();
     let _ = std::fs::remove_file(&log);
-    match runner::run_commands(&dir, &commands, opts.timeout, &log)
+    match runner::run_commands(&dir, &commands, opts.timeout, &log, &workspace.test_group())
         .map_err(|e| QueueError::io(&log, e))?
     {
         None => Ok(None),
@@ -271,23 +299,34 @@ fn test_layer(
 
 /// Lands `land` (if any) and records `decisions`; true to go on.
 fn finish(
-    repo: &Repo,
-    config: &Config,
-    opts: &Options,
+    ctx: &Ctx,
     base: Oid,
     land: Option<Oid>,
     decisions: Vec<Decision>,
     report: &mut RunReport,
 ) -> Result<bool, QueueError> {
+    let Ctx {
+        repo,
+        config,
+        opts,
+        workspace,
+    } = *ctx;
     let main = &config.main;
+    let follow = |report: &mut RunReport, new: Oid| -> Result<(), QueueError> {
+        let notes = follow_checkouts(repo, workspace, main, base, new)?;
+        report.checkouts.extend(notes);
+        Ok(())
+    };
     match &opts.push {
         Some(remote) => {
-            let Some(notes) = push::publish(repo, remote, main, base, land, &decisions, report)?
+            let Some(moved) = push::publish(repo, remote, main, base, land, &decisions, report)?
             else {
                 report.restarts += 1;
                 return Ok(true);
             };
-            report.checkouts.extend(notes);
+            if let (true, Some(new)) = (moved, land) {
+                follow(report, new)?;
+            }
         }
         None => {
             if let Some(new) = land {
@@ -295,9 +334,7 @@ fn finish(
                     report.restarts += 1;
                     return Ok(true);
                 }
-                report
-                    .checkouts
-                    .extend(follow_checkouts(repo, main, base, new)?);
+                follow(report, new)?;
             }
             decision::publish(repo, &decisions, main)?;
         }

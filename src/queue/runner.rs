@@ -2,9 +2,10 @@
 //! own process group under `sh -c`, output appended to one log file, a
 //! per-command timeout that kills the whole group, and the log's tail for
 //! the rejection. After each command the group is killed as well, so no
-//! test leaves processes behind in the scratch worktree. (A queue that is
-//! itself killed with SIGKILL cannot do that: the command's group lives on
-//! until it ends; the next run resets the worktree under it.)
+//! test leaves processes behind in the scratch worktree. A queue that is
+//! itself killed with SIGKILL cannot do that, so the running command's
+//! group is recorded in a file while it runs, and the next run kills it
+//! (see [`super::leftovers`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -14,6 +15,8 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
+
+use super::leftovers;
 
 /// Lines of the log a rejection carries.
 const TAIL_LINES: usize = 80;
@@ -30,17 +33,19 @@ pub struct Failure {
 }
 
 /// Runs `commands` one after the other in `dir`, appending their output to
-/// `log`; stops at the first that fails. `Ok(None)` when all passed.
+/// `log` and recording the running command's process group in
+/// `group_file`; stops at the first that fails. `Ok(None)` when all passed.
 pub fn run_commands(
     dir: &Path,
     commands: &[String],
     timeout: Duration,
     log: &Path,
+    group_file: &Path,
 ) -> std::io::Result<Option<Failure>> {
     let mut file = OpenOptions::new().create(true).append(true).open(log)?;
     for command in commands {
         writeln!(file, "$ {command}")?;
-        if let Some(reason) = run_one(dir, command, timeout, &file)? {
+        if let Some(reason) = run_one(dir, command, timeout, &file, group_file)? {
             writeln!(file, "-- comm-node: `{command}` {reason}")?;
             return Ok(Some(Failure {
                 command: command.clone(),
@@ -57,6 +62,7 @@ fn run_one(
     command: &str,
     timeout: Duration,
     log: &File,
+    group_file: &Path,
 ) -> std::io::Result<Option<String>> {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
@@ -74,6 +80,11 @@ fn run_one(
         Err(e) => return Ok(Some(format!("could not start: {e}"))),
     };
     let group = child.id() as i32;
+    if let Err(e) = leftovers::record_group(group_file, leftovers::Group::led_by(child.id())) {
+        kill_group(group);
+        let _ = child.wait();
+        return Err(e);
+    }
     let timed_out = AtomicBool::new(false);
     let (done, finished) = mpsc::channel::<()>();
     let status = std::thread::scope(|s| {
@@ -89,6 +100,10 @@ fn run_one(
         status
     })?;
     kill_group(group);
+    match std::fs::remove_file(group_file) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
     if timed_out.load(Ordering::SeqCst) {
         let limit = crate::clock::format_duration(timeout.as_secs());
         return Ok(Some(format!(
@@ -135,7 +150,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
         let commands: Vec<String> = commands.iter().map(|c| c.to_string()).collect();
-        let failure = run_commands(dir.path(), &commands, timeout, &log).unwrap();
+        let group = dir.path().join("group");
+        let failure = run_commands(dir.path(), &commands, timeout, &log, &group).unwrap();
+        assert!(!group.exists(), "the record goes with the group");
         (failure, tail(&log).unwrap())
     }
 

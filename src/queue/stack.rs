@@ -6,6 +6,7 @@
 
 use git2::Oid;
 
+use super::untested::MERGE_MARK;
 use super::{Entry, QueueError};
 use crate::boundary::commits::Checker;
 use crate::config::Config;
@@ -79,7 +80,7 @@ pub fn build(
             }
             TrialMerge::Clean { tree } => {
                 let message = format!(
-                    "Merge {} {} into {}{}\n\nLanded by the comm-node merge queue (entry {}).\n",
+                    "Merge {} {} into {}{}{MERGE_MARK}{}).\n",
                     entry.branch,
                     entry.short(),
                     config.main,

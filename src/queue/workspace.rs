@@ -9,9 +9,12 @@
 //!   untracked files, but ignored files (`target/`, `node_modules/`) stay,
 //!   so `setup` caches survive between runs.
 //! - `test.log`: the output of the latest test run.
+//! - `test.group`, `checkout-updates/`: what a run that is killed
+//!   leaves for the next one to clean up (see [`super::leftovers`]).
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::QueueError;
@@ -49,6 +52,23 @@ impl Workspace {
     /// The log of the latest test run.
     pub fn log(&self) -> PathBuf {
         self.dir.join("test.log")
+    }
+
+    /// The record of the running setup or test command's process group.
+    pub fn test_group(&self) -> PathBuf {
+        self.dir.join("test.group")
+    }
+
+    /// Where the checkout updates in progress are recorded, one file each.
+    pub fn checkout_updates(&self) -> PathBuf {
+        self.dir.join("checkout-updates")
+    }
+
+    /// The record of an update of the checkout at `path`.
+    pub fn checkout_update(&self, path: &Path) -> PathBuf {
+        let name = git2::Oid::hash_object(git2::ObjectType::Blob, path.as_os_str().as_bytes())
+            .expect("hashing bytes cannot fail");
+        self.checkout_updates().join(format!("{name}.yaml"))
     }
 }
 

@@ -34,7 +34,14 @@ enum Sub {
 /// Every decision is an event on comm, addressed to the owner (a landing
 /// also tells the other domains that main moved). Clean checkouts of main
 /// follow it; dirty ones are left alone and reported. Killed at any point,
-/// main is at the old tip or at a tested commit; run again to resume.
+/// main is at the old tip or at a tested commit; run again to resume (it
+/// kills the test processes a killed run left and finishes its checkout
+/// update).
+///
+/// Commits on main the queue did not land (a branch pushed straight to
+/// main, a rewritten main) are reported once to `human` as an `untested`
+/// event and shown by `queue status`; the queue still builds on that main,
+/// since its work is already there; protect main so only the queue pushes.
 #[derive(Debug, clap::Args)]
 struct RunArgs {
     /// Process what is queued now, then exit (without it, keep watching
@@ -102,7 +109,9 @@ fn run_queue(ctx: &Ctx, args: RunArgs) -> Result<(), CliError> {
     loop {
         let report = queue::run(&repo, config, &opts)?;
         // While watching, only rounds that did something are reported.
-        let quiet = report.decisions.is_empty() && report.checkouts.is_empty();
+        let quiet = report.decisions.is_empty()
+            && report.checkouts.is_empty()
+            && report.untested.is_empty();
         if args.once || !quiet {
             if ctx.json {
                 ui::print_json(&report)?;
@@ -119,6 +128,17 @@ fn run_queue(ctx: &Ctx, args: RunArgs) -> Result<(), CliError> {
 
 fn render(report: &RunReport, main: &str) -> String {
     let mut out = String::new();
+    for u in &report.untested {
+        out.push_str(&format!(
+            "warning: {} (told human; the queue builds on it)\n",
+            u.summary(main)
+        ));
+    }
+    if let Some(group) = report.killed_leftover {
+        out.push_str(&format!(
+            "killed process group {group}: a test command a killed run left running\n"
+        ));
+    }
     for d in &report.decisions {
         out.push_str(&d.summary);
         out.push('\n');
@@ -155,16 +175,25 @@ struct Status {
     main: String,
     tip: Option<String>,
     running: bool,
+    /// Commits on main the queue did not land, since its last landing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    untested: Option<queue::Untested>,
     entries: Vec<queue::Entry>,
 }
 
 fn status(ctx: &Ctx) -> Result<(), CliError> {
     let (repo, loaded) = ctx.load()?;
     let snapshot = Snapshot::take(&repo)?;
+    let tip = repo.branch_tip(&loaded.config.main)?;
+    let untested = match tip {
+        Some(tip) => queue::untested::current(&repo, &snapshot, tip)?,
+        None => None,
+    };
     let status = Status {
         main: loaded.config.main.clone(),
-        tip: repo.branch_tip(&loaded.config.main)?.map(|t| t.to_string()),
+        tip: tip.map(|t| t.to_string()),
         running: queue::is_running(&repo),
+        untested,
         entries: queue::pending(&snapshot)?,
     };
     if ctx.json {
@@ -185,6 +214,16 @@ fn status(ctx: &Ctx) -> Result<(), CliError> {
             ""
         }
     );
+    if let Some(u) = &status.untested {
+        out.push_str(&format!(
+            "warning: {} ({})\n",
+            u.summary(&status.main),
+            match &u.event {
+                Some(id) => format!("reported to human as {id}; the queue builds on it"),
+                None => "the next queue run reports it to human".to_owned(),
+            }
+        ));
+    }
     let now = comm_node::clock::now();
     for (i, e) in status.entries.iter().enumerate() {
         let age = format_duration(now.saturating_sub(e.submitted).max(0) as u64);
