@@ -171,3 +171,78 @@ fn outside_domain_worktrees_dash_c_and_as_still_work() {
         .expect(0);
     assert_eq!(last_sender(&env, &root), "web");
 }
+
+/// What a hostile peer writes: a clipboard write, a title change and a
+/// screen clear.
+const HOSTILE: &str = "\u{1b}]52;c;cm0gLXJmIH4=\u{7}\u{1b}]0;owned\u{7}\u{1b}[2J";
+
+/// The first line of a command's output (the id commands print).
+fn first_line(run: Run) -> String {
+    run.stdout.lines().next().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn escape_sequences_from_other_domains_never_reach_the_terminal() {
+    let env = Env::new();
+    app(&env);
+    let api = env.worktree("api");
+    let web = env.worktree("web");
+    let body = format!("look{HOSTILE}\nsecond line\twith a tab");
+    let id = first_line(
+        env.cn(&api, &["send", "--to", "web", "hello", &body])
+            .expect(0),
+    );
+    env.cn(
+        &api,
+        &["reserve", "api/**", "--reason", &format!("moving{HOSTILE}")],
+    )
+    .expect(0);
+    let task = first_line(
+        env.cn(&api, &["task", "add", "--domain", "api", "risky"])
+            .expect(0),
+    );
+    env.cn(&api, &["task", "claim", &task]).expect(0);
+    env.cn(
+        &api,
+        &[
+            "task",
+            "fail",
+            &task,
+            "--reason",
+            &format!("broke{HOSTILE}"),
+        ],
+    )
+    .expect(0);
+
+    let views: [&[&str]; 5] = [
+        &["inbox"],
+        &["read", &id],
+        &["thread", &id],
+        &["reservations"],
+        &["task", "show", &task],
+    ];
+    for args in views {
+        let run = env.cn(&web, args).expect(0);
+        assert!(
+            !run.stdout.contains(['\u{1b}', '\u{7}']),
+            "{args:?} printed a raw control character:\n{:?}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("\\x1b]52;c;"),
+            "{args:?}: {}",
+            run.stdout
+        );
+    }
+    let read = env.cn(&web, &["read", &id]).expect(0).stdout;
+    assert!(read.contains("second line\twith a tab"), "{read}");
+
+    // JSON is data: it keeps the exact text.
+    let json = env.cn(&web, &["read", &id, "--json"]).expect(0).stdout;
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let text = value.to_string();
+    assert!(
+        text.contains(&serde_json::to_string(HOSTILE).unwrap()[1..20]),
+        "{text}"
+    );
+}

@@ -219,6 +219,6 @@ fn report(e: CliError) -> ExitCode {
     if e.kind == Kind::Failure && e.message.contains("Broken pipe") {
         return ExitCode::SUCCESS;
     }
-    eprint!("{}", e.render());
+    ui::eprint(&e.render());
     e.exit_code()
 }
