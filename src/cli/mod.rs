@@ -69,6 +69,7 @@ enum Command {
     Reservations(commands::reservations::Args),
     Submit(commands::submit::Args),
     Queue(commands::queue::Args),
+    Verify(commands::verify::Args),
 }
 
 /// What every command gets: where it runs and how to print.
@@ -207,6 +208,7 @@ pub fn run() -> ExitCode {
         Command::Reservations(args) => commands::reservations::run(&ctx, args),
         Command::Submit(args) => commands::submit::run(&ctx, args),
         Command::Queue(args) => commands::queue::run(&ctx, args),
+        Command::Verify(args) => commands::verify::run(&ctx, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

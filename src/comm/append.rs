@@ -122,6 +122,7 @@ where
 {
     for attempt in 0..MAX_ATTEMPTS {
         let snapshot = Snapshot::take(repo)?;
+        super::verify::refuse_bad_base(repo, snapshot.tip)?;
         let Some(mut change) = build(&snapshot)? else {
             return Ok(None);
         };

@@ -7,7 +7,7 @@ use super::{append, Appended, Change, CommError, Event, Snapshot, ALL};
 use crate::config::Limits;
 use crate::git::{Repo, TreeEdit};
 
-const KIND: &str = "artifact";
+pub(super) const KIND: &str = "artifact";
 
 /// Checks that an artifact name is a normalized relative path that stays
 /// inside the publisher's folder and that every git host accepts: segments

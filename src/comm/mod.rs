@@ -16,6 +16,7 @@ mod presence;
 pub mod reservation;
 mod sync;
 pub mod task;
+pub mod verify;
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;

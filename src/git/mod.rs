@@ -256,6 +256,15 @@ impl Repo {
         self.inner.find_commit(id).is_ok()
     }
 
+    /// The parents of a commit.
+    pub fn parent_ids(&self, id: Oid) -> Result<Vec<Oid>> {
+        let commit = self
+            .inner
+            .find_commit(id)
+            .context(|| format!("cannot read {id}"))?;
+        Ok(commit.parent_ids().collect())
+    }
+
     /// The bytes of a blob.
     pub fn blob(&self, id: Oid) -> Result<Vec<u8>> {
         let blob = self

@@ -24,3 +24,4 @@ pub mod submit;
 pub mod sync;
 pub mod task;
 pub mod thread;
+pub mod verify;
