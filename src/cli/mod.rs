@@ -35,7 +35,8 @@ pub struct Cli {
     #[arg(short = 'C', value_name = "DIR", global = true)]
     dir: Option<PathBuf>,
     /// Act as this domain, or `human`, outside a domain worktree (inside one,
-    /// the worktree's own domain acts and naming another is refused).
+    /// the worktree's own domain acts and naming another is refused; the
+    /// process's real working directory decides, whatever -C says).
     #[arg(long = "as", value_name = "NAME", global = true)]
     as_name: Option<String>,
     #[command(subcommand)]
@@ -72,11 +73,14 @@ enum Command {
     Queue(commands::queue::Args),
     Completions(commands::completions::Args),
     Man(commands::man::Args),
+    Verify(commands::verify::Args),
 }
 
 /// What every command gets: where it runs and how to print.
 pub struct Ctx {
     pub cwd: PathBuf,
+    /// The process's real working directory (identity comes from it, not from `-C`).
+    pub launch_dir: Option<PathBuf>,
     pub json: bool,
     pub as_name: Option<String>,
 }
@@ -116,7 +120,7 @@ impl Ctx {
         Ok(Config::load(&file)?.config.limits)
     }
 
-    /// Who is acting: this worktree's domain, or `--as` outside one.
+    /// Who is acting: this process's domain, or `--as` outside one.
     pub fn actor(&self, repo: &Repo) -> Result<String, CliError> {
         let registered = comm::registrations(repo)?;
         if registered.is_empty() {
@@ -126,18 +130,37 @@ impl Ctx {
             );
         }
         let known: Vec<&str> = registered.keys().map(String::as_str).collect();
-        Ok(comm::resolve_actor(repo, self.as_name.as_deref(), &known)?)
+        let own = self.own_domain(repo, &known)?;
+        Ok(comm::resolve_actor(own, self.as_name.as_deref(), &known)?)
     }
 
-    /// The acting domain for checks: this worktree's, or `--as DOMAIN`;
+    /// The acting domain for checks: this process's, or `--as DOMAIN`;
     /// `None` for the human or when nobody is named.
     pub fn optional_actor(&self, repo: &Repo, loaded: &Loaded) -> Result<Option<String>, CliError> {
-        if repo.recorded_domain().is_none() && self.as_name.is_none() {
+        let known: Vec<&str> = loaded.config.domains.keys().map(String::as_str).collect();
+        let own = self.own_domain(repo, &known)?;
+        if own.is_none() && self.as_name.is_none() {
             return Ok(None);
         }
-        let known: Vec<&str> = loaded.config.domains.keys().map(String::as_str).collect();
-        let actor = comm::resolve_actor(repo, self.as_name.as_deref(), &known)?;
+        let actor = comm::resolve_actor(own, self.as_name.as_deref(), &known)?;
         Ok((actor != comm::HUMAN).then_some(actor))
+    }
+
+    /// Whether this process acts in a domain worktree (its own, whatever `-C` says).
+    pub fn in_domain_worktree(&self, repo: &Repo) -> Result<bool, CliError> {
+        let registered = comm::registrations(repo)?;
+        let known: Vec<&str> = registered.keys().map(String::as_str).collect();
+        Ok(self.own_domain(repo, &known)?.is_some())
+    }
+
+    /// The domain worktree this process really runs in decides, whatever
+    /// `-C` says; outside one, the checkout `-C` names.
+    fn own_domain(&self, repo: &Repo, known: &[&str]) -> Result<Option<String>, CliError> {
+        let launched = self
+            .launch_dir
+            .as_deref()
+            .and_then(|dir| Repo::discover(dir).ok());
+        Ok(comm::acting_domain(launched.as_ref(), repo, known)?)
     }
 }
 
@@ -160,6 +183,7 @@ pub fn run() -> ExitCode {
     };
     let ctx = Ctx {
         cwd,
+        launch_dir: std::env::current_dir().ok(),
         json: cli.json,
         as_name: cli.as_name,
     };
@@ -192,6 +216,7 @@ pub fn run() -> ExitCode {
         Command::Queue(args) => commands::queue::run(&ctx, args),
         Command::Completions(args) => commands::completions::run(&ctx, args),
         Command::Man(args) => commands::man::run(&ctx, args),
+        Command::Verify(args) => commands::verify::run(&ctx, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -204,6 +229,6 @@ fn report(e: CliError) -> ExitCode {
     if e.kind == Kind::Failure && e.message.contains("Broken pipe") {
         return ExitCode::SUCCESS;
     }
-    eprint!("{}", e.render());
+    ui::eprint(&e.render());
     e.exit_code()
 }

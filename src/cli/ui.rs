@@ -1,6 +1,12 @@
-//! Output helpers shared by the commands.
+//! Output helpers shared by the commands, and the one way text reaches
+//! the user: every human-readable line goes through [`print`] or
+//! [`eprint`], which make control characters visible ([`sanitize`]), so a
+//! string another domain wrote (a body, a reason, a title) can never drive
+//! the terminal (set the clipboard, the title, clear the screen). `--json`
+//! is data and stays exact (JSON escapes control characters anyway).
 
-use std::io::Write;
+use std::borrow::Cow;
+use std::io::{IsTerminal, Write};
 
 use serde::Serialize;
 
@@ -13,9 +19,54 @@ pub fn print_json(value: &impl Serialize) -> std::io::Result<()> {
     out.flush()
 }
 
-/// Prints text on stdout.
+/// Prints text on stdout, control characters made visible.
 pub fn print(text: &str) -> std::io::Result<()> {
-    std::io::stdout().lock().write_all(text.as_bytes())
+    std::io::stdout()
+        .lock()
+        .write_all(sanitize(text).as_bytes())
+}
+
+/// Prints text on stderr, control characters made visible.
+pub fn eprint(text: &str) {
+    // Nothing sensible is left to do when stderr itself fails.
+    let _ = std::io::stderr()
+        .lock()
+        .write_all(sanitize(text).as_bytes());
+}
+
+/// Writes raw bytes on stdout (an artifact); to a terminal, as text with
+/// control characters made visible.
+pub fn print_bytes(bytes: &[u8]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if out.is_terminal() {
+        return out.write_all(sanitize(&String::from_utf8_lossy(bytes)).as_bytes());
+    }
+    out.write_all(bytes)
+}
+
+/// `text` with every control character except newline and tab replaced by
+/// a visible escape (`\x1b`, `\r`, `\u{9b}`), and the bidirectional
+/// overrides that reorder what is shown replaced the same way.
+pub fn sanitize(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.contains(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '\r' => out.push_str("\\r"),
+            c if unsafe_char(c) && (c as u32) < 0x80 => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if unsafe_char(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// A message as text: a header line, then the body indented.
@@ -56,4 +107,19 @@ pub fn text_or_stdin(value: &str) -> Result<String, crate::cli::CliError> {
         crate::cli::CliError::new(crate::cli::Kind::Usage, "standard input is not UTF-8 text")
             .hint("send text; publish binary content as an artifact")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sanitize;
+
+    #[test]
+    fn control_characters_become_visible_escapes() {
+        let hostile = "a\u{1b}]52;c;aGk=\u{7}b\u{1b}[2J\r\u{9b}x\u{202e}y\n\tz";
+        assert_eq!(
+            sanitize(hostile),
+            "a\\x1b]52;c;aGk=\\x07b\\x1b[2J\\r\\u{9b}x\\u{202e}y\n\tz"
+        );
+        assert!(matches!(sanitize("plain\n"), std::borrow::Cow::Borrowed(_)));
+    }
 }

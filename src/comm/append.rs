@@ -177,6 +177,7 @@ where
     for attempt in 0..MAX_ATTEMPTS {
         let snapshot = Snapshot::take(repo)?;
         snapshot.check_appendable()?;
+        super::verify::refuse_bad_base(repo, snapshot.tip)?;
         let Some(mut change) = build(&snapshot)? else {
             return Ok(None);
         };

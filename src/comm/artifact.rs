@@ -7,7 +7,7 @@ use super::{append, Appended, Change, CommError, Event, Snapshot, ALL, SYSTEM_AC
 use crate::config::Limits;
 use crate::git::{Repo, TreeEdit};
 
-const KIND: &str = "artifact";
+pub(super) const KIND: &str = "artifact";
 
 /// Where the merge queue publishes its test logs (`artifacts/queue/<entry>.log`).
 pub const QUEUE_NAMESPACE: &str = "queue";

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{append, Appended, Change, CommError, Event, Snapshot, HUMAN};
 use crate::git::{Repo, TreeEdit};
 
-const KIND: &str = "hello";
+pub(super) const KIND: &str = "hello";
 const DIR: &str = "agents";
 
 /// Who announced themselves in a domain, and when.

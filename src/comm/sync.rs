@@ -84,6 +84,9 @@ pub fn sync(repo: &Repo, remote: &str) -> Result<SyncReport, CommError> {
         report.rounds = round + 1;
         let theirs = repo.fetch_branch(remote, branch)?;
         let ours = repo.ref_tip(COMM_REF)?;
+        if let Some(t) = theirs {
+            super::verify::check_remote(repo, remote, ours, t)?;
+        }
         let target = match (ours, theirs) {
             (None, None) => {
                 return Err(CommError::invalid(

@@ -24,7 +24,7 @@ pub use refs::{CasOutcome, TreeEdit};
 pub use remote::PushOutcome;
 pub use snapshot::{BlobReader, FileSnapshot};
 pub use teardown::LinkedWorktree;
-pub use worktree::{WorktreeInfo, WorktreeState};
+pub use worktree::{DomainClues, WorktreeInfo, WorktreeState};
 
 /// A git failure, with what comm-node was doing when it happened.
 #[derive(Debug, thiserror::Error)]

@@ -11,6 +11,18 @@ use super::{Context, GitError, Repo, Result};
 /// It lives outside the work tree, so it can never be committed.
 const DOMAIN_MARKER: &str = "comm-node-domain";
 
+/// What a linked worktree says about the domain it serves; each can be
+/// lost or edited on its own, so identity weighs them together.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DomainClues {
+    /// The name in the worktree's marker file, written by `init`.
+    pub marker: Option<String>,
+    /// The branch checked out (`domain/<name>` for a domain worktree).
+    pub branch: Option<String>,
+    /// The worktree's name (`init` names a domain's worktree after it).
+    pub worktree: Option<String>,
+}
+
 /// A linked worktree as git knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorktreeInfo {
@@ -163,11 +175,40 @@ impl Repo {
         self.common_dir().join("worktrees").join(name)
     }
 
-    /// The domain recorded for this checkout, if it is a domain worktree.
-    pub fn recorded_domain(&self) -> Option<String> {
-        let text = std::fs::read_to_string(self.git_dir().join(DOMAIN_MARKER)).ok()?;
-        let name = text.trim();
-        (!name.is_empty()).then(|| name.to_owned())
+    /// What this checkout says about the domain it serves (nothing for the
+    /// main checkout: only linked worktrees serve a domain).
+    pub fn domain_clues(&self) -> DomainClues {
+        if !self.is_linked_worktree() {
+            return DomainClues::default();
+        }
+        let marker = std::fs::read_to_string(self.git_dir().join(DOMAIN_MARKER))
+            .ok()
+            .map(|text| text.trim().to_owned())
+            .filter(|name| !name.is_empty());
+        let branch = self.inner.find_reference("HEAD").ok().and_then(|head| {
+            let target = head.symbolic_target().ok()??;
+            target.strip_prefix("refs/heads/").map(String::from)
+        });
+        let worktree = self
+            .git_dir()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        DomainClues {
+            marker,
+            branch,
+            worktree,
+        }
+    }
+
+    /// Whether `other` is the same repository (they share one `.git`).
+    pub fn same_repository(&self, other: &Repo) -> bool {
+        match (
+            self.common_dir().canonicalize(),
+            other.common_dir().canonicalize(),
+        ) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
     }
 
     /// The domain recorded for worktree `name`, if any.

@@ -1,11 +1,10 @@
 //! `comm-node artifact get DOMAIN/NAME`: read a published artifact.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use comm_node::comm;
 
-use crate::cli::{CliError, Ctx};
+use crate::cli::{ui, CliError, Ctx};
 
 /// Read artifacts that domains published on the comm branch.
 #[derive(Debug, clap::Args)]
@@ -32,7 +31,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     let bytes = comm::get_artifact(&repo, &artifact)?;
     match output {
         Some(path) => std::fs::write(ctx.cwd.join(path), bytes)?,
-        None => std::io::stdout().lock().write_all(&bytes)?,
+        None => ui::print_bytes(&bytes)?,
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 use comm_node::hooks;
 
 use crate::cli::commands::check::{self, Mode};
-use crate::cli::{CliError, Ctx, Kind};
+use crate::cli::{ui, CliError, Ctx, Kind};
 
 /// Run a git hook's checks (called by the shims `comm-node init` installs).
 ///
@@ -42,7 +42,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     let report = check::run_check(&repo, &loaded, &mode, actor.as_deref())?;
     for v in &report.violations {
         if v.severity != "error" {
-            eprintln!("warning: {}: {}: {}", v.file, v.rule, v.message);
+            ui::eprint(&format!(
+                "warning: {}: {}: {}
+",
+                v.file, v.rule, v.message
+            ));
         }
     }
     for v in report.violations.iter().filter(|v| v.severity == "error") {

@@ -46,7 +46,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
             if ctx.json {
                 crate::cli::ui::print_json(&serde_json::json!({ "dir": dir, "pages": written }))?;
             } else {
-                println!("wrote {} manual pages to {}", written.len(), dir.display());
+                crate::cli::ui::print(&format!(
+                    "wrote {} manual pages to {}\n",
+                    written.len(),
+                    dir.display()
+                ))?;
             }
             Ok(())
         }

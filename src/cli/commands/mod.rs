@@ -28,3 +28,4 @@ pub mod sync;
 pub mod task;
 pub mod thread;
 pub mod uninstall;
+pub mod verify;

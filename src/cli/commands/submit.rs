@@ -49,7 +49,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     };
     let submitted = queue::submit(&repo, &loaded.config, &req)?;
     let uncommitted = match repo.workdir() {
-        Some(dir) if repo.recorded_domain().is_some() => Repo::is_dirty(dir)?,
+        Some(dir) if ctx.in_domain_worktree(&repo)? => Repo::is_dirty(dir)?,
         _ => false,
     };
     if ctx.json {

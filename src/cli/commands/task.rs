@@ -373,7 +373,7 @@ fn list(ctx: &Ctx, repo: &Repo, a: ListArgs) -> Result<(), CliError> {
 fn ready(ctx: &Ctx, repo: &Repo, a: ReadyArgs) -> Result<(), CliError> {
     let domain = match a.domain {
         Some(d) => Some(d),
-        None if repo.recorded_domain().is_some() || ctx.as_name.is_some() => {
+        None if ctx.as_name.is_some() || ctx.in_domain_worktree(repo)? => {
             Some(ctx.actor(repo)?).filter(|me| me != HUMAN)
         }
         None => None,

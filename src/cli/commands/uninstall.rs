@@ -40,7 +40,7 @@ struct Report<'a> {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     let repo = ctx.repo()?;
-    if repo.recorded_domain().is_some() || repo.is_linked_worktree() {
+    if repo.is_linked_worktree() {
         return Err(CliError::new(
             Kind::Usage,
             "uninstall removes the domain worktrees, so it cannot run inside one",
