@@ -25,7 +25,7 @@ use crate::git::{Repo, TreeEdit};
 /// The event kind of a report.
 pub const UNTESTED_KIND: &str = "untested";
 /// Where the last landed `main` lives on `comm`.
-const STATE: &str = "landed.yaml";
+pub const STATE: &str = "landed.yaml";
 /// Commit ids a report lists.
 const LISTED: usize = 20;
 /// What the queue writes in the message of each merge it lands.

@@ -23,7 +23,7 @@ use super::super::{
 };
 use crate::git::{Repo, TreeEdit};
 use crate::pathglob::PathGlob;
-use crate::queue::{Entry, LANDED_KIND, REJECTED_KIND};
+use crate::queue::{untested, Entry, LANDED_KIND, REJECTED_KIND, UNTESTED_KIND};
 
 /// A broken rule, in words.
 pub(super) type Broken = String;
@@ -122,6 +122,7 @@ impl Judge<'_> {
             RELEASE_KIND => self.release_problem(c)?,
             task::KIND => task_problem(c)?,
             LANDED_KIND | REJECTED_KIND => decision_problem(c)?,
+            UNTESTED_KIND => only(c, |p| p == untested::STATE),
             other => Some(format!("`{other}` is no event kind comm-node writes")),
         })
     }
@@ -223,7 +224,7 @@ impl Judge<'_> {
 /// registered domain's or the human's, and only the human registers domains.
 fn author_problem(c: &Case) -> Option<Broken> {
     let e = c.event;
-    let system = matches!(e.kind.as_str(), LANDED_KIND | REJECTED_KIND)
+    let system = matches!(e.kind.as_str(), LANDED_KIND | REJECTED_KIND | UNTESTED_KIND)
         || (e.kind == task::KIND && e.field("Action") == Some("lapse"));
     let from = e.from.as_str();
     if system != (from == SYSTEM_ACTOR) {
@@ -458,6 +459,8 @@ fn decision_problem(c: &Case) -> Result<Option<Broken>, CommError> {
         let ok = match edit {
             TreeEdit::Remove { .. } => is_file_in(p, "queue") || is_file_in(p, "reservations"),
             TreeEdit::Put { .. } if p.starts_with("artifacts/queue/") => true,
+            // The main the queue last landed (see `queue::untested`).
+            TreeEdit::Put { .. } if p == untested::STATE => c.event.kind == LANDED_KIND,
             TreeEdit::Put { bytes, .. } => {
                 let ours = [task, parent.as_deref()]
                     .into_iter()
