@@ -8,6 +8,8 @@ use crate::cli::{CliError, Kind};
 
 /// Lines of a command's output shown (the rest is summarized).
 const SHOWN_LINES: usize = 14;
+/// Lines of a queue run's output shown (one per step).
+const QUEUE_LINES: usize = 40;
 /// Lines of the closing history shown.
 const GRAPH_LINES: usize = 48;
 
@@ -192,7 +194,7 @@ impl Story {
         )?;
         self.cn("web", &["submit", "--task", &page])?;
         self.cn("api", &["submit", "--task", &receipts])?;
-        self.cn("human", &["queue", "run", "--once"])?;
+        self.queue_run()?;
         self.cn("api", &["inbox"])?;
 
         self.heading("api fixes its bug and resubmits; the fix lands and its task is done.");
@@ -204,10 +206,18 @@ impl Story {
             0,
         )?;
         self.cn("api", &["submit", "--task", &receipts])?;
-        self.cn("human", &["queue", "run", "--once"])?;
+        self.queue_run()?;
         self.cn("human", &["task", "list"])?;
         self.cn("human", &["status"])?;
         Ok(())
+    }
+
+    /// `queue run --once`, shown whole: a line per step of the run.
+    fn queue_run(&mut self) -> Result<(), CliError> {
+        let shown = std::mem::replace(&mut self.shown, QUEUE_LINES);
+        let ran = self.cn("human", &["queue", "run", "--once"]);
+        self.shown = shown;
+        ran.map(drop)
     }
 
     /// The code and the coordination history side by side.
