@@ -118,6 +118,7 @@ fn prune_is_refused_while_a_queue_run_is_live() {
     assert!(started.exists(), "the run's test started");
 
     let refused = env.cn(&root, &["queue", "prune"]).expect(1);
+    let json = env.cn(&root, &["--json", "queue", "prune"]).expect(1);
 
     common::write(&stop, "");
     assert!(run.wait().unwrap().success(), "the live run finished");
@@ -129,6 +130,8 @@ fn prune_is_refused_while_a_queue_run_is_live() {
         refused.stderr
     );
     assert!(refused.stderr.contains("hint: wait for it to finish"));
+    let error: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(error["exit"], 1);
     let worktree = root.join(".git/comm-node/queue/worktree");
     assert!(
         worktree.join("api/a.txt").exists(),

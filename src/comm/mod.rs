@@ -173,9 +173,9 @@ fn registration_event(config: &Config, plan: &RegistrationPlan, from: &str) -> E
     let names: Vec<&str> = config.domains.keys().map(String::as_str).collect();
     let subject = if plan.kickoff {
         format!(
-            "kickoff {}: {} domains ({})",
+            "kickoff {}: {} ({})",
             config.project,
-            names.len(),
+            crate::text::count(names.len(), "domain"),
             names.join(", ")
         )
     } else {

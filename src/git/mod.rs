@@ -26,13 +26,34 @@ pub use snapshot::{BlobReader, FileSnapshot};
 pub use teardown::LinkedWorktree;
 pub use worktree::{DomainClues, WorktreeInfo, WorktreeState};
 
-/// A git failure, with what comm-node was doing when it happened.
-#[derive(Debug, thiserror::Error)]
-#[error("{context}: {source}")]
+/// A git failure, with what comm-node was doing when it happened. It reads
+/// as `context: git's message`, without libgit2's internal class and code
+/// numbers (`class=Repository (6); code=NotFound (-3)`), which say nothing
+/// to a user; [`GitError::code`] keeps the code for callers.
+#[derive(Debug)]
 pub struct GitError {
     pub context: String,
-    #[source]
     pub source: git2::Error,
+}
+
+impl std::fmt::Display for GitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let message = self.source.message().trim_end_matches('.');
+        if message.is_empty() {
+            return write!(f, "{}", self.context);
+        }
+        write!(f, "{}: {message}", self.context)
+    }
+}
+
+/// git's message is part of the text already: no separate cause.
+impl std::error::Error for GitError {}
+
+impl GitError {
+    /// libgit2's code for the failure (`NotFound`, `Exists`...).
+    pub fn code(&self) -> ErrorCode {
+        self.source.code()
+    }
 }
 
 /// A path staged against `HEAD` with its staged blob (`None`: a deletion).
@@ -115,6 +136,15 @@ impl Repo {
         let common = self.inner.commondir();
         let main = Repository::open(common).ok()?;
         main.workdir().map(Path::to_path_buf)
+    }
+
+    /// The branch the main checkout has checked out (`None` when detached,
+    /// or for a bare repository).
+    pub fn main_checkout_branch(&self) -> Option<String> {
+        let main = Repository::open(self.main_workdir()?).ok()?;
+        let head = main.find_reference("HEAD").ok()?;
+        let target = head.symbolic_target().ok()??;
+        target.strip_prefix("refs/heads/").map(str::to_owned)
     }
 
     /// The directory shared by all worktrees (`.git`).
