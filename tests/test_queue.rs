@@ -484,7 +484,7 @@ fn killed_while_pushing_the_remote_is_old_or_tested_and_a_rerun_completes() {
     env.git(&bare, &["config", "receive.denyNonFastForwards", "true"]);
     env.git(&root, &["remote", "add", "origin", bare.to_str().unwrap()]);
     env.git(&root, &["push", "-q", "origin", "main"]);
-    env.cn(&root, &["sync"]).expect(0);
+    env.cn(&root, &["sync", "origin"]).expect(0);
     kill_rounds(&env, &root, &bare, &["--push", "origin"], &tested, 16, 10);
 }
 
@@ -724,7 +724,7 @@ fn a_synced_decision_keeps_a_resubmission_made_on_another_clone() {
     );
     env.git(&seed, &["remote", "add", "origin", bare.to_str().unwrap()]);
     env.git(&seed, &["push", "-q", "origin", "main", "domain/api"]);
-    env.cn(&seed, &["sync"]).expect(0);
+    env.cn(&seed, &["sync", "origin"]).expect(0);
     // Another clone resubmits api with a newer head and publishes it.
     env.git(
         env.dir.path(),
@@ -905,7 +905,7 @@ fn a_head_nobody_pushed_is_rejected_as_missing_on_ci() {
     // Submitted and synced, but domain/api itself was never pushed.
     commit(&env, "api", &[("api/a.txt", "a\n")], "api: a");
     submit(&env, "api");
-    env.cn(&seed, &["sync"]).expect(0);
+    env.cn(&seed, &["sync", "origin"]).expect(0);
     env.git(
         env.dir.path(),
         &["clone", "-q", bare.to_str().unwrap(), "ci"],

@@ -13,6 +13,7 @@ mod event;
 mod index;
 pub mod limits;
 mod message;
+pub mod outgoing;
 mod presence;
 mod repair;
 pub mod reservation;
@@ -40,7 +41,7 @@ pub use message::{
 };
 pub use presence::{hello, presence, Presence};
 pub use repair::{repair, Dropped, RepairReport};
-pub use sync::{sync, Rejected, Replayed, SyncReport};
+pub use sync::{sync, sync_to, Rejected, Replayed, SyncReport};
 
 /// Who signs the events comm-node writes on no one's behalf (queue
 /// decisions, lapsed leases); a reserved name, never a domain.
