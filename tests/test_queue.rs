@@ -772,7 +772,7 @@ fn a_lost_push_race_is_retried_and_a_moved_main_redoes_the_batch() {
         &seed,
         &["push", "-q", "origin", "main", "domain/api", "domain/web"],
     );
-    env.cn(&seed, &["sync"]).expect(0);
+    env.cn(&seed, &["sync", "origin"]).expect(0);
     env.git(
         env.dir.path(),
         &["clone", "-q", bare.to_str().unwrap(), "other"],
