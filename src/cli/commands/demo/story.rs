@@ -323,9 +323,10 @@ impl Story {
             self.text.push_str(&format!("       {line}\n"));
         }
         if all.len() > self.shown {
+            let hidden = all.len() - self.shown;
             self.text.push_str(&format!(
-                "       ... ({} more lines)\n",
-                all.len() - self.shown
+                "       ... ({hidden} more {})\n",
+                comm_node::text::noun_for(hidden, "line")
             ));
         }
         let code = out.status.code().unwrap_or(-1);
