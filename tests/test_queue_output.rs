@@ -246,3 +246,39 @@ fn a_watching_run_says_once_that_it_is_idle_and_what_it_watches() {
         "idle: nothing queued; watching comm for submissions every 1s (Ctrl-C stops)\n"
     );
 }
+
+#[test]
+fn a_run_that_pushes_says_when_it_fetches_and_when_it_pushed() {
+    let env = Env::new();
+    let root = project(&env, CONFIG);
+    let bare = env.path("remote.git");
+    env.git(
+        env.dir.path(),
+        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+    );
+    env.git(&root, &["remote", "add", "origin", bare.to_str().unwrap()]);
+    commit(&env, "api", &[("api/a.txt", "a\n")], "api: a");
+    env.git(&root, &["push", "-q", "origin", "main", "domain/api"]);
+    submit(&env, "api");
+    env.cn(&root, &["sync", "origin"]).expect(0);
+
+    let run = env
+        .cn(&root, &["queue", "run", "--once", "--push", "origin"])
+        .expect(0);
+
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let at = |prefix: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} in\n{}", run.stdout))
+    };
+    assert_eq!(lines[0], "syncing comm with origin and fetching its main");
+    assert!(at("batch 1: 1 candidate") < at("tests passed on "));
+    assert!(at("tests passed on ") < at("pushed main and comm to origin (one atomic push)"));
+    assert!(at("pushed main and comm") < at("queue: landed api "));
+    assert_eq!(
+        tip(&env, &root, "main"),
+        env.git(&bare, &["rev-parse", "main"])
+    );
+}

@@ -21,8 +21,10 @@ pub enum Step<'a> {
         base: Oid,
         candidates: &'a [Entry],
     },
+    /// With `--push`: comm is synced and `main` fetched from `remote`.
+    Fetching { remote: &'a str },
     /// Entries whose head `base` already contains are recorded as landed
-    /// (a killed run had moved `main`).
+    /// (a killed run had moved `main`, or they were merged by hand).
     Recovering { entries: usize },
     /// A test run starts on `commit`, the merge of `domains` on `base`:
     /// the first `layer` of the batch's `of` stacked candidates.
@@ -53,6 +55,9 @@ pub enum Step<'a> {
     Bisecting { candidates: usize, runs: usize },
     /// `main` moved from `from` to `to` (locally, or on the remote).
     Landed { from: Oid, to: Oid },
+    /// With `--push`: `main` and the decisions went to `remote` in one
+    /// atomic push.
+    Pushed { remote: &'a str },
     /// `main` moved under the run: the batch is redone on the new `main`.
     Restarting,
     /// A decision, as its one-line summary, with the comm artifact holding

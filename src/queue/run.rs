@@ -187,7 +187,10 @@ fn step(ctx: &Ctx, report: &mut RunReport) -> Result<bool, QueueError> {
         observe,
     } = *ctx;
     let base = match &opts.push {
-        Some(remote) => push::prepare(repo, config, workspace, remote, report)?,
+        Some(remote) => {
+            observe(&Step::Fetching { remote });
+            push::prepare(repo, config, workspace, remote, report)?
+        }
         None => repo
             .branch_tip(&config.main)?
             .ok_or_else(|| QueueError::NoMain(config.main.clone()))?,
@@ -415,6 +418,7 @@ fn finish(
                 report.restarts += 1;
                 return Ok(true);
             };
+            observe(&Step::Pushed { remote });
             if let (true, Some(new)) = (moved, land) {
                 observe(&Step::Landed {
                     from: base,

@@ -117,8 +117,8 @@ fn run_queue(ctx: &Ctx, args: RunArgs) -> Result<(), CliError> {
     let printer = Printer {
         json: ctx.json,
         main: config.main.clone(),
+        idle: Default::default(),
     };
-    let mut idle = false;
     loop {
         let report = queue::run(&repo, config, &opts, &|step| printer.step(step))?;
         // While watching, only rounds that did something are reported.
@@ -139,10 +139,10 @@ fn run_queue(ctx: &Ctx, args: RunArgs) -> Result<(), CliError> {
         if args.once {
             return Ok(());
         }
-        if quiet && !idle {
+        if quiet && !printer.idle.get() {
             printer.say(&watching(&config.main, opts.push.as_deref(), interval));
         }
-        idle = quiet;
+        printer.idle.set(quiet);
         std::thread::sleep(interval.max(Duration::from_millis(100)));
     }
 }

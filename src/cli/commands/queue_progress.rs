@@ -4,6 +4,7 @@
 //! and each decision. Under `--json` they go to stderr, so stdout stays
 //! one JSON document.
 
+use std::cell::Cell;
 use std::time::Duration;
 
 use comm_node::clock::format_duration;
@@ -17,10 +18,16 @@ pub struct Printer {
     pub json: bool,
     /// The branch the queue lands on.
     pub main: String,
+    /// A watching run found nothing to do last round: the fetch every
+    /// round starts with is not worth a line each time.
+    pub idle: Cell<bool>,
 }
 
 impl Printer {
     pub fn step(&self, step: &Step) {
+        if self.idle.get() && matches!(step, Step::Fetching { .. }) {
+            return;
+        }
         self.say(&line(step, &self.main));
     }
 
@@ -67,8 +74,11 @@ pub fn line(step: &Step, main: &str) -> String {
                 names.join(", ")
             )
         }
+        Step::Fetching { remote } => {
+            format!("syncing comm with {remote} and fetching its {main}")
+        }
         Step::Recovering { entries } => format!(
-            "{} already on {main} (a killed run landed them): recording them as landed",
+            "{} already in {main}: recording them as landed",
             count(*entries, "entry")
         ),
         Step::Testing {
@@ -115,6 +125,9 @@ pub fn line(step: &Step, main: &str) -> String {
         ),
         Step::Landed { from, to } => {
             format!("{main} moved from {} to {}", short(from), short(to))
+        }
+        Step::Pushed { remote } => {
+            format!("pushed {main} and comm to {remote} (one atomic push)")
         }
         Step::Restarting => format!("{main} moved during the batch: redoing it on the new {main}"),
         Step::Decided {
