@@ -102,9 +102,15 @@ fn the_first_sync_to_a_remote_without_comm_needs_the_remote_named() {
     let env = Env::new();
     let (root, bare) = with_empty_origin(&env);
 
+    let config = env.git(&root, &["config", "--list", "--local"]);
     let refused = env.cn(&root, &["sync"]).expect(1);
 
     assert!(!has_comm(&env, &bare), "nothing was published");
+    assert_eq!(
+        env.git(&root, &["config", "--list", "--local"]),
+        config,
+        "no fetch refspec was added either"
+    );
     let events = env.git(&root, &["rev-list", "--count", "comm"]);
     assert!(
         refused.stderr.starts_with(&format!(

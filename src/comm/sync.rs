@@ -89,6 +89,12 @@ pub fn sync_to(repo: &Repo, remote: &str, publish_first: bool) -> Result<SyncRep
         Snapshot::take(repo)?.check_appendable()?;
     }
     let branch = COMM_REF.trim_start_matches("refs/heads/");
+    // Before anything changes (the fetch refspec included).
+    if let (false, Some(ours)) = (publish_first, repo.ref_tip(COMM_REF)?) {
+        if repo.fetch_branch(remote, branch)?.is_none() {
+            return Err(first_publication(remote, count_since(repo, ours, None)?));
+        }
+    }
     let mut report = SyncReport {
         remote: remote.to_owned(),
         refspec_added: repo.ensure_fetch_refspec(remote, branch)?,
@@ -138,9 +144,6 @@ pub fn sync_to(repo: &Repo, remote: &str, publish_first: bool) -> Result<SyncRep
                     continue;
                 }
                 replayed
-            }
-            (Some(o), None) if !publish_first => {
-                return Err(first_publication(remote, count_since(repo, o, None)?))
             }
             (Some(o), _) => o,
         };
