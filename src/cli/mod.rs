@@ -36,7 +36,8 @@ pub struct Cli {
     dir: Option<PathBuf>,
     /// Act as this domain, or `human`, outside a domain worktree (inside one,
     /// the worktree's own domain acts and naming another is refused; the
-    /// process's real working directory decides, whatever -C says).
+    /// process's real working directory decides, whatever -C says). In the
+    /// main checkout `human` acts by default. Default: $COMM_NODE_AS.
     #[arg(long = "as", value_name = "NAME", global = true)]
     as_name: Option<String>,
     #[command(subcommand)]
@@ -131,7 +132,12 @@ impl Ctx {
         }
         let known: Vec<&str> = registered.keys().map(String::as_str).collect();
         let own = self.own_domain(repo, &known)?;
-        Ok(comm::resolve_actor(own, self.as_name.as_deref(), &known)?)
+        Ok(comm::resolve_actor(
+            own,
+            self.as_name.as_deref(),
+            &known,
+            outside(repo),
+        )?)
     }
 
     /// The acting domain for checks: this process's, or `--as DOMAIN`;
@@ -142,7 +148,7 @@ impl Ctx {
         if own.is_none() && self.as_name.is_none() {
             return Ok(None);
         }
-        let actor = comm::resolve_actor(own, self.as_name.as_deref(), &known)?;
+        let actor = comm::resolve_actor(own, self.as_name.as_deref(), &known, outside(repo))?;
         Ok((actor != comm::HUMAN).then_some(actor))
     }
 
@@ -163,6 +169,19 @@ impl Ctx {
         Ok(comm::acting_domain(launched.as_ref(), repo, known)?)
     }
 }
+
+/// Where a command runs when it is not in a domain worktree: the main
+/// checkout (where `human` acts by default) or elsewhere.
+fn outside(repo: &Repo) -> comm::Outside {
+    if repo.workdir().is_some() && !repo.is_linked_worktree() {
+        comm::Outside::MainCheckout
+    } else {
+        comm::Outside::Elsewhere
+    }
+}
+
+/// The variable that names who acts, for scripts and CI (`--as` wins).
+pub const AS_VAR: &str = "COMM_NODE_AS";
 
 /// Parses the command line and runs it.
 pub fn run() -> ExitCode {
@@ -185,7 +204,9 @@ pub fn run() -> ExitCode {
         cwd,
         launch_dir: std::env::current_dir().ok(),
         json: cli.json,
-        as_name: cli.as_name,
+        as_name: cli
+            .as_name
+            .or_else(|| std::env::var(AS_VAR).ok().filter(|v| !v.is_empty())),
     };
     let result = match cli.command {
         Command::Init(args) => commands::init::run(&ctx, args),

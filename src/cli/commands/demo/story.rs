@@ -272,11 +272,10 @@ impl Story {
     }
 
     fn cn_expecting(&mut self, who: &str, args: &[&str], want: i32) -> Result<Ran, CliError> {
+        // Exactly as printed: the human's lines act as `human` because they
+        // run in the main checkout, each agent's because it runs in its worktree.
         let mut cmd = Command::new(&self.exe);
-        if who == "human" {
-            cmd.args(["--as", "human"]);
-        }
-        cmd.args(args);
+        cmd.args(args).env_remove(crate::cli::AS_VAR);
         self.run(who, "comm-node", args, cmd, want)
     }
 
