@@ -133,3 +133,47 @@ fn a_bare_clone_must_name_who_acts() {
     )
     .expect(0);
 }
+
+#[test]
+fn a_domain_worktree_reads_comm_yaml_from_the_main_checkout_not_its_own_copy() {
+    let env = Env::new();
+    let root = app(&env);
+    let web = env.worktree("web");
+    // The agent's own copy does not count, even broken.
+    common::write(&web.join("comm.yaml"), "project: [broken\n");
+    let status = env.cn(&web, &["status"]).expect(0).stdout;
+    assert!(status.contains("app: 2 domains"), "{status}");
+    // An uncommitted edit in the main checkout counts at once.
+    common::write(
+        &root.join("comm.yaml"),
+        &format!("{CONFIG}  docs:\n    scope: [\"docs/**\"]\n"),
+    );
+    let status = env.cn(&web, &["status"]).expect(0).stdout;
+    assert!(status.contains("app: 3 domains"), "{status}");
+}
+
+#[test]
+fn comm_yaml_is_read_from_main_when_the_main_checkout_has_none() {
+    let env = Env::new();
+    let root = app(&env);
+    let web = env.worktree("web");
+    std::fs::remove_file(root.join("comm.yaml")).unwrap();
+    for dir in [&web, &root] {
+        let status = env.cn(dir, &["status"]).expect(0).stdout;
+        assert!(status.contains("app: 2 domains"), "{status}");
+    }
+    // The pre-commit hook finds it too.
+    common::write(&web.join("web/w.ts"), "export const w = 2;\n");
+    env.git(&web, &["commit", "-qam", "web change"]);
+    // A mistake in the committed file is reported against `main:comm.yaml`.
+    env.git(&root, &["checkout", "-q", "comm.yaml"]);
+    common::write(
+        &root.join("comm.yaml"),
+        "project: app\ndomains: {}\nbogus: 1\n",
+    );
+    env.git(&root, &["commit", "-qam", "break comm.yaml", "--no-verify"]);
+    std::fs::remove_file(root.join("comm.yaml")).unwrap();
+    let run = env.cn(&web, &["status"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("main:comm.yaml:"), "{}", run.stderr);
+}

@@ -11,8 +11,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use comm_node::comm;
-use comm_node::config::{self, Config, Limits, Loaded};
+use comm_node::config::{Limits, Loaded};
 use comm_node::git::Repo;
+use comm_node::project;
 
 pub use error::{CliError, Kind};
 
@@ -95,30 +96,20 @@ impl Ctx {
         })
     }
 
-    /// The repository and its validated `comm.yaml` (read from the main checkout).
+    /// The repository and its validated `comm.yaml` (from the main
+    /// checkout, or committed on `main`: see [`comm_node::project`]).
     pub fn load(&self) -> Result<(Repo, Loaded), CliError> {
         let repo = self.repo()?;
-        let root = repo.main_workdir().ok_or_else(|| {
-            CliError::new(
-                Kind::Usage,
-                "this repository has no main checkout to read comm.yaml from",
-            )
-        })?;
-        let loaded = Config::load(&root.join(config::FILE_NAME))?;
+        let loaded = project::load_config(&repo)?;
         loaded.check_main(|b| matches!(repo.branch_tip(b), Ok(Some(_))))?;
         Ok((repo, loaded))
     }
 
     /// The bus limits from comm.yaml (the defaults when there is none).
     pub fn limits(&self, repo: &Repo) -> Result<Limits, CliError> {
-        let Some(root) = repo.main_workdir() else {
-            return Ok(Limits::default());
-        };
-        let file = root.join(config::FILE_NAME);
-        if !file.exists() {
-            return Ok(Limits::default());
-        }
-        Ok(Config::load(&file)?.config.limits)
+        Ok(project::load_config_if_any(repo)?
+            .map(|l| l.config.limits)
+            .unwrap_or_default())
     }
 
     /// Who is acting: this process's domain, or `--as` outside one.

@@ -199,13 +199,9 @@ fn remembered_start(repo: &Repo, tip: Option<Oid>) -> Result<Option<Oid>, CommEr
     Ok(repo.merge_base(seen, tip)?)
 }
 
-/// The `shared` globs of comm.yaml in the main checkout (none without one).
+/// The `shared` globs of the project's comm.yaml (none without one).
 fn shared_globs(repo: &Repo) -> Vec<PathGlob> {
-    let Some(root) = repo.main_workdir() else {
-        return Vec::new();
-    };
-    let file = root.join(crate::config::FILE_NAME);
-    crate::config::Config::load(&file)
+    crate::project::load_config(repo)
         .map(|l| l.config.shared)
         .unwrap_or_default()
         .iter()
