@@ -115,7 +115,7 @@ pub fn refuse_bad_base(repo: &Repo, tip: Option<Oid>) -> Result<(), CommError> {
             "comm holds the bad commit {bad} found by comm-node verify; nothing is written on top of it"
         ),
         hint: format!(
-            "the human resolves it: `comm-node verify` says what is wrong; reset comm to before it (git update-ref refs/heads/comm {bad}^ and replay what should stay), or accept it with `comm-node --as human verify --accept {bad}`"
+            "the human resolves it: `comm-node verify` says what is wrong; reset comm to before it (git update-ref refs/heads/comm {bad}^ and replay what should stay), or accept it with `comm-node verify --accept {bad}` in the main checkout"
         ),
     })
 }

@@ -105,12 +105,12 @@ impl Story {
         )?;
         let page = self.tasks.page.clone();
         let contract = self.tasks.contract.clone();
-        self.cn(
+        let sent = self.cn(
             "api",
             &[
                 "send",
                 "--to",
-                "web",
+                "web,human",
                 "--task",
                 &page,
                 "orders API contract ready",
@@ -119,6 +119,18 @@ impl Story {
         )?;
         self.cn("api", &["task", "done", &contract])?;
         self.cn("web", &["inbox"])?;
+        // A reply names no one: it reaches api and the human, about the task.
+        let id = sent.stdout.trim();
+        let prefix = &id[..id.len().min(16)];
+        self.cn(
+            "web",
+            &[
+                "send",
+                "--reply-to",
+                prefix,
+                "thanks, wiring the order list",
+            ],
+        )?;
         self.cn("web", &["ack", "--all"])?;
         self.cn("web", &["task", "next"])?;
         Ok(())
