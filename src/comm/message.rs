@@ -195,16 +195,20 @@ pub fn send(repo: &Repo, req: &SendRequest, limits: &Limits) -> Result<Appended,
 }
 
 /// Who a reply to `parent` goes to by default: its sender and its other
-/// recipients, except the one replying.
+/// recipients, except the one replying and comm-node itself (which reads
+/// no messages).
 fn reply_recipients(parent: &Message, me: &str) -> Result<Vec<String>, CommError> {
     let to: Vec<String> = std::iter::once(&parent.from)
         .chain(&parent.to)
-        .filter(|name| *name != me)
+        .filter(|name| *name != me && *name != super::SYSTEM_ACTOR)
         .cloned()
         .collect();
     if to.is_empty() {
         return Err(CommError::invalid(
-            format!("message {} has no one to reply to but you", parent.id),
+            format!(
+                "message {} has no one to reply to: its sender and recipients are you or comm-node",
+                parent.id
+            ),
             "pass --to DOMAIN[,DOMAIN...]",
         ));
     }
@@ -471,4 +475,39 @@ fn message_at(repo: &Repo, commit: Oid) -> Result<Option<Message>, CommError> {
         ControlFlow::Break(())
     })?;
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parent(from: &str, to: &[&str]) -> Message {
+        Message {
+            id: "1-a".into(),
+            kind: KIND.into(),
+            from: from.into(),
+            to: to.iter().map(|t| (*t).to_owned()).collect(),
+            subject: "s".into(),
+            body: String::new(),
+            task: None,
+            thread: "1-a".into(),
+            reply_to: None,
+            tokens: 1,
+            time: 0,
+            commit: String::new(),
+            seq: 1,
+        }
+    }
+
+    #[test]
+    fn a_reply_goes_to_everyone_on_the_original_but_the_replier_and_comm_node() {
+        let to = reply_recipients(&parent("api", &["web", "docs"]), "web").unwrap();
+        assert_eq!(to, ["api", "docs"]);
+        let to = reply_recipients(
+            &parent(super::super::SYSTEM_ACTOR, &["web", "human"]),
+            "web",
+        );
+        assert_eq!(to.unwrap(), ["human"]);
+        assert!(reply_recipients(&parent(super::super::SYSTEM_ACTOR, &["web"]), "web").is_err());
+    }
 }
