@@ -304,6 +304,7 @@ pub fn record_chain(
     main_branch: &str,
 ) -> Result<Option<Oid>, CommError> {
     let mut tip = tip;
+    Snapshot::at(repo, tip)?.check_writable()?;
     for decision in decisions {
         let snapshot = Snapshot::at(repo, tip)?;
         let Some(mut change) = decision_change(&snapshot, decision, main_branch)? else {
