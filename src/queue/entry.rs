@@ -116,7 +116,7 @@ pub fn submit(repo: &Repo, config: &Config, req: &SubmitRequest) -> Result<Submi
     let main = repo.branch_tip(&config.main)?.ok_or_else(|| {
         CommError::invalid(
             format!("branch {} does not exist", config.main),
-            "commit once on main first",
+            format!("commit once on {} first", config.main),
         )
     })?;
     let ahead = repo.ahead_behind(head, main)?.ahead;
