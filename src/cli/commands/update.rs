@@ -147,8 +147,9 @@ fn worktree_of(repo: &Repo, domain: &str) -> Result<PathBuf, CliError> {
         })
 }
 
-/// Refuses when the worktree is in the middle of a merge, rebase or the like.
-fn refuse_unfinished(here: &Repo, worktree: &std::path::Path) -> Result<(), CliError> {
+/// Refuses when the worktree is in the middle of a merge, rebase or the
+/// like (shared with `submit`).
+pub(crate) fn refuse_unfinished(here: &Repo, worktree: &std::path::Path) -> Result<(), CliError> {
     let Some(op) = here.in_progress() else {
         return Ok(());
     };
