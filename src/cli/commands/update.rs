@@ -63,6 +63,8 @@ struct Output {
     outcome: &'static str,
     /// The branch head afterwards.
     head: String,
+    /// The branch had nothing of its own: it now points at main's tip.
+    fast_forward: bool,
     /// Files with unresolved conflicts.
     conflicts: Vec<String>,
     /// What git said when it stopped.
@@ -107,6 +109,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         behind,
         outcome: "up-to-date",
         head: tip.to_string(),
+        fast_forward: false,
         conflicts: Vec::new(),
         git_said: String::new(),
     };
@@ -117,6 +120,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         CatchUp::Done { head } => {
             out.outcome = "caught-up";
             out.head = head.to_string();
+            out.fast_forward = head == main_tip;
             report(ctx, &out)
         }
         CatchUp::Stopped { conflicts, said } => {
@@ -191,7 +195,11 @@ fn report(ctx: &Ctx, out: &Output) -> Result<(), CliError> {
             "caught {} up with {} by {} ({} commit{} of {}), now at {short}\nnext: run your tests; submit when your work is ready\n",
             out.branch,
             out.main,
-            if out.method == "rebase" { "rebase" } else { "merge" },
+            match (out.fast_forward, out.method) {
+                (true, _) => "fast-forward",
+                (false, "rebase") => "rebase",
+                (false, _) => "merge",
+            },
             out.behind,
             if out.behind == 1 { "" } else { "s" },
             out.main
