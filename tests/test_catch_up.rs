@@ -295,6 +295,28 @@ fn update_with_rebase_replays_the_branch_on_main() {
     );
 }
 
+#[test]
+fn update_with_rebase_stops_on_conflicts_and_can_abort_cleanly() {
+    let env = Env::new();
+    diverged(&env);
+    let wt = env.worktree("infra");
+    let before = env.git(&wt, &["rev-parse", "HEAD"]);
+    let out = json(&update_json(&env, "infra", &["--rebase"]).expect(1));
+    assert_eq!(out["outcome"], "conflicts");
+    assert_eq!(out["conflicts"], serde_json::json!(["README.md"]));
+    let text = update(&env, "infra", &[]).expect(1);
+    assert!(
+        text.stderr.contains("a rebase is in progress"),
+        "{}",
+        text.stderr
+    );
+    env.git(&wt, &["rebase", "--abort"]);
+    let out = json(&update_json(&env, "infra", &["--rebase", "--abort-on-conflict"]).expect(1));
+    assert_eq!(out["outcome"], "aborted");
+    assert_eq!(env.git(&wt, &["rev-parse", "HEAD"]), before);
+    assert_eq!(env.git(&wt, &["status", "--porcelain"]), "");
+}
+
 fn update_json(env: &Env, domain: &str, args: &[&str]) -> common::Run {
     let mut all = vec!["--json", "update"];
     all.extend_from_slice(args);

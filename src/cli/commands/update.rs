@@ -93,8 +93,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         )
         .hint("commit them (or git stash), then run comm-node update again"));
     }
-    let tip = tip(&repo, &branch)?;
-    let main_tip = tip_of_main(&repo, &main)?;
+    let tip = existing_tip(
+        &repo,
+        &branch,
+        "run comm-node init in the main checkout to create it",
+    )?;
+    let main_tip = existing_tip(&repo, &main, &format!("commit once on {main} first"))?;
     let behind = repo.ahead_behind(tip, main_tip)?.behind;
     let method = if args.rebase {
         Method::Rebase
@@ -167,17 +171,10 @@ pub(crate) fn refuse_unfinished(here: &Repo, worktree: &std::path::Path) -> Resu
     )))
 }
 
-fn tip(repo: &Repo, branch: &str) -> Result<git2::Oid, CliError> {
+/// The tip of `branch`, which must exist (`hint` says how to make it).
+fn existing_tip(repo: &Repo, branch: &str, hint: &str) -> Result<git2::Oid, CliError> {
     repo.branch_tip(branch)?.ok_or_else(|| {
-        CliError::new(Kind::Usage, format!("branch {branch} does not exist"))
-            .hint("run comm-node init in the main checkout to create it")
-    })
-}
-
-fn tip_of_main(repo: &Repo, main: &str) -> Result<git2::Oid, CliError> {
-    repo.branch_tip(main)?.ok_or_else(|| {
-        CliError::new(Kind::Usage, format!("branch {main} does not exist"))
-            .hint(format!("commit once on {main} first"))
+        CliError::new(Kind::Usage, format!("branch {branch} does not exist")).hint(hint)
     })
 }
 
