@@ -201,3 +201,22 @@ fn submit_of_a_head_the_queue_just_rejected_warns_with_the_reason() {
     let run = env.cn(&backend, &["submit"]).expect(0);
     assert!(!run.stderr.contains("warning"), "{}", run.stderr);
 }
+
+#[test]
+fn task_help_teaches_the_one_finishing_rule() {
+    let env = Env::new();
+    let run = env.cn(&env.path(""), &["task", "--help"]).expect(0);
+    assert!(
+        run.stdout.contains("submit --task") && run.stdout.contains("done when it lands"),
+        "{}",
+        run.stdout
+    );
+    let run = env.cn(&env.path(""), &["task", "done", "--help"]).expect(0);
+    assert!(
+        run.stdout
+            .contains("Work that changes code is done when it lands")
+            && run.stdout.contains("--force"),
+        "{}",
+        run.stdout
+    );
+}
