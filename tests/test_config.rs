@@ -63,8 +63,10 @@ fn missing_config_says_how_to_start() {
     let root = env.repo("repo", &[("README.md", "hi\n")]);
     let run = env.cn(&root, &["init"]).expect(2);
     assert!(
-        run.stderr
-            .starts_with(&format!("error: no comm.yaml in {}\n", root.display())),
+        run.stderr.starts_with(&format!(
+            "error: no comm.yaml in {} (nor committed on main)\n",
+            root.display()
+        )),
         "{}",
         run.stderr
     );

@@ -67,7 +67,10 @@ fn a_missing_comm_yaml_is_named_as_missing_not_as_a_mistake() {
         let run = env.cn(&root, args).expect(2);
         assert_eq!(
             run.stderr.lines().next().unwrap(),
-            format!("error: no comm.yaml in {}", root.display()),
+            format!(
+                "error: no comm.yaml in {} (nor committed on main)",
+                root.display()
+            ),
             "{args:?}"
         );
         assert!(run

@@ -16,6 +16,8 @@
 //! - [`leftovers`]: what a killed run leaves (process groups, a half-done
 //!   checkout update) and how the next run disposes of it.
 //! - [`decision`]: `landed` / `rejected` events on `comm`.
+//! - [`finish`]: the one finishing rule (done when it lands) and the
+//!   last rejection of a head.
 //! - [`progress`]: the steps a run reports to its caller as it goes.
 //! - [`prune`]: the room `.git/comm-node/` takes, and removing the scratch
 //!   worktree and logs (never during a run).
@@ -28,6 +30,7 @@
 pub mod bisect;
 pub mod decision;
 pub mod entry;
+pub mod finish;
 pub mod land;
 pub mod leftovers;
 pub mod progress;
