@@ -108,7 +108,7 @@ impl Judge<'_> {
         let from = c.event.from.as_str();
         Ok(match c.event.kind.as_str() {
             "kickoff" | "register" => only(c, |p| is_file_in(p, "domains")),
-            MSG_KIND => c.edits.first().map(|e| {
+            MSG_KIND | super::super::NOTICE_KIND => c.edits.first().map(|e| {
                 format!(
                     "a message changes no state, but it changes {}",
                     edit_path(e)
@@ -224,15 +224,17 @@ impl Judge<'_> {
 /// registered domain's or the human's, and only the human registers domains.
 fn author_problem(c: &Case) -> Option<Broken> {
     let e = c.event;
-    let system = matches!(e.kind.as_str(), LANDED_KIND | REJECTED_KIND | UNTESTED_KIND)
-        || (e.kind == task::KIND && e.field("Action") == Some("lapse"));
+    let system = matches!(
+        e.kind.as_str(),
+        LANDED_KIND | REJECTED_KIND | UNTESTED_KIND | super::super::NOTICE_KIND
+    ) || (e.kind == task::KIND && e.field("Action") == Some("lapse"));
     let from = e.from.as_str();
     if system != (from == SYSTEM_ACTOR) {
         return Some(if system {
             format!("a {} must come from `{SYSTEM_ACTOR}`, not `{from}`", e.kind)
         } else {
             format!(
-                "`{SYSTEM_ACTOR}` signs queue decisions and lapses only, not a {}",
+                "`{SYSTEM_ACTOR}` signs queue decisions, lapses and sync rejections only, not a {}",
                 e.kind
             )
         });
