@@ -431,3 +431,23 @@ fn replays_on_three_clones_keep_every_intent_and_report_every_rejection() {
         clean(&env, d);
     }
 }
+
+#[test]
+fn a_replayed_hello_keeps_the_newer_presence() {
+    let env = Env::new();
+    let dirs = clones(&env, &["a", "b"]);
+    let (a, b) = (&dirs[0], &dirs[1]);
+    let hello = |dir: &Path, at: i64, agent: &str| {
+        env.cn_at(dir, at, &["--as", "web", "hello", "--agent", agent])
+            .expect(0);
+    };
+    // web said hello on a an hour ago (offline), and again on b just now.
+    hello(a, now() - 3600, "old-session");
+    hello(b, now(), "new-session");
+    sync(&env, b);
+    let report = sync(&env, a);
+    assert_eq!(report["replayed"], 1, "the hello still counts as activity");
+    let presence = env.git(a, &["show", "comm:agents/web.yaml"]);
+    assert!(presence.contains("new-session"), "{presence}");
+    clean(&env, a);
+}

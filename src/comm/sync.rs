@@ -322,9 +322,9 @@ fn revalidate(
         )?))),
         // A notice changes no state.
         NOTICE_KIND => Ok(whole(Some(Vec::new()))),
-        // The roster (kickoff, register), queue submissions and reports:
-        // the state they write is their own (a domain's registration, its
-        // queue entry, the main the queue last saw), so their tree diff is
+        // The roster (kickoff, register) and the queue's reports of
+        // untested commits: the state they write is their own (a domain's
+        // registration, the main the queue last saw), so their tree diff is
         // their intent.
         _ => Ok(whole(Some(snapshot.repo().commit_edits_of(commit)?))),
     }
