@@ -451,3 +451,32 @@ fn a_replayed_hello_keeps_the_newer_presence() {
     assert!(presence.contains("new-session"), "{presence}");
     clean(&env, a);
 }
+
+#[test]
+fn work_finished_after_a_rejected_reservation_still_lands() {
+    let env = Env::new();
+    let dirs = clones(&env, &["a", "b"]);
+    let (a, b) = (&dirs[0], &dirs[1]);
+    let t = add(&env, a, "human", "login page", Some("web"));
+    sync(&env, a);
+    sync(&env, b);
+    // On b, web claims T, reserves its files for it and finishes it...
+    run(&env, b, &["--as", "web", "task", "claim", &t]);
+    run(&env, b, &["--as", "web", "reserve", "web/**", "--task", &t]);
+    run(&env, b, &["--as", "web", "task", "done", &t]);
+    // ...while the human holds those files on a and pushes first.
+    run(&env, a, &["--as", "human", "reserve", "web/**"]);
+    sync(&env, a);
+    let report = sync(&env, b);
+    // Only the reservation is rejected: finishing the task released it,
+    // which builds on nothing.
+    let rejected = rejected(&report);
+    assert_eq!(rejected.len(), 1, "{report}");
+    assert!(rejected[0]["subject"]
+        .as_str()
+        .unwrap()
+        .contains("reserved"));
+    assert_eq!(task(&env, b, &t)["status"], "done");
+    assert_eq!(rejection_notices(&env, b, "web").len(), 1);
+    clean(&env, b);
+}

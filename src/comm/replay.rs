@@ -79,19 +79,22 @@ pub(super) struct Dependents {
 
 impl Dependents {
     /// Why `logged` must be rejected with an earlier rejected event it
-    /// builds on, if it does. Events that change no state (messages) build
-    /// on nothing.
+    /// builds on, if it does: it changes state, and writes or names a state
+    /// file a rejected event wrote. Removing such a file is no building on
+    /// it (finishing a task releases its reservations, made or not), and
+    /// events that change no state (messages) build on nothing.
     pub fn cause_of(&self, repo: &Repo, logged: &Logged) -> Result<Option<String>, CommError> {
         if self.tainted.is_empty() {
             return Ok(None);
         }
-        let (written, referenced) = touched(repo, logged)?;
-        if written.is_empty() {
+        let touched = Touched::of(repo, logged)?;
+        if !touched.changes_state {
             return Ok(None);
         }
-        let cause = written
+        let cause = touched
+            .written
             .iter()
-            .chain(&referenced)
+            .chain(&touched.referenced)
             .find_map(|path| self.tainted.get(path));
         Ok(cause.map(|c| {
             format!(
@@ -101,69 +104,82 @@ impl Dependents {
         }))
     }
 
-    /// Records that `logged` was rejected for `reason` (`cause`: the
-    /// rejected event it built on, which stays the one named).
+    /// Records that `logged` was rejected for `reason`: the files it wrote
+    /// now lead back to it, or to the rejected event it built on.
     pub fn rejected(
         &mut self,
         repo: &Repo,
         logged: &Logged,
         reason: &str,
     ) -> Result<(), CommError> {
-        let (written, _) = touched(repo, logged)?;
-        let cause = Cause {
-            id: logged.event.id.clone(),
-            subject: logged.event.subject.clone(),
-            reason: reason.to_owned(),
-        };
-        let root = written
+        let touched = Touched::of(repo, logged)?;
+        let root = touched
+            .written
             .iter()
+            .chain(&touched.referenced)
             .find_map(|p| self.tainted.get(p))
             .cloned()
-            .unwrap_or(cause);
-        for path in written {
+            .unwrap_or_else(|| Cause {
+                id: logged.event.id.clone(),
+                subject: logged.event.subject.clone(),
+                reason: reason.to_owned(),
+            });
+        for path in touched.written {
             self.tainted.entry(path).or_insert_with(|| root.clone());
         }
         Ok(())
     }
 }
 
-/// The state files the event of `logged` wrote where it was made, and
-/// those it refers to: the tasks and reservations its fields name, and the
-/// dependencies and parents of the tasks it wrote.
-fn touched(repo: &Repo, logged: &Logged) -> Result<(Vec<String>, BTreeSet<String>), CommError> {
-    let edits = repo.commit_edits_of(logged.commit)?;
-    let mut referenced = BTreeSet::new();
-    let event = &logged.event;
-    let words = |key: &str| {
-        event
-            .field(key)
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect::<Vec<_>>()
-    };
-    let task_path = super::task::Task::path_of;
-    for id in words("Task").iter().chain(&words("Parent")) {
-        referenced.insert(task_path(id));
-    }
-    for id in words("Reservation") {
-        referenced.insert(format!("reservations/{id}.yaml"));
-    }
-    let mut written = Vec::new();
-    for edit in edits {
-        let path = match edit {
-            TreeEdit::Put { path, bytes } => {
-                if let Ok(task) = serde_yaml::from_slice::<super::task::Task>(&bytes) {
+/// The state files an event touched where it was made.
+struct Touched {
+    /// Whether it changed any state file at all.
+    changes_state: bool,
+    /// The files it wrote (not those it removed).
+    written: Vec<String>,
+    /// The files it names: the tasks and reservations of its fields, and
+    /// the dependencies and parents of the tasks it wrote.
+    referenced: BTreeSet<String>,
+}
+
+impl Touched {
+    fn of(repo: &Repo, logged: &Logged) -> Result<Touched, CommError> {
+        let edits = repo.commit_edits_of(logged.commit)?;
+        let task_path = super::task::Task::path_of;
+        let event = &logged.event;
+        let words = |key: &str| {
+            let value = event.field(key).unwrap_or_default();
+            value
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        let mut referenced: BTreeSet<String> = words("Task")
+            .iter()
+            .chain(&words("Parent"))
+            .map(|id| task_path(id))
+            .collect();
+        referenced.extend(
+            words("Reservation")
+                .iter()
+                .map(|id| format!("reservations/{id}.yaml")),
+        );
+        let mut written = Vec::new();
+        for edit in &edits {
+            if let TreeEdit::Put { path, bytes } = edit {
+                if let Ok(task) = serde_yaml::from_slice::<super::task::Task>(bytes) {
                     let linked = task.deps.iter().chain(task.parent.iter());
                     referenced.extend(linked.map(|id| task_path(id)));
                 }
-                path
+                written.push(path.clone());
             }
-            TreeEdit::Remove { path } => path,
-        };
-        written.push(path);
+        }
+        Ok(Touched {
+            changes_state: !edits.is_empty(),
+            written,
+            referenced,
+        })
     }
-    Ok((written, referenced))
 }
 
 /// Appends on `tip` one notice per author of the rejected and narrowed

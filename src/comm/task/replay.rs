@@ -4,8 +4,9 @@
 //! where it was made (which would undo whatever the other clone did to
 //! those tasks meanwhile).
 //!
-//! - `claim`, `done`, `failed`, `reopen`: the same command again; a claim
-//!   another clone won, or a task finished meanwhile, is an error.
+//! - `claim`, `done`, `failed`, `reopen`: the same command again (a claim
+//!   keeps the time it started); a claim another clone won, or a task
+//!   finished meanwhile, is an error.
 //! - `add`: the task as written, unless its id was taken meanwhile.
 //! - `dep`: the edges it added, added to the task as it now is.
 //! - `lapse`: only while the claim that ran out still holds the task.
@@ -39,7 +40,11 @@ pub fn revalidate(
     let id = event.field("Task").unwrap_or_default();
     let by = event.from.as_str();
     let rebuilt = match event.field("Action").unwrap_or_default() {
-        "claim" => Some(claim_change(snapshot, by, id, None, time)?.0),
+        "claim" => {
+            // The claim started when it was made, not when it is replayed.
+            let at = written(snapshot, commit, id)?.and_then(|t| t.claimed_at);
+            Some(claim_change(snapshot, by, id, None, at.unwrap_or(time))?.0)
+        }
         "done" => Some(finish_change(snapshot, by, id, time, Status::Done, None)?.0),
         "failed" => {
             let reason = event.body.trim();
