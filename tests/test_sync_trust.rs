@@ -480,3 +480,96 @@ fn work_finished_after_a_rejected_reservation_still_lands() {
     assert_eq!(rejection_notices(&env, b, "web").len(), 1);
     clean(&env, b);
 }
+
+#[test]
+fn clones_racing_for_tasks_converge_and_every_loser_is_told() {
+    let env = Env::new();
+    let dirs = clones(&env, &["h", "w", "p"]);
+    let (h, w, p) = (&dirs[0], &dirs[1], &dirs[2]);
+    let rounds = 8;
+    let (added, reports): (Vec<String>, Vec<Value>) = std::thread::scope(|s| {
+        let env = &env;
+        let planner = s.spawn(move || {
+            let mut ids = Vec::new();
+            let mut reports = Vec::new();
+            for i in 0..rounds * 2 {
+                ids.push(add(env, h, "human", &format!("chore {i}"), None));
+                if i % 2 == 1 {
+                    reports.push(sync(env, h));
+                }
+            }
+            (ids, reports)
+        });
+        let workers: Vec<_> = [(w, "web"), (p, "api")]
+            .into_iter()
+            .map(|(dir, me)| {
+                s.spawn(move || {
+                    let mut reports = Vec::new();
+                    for _ in 0..rounds {
+                        let next = env.cn(dir, &["--as", me, "--json", "task", "next"]);
+                        if next.code == 0 {
+                            let id = serde_json::from_str::<Value>(&next.stdout).unwrap()["id"]
+                                .as_str()
+                                .unwrap()
+                                .to_owned();
+                            run(env, dir, &["--as", me, "task", "done", &id]);
+                        }
+                        reports.push(sync(env, dir));
+                    }
+                    reports
+                })
+            })
+            .collect();
+        let (ids, mut reports) = planner.join().unwrap();
+        for worker in workers {
+            reports.extend(worker.join().unwrap());
+        }
+        (ids, reports)
+    });
+    let mut reports = reports;
+    for _ in 0..3 {
+        for d in [h, w, p] {
+            reports.push(sync(&env, d));
+        }
+    }
+    same_tip(&env, &[h, w, p]);
+    // No id was ever taken twice.
+    let rejections: Vec<Value> = reports.iter().flat_map(rejected).collect();
+    for r in &rejections {
+        let reason = r["reason"].as_str().unwrap();
+        assert!(!reason.contains("was taken"), "{r}");
+    }
+    // Every finished task was finished once, by the domain that holds it.
+    let log = env.git(
+        h,
+        &[
+            "log",
+            "comm",
+            "--format=%(trailers:key=Comm-Task,valueonly,separator=)|%(trailers:key=Comm-Action,valueonly,separator=)|%(trailers:key=Comm-From,valueonly,separator=)",
+        ],
+    );
+    for id in &added {
+        let done: Vec<&str> = log
+            .lines()
+            .filter_map(|l| l.strip_prefix(&format!("{id}|done|")))
+            .collect();
+        let shown = task(&env, h, id);
+        match shown["status"].as_str().unwrap() {
+            "done" => assert_eq!(done, [shown["assignee"].as_str().unwrap()], "{shown}"),
+            _ => assert!(done.is_empty(), "{id} reopened after {done:?}: {shown}"),
+        }
+    }
+    // Every loser heard of it.
+    for r in &rejections {
+        let author = r["author"].as_str().unwrap();
+        let event = r["id"].as_str().unwrap();
+        let told = rejection_notices(&env, h, author)
+            .iter()
+            .filter(|n| n["body"].as_str().unwrap().contains(event))
+            .count();
+        assert_eq!(told, 1, "{author} told {told} times about {r}");
+    }
+    for d in [h, w, p] {
+        clean(&env, d);
+    }
+}

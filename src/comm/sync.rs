@@ -73,6 +73,18 @@ pub struct Rejected {
     pub reason: String,
 }
 
+impl Replayed {
+    /// Takes in the outcome of a later round that landed: the events it
+    /// wrote (an earlier round's replays are replayed again in it), and the
+    /// rejections it added (those of earlier rounds are gone from comm).
+    fn absorb(&mut self, round: Replayed) {
+        self.replayed = round.replayed;
+        self.duplicates = round.duplicates;
+        self.rejected.extend(round.rejected);
+        self.narrowed.extend(round.narrowed);
+    }
+}
+
 impl Rejected {
     fn of(logged: &Logged, reason: String) -> Rejected {
         Rejected {
@@ -138,12 +150,13 @@ pub fn sync(repo: &Repo, remote: &str) -> Result<SyncReport, CommError> {
                 return Ok(report);
             }
             (Some(o), Some(t)) if !repo.is_ancestor(t, o)? => {
-                let replayed = replay(repo, o, t, &mut report)?;
+                let (replayed, tally) = replay(repo, o, t, &mut report)?;
                 if repo.cas_ref(COMM_REF, Some(o), replayed, "comm-node sync: replay")?
                     == CasOutcome::Lost
                 {
                     continue;
                 }
+                report.replay.absorb(tally);
                 replayed
             }
             (Some(o), _) => o,
@@ -173,9 +186,15 @@ fn count_since(repo: &Repo, tip: Oid, base: Option<Oid>) -> Result<usize, CommEr
     Ok(n)
 }
 
-/// Replays the local events since the merge base onto `theirs`; returns the
-/// new tip (not yet referenced).
-fn replay(repo: &Repo, ours: Oid, theirs: Oid, report: &mut SyncReport) -> Result<Oid, CommError> {
+/// Replays the local events since the merge base onto `theirs`, followed
+/// by the notices of what this round rejected; returns the new tip (not yet
+/// referenced) and what the round did.
+fn replay(
+    repo: &Repo,
+    ours: Oid,
+    theirs: Oid,
+    report: &mut SyncReport,
+) -> Result<(Oid, Replayed), CommError> {
     let base = repo.merge_base(ours, theirs)?;
     let mut remote_ids = HashSet::new();
     let mut received = 0;
@@ -197,15 +216,10 @@ fn replay(repo: &Repo, ours: Oid, theirs: Oid, report: &mut SyncReport) -> Resul
         ControlFlow::Continue(())
     })?;
     local.reverse();
-    let tip = replay_events(
-        repo,
-        Some(theirs),
-        local,
-        &mut remote_ids,
-        &mut report.replay,
-    )?;
-    let tip = notify(repo, tip.or(Some(theirs)), &report.replay)?;
-    Ok(tip.unwrap_or(theirs))
+    let mut tally = Replayed::default();
+    let tip = replay_events(repo, Some(theirs), local, &mut remote_ids, &mut tally)?;
+    let tip = notify(repo, tip.or(Some(theirs)), &tally)?;
+    Ok((tip.unwrap_or(theirs), tally))
 }
 
 /// Replays `events` (oldest first) on `onto`, each re-derived on the state
