@@ -70,6 +70,8 @@ enum Command {
     Release(commands::release::Args),
     Reservations(commands::reservations::Args),
     Submit(commands::submit::Args),
+    #[command(visible_alias = "catch-up")]
+    Update(commands::update::Args),
     Queue(commands::queue::Args),
     Completions(commands::completions::Args),
     Man(commands::man::Args),
@@ -213,6 +215,7 @@ pub fn run() -> ExitCode {
         Command::Release(args) => commands::release::run(&ctx, args),
         Command::Reservations(args) => commands::reservations::run(&ctx, args),
         Command::Submit(args) => commands::submit::run(&ctx, args),
+        Command::Update(args) => commands::update::run(&ctx, args),
         Command::Queue(args) => commands::queue::run(&ctx, args),
         Command::Completions(args) => commands::completions::run(&ctx, args),
         Command::Man(args) => commands::man::run(&ctx, args),

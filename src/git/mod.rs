@@ -4,6 +4,7 @@
 //! Everything here speaks git (refs, trees, worktrees); the rest of the
 //! crate speaks domains, events and rules. No function here prints.
 
+mod catchup;
 mod checkout;
 mod command;
 mod merge;
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, Oid, Repository, Signature};
 
+pub use catchup::{abort_operation, catch_up, CatchUp, InProgress, Method};
 pub use checkout::Follow;
 pub use merge::{GitReason, MergeEngine, TrialMerge};
 pub use refs::{CasOutcome, TreeEdit};

@@ -169,7 +169,7 @@ impl Story {
     }
 
     /// Both submit; web lands, api is rejected for a failing test; api's
-    /// fix lands.
+    /// fix lands, and web catches up with main before its next change.
     pub fn queue(&mut self) -> Result<(), CliError> {
         self.heading(
             "Both submit. The queue tests the exact merge: web lands, api's bug is caught.",
@@ -195,7 +195,9 @@ impl Story {
         self.cn("human", &["queue", "run", "--once"])?;
         self.cn("api", &["inbox"])?;
 
-        self.heading("api fixes its bug and resubmits; the fix lands and its task is done.");
+        self.heading(
+            "api fixes its bug and resubmits; the fix lands and its task is done; web catches up.",
+        );
         let fixed = "\n/** Format minor units as a price with two decimals. */\nexport function formatPrice(amount) {\n  return (amount / 100).toFixed(2);\n}\n";
         self.edit("api", money, &format!("{original}{fixed}"))?;
         self.git(
@@ -205,6 +207,7 @@ impl Story {
         )?;
         self.cn("api", &["submit", "--task", &receipts])?;
         self.cn("human", &["queue", "run", "--once"])?;
+        self.cn("web", &["update"])?;
         self.cn("human", &["task", "list"])?;
         self.cn("human", &["status"])?;
         Ok(())
