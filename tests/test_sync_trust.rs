@@ -573,3 +573,35 @@ fn clones_racing_for_tasks_converge_and_every_loser_is_told() {
         clean(&env, d);
     }
 }
+
+#[test]
+fn a_replayed_submission_queues_behind_what_the_remote_queued() {
+    let env = Env::new();
+    let dirs = clones(&env, &["a", "b"]);
+    let (a, b) = (&dirs[0], &dirs[1]);
+    let commit_on = |dir: &Path, domain: &str, file: &str| {
+        let branch = format!("domain/{domain}");
+        let upstream = format!("origin/{branch}");
+        env.git(dir, &["checkout", "-q", "-b", &branch, &upstream]);
+        common::write(&dir.join(file), "export const x = 1;\n");
+        env.git(dir, &["add", "-A"]);
+        env.git(dir, &["commit", "-qm", "work", "--no-verify"]);
+    };
+    commit_on(a, "api", "api/x.ts");
+    commit_on(b, "web", "web/x.ts");
+    // api submits on a first, offline; web submits on b and pushes first.
+    run(&env, a, &["--as", "api", "submit"]);
+    run(&env, b, &["--as", "web", "submit"]);
+    sync(&env, b);
+    sync(&env, a);
+    let seq = |domain: &str| {
+        let entry = env.git(a, &["show", &format!("comm:queue/{domain}.yaml")]);
+        let line = entry.lines().find(|l| l.starts_with("seq: ")).unwrap();
+        line["seq: ".len()..].parse::<u64>().unwrap()
+    };
+    assert!(
+        seq("api") > seq("web"),
+        "api's submission reached the shared queue after web's"
+    );
+    clean(&env, a);
+}

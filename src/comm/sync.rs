@@ -328,6 +328,10 @@ fn revalidate(
         crate::queue::LANDED_KIND | crate::queue::REJECTED_KIND => Ok(whole(
             crate::queue::decision::replay_edits(snapshot, event, commit)?,
         )),
+        crate::queue::SUBMIT_KIND => {
+            let (event, edits) = crate::queue::entry::replay_submit(snapshot, event, commit)?;
+            Ok(Some(Redone::whole(event, edits)))
+        }
         presence::KIND => Ok(whole(Some(presence::replay_edits(
             snapshot, event, commit,
         )?))),
