@@ -605,3 +605,24 @@ fn a_replayed_submission_queues_behind_what_the_remote_queued() {
     );
     clean(&env, a);
 }
+
+#[test]
+fn a_replayed_publish_that_now_clashes_is_rejected_and_told() {
+    let env = Env::new();
+    let dirs = clones(&env, &["a", "b"]);
+    let (a, b) = (&dirs[0], &dirs[1]);
+    common::write(&env.path("spec.txt"), "v1\n");
+    let spec = env.path("spec.txt");
+    let spec = spec.to_str().unwrap();
+    // web publishes `nest` on a and `nest/y` on b: one path cannot be both.
+    run(&env, a, &["--as", "web", "publish", "nest", spec]);
+    run(&env, b, &["--as", "web", "publish", "nest/y", spec]);
+    sync(&env, a);
+    let report = sync(&env, b);
+    let rejected = rejected(&report);
+    assert_eq!(rejected.len(), 1, "{report}");
+    let reason = rejected[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("artifact `web/nest`"), "{reason}");
+    assert_eq!(rejection_notices(&env, b, "web").len(), 1);
+    clean(&env, b);
+}
