@@ -22,6 +22,8 @@ domains:
     scope: [\"api/**\"]
   web:
     scope: [\"web/**\"]
+  ops:
+    scope: [\"ops/**\"]
 ";
 
 /// The author of the events sync writes on no one's behalf.
@@ -174,7 +176,7 @@ fn replayed_lapse_never_reopens_finished_work() {
     run(&env, b, &["--as", "web", "task", "claim", &kept]);
     sync(&env, b);
     sync(&env, a);
-    // Two hours later on a, web looks quiet: both leases lapse there...
+    // Two hours later on a, web looks quiet: both its leases lapse there...
     let status = env.cn_at(a, now() + 7200, &["status"]).expect(0);
     assert!(status.stdout.contains("lease lapsed"), "{}", status.stdout);
     assert_eq!(task(&env, a, &t)["status"], "open");
@@ -186,8 +188,8 @@ fn replayed_lapse_never_reopens_finished_work() {
     let shown = task(&env, a, &t);
     assert_eq!(shown["status"], "done", "{shown}");
     assert_eq!(shown["assignee"], "web", "{shown}");
-    // The claim nobody finished still lapses.
-    assert_eq!(task(&env, a, &kept)["status"], "open");
+    // web was busy on b, which a could not see: its other claim stays too.
+    assert_eq!(task(&env, a, &kept)["status"], "claimed");
     sync(&env, b);
     same_tip(&env, &[a, b]);
     assert_eq!(task(&env, b, &t)["status"], "done");
@@ -323,10 +325,13 @@ fn replays_on_three_clones_keep_every_intent_and_report_every_rejection() {
     let tokens = add(&env, h, "human", "token API", Some("api"));
     let schema = add(&env, h, "human", "schema", Some("api"));
     let shared = add(&env, h, "human", "shared chore", None);
+    let deploy = add(&env, h, "human", "deploy script", Some("ops"));
     sync(&env, h);
     for d in [w, p] {
         sync(&env, d);
     }
+    // ops claims on p, then goes quiet for good.
+    run(&env, p, &["--as", "ops", "task", "claim", &deploy]);
     run(&env, w, &["--as", "web", "task", "claim", &login]);
     run(&env, w, &["--as", "web", "task", "claim", &signup]);
     run(&env, p, &["--as", "api", "task", "claim", &auth]);
@@ -335,7 +340,8 @@ fn replays_on_three_clones_keep_every_intent_and_report_every_rejection() {
     sync(&env, p);
     sync(&env, h);
 
-    // Offline on h: dependencies, lapses two hours on, an import that
+    // Offline on h: dependencies, lapses two hours on (web, api and ops all
+    // look quiet from there), an import that
     // rewrites a claimed task and brings a new one.
     run(
         &env,
@@ -391,8 +397,16 @@ fn replays_on_three_clones_keep_every_intent_and_report_every_rejection() {
     // The offline intents that still held are there.
     assert_eq!(task(&env, h, &login)["deps"], serde_json::json!([schema]));
     let tokens_now = task(&env, h, &tokens);
-    assert_eq!(tokens_now["status"], "open", "api's quiet claim lapsed");
+    assert_eq!(
+        tokens_now["status"], "claimed",
+        "api was busy on p: {tokens_now}"
+    );
     assert_eq!(tokens_now["deps"], serde_json::json!([schema]));
+    let deploy_now = task(&env, h, &deploy);
+    assert_eq!(
+        deploy_now["status"], "open",
+        "ops's quiet claim lapsed: {deploy_now}"
+    );
     assert_eq!(task(&env, h, "T-imported1")["title"], "imported work");
     assert_eq!(task(&env, h, &signup)["title"], "signup page");
 
@@ -625,4 +639,34 @@ fn a_replayed_publish_that_now_clashes_is_rejected_and_told() {
     assert!(reason.contains("artifact `web/nest`"), "{reason}");
     assert_eq!(rejection_notices(&env, b, "web").len(), 1);
     clean(&env, b);
+}
+
+#[test]
+fn a_replayed_lapse_yields_to_the_holders_activity_elsewhere() {
+    let env = Env::new();
+    let dirs = clones(&env, &["a", "b"]);
+    let (a, b) = (&dirs[0], &dirs[1]);
+    let t = add(&env, a, "human", "login page", Some("web"));
+    sync(&env, a);
+    sync(&env, b);
+    run(&env, b, &["--as", "web", "task", "claim", &t]);
+    sync(&env, b);
+    sync(&env, a);
+    // a judges web quiet; web, on b, is talking to api.
+    env.cn_at(a, now() + 7200, &["status"]).expect(0);
+    assert_eq!(task(&env, a, &t)["status"], "open");
+    run(
+        &env,
+        b,
+        &["--as", "web", "send", "--to", "api", "halfway there"],
+    );
+    sync(&env, b);
+    sync(&env, a);
+    let shown = task(&env, a, &t);
+    assert_eq!(shown["status"], "claimed", "{shown}");
+    assert_eq!(shown["assignee"], "web", "{shown}");
+    // Still quiet two hours on, as a now sees it: the lease lapses again.
+    let later = env.cn_at(a, now() + 7200, &["status"]).expect(0);
+    assert!(later.stdout.contains("lease lapsed"), "{}", later.stdout);
+    clean(&env, a);
 }

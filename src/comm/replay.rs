@@ -1,9 +1,9 @@
 //! What replaying local events on another clone's state needs besides each
 //! kind's own re-derivation (see `sync::replay_events`):
 //!
-//! - which state files the other clone changed since the clones parted
-//!   ([`contested`]), so a replay can tell the other clone's changes from
-//!   its own;
+//! - what the other clone did since the clones parted ([`OtherSide`]: the
+//!   state files it changed, who was active there), so a replay can tell
+//!   the other clone's changes from its own;
 //! - which events build on a rejected one ([`Dependents`]): an event that
 //!   changes state and touches a state file a rejected event wrote (a claim
 //!   of a task whose add was rejected) is rejected with it, naming it;
@@ -12,6 +12,7 @@
 //!   the system actor, one per author and sync.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
 
 use git2::Oid;
 
@@ -44,22 +45,42 @@ impl Redone {
     }
 }
 
-/// The state files that differ between `base` (where the replayed events
-/// were made from) and `onto` (where they land): what the other side
-/// changed meanwhile.
-pub(super) fn contested(
-    repo: &Repo,
-    base: Option<Oid>,
-    onto: Option<Oid>,
-) -> Result<BTreeSet<String>, CommError> {
-    let Some(onto) = onto else {
-        return Ok(BTreeSet::new());
-    };
-    Ok(repo
-        .tree_changes(base, onto)?
-        .into_iter()
-        .map(|(path, _)| path)
-        .collect())
+/// What the other side did since the sides parted, as replays need it.
+#[derive(Debug, Clone, Default)]
+pub struct OtherSide {
+    /// The state files that differ between the fork point and the tip the
+    /// events land on: what the other side changed meanwhile.
+    pub contested: BTreeSet<String>,
+    /// Who wrote events there: activity the replayed events could not see.
+    pub active: BTreeSet<String>,
+}
+
+impl OtherSide {
+    /// The other side between `base` (where the replayed events were made
+    /// from) and `onto` (where they land).
+    pub(super) fn between(
+        repo: &Repo,
+        base: Option<Oid>,
+        onto: Option<Oid>,
+    ) -> Result<OtherSide, CommError> {
+        let Some(tip) = onto else {
+            return Ok(OtherSide::default());
+        };
+        let contested = repo
+            .tree_changes(base, tip)?
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect();
+        let mut active = BTreeSet::new();
+        super::walk(repo, onto, |logged| {
+            if Some(logged.commit) == base {
+                return ControlFlow::Break(());
+            }
+            active.insert(logged.event.from);
+            ControlFlow::Continue(())
+        })?;
+        Ok(OtherSide { contested, active })
+    }
 }
 
 /// The rejected event a state file came from, as it is reported.

@@ -13,14 +13,14 @@
 //! their inbox (see `replay`). An event whose id the remote already has is
 //! not replayed twice.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use git2::Oid;
 use serde::Serialize;
 
 use super::message::{ack_change, check_recipients, ACK_KIND, KIND as MSG_KIND};
-use super::replay::{contested, notify, Dependents, Redone, NOTICE_KIND};
+use super::replay::{notify, Dependents, OtherSide, Redone, NOTICE_KIND};
 use super::reservation::{self, RELEASE_KIND, RESERVE_KIND};
 use super::{artifact, presence, task, walk, CommError, Logged, Snapshot, COMM_REF};
 use crate::git::{CasOutcome, PushOutcome, Repo, TreeEdit};
@@ -238,7 +238,7 @@ pub(super) fn replay_events(
         return Ok(tip);
     };
     let base = repo.parent_ids(first.commit)?.first().copied();
-    let contested = contested(repo, base, onto)?;
+    let other = OtherSide::between(repo, base, onto)?;
     let mut dependents = Dependents::default();
     for logged in events {
         if !known.insert(logged.event.id.clone()) {
@@ -248,7 +248,7 @@ pub(super) fn replay_events(
         let snapshot = Snapshot::at(repo, tip)?;
         let outcome = match dependents.cause_of(repo, &logged)? {
             Some(cause) => Err(cause),
-            None => match revalidate(&snapshot, &logged, &contested) {
+            None => match revalidate(&snapshot, &logged, &other) {
                 Ok(redone) => Ok(redone),
                 Err(CommError::Invalid { message, .. } | CommError::Refused { message, .. }) => {
                     Err(message)
@@ -284,19 +284,18 @@ pub(super) fn replay_events(
     Ok(tip)
 }
 
-/// Re-derives a local event on a new state (`contested`: the state files
-/// the other side changed since the sides parted): its event (same id) and
-/// edits, `None` when it has become a no-op, or an error when it no longer
-/// holds.
+/// Re-derives a local event on a new state (`other`: what the other side
+/// did since the sides parted): its event (same id) and edits, `None` when
+/// it has become a no-op, or an error when it no longer holds.
 fn revalidate(
     snapshot: &Snapshot,
     logged: &Logged,
-    contested: &BTreeSet<String>,
+    other: &OtherSide,
 ) -> Result<Option<Redone>, CommError> {
     let (event, commit) = (&logged.event, logged.commit);
     let whole = |edits: Option<Vec<TreeEdit>>| edits.map(|e| Redone::whole(event.clone(), e));
     match event.kind.as_str() {
-        task::KIND => task::revalidate(snapshot, event, commit, logged.time, contested),
+        task::KIND => task::revalidate(snapshot, event, commit, logged.time, other),
         MSG_KIND => {
             check_recipients(snapshot, &event.to)?;
             Ok(whole(Some(Vec::new())))

@@ -1,8 +1,9 @@
 //! Lapsed leases: claimed tasks whose holder went quiet past the lease go
-//! back to the pool, written by the system actor. A lapse ends one claim:
-//! replayed on a state where that claim is gone (the task was finished,
-//! reopened or claimed again), it is dropped for that task, so a lapse
-//! recorded on one clone never reopens work finished on another.
+//! back to the pool, written by the system actor. A lapse ends one claim of
+//! a holder judged quiet: replayed on a state where that claim is gone (the
+//! task was finished, reopened or claimed again), or where the holder acted
+//! on the other clone, it is dropped for that task, so a lapse recorded on
+//! one clone never reopens work finished or going on at another.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,6 +11,7 @@ use git2::Oid;
 
 use super::ops::put;
 use super::{get, Status, Task, KIND};
+use crate::comm::replay::OtherSide;
 use crate::comm::reservation::{self, Reservation};
 use crate::comm::{append, Appended, Change, CommError, Event, Snapshot, SYSTEM_ACTOR};
 use crate::git::Repo;
@@ -101,14 +103,15 @@ fn lapse_change(
 /// Re-derives a replayed lapse (written by `commit`) on a new state: each
 /// task lapses again only while the claim that ran out still holds it (the
 /// same domain, claimed at the same time, or a task no other clone touched
-/// since the clones parted, whose claim only a replay re-stamped), and only
-/// the reservations the lapse dropped are dropped. `None` when no claim is
-/// left to end.
+/// since the clones parted) and its holder did nothing on the other clone
+/// meanwhile (the lapsing clone judged it quiet without seeing that; if it
+/// stays quiet, the next `status` lapses it again). Only the reservations
+/// the lapse dropped are dropped. `None` when no claim is left to end.
 pub(super) fn replay_lapse(
     snapshot: &Snapshot,
     event: &Event,
     commit: Oid,
-    contested: &BTreeSet<String>,
+    other: &OtherSide,
 ) -> Result<Option<Change>, CommError> {
     let repo = snapshot.repo();
     let parent = repo.parent_ids(commit)?.first().copied();
@@ -141,9 +144,11 @@ pub(super) fn replay_lapse(
         let Some(held) = claims.get(&t.id) else {
             return false;
         };
+        let holder = held.assignee.as_deref().unwrap_or_default();
         t.status == Status::Claimed
             && t.assignee == held.assignee
-            && (t.claimed_at == held.claimed_at || !contested.contains(&Task::path_of(&t.id)))
+            && !other.active.contains(holder)
+            && (t.claimed_at == held.claimed_at || !other.contested.contains(&Task::path_of(&t.id)))
     };
     lapse_change(snapshot, &lapsed, now, still_held, |r| {
         dropped.contains(&r.path())

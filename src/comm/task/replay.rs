@@ -9,7 +9,9 @@
 //!   finished meanwhile, is an error.
 //! - `add`: the task as written, unless its id was taken meanwhile.
 //! - `dep`: the edges it added, added to the task as it now is.
-//! - `lapse`: only while the claim that ran out still holds the task.
+//! - `lapse`: only while the claim that ran out still holds the task, and
+//!   its holder did nothing on the other clone (activity the lapsing clone
+//!   could not see; a later `status` lapses it again if it stays quiet).
 //! - `import`: the imported tasks that no other clone changed since the
 //!   clones parted; the others are kept as that clone left them, and the
 //!   event says so.
@@ -22,20 +24,19 @@ use super::deps::dep_change;
 use super::lapse::replay_lapse;
 use super::ops::{claim_change, finish_change, reopen_change};
 use super::{board, get, Status, Task};
-use crate::comm::replay::Redone;
+use crate::comm::replay::{OtherSide, Redone};
 use crate::comm::{CommError, Event, Snapshot};
 use crate::git::TreeEdit;
 
 /// Re-derives a replayed task event (written by `commit` at `time`) on a
-/// new state; `contested` holds the state files another clone changed
-/// since the clones parted. `None` when it has become a no-op; an error
-/// when it no longer holds.
+/// new state; `other` is what the other clone did since the clones parted.
+/// `None` when it has become a no-op; an error when it no longer holds.
 pub fn revalidate(
     snapshot: &Snapshot,
     event: &Event,
     commit: Oid,
     time: i64,
-    contested: &BTreeSet<String>,
+    other: &OtherSide,
 ) -> Result<Option<Redone>, CommError> {
     let id = event.field("Task").unwrap_or_default();
     let by = event.from.as_str();
@@ -56,9 +57,9 @@ pub fn revalidate(
             let at = written(snapshot, commit, id)?.map_or(time, |t| t.updated);
             dep_change(snapshot, by, id, &added, at)?.map(|(change, _)| change)
         }
-        "lapse" => replay_lapse(snapshot, event, commit, contested)?,
+        "lapse" => replay_lapse(snapshot, event, commit, other)?,
         "add" => return replay_add(snapshot, event, commit, id).map(Some),
-        "import" => return replay_import(snapshot, event, commit, contested),
+        "import" => return replay_import(snapshot, event, commit, &other.contested),
         other => {
             return Err(CommError::invalid(
                 format!("`{other}` is no task action comm-node writes"),
