@@ -119,6 +119,16 @@ impl Repo {
         main.workdir().map(Path::to_path_buf)
     }
 
+    /// The branch the main checkout (or a bare repository) has checked
+    /// out, and its tip; `None` when HEAD is unborn or detached.
+    pub fn main_head(&self) -> Option<(String, Oid)> {
+        let main = Repository::open(self.inner.commondir()).ok()?;
+        let head = main.head().ok()?;
+        let name = head.shorthand().ok()?.to_owned();
+        let tip = head.target()?;
+        head.is_branch().then_some((name, tip))
+    }
+
     /// The directory shared by all worktrees (`.git`).
     pub fn common_dir(&self) -> &Path {
         self.inner.commondir()

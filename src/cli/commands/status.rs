@@ -134,7 +134,11 @@ pub fn render(status: &Status, now: i64) -> String {
         format_duration(status.health.lease)
     ));
     for d in &status.domains {
-        out.push_str(&format!("  {:<10} {}\n", d.name, d.worktree.display()));
+        out.push_str(&format!("  {:<10} {}", d.name, d.worktree.display()));
+        if let Some(note) = d.agent.as_ref().and_then(|a| a.note.as_deref()) {
+            out.push_str(&format!("  (hello: {note})"));
+        }
+        out.push('\n');
     }
     out.push_str(&catch_up_hints(status));
     out

@@ -80,7 +80,7 @@ enum TaskCommand {
     },
     /// Import a beads JSONL file (`bd export`) as tasks, in one commit.
     ///
-    /// The human's alone (`--as human`): an import may rewrite any task's
+    /// The human's alone (in the main checkout): an import may rewrite any task's
     /// status, assignee and domain, which no domain may do to another's.
     Import(ImportArgs),
     /// Print every task as beads JSONL (the shape `bd export` writes).

@@ -105,12 +105,12 @@ impl Story {
         )?;
         let page = self.tasks.page.clone();
         let contract = self.tasks.contract.clone();
-        self.cn(
+        let sent = self.cn(
             "api",
             &[
                 "send",
                 "--to",
-                "web",
+                "web,human",
                 "--task",
                 &page,
                 "orders API contract ready",
@@ -119,6 +119,18 @@ impl Story {
         )?;
         self.cn("api", &["task", "done", &contract])?;
         self.cn("web", &["inbox"])?;
+        // A reply names no one: it reaches api and the human, about the task.
+        let id = sent.stdout.trim();
+        let prefix = &id[..id.len().min(16)];
+        self.cn(
+            "web",
+            &[
+                "send",
+                "--reply-to",
+                prefix,
+                "thanks, wiring the order list",
+            ],
+        )?;
         self.cn("web", &["ack", "--all"])?;
         self.cn("web", &["task", "next"])?;
         Ok(())
@@ -275,11 +287,10 @@ impl Story {
     }
 
     fn cn_expecting(&mut self, who: &str, args: &[&str], want: i32) -> Result<Ran, CliError> {
+        // Exactly as printed: the human's lines act as `human` because they
+        // run in the main checkout, each agent's because it runs in its worktree.
         let mut cmd = Command::new(&self.exe);
-        if who == "human" {
-            cmd.args(["--as", "human"]);
-        }
-        cmd.args(args);
+        cmd.args(args).env_remove(crate::cli::AS_VAR);
         self.run(who, "comm-node", args, cmd, want)
     }
 
