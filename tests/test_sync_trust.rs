@@ -670,3 +670,48 @@ fn a_replayed_lapse_yields_to_the_holders_activity_elsewhere() {
     assert!(later.stdout.contains("lease lapsed"), "{}", later.stdout);
     clean(&env, a);
 }
+
+#[test]
+fn a_replayed_landing_marks_the_task_done_as_it_now_is() {
+    let env = Env::new();
+    let config = format!("{CONFIG}test: [\"true\"]\n");
+    let seed = env.app(&[("comm.yaml", &config), ("web/w.ts", "export {};\n")]);
+    let t = add(&env, &seed, "human", "login page", Some("web"));
+    let d = add(&env, &seed, "human", "auth API", Some("api"));
+    let web = env.worktree("web");
+    run(&env, &web, &["task", "claim", &t]);
+    common::write(&web.join("web/login.ts"), "export const login = 1;\n");
+    env.git(&web, &["add", "-A"]);
+    env.git(&web, &["commit", "-qm", "login page", "--no-verify"]);
+    run(&env, &web, &["submit", "--task", &t]);
+    let remote = env.path("remote.git");
+    let (seed_path, remote_path) = (seed.to_str().unwrap(), remote.to_str().unwrap());
+    env.git(
+        env.dir.path(),
+        &["clone", "-q", "--bare", seed_path, remote_path],
+    );
+    let clone = |name: &str| {
+        env.git(env.dir.path(), &["clone", "-q", remote_path, name]);
+        let dir = env.path(name);
+        env.git(&dir, &["config", "user.name", name]);
+        env.git(&dir, &["config", "user.email", "x@test.invalid"]);
+        sync(&env, &dir);
+        dir
+    };
+    let (ci, other) = (clone("ci"), clone("other"));
+    // The human makes T wait for D on one clone while the queue lands T on another.
+    run(
+        &env,
+        &other,
+        &["--as", "human", "task", "dep", &t, "--on", &d],
+    );
+    sync(&env, &other);
+    run(&env, &ci, &["queue", "run", "--once"]);
+    assert_eq!(task(&env, &ci, &t)["status"], "done");
+    let report = sync(&env, &ci);
+    assert_eq!(rejected(&report), Vec::<Value>::new(), "{report}");
+    let shown = task(&env, &ci, &t);
+    assert_eq!(shown["status"], "done", "{shown}");
+    assert_eq!(shown["deps"], serde_json::json!([d]), "{shown}");
+    clean(&env, &ci);
+}
