@@ -1,9 +1,10 @@
 //! The rules one event must keep: what its kind lets it change, and who may
 //! make that change. Each rule mirrors the writer of its kind (`message`,
 //! `reservation`, `task::ops`, `artifact`, `presence`, `queue::entry`,
-//! `queue::decision`), so an event any comm-node command could have written
-//! passes, and a hand-made commit that claims for someone else, reserves
-//! outside its scope or edits state a message may not touch is named.
+//! `queue::decision`, `replay`'s notices of rejections at sync), so an
+//! event any comm-node command could have written passes, and a hand-made
+//! commit that claims for someone else, reserves outside its scope or
+//! edits state a message may not touch is named.
 //!
 //! Reservations expire by the clock: a reservation counts here only if it
 //! is still live at `horizon` (the verifier's clock plus a slack for skew
