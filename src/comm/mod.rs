@@ -15,6 +15,7 @@ pub mod limits;
 mod message;
 mod presence;
 mod repair;
+mod replay;
 pub mod reservation;
 mod sync;
 pub mod task;
@@ -40,10 +41,12 @@ pub use message::{
 };
 pub use presence::{hello, presence, Presence};
 pub use repair::{repair, Dropped, RepairReport};
+pub use replay::NOTICE_KIND;
 pub use sync::{sync, Rejected, Replayed, SyncReport};
 
 /// Who signs the events comm-node writes on no one's behalf (queue
-/// decisions, lapsed leases); a reserved name, never a domain.
+/// decisions, lapsed leases, rejections at sync); a reserved name, never a
+/// domain.
 pub const SYSTEM_ACTOR: &str = "comm-node";
 
 /// The full name of the bus ref: a branch, so it pushes and `git log comm` works.
