@@ -85,18 +85,23 @@ impl Cx<'_> {
     }
 }
 
-/// The ERROR nodes under `node` that have no ERROR ancestor.
-fn outermost_errors<'t>(node: Node<'t>, out: &mut Vec<Node<'t>>) {
-    if node.is_error() {
-        out.push(node);
-        return;
-    }
-    if !node.has_error() {
-        return;
-    }
-    let mut walk = node.walk();
-    for child in node.children(&mut walk) {
-        outermost_errors(child, out);
+/// The ERROR nodes under `root` that have no ERROR ancestor, in order.
+/// Walks with a cursor, not recursion: nesting depth is the file's to
+/// choose.
+fn outermost_errors<'t>(root: Node<'t>, out: &mut Vec<Node<'t>>) {
+    let mut walk = root.walk();
+    loop {
+        let node = walk.node();
+        if node.is_error() {
+            out.push(node);
+        } else if node.has_error() && walk.goto_first_child() {
+            continue;
+        }
+        while !walk.goto_next_sibling() {
+            if !walk.goto_parent() {
+                return;
+            }
+        }
     }
 }
 

@@ -776,6 +776,12 @@ fn empty_and_garbage_inputs_do_not_panic() {
             b"use a::{b::{c::{",
             b"\xff\xfe\xfd",
             b"import(`",
+            b"import { a.b",
+            b"export type * from",
+            b"import x = require(",
+            b"type X = import('a').B<{}>\nimport '\\u{",
+            b"`${`${import('./a').B<",
+            b"/[/",
         ] {
             let _ = extractor.extract(lang, input);
         }
@@ -784,6 +790,14 @@ fn empty_and_garbage_inputs_do_not_panic() {
     let deep = format!("use {}x{};", "a::{".repeat(5000), "}".repeat(5000));
     let found = extractor.extract(Lang::Rust, deep.as_bytes());
     assert!(found.imports.len() <= 1);
+    // Nor deep nesting in a file with syntax errors (the fallback's walk).
+    let deep = format!(
+        "{}import('./a').B<C>{}\nimport x from './x'\n",
+        "(".repeat(5000),
+        ")".repeat(4999)
+    );
+    let found = extractor.extract(Lang::TypeScript, deep.as_bytes());
+    assert!(found.syntax_errors);
 }
 
 #[test]
