@@ -225,6 +225,11 @@ pub fn render(report: &Report) -> String {
             report.unresolved.len()
         ));
     }
+    for file in &report.imports_may_be_missing {
+        out.push_str(&format!(
+            "\nwarning: {file} could not be fully parsed: imports may be missing"
+        ));
+    }
     out.push_str(&format!("\nrules checked: {}\n", report.rules.join(", ")));
     let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
     for n in &report.not_checked {
