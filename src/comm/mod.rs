@@ -16,6 +16,7 @@ mod message;
 pub mod outgoing;
 mod presence;
 mod repair;
+mod replay;
 pub mod reservation;
 mod sync;
 pub mod task;
@@ -41,10 +42,12 @@ pub use message::{
 };
 pub use presence::{hello, presence, Presence};
 pub use repair::{repair, Dropped, RepairReport};
+pub use replay::NOTICE_KIND;
 pub use sync::{sync, sync_to, Rejected, Replayed, SyncReport};
 
 /// Who signs the events comm-node writes on no one's behalf (queue
-/// decisions, lapsed leases); a reserved name, never a domain.
+/// decisions, lapsed leases, rejections at sync); a reserved name, never a
+/// domain.
 pub const SYSTEM_ACTOR: &str = "comm-node";
 
 /// The full name of the bus ref: a branch, so it pushes and `git log comm` works.

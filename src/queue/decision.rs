@@ -283,9 +283,10 @@ fn body(decision: &Decision, main_branch: &str) -> String {
 }
 
 /// The state edits of a decision event replayed onto another `comm` tip
-/// (by `comm sync`): its artifact again, and the removal of its entry only
-/// if that entry is still the one decided (a newer submission stays
-/// queued). `None` when the entry was already decided on that tip.
+/// (by `comm sync`): its artifact again, its landed task marked done on the
+/// task as it is there, and the removal of its entry only if that entry is
+/// still the one decided (a newer submission stays queued). `None` when
+/// the entry was already decided on that tip.
 pub fn replay_edits(
     snapshot: &Snapshot,
     event: &Event,
@@ -297,19 +298,33 @@ pub fn replay_edits(
     let Some(fate) = fate(snapshot, domain, id)? else {
         return Ok(None);
     };
-    // Everything the decision wrote (the log artifact, the landed task and
-    // the reservations it released) except the entry's removal, which
-    // depends on the entry's fate on this tip.
+    // Everything the decision wrote (the log artifact, `landed.yaml`, the
+    // reservations it released) except the entry's removal, which depends
+    // on the entry's fate on this tip, and the landed task, which is marked
+    // done again on the task as it is here (never written back as it was).
     let entry_path = Entry::path(domain);
+    let landed_task = event.field("Task").filter(|_| event.kind == LANDED_KIND);
+    let rederived = |path: &str| {
+        landed_task.is_some() && (path.starts_with("tasks/") || path.starts_with("reservations/"))
+    };
     let mut edits = Vec::new();
     for edit in snapshot.repo().commit_edits_of(commit)? {
         let keep = match &edit {
-            TreeEdit::Put { .. } => true,
+            TreeEdit::Put { path, .. } => !rederived(path),
             // A released reservation may already be gone on this tip.
-            TreeEdit::Remove { path } => *path != entry_path && snapshot.read(path)?.is_some(),
+            TreeEdit::Remove { path } => {
+                *path != entry_path && !rederived(path) && snapshot.read(path)?.is_some()
+            }
         };
         if keep {
             edits.push(edit);
+        }
+    }
+    if let Some(id) = landed_task {
+        let original = Snapshot::at(snapshot.repo(), Some(commit))?;
+        let when = task::get(&original, id)?.map_or_else(clock::now, |t| t.updated);
+        if let Some(done) = task::done_by_landing(snapshot, id, QUEUE_ACTOR, when)? {
+            edits.extend(done.edits);
         }
     }
     if fate == Fate::Remove {

@@ -224,6 +224,11 @@ pub fn render(report: &Report) -> String {
             comm_node::text::count(report.unresolved.len(), "unresolved local import")
         ));
     }
+    for file in &report.imports_may_be_missing {
+        out.push_str(&format!(
+            "\nwarning: {file} could not be fully parsed: imports may be missing"
+        ));
+    }
     out.push_str(&format!("\nrules checked: {}\n", report.rules.join(", ")));
     let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
     for n in &report.not_checked {

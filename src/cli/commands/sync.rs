@@ -54,6 +54,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
             r.id, r.subject, r.reason
         ));
     }
+    for r in &report.replay.narrowed {
+        out.push_str(&format!(
+            "landed in part {} ({}): {}\n",
+            r.id, r.subject, r.reason
+        ));
+    }
+    if !(report.replay.rejected.is_empty() && report.replay.narrowed.is_empty()) {
+        out.push_str("(each author has these in their inbox)\n");
+    }
     Ok(ui::print(&out)?)
 }
 
