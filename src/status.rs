@@ -28,6 +28,9 @@ pub struct Status {
     pub tasks: TaskCounts,
     /// The liveness thresholds in effect, in seconds.
     pub health: Health,
+    /// The room `.git/comm-node/` takes (`status --verbose`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk: Option<crate::queue::prune::Usage>,
 }
 
 /// How many tasks are in each state.
@@ -161,6 +164,7 @@ pub fn gather(
         domains,
         tasks: count_tasks(&snapshot)?,
         health: config.health,
+        disk: None,
     })
 }
 

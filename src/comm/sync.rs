@@ -96,18 +96,38 @@ impl Rejected {
     }
 }
 
-/// Syncs `comm` with `remote`.
-pub fn sync(repo: &Repo, remote: &str) -> Result<SyncReport, CommError> {
-    if !repo.has_remote(remote) {
-        return Err(CommError::invalid(
-            format!("no remote named `{remote}`"),
-            "add one with `git remote add origin URL`, or name an existing remote",
-        ));
+/// Refuses a remote that is not configured.
+pub(super) fn require_remote(repo: &Repo, remote: &str) -> Result<(), CommError> {
+    if repo.has_remote(remote) {
+        return Ok(());
     }
+    Err(CommError::invalid(
+        format!("no remote named `{remote}`"),
+        "add one with `git remote add origin URL`, or name an existing remote",
+    ))
+}
+
+/// Syncs `comm` with `remote` (see [`super::outgoing::preview`] for what
+/// it would do, without doing it).
+pub fn sync(repo: &Repo, remote: &str) -> Result<SyncReport, CommError> {
+    sync_to(repo, remote, true)
+}
+
+/// Syncs `comm` with `remote`; unless `publish_first`, a remote that has
+/// no `comm` yet is refused rather than given every local event (a remote
+/// nobody named must not receive the whole coordination history).
+pub fn sync_to(repo: &Repo, remote: &str, publish_first: bool) -> Result<SyncReport, CommError> {
+    require_remote(repo, remote)?;
     if repo.ref_tip(COMM_REF)?.is_some() {
         Snapshot::take(repo)?.check_appendable()?;
     }
     let branch = COMM_REF.trim_start_matches("refs/heads/");
+    // Before anything changes (the fetch refspec included).
+    if let (false, Some(ours)) = (publish_first, repo.ref_tip(COMM_REF)?) {
+        if repo.fetch_branch(remote, branch)?.is_none() {
+            return Err(first_publication(remote, count_since(repo, ours, None)?));
+        }
+    }
     let mut report = SyncReport {
         remote: remote.to_owned(),
         refspec_added: repo.ensure_fetch_refspec(remote, branch)?,
@@ -171,6 +191,21 @@ pub fn sync(repo: &Repo, remote: &str) -> Result<SyncReport, CommError> {
         }
     }
     Err(CommError::Contention(MAX_ROUNDS))
+}
+
+/// The refusal to create `comm` on a remote nobody named.
+fn first_publication(remote: &str, events: usize) -> CommError {
+    CommError::Refused {
+        message: format!(
+            "`{remote}` has no comm branch yet: a first sync would publish the whole \
+             coordination history there ({}: every message, task and reservation); \
+             nothing was pushed",
+            crate::text::count(events, "coordination event")
+        ),
+        hint: format!(
+            "`comm-node sync --dry-run {remote}` lists them; `comm-node sync {remote}` publishes them"
+        ),
+    }
 }
 
 /// Number of events from `tip` back to (not including) `base`.

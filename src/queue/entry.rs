@@ -10,6 +10,7 @@ use crate::comm::task::Status as TaskStatus;
 use crate::comm::{append, Change, CommError, Event, Snapshot};
 use crate::config::Config;
 use crate::git::{Repo, TreeEdit};
+use crate::text::count;
 
 /// The event kind of a submission.
 pub const SUBMIT_KIND: &str = "submit";
@@ -169,12 +170,19 @@ pub fn submit(repo: &Repo, config: &Config, req: &SubmitRequest) -> Result<Submi
         );
         event.body = match &replaced {
             Some(old) => format!(
-                "{} at {} ({} commits ahead of {}); replaces entry {} ({}).",
-                branch, entry.head, ahead, config.main, old.id, old.head
+                "{} at {} ({} ahead of {}); replaces entry {} ({}).",
+                branch,
+                entry.head,
+                count(ahead, "commit"),
+                config.main,
+                old.id,
+                old.head
             ),
             None => format!(
-                "{branch} at {} ({ahead} commits ahead of {}).",
-                entry.head, config.main
+                "{branch} at {} ({} ahead of {}).",
+                entry.head,
+                count(ahead, "commit"),
+                config.main
             ),
         };
         event.fields.push(("Commit".into(), entry.head.clone()));

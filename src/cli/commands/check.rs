@@ -214,15 +214,14 @@ pub fn render(report: &Report) -> String {
         .filter(|v| v.severity == "error")
         .count();
     out.push_str(&format!(
-        "{errors} violation{} in {} file{} checked",
-        if errors == 1 { "" } else { "s" },
-        report.files_checked,
-        if report.files_checked == 1 { "" } else { "s" }
+        "{} in {} checked",
+        comm_node::text::count(errors, "violation"),
+        comm_node::text::count(report.files_checked, "file")
     ));
     if !report.unresolved.is_empty() {
         out.push_str(&format!(
-            "; {} unresolved local imports (see --json)",
-            report.unresolved.len()
+            "; {} (see --json)",
+            comm_node::text::count(report.unresolved.len(), "unresolved local import")
         ));
     }
     for file in &report.imports_may_be_missing {
