@@ -5,7 +5,10 @@
 //! test leaves processes behind in the scratch worktree. A queue that is
 //! itself killed with SIGKILL cannot do that, so the running command's
 //! group is recorded in a file while it runs, and the next run kills it
-//! (see [`super::leftovers`]).
+//! (see [`super::leftovers`]). The command starts only once its group is
+//! recorded: a gate shell waits for one line on a pipe the run writes after
+//! the record, and exits without running the command if the run died
+//! first (the pipe then closes), so no group ever runs unrecorded.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -67,6 +70,28 @@ pub fn run_commands(
     Ok(None)
 }
 
+/// Runs `$1` once a line arrives on stdin, with stdin from /dev/null; exits
+/// 125 without running it when stdin closes first.
+const GATE: &str = r#"read -r _ || exit 125; exec sh -c "$1" </dev/null"#;
+
+/// Lets the gated command start (its group is recorded). A gate that is
+/// already gone has nothing to start; its exit status says so.
+fn open_gate(child: &mut std::process::Child) {
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(b"\n");
+    }
+}
+
+/// Stops this process (SIGSTOP) between starting a command and recording
+/// its group when `COMM_NODE_TEST_STOP_BEFORE_GROUP_RECORD` is set: how
+/// the tests kill a run at exactly that point.
+fn test_stop_before_record() {
+    if std::env::var_os("COMM_NODE_TEST_STOP_BEFORE_GROUP_RECORD").is_some() {
+        // SAFETY: raise(3) sends a signal to this process; no memory involved.
+        unsafe { libc::raise(libc::SIGSTOP) };
+    }
+}
+
 /// Runs one command; the reason it failed, if it did.
 fn run_one(
     dir: &Path,
@@ -76,10 +101,9 @@ fn run_one(
     group_file: &Path,
 ) -> std::io::Result<Option<String>> {
     let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(command)
+    cmd.args(["-c", GATE, "comm-node-gate", command])
         .current_dir(dir)
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(log.try_clone()?)
         .stderr(log.try_clone()?)
         .process_group(0);
@@ -91,11 +115,13 @@ fn run_one(
         Err(e) => return Ok(Some(format!("could not start: {e}"))),
     };
     let group = child.id() as i32;
+    test_stop_before_record();
     if let Err(e) = leftovers::record_group(group_file, leftovers::Group::led_by(child.id())) {
         kill_group(group);
         let _ = child.wait();
         return Err(e);
     }
+    open_gate(&mut child);
     let timed_out = AtomicBool::new(false);
     let (done, finished) = mpsc::channel::<()>();
     let status = std::thread::scope(|s| {
