@@ -1,0 +1,210 @@
+//! Resolution against in-memory snapshots, one test per language.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::jsonc::strip_jsonc;
+use super::*;
+
+struct Mem {
+    paths: BTreeSet<String>,
+    content: HashMap<String, String>,
+}
+
+impl Files for Mem {
+    fn paths(&self) -> &BTreeSet<String> {
+        &self.paths
+    }
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        self.content.get(path).map(|s| s.as_bytes().to_vec())
+    }
+}
+
+fn mem(files: &[(&str, &str)]) -> Mem {
+    Mem {
+        paths: files.iter().map(|(p, _)| p.to_string()).collect(),
+        content: files
+            .iter()
+            .map(|(p, c)| (p.to_string(), c.to_string()))
+            .collect(),
+    }
+}
+
+fn import(spec: &str, kind: ImportKind, names: &[&str]) -> Import {
+    Import {
+        spec: spec.into(),
+        names: names.iter().map(|n| n.to_string()).collect(),
+        line: 1,
+        column: 1,
+        kind,
+        type_only: false,
+    }
+}
+
+fn file(p: &str) -> Vec<Target> {
+    vec![Target::File(p.into())]
+}
+
+#[test]
+fn typescript_relative_index_alias_and_packages() {
+    let m = mem(&[
+        (
+            "tsconfig.base.json",
+            r#"{ // comment
+            "compilerOptions": { "baseUrl": ".", "paths": { "@shop/shared": ["packages/shared/src/index.ts"], "@shop/shared/*": ["packages/shared/src/*"], }, }, }"#,
+        ),
+        (
+            "apps/web/tsconfig.json",
+            r#"{ "extends": "../../tsconfig.base.json" }"#,
+        ),
+        ("apps/web/src/App.tsx", ""),
+        ("apps/web/src/components/index.ts", ""),
+        ("apps/web/src/util.ts", ""),
+        ("packages/shared/src/index.ts", ""),
+        ("packages/shared/src/money.ts", ""),
+        (
+            "packages/api/package.json",
+            r#"{"name": "@shop/api", "main": "./src/main.ts"}"#,
+        ),
+        ("packages/api/src/main.ts", ""),
+    ]);
+    let r = Resolver::new(&m);
+    let from = "apps/web/src/App.tsx";
+    let ts = |spec: &str| r.resolve(from, Lang::Tsx, &import(spec, ImportKind::Import, &[]));
+    assert_eq!(ts("./components"), file("apps/web/src/components/index.ts"));
+    assert_eq!(ts("./util.js"), file("apps/web/src/util.ts"));
+    assert_eq!(ts("@shop/shared"), file("packages/shared/src/index.ts"));
+    assert_eq!(
+        ts("@shop/shared/money"),
+        file("packages/shared/src/money.ts")
+    );
+    assert_eq!(ts("@shop/api"), file("packages/api/src/main.ts"));
+    assert_eq!(ts("react"), vec![Target::External("react".into())]);
+    assert_eq!(
+        ts("@tanstack/query/x"),
+        vec![Target::External("@tanstack/query".into())]
+    );
+    assert_eq!(ts("./missing"), vec![Target::Unresolved]);
+    assert_eq!(ts("../../../../x"), vec![Target::Unresolved]);
+}
+
+#[test]
+fn python_roots_packages_and_relative_imports() {
+    let m = mem(&[
+        ("services/pricing/pyproject.toml", ""),
+        ("services/pricing/pricing/__init__.py", ""),
+        ("services/pricing/pricing/engine.py", ""),
+        ("services/pricing/pricing/rules/__init__.py", ""),
+        ("services/pricing/pricing/rules/tax.py", ""),
+        ("services/pricing/pricing/ns/mod.py", ""),
+    ]);
+    let r = Resolver::new(&m);
+    let from = "services/pricing/pricing/rules/tax.py";
+    let py = |spec: &str, names: &[&str]| {
+        r.resolve(from, Lang::Python, &import(spec, ImportKind::Import, names))
+    };
+    assert_eq!(
+        py("..engine", &["price"]),
+        file("services/pricing/pricing/engine.py")
+    );
+    assert_eq!(
+        py("..", &["engine"]),
+        file("services/pricing/pricing/engine.py")
+    );
+    assert_eq!(
+        py(".", &["tax"]),
+        file("services/pricing/pricing/rules/tax.py")
+    );
+    assert_eq!(
+        py("pricing.rules", &["tax"]),
+        file("services/pricing/pricing/rules/tax.py")
+    );
+    assert_eq!(
+        py("pricing.engine", &[]),
+        file("services/pricing/pricing/engine.py")
+    );
+    assert_eq!(
+        py("pricing.engine.Price", &[]),
+        file("services/pricing/pricing/engine.py")
+    );
+    assert_eq!(
+        py("pricing.ns", &["mod"]),
+        file("services/pricing/pricing/ns/mod.py")
+    );
+    assert_eq!(py("os.path", &[]), vec![Target::External("os".into())]);
+    assert_eq!(
+        py("pricing.nothing", &[]),
+        file("services/pricing/pricing/__init__.py")
+    );
+}
+
+#[test]
+fn rust_module_tree_and_workspace_crates() {
+    let m = mem(&[
+        ("Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\n"),
+        (
+            "crates/engine/Cargo.toml",
+            "[package]\nname = \"shop-engine\"\n",
+        ),
+        ("crates/engine/src/lib.rs", ""),
+        ("crates/engine/src/inventory.rs", ""),
+        ("crates/engine/src/reserve/mod.rs", ""),
+        ("crates/engine/src/reserve/lock.rs", ""),
+        ("crates/cli/Cargo.toml", "[package]\nname = \"cli\"\n"),
+        ("crates/cli/src/main.rs", ""),
+    ]);
+    let r = Resolver::new(&m);
+    let rs = |from: &str, spec: &str, kind| r.resolve(from, Lang::Rust, &import(spec, kind, &[]));
+    let lock = "crates/engine/src/reserve/lock.rs";
+    assert_eq!(
+        rs("crates/engine/src/lib.rs", "inventory", ImportKind::Mod),
+        file("crates/engine/src/inventory.rs")
+    );
+    assert_eq!(
+        rs("crates/engine/src/lib.rs", "reserve", ImportKind::Mod),
+        file("crates/engine/src/reserve/mod.rs")
+    );
+    assert_eq!(
+        rs("crates/engine/src/reserve/mod.rs", "lock", ImportKind::Mod),
+        file(lock)
+    );
+    assert_eq!(
+        rs(lock, "crate::inventory::Inventory", ImportKind::Use),
+        file("crates/engine/src/inventory.rs")
+    );
+    assert_eq!(
+        rs(lock, "super::Reservation", ImportKind::Use),
+        file("crates/engine/src/reserve/mod.rs")
+    );
+    assert_eq!(
+        rs(lock, "super::super::Sku", ImportKind::Use),
+        file("crates/engine/src/lib.rs")
+    );
+    assert_eq!(
+        rs(
+            "crates/engine/src/lib.rs",
+            "inventory::Inventory",
+            ImportKind::Use
+        ),
+        file("crates/engine/src/inventory.rs")
+    );
+    assert_eq!(
+        rs(
+            "crates/cli/src/main.rs",
+            "shop_engine::reserve::lock",
+            ImportKind::Use
+        ),
+        file(lock)
+    );
+    assert_eq!(
+        rs("crates/cli/src/main.rs", "std::fmt", ImportKind::Use),
+        vec![Target::External("std".into())]
+    );
+}
+
+#[test]
+fn jsonc_is_stripped() {
+    let json = strip_jsonc("{\"a\": \"//not a comment\", /* x */ \"b\": [1, 2,],\n // c\n}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["a"], "//not a comment");
+    assert_eq!(v["b"], serde_json::json!([1, 2]));
+}
