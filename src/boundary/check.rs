@@ -50,6 +50,9 @@ pub struct Unresolved {
     pub line: u32,
     pub column: u32,
     pub import: String,
+    /// Why it found nothing, and what to do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 /// One resolved edge between files, for `comm-node graph`.
@@ -109,7 +112,7 @@ pub fn check(
     extractor: &Extractor,
     cache: &mut ImportCache,
 ) -> Result<Report, GitError> {
-    let resolver = Resolver::new(snapshot);
+    let resolver = Resolver::new(snapshot, rules.python_roots());
     let mut report = Report {
         violations: check_changes(rules, snapshot, &request.changes),
         not_checked: not_checked(&request.changes),
@@ -199,6 +202,15 @@ fn check_files(
         }
         for import in &extracted.imports {
             for target in resolver.resolve(file, lang, import) {
+                if target == Target::Unresolved {
+                    report.unresolved.push(Unresolved {
+                        file: file.clone(),
+                        line: import.line,
+                        column: import.column,
+                        import: import.spec.clone(),
+                        hint: resolver.hint(file, lang, import),
+                    });
+                }
                 record(&mut report, rules, file, import, &target);
             }
         }
@@ -213,12 +225,7 @@ fn record(report: &mut Report, rules: &Rules, file: &str, import: &Import, targe
             to: to.clone(),
         }),
         Target::External(package) => *report.external.entry(package.clone()).or_default() += 1,
-        Target::Unresolved => report.unresolved.push(Unresolved {
-            file: file.to_owned(),
-            line: import.line,
-            column: import.column,
-            import: import.spec.clone(),
-        }),
+        Target::Unresolved => {}
     }
     report
         .violations

@@ -15,6 +15,7 @@
 //! - Rust: the module tree of each crate (`mod x;` → `x.rs` or `x/mod.rs`,
 //!   `crate::`, `self::`, `super::`), and other workspace crates by name.
 
+mod cargo;
 mod jsonc;
 mod paths;
 mod python;
@@ -27,8 +28,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::links::real_path;
 use super::{Import, ImportKind, Lang};
-use python::python_roots;
-use rust::{rust_crates, Crate};
+use cargo::{rust_crates, Crate};
+use python::{python_roots, PyLayout};
 use typescript::{workspace_packages, TsConfigs};
 
 pub(crate) use paths::{dir_of, join, join_rel};
@@ -68,13 +69,15 @@ pub struct Resolver<'f> {
     ts: TsConfigs,
     packages: HashMap<String, String>,
     py_roots: Vec<String>,
+    py: PyLayout,
     crates: Vec<Crate>,
 }
 
 impl<'f> Resolver<'f> {
     /// Reads the snapshot's configuration (tsconfig, package.json,
-    /// pyproject, Cargo.toml files).
-    pub fn new(files: &'f dyn Files) -> Resolver<'f> {
+    /// pyproject, Cargo.toml files); `python_roots_declared` are the
+    /// Python source roots comm.yaml declares.
+    pub fn new(files: &'f dyn Files, python_roots_declared: &[String]) -> Resolver<'f> {
         let mut dirs = BTreeSet::new();
         for path in files.paths() {
             let mut p = path.as_str();
@@ -92,11 +95,13 @@ impl<'f> Resolver<'f> {
             ts: TsConfigs::default(),
             packages: HashMap::new(),
             py_roots: Vec::new(),
+            py: PyLayout::default(),
             crates: Vec::new(),
         };
         resolver.ts = TsConfigs::load(files);
         resolver.packages = workspace_packages(files);
-        resolver.py_roots = python_roots(&resolver);
+        resolver.py_roots = python_roots(&resolver, python_roots_declared);
+        resolver.py = PyLayout::scan(files.paths());
         resolver.crates = rust_crates(files);
         resolver
     }
@@ -139,5 +144,15 @@ impl<'f> Resolver<'f> {
                 other => other,
             })
             .collect()
+    }
+
+    /// Why `import`, found in file `from`, resolved to nothing, and what
+    /// to do about it (asked only for unresolved imports).
+    pub fn hint(&self, from: &str, lang: Lang, import: &Import) -> Option<String> {
+        match lang {
+            Lang::Python => self.py_hint(from, import),
+            Lang::TypeScript | Lang::Tsx => self.ts_hint(from, &import.spec),
+            Lang::Rust => self.rust_hint(from, import),
+        }
     }
 }

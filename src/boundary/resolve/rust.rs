@@ -2,8 +2,9 @@
 //! `x/mod.rs`, `crate::`, `self::`, `super::`), and other workspace crates
 //! by name.
 
-use super::paths::{dir_of, join_rel};
-use super::{Files, Import, ImportKind, Resolver, Target};
+use super::cargo::Crate;
+use super::paths::join_rel;
+use super::{Import, ImportKind, Resolver, Target};
 
 impl Resolver<'_> {
     pub(super) fn resolve_rust(&self, from: &str, import: &Import) -> Target {
@@ -75,8 +76,10 @@ impl Resolver<'_> {
                     && self.rust_file(krate, &local[..here.len() + 1]).is_some()
                 {
                     (krate, local)
-                } else if let Some(other) = self.crates.iter().find(|c| c.name == name) {
+                } else if let Some(other) = self.rust_crate_named(krate, name) {
                     (other, rest.iter().map(|s| s.to_string()).collect())
+                } else if self.crates.iter().any(|c| c.package == name) {
+                    return Target::Unresolved;
                 } else {
                     return Target::External(name.to_owned());
                 }
@@ -108,98 +111,42 @@ impl Resolver<'_> {
             .filter(|c| c.dir.is_empty() || file.starts_with(&format!("{}/", c.dir)))
             .max_by_key(|c| c.dir.len())
     }
-}
 
-/// A Rust package: its library name, folder, `src` folder and root file.
-#[derive(Debug, Clone)]
-pub(super) struct Crate {
-    name: String,
-    dir: String,
-    src: String,
-    root: String,
-}
-
-impl Crate {
-    /// The module path of a file (`src/a/b.rs` → `[a, b]`).
-    fn module_of(&self, file: &str) -> Vec<String> {
-        let Some(rel) = file.strip_prefix(&format!("{}/", self.src)) else {
-            return Vec::new();
-        };
-        let rel = rel.strip_suffix(".rs").unwrap_or(rel);
-        let mut parts: Vec<String> = rel.split('/').map(str::to_owned).collect();
-        if matches!(
-            parts.last().map(String::as_str),
-            Some("mod" | "lib" | "main")
-        ) {
-            parts.pop();
-        }
-        parts
-    }
-
-    /// Where `mod x;` in `file` looks for `x`.
-    fn module_dir(&self, file: &str) -> String {
-        let dir = dir_of(file).to_owned();
-        let stem = file
-            .rsplit('/')
-            .next()
-            .unwrap_or(file)
-            .trim_end_matches(".rs");
-        if matches!(stem, "mod" | "lib" | "main") || file == self.root {
-            dir
-        } else {
-            join_rel(&dir, stem)
+    /// The workspace crate `name` means in `krate`: a path dependency
+    /// (renamed or not) of `krate`, else the crate whose library is `name`.
+    fn rust_crate_named(&self, krate: &Crate, name: &str) -> Option<&Crate> {
+        match krate.deps.get(name) {
+            Some(dir) => self.crates.iter().find(|c| &c.dir == dir),
+            None => self.crates.iter().find(|c| c.name == name),
         }
     }
-}
 
-pub(super) fn rust_crates(files: &dyn Files) -> Vec<Crate> {
-    let mut crates = Vec::new();
-    for manifest in files.paths().iter().filter(|p| p.ends_with("Cargo.toml")) {
-        let Some(text) = files.read(manifest).and_then(|b| String::from_utf8(b).ok()) else {
-            continue;
-        };
-        let Some(package) = toml_value(&text, "package", "name") else {
-            continue;
-        };
-        let name = toml_value(&text, "lib", "name")
-            .unwrap_or(package)
-            .replace('-', "_");
-        let dir = dir_of(manifest).to_owned();
-        let lib = toml_value(&text, "lib", "path").unwrap_or_else(|| "src/lib.rs".to_owned());
-        let lib = join_rel(&dir, &lib);
-        let root = if files.paths().contains(&lib) {
-            lib
-        } else {
-            join_rel(&dir, "src/main.rs")
-        };
-        crates.push(Crate {
-            name,
-            src: dir_of(&root).to_owned(),
-            dir,
-            root,
-        });
+    /// Why a Rust import resolved to nothing, and what to do.
+    pub(super) fn rust_hint(&self, from: &str, import: &Import) -> Option<String> {
+        let krate = self.crate_of(from)?;
+        if import.kind == ImportKind::Mod {
+            let dir = krate.module_dir(from);
+            let name = &import.spec;
+            return Some(format!(
+                "no file {} nor {} declares module `{name}`; create it, or fix the name",
+                join_rel(&dir, &format!("{name}.rs")),
+                join_rel(&dir, &format!("{name}/mod.rs"))
+            ));
+        }
+        let first = import.spec.split("::").next().unwrap_or_default();
+        if let Some(other) = self
+            .crates
+            .iter()
+            .find(|c| c.package == first && c.name != first)
+        {
+            return Some(format!(
+                "`{first}` is the workspace package in {}, whose library is named `{}`; write `use {}::...`",
+                other.dir, other.name, other.name
+            ));
+        }
+        Some(format!(
+            "`{}` names no module file of crate `{}` ({}); fix the path",
+            import.spec, krate.name, krate.src
+        ))
     }
-    crates
-}
-
-/// `key = "value"` inside `[section]` of a simple TOML file.
-fn toml_value(text: &str, section: &str, key: &str) -> Option<String> {
-    let mut current = "";
-    for line in text.lines() {
-        let line = line.trim();
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            current = name.trim();
-            continue;
-        }
-        if current != section {
-            continue;
-        }
-        let Some((k, v)) = line.split_once('=') else {
-            continue;
-        };
-        if k.trim() == key {
-            return Some(v.trim().trim_matches('"').to_owned());
-        }
-    }
-    None
 }

@@ -67,7 +67,7 @@ fn typescript_relative_index_alias_and_packages() {
         ),
         ("packages/api/src/main.ts", ""),
     ]);
-    let r = Resolver::new(&m);
+    let r = Resolver::new(&m, &[]);
     let from = "apps/web/src/App.tsx";
     let ts = |spec: &str| r.resolve(from, Lang::Tsx, &import(spec, ImportKind::Import, &[]));
     assert_eq!(ts("./components"), file("apps/web/src/components/index.ts"));
@@ -97,7 +97,7 @@ fn python_roots_packages_and_relative_imports() {
         ("services/pricing/pricing/rules/tax.py", ""),
         ("services/pricing/pricing/ns/mod.py", ""),
     ]);
-    let r = Resolver::new(&m);
+    let r = Resolver::new(&m, &[]);
     let from = "services/pricing/pricing/rules/tax.py";
     let py = |spec: &str, names: &[&str]| {
         r.resolve(from, Lang::Python, &import(spec, ImportKind::Import, names))
@@ -152,7 +152,7 @@ fn rust_module_tree_and_workspace_crates() {
         ("crates/cli/Cargo.toml", "[package]\nname = \"cli\"\n"),
         ("crates/cli/src/main.rs", ""),
     ]);
-    let r = Resolver::new(&m);
+    let r = Resolver::new(&m, &[]);
     let rs = |from: &str, spec: &str, kind| r.resolve(from, Lang::Rust, &import(spec, kind, &[]));
     let lock = "crates/engine/src/reserve/lock.rs";
     assert_eq!(
@@ -207,4 +207,124 @@ fn jsonc_is_stripped() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["a"], "//not a comment");
     assert_eq!(v["b"], serde_json::json!([1, 2]));
+}
+
+#[test]
+fn python_roots_declared_or_implied_by_the_importing_file() {
+    let m = mem(&[
+        ("py/app/__init__.py", ""),
+        ("py/app/api/__init__.py", ""),
+        ("py/app/api/views.py", ""),
+        ("py/app/web/__init__.py", ""),
+        ("py/app/web/s1/m115.py", ""),
+        ("py/tests/test_web.py", ""),
+        ("ns/app2/api/views.py", ""),
+        ("ns/app2/web/m.py", ""),
+    ]);
+    let imp = |r: &Resolver, from: &str, spec: &str| {
+        r.resolve(
+            from,
+            Lang::Python,
+            &import(spec, ImportKind::Import, &["f1"]),
+        )
+    };
+    let m115 = file("py/app/web/s1/m115.py");
+    // No root holds `app`: the file's own package implies `py`.
+    let r = Resolver::new(&m, &[]);
+    assert_eq!(imp(&r, "py/app/api/views.py", "app.web.s1.m115"), m115);
+    // A namespace package (no __init__.py): the ancestor named `app2`.
+    assert_eq!(
+        imp(&r, "ns/app2/api/views.py", "app2.web.m"),
+        file("ns/app2/web/m.py")
+    );
+    // Outside the package nothing implies `py`: unresolved, with a hint.
+    let from_tests = imp(&r, "py/tests/test_web.py", "app.web.s1.m115");
+    assert_eq!(from_tests, vec![Target::Unresolved]);
+    let hint = r
+        .hint(
+            "py/tests/test_web.py",
+            Lang::Python,
+            &import("app.web.s1.m115", ImportKind::Import, &["f1"]),
+        )
+        .unwrap();
+    assert!(
+        hint.contains("py/app") && hint.contains("roots: [py]"),
+        "{hint}"
+    );
+    // Still external: what no folder of the repository is named.
+    assert_eq!(
+        imp(&r, "py/tests/test_web.py", "requests.adapters"),
+        vec![Target::External("requests".into())]
+    );
+    // Declared, `py` resolves it from anywhere.
+    let r = Resolver::new(&m, &["py".to_owned()]);
+    assert_eq!(imp(&r, "py/tests/test_web.py", "app.web.s1.m115"), m115);
+}
+
+#[test]
+fn typescript_bare_specifiers_naming_repository_files_are_not_external() {
+    let m = mem(&[
+        ("packages/api/package.json", r#"{"name": "@shop/api"}"#),
+        ("packages/api/src/index.ts", ""),
+        ("services/api/src/db.ts", ""),
+        ("apps/web/src/App.tsx", ""),
+    ]);
+    let r = Resolver::new(&m, &[]);
+    let from = "apps/web/src/App.tsx";
+    let ts = |spec: &str| r.resolve(from, Lang::Tsx, &import(spec, ImportKind::Import, &[]));
+    assert_eq!(ts("@shop/api"), file("packages/api/src/index.ts"));
+    assert_eq!(ts("@shop/api/missing"), vec![Target::Unresolved]);
+    assert_eq!(ts("services/api/src/db"), vec![Target::Unresolved]);
+    let hint = r
+        .hint(
+            from,
+            Lang::Tsx,
+            &import("services/api/src/db", ImportKind::Import, &[]),
+        )
+        .unwrap();
+    assert!(
+        hint.contains("services/api/src/db.ts") && hint.contains("baseUrl"),
+        "{hint}"
+    );
+    assert_eq!(
+        ts("services-sdk"),
+        vec![Target::External("services-sdk".into())]
+    );
+}
+
+#[test]
+fn rust_renamed_and_workspace_path_dependencies_are_workspace_crates() {
+    let m = mem(&[
+        (
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"crates/*\"]\n[workspace.dependencies]\nshop-engine = { path = \"crates/engine\" }\n",
+        ),
+        (
+            "crates/engine/Cargo.toml",
+            "[package]\nname = \"shop-engine\"\n[lib]\nname = \"engine_core\"\n",
+        ),
+        ("crates/engine/src/lib.rs", ""),
+        ("crates/engine/src/stock.rs", ""),
+        (
+            "crates/cli/Cargo.toml",
+            "[package]\nname = \"cli\"\n[dependencies]\neng = { package = \"shop-engine\", path = \"../engine\" }\n[dev-dependencies.shop-engine]\nworkspace = true\n",
+        ),
+        ("crates/cli/src/main.rs", ""),
+    ]);
+    let r = Resolver::new(&m, &[]);
+    let rs = |spec: &str| {
+        r.resolve(
+            "crates/cli/src/main.rs",
+            Lang::Rust,
+            &import(spec, ImportKind::Use, &[]),
+        )
+    };
+    let stock = file("crates/engine/src/stock.rs");
+    assert_eq!(rs("eng::stock::Level"), stock);
+    assert_eq!(rs("shop_engine::stock"), stock);
+    assert_eq!(rs("engine_core::stock"), stock);
+    assert_eq!(
+        rs("serde::Serialize"),
+        vec![Target::External("serde".into())]
+    );
 }

@@ -2,6 +2,12 @@
 //! index-file lookup (`./x.js` may name `./x.ts`), the nearest
 //! `tsconfig.json` / `jsconfig.json` with `extends`, `baseUrl` and `paths`,
 //! and workspace packages by their `package.json` name.
+//!
+//! A bare specifier that names something of the repository is never an
+//! external package: a workspace package whose file is missing, or a path
+//! that names a repository file from one of the importing file's folders
+//! (`services/api/src/db` without a `baseUrl` mapping it) is unresolved,
+//! and [`Resolver::hint`] says what to fix.
 
 use std::collections::HashMap;
 
@@ -31,7 +37,53 @@ impl Resolver<'_> {
         if let Some(file) = self.ts_package(spec) {
             return Target::File(file);
         }
-        Target::External(package_name(spec))
+        let name = package_name(spec);
+        if self.packages.contains_key(&name) || self.ts_repo_path(from, spec).is_some() {
+            return Target::Unresolved;
+        }
+        Target::External(name)
+    }
+
+    /// The repository file a bare specifier names when read as a path from
+    /// the importing file's folder or one of its ancestors, with the folder.
+    fn ts_repo_path(&self, from: &str, spec: &str) -> Option<(String, String)> {
+        let first = spec.split('/').next().unwrap_or(spec);
+        let mut dir = dir_of(from);
+        loop {
+            if self.is_dir(&join_rel(dir, first)) {
+                if let Some(file) = self.ts_file(&join_rel(dir, spec)) {
+                    return Some((dir.to_owned(), file));
+                }
+            }
+            if dir.is_empty() {
+                return None;
+            }
+            dir = dir_of(dir);
+        }
+    }
+
+    /// Why a TS/JS import resolved to nothing, and what to do.
+    pub(super) fn ts_hint(&self, from: &str, spec: &str) -> Option<String> {
+        if spec.starts_with('.') {
+            return Some(format!(
+                "no file `{spec}` from {} with a TypeScript or JavaScript extension, nor an index file there; fix the path",
+                dir_of(from)
+            ));
+        }
+        if spec.starts_with('/') {
+            return Some("absolute paths are not resolved; import relative to the file".into());
+        }
+        let name = package_name(spec);
+        if let Some(dir) = self.packages.get(&name) {
+            return Some(format!(
+                "`{name}` is the workspace package in {dir}, which has no file for `{spec}`; check the path, or the package's `types`/`main`"
+            ));
+        }
+        let (dir, file) = self.ts_repo_path(from, spec)?;
+        let dir = if dir.is_empty() { "." } else { &dir };
+        Some(format!(
+            "`{spec}` names {file} of this repository, but no tsconfig maps it; set `compilerOptions.baseUrl` to `{dir}` in the tsconfig.json that covers {from}, or import it relatively"
+        ))
     }
 
     /// The file a TS path (without or with extension) names.

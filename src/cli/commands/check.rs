@@ -173,6 +173,9 @@ fn checked(
     Ok(Checker::new(&loaded.config).check_cached(repo, snapshot, request)?)
 }
 
+/// How many unresolved imports the text report shows.
+const UNRESOLVED_SHOWN: usize = 5;
+
 /// Violations as `path:line:col: rule: message` with a hint each.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -201,8 +204,28 @@ pub fn render(report: &Report) -> String {
     ));
     if !report.unresolved.is_empty() {
         out.push_str(&format!(
-            "; {} unresolved local imports (see --json)",
-            report.unresolved.len()
+            "; {} unresolved local import{}",
+            report.unresolved.len(),
+            if report.unresolved.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        ));
+    }
+    for u in report.unresolved.iter().take(UNRESOLVED_SHOWN) {
+        out.push_str(&format!(
+            "\n{}:{}:{}: unresolved: `{}` leads to nothing in the repository",
+            u.file, u.line, u.column, u.import
+        ));
+        if let Some(hint) = &u.hint {
+            out.push_str(&format!("\n    hint: {hint}"));
+        }
+    }
+    if report.unresolved.len() > UNRESOLVED_SHOWN {
+        out.push_str(&format!(
+            "\n... and {} more (--json lists them all)",
+            report.unresolved.len() - UNRESOLVED_SHOWN
         ));
     }
     out.push_str(&format!("\nrules checked: {}\n", report.rules.join(", ")));
