@@ -81,6 +81,9 @@ pub struct Report {
     pub rules: Vec<&'static str>,
     /// The rules it did not apply, and why.
     pub not_checked: Vec<NotChecked>,
+    /// Unowned files and dead globs (`check --all` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<super::coverage::Coverage>,
 }
 
 impl Report {

@@ -3,6 +3,7 @@
 use comm_node::boundary::changes::Changes;
 use comm_node::boundary::check::{Report, Request};
 use comm_node::boundary::commits::{domain_of_rev, Checker};
+use comm_node::boundary::coverage::coverage;
 use comm_node::boundary::reserved::check_reserved;
 use comm_node::boundary::rules::Violation;
 use comm_node::boundary::sarif;
@@ -64,7 +65,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     } else if ctx.json {
         ui::print_json(&report)?;
     } else {
-        ui::print(&render(&report))?;
+        let mut text = render(&report);
+        if let Some(coverage) = &report.coverage {
+            text.push_str(&coverage.render(&loaded.file.display().to_string()));
+        }
+        ui::print(&text)?;
     }
     if report.has_errors() {
         return Err(CliError::new(Kind::Refused, "boundary check failed").quiet());
@@ -126,6 +131,7 @@ pub fn run_check(
             };
             let mut report = checked(repo, loaded, &snapshot, &request)?;
             report.skipped("reservation", "checked for --staged only");
+            report.coverage = Some(coverage(loaded, snapshot.paths()));
             return Ok(report);
         }
     };

@@ -1,6 +1,7 @@
 //! `comm-node init`: validate comm.yaml and set up branches, worktrees,
 //! instructions, hooks and the `comm` branch.
 
+use comm_node::boundary::coverage::{coverage, Coverage};
 use comm_node::scaffold::{self, Plan};
 use serde::Serialize;
 
@@ -32,6 +33,8 @@ struct Report<'a> {
     changed: bool,
     #[serde(flatten)]
     plan: &'a Plan,
+    /// Files of `main` no domain owns, globs that match none of its files.
+    coverage: Option<&'a Coverage>,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
@@ -43,6 +46,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         )
     })?;
     let plan = scaffold::plan(&repo, &loaded, &exe)?;
+    let coverage = match repo.branch_tip(&loaded.config.main)? {
+        Some(tip) => Some(coverage(&loaded, repo.snapshot_commit(tip)?.paths())),
+        None => None,
+    };
     if !args.dry_run {
         scaffold::apply(&repo, &loaded, &plan, "human")?;
     }
@@ -51,14 +58,19 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
             dry_run: args.dry_run,
             changed: !args.dry_run && !plan.actions.is_empty(),
             plan: &plan,
+            coverage: coverage.as_ref(),
         })?;
     } else {
-        ui::print(&render(
+        let mut text = render(
             &loaded.config.project,
             loaded.config.domains.len(),
             &plan,
             args.dry_run,
-        ))?;
+        );
+        if let Some(coverage) = &coverage {
+            text.push_str(&coverage.render(&loaded.file.display().to_string()));
+        }
+        ui::print(&text)?;
     }
     Ok(())
 }
