@@ -5,15 +5,17 @@
 //! way to read a few of them), never on the live file system, so a check of
 //! a staged change or a commit range sees exactly what git will record.
 //!
-//! - TypeScript/JavaScript: relative paths with extension and index-file
-//!   lookup (`./x.js` may name `./x.ts`), the nearest `tsconfig.json` /
-//!   `jsconfig.json` with `extends`, `baseUrl` and `paths`, and workspace
-//!   packages by their `package.json` name.
-//! - Python: source roots (the repository root, every folder holding a
-//!   `pyproject.toml`, `setup.py` or `setup.cfg`, and their `src/`),
-//!   packages, namespace packages and relative imports.
-//! - Rust: the module tree of each crate (`mod x;` → `x.rs` or `x/mod.rs`,
-//!   `crate::`, `self::`, `super::`), and other workspace crates by name.
+//! - `typescript`: relative paths with extension and index-file lookup,
+//!   tsconfig/jsconfig `paths` and `baseUrl` (with `extends`), workspace
+//!   packages by their `package.json` name;
+//! - `python`: source roots (declared in comm.yaml, detected, or implied
+//!   by the importing file), packages, namespace packages, relative imports;
+//! - `rust`: the module tree of each crate, and other workspace crates by
+//!   library name or path dependency (`cargo` reads the manifests).
+//!
+//! An import that names something inside the repository is never counted
+//! as an external package: it resolves to its file, or it is
+//! [`Target::Unresolved`] and [`Resolver::hint`] says what to declare.
 
 mod cargo;
 mod jsonc;
