@@ -46,9 +46,10 @@ impl PyLayout {
             ) {
                 inits.insert(dir.to_owned());
             }
-            if !direct.insert(dir.to_owned()) {
+            if direct.contains(dir) {
                 continue;
             }
+            direct.insert(dir.to_owned());
             let mut d = dir;
             while !d.is_empty() && code_dirs.insert(d.to_owned()) {
                 d = dir_of(d);
@@ -142,7 +143,12 @@ impl Resolver<'_> {
     ) -> Option<Vec<Target>> {
         let first = module.split('.').next().unwrap_or(module);
         let top = join_rel(root, first);
-        if strict && !self.py.code_dirs.contains(&top) && self.py_module(&top).is_none() {
+        let holds_code = || {
+            self.py.code_dirs.contains(&top)
+                || self.is_file(&format!("{top}.py"))
+                || self.is_file(&format!("{top}.pyi"))
+        };
+        if strict && !holds_code() {
             return None;
         }
         let dir = join_rel(root, &module.replace('.', "/"));
@@ -186,9 +192,12 @@ impl Resolver<'_> {
         let spec = import.spec.as_str();
         let module = spec.trim_start_matches('.');
         if module.len() < spec.len() {
+            let dir = match dir_of(from) {
+                "" => "the repository root",
+                dir => dir,
+            };
             return Some(format!(
-                "`{spec}` is relative to {}, and no module is there; fix the dots or the name",
-                dir_of(from)
+                "`{spec}` is relative to {dir}, and no module is there; fix the dots or the name"
             ));
         }
         let first = module.split('.').next().unwrap_or(module);

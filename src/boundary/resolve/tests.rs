@@ -328,3 +328,24 @@ fn rust_renamed_and_workspace_path_dependencies_are_workspace_crates() {
         vec![Target::External("serde".into())]
     );
 }
+
+#[test]
+fn python_implied_roots_need_python_code_there() {
+    let m = mem(&[
+        ("tools/gen.py", ""),
+        ("tools/helpers.py", ""),
+        ("tools/json/schema.json", ""),
+    ]);
+    let r = Resolver::new(&m, &[]);
+    let py = |spec: &str| {
+        r.resolve(
+            "tools/gen.py",
+            Lang::Python,
+            &import(spec, ImportKind::Import, &[]),
+        )
+    };
+    // A script's own folder is on its path.
+    assert_eq!(py("helpers"), file("tools/helpers.py"));
+    // A folder without Python code there is not a package.
+    assert_eq!(py("json"), vec![Target::External("json".into())]);
+}
