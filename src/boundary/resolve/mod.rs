@@ -26,7 +26,7 @@ mod rust;
 mod tests;
 mod typescript;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::links::real_path;
 use super::{Import, ImportKind, Lang};
@@ -68,6 +68,8 @@ pub enum Target {
 pub struct Resolver<'f> {
     files: &'f dyn Files,
     dirs: BTreeSet<String>,
+    /// The last component of every folder (`api` for `services/api`).
+    dir_names: HashSet<String>,
     ts: TsConfigs,
     packages: HashMap<String, String>,
     py_roots: Vec<String>,
@@ -91,9 +93,14 @@ impl<'f> Resolver<'f> {
             }
         }
         dirs.insert(String::new());
+        let dir_names = dirs
+            .iter()
+            .map(|d| d.rsplit('/').next().unwrap_or(d).to_owned())
+            .collect();
         let mut resolver = Resolver {
             files,
             dirs,
+            dir_names,
             ts: TsConfigs::default(),
             packages: HashMap::new(),
             py_roots: Vec::new(),

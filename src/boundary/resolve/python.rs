@@ -14,7 +14,7 @@
 //! the repository is reported as unresolved, with a hint naming the root to
 //! declare, never counted as an external package.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::paths::{dir_of, join_rel};
 use super::{Import, Resolver, Target};
@@ -24,6 +24,10 @@ use super::{Import, Resolver, Target};
 pub(super) struct PyLayout {
     /// Every folder holding a Python file, directly or below.
     code_dirs: BTreeSet<String>,
+    /// The names a root implied by an importing file can hold: every
+    /// folder holding code and every module file, by name (a top-level
+    /// name not among them, like most external packages', skips that search).
+    module_names: HashSet<String>,
     /// Folders that can be top-level packages, by name: a folder with
     /// `__init__.py` in one without, or the topmost folder of a run of
     /// folders holding Python files.
@@ -35,9 +39,17 @@ impl PyLayout {
         let mut code_dirs = BTreeSet::new();
         let mut direct = BTreeSet::new();
         let mut inits = BTreeSet::new();
+        let mut module_names = HashSet::new();
         for path in paths {
-            if !(path.ends_with(".py") || path.ends_with(".pyi")) {
+            let Some(stem) = path
+                .strip_suffix(".py")
+                .or_else(|| path.strip_suffix(".pyi"))
+            else {
                 continue;
+            };
+            let stem = stem.rsplit('/').next().unwrap_or(stem);
+            if !module_names.contains(stem) {
+                module_names.insert(stem.to_owned());
             }
             let dir = dir_of(path);
             if matches!(
@@ -52,6 +64,7 @@ impl PyLayout {
             direct.insert(dir.to_owned());
             let mut d = dir;
             while !d.is_empty() && code_dirs.insert(d.to_owned()) {
+                module_names.insert(d.rsplit('/').next().unwrap_or(d).to_owned());
                 d = dir_of(d);
             }
         }
@@ -85,6 +98,7 @@ impl PyLayout {
         }
         PyLayout {
             code_dirs,
+            module_names,
             top_packages,
         }
     }
@@ -118,7 +132,12 @@ impl Resolver<'_> {
                 return targets;
             }
         }
-        for root in self.implied_py_roots(from, first) {
+        let implied = if self.py.module_names.contains(first) {
+            self.implied_py_roots(from, first)
+        } else {
+            Vec::new()
+        };
+        for root in implied {
             if self.py_roots.contains(&root) {
                 continue;
             }

@@ -48,6 +48,9 @@ impl Resolver<'_> {
     /// the importing file's folder or one of its ancestors, with the folder.
     fn ts_repo_path(&self, from: &str, spec: &str) -> Option<(String, String)> {
         let first = spec.split('/').next().unwrap_or(spec);
+        if !self.dir_names.contains(first) {
+            return None;
+        }
         let mut dir = dir_of(from);
         loop {
             if self.is_dir(&join_rel(dir, first)) {
