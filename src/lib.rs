@@ -1,6 +1,7 @@
 //! comm-node: git-native coordination for several coding agents on one repository.
 //!
-//! - [`config`] reads and validates `comm.yaml` (domains, scopes, rules).
+//! - [`config`] reads and validates `comm.yaml` (domains, scopes, rules);
+//!   [`project`] finds it from any checkout.
 //! - [`git`] is the only module that calls git2: refs with compare-and-swap,
 //!   trees, worktrees.
 //! - [`comm`] is the bus: one commit per event on the `comm` branch, state in
@@ -32,6 +33,7 @@ pub mod git;
 pub mod health;
 pub mod hooks;
 pub mod pathglob;
+pub mod project;
 pub mod queue;
 pub mod retry;
 pub mod scaffold;

@@ -412,3 +412,46 @@ fn a_commit_made_straight_on_main_is_reported_before_the_queue_builds_on_it() {
         [format!("untested|comm-node|human|{human}")]
     );
 }
+
+/// A plain commit on comm (what a `git commit` in a checkout of comm makes):
+/// the queue's decisions could not be written on it.
+fn commit_junk_on_comm(env: &Env, root: &Path) {
+    let checkout = env.path("comm-checkout");
+    env.git(
+        root,
+        &["worktree", "add", "-q", checkout.to_str().unwrap(), "comm"],
+    );
+    write(&checkout.join("junk.txt"), "not an event\n");
+    env.git(&checkout, &["add", "junk.txt"]);
+    env.git(&checkout, &["commit", "-qm", "oops"]);
+}
+
+#[test]
+fn the_queue_lands_nothing_when_comm_cannot_record_its_decision() {
+    let env = Env::new();
+    let root = project(&env, "true");
+    // A first landing, so the queue has its record of main and nothing
+    // else would write on comm before the decision.
+    commit_and_submit(&env, "web", &[("web/index.txt", "hi\n")]);
+    queue_run(&env, &root, &[]);
+    commit_and_submit(&env, "api", &[("api/config.txt", "port = 81\n")]);
+    let main_before = env.git(&root, &["rev-parse", "main"]);
+    commit_junk_on_comm(&env, &root);
+
+    let refused = env.cn(&root, &["queue", "run", "--once"]);
+    eprintln!("DBG {}", refused.stderr);
+    let refused = refused.expect(2);
+    assert!(refused.stderr.contains("oops"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("comm-node repair"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(env.git(&root, &["rev-parse", "main"]), main_before);
+
+    env.cn(&root, &["repair"]).expect(0);
+    let run = queue_run(&env, &root, &[]);
+    assert_eq!(run["decisions"][0]["outcome"], "landed", "{run}");
+    assert_ne!(env.git(&root, &["rev-parse", "main"]), main_before);
+    env.cn(&root, &["verify"]).expect(0);
+}

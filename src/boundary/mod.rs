@@ -11,10 +11,13 @@
 //!   `comm.yaml` that match no file.
 //! - `reserved` checks changed files against other domains' reservations.
 //! - [`commits`] runs a check over a commit range read from git.
+//! - [`catchup`] narrows the change rules to the domain's own edits while a
+//!   catch-up merge of `main` is in progress.
 //!
-//! Nothing here prints; only `commits` reads git (through [`crate::git`]).
+//! Nothing here prints; only `commits` and `catchup` read git (through [`crate::git`]).
 
 pub mod cache;
+pub mod catchup;
 pub mod changes;
 pub mod check;
 pub mod commits;

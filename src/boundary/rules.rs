@@ -171,7 +171,9 @@ impl Rules {
                 Some(base(
                     "unowned",
                     format!("no domain owns {path}"),
-                    "add it to a domain's scope or to `shared` in comm.yaml, or set `unowned: warn`".to_owned(),
+                    format!(
+                        "only the human changes comm.yaml: ask them to give it to a domain or to `shared` (comm-node send --to human \"who owns {path}?\")"
+                    ),
                     severity,
                 ))
             }

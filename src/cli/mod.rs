@@ -11,8 +11,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use comm_node::comm;
-use comm_node::config::{self, Config, Limits, Loaded};
+use comm_node::config::{Limits, Loaded};
 use comm_node::git::Repo;
+use comm_node::project;
 
 pub use error::{CliError, Kind};
 
@@ -36,7 +37,8 @@ pub struct Cli {
     dir: Option<PathBuf>,
     /// Act as this domain, or `human`, outside a domain worktree (inside one,
     /// the worktree's own domain acts and naming another is refused; the
-    /// process's real working directory decides, whatever -C says).
+    /// process's real working directory decides, whatever -C says). In the
+    /// main checkout `human` acts by default. Default: $COMM_NODE_AS.
     #[arg(long = "as", value_name = "NAME", global = true)]
     as_name: Option<String>,
     #[command(subcommand)]
@@ -70,6 +72,8 @@ enum Command {
     Release(commands::release::Args),
     Reservations(commands::reservations::Args),
     Submit(commands::submit::Args),
+    #[command(visible_alias = "catch-up")]
+    Update(commands::update::Args),
     Queue(commands::queue::Args),
     Completions(commands::completions::Args),
     Man(commands::man::Args),
@@ -94,30 +98,20 @@ impl Ctx {
         })
     }
 
-    /// The repository and its validated `comm.yaml` (read from the main checkout).
+    /// The repository and its validated `comm.yaml` (from the main
+    /// checkout, or committed on `main`: see [`comm_node::project`]).
     pub fn load(&self) -> Result<(Repo, Loaded), CliError> {
         let repo = self.repo()?;
-        let root = repo.main_workdir().ok_or_else(|| {
-            CliError::new(
-                Kind::Usage,
-                "this repository has no main checkout to read comm.yaml from",
-            )
-        })?;
-        let loaded = Config::load(&root.join(config::FILE_NAME))?;
+        let loaded = project::load_config(&repo)?;
         loaded.check_main(|b| matches!(repo.branch_tip(b), Ok(Some(_))))?;
         Ok((repo, loaded))
     }
 
     /// The bus limits from comm.yaml (the defaults when there is none).
     pub fn limits(&self, repo: &Repo) -> Result<Limits, CliError> {
-        let Some(root) = repo.main_workdir() else {
-            return Ok(Limits::default());
-        };
-        let file = root.join(config::FILE_NAME);
-        if !file.exists() {
-            return Ok(Limits::default());
-        }
-        Ok(Config::load(&file)?.config.limits)
+        Ok(project::load_config_if_any(repo)?
+            .map(|l| l.config.limits)
+            .unwrap_or_default())
     }
 
     /// Who is acting: this process's domain, or `--as` outside one.
@@ -131,7 +125,12 @@ impl Ctx {
         }
         let known: Vec<&str> = registered.keys().map(String::as_str).collect();
         let own = self.own_domain(repo, &known)?;
-        Ok(comm::resolve_actor(own, self.as_name.as_deref(), &known)?)
+        Ok(comm::resolve_actor(
+            own,
+            self.as_name.as_deref(),
+            &known,
+            outside(repo),
+        )?)
     }
 
     /// The acting domain for checks: this process's, or `--as DOMAIN`;
@@ -142,7 +141,7 @@ impl Ctx {
         if own.is_none() && self.as_name.is_none() {
             return Ok(None);
         }
-        let actor = comm::resolve_actor(own, self.as_name.as_deref(), &known)?;
+        let actor = comm::resolve_actor(own, self.as_name.as_deref(), &known, outside(repo))?;
         Ok((actor != comm::HUMAN).then_some(actor))
     }
 
@@ -163,6 +162,19 @@ impl Ctx {
         Ok(comm::acting_domain(launched.as_ref(), repo, known)?)
     }
 }
+
+/// Where a command runs when it is not in a domain worktree: the main
+/// checkout (where `human` acts by default) or elsewhere.
+fn outside(repo: &Repo) -> comm::Outside {
+    if repo.workdir().is_some() && !repo.is_linked_worktree() {
+        comm::Outside::MainCheckout
+    } else {
+        comm::Outside::Elsewhere
+    }
+}
+
+/// The variable that names who acts, for scripts and CI (`--as` wins).
+pub const AS_VAR: &str = "COMM_NODE_AS";
 
 /// Parses the command line and runs it.
 pub fn run() -> ExitCode {
@@ -185,7 +197,9 @@ pub fn run() -> ExitCode {
         cwd,
         launch_dir: std::env::current_dir().ok(),
         json: cli.json,
-        as_name: cli.as_name,
+        as_name: cli
+            .as_name
+            .or_else(|| std::env::var(AS_VAR).ok().filter(|v| !v.is_empty())),
     };
     let result = match cli.command {
         Command::Init(args) => commands::init::run(&ctx, args),
@@ -213,6 +227,7 @@ pub fn run() -> ExitCode {
         Command::Release(args) => commands::release::run(&ctx, args),
         Command::Reservations(args) => commands::reservations::run(&ctx, args),
         Command::Submit(args) => commands::submit::run(&ctx, args),
+        Command::Update(args) => commands::update::run(&ctx, args),
         Command::Queue(args) => commands::queue::run(&ctx, args),
         Command::Completions(args) => commands::completions::run(&ctx, args),
         Command::Man(args) => commands::man::run(&ctx, args),

@@ -83,6 +83,14 @@ impl<'r> Snapshot<'r> {
         }
     }
 
+    /// Refuses to write on this tip: a tip that is not an event, or one
+    /// holding a bad commit recorded by `comm-node verify`. Every writer
+    /// (append, queue decisions) calls it before building anything.
+    pub fn check_writable(&self) -> Result<(), CommError> {
+        self.check_appendable()?;
+        super::verify::refuse_bad_base(self.repo, self.tip)
+    }
+
     /// The repository this snapshot reads.
     pub fn repo(&self) -> &'r Repo {
         self.repo
@@ -176,8 +184,7 @@ where
 {
     for attempt in 0..MAX_ATTEMPTS {
         let snapshot = Snapshot::take(repo)?;
-        snapshot.check_appendable()?;
-        super::verify::refuse_bad_base(repo, snapshot.tip)?;
+        snapshot.check_writable()?;
         let Some(mut change) = build(&snapshot)? else {
             return Ok(None);
         };

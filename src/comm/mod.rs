@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Config, Domain};
 use crate::git::{GitError, Repo, TreeEdit};
 
-pub use actor::{acting_domain, checkout_domain, resolve_actor, HUMAN};
+pub use actor::{acting_domain, checkout_domain, resolve_actor, Outside, HUMAN};
 pub use append::{append, Appended, Change, Snapshot};
 pub use artifact::{get_artifact, publish, published, validate_artifact_name, QUEUE_NAMESPACE};
 pub use event::{new_id, Event};

@@ -484,7 +484,7 @@ pub fn release(
     if req.force && req.actor != HUMAN {
         return Err(CommError::Refused {
             message: format!("`{}` may not break other domains' reservations", req.actor),
-            hint: "ask the holder with comm-node send, or ask the human to run release --force --as human".into(),
+            hint: "ask the holder with comm-node send, or ask the human to run release --force in the main checkout".into(),
         });
     }
     if let Some(reason) = &req.reason {

@@ -4,6 +4,7 @@
 //! Everything here speaks git (refs, trees, worktrees); the rest of the
 //! crate speaks domains, events and rules. No function here prints.
 
+mod catchup;
 mod checkout;
 mod command;
 mod merge;
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, Oid, Repository, Signature};
 
+pub use catchup::{abort_operation, catch_up, CatchUp, InProgress, Method};
 pub use checkout::Follow;
 pub use merge::{GitReason, MergeEngine, TrialMerge};
 pub use refs::{CasOutcome, TreeEdit};
@@ -115,6 +117,16 @@ impl Repo {
         let common = self.inner.commondir();
         let main = Repository::open(common).ok()?;
         main.workdir().map(Path::to_path_buf)
+    }
+
+    /// The branch the main checkout (or a bare repository) has checked
+    /// out, and its tip; `None` when HEAD is unborn or detached.
+    pub fn main_head(&self) -> Option<(String, Oid)> {
+        let main = Repository::open(self.inner.commondir()).ok()?;
+        let head = main.head().ok()?;
+        let name = head.shorthand().ok()?.to_owned();
+        let tip = head.target()?;
+        head.is_branch().then_some((name, tip))
     }
 
     /// The directory shared by all worktrees (`.git`).

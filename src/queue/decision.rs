@@ -221,12 +221,16 @@ fn body(decision: &Decision, main_branch: &str) -> String {
         Verdict::Landed {
             main,
             from: Some(from),
-        } => format!("{what} was tested as {main} and {main_branch} moved from {from} to it."),
+        } => format!(
+            "{what} was tested as {main} and {main_branch} moved from {from} to it.\n\n{}",
+            catch_up_line(main_branch)
+        ),
         Verdict::Landed { main, from: None } => format!(
-            "{what} is already contained in {main_branch} ({main}); recorded as landed."
+            "{what} is already contained in {main_branch} ({main}); recorded as landed.\n\n{}",
+            catch_up_line(main_branch)
         ),
         Verdict::Refused(Refusal::Conflict { paths }) => format!(
-            "{what} conflicts with {main_branch} (and the candidates ahead of it) in:\n\n{}\n\nMerge {main_branch} into {}, resolve, and submit again.",
+            "{what} conflicts with {main_branch} (and the candidates ahead of it) in:\n\n{}\n\nCatch up: run `comm-node update` in the worktree of {} (it merges {main_branch} in and lists the conflicts), resolve them, `git commit`, and submit again.",
             paths.iter().map(|p| format!("- {p}")).collect::<Vec<_>>().join("\n"),
             e.branch
         ),
@@ -294,6 +298,13 @@ pub fn replay_edits(
     Ok(Some(edits))
 }
 
+/// What a landing tells every domain: the one catch-up step.
+fn catch_up_line(main_branch: &str) -> String {
+    format!(
+        "Every other domain: catch up before your next change. `comm-node update` in your worktree merges {main_branch} into your branch (and stops on conflicts, listing the files)."
+    )
+}
+
 /// Writes one event per decision on top of `tip` (each built against the
 /// state it lands on, so a decision another run already recorded is
 /// dropped, not doubled); returns the new tip. No ref moves.
@@ -304,6 +315,7 @@ pub fn record_chain(
     main_branch: &str,
 ) -> Result<Option<Oid>, CommError> {
     let mut tip = tip;
+    Snapshot::at(repo, tip)?.check_writable()?;
     for decision in decisions {
         let snapshot = Snapshot::at(repo, tip)?;
         let Some(mut change) = decision_change(&snapshot, decision, main_branch)? else {

@@ -6,6 +6,7 @@
 use git2::Oid;
 use serde::{Deserialize, Serialize};
 
+use crate::comm::task::Status as TaskStatus;
 use crate::comm::{append, Change, CommError, Event, Snapshot};
 use crate::config::Config;
 use crate::git::{Repo, TreeEdit};
@@ -95,7 +96,8 @@ pub struct Submitted {
 }
 
 /// Puts the head of `domain`'s branch in the queue, replacing its older
-/// entry. Refused when the branch has nothing that `main` lacks.
+/// entry. Refused when the branch has nothing that `main` lacks, and when
+/// the task it names is already done.
 pub fn submit(repo: &Repo, config: &Config, req: &SubmitRequest) -> Result<Submitted, CommError> {
     if !config.domains.contains_key(&req.domain) {
         return Err(CommError::Refused {
@@ -116,7 +118,7 @@ pub fn submit(repo: &Repo, config: &Config, req: &SubmitRequest) -> Result<Submi
     let main = repo.branch_tip(&config.main)?.ok_or_else(|| {
         CommError::invalid(
             format!("branch {} does not exist", config.main),
-            "commit once on main first",
+            format!("commit once on {} first", config.main),
         )
     })?;
     let ahead = repo.ahead_behind(head, main)?.ahead;
@@ -132,6 +134,16 @@ pub fn submit(repo: &Repo, config: &Config, req: &SubmitRequest) -> Result<Submi
             Some(id) => Some(crate::comm::task::require(snapshot, id)?),
             None => None,
         };
+        // Done when it lands: a task already done has nothing left to land for.
+        if let Some(t) = task.as_ref().filter(|t| t.status == TaskStatus::Done) {
+            return Err(CommError::Refused {
+                message: format!("task {} is already done", t.id),
+                hint: format!(
+                    "submit without --task, or reopen it first (comm-node task reopen {})",
+                    t.id
+                ),
+            });
+        }
         let priority = req
             .priority
             .or(task.map(|t| t.priority))

@@ -15,6 +15,8 @@
 //! - [`leftovers`]: what a killed run leaves (process groups, a half-done
 //!   checkout update) and how the next run disposes of it.
 //! - [`decision`]: `landed` / `rejected` events on `comm`.
+//! - [`finish`]: the one finishing rule (done when it lands) and the
+//!   last rejection of a head.
 //! - [`push`]: fetch, atomic push of `main` and `comm`, retries.
 //! - [`untested`]: commits on `main` the queue did not land, reported once.
 //! - [`mod@run`]: one run, batch after batch; why it is crash safe.
@@ -24,6 +26,7 @@
 pub mod bisect;
 pub mod decision;
 pub mod entry;
+pub mod finish;
 pub mod land;
 pub mod leftovers;
 pub mod push;

@@ -160,7 +160,11 @@ fn step(ctx: &Ctx, report: &mut RunReport) -> Result<bool, QueueError> {
         }
         report.untested.push(untested);
     }
-    let entries = entry::pending(&Snapshot::take(repo)?)?;
+    let snapshot = Snapshot::take(repo)?;
+    // Decisions are recorded on comm after main moves: refuse before
+    // landing anything rather than land work whose decision cannot be written.
+    snapshot.check_writable()?;
+    let entries = entry::pending(&snapshot)?;
     if entries.is_empty() {
         return Ok(false);
     }

@@ -67,6 +67,7 @@ impl Env {
             "GIT_WORK_TREE",
             "GIT_INDEX_FILE",
             "GIT_CONFIG_GLOBAL",
+            "COMM_NODE_AS",
         ] {
             cmd.env_remove(var);
         }
@@ -102,6 +103,15 @@ impl Env {
         let mut cmd = Command::new(BIN);
         cmd.args(args).current_dir(dir);
         self.hermetic(&mut cmd);
+        Run::from(cmd.output().unwrap())
+    }
+
+    /// Runs `comm-node ARGS` in `dir` with extra environment variables.
+    pub fn cn_env(&self, dir: &Path, vars: &[(&str, &str)], args: &[&str]) -> Run {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).current_dir(dir);
+        self.hermetic(&mut cmd);
+        cmd.envs(vars.iter().copied());
         Run::from(cmd.output().unwrap())
     }
 

@@ -1,5 +1,6 @@
 //! `comm-node check`: the boundary check of a change, a range or the tree.
 
+use comm_node::boundary::catchup;
 use comm_node::boundary::changes::Changes;
 use comm_node::boundary::check::{Report, Request};
 use comm_node::boundary::commits::{domain_of_rev, Checker};
@@ -25,6 +26,11 @@ use crate::cli::{ui, CliError, Ctx, Kind};
 /// neither, B's domain when B is a `domain/<name>` branch, else each commit
 /// acts for the domain owning its files (one commit changing the files of
 /// two domains is refused). The report names the rules that ran.
+///
+/// With --staged during a merge of main (a catch-up stopped on
+/// conflicts), the scope and reservation rules see only the paths whose
+/// staged content differs from both parents; a merge commit in a --range
+/// is likewise judged only by what it changes relative to all its parents.
 ///
 /// Reads what git records (the index, or commits), never the work tree.
 /// Exit 1 when a rule is broken. The pre-commit hook runs `check --staged`.
@@ -98,13 +104,27 @@ pub fn run_check(
                 .filter(|(_, blob)| blob.is_some())
                 .map(|(path, _)| path.clone())
                 .collect();
-            staged = all.into_iter().map(|(path, _)| path).collect();
+            // During a catch-up merge, what main brought in is not the
+            // domain's change: only its own edits meet the change rules.
+            let own = match mode {
+                Mode::Staged { with_scope: true } => {
+                    catchup::own_changes(repo, &loaded.config.main, &all)?
+                }
+                _ => None,
+            };
+            staged = own
+                .unwrap_or(all)
+                .into_iter()
+                .map(|(path, _)| path)
+                .collect();
             (snapshot, written)
         }
         Mode::Range(range) => {
             let (a, b) = range.split_once("..").ok_or_else(|| {
-                CliError::new(Kind::Usage, format!("`{range}` is not a range"))
-                    .hint("write A..B, e.g. main..domain/web")
+                CliError::new(Kind::Usage, format!("`{range}` is not a range")).hint(format!(
+                    "write A..B, e.g. {}..domain/web",
+                    loaded.config.main
+                ))
             })?;
             let a = repo
                 .resolve_commit(a)

@@ -71,7 +71,7 @@ pub fn render(report: &Report) -> String {
     ));
     if conflicts.iter().any(|p| p.merged_on == MergedOn::Main) {
         out.push_str(&format!(
-            "hint: a branch that conflicts with {main}: in its worktree run git rebase {main} and resolve the files listed\n"
+            "hint: a branch that conflicts with {main}: in its worktree run comm-node update (it merges {main} in and lists the files), resolve them, git commit\n"
         ));
     }
     if let Some(pair) = conflicts.iter().find(|p| p.merged_on != MergedOn::Main) {
@@ -79,9 +79,9 @@ pub fn render(report: &Report) -> String {
             "hint: two domains edit the same lines: agree who changes what first, e.g. comm-node --as {} send --to {} \"{}: who edits what?\"\n",
             pair.left, pair.right, pair.paths[0]
         ));
-        out.push_str(
-            "hint: then reserve the file before editing it (comm-node reserve PATH); the other domain rebases on main once yours has landed\n",
-        );
+        out.push_str(&format!(
+            "hint: then reserve the file before editing it (comm-node reserve PATH); the other domain catches up with {main} (comm-node update) once yours has landed\n",
+        ));
     }
     out
 }

@@ -2,7 +2,7 @@
 //! instructions, hooks and the `comm` branch.
 
 use comm_node::boundary::coverage::{coverage, Coverage};
-use comm_node::scaffold::{self, Plan};
+use comm_node::scaffold::{self, Plan, ScaffoldError};
 use serde::Serialize;
 
 use crate::cli::{ui, CliError, Ctx, Kind};
@@ -13,7 +13,8 @@ use crate::cli::{ui, CliError, Ctx, Kind};
 /// `worktrees` (default ../<project>.worktrees/<name>) that knows which domain
 /// it is, and CLAUDE.md / AGENTS.md with the agent's role, scope, peers and
 /// protocol (written as CLAUDE.local.md / AGENTS.override.md when the project
-/// tracks its own). Installs the pre-commit and pre-merge-commit hooks,
+/// tracks its own). Last, comm.yaml's `setup` runs in each worktree that has
+/// not had it (so the agent there can run its tests; `--no-setup` skips it). Installs the pre-commit and pre-merge-commit hooks,
 /// keeping any existing hook running first, and records the domains on the
 /// `comm` branch (a kickoff commit the first time).
 ///
@@ -25,6 +26,9 @@ pub struct Args {
     /// Print the plan and change nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Do not run comm.yaml's `setup` in the worktrees (a later init will).
+    #[arg(long)]
+    no_setup: bool,
 }
 
 #[derive(Serialize)]
@@ -45,13 +49,19 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
             format!("cannot locate the comm-node binary: {e}"),
         )
     })?;
-    let plan = scaffold::plan(&repo, &loaded, &exe)?;
+    let plan = scaffold::plan(&repo, &loaded, &exe, !args.no_setup)?;
     let coverage = match repo.branch_tip(&loaded.config.main)? {
         Some(tip) => Some(coverage(&loaded, repo.snapshot_commit(tip)?.paths())),
         None => None,
     };
+    // A failed setup still reports all that was done, then fails.
+    let mut setup_error = None;
     if !args.dry_run {
-        scaffold::apply(&repo, &loaded, &plan, "human")?;
+        match scaffold::apply(&repo, &loaded, &plan, "human") {
+            Ok(()) => {}
+            Err(e @ ScaffoldError::Setup(_)) => setup_error = Some(setup_failed(e)),
+            Err(e) => return Err(e.into()),
+        }
     }
     if ctx.json {
         ui::print_json(&Report {
@@ -72,8 +82,34 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         }
         ui::print(&text)?;
     }
-    Ok(())
+    setup_error.map_or(Ok(()), Err)
 }
+
+/// A failed setup: what ran, the end of its log, and how to go on; any
+/// other error as it is.
+fn setup_failed(e: ScaffoldError) -> CliError {
+    let ScaffoldError::Setup(failures) = &e else {
+        return e.into();
+    };
+    let mut err = CliError::new(
+        Kind::Failure,
+        format!("{e}\neverything else `comm-node init` does is done"),
+    );
+    for f in failures {
+        let tail: Vec<&str> = f.tail.lines().collect();
+        let shown = &tail[tail.len().saturating_sub(SHOWN_LOG_LINES)..];
+        err.causes.push(format!(
+            "{} (last lines of {}):\n    {}",
+            f.domain,
+            f.log.display(),
+            shown.join("\n    ")
+        ));
+    }
+    err.hint("fix the cause, then rerun `comm-node init`: it runs only the setups that have not succeeded (`--no-setup` skips them)")
+}
+
+/// Lines of a failed setup's log shown on the terminal.
+const SHOWN_LOG_LINES: usize = 15;
 
 /// The text report of a plan, carried out or not.
 pub fn render(project: &str, domains: usize, plan: &Plan, dry_run: bool) -> String {

@@ -7,7 +7,8 @@ use crate::cli::{ui, CliError, Ctx, Kind};
 /// Show one message and the rest of its thread. Does not mark it read.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The message id (from `comm-node inbox` or `comm-node log`).
+    /// The message id (from `comm-node inbox` or `comm-node log`), or any
+    /// unique prefix of it.
     id: String,
 }
 

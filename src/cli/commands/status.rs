@@ -9,6 +9,10 @@ use crate::cli::{ui, CliError, Ctx};
 /// Show each domain's agent, held tasks, unread messages, last activity,
 /// branch and worktree, and the task graph's counts.
 ///
+/// VS MAIN counts the commits a domain's branch has that main lacks (+)
+/// and lacks of main (-); a branch behind main gets a hint to catch up
+/// (`comm-node update`) before its next change.
+///
 /// A domain that holds a task and has been quiet (no commit on its branch,
 /// no event on comm) for `health.stall_after` is shown as stalled; past
 /// `health.lease` its claims go back to the pool, and status records that on
@@ -133,7 +137,31 @@ pub fn render(status: &Status, now: i64) -> String {
         out.push_str(&format!("{line}\n"));
     }
     for d in &status.domains {
-        out.push_str(&format!("  {:<10} {}\n", d.name, d.worktree.display()));
+        out.push_str(&format!("  {:<10} {}", d.name, d.worktree.display()));
+        if let Some(note) = d.agent.as_ref().and_then(|a| a.note.as_deref()) {
+            out.push_str(&format!("  (hello: {note})"));
+        }
+        out.push('\n');
+    }
+    out.push_str(&catch_up_hints(status));
+    out
+}
+
+/// One line per domain whose branch lacks commits of main: catch up first.
+fn catch_up_hints(status: &Status) -> String {
+    let mut out = String::new();
+    for d in &status.domains {
+        let Some(ab) = d.main.filter(|ab| ab.behind > 0) else {
+            continue;
+        };
+        out.push_str(&format!(
+            "hint: {} is {} commit{} behind {}: catch up before your next change (comm-node update in {})\n",
+            d.branch,
+            ab.behind,
+            if ab.behind == 1 { "" } else { "s" },
+            status.main,
+            d.worktree.display()
+        ));
     }
     out
 }

@@ -13,7 +13,7 @@ use crate::cli::{ui, CliError, Ctx, Kind};
 /// Incremental: a rerun checks only events newer than the last verified one.
 /// The first bad commit is reported (exit 1) and every writer refuses to
 /// build on it until the human resets comm to before it, or accepts it with
-/// `comm-node --as human verify --accept COMMIT`.
+/// `comm-node verify --accept COMMIT` in the main checkout (the human).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Check only the events after this revision (default: after the last
@@ -36,7 +36,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         if ctx.actor(&repo)? != HUMAN {
             return Err(
                 CliError::new(Kind::Refused, "only the human accepts a bad commit")
-                    .hint("run it from the main checkout with --as human"),
+                    .hint("run it from the main checkout, where the human acts"),
             );
         }
         verify::accept(&repo, resolve(rev)?)?;
@@ -62,7 +62,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
             Kind::Refused,
             "comm holds a commit that breaks the rules; writers refuse to build on it",
         )
-        .hint("the human resets comm to before it (git update-ref refs/heads/comm COMMIT^, then sync or redo what should stay), or accepts it: comm-node --as human verify --accept COMMIT")),
+        .hint("the human resets comm to before it (git update-ref refs/heads/comm COMMIT^, then sync or redo what should stay), or accepts it: comm-node verify --accept COMMIT (in the main checkout)")),
         None => Ok(()),
     }
 }

@@ -51,7 +51,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
 
     let loaded = Config::load(&root.join(config::FILE_NAME))?;
     let exe = std::env::current_exe()?;
-    let plan = scaffold::plan(&repo, &loaded, &exe)?;
+    let plan = scaffold::plan(&repo, &loaded, &exe, true)?;
     scaffold::apply(&repo, &loaded, &plan, "human")?;
     let domains = loaded.config.domains.len();
     out.push(format!(
@@ -72,7 +72,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         indent(&commands::status::render(&status, now))
     ));
 
-    let again = scaffold::plan(&repo, &loaded, &exe)?;
+    let again = scaffold::plan(&repo, &loaded, &exe, true)?;
     out.push(format!(
         "4. A second `comm-node init` plans {} actions (init is idempotent).\n",
         again.actions.len()

@@ -105,12 +105,12 @@ impl Story {
         )?;
         let page = self.tasks.page.clone();
         let contract = self.tasks.contract.clone();
-        self.cn(
+        let sent = self.cn(
             "api",
             &[
                 "send",
                 "--to",
-                "web",
+                "web,human",
                 "--task",
                 &page,
                 "orders API contract ready",
@@ -119,6 +119,18 @@ impl Story {
         )?;
         self.cn("api", &["task", "done", &contract])?;
         self.cn("web", &["inbox"])?;
+        // A reply names no one: it reaches api and the human, about the task.
+        let id = sent.stdout.trim();
+        let prefix = &id[..id.len().min(16)];
+        self.cn(
+            "web",
+            &[
+                "send",
+                "--reply-to",
+                prefix,
+                "thanks, wiring the order list",
+            ],
+        )?;
         self.cn("web", &["ack", "--all"])?;
         self.cn("web", &["task", "next"])?;
         Ok(())
@@ -169,7 +181,7 @@ impl Story {
     }
 
     /// Both submit; web lands, api is rejected for a failing test; api's
-    /// fix lands.
+    /// fix lands, and web catches up with main before its next change.
     pub fn queue(&mut self) -> Result<(), CliError> {
         self.heading(
             "Both submit. The queue tests the exact merge: web lands, api's bug is caught.",
@@ -195,7 +207,9 @@ impl Story {
         self.cn("human", &["queue", "run", "--once"])?;
         self.cn("api", &["inbox"])?;
 
-        self.heading("api fixes its bug and resubmits; the fix lands and its task is done.");
+        self.heading(
+            "api fixes its bug and resubmits; the fix lands and its task is done; web catches up.",
+        );
         let fixed = "\n/** Format minor units as a price with two decimals. */\nexport function formatPrice(amount) {\n  return (amount / 100).toFixed(2);\n}\n";
         self.edit("api", money, &format!("{original}{fixed}"))?;
         self.git(
@@ -205,6 +219,7 @@ impl Story {
         )?;
         self.cn("api", &["submit", "--task", &receipts])?;
         self.cn("human", &["queue", "run", "--once"])?;
+        self.cn("web", &["update"])?;
         self.cn("human", &["task", "list"])?;
         self.cn("human", &["status"])?;
         Ok(())
@@ -272,11 +287,10 @@ impl Story {
     }
 
     fn cn_expecting(&mut self, who: &str, args: &[&str], want: i32) -> Result<Ran, CliError> {
+        // Exactly as printed: the human's lines act as `human` because they
+        // run in the main checkout, each agent's because it runs in its worktree.
         let mut cmd = Command::new(&self.exe);
-        if who == "human" {
-            cmd.args(["--as", "human"]);
-        }
-        cmd.args(args);
+        cmd.args(args).env_remove(crate::cli::AS_VAR);
         self.run(who, "comm-node", args, cmd, want)
     }
 
