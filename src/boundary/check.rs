@@ -205,30 +205,36 @@ fn check_files(
         }
         for import in &extracted.imports {
             for target in resolver.resolve(file, lang, import) {
-                if target == Target::Unresolved {
-                    report.unresolved.push(Unresolved {
-                        file: file.clone(),
-                        line: import.line,
-                        column: import.column,
-                        import: import.spec.clone(),
-                        hint: resolver.hint(file, lang, import),
-                    });
-                }
-                record(&mut report, rules, file, import, &target);
+                let hint = || resolver.hint(file, lang, import);
+                record(&mut report, rules, file, import, &target, hint);
             }
         }
     }
     Ok((report, fresh))
 }
 
-fn record(report: &mut Report, rules: &Rules, file: &str, import: &Import, target: &Target) {
+/// Adds one resolved import to the report; `hint` explains an unresolved one.
+fn record(
+    report: &mut Report,
+    rules: &Rules,
+    file: &str,
+    import: &Import,
+    target: &Target,
+    hint: impl FnOnce() -> Option<String>,
+) {
     match target {
         Target::File(to) => report.edges.push(Edge {
             from: file.to_owned(),
             to: to.clone(),
         }),
         Target::External(package) => *report.external.entry(package.clone()).or_default() += 1,
-        Target::Unresolved => {}
+        Target::Unresolved => report.unresolved.push(Unresolved {
+            file: file.to_owned(),
+            line: import.line,
+            column: import.column,
+            import: import.spec.clone(),
+            hint: hint(),
+        }),
     }
     report
         .violations
