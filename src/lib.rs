@@ -18,6 +18,7 @@
 //! - [`pathglob`] decides exactly whether two path globs share a file.
 //! - [`retry`] jittered backoff for contended refs.
 //! - [`clock`] the time leases and expiries are measured with.
+//! - [`text`] counts with their noun in the right number, and sizes.
 //! - [`cachefile`] escaping and atomic writes for the caches under `.git/comm-node/`.
 //!
 //! The library never prints; the binary's `cli` module decides what users see.
@@ -38,3 +39,4 @@ pub mod queue;
 pub mod retry;
 pub mod scaffold;
 pub mod status;
+pub mod text;

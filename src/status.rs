@@ -32,6 +32,9 @@ pub struct Status {
     pub health: Health,
     /// Files of `main` no domain owns, and globs that match none of them.
     pub coverage: Option<Coverage>,
+    /// The room `.git/comm-node/` takes (`status --verbose`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk: Option<crate::queue::prune::Usage>,
 }
 
 /// How many tasks are in each state.
@@ -169,6 +172,7 @@ pub fn gather(
             Some(tip) => Some(coverage(loaded, repo.snapshot_commit(tip)?.paths())),
             None => None,
         },
+        disk: None,
     })
 }
 

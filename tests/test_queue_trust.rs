@@ -312,7 +312,7 @@ fn commits_pushed_straight_to_main_are_reported_to_the_human_once() {
     );
     env.git(&root, &["remote", "add", "origin", bare.to_str().unwrap()]);
     env.git(&root, &["push", "-q", "origin", "main"]);
-    env.cn(&root, &["sync"]).expect(0);
+    env.cn(&root, &["sync", "origin"]).expect(0);
     let push = ["--push", "origin"];
     commit_and_submit(&env, "api", &[("api/a.txt", "a\n")]);
     let report = queue_run(&env, &root, &push);

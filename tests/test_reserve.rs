@@ -47,9 +47,13 @@ fn reserve(env: &Env, root: &Path, who: &str, args: &[&str]) -> String {
     id
 }
 
+/// `R-` and 10 random letters (digits and lowercase letters).
 fn looks_like_reservation_id(id: &str) -> bool {
-    id.strip_prefix("R-")
-        .is_some_and(|h| h.len() == 6 && h.chars().all(|c| c.is_ascii_hexdigit()))
+    id.strip_prefix("R-").is_some_and(|h| {
+        h.len() == 10
+            && h.chars()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
+    })
 }
 
 fn tip(env: &Env, root: &Path) -> String {

@@ -73,6 +73,9 @@ pub struct Report {
     pub external: BTreeMap<String, usize>,
     /// Files that parsed with syntax errors (their imports still count).
     pub syntax_errors: Vec<String>,
+    /// Files among those that could not be fully parsed: an error region
+    /// holds import-like text nothing could read, so imports may be missing.
+    pub imports_may_be_missing: Vec<String>,
     /// Every resolved file-to-file import.
     #[serde(skip)]
     pub edges: Vec<Edge>,
@@ -158,6 +161,9 @@ pub fn check(
         report.files_checked += partial.files_checked;
         report.unresolved.extend(partial.unresolved);
         report.syntax_errors.extend(partial.syntax_errors);
+        report
+            .imports_may_be_missing
+            .extend(partial.imports_may_be_missing);
         report.edges.extend(partial.edges);
         for (package, n) in partial.external {
             *report.external.entry(package).or_default() += n;
@@ -202,6 +208,9 @@ fn check_files(
         report.files_checked += 1;
         if extracted.syntax_errors {
             report.syntax_errors.push(file.clone());
+        }
+        if extracted.incomplete {
+            report.imports_may_be_missing.push(file.clone());
         }
         for import in &extracted.imports {
             for target in resolver.resolve(file, lang, import) {

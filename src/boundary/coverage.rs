@@ -12,6 +12,7 @@ use globset::{GlobBuilder, GlobSetBuilder};
 use serde::Serialize;
 
 use crate::config::{Loaded, Unowned};
+use crate::text::count;
 
 /// Unowned files shown by name.
 pub const EXAMPLES: usize = 5;
@@ -70,17 +71,17 @@ impl Coverage {
         }
         let mut parts = Vec::new();
         if self.unowned > 0 && self.policy != Unowned::Allow {
-            parts.push(format!(
-                "{} of {} tracked files belong to no domain",
-                self.unowned, self.tracked
-            ));
+            parts.push(self.unowned_phrase());
         }
         if !self.dead.is_empty() {
             parts.push(format!(
-                "{} glob{} of comm.yaml match{} no file",
-                self.dead.len(),
-                plural(self.dead.len()),
-                if self.dead.len() == 1 { "es" } else { "" }
+                "{} of comm.yaml {} no file",
+                count(self.dead.len(), "glob"),
+                if self.dead.len() == 1 {
+                    "matches"
+                } else {
+                    "match"
+                }
             ));
         }
         Some(format!(
@@ -99,7 +100,7 @@ impl Coverage {
                 .take(EXAMPLES)
                 .map(|g| match (g.path.ends_with('/'), g.files) {
                     (false, _) => g.path.clone(),
-                    (true, n) => format!("{} ({n} file{})", g.path, plural(n)),
+                    (true, n) => format!("{} ({})", g.path, count(n, "file")),
                 })
                 .collect();
             let more = if self.unowned_groups.len() > EXAMPLES {
@@ -112,11 +113,8 @@ impl Coverage {
                 _ => "`unowned: warn` warns on every commit that changes them",
             };
             out.push_str(&format!(
-                "warning: {} of {} tracked file{} belong{} to no domain: {}{more}\n    hint: add them to a domain's scope or to `shared` in comm.yaml ({consequence})\n",
-                self.unowned,
-                self.tracked,
-                plural(self.tracked),
-                if self.unowned == 1 { "s" } else { "" },
+                "warning: {}: {}{more}\n    hint: add them to a domain's scope or to `shared` in comm.yaml ({consequence})\n",
+                self.unowned_phrase(),
                 shown.join(", ")
             ));
         }
@@ -135,11 +133,19 @@ impl Coverage {
     }
 }
 
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
+impl Coverage {
+    /// `33 of 257 tracked files belong to no domain`.
+    fn unowned_phrase(&self) -> String {
+        format!(
+            "{} of {} {} to no domain",
+            self.unowned,
+            count(self.tracked, "tracked file"),
+            if self.unowned == 1 {
+                "belongs"
+            } else {
+                "belong"
+            }
+        )
     }
 }
 

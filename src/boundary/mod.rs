@@ -73,6 +73,9 @@ pub enum ImportKind {
     Require,
     /// JS `import('x')` with a string literal.
     Dynamic,
+    /// TS `import('x')` in a type position (`let a: import('x').T`,
+    /// `typeof import('x')`): always `type_only`.
+    ImportType,
     /// TS `import x = require('x')`.
     ImportEquals,
     /// Rust `use path;` (one per leaf of a use tree).
@@ -113,4 +116,8 @@ pub struct Extracted {
     pub imports: Vec<Import>,
     /// The parser recovered from syntax errors (imports are still reported).
     pub syntax_errors: bool,
+    /// TS/JS: a syntax error region holds `import`, `export` or `require`
+    /// that neither the parser nor the fallback reading could make sense
+    /// of, so imports may be missing. Always `false` without syntax errors.
+    pub incomplete: bool,
 }

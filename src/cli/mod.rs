@@ -93,8 +93,19 @@ impl Ctx {
     /// The repository containing the working directory.
     pub fn repo(&self) -> Result<Repo, CliError> {
         Repo::discover(&self.cwd).map_err(|e| {
-            CliError::new(Kind::Usage, &e)
-                .hint("run comm-node inside a git repository, or pass -C DIR")
+            let error = match e.code() {
+                git2::ErrorCode::NotFound => CliError::new(
+                    Kind::Usage,
+                    format!(
+                        "not inside a git repository: {} (nor any folder above it)",
+                        self.cwd.display()
+                    ),
+                ),
+                _ => CliError::new(Kind::Usage, &e),
+            };
+            error.hint(
+                "run comm-node inside a git repository (`git init` makes one), or pass -C DIR",
+            )
         })
     }
 
@@ -102,8 +113,28 @@ impl Ctx {
     /// checkout, or committed on `main`: see [`comm_node::project`]).
     pub fn load(&self) -> Result<(Repo, Loaded), CliError> {
         let repo = self.repo()?;
-        let loaded = project::load_config(&repo)?;
-        loaded.check_main(|b| matches!(repo.branch_tip(b), Ok(Some(_))))?;
+        let Some(loaded) = project::load_config_if_any(&repo)? else {
+            let root = repo
+                .main_workdir()
+                .unwrap_or_else(|| repo.common_dir().to_path_buf());
+            return Err(CliError::new(
+                Kind::Usage,
+                format!(
+                    "no {} in {} (nor committed on {})",
+                    comm_node::config::FILE_NAME,
+                    root.components().as_path().display(),
+                    repo.main_head().map_or("main".to_owned(), |(b, _)| b)
+                ),
+            )
+            .hint(
+                "write one at the repository root to declare the domains (and commit it); `comm-node init --help` prints a complete example",
+            ));
+        };
+        let current = repo.main_head().map(|(branch, _)| branch);
+        loaded.check_main(
+            |b| matches!(repo.branch_tip(b), Ok(Some(_))),
+            current.as_deref(),
+        )?;
         Ok((repo, loaded))
     }
 
@@ -178,7 +209,10 @@ pub const AS_VAR: &str = "COMM_NODE_AS";
 
 /// Parses the command line and runs it.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let cwd = match cli
         .dir
         .clone()
@@ -187,10 +221,13 @@ pub fn run() -> ExitCode {
     {
         Ok(dir) => dir,
         Err(e) => {
-            return report(CliError::new(
-                Kind::Failure,
-                format!("cannot read the working directory: {e}"),
-            ))
+            return report(
+                CliError::new(
+                    Kind::Failure,
+                    format!("cannot read the working directory: {e}"),
+                ),
+                cli.json,
+            )
         }
     };
     let ctx = Ctx {
@@ -235,15 +272,49 @@ pub fn run() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => report(e),
+        Err(e) => report(e, ctx.json),
     }
 }
 
-fn report(e: CliError) -> ExitCode {
+/// Shows an error: as text on stderr, or under `--json` as one JSON
+/// document on stdout (`{"error", "hint", "exit", "causes"}`) unless the
+/// command already printed its JSON result there.
+fn report(e: CliError, json: bool) -> ExitCode {
     // A closed pipe (`comm-node log | head`) is a clean exit, not an error.
     if e.kind == Kind::Failure && e.message.contains("Broken pipe") {
         return ExitCode::SUCCESS;
     }
-    ui::eprint(&e.render());
+    // A command that printed its JSON result before failing (verify
+    // finding a bad commit) keeps stdout one document.
+    if json && !e.quiet && !ui::printed_json() {
+        if ui::print_json(&e.to_json()).is_err() {
+            ui::eprint(&e.render());
+        }
+    } else {
+        ui::eprint(&e.render());
+    }
     e.exit_code()
+}
+
+/// A command line clap could not parse: its own output (help and version
+/// included) unless `--json` was asked for, then the JSON error shape.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let shown = matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if shown || !std::env::args_os().any(|a| a == "--json") {
+        e.exit();
+    }
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or_default();
+    let message = first.strip_prefix("error: ").unwrap_or(first);
+    report(
+        CliError::new(Kind::Usage, message)
+            .hint("`comm-node help` lists the commands and their arguments"),
+        true,
+    )
 }

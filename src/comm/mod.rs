@@ -13,8 +13,10 @@ mod event;
 mod index;
 pub mod limits;
 mod message;
+pub mod outgoing;
 mod presence;
 mod repair;
+mod replay;
 pub mod reservation;
 mod sync;
 pub mod task;
@@ -40,10 +42,12 @@ pub use message::{
 };
 pub use presence::{hello, presence, Presence};
 pub use repair::{repair, Dropped, RepairReport};
-pub use sync::{sync, Rejected, Replayed, SyncReport};
+pub use replay::NOTICE_KIND;
+pub use sync::{sync, sync_to, Rejected, Replayed, SyncReport};
 
 /// Who signs the events comm-node writes on no one's behalf (queue
-/// decisions, lapsed leases); a reserved name, never a domain.
+/// decisions, lapsed leases, rejections at sync); a reserved name, never a
+/// domain.
 pub const SYSTEM_ACTOR: &str = "comm-node";
 
 /// The full name of the bus ref: a branch, so it pushes and `git log comm` works.
@@ -173,9 +177,9 @@ fn registration_event(config: &Config, plan: &RegistrationPlan, from: &str) -> E
     let names: Vec<&str> = config.domains.keys().map(String::as_str).collect();
     let subject = if plan.kickoff {
         format!(
-            "kickoff {}: {} domains ({})",
+            "kickoff {}: {} ({})",
             config.project,
-            names.len(),
+            crate::text::count(names.len(), "domain"),
             names.join(", ")
         )
     } else {

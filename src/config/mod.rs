@@ -340,17 +340,31 @@ impl Loaded {
         self.locations.value(path)
     }
 
-    /// Checks that the `main` branch exists, using the caller's lookup.
-    pub fn check_main(&self, branch_exists: impl Fn(&str) -> bool) -> Result<(), ConfigErrors> {
+    /// Checks that the `main` branch exists, using the caller's lookup;
+    /// `checked_out` is the branch the main checkout is on, named instead
+    /// when it exists (a repository on `master` without `main:` set).
+    pub fn check_main(
+        &self,
+        branch_exists: impl Fn(&str) -> bool,
+        checked_out: Option<&str>,
+    ) -> Result<(), ConfigErrors> {
         let main = &self.config.main;
         if branch_exists(main) {
             return Ok(());
         }
-        Err(ConfigErrors(vec![self.error_at(
-            "main",
-            format!("branch `{main}` does not exist"),
-            "commit once on that branch first, or set `main:` to the branch the merge queue should land on",
-        )]))
+        let error = match checked_out.filter(|b| b != main && branch_exists(b)) {
+            Some(current) => self.error_at(
+                "main",
+                format!("branch `{main}` does not exist; this repository's branch is `{current}`"),
+                &format!("set `main: {current}` in comm.yaml (the branch the merge queue lands on)"),
+            ),
+            None => self.error_at(
+                "main",
+                format!("branch `{main}` does not exist"),
+                "commit once on that branch first, or set `main:` to the branch the merge queue should land on",
+            ),
+        };
+        Err(ConfigErrors(vec![error]))
     }
 }
 
@@ -443,8 +457,19 @@ mod tests {
             Path::new("comm.yaml"),
         )
         .unwrap();
-        let e = loaded.check_main(|_| false).unwrap_err();
+        let e = loaded.check_main(|_| false, Some("trunk")).unwrap_err();
         assert_eq!(e.0[0].pos, Pos { line: 2, column: 7 });
         assert!(e.0[0].message.contains("`trunk`"));
+        let e = loaded
+            .check_main(|b| b == "master", Some("master"))
+            .unwrap_err();
+        assert!(e.0[0]
+            .message
+            .ends_with("this repository's branch is `master`"));
+        assert!(e.0[0]
+            .hint
+            .as_deref()
+            .unwrap()
+            .starts_with("set `main: master`"));
     }
 }

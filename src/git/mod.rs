@@ -28,13 +28,34 @@ pub use snapshot::{BlobReader, FileSnapshot};
 pub use teardown::LinkedWorktree;
 pub use worktree::{DomainClues, WorktreeInfo, WorktreeState};
 
-/// A git failure, with what comm-node was doing when it happened.
-#[derive(Debug, thiserror::Error)]
-#[error("{context}: {source}")]
+/// A git failure, with what comm-node was doing when it happened. It reads
+/// as `context: git's message`, without libgit2's internal class and code
+/// numbers (`class=Repository (6); code=NotFound (-3)`), which say nothing
+/// to a user; [`GitError::code`] keeps the code for callers.
+#[derive(Debug)]
 pub struct GitError {
     pub context: String,
-    #[source]
     pub source: git2::Error,
+}
+
+impl std::fmt::Display for GitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let message = self.source.message().trim_end_matches('.');
+        if message.is_empty() {
+            return write!(f, "{}", self.context);
+        }
+        write!(f, "{}: {message}", self.context)
+    }
+}
+
+/// git's message is part of the text already: no separate cause.
+impl std::error::Error for GitError {}
+
+impl GitError {
+    /// libgit2's code for the failure (`NotFound`, `Exists`...).
+    pub fn code(&self) -> ErrorCode {
+        self.source.code()
+    }
 }
 
 /// A path staged against `HEAD` with its staged blob (`None`: a deletion).

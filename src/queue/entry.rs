@@ -10,6 +10,7 @@ use crate::comm::task::Status as TaskStatus;
 use crate::comm::{append, Change, CommError, Event, Snapshot};
 use crate::config::Config;
 use crate::git::{Repo, TreeEdit};
+use crate::text::count;
 
 /// The event kind of a submission.
 pub const SUBMIT_KIND: &str = "submit";
@@ -169,12 +170,19 @@ pub fn submit(repo: &Repo, config: &Config, req: &SubmitRequest) -> Result<Submi
         );
         event.body = match &replaced {
             Some(old) => format!(
-                "{} at {} ({} commits ahead of {}); replaces entry {} ({}).",
-                branch, entry.head, ahead, config.main, old.id, old.head
+                "{} at {} ({} ahead of {}); replaces entry {} ({}).",
+                branch,
+                entry.head,
+                count(ahead, "commit"),
+                config.main,
+                old.id,
+                old.head
             ),
             None => format!(
-                "{branch} at {} ({ahead} commits ahead of {}).",
-                entry.head, config.main
+                "{branch} at {} ({} ahead of {}).",
+                entry.head,
+                count(ahead, "commit"),
+                config.main
             ),
         };
         event.fields.push(("Commit".into(), entry.head.clone()));
@@ -219,6 +227,39 @@ pub fn fate(snapshot: &Snapshot, domain: &str, id: &str) -> Result<Option<Fate>,
         Some(live) if live.replaces.as_deref() == Some(id) => Some(Fate::Superseded),
         _ => None,
     })
+}
+
+/// Re-derives a replayed submission (written by `commit`) on a new state
+/// (by `comm sync`): the same head, arriving there (a new sequence number,
+/// so it queues behind what the other side queued meanwhile), replacing
+/// whatever entry the domain has there; its task must exist.
+pub fn replay_submit(
+    snapshot: &Snapshot,
+    event: &Event,
+    commit: Oid,
+) -> Result<(Event, Vec<TreeEdit>), CommError> {
+    let original = Snapshot::at(snapshot.repo(), Some(commit))?;
+    let Some(mut entry) = read_entry(&original, &event.from)? else {
+        return Err(CommError::Corrupt {
+            path: Entry::path(&event.from),
+            reason: format!("submission {} writes no queue entry", event.id),
+        });
+    };
+    if let Some(task) = &entry.task {
+        crate::comm::task::require(snapshot, task)?;
+    }
+    entry.seq = snapshot.seq() + 1;
+    entry.replaces = read_entry(snapshot, &entry.domain)?.map(|old| old.id);
+    let mut event = event.clone();
+    event.fields.retain(|(key, _)| key != "Replaces");
+    if let Some(old) = &entry.replaces {
+        event.fields.push(("Replaces".into(), old.clone()));
+    }
+    let bytes = serde_yaml::to_string(&entry)
+        .expect("an entry always serializes")
+        .into_bytes();
+    let path = Entry::path(&entry.domain);
+    Ok((event, vec![TreeEdit::Put { path, bytes }]))
 }
 
 /// The live entry of `domain`, if any.

@@ -17,6 +17,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use super::leftovers;
+use super::progress::{Observer, Step};
 
 /// Lines of the log a rejection carries.
 const TAIL_LINES: usize = 80;
@@ -35,22 +36,32 @@ pub struct Failure {
 /// Runs `commands` one after the other in `dir`, appending their output to
 /// `log` and recording the running command's process group in
 /// `group_file`; stops at the first that fails. `Ok(None)` when all passed.
+/// `observe` hears each command start and end.
 pub fn run_commands(
     dir: &Path,
     commands: &[String],
     timeout: Duration,
     log: &Path,
     group_file: &Path,
+    observe: Observer,
 ) -> std::io::Result<Option<Failure>> {
     let mut file = OpenOptions::new().create(true).append(true).open(log)?;
     for command in commands {
         writeln!(file, "$ {command}")?;
-        if let Some(reason) = run_one(dir, command, timeout, &file, group_file)? {
-            writeln!(file, "-- comm-node: `{command}` {reason}")?;
-            return Ok(Some(Failure {
-                command: command.clone(),
-                reason,
-            }));
+        observe(&Step::Command { command });
+        let started = std::time::Instant::now();
+        let failure = run_one(dir, command, timeout, &file, group_file)?.map(|reason| Failure {
+            command: command.clone(),
+            reason,
+        });
+        observe(&Step::CommandDone {
+            command,
+            failure: failure.as_ref(),
+            took: started.elapsed(),
+        });
+        if let Some(failure) = failure {
+            writeln!(file, "-- comm-node: `{command}` {}", failure.reason)?;
+            return Ok(Some(failure));
         }
     }
     Ok(None)
@@ -151,7 +162,15 @@ mod tests {
         let log = dir.path().join("log");
         let commands: Vec<String> = commands.iter().map(|c| c.to_string()).collect();
         let group = dir.path().join("group");
-        let failure = run_commands(dir.path(), &commands, timeout, &log, &group).unwrap();
+        let failure = run_commands(
+            dir.path(),
+            &commands,
+            timeout,
+            &log,
+            &group,
+            &crate::queue::progress::silent,
+        )
+        .unwrap();
         assert!(!group.exists(), "the record goes with the group");
         (failure, tail(&log).unwrap())
     }

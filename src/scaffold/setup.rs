@@ -83,7 +83,14 @@ pub fn run(
     let _ = crate::queue::leftovers::reap_group(&group);
     let _ = std::fs::remove_file(&record);
     let _ = std::fs::remove_file(&log);
-    let failure = runner::run_commands(path, &config.setup, timeout(config), &log, &group)?;
+    let failure = runner::run_commands(
+        path,
+        &config.setup,
+        timeout(config),
+        &log,
+        &group,
+        &crate::queue::progress::silent,
+    )?;
     let Some(failure) = failure else {
         std::fs::write(&record, record_text(config))?;
         return Ok(None);

@@ -223,20 +223,14 @@ pub fn render(report: &Report) -> String {
         .filter(|v| v.severity == "error")
         .count();
     out.push_str(&format!(
-        "{errors} violation{} in {} file{} checked",
-        if errors == 1 { "" } else { "s" },
-        report.files_checked,
-        if report.files_checked == 1 { "" } else { "s" }
+        "{} in {} checked",
+        comm_node::text::count(errors, "violation"),
+        comm_node::text::count(report.files_checked, "file")
     ));
     if !report.unresolved.is_empty() {
         out.push_str(&format!(
-            "; {} unresolved local import{}",
-            report.unresolved.len(),
-            if report.unresolved.len() == 1 {
-                ""
-            } else {
-                "s"
-            }
+            "; {}",
+            comm_node::text::count(report.unresolved.len(), "unresolved local import")
         ));
     }
     for u in report.unresolved.iter().take(UNRESOLVED_SHOWN) {
@@ -252,6 +246,11 @@ pub fn render(report: &Report) -> String {
         out.push_str(&format!(
             "\n... and {} more (--json lists them all)",
             report.unresolved.len() - UNRESOLVED_SHOWN
+        ));
+    }
+    for file in &report.imports_may_be_missing {
+        out.push_str(&format!(
+            "\nwarning: {file} could not be fully parsed: imports may be missing"
         ));
     }
     out.push_str(&format!("\nrules checked: {}\n", report.rules.join(", ")));

@@ -116,12 +116,14 @@ pub fn render(project: &str, domains: usize, plan: &Plan, dry_run: bool) -> Stri
     let mut out = String::new();
     if plan.actions.is_empty() {
         out.push_str(&format!(
-            "nothing to do: {project} is set up ({domains} domains); comm-node status shows them\n"
+            "nothing to do: {project} is set up ({}); comm-node status shows them\n",
+            comm_node::text::count(domains, "domain")
         ));
     } else {
         let verb = if dry_run { "would" } else { "did" };
         out.push_str(&format!(
-            "comm-node init for {project} ({domains} domains): {verb}\n"
+            "comm-node init for {project} ({}): {verb}\n",
+            comm_node::text::count(domains, "domain")
         ));
         for action in &plan.actions {
             out.push_str(&format!("  {action}\n"));
@@ -130,9 +132,8 @@ pub fn render(project: &str, domains: usize, plan: &Plan, dry_run: bool) -> Stri
             out.push_str("dry run: nothing was changed\n");
         } else {
             out.push_str(&format!(
-                "done: {} change{}; `comm-node status` shows the domains, `git log comm` the history\n",
-                plan.actions.len(),
-                if plan.actions.len() == 1 { "" } else { "s" }
+                "done: {}; `comm-node status` shows the domains, `git log comm` the history\n",
+                comm_node::text::count(plan.actions.len(), "change")
             ));
         }
     }

@@ -16,6 +16,7 @@ pub mod log;
 pub mod man;
 pub mod publish;
 pub mod queue;
+pub mod queue_progress;
 pub mod read;
 pub mod release;
 pub mod repair;

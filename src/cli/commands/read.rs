@@ -28,9 +28,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     let others: Vec<_> = thread.iter().filter(|m| m.id != message.id).collect();
     if !others.is_empty() {
         out.push_str(&format!(
-            "\nthread {} ({} messages):\n",
+            "\nthread {} ({}):\n",
             message.thread,
-            thread.len()
+            comm_node::text::count(thread.len(), "message")
         ));
         for m in thread {
             let mark = if m.id == message.id { "*" } else { " " };

@@ -32,7 +32,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     if ctx.json {
         return Ok(ui::print_json(&messages)?);
     }
-    let mut out = format!("thread {thread} ({} messages):\n", messages.len());
+    let mut out = format!(
+        "thread {thread} ({}):\n",
+        comm_node::text::count(messages.len(), "message")
+    );
     for m in &messages {
         out.push_str(&ui::render_message(m));
     }

@@ -49,9 +49,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         let text = match &found.bad {
             Some(v) => format!("bad commit {} ({}): {}\n", v.commit, v.subject, v.rule),
             None => format!(
-                "comm verified: {} new event{}, tip {}\n",
-                found.checked,
-                if found.checked == 1 { "" } else { "s" },
+                "comm verified: {}, tip {}\n",
+                comm_node::text::count(found.checked, "new event"),
                 found.tip.as_deref().unwrap_or("none")
             ),
         };

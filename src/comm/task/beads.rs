@@ -158,8 +158,8 @@ fn import_change(
         super::KIND,
         by,
         format!(
-            "imported {} beads issues ({} new, {} updated)",
-            report.added.len() + report.updated.len(),
+            "imported {} ({} new, {} updated)",
+            crate::text::count(report.added.len() + report.updated.len(), "beads issue"),
             report.added.len(),
             report.updated.len()
         ),

@@ -1,9 +1,10 @@
 //! The rules one event must keep: what its kind lets it change, and who may
 //! make that change. Each rule mirrors the writer of its kind (`message`,
 //! `reservation`, `task::ops`, `artifact`, `presence`, `queue::entry`,
-//! `queue::decision`), so an event any comm-node command could have written
-//! passes, and a hand-made commit that claims for someone else, reserves
-//! outside its scope or edits state a message may not touch is named.
+//! `queue::decision`, `replay`'s notices of rejections at sync), so an
+//! event any comm-node command could have written passes, and a hand-made
+//! commit that claims for someone else, reserves outside its scope or
+//! edits state a message may not touch is named.
 //!
 //! Reservations expire by the clock: a reservation counts here only if it
 //! is still live at `horizon` (the verifier's clock plus a slack for skew
@@ -108,7 +109,7 @@ impl Judge<'_> {
         let from = c.event.from.as_str();
         Ok(match c.event.kind.as_str() {
             "kickoff" | "register" => only(c, |p| is_file_in(p, "domains")),
-            MSG_KIND => c.edits.first().map(|e| {
+            MSG_KIND | super::super::NOTICE_KIND => c.edits.first().map(|e| {
                 format!(
                     "a message changes no state, but it changes {}",
                     edit_path(e)
@@ -224,15 +225,17 @@ impl Judge<'_> {
 /// registered domain's or the human's, and only the human registers domains.
 fn author_problem(c: &Case) -> Option<Broken> {
     let e = c.event;
-    let system = matches!(e.kind.as_str(), LANDED_KIND | REJECTED_KIND | UNTESTED_KIND)
-        || (e.kind == task::KIND && e.field("Action") == Some("lapse"));
+    let system = matches!(
+        e.kind.as_str(),
+        LANDED_KIND | REJECTED_KIND | UNTESTED_KIND | super::super::NOTICE_KIND
+    ) || (e.kind == task::KIND && e.field("Action") == Some("lapse"));
     let from = e.from.as_str();
     if system != (from == SYSTEM_ACTOR) {
         return Some(if system {
             format!("a {} must come from `{SYSTEM_ACTOR}`, not `{from}`", e.kind)
         } else {
             format!(
-                "`{SYSTEM_ACTOR}` signs queue decisions and lapses only, not a {}",
+                "`{SYSTEM_ACTOR}` signs queue decisions, lapses and sync rejections only, not a {}",
                 e.kind
             )
         });

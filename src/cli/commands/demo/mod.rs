@@ -55,7 +55,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     scaffold::apply(&repo, &loaded, &plan, "human")?;
     let domains = loaded.config.domains.len();
     out.push(format!(
-        "2. `comm-node init` read comm.yaml and set up {domains} domains:\n{}",
+        "2. `comm-node init` read comm.yaml and set up {}:\n{}",
+        comm_node::text::count(domains, "domain"),
         indent(&commands::init::render(
             &loaded.config.project,
             domains,
@@ -74,8 +75,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
 
     let again = scaffold::plan(&repo, &loaded, &exe, true)?;
     out.push(format!(
-        "4. A second `comm-node init` plans {} actions (init is idempotent).\n",
-        again.actions.len()
+        "4. A second `comm-node init` plans {} (init is idempotent).\n",
+        comm_node::text::count(again.actions.len(), "action")
     ));
 
     let web = web_worktree(&status, &root);

@@ -8,6 +8,8 @@ use crate::cli::{CliError, Kind};
 
 /// Lines of a command's output shown (the rest is summarized).
 const SHOWN_LINES: usize = 14;
+/// Lines of a queue run's output shown (one per step).
+const QUEUE_LINES: usize = 40;
 /// Lines of the closing history shown.
 const GRAPH_LINES: usize = 48;
 
@@ -204,7 +206,7 @@ impl Story {
         )?;
         self.cn("web", &["submit", "--task", &page])?;
         self.cn("api", &["submit", "--task", &receipts])?;
-        self.cn("human", &["queue", "run", "--once"])?;
+        self.queue_run()?;
         self.cn("api", &["inbox"])?;
 
         self.heading(
@@ -218,11 +220,19 @@ impl Story {
             0,
         )?;
         self.cn("api", &["submit", "--task", &receipts])?;
-        self.cn("human", &["queue", "run", "--once"])?;
+        self.queue_run()?;
         self.cn("web", &["update"])?;
         self.cn("human", &["task", "list"])?;
         self.cn("human", &["status"])?;
         Ok(())
+    }
+
+    /// `queue run --once`, shown whole: a line per step of the run.
+    fn queue_run(&mut self) -> Result<(), CliError> {
+        let shown = std::mem::replace(&mut self.shown, QUEUE_LINES);
+        let ran = self.cn("human", &["queue", "run", "--once"]);
+        self.shown = shown;
+        ran.map(drop)
     }
 
     /// The code and the coordination history side by side.
@@ -327,9 +337,10 @@ impl Story {
             self.text.push_str(&format!("       {line}\n"));
         }
         if all.len() > self.shown {
+            let hidden = all.len() - self.shown;
             self.text.push_str(&format!(
-                "       ... ({} more lines)\n",
-                all.len() - self.shown
+                "       ... ({hidden} more {})\n",
+                comm_node::text::noun_for(hidden, "line")
             ));
         }
         let code = out.status.code().unwrap_or(-1);
