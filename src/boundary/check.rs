@@ -50,6 +50,9 @@ pub struct Unresolved {
     pub line: u32,
     pub column: u32,
     pub import: String,
+    /// Why it found nothing, and what to do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 /// One resolved edge between files, for `comm-node graph`.
@@ -81,6 +84,9 @@ pub struct Report {
     pub rules: Vec<&'static str>,
     /// The rules it did not apply, and why.
     pub not_checked: Vec<NotChecked>,
+    /// Unowned files and dead globs (`check --all` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<super::coverage::Coverage>,
 }
 
 impl Report {
@@ -112,7 +118,7 @@ pub fn check(
     extractor: &Extractor,
     cache: &mut ImportCache,
 ) -> Result<Report, GitError> {
-    let resolver = Resolver::new(snapshot);
+    let resolver = Resolver::new(snapshot, rules.python_roots());
     let mut report = Report {
         violations: check_changes(rules, snapshot, &request.changes),
         not_checked: not_checked(&request.changes),
@@ -208,14 +214,23 @@ fn check_files(
         }
         for import in &extracted.imports {
             for target in resolver.resolve(file, lang, import) {
-                record(&mut report, rules, file, import, &target);
+                let hint = || resolver.hint(file, lang, import);
+                record(&mut report, rules, file, import, &target, hint);
             }
         }
     }
     Ok((report, fresh))
 }
 
-fn record(report: &mut Report, rules: &Rules, file: &str, import: &Import, target: &Target) {
+/// Adds one resolved import to the report; `hint` explains an unresolved one.
+fn record(
+    report: &mut Report,
+    rules: &Rules,
+    file: &str,
+    import: &Import,
+    target: &Target,
+    hint: impl FnOnce() -> Option<String>,
+) {
     match target {
         Target::File(to) => report.edges.push(Edge {
             from: file.to_owned(),
@@ -227,6 +242,7 @@ fn record(report: &mut Report, rules: &Rules, file: &str, import: &Import, targe
             line: import.line,
             column: import.column,
             import: import.spec.clone(),
+            hint: hint(),
         }),
     }
     report

@@ -7,6 +7,8 @@
 //! - `links` follows the symbolic links a snapshot records.
 //! - `rules` checks changed files and their imports against `comm.yaml`;
 //!   `changes` decides who acts for each change and applies the change rules.
+//! - [`coverage`] finds the tracked files no domain owns and the globs of
+//!   `comm.yaml` that match no file.
 //! - `reserved` checks changed files against other domains' reservations.
 //! - [`commits`] runs a check over a commit range read from git.
 //! - [`catchup`] narrows the change rules to the domain's own edits while a
@@ -19,6 +21,7 @@ pub mod catchup;
 pub mod changes;
 pub mod check;
 pub mod commits;
+pub mod coverage;
 pub mod extract;
 pub mod links;
 pub mod reserved;

@@ -56,6 +56,7 @@ pub struct Rules {
     shared: GlobSet,
     unowned: Unowned,
     forbid: Vec<(GlobSet, GlobSet, String, String)>,
+    python_roots: Vec<String>,
 }
 
 fn globs(patterns: &[String]) -> GlobSet {
@@ -100,7 +101,13 @@ impl Rules {
                     )
                 })
                 .collect(),
+            python_roots: config.python_roots(),
         }
+    }
+
+    /// The Python source roots comm.yaml declares (resolution uses them).
+    pub fn python_roots(&self) -> &[String] {
+        &self.python_roots
     }
 
     /// The domain owning `path`, if any.

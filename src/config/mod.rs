@@ -80,6 +80,20 @@ pub struct Config {
     /// Merge queue settings.
     #[serde(default)]
     pub queue: QueueSettings,
+    /// Where Python's top-level packages live.
+    #[serde(default)]
+    pub python: PythonSettings,
+}
+
+/// The `python:` section of comm.yaml (top level or in a domain).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PythonSettings {
+    /// Source roots: folders, relative to the repository root, whose
+    /// sub-folders and modules are importable by name (`py`, `src`), as in
+    /// tach's `source_roots` or a `sys.path` entry.
+    #[serde(default)]
+    pub roots: Vec<String>,
 }
 
 /// The `queue:` section of comm.yaml.
@@ -162,6 +176,9 @@ pub struct Domain {
     /// Capabilities, matched against the `skills` of tasks no domain owns.
     #[serde(default)]
     pub skills: Vec<String>,
+    /// Python source roots inside this domain's scope.
+    #[serde(default)]
+    pub python: PythonSettings,
 }
 
 /// Policy for changed files that no domain owns.
@@ -291,6 +308,16 @@ impl Config {
             .unwrap_or_else(|| format!("../{}.worktrees", self.project))
     }
 
+    /// Every declared Python source root: the project's, then each domain's.
+    pub fn python_roots(&self) -> Vec<String> {
+        let mut roots: Vec<String> = self.python.roots.clone();
+        for domain in self.domains.values() {
+            roots.extend(domain.python.roots.iter().cloned());
+        }
+        roots.dedup();
+        roots
+    }
+
     /// The branch a domain works on.
     pub fn domain_branch(name: &str) -> String {
         format!("domain/{name}")
@@ -306,6 +333,11 @@ impl Loaded {
             message,
             hint: Some(hint.to_owned()),
         }
+    }
+
+    /// Where the value at `path` (e.g. `domains.api.scope[0]`) was written.
+    pub fn pos(&self, path: &str) -> Pos {
+        self.locations.value(path)
     }
 
     /// Checks that the `main` branch exists, using the caller's lookup;

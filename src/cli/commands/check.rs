@@ -4,6 +4,7 @@ use comm_node::boundary::catchup;
 use comm_node::boundary::changes::Changes;
 use comm_node::boundary::check::{Report, Request};
 use comm_node::boundary::commits::{domain_of_rev, Checker};
+use comm_node::boundary::coverage::coverage;
 use comm_node::boundary::reserved::check_reserved;
 use comm_node::boundary::rules::Violation;
 use comm_node::boundary::sarif;
@@ -70,7 +71,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     } else if ctx.json {
         ui::print_json(&report)?;
     } else {
-        ui::print(&render(&report))?;
+        let mut text = render(&report);
+        if let Some(coverage) = &report.coverage {
+            text.push_str(&coverage.render(&loaded.file.display().to_string()));
+        }
+        ui::print(&text)?;
     }
     if report.has_errors() {
         return Err(CliError::new(Kind::Refused, "boundary check failed").quiet());
@@ -146,6 +151,7 @@ pub fn run_check(
             };
             let mut report = checked(repo, loaded, &snapshot, &request)?;
             report.skipped("reservation", "checked for --staged only");
+            report.coverage = Some(coverage(loaded, snapshot.paths()));
             return Ok(report);
         }
     };
@@ -193,6 +199,9 @@ fn checked(
     Ok(Checker::new(&loaded.config).check_cached(repo, snapshot, request)?)
 }
 
+/// How many unresolved imports the text report shows.
+const UNRESOLVED_SHOWN: usize = 5;
+
 /// Violations as `path:line:col: rule: message` with a hint each.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -220,8 +229,23 @@ pub fn render(report: &Report) -> String {
     ));
     if !report.unresolved.is_empty() {
         out.push_str(&format!(
-            "; {} (see --json)",
+            "; {}",
             comm_node::text::count(report.unresolved.len(), "unresolved local import")
+        ));
+    }
+    for u in report.unresolved.iter().take(UNRESOLVED_SHOWN) {
+        out.push_str(&format!(
+            "\n{}:{}:{}: unresolved: `{}` leads to nothing in the repository",
+            u.file, u.line, u.column, u.import
+        ));
+        if let Some(hint) = &u.hint {
+            out.push_str(&format!("\n    hint: {hint}"));
+        }
+    }
+    if report.unresolved.len() > UNRESOLVED_SHOWN {
+        out.push_str(&format!(
+            "\n... and {} more (--json lists them all)",
+            report.unresolved.len() - UNRESOLVED_SHOWN
         ));
     }
     for file in &report.imports_may_be_missing {

@@ -1,6 +1,7 @@
 //! `comm-node init`: validate comm.yaml and set up branches, worktrees,
 //! instructions, hooks and the `comm` branch.
 
+use comm_node::boundary::coverage::{coverage, Coverage};
 use comm_node::scaffold::{self, Plan, ScaffoldError};
 use serde::Serialize;
 
@@ -36,6 +37,8 @@ struct Report<'a> {
     changed: bool,
     #[serde(flatten)]
     plan: &'a Plan,
+    /// Files of `main` no domain owns, globs that match none of its files.
+    coverage: Option<&'a Coverage>,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
@@ -47,6 +50,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         )
     })?;
     let plan = scaffold::plan(&repo, &loaded, &exe, !args.no_setup)?;
+    let coverage = match repo.branch_tip(&loaded.config.main)? {
+        Some(tip) => Some(coverage(&loaded, repo.snapshot_commit(tip)?.paths())),
+        None => None,
+    };
     // A failed setup still reports all that was done, then fails.
     let mut setup_error = None;
     if !args.dry_run {
@@ -61,14 +68,19 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
             dry_run: args.dry_run,
             changed: !args.dry_run && !plan.actions.is_empty(),
             plan: &plan,
+            coverage: coverage.as_ref(),
         })?;
     } else {
-        ui::print(&render(
+        let mut text = render(
             &loaded.config.project,
             loaded.config.domains.len(),
             &plan,
             args.dry_run,
-        ))?;
+        );
+        if let Some(coverage) = &coverage {
+            text.push_str(&coverage.render(&loaded.file.display().to_string()));
+        }
+        ui::print(&text)?;
     }
     setup_error.map_or(Ok(()), Err)
 }

@@ -172,6 +172,9 @@ pub fn render(status: &Status, now: i64) -> String {
         format_duration(status.health.stall_after),
         format_duration(status.health.lease)
     ));
+    if let Some(line) = status.coverage.as_ref().and_then(|c| c.summary()) {
+        out.push_str(&format!("{line}\n"));
+    }
     for d in &status.domains {
         out.push_str(&format!("  {:<10} {}", d.name, d.worktree.display()));
         if let Some(note) = d.agent.as_ref().and_then(|a| a.note.as_deref()) {
