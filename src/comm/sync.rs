@@ -298,11 +298,10 @@ pub(super) fn replay_events(
                 left_out,
             })) => {
                 event.seq = snapshot.seq() + 1;
-                tip = Some(repo.commit_edits(
-                    tip,
-                    &edits,
-                    &event.to_message(),
-                    Some(logged.commit),
+                // Re-signed by its author's key on this clone.
+                let like = Some(logged.commit);
+                tip = Some(super::signing::commit_event(
+                    &snapshot, &mut event, &edits, like,
                 )?);
                 tally.replayed += 1;
                 if let Some(why) = left_out {

@@ -24,10 +24,20 @@ pub struct Args {
     /// after it and writers build on comm again.
     #[arg(long, value_name = "COMMIT", conflicts_with = "since")]
     accept: Option<String>,
+    /// Print comm's registered signing keys as an allowed signers file
+    /// (for `git -c gpg.ssh.allowedSignersFile=FILE verify-commit`) and
+    /// verify nothing.
+    #[arg(long, conflicts_with_all = ["since", "accept"])]
+    allowed_signers: bool,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     let repo = ctx.repo()?;
+    if args.allowed_signers {
+        return Ok(ui::print(&comm_node::comm::signing::allowed_signers(
+            &repo,
+        )?)?);
+    }
     let resolve = |rev: &str| {
         repo.resolve_commit(rev)
             .map_err(|e| CliError::new(Kind::Usage, &e).hint("name a commit of comm"))
