@@ -9,7 +9,8 @@ use crate::cli::{ui, CliError, Ctx, Kind};
 /// follow its parent's sequence number, write state files that parse, and
 /// change only what its kind lets its author change (a claim takes one open
 /// task for its author, a reservation lies in its holder's scope and
-/// overlaps no live exclusive one, a message changes no state...).
+/// overlaps no live exclusive one, a message changes no state...), and,
+/// once its author's key is on comm (`init --sign`), be signed by that key.
 /// Incremental: a rerun checks only events newer than the last verified one.
 /// The first bad commit is reported (exit 1) and every writer refuses to
 /// build on it until the human resets comm to before it, or accepts it with

@@ -21,8 +21,9 @@
 //!   the clone that wrote them, the human's first, else the first of its
 //!   domains by name, named in a `Comm-Signer` trailer; once any key is on
 //!   comm they must carry one (their content is still checked by the rules);
-//! - `sync` replays local events with the key of their author on this
-//!   clone, and refuses to replay one whose author's key it does not hold.
+//! - `sync` (and `repair`) replay events with the key of their author on
+//!   this clone, and stop, naming the author, at one whose key it lacks;
+//! - a writer that would have to sign without the key fails before writing.
 //!
 //! Registration is trust on first use: before an actor's key is on comm,
 //! its events are unsigned and anyone may register a key in its name.
