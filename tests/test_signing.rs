@@ -404,6 +404,59 @@ fn comm_nodes_own_events_are_signed_by_a_key_of_the_clone_that_wrote_them() {
     assert_eq!(signed.stdout.trim(), "G web");
 }
 
+#[test]
+fn comm_nodes_own_events_without_a_registered_signers_signature_are_reported() {
+    let env = Env::new();
+    let (a, _) = two_machines(&env);
+    let seq: u64 = env
+        .git(
+            &a,
+            &[
+                "log",
+                "-1",
+                "--format=%(trailers:key=Comm-Seq,valueonly)",
+                "comm",
+            ],
+        )
+        .trim()
+        .parse()
+        .unwrap();
+    let report = |signer: &str| {
+        format!(
+            "commits on main the queue did not land\n\nComm-Kind: untested\nComm-From: comm-node\nComm-To: human\nComm-Id: 0000000forged-untested\nComm-Seq: {}\n{signer}",
+            seq + 1
+        )
+    };
+    let tip = env.git(&a, &["rev-parse", "comm"]);
+    let unsigned = forge_commit(&env, &a, "comm^{tree}", &report(""), None);
+    let run = env.cn(&a, &["verify"]).expect(1);
+    assert!(
+        run.stdout.contains(&format!("bad commit {unsigned}"))
+            && run.stdout.contains("names no Comm-Signer"),
+        "{}",
+        run.stdout
+    );
+    // Naming web as the signer but signing with the human's key.
+    env.git(&a, &["update-ref", "refs/heads/comm", &tip]);
+    let human_key = a.join(".git/comm-node/keys/human");
+    let wrong = forge_commit(
+        &env,
+        &a,
+        "comm^{tree}",
+        &report("Comm-Signer: web\n"),
+        Some(&human_key),
+    );
+    let run = env.cn(&a, &["verify"]).expect(1);
+    assert!(
+        run.stdout.contains(&format!("bad commit {wrong}"))
+            && run
+                .stdout
+                .contains("its signature is not made by the key registered for `web`"),
+        "{}",
+        run.stdout
+    );
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
