@@ -16,7 +16,7 @@ for name in plain signed; do
     git add -A && git commit -qm init
     if [ "$name" = signed ]; then "$BIN" init --sign > /dev/null; else "$BIN" init > /dev/null; fi
 done
-hyperfine -N --warmup 20 --runs "${RUNS:-300}" \
+hyperfine -N --warmup 20 --runs "${RUNS:-300}" ${EXPORT:+--export-json "$EXPORT"} \
     --command-name 'send, signing off' "$BIN -C $DIR/plain --as api send --to web bench" \
     --command-name 'send, signing on' "$BIN -C $DIR/signed --as api send --to web bench"
 # A full verify of the history each send left (one ssh-keygen per signed event).
