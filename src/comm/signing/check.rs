@@ -117,3 +117,82 @@ pub fn signature_problem(
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBq5yU68E//7wDITkmbdnjoJ35QSumdJaGkdChijCJAY";
+
+    fn registered() -> BTreeMap<String, Registration> {
+        ["api", "web"]
+            .into_iter()
+            .map(|d| {
+                let reg = Registration {
+                    domain: d.into(),
+                    branch: format!("domain/{d}"),
+                    role: String::new(),
+                    scope: Vec::new(),
+                    exports: Vec::new(),
+                    may_import: Vec::new(),
+                };
+                (d.to_owned(), reg)
+            })
+            .collect()
+    }
+
+    fn put(actor: &str) -> TreeEdit {
+        TreeEdit::Put {
+            path: format!("keys/{actor}.pub"),
+            bytes: format!("{KEY} comm-node {actor}\n").into_bytes(),
+        }
+    }
+
+    fn remove(actor: &str) -> TreeEdit {
+        TreeEdit::Remove {
+            path: format!("keys/{actor}.pub"),
+        }
+    }
+
+    #[test]
+    fn key_files_hold_ssh_public_keys_only() {
+        assert_eq!(
+            key_file_problem("keys/api.pub", format!("{KEY} c\n").as_bytes()),
+            None
+        );
+        assert!(key_file_problem("keys/api.pub", b"").is_some());
+        let option = format!("cert-authority {KEY}\n");
+        assert!(key_file_problem("keys/api.pub", option.as_bytes()).is_some());
+        assert!(key_file_problem("keys/api.pub", b"ssh-ed25519 not*base64!\n").is_some());
+    }
+
+    #[test]
+    fn a_domain_writes_its_own_key_and_the_human_any() {
+        let reg = registered();
+        let by = |from: &str| Event::new(super::super::KIND, from, "keys");
+        assert_eq!(key_event_problem(&by("api"), &[put("api")], &reg), None);
+        assert_eq!(
+            key_event_problem(
+                &by("human"),
+                &[put("human"), put("api"), remove("web")],
+                &reg
+            ),
+            None
+        );
+        let other = key_event_problem(&by("web"), &[put("api")], &reg).unwrap();
+        assert!(
+            other.contains("`web` may not write keys/api.pub"),
+            "{other}"
+        );
+        let own_removal = key_event_problem(&by("api"), &[remove("api")], &reg).unwrap();
+        assert!(own_removal.contains("may not remove"), "{own_removal}");
+        let unknown = key_event_problem(&by("human"), &[put("comm-node")], &reg).unwrap();
+        assert!(unknown.contains("neither the human nor a registered domain"));
+        let elsewhere = TreeEdit::Put {
+            path: "tasks/T-1.yaml".into(),
+            bytes: Vec::new(),
+        };
+        assert!(key_event_problem(&by("human"), &[elsewhere], &reg).is_some());
+    }
+}
