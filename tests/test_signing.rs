@@ -68,6 +68,28 @@ fn two_machines(env: &Env) -> (PathBuf, PathBuf) {
     (a, b)
 }
 
+/// A clone of `remote` in its own folder, synced, without signing.
+fn plain_clone(env: &Env, remote: &Path, name: &str) -> PathBuf {
+    let dir = env.path(&format!("machine-{name}/app"));
+    std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
+    env.git(
+        env.dir.path(),
+        &[
+            "clone",
+            "-q",
+            remote.to_str().unwrap(),
+            dir.to_str().unwrap(),
+        ],
+    );
+    env.git(&dir, &["config", "user.name", &format!("machine {name}")]);
+    env.git(
+        &dir,
+        &["config", "user.email", &format!("{name}@test.invalid")],
+    );
+    env.cn(&dir, &["sync"]).expect(0);
+    dir
+}
+
 /// The actors whose private keys a clone holds.
 fn held_keys(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir.join(".git/comm-node/keys"))
@@ -212,6 +234,53 @@ fn events_signed_on_two_machines_verify_on_both_and_replays_are_resigned() {
             "every event after the keys is signed by its author's key"
         );
     }
+}
+
+#[test]
+fn an_offline_event_its_author_can_no_longer_sign_is_rejected_at_sync_without_blocking_it() {
+    let env = Env::new();
+    let seed = env.repo("seed", &[("comm.yaml", CONFIG)]);
+    env.cn(&seed, &["init"]).expect(0);
+    let remote = env.path("remote.git");
+    env.git(
+        env.dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            seed.to_str().unwrap(),
+            remote.to_str().unwrap(),
+        ],
+    );
+    let a = plain_clone(&env, &remote, "a");
+    let b = plain_clone(&env, &remote, "b");
+    // Offline on b, before any key exists: one message as web, one as api.
+    env.cn(&b, &["--as", "web", "send", "--to", "api", "from web"])
+        .expect(0);
+    env.cn(
+        &b,
+        &["--as", "api", "send", "--to", "web", "from api, offline"],
+    )
+    .expect(0);
+    // Meanwhile a registers api's key.
+    env.cn(&a, &["init", "--sign=api"]).expect(0);
+    env.cn(&a, &["sync"]).expect(0);
+    let run = env.cn(&b, &["--json", "sync"]).expect(0);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["replayed"], 1, "{report}");
+    let rejected = report["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 1, "{report}");
+    assert_eq!(rejected[0]["subject"], "api → web: from api, offline");
+    assert!(
+        rejected[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("this clone holds no private key for it"),
+        "{report}"
+    );
+    env.cn(&a, &["sync"]).expect(0);
+    env.cn(&a, &["verify"]).expect(0);
+    env.cn(&b, &["verify"]).expect(0);
 }
 
 #[test]

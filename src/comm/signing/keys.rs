@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{key_path, principals, registered, sshkey, LocalKeys, SigningError, KIND};
+use super::{key_path, principals, registered, sshkey, LocalKeys, KIND};
 use crate::comm::{append, Appended, Change, CommError, Event, Snapshot, HUMAN};
 use crate::config::Config;
 use crate::git::{Repo, TreeEdit};
@@ -121,10 +121,7 @@ pub fn apply_keys(
     for actor in &plan.register {
         let key = local
             .public(actor)
-            .ok_or_else(|| SigningError::KeyNotHeld {
-                actor: actor.clone(),
-                why: "lost its new key".into(),
-            })?;
+            .ok_or_else(|| super::key_not_held(actor, "lost the key it just made"))?;
         let fingerprint = sshkey::fingerprint(&key)?;
         keys.push((actor.clone(), key, fingerprint));
     }

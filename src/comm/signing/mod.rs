@@ -21,9 +21,10 @@
 //!   the clone that wrote them, the human's first, else the first of its
 //!   domains by name, named in a `Comm-Signer` trailer; once any key is on
 //!   comm they must carry one (their content is still checked by the rules);
-//! - `sync` (and `repair`) replay events with the key of their author on
-//!   this clone, and stop, naming the author, at one whose key it lacks;
-//! - a writer that would have to sign without the key fails before writing.
+//! - a writer that would have to sign without the key refuses, writing
+//!   nothing; `sync` (and `repair`) replay events with the key of their
+//!   author on this clone, and reject (and report) one whose key it lacks,
+//!   like any replayed event that no longer holds, so it never blocks sync.
 //!
 //! Registration is trust on first use: before an actor's key is on comm,
 //! its events are unsigned and anyone may register a key in its name.
@@ -60,10 +61,6 @@ pub enum SigningError {
         #[source]
         source: std::io::Error,
     },
-    #[error("`{actor}` signs its events with the key registered in comm:keys/{actor}.pub, and this clone {why}; nothing was written")]
-    KeyNotHeld { actor: String, why: String },
-    #[error("signing is on for this comm (keys of {}), but this clone holds none of those keys to sign comm-node's own events with; nothing was written", registered.join(", "))]
-    NoSystemSigner { registered: Vec<String> },
 }
 
 impl SigningError {
@@ -74,14 +71,6 @@ impl SigningError {
         }
     }
 
-    /// Whether a rule refused (rather than the environment failing).
-    pub fn is_refusal(&self) -> bool {
-        matches!(
-            self,
-            SigningError::KeyNotHeld { .. } | SigningError::NoSystemSigner { .. }
-        )
-    }
-
     /// What to do about it.
     pub fn hint(&self) -> String {
         match self {
@@ -89,13 +78,20 @@ impl SigningError {
                 "comm-node signs with OpenSSH's ssh-keygen (8.2 or newer): install it (Debian: apt-get install openssh-client)".into()
             }
             SigningError::Io { .. } => "check the permissions of .git/comm-node/keys".into(),
-            SigningError::KeyNotHeld { actor, .. } => format!(
-                "act as `{actor}` on the clone that holds its key; to move `{actor}` here, the human runs `comm-node init --sign={actor}` on this clone with the human's key"
-            ),
-            SigningError::NoSystemSigner { .. } => {
-                "run `comm-node init --sign` on this clone so it holds a registered key".into()
-            }
         }
+    }
+}
+
+/// The refusal to write for `actor` without its registered key (during a
+/// `sync` replay it rejects the event, like any event that no longer holds).
+fn key_not_held(actor: &str, why: &str) -> CommError {
+    CommError::Refused {
+        message: format!(
+            "`{actor}` signs its events with the key registered in comm:keys/{actor}.pub, and this clone {why}; nothing was written"
+        ),
+        hint: format!(
+            "act as `{actor}` on the clone that holds its key; to move `{actor}` here, the human runs `comm-node init --sign={actor}` on this clone with the human's key"
+        ),
     }
 }
 
@@ -194,20 +190,17 @@ fn choose_key(
         if registered_actors.is_empty() {
             return Ok(None);
         }
-        return Err(SigningError::NoSystemSigner {
-            registered: registered_actors,
-        }
-        .into());
+        return Err(CommError::Refused {
+            message: format!(
+                "signing is on for this comm (keys of {}), but this clone holds none of those keys to sign comm-node's own events with; nothing was written",
+                registered_actors.join(", ")
+            ),
+            hint: "run `comm-node init --sign` on this clone so it holds a registered key".into(),
+        });
     }
     let from = event.from.as_str();
     let on_comm = registered(snapshot, from)?;
-    let refuse = |why: &str| {
-        Err(SigningError::KeyNotHeld {
-            actor: from.to_owned(),
-            why: why.to_owned(),
-        }
-        .into())
-    };
+    let refuse = |why: &str| Err(key_not_held(from, why));
     match local.public(from) {
         // Before registration signing is optional; the registration itself
         // is signed by the key it registers.
