@@ -526,6 +526,44 @@ fn comm_nodes_own_events_without_a_registered_signers_signature_are_reported() {
     );
 }
 
+#[test]
+fn a_sync_rejection_notice_is_signed_by_the_clone_that_wrote_it() {
+    let env = Env::new();
+    let (a, b) = two_machines(&env);
+    let added = env
+        .cn(&a, &["--as", "human", "--json", "task", "add", "login"])
+        .expect(0);
+    let id = serde_json::from_str::<serde_json::Value>(&added.stdout).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.cn(&a, &["sync"]).expect(0);
+    env.cn(&b, &["sync"]).expect(0);
+    // Both claim the task; a's claim reaches the remote first.
+    env.cn(&a, &["--as", "api", "task", "claim", &id]).expect(0);
+    env.cn(&b, &["--as", "web", "task", "claim", &id]).expect(0);
+    env.cn(&a, &["sync"]).expect(0);
+    let run = env.cn(&b, &["--json", "sync"]).expect(0);
+    assert!(run.stdout.contains("\"rejected\": ["), "{}", run.stdout);
+    env.cn(&a, &["sync"]).expect(0);
+    let last = env.git(
+        &a,
+        &[
+            "log",
+            "-1",
+            "--format=%(trailers:key=Comm-Kind,valueonly,separator=)|%(trailers:key=Comm-Signer,valueonly,separator=)",
+            "comm",
+        ],
+    );
+    assert_eq!(
+        last, "sync-rejected|web",
+        "b's notice to web, vouched by web's key"
+    );
+    env.cn(&a, &["verify"]).expect(0);
+    let signed = git_with_signers(&env, &a, &["log", "-1", "--format=%G? %GS", "comm"]);
+    assert_eq!(signed.stdout.trim(), "G web");
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
