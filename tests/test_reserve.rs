@@ -744,7 +744,7 @@ fn reservers_killed_mid_append_leave_a_sound_bus() {
     let env = Env::new();
     let root = setup(&env, &eight_domains());
     for (round, delay_ms) in [120u64, 260, 400].into_iter().enumerate() {
-        let children: Vec<Child> = (0..4)
+        let children: Vec<common::GroupChild> = (0..4)
             .map(|p| {
                 // Each loop reserves fresh non-overlapping files and releases them.
                 let script = format!(

@@ -177,6 +177,7 @@ impl From<comm_node::comm::CommError> for CliError {
             CommError::Refused { message, hint } => {
                 CliError::new(Kind::Refused, message).hint(hint)
             }
+            CommError::Signing(e) => CliError::failure(&e).hint(e.hint()),
             CommError::Corrupt { ref path, .. } => {
                 let hint = format!(
                     "look at it with `git show comm:{path}`; `git log comm -- {path}` shows which event wrote it"

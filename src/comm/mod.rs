@@ -18,6 +18,7 @@ mod presence;
 mod repair;
 mod replay;
 pub mod reservation;
+pub mod signing;
 mod sync;
 pub mod task;
 pub mod verify;
@@ -58,6 +59,8 @@ pub const COMM_REF: &str = "refs/heads/comm";
 pub enum CommError {
     #[error(transparent)]
     Git(#[from] GitError),
+    #[error(transparent)]
+    Signing(#[from] signing::SigningError),
     #[error("`comm` kept moving: gave up after {0} attempts")]
     Contention(usize),
     #[error("state file {path} on comm is corrupt: {reason}")]

@@ -231,8 +231,15 @@ pub(super) fn notify(
             .collect();
         let ids: Vec<&str> = items.iter().map(|(_, r)| r.id.as_str()).collect();
         event.fields.push((NOTICE_FIELD.into(), ids.join(" ")));
-        event.seq = Snapshot::at(repo, tip)?.seq() + 1;
-        tip = Some(repo.commit_edits(tip, &[], &event.to_message(), None)?);
+        let snapshot = Snapshot::at(repo, tip)?;
+        event.seq = snapshot.seq() + 1;
+        match super::signing::commit_event(&snapshot, &mut event, &[], None) {
+            Ok(commit) => tip = Some(commit),
+            // Signing is on and this clone holds no registered key to vouch
+            // for a notice: none is written (the sync report still lists them).
+            Err(CommError::Refused { .. }) => break,
+            Err(other) => return Err(other),
+        }
     }
     Ok(tip)
 }

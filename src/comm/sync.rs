@@ -283,27 +283,24 @@ pub(super) fn replay_events(
         let snapshot = Snapshot::at(repo, tip)?;
         let outcome = match dependents.cause_of(repo, &logged)? {
             Some(cause) => Err(cause),
-            None => match revalidate(&snapshot, &logged, &other) {
-                Ok(redone) => Ok(redone),
-                Err(CommError::Invalid { message, .. } | CommError::Refused { message, .. }) => {
-                    Err(message)
+            None => {
+                let redone = revalidate(&snapshot, &logged, &other);
+                let committed = redone.and_then(|r| {
+                    let commit = |r| commit_redone(&snapshot, &logged, r);
+                    r.map(commit).transpose()
+                });
+                match committed {
+                    Ok(done) => Ok(done),
+                    Err(
+                        CommError::Invalid { message, .. } | CommError::Refused { message, .. },
+                    ) => Err(message),
+                    Err(other) => return Err(other),
                 }
-                Err(other) => return Err(other),
-            },
+            }
         };
         match outcome {
-            Ok(Some(Redone {
-                mut event,
-                edits,
-                left_out,
-            })) => {
-                event.seq = snapshot.seq() + 1;
-                tip = Some(repo.commit_edits(
-                    tip,
-                    &edits,
-                    &event.to_message(),
-                    Some(logged.commit),
-                )?);
+            Ok(Some((commit, left_out))) => {
+                tip = Some(commit);
                 tally.replayed += 1;
                 if let Some(why) = left_out {
                     tally.narrowed.push(Rejected::of(&logged, why));
@@ -317,6 +314,26 @@ pub(super) fn replay_events(
         }
     }
     Ok(tip)
+}
+
+/// Writes a re-derived event on the snapshot's tip, re-signed by its
+/// author's key on this clone; one this clone cannot sign (its author's key
+/// was registered meanwhile) is refused, like any event that no longer holds.
+/// Returns the commit and what of the change was left out.
+fn commit_redone(
+    snapshot: &Snapshot,
+    logged: &Logged,
+    redone: Redone,
+) -> Result<(Oid, Option<String>), CommError> {
+    let Redone {
+        mut event,
+        edits,
+        left_out,
+    } = redone;
+    event.seq = snapshot.seq() + 1;
+    let like = Some(logged.commit);
+    let commit = super::signing::commit_event(snapshot, &mut event, &edits, like)?;
+    Ok((commit, left_out))
 }
 
 /// Re-derives a local event on a new state (`other`: what the other side

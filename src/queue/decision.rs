@@ -359,7 +359,10 @@ pub fn record_chain(
             continue;
         };
         change.event.seq = snapshot.seq() + 1;
-        tip = Some(repo.commit_edits(tip, &change.edits, &change.event.to_message(), None)?);
+        let (event, edits) = (&mut change.event, &change.edits);
+        tip = Some(crate::comm::signing::commit_event(
+            &snapshot, event, edits, None,
+        )?);
     }
     Ok(tip)
 }

@@ -2,6 +2,7 @@
 //! instructions, hooks and the `comm` branch.
 
 use comm_node::boundary::coverage::{coverage, Coverage};
+use comm_node::comm::signing::{self, KeyPlan};
 use comm_node::scaffold::{self, Plan, ScaffoldError};
 use serde::Serialize;
 
@@ -29,6 +30,19 @@ pub struct Args {
     /// Do not run comm.yaml's `setup` in the worktrees (a later init will).
     #[arg(long)]
     no_setup: bool,
+    /// Sign events, for clones on different machines: make ed25519 keys
+    /// with ssh-keygen (under .git/comm-node/keys, never committed) for the
+    /// human and the domains this clone hosts, register their public keys
+    /// on comm (keys/<actor>.pub), and sign every event written for them.
+    /// Without a list: every domain whose key no other clone registered.
+    #[arg(
+        long,
+        value_name = "DOMAIN,...",
+        num_args = 0..=1,
+        require_equals = true,
+        value_delimiter = ','
+    )]
+    sign: Option<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -39,6 +53,9 @@ struct Report<'a> {
     plan: &'a Plan,
     /// Files of `main` no domain owns, globs that match none of its files.
     coverage: Option<&'a Coverage>,
+    /// What `--sign` did about keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    keys: Option<&'a KeyPlan>,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
@@ -54,6 +71,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         Some(tip) => Some(coverage(&loaded, repo.snapshot_commit(tip)?.paths())),
         None => None,
     };
+    let keys = match &args.sign {
+        Some(wanted) => Some(signing::plan_keys(&repo, &loaded.config, wanted)?),
+        None => None,
+    };
     // A failed setup still reports all that was done, then fails.
     let mut setup_error = None;
     if !args.dry_run {
@@ -62,13 +83,18 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
             Err(e @ ScaffoldError::Setup(_)) => setup_error = Some(setup_failed(e)),
             Err(e) => return Err(e.into()),
         }
+        if let Some(keys) = &keys {
+            signing::apply_keys(&repo, &loaded.config, keys)?;
+        }
     }
+    let keys_changed = keys.as_ref().is_some_and(|k| !k.is_empty());
     if ctx.json {
         ui::print_json(&Report {
             dry_run: args.dry_run,
-            changed: !args.dry_run && !plan.actions.is_empty(),
+            changed: !args.dry_run && (!plan.actions.is_empty() || keys_changed),
             plan: &plan,
             coverage: coverage.as_ref(),
+            keys: keys.as_ref(),
         })?;
     } else {
         let mut text = render(
@@ -79,6 +105,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         );
         if let Some(coverage) = &coverage {
             text.push_str(&coverage.render(&loaded.file.display().to_string()));
+        }
+        if let Some(keys) = &keys {
+            text.push_str(&render_keys(keys, args.dry_run));
         }
         ui::print(&text)?;
     }
@@ -138,6 +167,35 @@ pub fn render(project: &str, domains: usize, plan: &Plan, dry_run: bool) -> Stri
         }
     }
     for note in &plan.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    out
+}
+
+/// The text report of what `--sign` does about keys.
+fn render_keys(keys: &KeyPlan, dry_run: bool) -> String {
+    let verb = if dry_run { "would" } else { "did" };
+    let mut out = String::new();
+    if !keys.generate.is_empty() {
+        out.push_str(&format!(
+            "signing: {verb} make keys for {} (in .git/comm-node/keys, never committed)\n",
+            keys.generate.join(", ")
+        ));
+    }
+    if !keys.register.is_empty() {
+        let by = keys
+            .by
+            .as_deref()
+            .map_or("each domain itself".into(), |b| format!("`{b}`"));
+        out.push_str(&format!(
+            "signing: {verb} register the keys of {} on comm (written by {by})\n",
+            keys.register.join(", ")
+        ));
+    }
+    if keys.is_empty() {
+        out.push_str("signing: on; this clone's keys are registered\n");
+    }
+    for note in &keys.notes {
         out.push_str(&format!("note: {note}\n"));
     }
     out

@@ -9,7 +9,8 @@ use crate::cli::{ui, CliError, Ctx, Kind};
 /// follow its parent's sequence number, write state files that parse, and
 /// change only what its kind lets its author change (a claim takes one open
 /// task for its author, a reservation lies in its holder's scope and
-/// overlaps no live exclusive one, a message changes no state...).
+/// overlaps no live exclusive one, a message changes no state...), and,
+/// once its author's key is on comm (`init --sign`), be signed by that key.
 /// Incremental: a rerun checks only events newer than the last verified one.
 /// The first bad commit is reported (exit 1) and every writer refuses to
 /// build on it until the human resets comm to before it, or accepts it with
@@ -24,10 +25,20 @@ pub struct Args {
     /// after it and writers build on comm again.
     #[arg(long, value_name = "COMMIT", conflicts_with = "since")]
     accept: Option<String>,
+    /// Print comm's registered signing keys as an allowed signers file
+    /// (for `git -c gpg.ssh.allowedSignersFile=FILE verify-commit`) and
+    /// verify nothing.
+    #[arg(long, conflicts_with_all = ["since", "accept"])]
+    allowed_signers: bool,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     let repo = ctx.repo()?;
+    if args.allowed_signers {
+        return Ok(ui::print(&comm_node::comm::signing::allowed_signers(
+            &repo,
+        )?)?);
+    }
     let resolve = |rev: &str| {
         repo.resolve_commit(rev)
             .map_err(|e| CliError::new(Kind::Usage, &e).hint("name a commit of comm"))

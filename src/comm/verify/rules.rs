@@ -19,7 +19,7 @@ use super::super::message::{ACK_KIND, KIND as MSG_KIND};
 use super::super::reservation::{self, Reservation, RELEASE_KIND, RESERVE_KIND};
 use super::super::task::{self, Status, Task};
 use super::super::{
-    artifact, presence, registrations_at, CommError, Event, Registration, Snapshot, HUMAN,
+    artifact, presence, registrations_at, signing, CommError, Event, Registration, Snapshot, HUMAN,
     SYSTEM_ACTOR,
 };
 use crate::git::{Repo, TreeEdit};
@@ -102,7 +102,10 @@ impl Judge<'_> {
         if let Some(broken) = author_problem(&case) {
             return Ok(Some(broken));
         }
-        self.kind_problem(&case)
+        if let Some(broken) = self.kind_problem(&case)? {
+            return Ok(Some(broken));
+        }
+        signing::signature_problem(repo, commit, &event, &before)
     }
 
     fn kind_problem(&self, c: &Case) -> Result<Option<Broken>, CommError> {
@@ -124,6 +127,7 @@ impl Judge<'_> {
             task::KIND => task_problem(c)?,
             LANDED_KIND | REJECTED_KIND => decision_problem(c)?,
             UNTESTED_KIND => only(c, |p| p == untested::STATE),
+            signing::KIND => signing::key_event_problem(c.event, c.edits, c.registered),
             other => Some(format!("`{other}` is no event kind comm-node writes")),
         })
     }
@@ -537,6 +541,9 @@ fn state_file_problem(path: &str, bytes: &[u8]) -> Option<Broken> {
     let (dir, name) = path.split_once('/')?;
     if dir == "artifacts" {
         return None;
+    }
+    if dir == signing::DIR && name.ends_with(".pub") && !name.contains('/') {
+        return signing::key_file_problem(path, bytes);
     }
     let Some(stem) = name.strip_suffix(".yaml").filter(|s| !s.contains('/')) else {
         return Some(format!(
