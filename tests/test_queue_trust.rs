@@ -374,12 +374,7 @@ fn untested_events(env: &Env, dir: &Path) -> Vec<String> {
 fn commits_pushed_straight_to_main_are_reported_to_the_human_once() {
     let env = Env::new();
     let root = project(&env, "true");
-    let bare = env.path("remote.git");
-    env.git(
-        env.dir.path(),
-        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
-    );
-    env.git(&root, &["remote", "add", "origin", bare.to_str().unwrap()]);
+    let bare = env.empty_origin(&root);
     env.git(&root, &["push", "-q", "origin", "main"]);
     env.cn(&root, &["sync", "origin"]).expect(0);
     let push = ["--push", "origin"];

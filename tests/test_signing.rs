@@ -29,35 +29,9 @@ fn two_machines(env: &Env) -> (PathBuf, PathBuf) {
         &[("comm.yaml", CONFIG), ("api/a.ts", "export {};\n")],
     );
     env.cn(&seed, &["init"]).expect(0);
-    let remote = env.path("remote.git");
-    env.git(
-        env.dir.path(),
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            seed.to_str().unwrap(),
-            remote.to_str().unwrap(),
-        ],
-    );
+    let remote = env.bare_remote(&seed, env.dir.path());
     let machine = |name: &str, sign: &str| {
-        let dir = env.path(&format!("machine-{name}/app"));
-        std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
-        env.git(
-            env.dir.path(),
-            &[
-                "clone",
-                "-q",
-                remote.to_str().unwrap(),
-                dir.to_str().unwrap(),
-            ],
-        );
-        env.git(&dir, &["config", "user.name", &format!("machine {name}")]);
-        env.git(
-            &dir,
-            &["config", "user.email", &format!("{name}@test.invalid")],
-        );
-        env.cn(&dir, &["sync"]).expect(0);
+        let dir = plain_clone(env, &remote, name);
         env.cn(&dir, &["init", &format!("--sign={sign}")]).expect(0);
         env.cn(&dir, &["sync"]).expect(0);
         dir
@@ -70,24 +44,12 @@ fn two_machines(env: &Env) -> (PathBuf, PathBuf) {
 
 /// A clone of `remote` in its own folder, synced, without signing.
 fn plain_clone(env: &Env, remote: &Path, name: &str) -> PathBuf {
-    let dir = env.path(&format!("machine-{name}/app"));
-    std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
-    env.git(
-        env.dir.path(),
-        &[
-            "clone",
-            "-q",
-            remote.to_str().unwrap(),
-            dir.to_str().unwrap(),
-        ],
-    );
-    env.git(&dir, &["config", "user.name", &format!("machine {name}")]);
-    env.git(
-        &dir,
-        &["config", "user.email", &format!("{name}@test.invalid")],
-    );
-    env.cn(&dir, &["sync"]).expect(0);
-    dir
+    env.synced_clone(
+        remote.to_str().unwrap(),
+        &format!("machine-{name}/app"),
+        &format!("machine {name}"),
+        name,
+    )
 }
 
 /// The actors whose private keys a clone holds.
@@ -241,17 +203,7 @@ fn an_offline_event_its_author_can_no_longer_sign_is_rejected_at_sync_without_bl
     let env = Env::new();
     let seed = env.repo("seed", &[("comm.yaml", CONFIG)]);
     env.cn(&seed, &["init"]).expect(0);
-    let remote = env.path("remote.git");
-    env.git(
-        env.dir.path(),
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            seed.to_str().unwrap(),
-            remote.to_str().unwrap(),
-        ],
-    );
+    let remote = env.bare_remote(&seed, env.dir.path());
     let a = plain_clone(&env, &remote, "a");
     let b = plain_clone(&env, &remote, "b");
     // Offline on b, before any key exists: one message as web, one as api.

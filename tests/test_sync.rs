@@ -25,31 +25,11 @@ fn two_clones(env: &Env) -> (Daemon, PathBuf, PathBuf) {
     );
     env.cn(&seed, &["init"]).expect(0);
     let base = env.path("served");
-    std::fs::create_dir_all(&base).unwrap();
-    env.git(
-        &base,
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            seed.to_str().unwrap(),
-            "remote.git",
-        ],
-    );
+    env.bare_remote(&seed, &base);
     let daemon = Daemon::start(env, &base);
     let clones: Vec<PathBuf> = ["a", "b"]
         .iter()
-        .map(|name| {
-            env.git(env.dir.path(), &["clone", "-q", &daemon.url, name]);
-            let dir = env.path(name);
-            env.git(&dir, &["config", "user.name", &format!("clone {name}")]);
-            env.git(
-                &dir,
-                &["config", "user.email", &format!("{name}@test.invalid")],
-            );
-            env.cn(&dir, &["sync"]).expect(0);
-            dir
-        })
+        .map(|name| env.synced_clone(&daemon.url, name, &format!("clone {name}"), name))
         .collect();
     (daemon, clones[0].clone(), clones[1].clone())
 }
@@ -261,17 +241,7 @@ fn a_git_daemon_never_outlives_its_test() {
     let env = Env::new();
     let seed = env.repo("seed", &[("a.txt", "a\n")]);
     let base = env.path("served");
-    std::fs::create_dir_all(&base).unwrap();
-    env.git(
-        &base,
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            seed.to_str().unwrap(),
-            "remote.git",
-        ],
-    );
+    env.bare_remote(&seed, &base);
     let daemon = Daemon::start(&env, &base);
     env.git(env.dir.path(), &["clone", "-q", &daemon.url, "c"]);
     let group = daemon.group();

@@ -41,33 +41,11 @@ fn clones(env: &Env, names: &[&str]) -> Vec<PathBuf> {
         ],
     );
     env.cn(&seed, &["init"]).expect(0);
-    let remote = env.path("remote.git");
-    env.git(
-        env.dir.path(),
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            seed.to_str().unwrap(),
-            remote.to_str().unwrap(),
-        ],
-    );
+    let remote = env.bare_remote(&seed, env.dir.path());
+    let remote = remote.to_str().unwrap();
     names
         .iter()
-        .map(|name| {
-            env.git(
-                env.dir.path(),
-                &["clone", "-q", remote.to_str().unwrap(), name],
-            );
-            let dir = env.path(name);
-            env.git(&dir, &["config", "user.name", &format!("clone {name}")]);
-            env.git(
-                &dir,
-                &["config", "user.email", &format!("{name}@test.invalid")],
-            );
-            sync(env, &dir);
-            dir
-        })
+        .map(|name| env.synced_clone(remote, name, &format!("clone {name}"), name))
         .collect()
 }
 
@@ -684,20 +662,8 @@ fn a_replayed_landing_marks_the_task_done_as_it_now_is() {
     env.git(&web, &["add", "-A"]);
     env.git(&web, &["commit", "-qm", "login page", "--no-verify"]);
     run(&env, &web, &["submit", "--task", &t]);
-    let remote = env.path("remote.git");
-    let (seed_path, remote_path) = (seed.to_str().unwrap(), remote.to_str().unwrap());
-    env.git(
-        env.dir.path(),
-        &["clone", "-q", "--bare", seed_path, remote_path],
-    );
-    let clone = |name: &str| {
-        env.git(env.dir.path(), &["clone", "-q", remote_path, name]);
-        let dir = env.path(name);
-        env.git(&dir, &["config", "user.name", name]);
-        env.git(&dir, &["config", "user.email", "x@test.invalid"]);
-        sync(&env, &dir);
-        dir
-    };
+    let remote = env.bare_remote(&seed, env.dir.path());
+    let clone = |name: &str| env.synced_clone(remote.to_str().unwrap(), name, name, "x");
     let (ci, other) = (clone("ci"), clone("other"));
     // The human makes T wait for D on one clone while the queue lands T on another.
     run(

@@ -328,17 +328,7 @@ fn structural_forgeries_are_reported_at_their_commit() {
 /// A bare remote served by `git daemon`, seeded from `root`, and a clone of it.
 fn served(env: &Env, root: &Path) -> (Daemon, PathBuf) {
     let base = env.path("served");
-    std::fs::create_dir_all(&base).unwrap();
-    env.git(
-        &base,
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            root.to_str().unwrap(),
-            "remote.git",
-        ],
-    );
+    env.bare_remote(root, &base);
     env.git(
         &base.join("remote.git"),
         &["config", "receive.denyNonFastForwards", "false"],

@@ -193,6 +193,52 @@ impl Env {
         GroupChild(cmd.spawn().unwrap())
     }
 
+    /// A bare clone of `source` at `dir/remote.git` (making `dir`); its path.
+    pub fn bare_remote(&self, source: &Path, dir: &Path) -> PathBuf {
+        fs::create_dir_all(dir).unwrap();
+        self.git(
+            dir,
+            &[
+                "clone",
+                "-q",
+                "--bare",
+                source.to_str().unwrap(),
+                "remote.git",
+            ],
+        );
+        dir.join("remote.git")
+    }
+
+    /// An empty bare `remote.git` on `main`, added as `root`'s `origin`.
+    pub fn empty_origin(&self, root: &Path) -> PathBuf {
+        let bare = self.path("remote.git");
+        let path = bare.to_str().unwrap();
+        self.git(
+            self.dir.path(),
+            &["init", "-q", "--bare", "-b", "main", path],
+        );
+        self.git(root, &["remote", "add", "origin", path]);
+        bare
+    }
+
+    /// A clone of `url` at `rel`, committing as `user` <`mail`@test.invalid>,
+    /// synced once.
+    pub fn synced_clone(&self, url: &str, rel: &str, user: &str, mail: &str) -> PathBuf {
+        let dir = self.path(rel);
+        fs::create_dir_all(dir.parent().unwrap()).unwrap();
+        self.git(
+            self.dir.path(),
+            &["clone", "-q", url, dir.to_str().unwrap()],
+        );
+        self.git(&dir, &["config", "user.name", user]);
+        self.git(
+            &dir,
+            &["config", "user.email", &format!("{mail}@test.invalid")],
+        );
+        self.cn(&dir, &["sync"]).expect(0);
+        dir
+    }
+
     /// Every ref with the commit it points at, as one comparable string.
     pub fn refs(&self, root: &Path) -> String {
         self.git(root, &["for-each-ref", "--format=%(refname) %(objectname)"])
