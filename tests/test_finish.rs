@@ -8,7 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{write, Env};
+use common::Env;
 use serde_json::Value;
 
 const CONFIG: &str = r#"project: app
@@ -32,12 +32,7 @@ fn project(env: &Env) -> PathBuf {
 
 /// Commits `files` in `domain`'s worktree through its hooks.
 fn commit(env: &Env, domain: &str, files: &[(&str, &str)]) {
-    let wt = env.worktree(domain);
-    for (path, text) in files {
-        write(&wt.join(path), text);
-    }
-    env.git(&wt, &["add", "-A"]);
-    env.git(&wt, &["commit", "-qm", "work"]);
+    env.commit_in(domain, files, "work");
 }
 
 /// A task for backend, claimed by backend; its id.
@@ -61,10 +56,7 @@ fn task_status(env: &Env, root: &Path, id: &str) -> String {
 }
 
 fn queue_once(env: &Env, root: &Path) -> Value {
-    let run = env
-        .cn(root, &["--json", "queue", "run", "--once"])
-        .expect(0);
-    serde_json::from_str(&run.stdout).unwrap()
+    common::queue::queue_run(env, root, &[])
 }
 
 #[test]

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::queue::{commit, project, queue_run, submit, tip, CONFIG, TEST};
+use common::queue::{commit, project, queue_run, spawn_run, submit, tip, CONFIG, TEST};
 use common::{read, write, Env};
 use serde_json::Value;
 
@@ -374,37 +374,16 @@ fn bad_arguments_change_nothing() {
     assert_eq!(env.refs(&root), before);
 }
 
-/// Starts `comm-node queue run --once ARGS` in `root` without waiting, in
-/// a process group of its own (so [`kill`] can wait for the git processes
-/// it started).
-fn spawn_run(env: &Env, root: &Path, args: &[&str]) -> std::process::Child {
-    use std::os::unix::process::CommandExt;
-    let mut cmd = std::process::Command::new(common::BIN);
-    cmd.args(["queue", "run", "--once"])
-        .args(args)
-        .process_group(0)
-        .current_dir(root)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    env.hermetic(&mut cmd);
-    cmd.spawn().unwrap()
-}
-
 /// Kills the run with SIGKILL, then waits until the git processes it had
 /// started (which live on, as after any crash) are done too, so that what
 /// is checked next is the state the crash left.
 fn kill(mut child: std::process::Child) {
     let _ = child.kill();
     child.wait().unwrap();
-    let group = child.id() as i32;
-    for _ in 0..1000 {
-        // SAFETY: signal 0 only asks whether the process group exists.
-        if unsafe { libc::kill(-group, 0) } != 0 {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    panic!("the killed run's git processes did not finish");
+    common::wait_group_gone(
+        child.id() as i32,
+        "the killed run's git processes did not finish",
+    );
 }
 
 /// Waits (up to 30 s) for a file the test command creates.

@@ -146,9 +146,14 @@ impl Env {
     /// A repository at `rel` holding `files`, committed on `main`, with a
     /// repo-local identity (the binary reads config, not env, for it).
     pub fn repo(&self, rel: &str, files: &[(&str, &str)]) -> PathBuf {
+        self.repo_on(rel, "main", files)
+    }
+
+    /// [`Env::repo`] with its first commit on `branch` instead of `main`.
+    pub fn repo_on(&self, rel: &str, branch: &str, files: &[(&str, &str)]) -> PathBuf {
         let root = self.path(rel);
         fs::create_dir_all(&root).unwrap();
-        self.git(&root, &["init", "-q", "-b", "main"]);
+        self.git(&root, &["init", "-q", "-b", branch]);
         self.git(&root, &["config", "user.name", "Test Human"]);
         self.git(&root, &["config", "user.email", "human@test.invalid"]);
         for (path, text) in files {
@@ -157,6 +162,23 @@ impl Env {
         self.git(&root, &["add", "-A"]);
         self.git(&root, &["commit", "-qm", "initial", "--allow-empty"]);
         root
+    }
+
+    /// Writes `files` in `domain`'s worktree, stages everything and runs
+    /// `git COMMIT` (e.g. `["commit", "-qm", "msg"]`); the new HEAD.
+    pub fn commit_with(&self, domain: &str, files: &[(&str, &str)], commit: &[&str]) -> String {
+        let wt = self.worktree(domain);
+        for (path, text) in files {
+            write(&wt.join(path), text);
+        }
+        self.git(&wt, &["add", "-A"]);
+        self.git(&wt, commit);
+        self.git(&wt, &["rev-parse", "HEAD"])
+    }
+
+    /// Commits `files` in `domain`'s worktree through its hooks; the new HEAD.
+    pub fn commit_in(&self, domain: &str, files: &[(&str, &str)], message: &str) -> String {
+        self.commit_with(domain, files, &["commit", "-qm", message])
     }
 
     /// A repository holding the bundled demo fixture.
@@ -304,6 +326,63 @@ pub fn live_group_members(group: i32) -> Vec<i32> {
             fields.len() > 2 && fields[0] != "Z" && fields[2] == group.to_string()
         })
         .collect()
+}
+
+/// Whether process group `pgid` still has a member (zombies included).
+pub fn group_alive(pgid: i32) -> bool {
+    // SAFETY: signal 0 only asks whether the process group exists.
+    unsafe { libc::kill(-pgid, 0) == 0 }
+}
+
+/// Waits (up to 10 s) until process group `pgid` is gone; panics with
+/// `what` if it is not.
+#[track_caller]
+pub fn wait_group_gone(pgid: i32, what: &str) {
+    for _ in 0..1000 {
+        if !group_alive(pgid) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("{what}");
+}
+
+/// SIGKILLs process group `pgid` and waits until it is gone.
+#[track_caller]
+pub fn kill_group_and_wait(pgid: i32) {
+    // SAFETY: kill(2) on a process group this test started.
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    wait_group_gone(pgid, &format!("process group {pgid} did not go away"));
+}
+
+/// Waits (up to 30 s) until process `pid` is stopped by a signal.
+#[track_caller]
+pub fn wait_stopped(pid: u32) {
+    for _ in 0..600 {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('T'))
+        {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("process {pid} never stopped");
+}
+
+/// Kills the process groups it holds when the test ends, however it ends.
+#[derive(Default)]
+pub struct Groups(pub Vec<i32>);
+
+impl Drop for Groups {
+    fn drop(&mut self) {
+        for &pgid in &self.0 {
+            // SAFETY: kill(2) on a process group this test started.
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        }
+    }
 }
 
 pub fn fixture_dir() -> PathBuf {
