@@ -49,6 +49,19 @@ fn clones(env: &Env, names: &[&str]) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Clones `a` and `b`; the human adds `tasks` (title, domain) on a and
+/// both clones sync. The clones and the tasks' ids, in order.
+fn tasks_on_both<const N: usize>(
+    env: &Env,
+    tasks: [(&str, Option<&str>); N],
+) -> (Vec<PathBuf>, [String; N]) {
+    let dirs = clones(env, &["a", "b"]);
+    let ids = tasks.map(|(title, domain)| add(env, &dirs[0], "human", title, domain));
+    sync(env, &dirs[0]);
+    sync(env, &dirs[1]);
+    (dirs, ids)
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -119,12 +132,11 @@ fn same_tip(env: &Env, dirs: &[&PathBuf]) {
 #[test]
 fn replayed_dep_keeps_the_remote_claim() {
     let env = Env::new();
-    let dirs = clones(&env, &["a", "b"]);
+    let (dirs, [t, d]) = tasks_on_both(
+        &env,
+        [("login page", Some("web")), ("auth API", Some("api"))],
+    );
     let (a, b) = (&dirs[0], &dirs[1]);
-    let t = add(&env, a, "human", "login page", Some("web"));
-    let d = add(&env, a, "human", "auth API", Some("api"));
-    sync(&env, a);
-    sync(&env, b);
     // web claims T on b and pushes; a, offline, makes T wait for D.
     run(&env, b, &["--as", "web", "task", "claim", &t]);
     sync(&env, b);
@@ -144,12 +156,11 @@ fn replayed_dep_keeps_the_remote_claim() {
 #[test]
 fn replayed_lapse_never_reopens_finished_work() {
     let env = Env::new();
-    let dirs = clones(&env, &["a", "b"]);
+    let (dirs, [t, kept]) = tasks_on_both(
+        &env,
+        [("login page", Some("web")), ("signup page", Some("web"))],
+    );
     let (a, b) = (&dirs[0], &dirs[1]);
-    let t = add(&env, a, "human", "login page", Some("web"));
-    let kept = add(&env, a, "human", "signup page", Some("web"));
-    sync(&env, a);
-    sync(&env, b);
     run(&env, b, &["--as", "web", "task", "claim", &t]);
     run(&env, b, &["--as", "web", "task", "claim", &kept]);
     sync(&env, b);
@@ -260,11 +271,8 @@ fn dependent_events_are_rejected_with_their_cause() {
 #[test]
 fn sync_rejection_reaches_the_authors_inbox() {
     let env = Env::new();
-    let dirs = clones(&env, &["a", "b"]);
+    let (dirs, [id]) = tasks_on_both(&env, [("the one task", None)]);
     let (a, b) = (&dirs[0], &dirs[1]);
-    let id = add(&env, a, "human", "the one task", None);
-    sync(&env, a);
-    sync(&env, b);
     // Both clones claim it while apart; api's claim on a reaches the remote first.
     run(&env, a, &["--as", "api", "task", "claim", &id]);
     run(&env, b, &["--as", "web", "task", "claim", &id]);
@@ -447,11 +455,8 @@ fn a_replayed_hello_keeps_the_newer_presence() {
 #[test]
 fn work_finished_after_a_rejected_reservation_still_lands() {
     let env = Env::new();
-    let dirs = clones(&env, &["a", "b"]);
+    let (dirs, [t]) = tasks_on_both(&env, [("login page", Some("web"))]);
     let (a, b) = (&dirs[0], &dirs[1]);
-    let t = add(&env, a, "human", "login page", Some("web"));
-    sync(&env, a);
-    sync(&env, b);
     // On b, web claims T, reserves its files for it and finishes it...
     run(&env, b, &["--as", "web", "task", "claim", &t]);
     run(&env, b, &["--as", "web", "reserve", "web/**", "--task", &t]);
@@ -622,11 +627,8 @@ fn a_replayed_publish_that_now_clashes_is_rejected_and_told() {
 #[test]
 fn a_replayed_lapse_yields_to_the_holders_activity_elsewhere() {
     let env = Env::new();
-    let dirs = clones(&env, &["a", "b"]);
+    let (dirs, [t]) = tasks_on_both(&env, [("login page", Some("web"))]);
     let (a, b) = (&dirs[0], &dirs[1]);
-    let t = add(&env, a, "human", "login page", Some("web"));
-    sync(&env, a);
-    sync(&env, b);
     run(&env, b, &["--as", "web", "task", "claim", &t]);
     sync(&env, b);
     sync(&env, a);
