@@ -94,19 +94,7 @@ fn git_with_signers(env: &Env, dir: &Path, args: &[&str]) -> common::Run {
 /// `from`, signed with the private key at `key` by git itself (`commit -S`
 /// with `gpg.format=ssh`) or unsigned; returns its commit.
 fn forge_message(env: &Env, dir: &Path, from: &str, key: Option<&Path>) -> String {
-    let seq: u64 = env
-        .git(
-            dir,
-            &[
-                "log",
-                "-1",
-                "--format=%(trailers:key=Comm-Seq,valueonly)",
-                "comm",
-            ],
-        )
-        .trim()
-        .parse()
-        .unwrap();
+    let seq = env.seq_of(dir, "comm");
     let message = format!(
         "msg {from} → all: forged\n\nComm-Kind: msg\nComm-From: {from}\nComm-To: all\nComm-Id: 0000000forged-{from}\nComm-Seq: {}\n",
         seq + 1
@@ -357,19 +345,7 @@ fn a_domain_cannot_register_a_key_in_another_domains_name() {
     let (_, b) = two_machines(&env);
     let web_pub = std::fs::read_to_string(b.join(".git/comm-node/keys/web.pub")).unwrap();
     let tree = tree_with(&env, &b, "keys/api.pub", &web_pub);
-    let seq: u64 = env
-        .git(
-            &b,
-            &[
-                "log",
-                "-1",
-                "--format=%(trailers:key=Comm-Seq,valueonly)",
-                "comm",
-            ],
-        )
-        .trim()
-        .parse()
-        .unwrap();
+    let seq = env.seq_of(&b, "comm");
     let message = format!(
         "signing keys registered: api\n\nComm-Kind: key\nComm-From: web\nComm-To: all\nComm-Id: 0000000forged-key\nComm-Seq: {}\n",
         seq + 1
@@ -429,19 +405,7 @@ fn comm_nodes_own_events_are_signed_by_a_key_of_the_clone_that_wrote_them() {
 fn comm_nodes_own_events_without_a_registered_signers_signature_are_reported() {
     let env = Env::new();
     let (a, _) = two_machines(&env);
-    let seq: u64 = env
-        .git(
-            &a,
-            &[
-                "log",
-                "-1",
-                "--format=%(trailers:key=Comm-Seq,valueonly)",
-                "comm",
-            ],
-        )
-        .trim()
-        .parse()
-        .unwrap();
+    let seq = env.seq_of(&a, "comm");
     let report = |signer: &str| {
         format!(
             "commits on main the queue did not land\n\nComm-Kind: untested\nComm-From: comm-node\nComm-To: human\nComm-Id: 0000000forged-untested\nComm-Seq: {}\n{signer}",
@@ -482,18 +446,8 @@ fn comm_nodes_own_events_without_a_registered_signers_signature_are_reported() {
 fn a_sync_rejection_notice_is_signed_by_the_clone_that_wrote_it() {
     let env = Env::new();
     let (a, b) = two_machines(&env);
-    let added = env
-        .cn(&a, &["--as", "human", "--json", "task", "add", "login"])
-        .expect(0);
-    let id = serde_json::from_str::<serde_json::Value>(&added.stdout).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    env.cn(&a, &["sync"]).expect(0);
-    env.cn(&b, &["sync"]).expect(0);
     // Both claim the task; a's claim reaches the remote first.
-    env.cn(&a, &["--as", "api", "task", "claim", &id]).expect(0);
-    env.cn(&b, &["--as", "web", "task", "claim", &id]).expect(0);
+    env.claimed_on_both(&a, &b, "login");
     env.cn(&a, &["sync"]).expect(0);
     let run = env.cn(&b, &["--json", "sync"]).expect(0);
     assert!(run.stdout.contains("\"rejected\": ["), "{}", run.stdout);

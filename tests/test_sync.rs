@@ -193,21 +193,8 @@ fn sync_without_a_remote_is_a_clear_error() {
 fn a_claim_that_lost_the_race_on_another_clone_is_rejected_at_sync() {
     let env = Env::new();
     let (_daemon, a, b) = two_clones(&env);
-    let add = env
-        .cn(
-            &a,
-            &["--as", "human", "--json", "task", "add", "the one task"],
-        )
-        .expect(0);
-    let id = serde_json::from_str::<serde_json::Value>(&add.stdout).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    env.cn(&a, &["sync"]).expect(0);
-    env.cn(&b, &["sync"]).expect(0);
     // Both clones claim it while apart; a pushes first.
-    env.cn(&a, &["--as", "api", "task", "claim", &id]).expect(0);
-    env.cn(&b, &["--as", "web", "task", "claim", &id]).expect(0);
+    let id = env.claimed_on_both(&a, &b, "the one task");
     env.cn(&b, &["--as", "web", "send", "--to", "api", "kept"])
         .expect(0);
     env.cn(&a, &["sync"]).expect(0);

@@ -261,6 +261,39 @@ impl Env {
         dir
     }
 
+    /// The `Comm-Seq` of the event `rev` names.
+    pub fn seq_of(&self, root: &Path, rev: &str) -> u64 {
+        self.git(
+            root,
+            &[
+                "log",
+                "-1",
+                "--format=%(trailers:key=Comm-Seq,valueonly)",
+                rev,
+            ],
+        )
+        .trim()
+        .parse()
+        .unwrap()
+    }
+
+    /// The human adds a task titled `title` on clone `a` and both clones
+    /// sync; then, apart, api claims it on `a` and web on `b`. Its id.
+    pub fn claimed_on_both(&self, a: &Path, b: &Path, title: &str) -> String {
+        let added = self
+            .cn(a, &["--as", "human", "--json", "task", "add", title])
+            .expect(0);
+        let id = serde_json::from_str::<serde_json::Value>(&added.stdout).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        self.cn(a, &["sync"]).expect(0);
+        self.cn(b, &["sync"]).expect(0);
+        self.cn(a, &["--as", "api", "task", "claim", &id]).expect(0);
+        self.cn(b, &["--as", "web", "task", "claim", &id]).expect(0);
+        id
+    }
+
     /// Every ref with the commit it points at, as one comparable string.
     pub fn refs(&self, root: &Path) -> String {
         self.git(root, &["for-each-ref", "--format=%(refname) %(objectname)"])
