@@ -15,22 +15,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Env, BIN};
-
-const SMALL: &str = "project: app
-domains:
-  api:
-    scope: [\"api/**\"]
-  web:
-    scope: [\"web/**\"]
-";
+use common::{Env, API_WEB, BIN};
 
 fn bus(env: &Env) -> PathBuf {
-    env.app(&[
-        ("comm.yaml", SMALL),
-        ("api/a.ts", "export const a = 1;\n"),
-        ("web/w.ts", "export {};\n"),
-    ])
+    env.api_web_app(API_WEB, &[])
 }
 
 /// A comm-node or shell process in a group of its own, stopped, resumed and

@@ -8,25 +8,14 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::Env;
-
-const CONFIG: &str = "project: app
-health:
-  stall_after: 10m
-  lease: 1h
-domains:
-  api:
-    scope: [\"api/**\"]
-  web:
-    scope: [\"web/**\"]
-";
+use common::{Env, API_WEB_HEALTH};
 
 /// A remote with comm's kickoff, then machine a (`init --sign=api`: the
 /// human's and api's keys) and machine b (`init --sign=web`), all synced.
 fn two_machines(env: &Env) -> (PathBuf, PathBuf) {
     let seed = env.repo(
         "seed",
-        &[("comm.yaml", CONFIG), ("api/a.ts", "export {};\n")],
+        &[("comm.yaml", API_WEB_HEALTH), ("api/a.ts", "export {};\n")],
     );
     env.cn(&seed, &["init"]).expect(0);
     let remote = env.bare_remote(&seed, env.dir.path());
@@ -189,7 +178,7 @@ fn events_signed_on_two_machines_verify_on_both_and_replays_are_resigned() {
 #[test]
 fn an_offline_event_its_author_can_no_longer_sign_is_rejected_at_sync_without_blocking_it() {
     let env = Env::new();
-    let seed = env.repo("seed", &[("comm.yaml", CONFIG)]);
+    let seed = env.repo("seed", &[("comm.yaml", API_WEB_HEALTH)]);
     env.cn(&seed, &["init"]).expect(0);
     let remote = env.bare_remote(&seed, env.dir.path());
     let a = plain_clone(&env, &remote, "a");

@@ -6,22 +6,14 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use common::daemon::Daemon;
-use common::Env;
-
-const CONFIG: &str = "project: app
-domains:
-  api:
-    scope: [\"api/**\"]
-  web:
-    scope: [\"web/**\"]
-";
+use common::{Env, API_WEB};
 
 /// A seeded repository pushed to a bare `remote.git` served by a daemon,
 /// and two clones of it.
 fn two_clones(env: &Env) -> (Daemon, PathBuf, PathBuf) {
     let seed = env.repo(
         "seed",
-        &[("comm.yaml", CONFIG), ("api/a.ts", "export {};\n")],
+        &[("comm.yaml", API_WEB), ("api/a.ts", "export {};\n")],
     );
     env.cn(&seed, &["init"]).expect(0);
     let base = env.path("served");
@@ -172,7 +164,7 @@ fn sync_adds_a_fetch_refspec_for_single_branch_clones() {
 #[test]
 fn sync_without_a_remote_is_a_clear_error() {
     let env = Env::new();
-    let root = env.repo("solo", &[("comm.yaml", CONFIG)]);
+    let root = env.repo("solo", &[("comm.yaml", API_WEB)]);
     env.cn(&root, &["init"]).expect(0);
     let before = env.git(&root, &["rev-parse", "comm"]);
     let run = env.cn(&root, &["sync"]).expect(2);

@@ -10,21 +10,13 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::Env;
+use common::{with_domains, Env, API_WEB_HEALTH};
 use serde_json::Value;
 
-const CONFIG: &str = "project: app
-health:
-  stall_after: 10m
-  lease: 1h
-domains:
-  api:
-    scope: [\"api/**\"]
-  web:
-    scope: [\"web/**\"]
-  ops:
-    scope: [\"ops/**\"]
-";
+/// api, web and ops, with health timings.
+fn config() -> String {
+    with_domains(API_WEB_HEALTH, &["ops"])
+}
 
 /// The author of the events sync writes on no one's behalf.
 const SYSTEM: &str = "comm-node";
@@ -35,7 +27,7 @@ fn clones(env: &Env, names: &[&str]) -> Vec<PathBuf> {
     let seed = env.repo(
         "seed",
         &[
-            ("comm.yaml", CONFIG),
+            ("comm.yaml", &config()),
             ("api/a.ts", "export {};\n"),
             ("web/w.ts", "export {};\n"),
         ],
@@ -654,7 +646,7 @@ fn a_replayed_lapse_yields_to_the_holders_activity_elsewhere() {
 #[test]
 fn a_replayed_landing_marks_the_task_done_as_it_now_is() {
     let env = Env::new();
-    let config = format!("{CONFIG}test: [\"true\"]\n");
+    let config = format!("{}test: [\"true\"]\n", config());
     let seed = env.app(&[("comm.yaml", &config), ("web/w.ts", "export {};\n")]);
     let t = add(&env, &seed, "human", "login page", Some("web"));
     let d = add(&env, &seed, "human", "auth API", Some("api"));

@@ -26,13 +26,10 @@ domains:
 ";
 
 fn app(env: &Env) -> PathBuf {
-    env.app(&[
-        ("comm.yaml", CONFIG),
-        ("Cargo.lock", "# lock\n"),
-        ("api/a.ts", "export const a = 1;\n"),
-        ("web/w.ts", "export {};\n"),
-        ("ops/o.sh", "true\n"),
-    ])
+    env.api_web_app(
+        CONFIG,
+        &[("Cargo.lock", "# lock\n"), ("ops/o.sh", "true\n")],
+    )
 }
 
 /// Runs `git ARGS` in `dir` with its own index file and `stdin`; stdout.

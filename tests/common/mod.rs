@@ -13,6 +13,37 @@ use std::process::{Command, Output};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_comm-node");
 
+/// comm.yaml of the project `app` with the domains api and web.
+pub const API_WEB: &str = "project: app
+domains:
+  api:
+    scope: [\"api/**\"]
+  web:
+    scope: [\"web/**\"]
+";
+
+/// [`API_WEB`] with health: a domain stalls after 10m, a lease lasts 1h.
+pub const API_WEB_HEALTH: &str = "project: app
+health:
+  stall_after: 10m
+  lease: 1h
+domains:
+  api:
+    scope: [\"api/**\"]
+  web:
+    scope: [\"web/**\"]
+";
+
+/// `config` (whose domains come last) with one more domain per name, each
+/// owning the folder of its name.
+pub fn with_domains(config: &str, names: &[&str]) -> String {
+    let mut text = config.to_owned();
+    for name in names {
+        text.push_str(&format!("  {name}:\n    scope: [\"{name}/**\"]\n"));
+    }
+    text
+}
+
 /// A scratch world holding one or more repositories.
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -136,6 +167,31 @@ impl Env {
         let root = self.repo("app", files);
         self.cn(&root, &["init"]).expect(0);
         root
+    }
+
+    /// The repository `app` after `comm-node init`, with `config` as its
+    /// comm.yaml, a source file each in api/ and web/, and `more` files.
+    pub fn api_web_app(&self, config: &str, more: &[(&str, &str)]) -> PathBuf {
+        let mut files = vec![
+            ("comm.yaml", config),
+            ("api/a.ts", "export const a = 1;\n"),
+            ("web/w.ts", "export {};\n"),
+        ];
+        files.extend_from_slice(more);
+        self.app(&files)
+    }
+
+    /// The sender (`Comm-From`) of the newest event on comm.
+    pub fn last_sender(&self, root: &Path) -> String {
+        self.git(
+            root,
+            &[
+                "log",
+                "-1",
+                "--format=%(trailers:key=Comm-From,valueonly)",
+                "comm",
+            ],
+        )
     }
 
     /// The worktree `init` made for `domain` of the repository `app`.
