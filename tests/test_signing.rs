@@ -41,6 +41,16 @@ fn plain_clone(env: &Env, remote: &Path, name: &str) -> PathBuf {
     )
 }
 
+/// `comm-node verify` in `dir` fails, and its report holds every one of
+/// `needles`.
+#[track_caller]
+fn verify_fails_naming(env: &Env, dir: &Path, needles: &[&str]) {
+    let run = env.cn(dir, &["verify"]).expect(1);
+    for needle in needles {
+        assert!(run.stdout.contains(needle), "{needle}: {}", run.stdout);
+    }
+}
+
 /// The actors whose private keys a clone holds.
 fn held_keys(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir.join(".git/comm-node/keys"))
@@ -236,14 +246,10 @@ fn an_unsigned_event_in_a_signing_domains_name_is_reported_at_its_commit_and_ref
     let env = Env::new();
     let (a, b) = two_machines(&env);
     let forged = forge_message(&env, &b, "api", None);
-    let run = env.cn(&b, &["verify"]).expect(1);
-    assert!(
-        run.stdout.contains(&format!(
-            "bad commit {forged} (msg api → all: forged): it is not signed, but `api` signs its events"
-        )),
-        "{}",
-        run.stdout
+    let report = format!(
+        "bad commit {forged} (msg api → all: forged): it is not signed, but `api` signs its events"
     );
+    verify_fails_naming(&env, &b, &[&report]);
     push_forgery(&env, &b);
     let tip = env.git(&a, &["rev-parse", "comm"]);
     let sync = env.cn(&a, &["sync"]).expect(1);
@@ -264,14 +270,13 @@ fn an_event_signed_with_another_actors_key_is_reported_and_refused_by_sync() {
     // b holds web's key and signs a message in api's name with it.
     let web_key = b.join(".git/comm-node/keys/web");
     let forged = forge_message(&env, &b, "api", Some(&web_key));
-    let run = env.cn(&b, &["verify"]).expect(1);
-    assert!(
-        run.stdout.contains(&format!("bad commit {forged}"))
-            && run
-                .stdout
-                .contains("its signature is not made by the key registered for `api`"),
-        "{}",
-        run.stdout
+    verify_fails_naming(
+        &env,
+        &b,
+        &[
+            &format!("bad commit {forged}"),
+            "its signature is not made by the key registered for `api`",
+        ],
     );
     push_forgery(&env, &b);
     let tip = env.git(&a, &["rev-parse", "comm"]);
@@ -341,13 +346,12 @@ fn a_domain_cannot_register_a_key_in_another_domains_name() {
     );
     let key = b.join(".git/comm-node/keys/web");
     let forged = forge_commit(&env, &b, &tree, &message, Some(&key));
-    let run = env.cn(&b, &["verify"]).expect(1);
-    assert!(
-        run.stdout.contains(&format!(
+    verify_fails_naming(
+        &env,
+        &b,
+        &[&format!(
             "bad commit {forged} (signing keys registered: api): `web` may not write keys/api.pub"
-        )),
-        "{}",
-        run.stdout
+        )],
     );
 }
 
@@ -403,12 +407,10 @@ fn comm_nodes_own_events_without_a_registered_signers_signature_are_reported() {
     };
     let tip = env.git(&a, &["rev-parse", "comm"]);
     let unsigned = forge_commit(&env, &a, "comm^{tree}", &report(""), None);
-    let run = env.cn(&a, &["verify"]).expect(1);
-    assert!(
-        run.stdout.contains(&format!("bad commit {unsigned}"))
-            && run.stdout.contains("names no Comm-Signer"),
-        "{}",
-        run.stdout
+    verify_fails_naming(
+        &env,
+        &a,
+        &[&format!("bad commit {unsigned}"), "names no Comm-Signer"],
     );
     // Naming web as the signer but signing with the human's key.
     env.git(&a, &["update-ref", "refs/heads/comm", &tip]);
@@ -420,14 +422,13 @@ fn comm_nodes_own_events_without_a_registered_signers_signature_are_reported() {
         &report("Comm-Signer: web\n"),
         Some(&human_key),
     );
-    let run = env.cn(&a, &["verify"]).expect(1);
-    assert!(
-        run.stdout.contains(&format!("bad commit {wrong}"))
-            && run
-                .stdout
-                .contains("its signature is not made by the key registered for `web`"),
-        "{}",
-        run.stdout
+    verify_fails_naming(
+        &env,
+        &a,
+        &[
+            &format!("bad commit {wrong}"),
+            "its signature is not made by the key registered for `web`",
+        ],
     );
 }
 
