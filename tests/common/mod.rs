@@ -75,6 +75,19 @@ impl Run {
         );
         self
     }
+
+    /// Panics unless the command was refused (exit 2) with a pointer to
+    /// `comm-node repair` on stderr.
+    #[track_caller]
+    pub fn expect_repair(self) -> Run {
+        let run = self.expect(2);
+        assert!(
+            run.stderr.contains("comm-node repair"),
+            "no pointer to repair: {}",
+            run.stderr
+        );
+        run
+    }
 }
 
 impl Env {
