@@ -8,23 +8,12 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{read, write, Env};
+use common::{read, write, Env, BACKEND_INFRA};
 use serde_json::Value;
-
-const CONFIG: &str = r#"project: app
-main: BRANCH
-shared: ["README.md"]
-test: ["true"]
-domains:
-  backend:
-    scope: ["backend/**"]
-  infra:
-    scope: ["infra/**"]
-"#;
 
 /// An initialised repository whose main branch is `branch`.
 fn project_on(env: &Env, branch: &str) -> PathBuf {
-    let config = CONFIG.replace("BRANCH", branch);
+    let config = format!("main: {branch}\n{BACKEND_INFRA}");
     let root = env.repo_on(
         "app",
         branch,

@@ -8,22 +8,14 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::Env;
+use common::{Env, BACKEND_INFRA};
 use serde_json::Value;
 
-const CONFIG: &str = r#"project: app
-shared: ["README.md"]
-test: ["! grep -rqx --exclude=.git BROKEN ."]
-domains:
-  backend:
-    scope: ["backend/**"]
-  infra:
-    scope: ["infra/**"]
-"#;
-
+/// backend and infra; the project test fails when any file says BROKEN.
 fn project(env: &Env) -> PathBuf {
+    let config = BACKEND_INFRA.replace(r#"test: ["true"]"#, common::queue::TEST);
     env.app(&[
-        ("comm.yaml", CONFIG),
+        ("comm.yaml", &config),
         ("README.md", "# app\n"),
         ("backend/api.txt", "v1\n"),
         ("infra/deploy.txt", "v1\n"),

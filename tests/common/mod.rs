@@ -34,6 +34,18 @@ domains:
     scope: [\"web/**\"]
 ";
 
+/// comm.yaml of the project `app` with the domains backend and infra, a
+/// shared README.md and a project test that always passes.
+pub const BACKEND_INFRA: &str = r#"project: app
+shared: ["README.md"]
+test: ["true"]
+domains:
+  backend:
+    scope: ["backend/**"]
+  infra:
+    scope: ["infra/**"]
+"#;
+
 /// `config` (whose domains come last) with one more domain per name, each
 /// owning the folder of its name.
 pub fn with_domains(config: &str, names: &[&str]) -> String {
