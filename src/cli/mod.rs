@@ -74,6 +74,7 @@ enum Command {
     Completions(commands::completions::Args),
     Man(commands::man::Args),
     Verify(commands::verify::Args),
+    Up(commands::up::Args),
 }
 
 /// What every command gets: where it runs and how to print.
@@ -217,6 +218,7 @@ pub fn run() -> ExitCode {
         Command::Completions(args) => commands::completions::run(&ctx, args),
         Command::Man(args) => commands::man::run(&ctx, args),
         Command::Verify(args) => commands::verify::run(&ctx, args),
+        Command::Up(args) => commands::up::run(&ctx, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -28,4 +28,5 @@ pub mod sync;
 pub mod task;
 pub mod thread;
 pub mod uninstall;
+pub mod up;
 pub mod verify;

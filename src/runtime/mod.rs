@@ -1,0 +1,99 @@
+//! The agent runtime behind `comm-node up`: one supervisor process that
+//! runs an agent CLI per domain, headless, in the domain's worktree.
+//!
+//! - [`work`] decides, from comm state alone, whether a domain has work and
+//!   writes the turn's prompt (the kickoff, then only what is new).
+//! - [`agent`] builds the command line of a turn from `agents:` in comm.yaml.
+//! - [`stream`] reads Claude Code's `stream-json` output as it arrives.
+//! - [`usage`] records one `turn` event per turn (and a `crashed` event to
+//!   the human), with running totals in `usage/<domain>.yaml` on comm.
+//! - [`supervisor`] owns the processes: one process group per turn, restart
+//!   with backoff on a crash, wake on comm moving ([`watch`]), clean stop on
+//!   SIGINT/SIGTERM, one `up` per domain ([`lock`]).
+//!
+//! What only this machine needs (streams, stderr, the session a domain
+//! continues, what its agent was already given) lives under
+//! `.git/comm-node/agents/<domain>/`. The library never prints: progress
+//! goes to the caller through [`supervisor::Progress`].
+
+pub mod agent;
+mod lock;
+pub mod stream;
+pub mod supervisor;
+pub mod usage;
+mod watch;
+pub mod work;
+
+use std::path::PathBuf;
+
+use crate::comm::CommError;
+use crate::config::Config;
+use crate::git::Repo;
+
+pub use supervisor::{dry_run, run, Options, Planned, Progress, Summary};
+pub use usage::{Turn, Usage, CRASHED_KIND, TURN_KIND};
+
+/// Why `up` could not start or go on.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error(transparent)]
+    Comm(#[from] CommError),
+    #[error("{0}")]
+    Io(String),
+    #[error("another `comm-node up` already runs domain `{domain}` (pid {pid})")]
+    Busy { domain: String, pid: String },
+    #[error("domain `{domain}` cannot be run: {what}")]
+    Unsupported { domain: String, what: String },
+    #[error("`{name}` is not a declared domain")]
+    UnknownDomain { name: String, known: String },
+    #[error("domain `{domain}` has no worktree at {}", path.display())]
+    NoWorktree { domain: String, path: PathBuf },
+}
+
+impl RuntimeError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            RuntimeError::Comm(_) | RuntimeError::Io(_) => {
+                "check the repository with `comm-node status`".into()
+            }
+            RuntimeError::Busy { .. } => {
+                "stop that one first, or run `up` for other domains (`comm-node up DOMAIN...`)"
+                    .into()
+            }
+            RuntimeError::Unsupported { .. } => {
+                "set `cli: claude` or `cli: command` for it under `agents:` in comm.yaml".into()
+            }
+            RuntimeError::UnknownDomain { known, .. } => format!("declared domains: {known}"),
+            RuntimeError::NoWorktree { .. } => {
+                "run `comm-node init` in the main checkout to create it".into()
+            }
+        }
+    }
+}
+
+/// The folder of one domain's runtime files (`.git/comm-node/agents/<domain>`).
+pub fn agent_dir(repo: &Repo, domain: &str) -> PathBuf {
+    repo.state_path("agents").join(domain)
+}
+
+/// The selected domains: `names`, or every declared domain when empty.
+pub fn select(config: &Config, names: &[String]) -> Result<Vec<String>, RuntimeError> {
+    if names.is_empty() {
+        return Ok(config.domains.keys().cloned().collect());
+    }
+    let mut out = Vec::new();
+    for name in names {
+        if !config.domains.contains_key(name) {
+            let known: Vec<&str> = config.domains.keys().map(String::as_str).collect();
+            return Err(RuntimeError::UnknownDomain {
+                name: name.clone(),
+                known: known.join(", "),
+            });
+        }
+        if !out.contains(name) {
+            out.push(name.clone());
+        }
+    }
+    Ok(out)
+}

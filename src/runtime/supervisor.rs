@@ -1,0 +1,667 @@
+//! The supervisor: one tokio runtime (a single thread) owning every
+//! domain's agent process.
+//!
+//! Each turn is one process in a process group of its own, in the domain's
+//! worktree; when the process ends, whatever it left in its group is
+//! killed, so no tool process outlives its turn. The loop dispatches a turn
+//! to every idle domain that has work ([`super::work`]), then sleeps until
+//! a turn ends, comm moves (inotify on the ref folders), a restart is due,
+//! or a signal arrives. SIGINT/SIGTERM end each running turn's group
+//! (TERM, then KILL after a grace period) before `up` returns. The child
+//! also gets `PR_SET_PDEATHSIG`, so it does not outlive a supervisor that
+//! is killed outright.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::{mpsc, Notify};
+
+use super::agent::{self, Invocation};
+use super::lock::{lock_domain, DomainLock};
+use super::stream::TurnStream;
+use super::usage::{record_crash, record_turn, Turn};
+use super::work::{assess, remember, waiting, Item, Memory, Work};
+use super::{agent_dir, select, RuntimeError};
+use crate::config::{AgentSettings, Config};
+use crate::git::Repo;
+
+/// Lines of a crashed agent's stderr kept for the human.
+const STDERR_TAIL: usize = 20;
+/// How long a stopped turn gets to end after SIGTERM before SIGKILL.
+const GRACE: Duration = Duration::from_secs(5);
+/// Re-read comm this often even if no ref change was seen (a safety net).
+const SAFETY_TICK: Duration = Duration::from_secs(30);
+
+/// What `up` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Domains to run (all declared when empty).
+    pub domains: Vec<String>,
+    /// Return when no selected domain has work and no turn runs.
+    pub once: bool,
+}
+
+/// What the supervisor reports as it goes (the CLI prints it).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "progress", rename_all = "snake_case")]
+pub enum Progress {
+    Started {
+        domains: Vec<String>,
+    },
+    Dispatched {
+        domain: String,
+        turn: u64,
+        session: String,
+        resume: bool,
+        reasons: Vec<String>,
+    },
+    TurnEnded {
+        turn: Turn,
+        event: String,
+    },
+    Restarting {
+        domain: String,
+        attempt: u32,
+        delay_ms: u64,
+        why: String,
+    },
+    Failed {
+        domain: String,
+        why: String,
+    },
+    Waiting,
+    Stopping,
+}
+
+/// How `up` ended.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub turns: u64,
+    pub failed: Vec<String>,
+    /// Ended by SIGINT/SIGTERM.
+    pub interrupted: bool,
+}
+
+/// What `up --dry-run` shows for one domain.
+#[derive(Debug, Clone, Serialize)]
+pub struct Planned {
+    pub work: Work,
+    pub cli: String,
+    pub prompt: Option<String>,
+    pub command: Option<Invocation>,
+}
+
+/// What each selected domain would be given now, and why.
+pub fn dry_run(
+    repo: &Repo,
+    config: &Config,
+    names: &[String],
+) -> Result<Vec<Planned>, RuntimeError> {
+    let root = repo.main_workdir().unwrap_or_default();
+    let mut out = Vec::new();
+    for domain in select(config, names)? {
+        let memory = load_memory(&agent_dir(repo, &domain));
+        let work = assess(repo, config, &domain, &memory)?;
+        let settings = config.agent(&domain);
+        let (prompt, command) = if work.has_work() {
+            let prompt = work.prompt();
+            let session = memory.session.clone().unwrap_or_else(|| "<new>".into());
+            let worktree = crate::scaffold::worktree_path(repo, &root, config, &domain)
+                .map_err(|e| RuntimeError::Io(e.to_string()))?;
+            let inv = agent::invocation(
+                &settings,
+                &domain,
+                &worktree,
+                &session,
+                memory.started,
+                &prompt,
+            )
+            .ok();
+            (Some(prompt), inv)
+        } else {
+            (None, None)
+        };
+        out.push(Planned {
+            work,
+            cli: settings.cli.as_str().to_owned(),
+            prompt,
+            command,
+        });
+    }
+    Ok(out)
+}
+
+/// One running turn.
+struct Running {
+    pgid: i32,
+    given: Vec<Item>,
+    task: Option<String>,
+    session: String,
+    prompt: String,
+    /// Said before the prompt when the turn is a restart.
+    note: Option<String>,
+}
+
+/// One domain under supervision.
+struct Slot {
+    name: String,
+    settings: AgentSettings,
+    worktree: PathBuf,
+    dir: PathBuf,
+    memory: Memory,
+    running: Option<Running>,
+    failures: u32,
+    retry: Option<(Instant, Running)>,
+    failed: bool,
+    _lock: DomainLock,
+}
+
+/// What a turn's driver sends back when its process has ended.
+struct Ended {
+    slot: usize,
+    stream: TurnStream,
+    /// Exit code, or the negated signal number; `None` when it never started.
+    code: Option<i32>,
+    stderr_tail: Vec<String>,
+    elapsed: Duration,
+}
+
+/// Runs the selected domains' agents until stopped (or, with `once`, until
+/// no domain has work and no turn runs).
+pub fn run(
+    repo: &Repo,
+    config: &Config,
+    options: &Options,
+    mut progress: impl FnMut(&Progress),
+) -> Result<Summary, RuntimeError> {
+    let io = |e: std::io::Error| RuntimeError::Io(e.to_string());
+    let root = repo.main_workdir().unwrap_or_default();
+    let mut slots = Vec::new();
+    for name in select(config, &options.domains)? {
+        let worktree = crate::scaffold::worktree_path(repo, &root, config, &name)
+            .map_err(|e| RuntimeError::Io(e.to_string()))?;
+        if !worktree.is_dir() {
+            return Err(RuntimeError::NoWorktree {
+                domain: name,
+                path: worktree,
+            });
+        }
+        let settings = config.agent(&name);
+        if settings.cli == crate::config::AgentCli::Codex {
+            agent::invocation(&settings, &name, &worktree, "", false, "")?;
+        }
+        let dir = agent_dir(repo, &name);
+        fs::create_dir_all(&dir).map_err(io)?;
+        let lock = lock_domain(&dir.join("lock"), &name)?;
+        slots.push(Slot {
+            memory: load_memory(&dir),
+            name,
+            settings,
+            worktree,
+            dir,
+            running: None,
+            failures: 0,
+            retry: None,
+            failed: false,
+            _lock: lock,
+        });
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(io)?;
+    let notify = Arc::new(Notify::new());
+    super::watch::watch_refs(repo.common_dir(), notify.clone()).map_err(io)?;
+    progress(&Progress::Started {
+        domains: slots.iter().map(|s| s.name.clone()).collect(),
+    });
+    runtime.block_on(async {
+        let (tx, rx) = mpsc::unbounded_channel::<Ended>();
+        let mut sup = Supervisor {
+            repo,
+            config,
+            slots,
+            summary: Summary::default(),
+            stopping: false,
+            tx,
+            rx,
+        };
+        let result = sup.main_loop(options.once, &notify, &mut progress).await;
+        let stopped = sup.stop_all(&mut progress).await;
+        result.and(stopped).map(|()| sup.summary)
+    })
+}
+
+struct Supervisor<'a> {
+    repo: &'a Repo,
+    config: &'a Config,
+    slots: Vec<Slot>,
+    summary: Summary,
+    /// Set once a stop was asked for: ends are interruptions, nothing restarts.
+    stopping: bool,
+    tx: mpsc::UnboundedSender<Ended>,
+    rx: mpsc::UnboundedReceiver<Ended>,
+}
+
+impl Supervisor<'_> {
+    async fn main_loop(
+        &mut self,
+        once: bool,
+        notify: &Notify,
+        progress: &mut impl FnMut(&Progress),
+    ) -> Result<(), RuntimeError> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let io = |e: std::io::Error| RuntimeError::Io(e.to_string());
+        let mut sigint = signal(SignalKind::interrupt()).map_err(io)?;
+        let mut sigterm = signal(SignalKind::terminate()).map_err(io)?;
+        let mut waiting_said = false;
+        loop {
+            let mut busy = false;
+            for i in 0..self.slots.len() {
+                if self.dispatch_if_due(i, progress)? {
+                    waiting_said = false;
+                }
+                let s = &self.slots[i];
+                busy |= s.running.is_some() || s.retry.is_some();
+            }
+            if !busy {
+                if once {
+                    return Ok(());
+                }
+                if !waiting_said {
+                    progress(&Progress::Waiting);
+                    waiting_said = true;
+                }
+            }
+            let next = self
+                .slots
+                .iter()
+                .filter_map(|s| s.retry.as_ref().map(|r| r.0))
+                .min()
+                .unwrap_or_else(|| Instant::now() + SAFETY_TICK);
+            tokio::select! {
+                Some(ended) = self.rx.recv() => self.ended(ended, progress)?,
+                _ = notify.notified() => {}
+                _ = tokio::time::sleep_until(next.into()) => {}
+                _ = sigint.recv() => { self.summary.interrupted = true; return Ok(()) }
+                _ = sigterm.recv() => { self.summary.interrupted = true; return Ok(()) }
+            }
+            while let Ok(ended) = self.rx.try_recv() {
+                self.ended(ended, progress)?;
+            }
+        }
+    }
+
+    /// Ends every running turn: SIGTERM to its group, SIGKILL after the
+    /// grace period; records the interrupted turns.
+    async fn stop_all(&mut self, progress: &mut impl FnMut(&Progress)) -> Result<(), RuntimeError> {
+        self.stopping = true;
+        let running: Vec<i32> = self
+            .slots
+            .iter()
+            .filter_map(|s| s.running.as_ref().map(|r| r.pgid))
+            .collect();
+        if running.is_empty() {
+            return Ok(());
+        }
+        progress(&Progress::Stopping);
+        for pgid in &running {
+            kill_group(*pgid, libc::SIGTERM);
+        }
+        let deadline = tokio::time::Instant::now() + GRACE;
+        let mut result = Ok(());
+        while self.slots.iter().any(|s| s.running.is_some()) {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(ended)) => {
+                    if let Err(e) = self.ended(ended, progress) {
+                        result = Err(e);
+                    }
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    for s in &self.slots {
+                        if let Some(r) = &s.running {
+                            kill_group(r.pgid, libc::SIGKILL);
+                        }
+                    }
+                    if let Some(ended) = self.rx.recv().await {
+                        if let Err(e) = self.ended(ended, progress) {
+                            result = Err(e);
+                        }
+                    }
+                }
+            }
+        }
+        result
+    }
+
+    /// Starts a turn for slot `i` when one is due: a restart whose time has
+    /// come, or new work. Returns whether a turn started.
+    fn dispatch_if_due(
+        &mut self,
+        i: usize,
+        progress: &mut impl FnMut(&Progress),
+    ) -> Result<bool, RuntimeError> {
+        let slot = &mut self.slots[i];
+        if slot.failed || slot.running.is_some() || self.stopping {
+            return Ok(false);
+        }
+        let turn = match slot.retry.take() {
+            Some((at, turn)) if at > Instant::now() => {
+                slot.retry = Some((at, turn));
+                return Ok(false);
+            }
+            Some((_, turn)) => turn,
+            None => {
+                let work = assess(self.repo, self.config, &slot.name, &slot.memory)?;
+                if !work.has_work() {
+                    return Ok(false);
+                }
+                let session = match &slot.memory.session {
+                    Some(s) if slot.memory.started => s.clone(),
+                    _ => agent::new_session_id(),
+                };
+                Running {
+                    pgid: 0,
+                    task: work.task(),
+                    given: work.new.clone(),
+                    prompt: work.prompt(),
+                    note: None,
+                    session,
+                }
+            }
+        };
+        let reasons = turn.given.iter().map(Item::line).collect();
+        self.start(i, turn)?;
+        let slot = &self.slots[i];
+        progress(&Progress::Dispatched {
+            domain: slot.name.clone(),
+            turn: slot.memory.turns,
+            session: slot.memory.session.clone().unwrap_or_default(),
+            resume: slot.memory.started,
+            reasons,
+        });
+        Ok(true)
+    }
+
+    /// Spawns the turn's process in its own group and a driver reading it.
+    fn start(&mut self, i: usize, mut turn: Running) -> Result<(), RuntimeError> {
+        let slot = &mut self.slots[i];
+        let resume = slot.memory.started && slot.memory.session.as_deref() == Some(&turn.session);
+        let prompt = match &turn.note {
+            Some(note) => format!("{note}\n\n{}", turn.prompt),
+            None => turn.prompt.clone(),
+        };
+        let inv = agent::invocation(
+            &slot.settings,
+            &slot.name,
+            &slot.worktree,
+            &turn.session,
+            resume,
+            &prompt,
+        )?;
+        slot.memory.session = Some(turn.session.clone());
+        slot.memory.turns += 1;
+        save_memory(&slot.dir, &slot.memory)?;
+        let started = Instant::now();
+        let tx = self.tx.clone();
+        match spawn(&inv) {
+            Ok(child) => {
+                turn.pgid = child.id().map_or(0, |p| p as i32);
+                let _ = fs::write(slot.dir.join("agent.pid"), format!("{}\n", turn.pgid));
+                tokio::spawn(drive(i, child, slot.dir.clone(), started, tx));
+            }
+            Err(e) => {
+                let _ = tx.send(Ended {
+                    slot: i,
+                    stream: TurnStream::default(),
+                    code: None,
+                    stderr_tail: vec![format!("cannot start `{}`: {e}", inv.program)],
+                    elapsed: started.elapsed(),
+                });
+            }
+        }
+        slot.running = Some(turn);
+        Ok(())
+    }
+
+    /// A turn's process ended: record the turn, then remember what was
+    /// given, or schedule a restart, or give up on the domain.
+    fn ended(
+        &mut self,
+        ended: Ended,
+        progress: &mut impl FnMut(&Progress),
+    ) -> Result<(), RuntimeError> {
+        let slot = &mut self.slots[ended.slot];
+        let Some(turn) = slot.running.take() else {
+            return Ok(());
+        };
+        let _ = fs::remove_file(slot.dir.join("agent.pid"));
+        let stream = ended.stream;
+        let ok = ended.code == Some(0);
+        if stream.session.is_some() || ok {
+            slot.memory.started = true;
+        }
+        let why = match ended.code {
+            Some(0) => None,
+            Some(c) if c < 0 => Some(format!("killed by signal {}", -c)),
+            Some(c) => Some(format!("exit {c}")),
+            None => Some("could not start".to_owned()),
+        };
+        let outcome = match (&why, &stream.result) {
+            _ if self.stopping => "interrupted".to_owned(),
+            (None, Some(r)) => r.subtype.clone(),
+            (None, None) => "success".to_owned(),
+            (Some(w), _) => format!("crashed ({w})"),
+        };
+        if ended.code.is_some() {
+            let result = stream.result.clone().unwrap_or_default();
+            let now = waiting(self.repo, self.config, &slot.name).unwrap_or_default();
+            let held = now.iter().find(|i| matches!(i, Item::Claimed { .. }));
+            let record = Turn {
+                domain: slot.name.clone(),
+                cli: slot.settings.cli.as_str().to_owned(),
+                session: stream
+                    .session
+                    .clone()
+                    .unwrap_or_else(|| turn.session.clone()),
+                task: held
+                    .and_then(Item::task)
+                    .map(str::to_owned)
+                    .or(turn.task.clone()),
+                tokens: result.tokens,
+                cost_usd: result.cost_usd,
+                cost_text: if result.cost_text.is_empty() {
+                    "0".into()
+                } else {
+                    result.cost_text.clone()
+                },
+                duration_ms: ended.elapsed.as_millis() as u64,
+                outcome,
+                calls: result.num_turns.max(stream.responses.len() as u64),
+            };
+            let appended = record_turn(self.repo, &record)?;
+            self.summary.turns += 1;
+            progress(&Progress::TurnEnded {
+                turn: record,
+                event: appended.event.id,
+            });
+            if ok {
+                slot.failures = 0;
+                remember(&mut slot.memory, &turn.given, &now);
+                save_memory(&slot.dir, &slot.memory)?;
+                return Ok(());
+            }
+        }
+        let Some(why) = why else { return Ok(()) };
+        if self.stopping {
+            return Ok(());
+        }
+        slot.failures += 1;
+        if slot.failures > slot.settings.max_restarts {
+            slot.failed = true;
+            let why = format!(
+                "{why}, {} times in a row (max_restarts {})",
+                slot.failures, slot.settings.max_restarts
+            );
+            record_crash(self.repo, &slot.name, &why, &ended.stderr_tail)?;
+            self.summary.failed.push(slot.name.clone());
+            progress(&Progress::Failed {
+                domain: slot.name.clone(),
+                why,
+            });
+            return Ok(());
+        }
+        let delay = backoff(slot.failures);
+        progress(&Progress::Restarting {
+            domain: slot.name.clone(),
+            attempt: slot.failures,
+            delay_ms: delay.as_millis() as u64,
+            why: why.clone(),
+        });
+        let note =
+            format!("Your previous turn was cut short ({why}); continue where you left off.");
+        slot.retry = Some((
+            Instant::now() + delay,
+            Running {
+                pgid: 0,
+                note: Some(note),
+                ..turn
+            },
+        ));
+        Ok(())
+    }
+}
+
+/// Restart delay after `failures` crashes in a row: 0.5 s doubling, at most 30 s.
+fn backoff(failures: u32) -> Duration {
+    Duration::from_millis((500u64 << failures.saturating_sub(1).min(6)).min(30_000))
+}
+
+/// Starts `inv` as the leader of a new process group, stdin closed.
+fn spawn(inv: &Invocation) -> std::io::Result<tokio::process::Child> {
+    let mut cmd = tokio::process::Command::new(&inv.program);
+    cmd.args(&inv.args)
+        .envs(inv.env.iter().map(|(k, v)| (k, v)))
+        .current_dir(&inv.cwd)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0);
+    if let Some(path) = path_with_self() {
+        cmd.env("PATH", path);
+    }
+    // SAFETY: prctl is async-signal-safe; it only sets this child's
+    // parent-death signal, so the agent dies with a supervisor killed -9.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+    cmd.spawn()
+}
+
+/// PATH with this binary's folder first, so agents find `comm-node`.
+fn path_with_self() -> Option<std::ffi::OsString> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    let mut parts = vec![dir.to_path_buf()];
+    if let Some(path) = std::env::var_os("PATH") {
+        parts.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(parts).ok()
+}
+
+/// Reads a turn's output into the domain's logs until the process ends,
+/// then kills what is left of its group and reports.
+async fn drive(
+    slot: usize,
+    mut child: tokio::process::Child,
+    dir: PathBuf,
+    started: Instant,
+    tx: mpsc::UnboundedSender<Ended>,
+) {
+    let pgid = child.id().map_or(0, |p| p as i32);
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let out_log = dir.join("stream.jsonl");
+    let err_log = dir.join("stderr.log");
+    let reader = tokio::spawn(async move {
+        let mut stream = TurnStream::default();
+        let mut log = append_file(&out_log);
+        if let Some(out) = stdout {
+            let mut lines = BufReader::new(out).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(f) = log.as_mut() {
+                    let _ = writeln!(f, "{line}");
+                }
+                stream.feed(&line);
+            }
+        }
+        stream
+    });
+    let errors = tokio::spawn(async move {
+        let mut tail: Vec<String> = Vec::new();
+        let mut log = append_file(&err_log);
+        if let Some(err) = stderr {
+            let mut lines = BufReader::new(err).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(f) = log.as_mut() {
+                    let _ = writeln!(f, "{line}");
+                }
+                if tail.len() == STDERR_TAIL {
+                    tail.remove(0);
+                }
+                tail.push(line);
+            }
+        }
+        tail
+    });
+    let status = child.wait().await;
+    kill_group(pgid, libc::SIGKILL);
+    let stream = reader.await.unwrap_or_default();
+    let stderr_tail = errors.await.unwrap_or_default();
+    let code = status.ok().map(|s| {
+        use std::os::unix::process::ExitStatusExt;
+        s.code().unwrap_or_else(|| -s.signal().unwrap_or(0))
+    });
+    let _ = tx.send(Ended {
+        slot,
+        stream,
+        code: Some(code.unwrap_or(-1)),
+        stderr_tail,
+        elapsed: started.elapsed(),
+    });
+}
+
+fn append_file(path: &Path) -> Option<fs::File> {
+    OpenOptions::new().create(true).append(true).open(path).ok()
+}
+
+/// Sends `signal` to process group `pgid` (nothing for 0; a group already
+/// gone is fine).
+fn kill_group(pgid: i32, signal: i32) {
+    if pgid > 0 {
+        // SAFETY: kill(2) with a negative pid addresses the group.
+        unsafe { libc::kill(-pgid, signal) };
+    }
+}
+
+fn load_memory(dir: &Path) -> Memory {
+    fs::read_to_string(dir.join("memory.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+fn save_memory(dir: &Path, memory: &Memory) -> Result<(), RuntimeError> {
+    let text = serde_json::to_string_pretty(memory).expect("memory always serializes");
+    crate::cachefile::write_atomic(&dir.join("memory.json"), &text)
+        .map_err(|e| RuntimeError::Io(format!("{}: {e}", dir.display())))
+}
