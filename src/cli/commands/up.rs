@@ -74,7 +74,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     let json = ctx.json;
     let summary = runtime::run(&repo, config, &options, |p| {
         let _ = if json {
-            ui::print_json(p)
+            // One compact JSON object per line (NDJSON), as they happen.
+            ui::print(&format!(
+                "{}\n",
+                serde_json::to_string(p).unwrap_or_default()
+            ))
         } else {
             ui::print(&render(p))
         };

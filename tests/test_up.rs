@@ -1,0 +1,488 @@
+//! `comm-node up` with real components: the real Claude Code CLI (npm,
+//! pinned, installed into the target dir on first use) against a scripted
+//! model server on 127.0.0.1 (`tests/agents/model_server.py`), whose
+//! "model" runs real comm-node and git commands through Claude Code's own
+//! Bash tool; `command:` agents for faults and signals. Every test checks
+//! that no process is left in the test's folders and no port stays open.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::{write, Env, Run, BIN};
+
+/// The pinned Claude Code release the tests drive.
+const CLAUDE_VERSION: &str = "2.1.328";
+
+/// `claude` from npm, installed once into the target dir.
+fn claude() -> PathBuf {
+    static INSTALL: Mutex<()> = Mutex::new(());
+    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    let prefix = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("claude-npm");
+    let bin = prefix.join("node_modules/.bin/claude");
+    let version = |bin: &Path| {
+        Command::new(bin)
+            .arg("--version")
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    if !version(&bin).starts_with(CLAUDE_VERSION) {
+        std::fs::create_dir_all(&prefix).unwrap();
+        let status = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+            .arg(&prefix)
+            .arg(format!("@anthropic-ai/claude-code@{CLAUDE_VERSION}"))
+            .status()
+            .expect("npm is installed (the agent runtime tests need node and npm)");
+        assert!(
+            status.success(),
+            "npm install @anthropic-ai/claude-code failed"
+        );
+    }
+    assert!(
+        version(&bin).starts_with(CLAUDE_VERSION),
+        "{}",
+        version(&bin)
+    );
+    bin
+}
+
+/// The scripted model server, killed (and its port checked closed) on drop.
+struct ModelServer {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl ModelServer {
+    /// Starts the server; every turn it answers runs `sh script` in the agent's cwd.
+    fn start(env: &Env, script: &str) -> ModelServer {
+        let script_path = env.path("agent-script.sh");
+        write(&script_path, script);
+        let log = env.path("model-log.jsonl");
+        let mut child = Command::new("python3")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/agents/model_server.py"))
+            .arg(&log)
+            .arg(&script_path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 runs the scripted model server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().parse().expect("the server prints its port");
+        ModelServer { child, port, log }
+    }
+
+    /// Every usage the server returned, as (input, output, cache read, cache write).
+    fn usage(&self) -> [u64; 4] {
+        let mut sum = [0u64; 4];
+        for line in common::read(&self.log).lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let u = &v["usage"];
+            for (i, key) in [
+                "input_tokens",
+                "output_tokens",
+                "cache_read_input_tokens",
+                "cache_creation_input_tokens",
+            ]
+            .iter()
+            .enumerate()
+            {
+                sum[i] += u[key].as_u64().unwrap();
+            }
+        }
+        sum
+    }
+}
+
+impl Drop for ModelServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let open = std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok();
+        if !std::thread::panicking() {
+            assert!(!open, "port {} still open", self.port);
+        }
+    }
+}
+
+/// A two-domain app: `web` depends on `api`; `agents` is appended to comm.yaml.
+fn app(env: &Env, agents: &str) -> PathBuf {
+    let config = format!(
+        "project: app\ndomains:\n  api:\n    scope: [\"api/**\"]\n  web:\n    scope: [\"web/**\"]\n    may_import: [api]\n{agents}"
+    );
+    env.app(&[("comm.yaml", &config)])
+}
+
+/// Adds a task for `domain` as the human; returns its id.
+fn add_task(env: &Env, root: &Path, domain: &str, title: &str, deps: &[&str]) -> String {
+    let mut args = vec![
+        "--as", "human", "--json", "task", "add", "--domain", domain, title,
+    ];
+    for d in deps {
+        args.extend(["--dep", d]);
+    }
+    let out = env.cn(root, &args).expect(0).stdout;
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v["id"].as_str().unwrap().to_owned()
+}
+
+/// `comm-node up ARGS` in `root`, with the environment agents need.
+fn up_command(env: &Env, root: &Path, server: Option<&ModelServer>, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["up"]).args(args).current_dir(root);
+    env.hermetic(&mut cmd);
+    cmd.env("IS_SANDBOX", "1")
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("ANTHROPIC_API_KEY", "test-key");
+    if let Some(s) = server {
+        cmd.env("ANTHROPIC_BASE_URL", format!("http://127.0.0.1:{}", s.port))
+            .env("COMM_NODE_CLAUDE", claude());
+    }
+    cmd
+}
+
+fn up(env: &Env, root: &Path, server: Option<&ModelServer>, args: &[&str]) -> Run {
+    let out = up_command(env, root, server, args).output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The events on comm of `kind`, oldest first, as (from, to, subject, trailers).
+fn events(env: &Env, root: &Path, kind: &str) -> Vec<(String, String, String, String)> {
+    let log = env.git(
+        root,
+        &[
+            "log",
+            "--reverse",
+            "comm",
+            "--format=%(trailers:key=Comm-Kind,valueonly)%x1f%(trailers:key=Comm-From,valueonly)%x1f%(trailers:key=Comm-To,valueonly)%x1f%s%x1f%(trailers:only)%x1e",
+        ],
+    );
+    log.split('\x1e')
+        .filter_map(|rec| {
+            let f: Vec<&str> = rec.trim_start().split('\x1f').collect();
+            (f.len() == 5 && f[0].trim() == kind).then(|| {
+                (
+                    f[1].trim().to_owned(),
+                    f[2].trim().to_owned(),
+                    f[3].to_owned(),
+                    f[4].to_owned(),
+                )
+            })
+        })
+        .collect()
+}
+
+fn trailer<'a>(trailers: &'a str, key: &str) -> &'a str {
+    trailers
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("Comm-{key}: ")))
+        .unwrap_or_else(|| panic!("no Comm-{key} in\n{trailers}"))
+}
+
+/// Processes whose working directory lies inside the test's folder.
+fn processes_in(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if let Ok(cwd) = std::fs::read_link(entry.path().join("cwd")) {
+            if cwd.starts_with(dir) {
+                let cmd = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+                out.push(format!(
+                    "{name}: {}",
+                    String::from_utf8_lossy(&cmd).replace('\0', " ")
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Whether process `pid` still runs (a zombie waiting to be reaped does not).
+fn alive(pid: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let running = state
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'));
+        if !running || Instant::now() > deadline {
+            return running;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[track_caller]
+fn assert_no_process_left(env: &Env) {
+    // Give killed groups a moment to be reaped by init.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !processes_in(env.dir.path()).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(processes_in(env.dir.path()), Vec::<String>::new());
+}
+
+/// What each agent does on every turn, through Claude Code's Bash tool:
+/// say hello, take the next task if one is ready, change a file in its
+/// scope, commit, mark the task done, acknowledge the inbox.
+const AGENT_SCRIPT: &str = r#"set -e
+d=$(basename "$PWD")
+comm-node hello --agent claude-code >/dev/null
+if out=$(comm-node task next --json 2>/dev/null); then
+  id=$(printf '%s\n' "$out" | sed -n 's/^  "id": "\(.*\)",$/\1/p')
+  mkdir -p "$d"
+  echo "done $id" >> "$d/work.txt"
+  git add -A
+  git commit -qm "$d: $id"
+  comm-node task done "$id"
+  echo "finished $id"
+fi
+comm-node ack --all >/dev/null 2>&1 || true
+"#;
+
+#[test]
+fn two_domains_complete_a_dependent_graph_through_claude_code() {
+    let env = Env::new();
+    let root = app(
+        &env,
+        "agents:\n  default:\n    permission_mode: bypassPermissions\n",
+    );
+    let api_task = add_task(&env, &root, "api", "build the api", &[]);
+    let web_task = add_task(&env, &root, "web", "build the web", &[&api_task]);
+    let server = ModelServer::start(&env, AGENT_SCRIPT);
+
+    let run = up(&env, &root, Some(&server), &["--once", "--json"]).expect(0);
+
+    // Both tasks done, each by its own domain, with a commit on its branch.
+    for (domain, id) in [("api", &api_task), ("web", &web_task)] {
+        let task = env
+            .cn(&root, &["--json", "task", "show", id])
+            .expect(0)
+            .stdout;
+        assert!(task.contains("\"status\": \"done\""), "{task}");
+        let work = env.git(
+            &root,
+            &["show", &format!("domain/{domain}:{domain}/work.txt")],
+        );
+        assert_eq!(work, format!("done {id}"));
+    }
+    // web was dispatched for its task only once api's was done.
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let web_dispatch = lines
+        .iter()
+        .find(|v| v["progress"] == "dispatched" && v["domain"] == "web")
+        .expect("web was dispatched");
+    let reasons = web_dispatch["reasons"].to_string();
+    assert!(
+        reasons.contains(&format!("task {web_task} is ready")),
+        "{reasons}"
+    );
+
+    // One turn event per turn, signed by its domain; the tokens sum to what
+    // the model server returned, the costs are the CLI's own result lines.
+    let turns = events(&env, &root, "turn");
+    assert!(turns.len() >= 2, "{turns:?}");
+    let mut sum = [0u64; 4];
+    let mut costs: Vec<String> = Vec::new();
+    for (from, _, _, t) in &turns {
+        assert!(from == "api" || from == "web");
+        assert_eq!(trailer(t, "Outcome"), "success");
+        assert_eq!(trailer(t, "Cli"), "claude");
+        for (i, key) in ["Tokens-In", "Tokens-Out", "Cache-Read", "Cache-Write"]
+            .iter()
+            .enumerate()
+        {
+            sum[i] += trailer(t, key).parse::<u64>().unwrap();
+        }
+        costs.push(trailer(t, "Cost-Usd").to_owned());
+    }
+    assert_eq!(sum, server.usage());
+    let mut result_costs = Vec::new();
+    for domain in ["api", "web"] {
+        let stream =
+            common::read(&root.join(format!(".git/comm-node/agents/{domain}/stream.jsonl")));
+        for line in stream.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            if v["type"] == "result" {
+                result_costs.push(v["total_cost_usd"].to_string());
+            }
+        }
+    }
+    costs.sort();
+    result_costs.sort();
+    assert_eq!(costs, result_costs);
+    // Totals on comm, and the history passes verify.
+    let totals = env.git(&root, &["show", "comm:usage/api.yaml"]);
+    assert!(totals.contains("turns: "), "{totals}");
+    env.cn(&root, &["verify"]).expect(0);
+
+    // Run again: nothing new, nothing dispatched.
+    let again = up(&env, &root, Some(&server), &["--once"]).expect(0);
+    assert!(again.stdout.contains("up: 0 turns"), "{}", again.stdout);
+    drop(server);
+    assert_no_process_left(&env);
+}
+
+#[test]
+fn claude_flags_comm_node_passes_are_in_the_installed_help() {
+    let help = Command::new(claude()).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for flag in comm_node::runtime::agent::CLAUDE_FLAGS {
+        let listed = help
+            .lines()
+            .any(|l| l.trim_start().split([',', ' ']).any(|word| word == *flag));
+        assert!(listed, "`claude --help` does not list {flag}:\n{help}");
+    }
+}
+
+#[test]
+fn an_agent_that_always_crashes_fails_its_domain_after_max_restarts() {
+    let env = Env::new();
+    let root = app(
+        &env,
+        "agents:\n  web:\n    cli: command\n    command: [sh, -c, \"echo boom in $COMM_NODE_SESSION >&2; exit 3\"]\n    max_restarts: 2\n",
+    );
+    add_task(&env, &root, "web", "build the web", &[]);
+
+    let run = up(&env, &root, None, &["web", "--once"]).expect(1);
+    assert!(
+        run.stderr.contains("domain agents failed: web"),
+        "{}",
+        run.stderr
+    );
+
+    let turns = events(&env, &root, "turn");
+    assert_eq!(turns.len(), 3, "one first try and two restarts: {turns:?}");
+    let sessions: Vec<&str> = turns.iter().map(|t| trailer(&t.3, "Session")).collect();
+    assert!(sessions.iter().all(|s| *s == sessions[0]), "{sessions:?}");
+    for t in &turns {
+        assert_eq!(trailer(&t.3, "Outcome"), "crashed (exit 3)");
+    }
+    let crashed = events(&env, &root, "crashed");
+    assert_eq!(crashed.len(), 1, "{crashed:?}");
+    assert_eq!(
+        (crashed[0].0.as_str(), crashed[0].1.as_str()),
+        ("web", "human")
+    );
+    let body = env.git(&root, &["log", "-1", "--format=%b", "comm"]);
+    assert!(body.contains(&format!("boom in {}", sessions[0])), "{body}");
+    let inbox = env.cn(&root, &["--as", "human", "inbox"]).expect(0).stdout;
+    assert!(inbox.contains("web's agent failed"), "{inbox}");
+    env.cn(&root, &["verify"]).expect(0);
+    assert_no_process_left(&env);
+}
+
+#[test]
+fn dry_run_says_what_each_domain_would_be_given_and_why() {
+    let env = Env::new();
+    let root = app(&env, "");
+    let api_task = add_task(&env, &root, "api", "build the api", &[]);
+    add_task(&env, &root, "web", "build the web", &[&api_task]);
+
+    let text = env.cn(&root, &["up", "--dry-run"]).expect(0).stdout;
+    assert!(
+        text.contains("api: would dispatch a kickoff (claude) because:"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("task {api_task} is ready for you")),
+        "{text}"
+    );
+    assert!(text.contains("web: nothing to dispatch"), "{text}");
+
+    let json = env
+        .cn(&root, &["--json", "up", "--dry-run", "api"])
+        .expect(0)
+        .stdout;
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    assert_eq!(v[0]["work"]["domain"], "api");
+    assert_eq!(v[0]["work"]["kickoff"], true);
+    let args = v[0]["command"]["args"].to_string();
+    assert!(
+        args.contains("stream-json") && args.contains("--session-id"),
+        "{args}"
+    );
+
+    let unknown = env.cn(&root, &["up", "--dry-run", "nope"]).expect(2);
+    assert!(
+        unknown.stderr.contains("declared domains: api, web"),
+        "{}",
+        unknown.stderr
+    );
+    assert_no_process_left(&env);
+}
+
+#[test]
+fn sigterm_ends_every_agent_group_and_a_second_up_for_the_domain_is_refused() {
+    let env = Env::new();
+    let pids = env.path("pids");
+    let root = app(
+        &env,
+        &format!(
+            "agents:\n  web:\n    cli: command\n    command: [sh, -c, \"sleep 300 & echo $$ $! > {}; wait\"]\n",
+            pids.display()
+        ),
+    );
+    add_task(&env, &root, "web", "build the web", &[]);
+    let mut first = up_command(&env, &root, None, &["web"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !pids.exists() || common::read(&pids).split_whitespace().count() < 2 {
+        assert!(Instant::now() < deadline, "the agent never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let second = up(&env, &root, None, &["web", "--once"]).expect(1);
+    assert!(
+        second
+            .stderr
+            .contains("another `comm-node up` already runs domain `web`"),
+        "{}",
+        second.stderr
+    );
+
+    // SAFETY: signals the `up` process this test started.
+    unsafe { libc::kill(first.id() as i32, libc::SIGTERM) };
+    let status = first.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    for pid in common::read(&pids).split_whitespace() {
+        assert!(!alive(pid), "{pid} survived");
+    }
+    let turns = events(&env, &root, "turn");
+    assert_eq!(turns.len(), 1);
+    assert_eq!(trailer(&turns[0].3, "Outcome"), "interrupted");
+    // The lock died with the process: it can be taken again at once.
+    let lock = root.join(".git/comm-node/agents/web/lock");
+    let free = Command::new("flock")
+        .arg("-n")
+        .arg(&lock)
+        .arg("true")
+        .status()
+        .unwrap();
+    assert!(free.success(), "the lock outlived its `up`");
+    assert_no_process_left(&env);
+}
