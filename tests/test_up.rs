@@ -486,3 +486,87 @@ fn sigterm_ends_every_agent_group_and_a_second_up_for_the_domain_is_refused() {
     assert!(free.success(), "the lock outlived its `up`");
     assert_no_process_left(&env);
 }
+
+#[test]
+fn a_turn_that_hangs_is_interrupted_nudged_and_finished() {
+    let env = Env::new();
+    let (prompts, mark) = (env.path("prompts"), env.path("mark"));
+    let root = app(
+        &env,
+        &format!(
+            "agents:\n  web:\n    cli: command\n    stall_after: 1s\n    command: [sh, -c, \"echo \\\"$COMM_NODE_PROMPT\\\" >> {p}; if [ -e {m} ]; then echo finished; else touch {m}; sleep 60; fi\"]\n",
+            p = prompts.display(),
+            m = mark.display()
+        ),
+    );
+    add_task(&env, &root, "web", "build the web", &[]);
+
+    up(&env, &root, None, &["web", "--once"]).expect(0);
+    let turns = events(&env, &root, "turn");
+    let outcomes: Vec<&str> = turns.iter().map(|t| trailer(&t.3, "Outcome")).collect();
+    assert_eq!(outcomes, ["stalled", "success"]);
+    let given = common::read(&prompts);
+    assert!(
+        given.contains("produced no output for 1s and was interrupted"),
+        "{given}"
+    );
+    assert!(events(&env, &root, "stalled").is_empty());
+    env.cn(&root, &["verify"]).expect(0);
+    assert_no_process_left(&env);
+}
+
+#[test]
+fn a_second_stall_in_a_row_goes_to_the_human_and_fails_the_domain() {
+    let env = Env::new();
+    let root = app(
+        &env,
+        "agents:\n  web:\n    cli: command\n    stall_after: 1s\n    command: [sh, -c, \"echo still thinking >&2; sleep 60\"]\n",
+    );
+    add_task(&env, &root, "web", "build the web", &[]);
+
+    let run = up(&env, &root, None, &["web", "--once"]).expect(1);
+    assert!(
+        run.stderr.contains("domain agents failed: web"),
+        "{}",
+        run.stderr
+    );
+    let outcomes: Vec<String> = events(&env, &root, "turn")
+        .iter()
+        .map(|t| trailer(&t.3, "Outcome").to_owned())
+        .collect();
+    assert_eq!(outcomes, ["stalled", "stalled"]);
+    let stalled = events(&env, &root, "stalled");
+    assert_eq!(stalled.len(), 1, "{stalled:?}");
+    assert_eq!(stalled[0].1, "human");
+    let body = env.git(&root, &["log", "-1", "--format=%b", "comm"]);
+    assert!(body.contains("still thinking"), "{body}");
+    env.cn(&root, &["verify"]).expect(0);
+    assert_no_process_left(&env);
+}
+
+#[test]
+fn a_turn_past_max_turns_model_calls_is_ended_and_not_restarted() {
+    let env = Env::new();
+    let line = |id: &str| {
+        format!(
+            "echo '{{\\\"type\\\":\\\"assistant\\\",\\\"message\\\":{{\\\"id\\\":\\\"{id}\\\",\\\"content\\\":[]}}}}'"
+        )
+    };
+    let root = app(
+        &env,
+        &format!(
+            "agents:\n  web:\n    cli: command\n    max_turns: 2\n    command: [sh, -c, \"{}; {}; {}; sleep 60\"]\n",
+            line("m1"),
+            line("m2"),
+            line("m3")
+        ),
+    );
+    add_task(&env, &root, "web", "build the web", &[]);
+
+    up(&env, &root, None, &["web", "--once"]).expect(0);
+    let turns = events(&env, &root, "turn");
+    assert_eq!(turns.len(), 1, "{turns:?}");
+    assert_eq!(trailer(&turns[0].3, "Outcome"), "error_max_turns");
+    assert_eq!(trailer(&turns[0].3, "Calls"), "3");
+    assert_no_process_left(&env);
+}

@@ -70,7 +70,8 @@ pub struct AgentSpec {
     /// Extra arguments passed to the CLI on every turn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub args: Option<Vec<String>>,
-    /// Model turns one dispatch may take.
+    /// Model calls one dispatch may take (counted by comm-node in the
+    /// stream: Claude Code 2.1.328 no longer lists `--max-turns`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_turns: Option<u32>,
     /// Quiet this long mid-turn: the turn is stalled (`10m`).

@@ -7,9 +7,10 @@
 //! - [`stream`] reads Claude Code's `stream-json` output as it arrives.
 //! - [`usage`] records one `turn` event per turn (and a `crashed` event to
 //!   the human), with running totals in `usage/<domain>.yaml` on comm.
-//! - [`supervisor`] owns the processes: one process group per turn, restart
-//!   with backoff on a crash, wake on comm moving ([`watch`]), clean stop on
-//!   SIGINT/SIGTERM, one `up` per domain ([`lock`]).
+//! - [`supervisor`] owns the agents: restart with backoff on a crash, a
+//!   nudge on a stall, wake on comm moving ([`watch`]), clean stop on
+//!   SIGINT/SIGTERM, one `up` per domain ([`lock`]); [`turn`] runs one turn
+//!   as a process group and reads its stream.
 //!
 //! What only this machine needs (streams, stderr, the session a domain
 //! continues, what its agent was already given) lives under
@@ -20,6 +21,7 @@ pub mod agent;
 mod lock;
 pub mod stream;
 pub mod supervisor;
+mod turn;
 pub mod usage;
 mod watch;
 pub mod work;
@@ -31,7 +33,7 @@ use crate::config::Config;
 use crate::git::Repo;
 
 pub use supervisor::{dry_run, run, Options, Planned, Progress, Summary};
-pub use usage::{Turn, Usage, CRASHED_KIND, TURN_KIND};
+pub use usage::{Turn, Usage, CRASHED_KIND, STALLED_KIND, TURN_KIND};
 
 /// Why `up` could not start or go on.
 #[derive(Debug, thiserror::Error)]

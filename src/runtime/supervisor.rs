@@ -11,29 +11,24 @@
 //! also gets `PR_SET_PDEATHSIG`, so it does not outlive a supervisor that
 //! is killed outright.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::{mpsc, Notify};
 
 use super::agent::{self, Invocation};
 use super::lock::{lock_domain, DomainLock};
 use super::stream::TurnStream;
-use super::usage::{record_crash, record_turn, Turn};
+use super::turn::{drive, kill_group, spawn, Cut, Ended, Limits, GRACE};
+use super::usage::{record_escalation, record_turn, Turn, CRASHED_KIND, STALLED_KIND};
 use super::work::{assess, remember, waiting, Item, Memory, Work};
 use super::{agent_dir, select, RuntimeError};
 use crate::config::{AgentSettings, Config};
 use crate::git::Repo;
 
-/// Lines of a crashed agent's stderr kept for the human.
-const STDERR_TAIL: usize = 20;
-/// How long a stopped turn gets to end after SIGTERM before SIGKILL.
-const GRACE: Duration = Duration::from_secs(5);
 /// Re-read comm this often even if no ref change was seen (a safety net).
 const SAFETY_TICK: Duration = Duration::from_secs(30);
 
@@ -156,19 +151,11 @@ struct Slot {
     memory: Memory,
     running: Option<Running>,
     failures: u32,
+    /// Stalls in a row.
+    stalls: u32,
     retry: Option<(Instant, Running)>,
     failed: bool,
     _lock: DomainLock,
-}
-
-/// What a turn's driver sends back when its process has ended.
-struct Ended {
-    slot: usize,
-    stream: TurnStream,
-    /// Exit code, or the negated signal number; `None` when it never started.
-    code: Option<i32>,
-    stderr_tail: Vec<String>,
-    elapsed: Duration,
 }
 
 /// Runs the selected domains' agents until stopped (or, with `once`, until
@@ -206,6 +193,7 @@ pub fn run(
             dir,
             running: None,
             failures: 0,
+            stalls: 0,
             retry: None,
             failed: false,
             _lock: lock,
@@ -414,7 +402,11 @@ impl Supervisor<'_> {
             Ok(child) => {
                 turn.pgid = child.id().map_or(0, |p| p as i32);
                 let _ = fs::write(slot.dir.join("agent.pid"), format!("{}\n", turn.pgid));
-                tokio::spawn(drive(i, child, slot.dir.clone(), started, tx));
+                let limits = Limits {
+                    stall_after: Duration::from_secs(slot.settings.stall_after),
+                    max_calls: slot.settings.max_turns,
+                };
+                tokio::spawn(drive(i, child, slot.dir.clone(), started, limits, tx));
             }
             Err(e) => {
                 let _ = tx.send(Ended {
@@ -423,6 +415,7 @@ impl Supervisor<'_> {
                     code: None,
                     stderr_tail: vec![format!("cannot start `{}`: {e}", inv.program)],
                     elapsed: started.elapsed(),
+                    cut: None,
                 });
             }
         }
@@ -443,21 +436,26 @@ impl Supervisor<'_> {
         };
         let _ = fs::remove_file(slot.dir.join("agent.pid"));
         let stream = ended.stream;
-        let ok = ended.code == Some(0);
+        let stall = crate::clock::format_duration(slot.settings.stall_after);
+        let (ok, why) = match (ended.cut, ended.code) {
+            // Cut at its limit of model calls: a finished turn, not a crash.
+            (Some(Cut::MaxTurns), _) => (true, None),
+            (Some(Cut::Stalled), _) => (false, Some(format!("no output for {stall}"))),
+            (None, Some(0)) => (true, None),
+            (None, Some(c)) if c < 0 => (false, Some(format!("killed by signal {}", -c))),
+            (None, Some(c)) => (false, Some(format!("exit {c}"))),
+            (None, None) => (false, Some("could not start".to_owned())),
+        };
         if stream.session.is_some() || ok {
             slot.memory.started = true;
         }
-        let why = match ended.code {
-            Some(0) => None,
-            Some(c) if c < 0 => Some(format!("killed by signal {}", -c)),
-            Some(c) => Some(format!("exit {c}")),
-            None => Some("could not start".to_owned()),
-        };
-        let outcome = match (&why, &stream.result) {
+        let outcome = match (ended.cut, &why, &stream.result) {
             _ if self.stopping => "interrupted".to_owned(),
-            (None, Some(r)) => r.subtype.clone(),
-            (None, None) => "success".to_owned(),
-            (Some(w), _) => format!("crashed ({w})"),
+            (Some(Cut::MaxTurns), _, _) => "error_max_turns".to_owned(),
+            (Some(Cut::Stalled), _, _) => "stalled".to_owned(),
+            (None, None, Some(r)) => r.subtype.clone(),
+            (None, None, None) => "success".to_owned(),
+            (None, Some(w), _) => format!("crashed ({w})"),
         };
         if ended.code.is_some() {
             let result = stream.result.clone().unwrap_or_default();
@@ -493,6 +491,7 @@ impl Supervisor<'_> {
             });
             if ok {
                 slot.failures = 0;
+                slot.stalls = 0;
                 remember(&mut slot.memory, &turn.given, &now);
                 save_memory(&slot.dir, &slot.memory)?;
                 return Ok(());
@@ -502,14 +501,35 @@ impl Supervisor<'_> {
         if self.stopping {
             return Ok(());
         }
-        slot.failures += 1;
-        if slot.failures > slot.settings.max_restarts {
-            slot.failed = true;
-            let why = format!(
-                "{why}, {} times in a row (max_restarts {})",
-                slot.failures, slot.settings.max_restarts
+        let stalled = ended.cut == Some(Cut::Stalled);
+        let (kind, give_up, why, delay, note) = if stalled {
+            // A stall is nudged at once; the second in a row goes to the human.
+            slot.stalls += 1;
+            let note = format!(
+                "Your previous turn produced no output for {stall} and was interrupted. \
+                 Resume: finish the step you were on, or end the turn if nothing is left."
             );
-            record_crash(self.repo, &slot.name, &why, &ended.stderr_tail)?;
+            let why = format!("stalled: {why}");
+            (STALLED_KIND, slot.stalls >= 2, why, Duration::ZERO, note)
+        } else {
+            slot.stalls = 0;
+            slot.failures += 1;
+            let give_up = slot.failures > slot.settings.max_restarts;
+            let why = if give_up {
+                format!(
+                    "{why}, {} times in a row (max_restarts {})",
+                    slot.failures, slot.settings.max_restarts
+                )
+            } else {
+                why
+            };
+            let note =
+                format!("Your previous turn was cut short ({why}); continue where you left off.");
+            (CRASHED_KIND, give_up, why, backoff(slot.failures), note)
+        };
+        if give_up {
+            slot.failed = true;
+            record_escalation(self.repo, &slot.name, kind, &why, &ended.stderr_tail)?;
             self.summary.failed.push(slot.name.clone());
             progress(&Progress::Failed {
                 domain: slot.name.clone(),
@@ -517,15 +537,12 @@ impl Supervisor<'_> {
             });
             return Ok(());
         }
-        let delay = backoff(slot.failures);
         progress(&Progress::Restarting {
             domain: slot.name.clone(),
-            attempt: slot.failures,
+            attempt: slot.failures + slot.stalls,
             delay_ms: delay.as_millis() as u64,
-            why: why.clone(),
+            why,
         });
-        let note =
-            format!("Your previous turn was cut short ({why}); continue where you left off.");
         slot.retry = Some((
             Instant::now() + delay,
             Running {
@@ -541,116 +558,6 @@ impl Supervisor<'_> {
 /// Restart delay after `failures` crashes in a row: 0.5 s doubling, at most 30 s.
 fn backoff(failures: u32) -> Duration {
     Duration::from_millis((500u64 << failures.saturating_sub(1).min(6)).min(30_000))
-}
-
-/// Starts `inv` as the leader of a new process group, stdin closed.
-fn spawn(inv: &Invocation) -> std::io::Result<tokio::process::Child> {
-    let mut cmd = tokio::process::Command::new(&inv.program);
-    cmd.args(&inv.args)
-        .envs(inv.env.iter().map(|(k, v)| (k, v)))
-        .current_dir(&inv.cwd)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .process_group(0);
-    if let Some(path) = path_with_self() {
-        cmd.env("PATH", path);
-    }
-    // SAFETY: prctl is async-signal-safe; it only sets this child's
-    // parent-death signal, so the agent dies with a supervisor killed -9.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-            Ok(())
-        });
-    }
-    cmd.spawn()
-}
-
-/// PATH with this binary's folder first, so agents find `comm-node`.
-fn path_with_self() -> Option<std::ffi::OsString> {
-    let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?;
-    let mut parts = vec![dir.to_path_buf()];
-    if let Some(path) = std::env::var_os("PATH") {
-        parts.extend(std::env::split_paths(&path));
-    }
-    std::env::join_paths(parts).ok()
-}
-
-/// Reads a turn's output into the domain's logs until the process ends,
-/// then kills what is left of its group and reports.
-async fn drive(
-    slot: usize,
-    mut child: tokio::process::Child,
-    dir: PathBuf,
-    started: Instant,
-    tx: mpsc::UnboundedSender<Ended>,
-) {
-    let pgid = child.id().map_or(0, |p| p as i32);
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
-    let out_log = dir.join("stream.jsonl");
-    let err_log = dir.join("stderr.log");
-    let reader = tokio::spawn(async move {
-        let mut stream = TurnStream::default();
-        let mut log = append_file(&out_log);
-        if let Some(out) = stdout {
-            let mut lines = BufReader::new(out).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(f) = log.as_mut() {
-                    let _ = writeln!(f, "{line}");
-                }
-                stream.feed(&line);
-            }
-        }
-        stream
-    });
-    let errors = tokio::spawn(async move {
-        let mut tail: Vec<String> = Vec::new();
-        let mut log = append_file(&err_log);
-        if let Some(err) = stderr {
-            let mut lines = BufReader::new(err).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(f) = log.as_mut() {
-                    let _ = writeln!(f, "{line}");
-                }
-                if tail.len() == STDERR_TAIL {
-                    tail.remove(0);
-                }
-                tail.push(line);
-            }
-        }
-        tail
-    });
-    let status = child.wait().await;
-    kill_group(pgid, libc::SIGKILL);
-    let stream = reader.await.unwrap_or_default();
-    let stderr_tail = errors.await.unwrap_or_default();
-    let code = status.ok().map(|s| {
-        use std::os::unix::process::ExitStatusExt;
-        s.code().unwrap_or_else(|| -s.signal().unwrap_or(0))
-    });
-    let _ = tx.send(Ended {
-        slot,
-        stream,
-        code: Some(code.unwrap_or(-1)),
-        stderr_tail,
-        elapsed: started.elapsed(),
-    });
-}
-
-fn append_file(path: &Path) -> Option<fs::File> {
-    OpenOptions::new().create(true).append(true).open(path).ok()
-}
-
-/// Sends `signal` to process group `pgid` (nothing for 0; a group already
-/// gone is fine).
-fn kill_group(pgid: i32, signal: i32) {
-    if pgid > 0 {
-        // SAFETY: kill(2) with a negative pid addresses the group.
-        unsafe { libc::kill(-pgid, signal) };
-    }
 }
 
 fn load_memory(dir: &Path) -> Memory {

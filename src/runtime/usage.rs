@@ -1,7 +1,7 @@
 //! What the runtime tells everyone: one `turn` event per agent turn, with
 //! running totals per domain in `usage/<domain>.yaml` on comm (so totals
-//! never need a history walk), and one `crashed` event to the human when a
-//! domain's agent is given up on. Both are signed by the domain, through
+//! never need a history walk), and one `crashed` or `stalled` event to the
+//! human when a domain's agent is given up on. Both are signed by the domain, through
 //! the normal append path.
 
 use serde::{Deserialize, Serialize};
@@ -12,8 +12,10 @@ use crate::git::{Repo, TreeEdit};
 
 /// Event kind of a finished turn.
 pub const TURN_KIND: &str = "turn";
-/// Event kind of a domain whose agent was given up on.
+/// Event kind of a domain whose agent was given up on after crashes.
 pub const CRASHED_KIND: &str = "crashed";
+/// Event kind of a domain whose agent stalled twice in a row.
+pub const STALLED_KIND: &str = "stalled";
 /// Directory of the per-domain totals on comm.
 pub const DIR: &str = "usage";
 
@@ -161,20 +163,18 @@ pub fn record_turn(repo: &Repo, turn: &Turn) -> Result<Appended, CommError> {
     Ok(appended.expect("a turn always appends"))
 }
 
-/// Tells the human that `domain`'s agent was given up on, with the last
-/// lines it wrote on stderr. Changes no state.
-pub fn record_crash(
+/// Tells the human that `domain`'s agent was given up on (`kind`:
+/// [`CRASHED_KIND`] or [`STALLED_KIND`]), with the last lines it wrote on
+/// stderr. Changes no state.
+pub fn record_escalation(
     repo: &Repo,
     domain: &str,
+    kind: &str,
     why: &str,
     stderr_tail: &[String],
 ) -> Result<Appended, CommError> {
     let appended = append(repo, |_| {
-        let mut event = Event::new(
-            CRASHED_KIND,
-            domain,
-            format!("{domain}'s agent failed: {why}"),
-        );
+        let mut event = Event::new(kind, domain, format!("{domain}'s agent failed: {why}"));
         event.to = vec![HUMAN.to_owned()];
         let mut body = String::from(
             "`comm-node up` stopped dispatching to this domain. Its last error output:\n\n```\n",

@@ -1,9 +1,10 @@
 //! The rules one event must keep: what its kind lets it change, and who may
 //! make that change. Each rule mirrors the writer of its kind (`message`,
 //! `reservation`, `task::ops`, `artifact`, `presence`, `queue::entry`,
-//! `queue::decision`), so an event any comm-node command could have written
-//! passes, and a hand-made commit that claims for someone else, reserves
-//! outside its scope or edits state a message may not touch is named.
+//! `queue::decision`, `runtime::usage`), so an event any comm-node command
+//! could have written passes, and a hand-made commit that claims for
+//! someone else, reserves outside its scope or edits state a message may
+//! not touch is named.
 //!
 //! Reservations expire by the clock: a reservation counts here only if it
 //! is still live at `horizon` (the verifier's clock plus a slack for skew
@@ -24,7 +25,7 @@ use super::super::{
 use crate::git::{Repo, TreeEdit};
 use crate::pathglob::PathGlob;
 use crate::queue::{untested, Entry, LANDED_KIND, REJECTED_KIND, UNTESTED_KIND};
-use crate::runtime::{Turn, Usage, CRASHED_KIND, TURN_KIND};
+use crate::runtime::{Turn, Usage, CRASHED_KIND, STALLED_KIND, TURN_KIND};
 
 /// A broken rule, in words.
 pub(super) type Broken = String;
@@ -125,7 +126,7 @@ impl Judge<'_> {
             LANDED_KIND | REJECTED_KIND => decision_problem(c)?,
             UNTESTED_KIND => only(c, |p| p == untested::STATE),
             TURN_KIND => turn_problem(c)?,
-            CRASHED_KIND => c.edits.first().map(|e| {
+            CRASHED_KIND | STALLED_KIND => c.edits.first().map(|e| {
                 format!(
                     "a crash report changes no state, but it changes {}",
                     edit_path(e)
@@ -251,7 +252,7 @@ fn author_problem(c: &Case) -> Option<Broken> {
     }
     let domain_only = matches!(
         e.kind.as_str(),
-        presence::KIND | crate::queue::SUBMIT_KIND | TURN_KIND | CRASHED_KIND
+        presence::KIND | crate::queue::SUBMIT_KIND | TURN_KIND | CRASHED_KIND | STALLED_KIND
     ) || e.field("Action") == Some("claim");
     if (domain_only && from == HUMAN)
         || !(system || from == HUMAN || c.registered.contains_key(from))
