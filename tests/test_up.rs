@@ -570,3 +570,46 @@ fn a_turn_past_max_turns_model_calls_is_ended_and_not_restarted() {
     assert_eq!(trailer(&turns[0].3, "Calls"), "3");
     assert_no_process_left(&env);
 }
+
+#[test]
+fn what_an_up_killed_outright_left_is_reaped_by_the_next_up() {
+    let env = Env::new();
+    let (pids, mark) = (env.path("pids"), env.path("mark"));
+    let root = app(
+        &env,
+        &format!(
+            "agents:\n  web:\n    cli: command\n    command: [sh, -c, \"if [ -e {m} ]; then exit 0; fi; touch {m}; sleep 300 & echo $$ $! > {p}; wait\"]\n",
+            p = pids.display(),
+            m = mark.display()
+        ),
+    );
+    add_task(&env, &root, "web", "build the web", &[]);
+    let mut first = up_command(&env, &root, None, &["web"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !pids.exists() || common::read(&pids).split_whitespace().count() < 2 {
+        assert!(Instant::now() < deadline, "the agent never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    first.kill().unwrap(); // SIGKILL: no clean-up at all
+    first.wait().unwrap();
+    let text = common::read(&pids);
+    let (leader, sleeper) = text.split_once(' ').unwrap();
+    // The kernel's parent-death signal ended the leader; the tool process
+    // it started is still there.
+    assert!(!alive(leader), "{leader} survived");
+    assert!(alive(sleeper.trim()), "expected the orphan to be left");
+
+    let run = up(&env, &root, None, &["web", "--once"]).expect(0);
+    assert!(
+        run.stdout
+            .contains("web: killed 1 process(es) a previous `up` left behind"),
+        "{}",
+        run.stdout
+    );
+    assert!(!alive(sleeper.trim()), "{sleeper} survived");
+    assert_no_process_left(&env);
+}

@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, Notify};
 use super::agent::{self, Invocation};
 use super::lock::{lock_domain, DomainLock};
 use super::stream::TurnStream;
-use super::turn::{drive, kill_group, spawn, Cut, Ended, Limits, GRACE};
+use super::turn::{drive, kill_group, reap_leftovers, spawn, Cut, Ended, Limits, GRACE};
 use super::usage::{record_escalation, record_turn, Turn, CRASHED_KIND, STALLED_KIND};
 use super::work::{assess, remember, waiting, Item, Memory, Work};
 use super::{agent_dir, select, RuntimeError};
@@ -68,6 +68,11 @@ pub enum Progress {
     Failed {
         domain: String,
         why: String,
+    },
+    /// Processes a previous `up` left behind (killed outright) were killed.
+    Reaped {
+        domain: String,
+        pids: Vec<i32>,
     },
     Waiting,
     Stopping,
@@ -185,6 +190,13 @@ pub fn run(
         let dir = agent_dir(repo, &name);
         fs::create_dir_all(&dir).map_err(io)?;
         let lock = lock_domain(&dir.join("lock"), &name)?;
+        let reaped = reap_leftovers(&dir, &worktree);
+        if !reaped.is_empty() {
+            progress(&Progress::Reaped {
+                domain: name.clone(),
+                pids: reaped,
+            });
+        }
         slots.push(Slot {
             memory: load_memory(&dir),
             name,

@@ -195,3 +195,45 @@ pub(super) fn kill_group(pgid: i32, signal: i32) {
         unsafe { libc::kill(-pgid, signal) };
     }
 }
+
+/// Kills what a previous `up` that died without cleaning up (kill -9, a
+/// crash) left of a domain's turn: the processes of the process group
+/// recorded in `agent.pid` whose working directory is still inside the
+/// domain's worktree (so a recycled group id is never hit). Returns their
+/// pids. Called with the domain's lock held, so no live `up` owns them.
+pub(super) fn reap_leftovers(dir: &Path, worktree: &Path) -> Vec<i32> {
+    let record = dir.join("agent.pid");
+    let Some(pgid) = fs::read_to_string(&record)
+        .ok()
+        .and_then(|t| t.trim().parse::<i32>().ok())
+        .filter(|p| *p > 0)
+    else {
+        return Vec::new();
+    };
+    let worktree = fs::canonicalize(worktree).unwrap_or_else(|_| worktree.to_owned());
+    let mut reaped = Vec::new();
+    for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let stat = fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // Fields after "pid (comm) ": state, ppid, pgrp, ...
+        let pgrp = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.split_whitespace().nth(2))
+            .and_then(|p| p.parse::<i32>().ok());
+        let inside =
+            fs::read_link(entry.path().join("cwd")).is_ok_and(|c| c.starts_with(&worktree));
+        if pgrp == Some(pgid) && inside {
+            // SAFETY: kill(2) on a process of the recorded group, checked above.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            reaped.push(pid);
+        }
+    }
+    let _ = fs::remove_file(record);
+    reaped
+}

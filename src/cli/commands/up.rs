@@ -144,6 +144,10 @@ fn render(p: &Progress) -> String {
         Progress::Failed { domain, why } => {
             format!("{domain}: failed ({why}); the human was told\n")
         }
+        Progress::Reaped { domain, pids } => format!(
+            "{domain}: killed {} process(es) a previous `up` left behind\n",
+            pids.len()
+        ),
         Progress::Waiting => "up: waiting for comm to move\n".into(),
         Progress::Stopping => "up: stopping the agents\n".into(),
     }
