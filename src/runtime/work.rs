@@ -16,7 +16,10 @@ use serde::{Deserialize, Serialize};
 use crate::comm::{self, task, CommError, Snapshot};
 use crate::config::Config;
 use crate::git::Repo;
-use crate::queue::REJECTED_KIND;
+use crate::queue::{LANDED_KIND, REJECTED_KIND};
+
+/// Inbox event kinds that ride along in a prompt but never wake an agent.
+const QUIET_KINDS: &[&str] = &[task::KIND, LANDED_KIND];
 
 /// What the supervisor remembers of one domain between turns (and runs).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,9 +99,11 @@ impl Item {
         }
     }
 
-    /// A task notification: worth telling, not worth a turn by itself.
+    /// A notification (a task changed, work landed on main): worth
+    /// telling, not worth a turn by itself. Task state itself (ready,
+    /// held) and rejections are what call for work.
     pub fn is_quiet(&self) -> bool {
-        matches!(self, Item::Message { event, .. } if event == task::KIND)
+        matches!(self, Item::Message { event, .. } if QUIET_KINDS.contains(&event.as_str()))
     }
 
     /// The task this item is about, if any.
@@ -124,8 +129,7 @@ pub struct Work {
 
 impl Work {
     /// Whether a turn should be dispatched: something new that is not
-    /// only a task notification (a task's own state, ready or held, is
-    /// what calls for work; its `task` inbox events ride along).
+    /// only a notification (see [`Item::is_quiet`]).
     pub fn has_work(&self) -> bool {
         self.new.iter().any(|i| !i.is_quiet())
     }

@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
             let w = &p.work;
             match &p.prompt {
                 None => out.push_str(&format!(
-                    "{}: nothing to dispatch ({} waiting: given already, or task notifications only)\n",
+                    "{}: nothing to dispatch ({} waiting: given already, or notifications only)\n",
                     w.domain,
                     w.items.len()
                 )),
