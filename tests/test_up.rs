@@ -115,21 +115,25 @@ impl Drop for ModelServer {
     }
 }
 
-/// A two-domain app: `web` depends on `api`; `agents` is appended to comm.yaml.
+/// A three-domain app (`web` may import `api`); `agents` is appended to comm.yaml.
 fn app(env: &Env, agents: &str) -> PathBuf {
     let config = format!(
-        "project: app\ndomains:\n  api:\n    scope: [\"api/**\"]\n  web:\n    scope: [\"web/**\"]\n    may_import: [api]\n{agents}"
+        "project: app\ndomains:\n  api:\n    scope: [\"api/**\"]\n  web:\n    scope: [\"web/**\"]\n    may_import: [api]\n  docs:\n    scope: [\"docs/**\"]\n{agents}"
     );
     env.app(&[("comm.yaml", &config)])
 }
 
-/// Adds a task for `domain` as the human; returns its id.
+/// Adds a task for `domain` as the human, after `deps` (task ids, or
+/// `artifact:DOMAIN/NAME` for a needed artifact); returns its id.
 fn add_task(env: &Env, root: &Path, domain: &str, title: &str, deps: &[&str]) -> String {
     let mut args = vec![
         "--as", "human", "--json", "task", "add", "--domain", domain, title,
     ];
     for d in deps {
-        args.extend(["--dep", d]);
+        match d.strip_prefix("artifact:") {
+            Some(a) => args.extend(["--needs-artifact", a]),
+            None => args.extend(["--dep", d]),
+        }
     }
     let out = env.cn(root, &args).expect(0).stdout;
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -241,7 +245,8 @@ fn assert_no_process_left(env: &Env) {
 
 /// What each agent does on every turn, through Claude Code's Bash tool:
 /// say hello, take the next task if one is ready, change a file in its
-/// scope, commit, mark the task done, acknowledge the inbox.
+/// scope, commit (api also publishes its contract), mark the task done,
+/// submit it to the merge queue, acknowledge the inbox.
 const AGENT_SCRIPT: &str = r#"set -e
 d=$(basename "$PWD")
 comm-node hello --agent claude-code >/dev/null
@@ -251,14 +256,19 @@ if out=$(comm-node task next --json 2>/dev/null); then
   echo "done $id" >> "$d/work.txt"
   git add -A
   git commit -qm "$d: $id"
+  if [ "$d" = api ]; then
+    printf 'openapi: 3.1.0\n' > ../contract.yaml
+    comm-node publish contract ../contract.yaml
+  fi
   comm-node task done "$id"
+  comm-node submit --task "$id"
   echo "finished $id"
 fi
 comm-node ack --all >/dev/null 2>&1 || true
 "#;
 
 #[test]
-fn two_domains_complete_a_dependent_graph_through_claude_code() {
+fn three_domains_complete_a_task_graph_through_claude_code_and_the_queue_lands_it() {
     let env = Env::new();
     let root = app(
         &env,
@@ -266,23 +276,34 @@ fn two_domains_complete_a_dependent_graph_through_claude_code() {
     );
     let api_task = add_task(&env, &root, "api", "build the api", &[]);
     let web_task = add_task(&env, &root, "web", "build the web", &[&api_task]);
+    let docs_task = add_task(
+        &env,
+        &root,
+        "docs",
+        "document the api",
+        &["artifact:api/contract"],
+    );
     let server = ModelServer::start(&env, AGENT_SCRIPT);
 
     let run = up(&env, &root, Some(&server), &["--once", "--json"]).expect(0);
 
-    // Both tasks done, each by its own domain, with a commit on its branch.
-    for (domain, id) in [("api", &api_task), ("web", &web_task)] {
+    // Every task done by its own domain, committed on its branch and
+    // submitted; the queue lands them all on main.
+    env.cn(&root, &["--as", "human", "queue", "run", "--once"])
+        .expect(0);
+    for (domain, id) in [("api", &api_task), ("web", &web_task), ("docs", &docs_task)] {
         let task = env
             .cn(&root, &["--json", "task", "show", id])
             .expect(0)
             .stdout;
         assert!(task.contains("\"status\": \"done\""), "{task}");
-        let work = env.git(
-            &root,
-            &["show", &format!("domain/{domain}:{domain}/work.txt")],
-        );
+        let work = env.git(&root, &["show", &format!("main:{domain}/work.txt")]);
         assert_eq!(work, format!("done {id}"));
     }
+    let contract = env
+        .cn(&root, &["artifact", "get", "api/contract"])
+        .expect(0);
+    assert_eq!(contract.stdout, "openapi: 3.1.0\n");
     // web was dispatched for its task only once api's was done.
     let lines: Vec<serde_json::Value> = run
         .stdout
@@ -306,7 +327,7 @@ fn two_domains_complete_a_dependent_graph_through_claude_code() {
     let mut sum = [0u64; 4];
     let mut costs: Vec<String> = Vec::new();
     for (from, _, _, t) in &turns {
-        assert!(from == "api" || from == "web");
+        assert!(["api", "web", "docs"].contains(&from.as_str()), "{from}");
         assert_eq!(trailer(t, "Outcome"), "success");
         assert_eq!(trailer(t, "Cli"), "claude");
         for (i, key) in ["Tokens-In", "Tokens-Out", "Cache-Read", "Cache-Write"]
@@ -319,7 +340,7 @@ fn two_domains_complete_a_dependent_graph_through_claude_code() {
     }
     assert_eq!(sum, server.usage());
     let mut result_costs = Vec::new();
-    for domain in ["api", "web"] {
+    for domain in ["api", "web", "docs"] {
         let stream =
             common::read(&root.join(format!(".git/comm-node/agents/{domain}/stream.jsonl")));
         for line in stream.lines() {
@@ -427,7 +448,7 @@ fn dry_run_says_what_each_domain_would_be_given_and_why() {
 
     let unknown = env.cn(&root, &["up", "--dry-run", "nope"]).expect(2);
     assert!(
-        unknown.stderr.contains("declared domains: api, web"),
+        unknown.stderr.contains("declared domains: api, docs, web"),
         "{}",
         unknown.stderr
     );

@@ -18,8 +18,9 @@ use crate::config::Config;
 use crate::git::Repo;
 use crate::queue::{LANDED_KIND, REJECTED_KIND};
 
-/// Inbox event kinds that ride along in a prompt but never wake an agent.
-const QUIET_KINDS: &[&str] = &[task::KIND, LANDED_KIND];
+/// Inbox event kinds that ride along in a prompt but never wake an agent
+/// (an artifact someone waits for makes its task ready: that is the signal).
+const QUIET_KINDS: &[&str] = &[task::KIND, LANDED_KIND, "artifact"];
 
 /// What the supervisor remembers of one domain between turns (and runs).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,7 +100,7 @@ impl Item {
         }
     }
 
-    /// A notification (a task changed, work landed on main): worth
+    /// A notification (a task changed, work landed, an artifact was published): worth
     /// telling, not worth a turn by itself. Task state itself (ready,
     /// held) and rejections are what call for work.
     pub fn is_quiet(&self) -> bool {
