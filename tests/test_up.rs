@@ -634,3 +634,49 @@ fn what_an_up_killed_outright_left_is_reaped_by_the_next_up() {
     assert!(!alive(sleeper.trim()), "{sleeper} survived");
     assert_no_process_left(&env);
 }
+
+#[test]
+fn claude_code_killed_mid_turn_is_resumed_on_its_session_and_finishes_once() {
+    let env = Env::new();
+    let root = app(
+        &env,
+        "agents:\n  default:\n    permission_mode: bypassPermissions\n",
+    );
+    let task = add_task(&env, &root, "api", "build the api", &[]);
+    // The first time, the scripted step kills the `claude` process running
+    // it (SIGKILL, mid-turn); afterwards it does the work.
+    let script = format!(
+        "mark={}\nif [ ! -e \"$mark\" ]; then\n  touch \"$mark\"\n  pid=$$\n  while [ \"$pid\" -gt 1 ]; do\n    if [ \"$(cat /proc/$pid/comm)\" = claude ]; then kill -9 \"$pid\"; sleep 5; fi\n    pid=$(awk '{{print $4}}' /proc/$pid/stat)\n  done\n  exit 1\nfi\n{AGENT_SCRIPT}",
+        env.path("killed-once").display()
+    );
+    let server = ModelServer::start(&env, &script);
+
+    up(&env, &root, Some(&server), &["api", "--once"]).expect(0);
+
+    let turns = events(&env, &root, "turn");
+    let outcomes: Vec<&str> = turns.iter().map(|t| trailer(&t.3, "Outcome")).collect();
+    assert_eq!(outcomes, ["crashed (killed by signal 9)", "success"]);
+    let sessions: Vec<&str> = turns.iter().map(|t| trailer(&t.3, "Session")).collect();
+    assert_eq!(sessions[0], sessions[1], "resumed on the same session");
+    // The resumed turn's first request carried the earlier conversation.
+    let log = common::read(&server.log);
+    let sizes: Vec<u64> = log
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["messages"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    // (The first request of the killed turn; the first of the resumed one
+    // holds it, the model's tool call, and the new prompt.)
+    assert!(sizes[1] >= sizes[0] + 2, "{sizes:?}");
+    // Done exactly once.
+    let done = events(&env, &root, "task")
+        .iter()
+        .filter(|e| e.2.starts_with(&format!("task {task} done")))
+        .count();
+    assert_eq!(done, 1);
+    drop(server);
+    assert_no_process_left(&env);
+}

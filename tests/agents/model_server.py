@@ -20,7 +20,7 @@ lock = threading.Lock()
 counter = [0]
 
 
-def next_usage(model):
+def next_usage(model, messages):
     with lock:
         counter[0] += 1
         n = counter[0]
@@ -31,7 +31,8 @@ def next_usage(model):
             "cache_creation_input_tokens": 3,
         }
         with open(LOG, "a") as f:
-            f.write(json.dumps({"n": n, "model": model, "usage": usage}) + "\n")
+            f.write(json.dumps({"n": n, "model": model, "usage": usage,
+                                "messages": len(messages)}) + "\n")
         return n, usage
 
 
@@ -74,7 +75,7 @@ class Handler(BaseHTTPRequestHandler):
         if "count_tokens" in self.path:
             return self.send_json({"input_tokens": 10})
         model = body.get("model", "claude-sonnet-4-5")
-        n, usage = next_usage(model)
+        n, usage = next_usage(model, body.get("messages") or [])
         blocks, stop = blocks_for(body)
         msg_id = "msg_%d" % n
         if not body.get("stream"):
