@@ -680,3 +680,25 @@ fn claude_code_killed_mid_turn_is_resumed_on_its_session_and_finishes_once() {
     drop(server);
     assert_no_process_left(&env);
 }
+
+#[test]
+fn a_domain_set_to_codex_is_refused_before_anything_starts() {
+    let env = Env::new();
+    let root = app(&env, "agents:\n  web:\n    cli: codex\n");
+    add_task(&env, &root, "web", "build the web", &[]);
+    let run = up(&env, &root, None, &["--once"]).expect(2);
+    assert!(
+        run.stderr
+            .contains("domain `web` cannot be run: `cli: codex`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("hint: set `cli: claude` or `cli: command`"),
+        "{}",
+        run.stderr
+    );
+    assert!(events(&env, &root, "turn").is_empty());
+    assert_no_process_left(&env);
+}

@@ -43,6 +43,7 @@ pub fn invocation(
     resume: bool,
     prompt: &str,
 ) -> Result<Invocation, RuntimeError> {
+    check_supported(settings, domain)?;
     let env = vec![
         ("COMM_NODE_DOMAIN".to_owned(), domain.to_owned()),
         ("COMM_NODE_SESSION".to_owned(), session.to_owned()),
@@ -80,13 +81,7 @@ pub fn invocation(
             })?;
             (program, parts.collect())
         }
-        AgentCli::Codex => {
-            return Err(RuntimeError::Unsupported {
-                domain: domain.to_owned(),
-                what: "`cli: codex` (this version of `up` drives claude and `command` agents)"
-                    .into(),
-            })
-        }
+        AgentCli::Codex => unreachable!("refused by check_supported"),
     };
     args.extend(settings.args.iter().cloned());
     Ok(Invocation {
@@ -95,6 +90,17 @@ pub fn invocation(
         env,
         cwd: worktree.to_owned(),
     })
+}
+
+/// Refuses, before anything starts, a domain whose agent `up` cannot drive yet.
+pub fn check_supported(settings: &AgentSettings, domain: &str) -> Result<(), RuntimeError> {
+    match settings.cli {
+        AgentCli::Codex => Err(RuntimeError::Unsupported {
+            domain: domain.to_owned(),
+            what: "`cli: codex` (this version of `up` drives claude and `command` agents)".into(),
+        }),
+        AgentCli::Claude | AgentCli::Command => Ok(()),
+    }
 }
 
 /// A fresh random session id (a version 4 UUID, as `--session-id` wants).

@@ -184,9 +184,7 @@ pub fn run(
             });
         }
         let settings = config.agent(&name);
-        if settings.cli == crate::config::AgentCli::Codex {
-            agent::invocation(&settings, &name, &worktree, "", false, "")?;
-        }
+        agent::check_supported(&settings, &name)?;
         let dir = agent_dir(repo, &name);
         fs::create_dir_all(&dir).map_err(io)?;
         let lock = lock_domain(&dir.join("lock"), &name)?;
