@@ -358,6 +358,13 @@ fn three_domains_complete_a_task_graph_through_claude_code_and_the_queue_lands_i
     assert!(totals.contains("turns: "), "{totals}");
     env.cn(&root, &["verify"]).expect(0);
 
+    // What the agent did, readably.
+    let logs = env.cn(&root, &["logs", "api"]).expect(0).stdout;
+    assert!(logs.contains("── session "), "{logs}");
+    assert!(logs.contains("→ Bash: sh "), "{logs}");
+    assert!(logs.contains("← result: "), "{logs}");
+    assert!(logs.contains("══ success: "), "{logs}");
+
     // Run again: nothing new, nothing dispatched.
     let again = up(&env, &root, Some(&server), &["--once"]).expect(0);
     assert!(again.stdout.contains("up: 0 turns"), "{}", again.stdout);

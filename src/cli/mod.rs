@@ -75,6 +75,7 @@ enum Command {
     Man(commands::man::Args),
     Verify(commands::verify::Args),
     Up(commands::up::Args),
+    Logs(commands::logs::Args),
 }
 
 /// What every command gets: where it runs and how to print.
@@ -219,6 +220,7 @@ pub fn run() -> ExitCode {
         Command::Man(args) => commands::man::run(&ctx, args),
         Command::Verify(args) => commands::verify::run(&ctx, args),
         Command::Up(args) => commands::up::run(&ctx, args),
+        Command::Logs(args) => commands::logs::run(&ctx, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -146,9 +146,118 @@ fn outcome(v: &Value) -> Outcome {
     }
 }
 
+/// One line of a stream as a person reads it (`comm-node logs`): assistant
+/// text, one line per tool call and per tool result, the turn's result with
+/// its usage. `None` for lines not worth showing (rate-limit ticks, empty
+/// messages); text that is not JSON is shown as it is.
+pub fn render(line: &str) -> Option<String> {
+    let Ok(v) = serde_json::from_str::<Value>(line) else {
+        let line = line.trim_end();
+        return (!line.is_empty()).then(|| line.to_owned());
+    };
+    let s = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let content = |v: &Value| {
+        v.get("message")
+            .and_then(|m| m.get("content"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    match v.get("type").and_then(Value::as_str) {
+        Some("system") if s(&v, "subtype") == "init" => out.push(format!(
+            "── session {} ({}) in {}",
+            s(&v, "session_id"),
+            s(&v, "model"),
+            s(&v, "cwd")
+        )),
+        Some("assistant") => {
+            for block in content(&v) {
+                match block.get("type").and_then(Value::as_str) {
+                    Some("text") => {
+                        out.push(format!("assistant: {}", cut(&s(&block, "text"), 300)))
+                    }
+                    Some("tool_use") => {
+                        let input = block.get("input").cloned().unwrap_or_default();
+                        let what = ["command", "file_path", "pattern", "url"]
+                            .iter()
+                            .find_map(|k| input.get(*k).and_then(Value::as_str).map(str::to_owned))
+                            .unwrap_or_else(|| input.to_string());
+                        out.push(format!("→ {}: {}", s(&block, "name"), cut(&what, 200)));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Some("user") => {
+            for block in content(&v) {
+                if block.get("type").and_then(Value::as_str) != Some("tool_result") {
+                    continue;
+                }
+                let text = match block.get("content") {
+                    Some(Value::String(t)) => t.clone(),
+                    Some(Value::Array(parts)) => parts
+                        .iter()
+                        .map(|p| s(p, "text"))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    _ => String::new(),
+                };
+                let error = block.get("is_error").and_then(Value::as_bool) == Some(true);
+                let lines = text.lines().count();
+                out.push(format!(
+                    "← {}: {}{}",
+                    if error { "error" } else { "result" },
+                    cut(text.lines().next().unwrap_or_default(), 200),
+                    if lines > 1 {
+                        format!(" (+{} lines)", lines - 1)
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+        }
+        Some("result") => {
+            let o = outcome(&v);
+            let t = o.tokens;
+            out.push(format!(
+                "══ {}: {} in / {} out tokens (cache read {}, write {}), ${}, {} model calls",
+                o.subtype, t.input, t.output, t.cache_read, t.cache_write, o.cost_text, o.num_turns
+            ));
+        }
+        _ => {}
+    }
+    (!out.is_empty()).then(|| out.join("\n"))
+}
+
+/// `text` on one line, at most `max` characters.
+fn cut(text: &str, max: usize) -> String {
+    let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() <= max {
+        one
+    } else {
+        one.chars().take(max).collect::<String>() + "…"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renders_a_turn_readably() {
+        let tool = r#"{"type":"assistant","message":{"id":"r","content":[{"type":"tool_use","name":"Bash","input":{"command":"comm-node task next"}}]}}"#;
+        assert_eq!(render(tool).unwrap(), "→ Bash: comm-node task next");
+        let result = r#"{"type":"user","message":{"content":[{"type":"tool_result","content":"claimed T-1\nok","is_error":false}]}}"#;
+        assert_eq!(render(result).unwrap(), "← result: claimed T-1 (+1 lines)");
+        assert_eq!(render(r#"{"type":"rate_limit_event"}"#), None);
+        assert_eq!(render("plain output").unwrap(), "plain output");
+    }
 
     #[test]
     fn reads_init_tools_and_result() {

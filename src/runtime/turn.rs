@@ -20,6 +20,8 @@ use super::stream::TurnStream;
 
 /// Lines of a crashed agent's stderr kept for the human.
 const STDERR_TAIL: usize = 20;
+/// A domain's stream log is rotated (to `stream.jsonl.1`) past this size.
+const ROTATE_BYTES: u64 = 16 * 1024 * 1024;
 /// How long a turn gets to end after SIGTERM before SIGKILL.
 pub(super) const GRACE: Duration = Duration::from_secs(5);
 
@@ -103,6 +105,13 @@ pub(super) async fn drive(
     let stderr = child.stderr.take();
     let out_log = dir.join("stream.jsonl");
     let err_log = dir.join("stderr.log");
+    for log in [&out_log, &err_log] {
+        if fs::metadata(log).is_ok_and(|m| m.len() > ROTATE_BYTES) {
+            let mut old = log.as_os_str().to_owned();
+            old.push(".1");
+            let _ = fs::rename(log, old);
+        }
+    }
     let reader = tokio::spawn(async move {
         let mut stream = TurnStream::default();
         let mut cut = None;

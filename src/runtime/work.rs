@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::comm::{self, task, CommError, Snapshot};
-use crate::config::Config;
+use crate::config::{AgentCli, Config};
 use crate::git::Repo;
 use crate::queue::{LANDED_KIND, REJECTED_KIND};
 
@@ -120,6 +120,8 @@ impl Item {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Work {
     pub domain: String,
+    /// The agent's name for `comm-node hello --agent` (`claude-code`, ...).
+    pub agent: String,
     /// The first turn of the domain (no session yet).
     pub kickoff: bool,
     /// Everything waiting for the domain.
@@ -153,8 +155,9 @@ impl Work {
             format!(
                 "You are the agent of domain `{d}`, started by `comm-node up`; your role and \
                  rules are in this worktree's CLAUDE.md / AGENTS.md.\n\
-                 Begin: `comm-node hello --agent claude-code`, then `comm-node inbox`.\n\
-                 Waiting for you:\n"
+                 Begin: `comm-node hello --agent {}`, then `comm-node inbox`.\n\
+                 Waiting for you:\n",
+                self.agent
             )
         } else {
             format!("New for domain `{d}` since your last turn:\n")
@@ -185,8 +188,15 @@ pub fn assess(
         .filter(|i| !memory.seen.contains(&i.key()))
         .cloned()
         .collect();
+    let settings = config.agent(domain);
+    let agent = match settings.cli {
+        AgentCli::Claude => "claude-code".to_owned(),
+        AgentCli::Codex => "codex".to_owned(),
+        AgentCli::Command => settings.command.first().cloned().unwrap_or_default(),
+    };
     Ok(Work {
         domain: domain.to_owned(),
+        agent,
         kickoff: memory.session.is_none() || !memory.started,
         items,
         new,
@@ -280,6 +290,7 @@ mod tests {
     fn prompts_list_only_the_new_items() {
         let work = Work {
             domain: "api".into(),
+            agent: "claude-code".into(),
             kickoff: false,
             items: vec![claimed("T-1"), ready("T-2")],
             new: vec![ready("T-2")],

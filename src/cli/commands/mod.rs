@@ -13,6 +13,7 @@ pub mod imports;
 pub mod inbox;
 pub mod init;
 pub mod log;
+pub mod logs;
 pub mod man;
 pub mod publish;
 pub mod queue;
