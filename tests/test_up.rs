@@ -358,6 +358,12 @@ fn three_domains_complete_a_task_graph_through_claude_code_and_the_queue_lands_i
     assert!(totals.contains("turns: "), "{totals}");
     env.cn(&root, &["verify"]).expect(0);
 
+    let status = env.cn(&root, &["status"]).expect(0).stdout;
+    assert!(
+        status.contains("agent api: stopped under up here"),
+        "{status}"
+    );
+
     // What the agent did, readably.
     let logs = env.cn(&root, &["logs", "api"]).expect(0).stdout;
     assert!(logs.contains("── session "), "{logs}");
@@ -417,6 +423,13 @@ fn an_agent_that_always_crashes_fails_its_domain_after_max_restarts() {
     assert!(body.contains(&format!("boom in {}", sessions[0])), "{body}");
     let inbox = env.cn(&root, &["--as", "human", "inbox"]).expect(0).stdout;
     assert!(inbox.contains("web's agent failed"), "{inbox}");
+    let status = env.cn(&root, &["status"]).expect(0).stdout;
+    assert!(
+        status.contains(
+            "agent web: failed under up here, 3 turns; 3 turns on comm: 0 in / 0 out tokens"
+        ),
+        "{status}"
+    );
     env.cn(&root, &["verify"]).expect(0);
     assert_no_process_left(&env);
 }

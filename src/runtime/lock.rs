@@ -39,3 +39,12 @@ pub fn lock_domain(path: &Path, domain: &str) -> Result<DomainLock, RuntimeError
     writeln!(file, "{}", std::process::id()).map_err(io)?;
     Ok(DomainLock { _file: file })
 }
+
+/// Whether a live process holds the lock at `path` (an `up` runs the domain).
+pub fn is_held(path: &Path) -> bool {
+    let Ok(file) = File::open(path) else {
+        return false;
+    };
+    // SAFETY: flock on a descriptor owned by `file`; released when it drops.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) != 0 }
+}

@@ -28,6 +28,8 @@ pub mod work;
 
 use std::path::PathBuf;
 
+use serde::Serialize;
+
 use crate::comm::CommError;
 use crate::config::Config;
 use crate::git::Repo;
@@ -72,6 +74,68 @@ impl RuntimeError {
             }
         }
     }
+}
+
+/// What `up` is doing with a domain, as recorded in its `state` file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Waiting for work.
+    Idle,
+    /// A turn runs.
+    Working,
+    /// Waiting to restart a crashed or stalled agent.
+    Restarting,
+    /// Given up on (crashes or stalls); the human was told.
+    Failed,
+    /// `up` was stopped.
+    Stopped,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Idle => "idle",
+            State::Working => "working",
+            State::Restarting => "restarting",
+            State::Failed => "failed",
+            State::Stopped => "stopped",
+        }
+    }
+}
+
+/// A domain's agent as this machine's `up` last left it (for `status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Local {
+    /// An `up` runs the domain now (it holds the domain's lock).
+    pub running: bool,
+    /// `idle`, `working`, `restarting`, `failed`, `stopped`; `failed` or
+    /// `stopped` when no `up` runs it any more.
+    pub state: String,
+    pub session: Option<String>,
+    pub turns: u64,
+}
+
+/// What this machine knows of `domain`'s agent; `None` if `up` never ran it here.
+pub fn local(repo: &Repo, domain: &str) -> Option<Local> {
+    let dir = agent_dir(repo, domain);
+    let recorded = std::fs::read_to_string(dir.join("state")).ok()?;
+    let memory: work::Memory = std::fs::read_to_string(dir.join("memory.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let running = lock::is_held(&dir.join("lock"));
+    let state = match recorded.trim() {
+        "failed" => "failed",
+        s if running => s,
+        _ => "stopped",
+    };
+    Some(Local {
+        running,
+        state: state.to_owned(),
+        session: memory.session,
+        turns: memory.turns,
+    })
 }
 
 /// The folder of one domain's runtime files (`.git/comm-node/agents/<domain>`).

@@ -25,7 +25,7 @@ use super::stream::TurnStream;
 use super::turn::{drive, kill_group, reap_leftovers, spawn, Cut, Ended, Limits, GRACE};
 use super::usage::{record_escalation, record_turn, Turn, CRASHED_KIND, STALLED_KIND};
 use super::work::{assess, remember, waiting, Item, Memory, Work};
-use super::{agent_dir, select, RuntimeError};
+use super::{agent_dir, select, RuntimeError, State};
 use crate::config::{AgentSettings, Config};
 use crate::git::Repo;
 
@@ -195,6 +195,7 @@ pub fn run(
                 pids: reaped,
             });
         }
+        set_state(&dir, State::Idle);
         slots.push(Slot {
             memory: load_memory(&dir),
             name,
@@ -299,6 +300,9 @@ impl Supervisor<'_> {
     /// grace period; records the interrupted turns.
     async fn stop_all(&mut self, progress: &mut impl FnMut(&Progress)) -> Result<(), RuntimeError> {
         self.stopping = true;
+        for slot in self.slots.iter().filter(|s| !s.failed) {
+            set_state(&slot.dir, State::Stopped);
+        }
         let running: Vec<i32> = self
             .slots
             .iter()
@@ -430,6 +434,7 @@ impl Supervisor<'_> {
             }
         }
         slot.running = Some(turn);
+        set_state(&slot.dir, State::Working);
         Ok(())
     }
 
@@ -503,6 +508,7 @@ impl Supervisor<'_> {
                 slot.failures = 0;
                 slot.stalls = 0;
                 remember(&mut slot.memory, &turn.given, &now);
+                set_state(&slot.dir, State::Idle);
                 save_memory(&slot.dir, &slot.memory)?;
                 return Ok(());
             }
@@ -539,6 +545,7 @@ impl Supervisor<'_> {
         };
         if give_up {
             slot.failed = true;
+            set_state(&slot.dir, State::Failed);
             record_escalation(self.repo, &slot.name, kind, &why, &ended.stderr_tail)?;
             self.summary.failed.push(slot.name.clone());
             progress(&Progress::Failed {
@@ -553,6 +560,7 @@ impl Supervisor<'_> {
             delay_ms: delay.as_millis() as u64,
             why,
         });
+        set_state(&slot.dir, State::Restarting);
         slot.retry = Some((
             Instant::now() + delay,
             Running {
@@ -568,6 +576,12 @@ impl Supervisor<'_> {
 /// Restart delay after `failures` crashes in a row: 0.5 s doubling, at most 30 s.
 fn backoff(failures: u32) -> Duration {
     Duration::from_millis((500u64 << failures.saturating_sub(1).min(6)).min(30_000))
+}
+
+/// Records the domain's runtime state for `status` (best effort: it is a
+/// view, the lock says whether an `up` really runs).
+fn set_state(dir: &Path, state: State) {
+    let _ = crate::cachefile::write_atomic(&dir.join("state"), state.as_str());
 }
 
 fn load_memory(dir: &Path) -> Memory {
