@@ -722,3 +722,98 @@ fn a_domain_set_to_codex_is_refused_before_anything_starts() {
     assert!(events(&env, &root, "turn").is_empty());
     assert_no_process_left(&env);
 }
+
+/// A stand-in for `claude` that records its arguments; in print mode it
+/// prints an init and a result line, interactively it holds on for 2 s.
+const FAKE_CLAUDE: &str = r#"#!/bin/sh
+printf '%s\n' "$*" | tr '\n' ' ' >> "$FAKE_CLAUDE_ARGS"
+echo >> "$FAKE_CLAUDE_ARGS"
+print=no
+sess=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -p) print=yes ;;
+    --session-id|--resume) sess=$2 ;;
+  esac
+  shift
+done
+if [ $print = no ]; then sleep 2; exit 0; fi
+echo '{"type":"system","subtype":"init","session_id":"'"$sess"'","model":"fake"}'
+echo '{"type":"result","subtype":"success","is_error":false,"num_turns":1,"total_cost_usd":0.5,"usage":{"input_tokens":1,"output_tokens":1}}'
+"#;
+
+#[test]
+fn attach_opens_the_session_and_pauses_dispatch_until_the_human_exits() {
+    let env = Env::new();
+    let root = app(&env, "");
+    let (fake, args) = (env.path("fake-claude"), env.path("claude-args"));
+    write(&fake, FAKE_CLAUDE);
+    Command::new("chmod").arg("+x").arg(&fake).status().unwrap();
+    let with_fake = |mut cmd: Command| {
+        cmd.env("COMM_NODE_CLAUDE", &fake)
+            .env("FAKE_CLAUDE_ARGS", &args);
+        cmd
+    };
+    let run = |cmd: Command| {
+        let out = with_fake(cmd).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let refused = env.cn(&root, &["attach", "api"]).expect(2);
+    assert!(
+        refused.stderr.contains("no agent session yet"),
+        "{}",
+        refused.stderr
+    );
+
+    add_task(&env, &root, "api", "first", &[]);
+    let out = run(up_command(&env, &root, None, &["api", "--once"]));
+    assert!(out.contains("up: 1 turn"), "{out}");
+    add_task(&env, &root, "api", "second", &[]);
+
+    let mut attach = Command::new(BIN);
+    attach
+        .args(["attach", "api"])
+        .current_dir(&root)
+        .stdin(Stdio::null());
+    env.hermetic(&mut attach);
+    let mut attached = with_fake(attach).spawn().unwrap();
+    let paused = root.join(".git/comm-node/agents/api/paused");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !paused.exists() {
+        assert!(Instant::now() < deadline, "attach never paused the domain");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = run(up_command(&env, &root, None, &["api", "--once"]));
+    assert!(out.contains("up: 0 turns"), "paused while attached: {out}");
+    assert!(attached.wait().unwrap().success());
+    assert!(!paused.exists());
+    let out = run(up_command(&env, &root, None, &["api", "--once"]));
+    assert!(out.contains("up: 1 turn"), "handed back: {out}");
+
+    let calls = common::read(&args);
+    let lines: Vec<&str> = calls.lines().collect();
+    assert_eq!(lines.len(), 3, "{calls}");
+    let session = lines[0]
+        .split("--session-id ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    assert_eq!(
+        lines[1].trim(),
+        format!("--resume {session}"),
+        "attach opened the session"
+    );
+    assert!(
+        lines[2].contains(&format!("--resume {session}")),
+        "{}",
+        lines[2]
+    );
+    assert_no_process_left(&env);
+}

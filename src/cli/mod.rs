@@ -76,6 +76,7 @@ enum Command {
     Verify(commands::verify::Args),
     Up(commands::up::Args),
     Logs(commands::logs::Args),
+    Attach(commands::attach::Args),
 }
 
 /// What every command gets: where it runs and how to print.
@@ -221,6 +222,7 @@ pub fn run() -> ExitCode {
         Command::Verify(args) => commands::verify::run(&ctx, args),
         Command::Up(args) => commands::up::run(&ctx, args),
         Command::Logs(args) => commands::logs::run(&ctx, args),
+        Command::Attach(args) => commands::attach::run(&ctx, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -46,6 +46,8 @@ pub enum RuntimeError {
     Io(String),
     #[error("another `comm-node up` already runs domain `{domain}` (pid {pid})")]
     Busy { domain: String, pid: String },
+    #[error("a turn of domain `{domain}` is running")]
+    TurnRunning { domain: String },
     #[error("domain `{domain}` cannot be run: {what}")]
     Unsupported { domain: String, what: String },
     #[error("`{name}` is not a declared domain")]
@@ -68,6 +70,9 @@ impl RuntimeError {
             RuntimeError::Unsupported { .. } => {
                 "set `cli: claude` or `cli: command` for it under `agents:` in comm.yaml".into()
             }
+            RuntimeError::TurnRunning { domain } => {
+                format!("wait for it to end (`comm-node logs {domain} -f` shows it), then attach")
+            }
             RuntimeError::UnknownDomain { known, .. } => format!("declared domains: {known}"),
             RuntimeError::NoWorktree { .. } => {
                 "run `comm-node init` in the main checkout to create it".into()
@@ -75,6 +80,10 @@ impl RuntimeError {
         }
     }
 }
+
+/// The file in a domain's runtime folder that pauses dispatch while a
+/// human works in its session (`comm-node attach`); it holds their pid.
+pub const PAUSED: &str = "paused";
 
 /// What `up` is doing with a domain, as recorded in its `state` file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -136,6 +145,79 @@ pub fn local(repo: &Repo, domain: &str) -> Option<Local> {
         session: memory.session,
         turns: memory.turns,
     })
+}
+
+/// A human opening `domain`'s session interactively (`comm-node attach`):
+/// dispatch to it is paused until [`Attached`] is dropped.
+pub struct Attached {
+    file: PathBuf,
+}
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.file);
+    }
+}
+
+/// Pauses `domain` for an interactive session and returns how to open it:
+/// refused while a turn runs, or before any turn made a session.
+pub fn attach(
+    repo: &Repo,
+    config: &Config,
+    domain: &str,
+) -> Result<(Attached, agent::Invocation), RuntimeError> {
+    let domain = select(config, &[domain.to_owned()])?.remove(0);
+    let settings = config.agent(&domain);
+    if settings.cli != crate::config::AgentCli::Claude {
+        return Err(RuntimeError::Unsupported {
+            domain,
+            what: format!(
+                "attaching to a `cli: {}` agent (attach opens Claude Code sessions)",
+                settings.cli.as_str()
+            ),
+        });
+    }
+    let dir = agent_dir(repo, &domain);
+    let memory: work::Memory = std::fs::read_to_string(dir.join("memory.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let session = match memory.session {
+        Some(s) if memory.started => s,
+        _ => {
+            return Err(RuntimeError::Unsupported {
+                domain,
+                what: "no agent session yet (attach opens the session `up` made)".into(),
+            })
+        }
+    };
+    let file = dir.join(PAUSED);
+    std::fs::write(&file, format!("{}\n", std::process::id()))
+        .map_err(|e| RuntimeError::Io(format!("{}: {e}", file.display())))?;
+    let attached = Attached { file };
+    if dir.join("agent.pid").exists() && lock::is_held(&dir.join("lock")) {
+        return Err(RuntimeError::TurnRunning { domain });
+    }
+    let root = repo.main_workdir().unwrap_or_default();
+    let worktree = crate::scaffold::worktree_path(repo, &root, config, &domain)
+        .map_err(|e| RuntimeError::Io(e.to_string()))?;
+    let program = std::env::var(agent::CLAUDE_ENV).unwrap_or_else(|_| "claude".to_owned());
+    let mut args = vec!["--resume".to_owned(), session];
+    if let Some(model) = &settings.model {
+        args.extend(["--model".into(), model.clone()]);
+    }
+    if let Some(mode) = &settings.permission_mode {
+        args.extend(["--permission-mode".into(), mode.clone()]);
+    }
+    Ok((
+        attached,
+        agent::Invocation {
+            program,
+            args,
+            env: Vec::new(),
+            cwd: worktree,
+        },
+    ))
 }
 
 /// The folder of one domain's runtime files (`.git/comm-node/agents/<domain>`).

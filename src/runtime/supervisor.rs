@@ -215,7 +215,8 @@ pub fn run(
         .build()
         .map_err(io)?;
     let notify = Arc::new(Notify::new());
-    super::watch::watch_refs(repo.common_dir(), notify.clone()).map_err(io)?;
+    let dirs: Vec<PathBuf> = slots.iter().map(|s| s.dir.clone()).collect();
+    super::watch::watch_refs(repo.common_dir(), &dirs, notify.clone()).map_err(io)?;
     progress(&Progress::Started {
         domains: slots.iter().map(|s| s.name.clone()).collect(),
     });
@@ -350,7 +351,7 @@ impl Supervisor<'_> {
         progress: &mut impl FnMut(&Progress),
     ) -> Result<bool, RuntimeError> {
         let slot = &mut self.slots[i];
-        if slot.failed || slot.running.is_some() || self.stopping {
+        if slot.failed || slot.running.is_some() || self.stopping || paused(&slot.dir) {
             return Ok(false);
         }
         let turn = match slot.retry.take() {
@@ -576,6 +577,24 @@ impl Supervisor<'_> {
 /// Restart delay after `failures` crashes in a row: 0.5 s doubling, at most 30 s.
 fn backoff(failures: u32) -> Duration {
     Duration::from_millis((500u64 << failures.saturating_sub(1).min(6)).min(30_000))
+}
+
+/// Whether a human has the domain's session open (`comm-node attach`): its
+/// `paused` file names a live process. A stale one is removed.
+fn paused(dir: &Path) -> bool {
+    let file = dir.join(super::PAUSED);
+    let Ok(text) = fs::read_to_string(&file) else {
+        return false;
+    };
+    let alive = text
+        .trim()
+        .parse::<i32>()
+        // SAFETY: signal 0 only checks that the process exists.
+        .is_ok_and(|pid| pid > 0 && unsafe { libc::kill(pid, 0) } == 0);
+    if !alive {
+        let _ = fs::remove_file(file);
+    }
+    alive
 }
 
 /// Records the domain's runtime state for `status` (best effort: it is a

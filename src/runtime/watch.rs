@@ -15,15 +15,24 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 /// Starts watching the ref folders of the repository whose shared git dir
-/// is `common_dir`; `notify` is woken on every change there.
-pub fn watch_refs(common_dir: &Path, notify: Arc<Notify>) -> std::io::Result<()> {
+/// is `common_dir`, and file removals in `agent_dirs` (an `attach` ending
+/// removes its `paused` file); `notify` is woken on every change there.
+pub fn watch_refs(
+    common_dir: &Path,
+    agent_dirs: &[std::path::PathBuf],
+    notify: Arc<Notify>,
+) -> std::io::Result<()> {
     // SAFETY: plain system calls on a descriptor this function owns.
     let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC) };
     if fd < 0 {
         return Err(std::io::Error::last_os_error());
     }
     let mask = libc::IN_MOVED_TO | libc::IN_CREATE | libc::IN_CLOSE_WRITE | libc::IN_DELETE;
-    for dir in [common_dir.join("refs/heads"), common_dir.to_owned()] {
+    let dirs = [common_dir.join("refs/heads"), common_dir.to_owned()]
+        .into_iter()
+        .map(|d| (d, mask))
+        .chain(agent_dirs.iter().map(|d| (d.clone(), libc::IN_DELETE)));
+    for (dir, mask) in dirs {
         let path = CString::new(dir.as_os_str().as_bytes())
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         // SAFETY: `path` is a valid C string for the duration of the call.

@@ -2,6 +2,7 @@
 
 pub mod ack;
 pub mod artifact;
+pub mod attach;
 pub mod check;
 pub mod completions;
 pub mod conflicts;

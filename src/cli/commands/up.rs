@@ -153,12 +153,14 @@ fn render(p: &Progress) -> String {
     }
 }
 
-fn from_runtime(e: runtime::RuntimeError) -> CliError {
+pub(crate) fn from_runtime(e: runtime::RuntimeError) -> CliError {
     use runtime::RuntimeError;
     let hint = e.hint();
     match e {
         RuntimeError::Comm(c) => c.into(),
-        RuntimeError::Busy { .. } => CliError::new(Kind::Refused, &e).hint(hint),
+        RuntimeError::Busy { .. } | RuntimeError::TurnRunning { .. } => {
+            CliError::new(Kind::Refused, &e).hint(hint)
+        }
         RuntimeError::Io(_) => CliError::failure(&e).hint(hint),
         _ => CliError::new(Kind::Usage, &e).hint(hint),
     }
