@@ -817,3 +817,83 @@ fn attach_opens_the_session_and_pauses_dispatch_until_the_human_exits() {
     );
     assert_no_process_left(&env);
 }
+
+#[test]
+fn two_clones_each_running_up_sync_for_one_domain_complete_the_cross_domain_graph() {
+    use common::daemon::Daemon;
+    let env = Env::new();
+    let script = env.path("agent.sh");
+    write(
+        &script,
+        "d=$(basename \"$PWD\")\nout=$(comm-node task next --json 2>/dev/null) || exit 0\nid=$(printf '%s\\n' \"$out\" | sed -n 's/^  \"id\": \"\\(.*\\)\",$/\\1/p')\nmkdir -p \"$d\"\necho \"done $id\" > \"$d/work.txt\"\ngit add -A\ngit commit -qm \"$d: $id\"\ncomm-node task done \"$id\"\n",
+    );
+    let config = format!(
+        "project: app\ndomains:\n  api:\n    scope: [\"api/**\"]\n  web:\n    scope: [\"web/**\"]\nagents:\n  default:\n    cli: command\n    command: [sh, {}]\n",
+        script.display()
+    );
+    let seed = env.repo("seed", &[("comm.yaml", &config)]);
+    env.cn(&seed, &["init"]).expect(0);
+    let api_task = add_task(&env, &seed, "api", "build the api", &[]);
+    let web_task = add_task(&env, &seed, "web", "build the web", &[&api_task]);
+    let base = env.path("served");
+    std::fs::create_dir_all(&base).unwrap();
+    let seed_path = seed.to_str().unwrap().to_owned();
+    env.git(&base, &["clone", "-q", "--bare", &seed_path, "remote.git"]);
+    let daemon = Daemon::start(&env, &base);
+    let clone = |name: &str| {
+        let parent = env.path(name);
+        std::fs::create_dir_all(&parent).unwrap();
+        env.git(&parent, &["clone", "-q", &daemon.url, "app"]);
+        let dir = parent.join("app");
+        env.git(&dir, &["config", "user.name", name]);
+        env.git(&dir, &["config", "user.email", "clone@test.invalid"]);
+        env.cn(&dir, &["sync"]).expect(0);
+        env.cn(&dir, &["init"]).expect(0);
+        dir
+    };
+    let (a, b) = (clone("a"), clone("b"));
+
+    // b runs web and waits for work; a runs api once.
+    let mut web = up_command(&env, &b, None, &["web", "--sync", "origin"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    up(&env, &a, None, &["api", "--once", "--sync", "origin"]).expect(0);
+
+    // web's task becomes ready on b once a's events arrive; b's agent does it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        env.cn(&a, &["sync"]).expect(0);
+        let shown = env
+            .cn(&a, &["--json", "task", "show", &web_task])
+            .expect(0)
+            .stdout;
+        if shown.contains("\"status\": \"done\"") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "web's task never got done: {shown}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // SAFETY: signals the `up` process this test started.
+    unsafe { libc::kill(web.id() as i32, libc::SIGTERM) };
+    assert!(web.wait().unwrap().success());
+
+    // Both domains' work is on the remote, and each turn was recorded by its clone.
+    env.git(&a, &["fetch", "-q", "origin"]);
+    for (domain, id) in [("api", &api_task), ("web", &web_task)] {
+        let work = env.git(
+            &a,
+            &["show", &format!("origin/domain/{domain}:{domain}/work.txt")],
+        );
+        assert_eq!(work, format!("done {id}"));
+    }
+    let turns: Vec<String> = events(&env, &a, "turn").into_iter().map(|t| t.0).collect();
+    assert_eq!(turns, ["api", "web"]);
+    env.cn(&a, &["verify"]).expect(0);
+    drop(daemon);
+    assert_no_process_left(&env);
+}

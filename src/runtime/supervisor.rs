@@ -39,7 +39,15 @@ pub struct Options {
     pub domains: Vec<String>,
     /// Return when no selected domain has work and no turn runs.
     pub once: bool,
+    /// Exchange comm with this remote before dispatching and after every
+    /// turn (and every [`SYNC_EVERY`] while waiting), and push the domains'
+    /// branches there: for domains run on several machines.
+    pub sync: Option<String>,
 }
+
+/// How often `up --sync` looks at the remote while waiting (its events do
+/// not move the local ref, so they cannot wake the loop).
+pub const SYNC_EVERY: Duration = Duration::from_secs(2);
 
 /// What the supervisor reports as it goes (the CLI prints it).
 #[derive(Debug, Clone, Serialize)]
@@ -73,6 +81,18 @@ pub enum Progress {
     Reaped {
         domain: String,
         pids: Vec<i32>,
+    },
+    /// Comm was exchanged with the remote and something came or went.
+    Synced {
+        remote: String,
+        received: usize,
+        replayed: usize,
+        rejected: Vec<String>,
+    },
+    /// The remote could not be reached or refused; `up` goes on locally.
+    SyncFailed {
+        remote: String,
+        why: String,
     },
     Waiting,
     Stopping,
@@ -160,6 +180,8 @@ struct Slot {
     stalls: u32,
     retry: Option<(Instant, Running)>,
     failed: bool,
+    /// The branch tip last pushed with `--sync`.
+    pushed: Option<git2::Oid>,
     _lock: DomainLock,
 }
 
@@ -207,6 +229,7 @@ pub fn run(
             stalls: 0,
             retry: None,
             failed: false,
+            pushed: None,
             _lock: lock,
         });
     }
@@ -230,6 +253,8 @@ pub fn run(
             stopping: false,
             tx,
             rx,
+            sync: options.sync.clone(),
+            synced: None,
         };
         let result = sup.main_loop(options.once, &notify, &mut progress).await;
         let stopped = sup.stop_all(&mut progress).await;
@@ -246,6 +271,9 @@ struct Supervisor<'a> {
     stopping: bool,
     tx: mpsc::UnboundedSender<Ended>,
     rx: mpsc::UnboundedReceiver<Ended>,
+    /// The remote of `--sync`, and when it was last exchanged with.
+    sync: Option<String>,
+    synced: Option<Instant>,
 }
 
 impl Supervisor<'_> {
@@ -261,6 +289,9 @@ impl Supervisor<'_> {
         let mut sigterm = signal(SignalKind::terminate()).map_err(io)?;
         let mut waiting_said = false;
         loop {
+            if self.synced.is_none_or(|t| t.elapsed() >= SYNC_EVERY) {
+                self.sync(progress);
+            }
             let mut busy = false;
             for i in 0..self.slots.len() {
                 if self.dispatch_if_due(i, progress)? {
@@ -278,10 +309,12 @@ impl Supervisor<'_> {
                     waiting_said = true;
                 }
             }
+            let next_sync = self.sync.as_ref().and(self.synced).map(|t| t + SYNC_EVERY);
             let next = self
                 .slots
                 .iter()
                 .filter_map(|s| s.retry.as_ref().map(|r| r.0))
+                .chain(next_sync)
                 .min()
                 .unwrap_or_else(|| Instant::now() + SAFETY_TICK);
             tokio::select! {
@@ -293,6 +326,50 @@ impl Supervisor<'_> {
             }
             while let Ok(ended) = self.rx.try_recv() {
                 self.ended(ended, progress)?;
+            }
+        }
+    }
+
+    /// With `--sync`: exchanges comm with the remote and pushes each
+    /// domain branch that moved. Failures are reported, never fatal.
+    fn sync(&mut self, progress: &mut impl FnMut(&Progress)) {
+        let Some(remote) = self.sync.clone() else {
+            return;
+        };
+        self.synced = Some(Instant::now());
+        match crate::comm::sync(self.repo, &remote) {
+            Ok(r) if r.received > 0 || r.replay.replayed > 0 || !r.replay.rejected.is_empty() => {
+                progress(&Progress::Synced {
+                    remote: remote.clone(),
+                    received: r.received,
+                    replayed: r.replay.replayed,
+                    rejected: r.replay.rejected.iter().map(|x| x.reason.clone()).collect(),
+                })
+            }
+            Ok(_) => {}
+            Err(e) => progress(&Progress::SyncFailed {
+                remote: remote.clone(),
+                why: e.to_string(),
+            }),
+        }
+        for slot in &mut self.slots {
+            let branch = Config::domain_branch(&slot.name);
+            let Ok(Some(tip)) = self.repo.branch_tip(&branch) else {
+                continue;
+            };
+            if slot.pushed == Some(tip) {
+                continue;
+            }
+            match self.repo.push_branch(&remote, tip, &branch) {
+                Ok(crate::git::PushOutcome::Pushed) => slot.pushed = Some(tip),
+                Ok(crate::git::PushOutcome::Rejected) => progress(&Progress::SyncFailed {
+                    remote: remote.clone(),
+                    why: format!("{branch} was not a fast-forward there"),
+                }),
+                Err(e) => progress(&Progress::SyncFailed {
+                    remote: remote.clone(),
+                    why: e.to_string(),
+                }),
             }
         }
     }
@@ -501,6 +578,8 @@ impl Supervisor<'_> {
             };
             let appended = record_turn(self.repo, &record)?;
             self.summary.turns += 1;
+            // Sync before the next dispatch: what this turn did goes out.
+            self.synced = None;
             progress(&Progress::TurnEnded {
                 turn: record,
                 event: appended.event.id,

@@ -24,6 +24,11 @@ pub struct Args {
     /// Print what would be dispatched to each domain now, and why; run nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Exchange comm with REMOTE before every dispatch, after every turn and
+    /// every 2 s while waiting, and push the domains' branches there (run
+    /// other domains on other machines the same way).
+    #[arg(long, value_name = "REMOTE")]
+    sync: Option<String>,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
@@ -70,6 +75,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     let options = Options {
         domains: args.domains,
         once: args.once,
+        sync: args.sync,
     };
     let json = ctx.json;
     let summary = runtime::run(&repo, config, &options, |p| {
@@ -148,6 +154,25 @@ fn render(p: &Progress) -> String {
             "{domain}: killed {} process(es) a previous `up` left behind\n",
             pids.len()
         ),
+        Progress::Synced {
+            remote,
+            received,
+            replayed,
+            rejected,
+        } => {
+            let mut line =
+                format!("up: synced with {remote}: {received} received, {replayed} sent\n");
+            for r in rejected {
+                line.push_str(&format!(
+                    "up: rejected by the remote's state: {}\n",
+                    ui::sanitize(r)
+                ));
+            }
+            line
+        }
+        Progress::SyncFailed { remote, why } => {
+            format!("up: sync with {remote} failed: {}\n", ui::sanitize(why))
+        }
         Progress::Waiting => "up: waiting for comm to move\n".into(),
         Progress::Stopping => "up: stopping the agents\n".into(),
     }
