@@ -490,10 +490,9 @@ impl Supervisor<'_> {
         save_memory(&slot.dir, &slot.memory)?;
         let started = Instant::now();
         let tx = self.tx.clone();
-        match spawn(&inv) {
+        match spawn(&inv, &slot.dir.join("agent.pid")) {
             Ok(child) => {
                 turn.pgid = child.id().map_or(0, |p| p as i32);
-                let _ = fs::write(slot.dir.join("agent.pid"), format!("{}\n", turn.pgid));
                 let limits = Limits {
                     stall_after: Duration::from_secs(slot.settings.stall_after),
                     max_calls: slot.settings.max_turns,

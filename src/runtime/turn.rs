@@ -53,8 +53,18 @@ pub(super) struct Ended {
     pub cut: Option<Cut>,
 }
 
-/// Starts `inv` as the leader of a new process group, stdin closed.
-pub(super) fn spawn(inv: &Invocation) -> std::io::Result<tokio::process::Child> {
+/// Starts `inv` as the leader of a new process group, stdin closed. The
+/// child writes its pid (its group id) to `pid_file` itself, before it
+/// runs the agent: an `up` killed at any moment after the fork leaves the
+/// record the next `up` reaps by.
+pub(super) fn spawn(inv: &Invocation, pid_file: &Path) -> std::io::Result<tokio::process::Child> {
+    use std::os::unix::io::AsRawFd;
+    let record = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(pid_file)?;
+    let fd = record.as_raw_fd();
     let mut cmd = tokio::process::Command::new(&inv.program);
     cmd.args(&inv.args)
         .envs(inv.env.iter().map(|(k, v)| (k, v)))
@@ -66,15 +76,32 @@ pub(super) fn spawn(inv: &Invocation) -> std::io::Result<tokio::process::Child> 
     if let Some(path) = path_with_self() {
         cmd.env("PATH", path);
     }
-    // SAFETY: prctl is async-signal-safe; it only sets this child's
-    // parent-death signal, so the agent dies with a supervisor killed -9.
+    // SAFETY: only async-signal-safe calls between fork and exec: prctl
+    // sets the parent-death signal (the agent dies with a supervisor killed
+    // -9), getpid and write record the pid in a stack buffer; the record's
+    // descriptor is close-on-exec.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            let mut buf = [0u8; 24];
+            let mut at = buf.len() - 1;
+            buf[at] = b'\n';
+            let mut pid = libc::getpid() as u32;
+            loop {
+                at -= 1;
+                buf[at] = b'0' + (pid % 10) as u8;
+                pid /= 10;
+                if pid == 0 {
+                    break;
+                }
+            }
+            libc::write(fd, buf[at..].as_ptr().cast(), buf.len() - at);
             Ok(())
         });
     }
-    cmd.spawn()
+    let child = cmd.spawn();
+    drop(record);
+    child
 }
 
 /// PATH with this binary's folder first, so agents find `comm-node`.

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod daemon;
+pub mod up;
 
 use std::fs;
 use std::path::{Path, PathBuf};
