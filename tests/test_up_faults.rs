@@ -333,6 +333,20 @@ fn two_clones_each_running_up_sync_for_one_domain_complete_the_cross_domain_grap
     let turns: Vec<String> = events(&env, &a, "turn").into_iter().map(|t| t.0).collect();
     assert_eq!(turns, ["api", "web"]);
     env.cn(&a, &["verify"]).expect(0);
+    let port: u16 = daemon
+        .url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     drop(daemon);
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "git daemon still listening on {port}"
+    );
     assert_no_process_left(&env);
 }

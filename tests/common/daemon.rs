@@ -1,6 +1,7 @@
 //! A `git daemon` on 127.0.0.1 for tests that need a real remote.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
@@ -33,6 +34,7 @@ impl Daemon {
             .arg(base)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("git daemon starts");
         let daemon = Daemon {
@@ -50,8 +52,12 @@ impl Daemon {
 }
 
 impl Drop for Daemon {
+    /// Kills the daemon's whole process group: `git daemon` runs the real
+    /// `git-daemon` as a child, which killing `git` alone left behind,
+    /// listening, after every test.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // SAFETY: signals the process group this harness created.
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
         let _ = self.child.wait();
     }
 }
