@@ -105,6 +105,86 @@ fn main() {
         "supervisor idle for 5 s: {:.0} ms CPU; resident memory after {iterations} turns: {rss} KiB",
         idle_cpu * 1000.0
     );
+    sixteen(&env, &temp.path().join("sixteen"));
+}
+
+/// One `up` over 16 domains: idle, then every domain given a task at once.
+fn sixteen(env: &Hermetic, root: &Path) {
+    const DOMAINS: usize = 16;
+    const ROUNDS: usize = 5;
+    std::fs::create_dir_all(root).unwrap();
+    let mut config = String::from("project: sixteen\ndomains:\n");
+    for d in 0..DOMAINS {
+        config.push_str(&format!("  d{d}:\n    scope: [\"d{d}/**\"]\n"));
+    }
+    config.push_str("agents:\n  default:\n    cli: command\n    command: [sleep, \"0.2\"]\n");
+    std::fs::write(root.join("comm.yaml"), config).unwrap();
+    env.git(root, &["init", "-q", "-b", "main"]);
+    env.git(root, &["add", "-A"]);
+    env.git(root, &["commit", "-qm", "initial"]);
+    let init = env.cmd(BIN, root).arg("init").output().unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let mut up = env
+        .cmd(BIN, root)
+        .arg("up")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let before = cpu_of(up.id());
+    std::thread::sleep(Duration::from_secs(5));
+    let idle = cpu_of(up.id()) - before;
+    let idle_rss = rss_kib(up.id());
+
+    let before = cpu_of(up.id());
+    let t = Instant::now();
+    for round in 0..ROUNDS {
+        for d in 0..DOMAINS {
+            let (domain, title) = (format!("d{d}"), format!("r{round}"));
+            let add = env
+                .cmd(BIN, root)
+                .args(["--as", "human", "task", "add", "--domain", &domain, &title])
+                .output()
+                .unwrap();
+            assert!(add.status.success());
+        }
+        wait_for_turns(env, root, (round + 1) * DOMAINS);
+    }
+    let busy = cpu_of(up.id()) - before;
+    let wall = t.elapsed();
+    let busy_rss = rss_kib(up.id());
+    // SAFETY: signals the `up` process this bench started.
+    unsafe { libc::kill(up.id() as i32, libc::SIGTERM) };
+    let _ = up.wait();
+    let turns = ROUNDS * DOMAINS;
+    println!(
+        "16 domains idle for 5 s: {:.0} ms CPU, {idle_rss} KiB resident",
+        idle * 1000.0
+    );
+    println!(
+        "16 domains busy: {turns} turns in {:.1} s, supervisor CPU {:.0} ms = {:.2} ms per turn, {busy_rss} KiB resident",
+        wall.as_secs_f64(),
+        busy * 1000.0,
+        busy * 1000.0 / turns as f64
+    );
+}
+
+/// Waits until `n` turn events are on comm.
+fn wait_for_turns(env: &Hermetic, root: &Path, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let log = env.git(root, &["log", "--format=%s", "comm", "--grep=^turn "]);
+        if log.lines().count() >= n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "only some of {n} turns happened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Waits for line `i` (0-based) of the agent's timestamps.

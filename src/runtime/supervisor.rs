@@ -182,6 +182,9 @@ struct Slot {
     failed: bool,
     /// The branch tip last pushed with `--sync`.
     pushed: Option<git2::Oid>,
+    /// The comm tip at which the domain was last found to have no work
+    /// (cleared when its memory changes).
+    idle_at: Option<git2::Oid>,
     _lock: DomainLock,
 }
 
@@ -230,6 +233,7 @@ pub fn run(
             retry: None,
             failed: false,
             pushed: None,
+            idle_at: None,
             _lock: lock,
         });
     }
@@ -438,8 +442,15 @@ impl Supervisor<'_> {
             }
             Some((_, turn)) => turn,
             None => {
+                // Nothing to decide again while comm has not moved since
+                // this domain was last found idle.
+                let tip = self.repo.ref_tip(crate::comm::COMM_REF).ok().flatten();
+                if tip.is_some() && slot.idle_at == tip {
+                    return Ok(false);
+                }
                 let work = assess(self.repo, self.config, &slot.name, &slot.memory)?;
                 if !work.has_work() {
+                    slot.idle_at = tip;
                     return Ok(false);
                 }
                 let session = match &slot.memory.session {
@@ -526,6 +537,7 @@ impl Supervisor<'_> {
         let Some(turn) = slot.running.take() else {
             return Ok(());
         };
+        slot.idle_at = None;
         let _ = fs::remove_file(slot.dir.join("agent.pid"));
         let stream = ended.stream;
         let stall = crate::clock::format_duration(slot.settings.stall_after);
