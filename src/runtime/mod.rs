@@ -5,12 +5,15 @@
 //!   writes the turn's prompt (the kickoff, then only what is new).
 //! - [`agent`] builds the command line of a turn from `agents:` in comm.yaml.
 //! - [`stream`] reads Claude Code's `stream-json` output as it arrives.
-//! - [`usage`] records one `turn` event per turn (and a `crashed` event to
-//!   the human), with running totals in `usage/<domain>.yaml` on comm.
+//! - [`usage`] records one `turn` event per turn (and a `crashed` or
+//!   `stalled` event to the human), with running totals in
+//!   `usage/<domain>.yaml` on comm.
 //! - [`supervisor`] owns the agents: restart with backoff on a crash, a
-//!   nudge on a stall, wake on comm moving ([`watch`]), clean stop on
-//!   SIGINT/SIGTERM, one `up` per domain ([`lock`]); [`turn`] runs one turn
-//!   as a process group and reads its stream.
+//!   nudge on a stall, wake on comm moving (`watch`: inotify), clean stop
+//!   on SIGINT/SIGTERM, one `up` per domain (`lock`: flock), `--sync`;
+//!   `turn` runs one turn as a process group and reads its stream.
+//! - [`attach`] pauses a domain while a human works in its session;
+//!   [`local`] is what `status` shows of it.
 //!
 //! What only this machine needs (streams, stderr, the session a domain
 //! continues, what its agent was already given) lives under
