@@ -77,6 +77,11 @@ fn three_domains_complete_a_task_graph_through_claude_code_and_the_queue_lands_i
         assert!(["api", "web", "docs"].contains(&from.as_str()), "{from}");
         assert_eq!(trailer(t, "Outcome"), "success");
         assert_eq!(trailer(t, "Cli"), "claude");
+        assert_eq!(
+            trailer(t, "Model"),
+            "claude-opus-5-5",
+            "the CLI's default model, from its init line"
+        );
         for (i, key) in ["Tokens-In", "Tokens-Out", "Cache-Read", "Cache-Write"]
             .iter()
             .enumerate()

@@ -586,6 +586,7 @@ impl Supervisor<'_> {
                 duration_ms: ended.elapsed.as_millis() as u64,
                 outcome,
                 calls: result.num_turns.max(stream.responses.len() as u64),
+                model: stream.model.clone(),
             };
             let appended = record_turn(self.repo, &record)?;
             self.summary.turns += 1;

@@ -71,6 +71,8 @@ pub struct Turn {
     pub outcome: String,
     /// Model calls in the turn.
     pub calls: u64,
+    /// The model the CLI said it runs (its `system/init` line).
+    pub model: Option<String>,
 }
 
 impl Turn {
@@ -90,6 +92,9 @@ impl Turn {
         ];
         if let Some(task) = &self.task {
             f.push(("Task", task.clone()));
+        }
+        if let Some(model) = &self.model {
+            f.push(("Model", model.clone()));
         }
         f.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
     }
@@ -117,6 +122,7 @@ impl Turn {
             duration_ms: num("Duration-Ms")?,
             outcome: e.field("Outcome")?.to_owned(),
             calls: num("Calls").unwrap_or(0),
+            model: e.field("Model").map(str::to_owned),
         })
     }
 }
