@@ -1,6 +1,7 @@
 //! comm-node: git-native coordination for several coding agents on one repository.
 //!
-//! - [`config`] reads and validates `comm.yaml` (domains, scopes, rules).
+//! - [`config`] reads and validates `comm.yaml` (domains, scopes, rules);
+//!   [`project`] finds it from any checkout.
 //! - [`git`] is the only module that calls git2: refs with compare-and-swap,
 //!   trees, worktrees.
 //! - [`comm`] is the bus: one commit per event on the `comm` branch, state in
@@ -19,6 +20,7 @@
 //!   work from comm, records turns and usage.
 //! - [`retry`] jittered backoff for contended refs.
 //! - [`clock`] the time leases and expiries are measured with.
+//! - [`text`] counts with their noun in the right number, and sizes.
 //! - [`cachefile`] escaping and atomic writes for the caches under `.git/comm-node/`.
 //!
 //! The library never prints; the binary's `cli` module decides what users see.
@@ -34,8 +36,10 @@ pub mod git;
 pub mod health;
 pub mod hooks;
 pub mod pathglob;
+pub mod project;
 pub mod queue;
 pub mod retry;
 pub mod runtime;
 pub mod scaffold;
 pub mod status;
+pub mod text;

@@ -1,7 +1,8 @@
 //! The one-screen picture of a coordinated repository: each domain's
 //! branch, worktree, distance from `main` and cleanliness, its agent, the
 //! task it holds, its unread messages, its last activity and whether it has
-//! stalled; and the task graph's counts.
+//! stalled; the task graph's counts; and how well comm.yaml covers the
+//! files of `main`.
 //!
 //! Gathering only reads; `comm-node status` renders the result.
 
@@ -10,6 +11,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::boundary::coverage::{coverage, Coverage};
 use crate::comm::task::{self, Status as TaskStatus};
 use crate::comm::{self, reservation, CommError, Presence, Snapshot};
 use crate::config::{Config, Health, Loaded};
@@ -28,6 +30,11 @@ pub struct Status {
     pub tasks: TaskCounts,
     /// The liveness thresholds in effect, in seconds.
     pub health: Health,
+    /// Files of `main` no domain owns, and globs that match none of them.
+    pub coverage: Option<Coverage>,
+    /// The room `.git/comm-node/` takes (`status --verbose`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk: Option<crate::queue::prune::Usage>,
 }
 
 /// How many tasks are in each state.
@@ -167,6 +174,11 @@ pub fn gather(
         domains,
         tasks: count_tasks(&snapshot)?,
         health: config.health,
+        coverage: match main_tip {
+            Some(tip) => Some(coverage(loaded, repo.snapshot_commit(tip)?.paths())),
+            None => None,
+        },
+        disk: None,
     })
 }
 

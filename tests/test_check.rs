@@ -266,6 +266,60 @@ fn odd_files_are_handled_not_fatal() {
 }
 
 #[test]
+fn an_import_type_and_the_import_after_it_are_both_checked() {
+    let env = Env::new();
+    shop(&env);
+    let web = wt(&env, "web");
+    let file = web.join("apps/web/src/hooks/useOrders.ts");
+    // `import("m").T<Args>` breaks tree-sitter's parse, and without a `;`
+    // the error swallows the start of the next import.
+    prepend(
+        &file,
+        "export type O = import(\"../../../../services/api/src/db/orders\").Order<{ id: 1 }>\n\
+         import { users } from \"../../../../services/api/src/db/users\"",
+    );
+    let run = commit(&env, &web, "two ways into the api's db");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    for at in [
+        "useOrders.ts:1:24: exports: ",
+        "useOrders.ts:2:23: exports: ",
+    ] {
+        assert!(run.stderr.contains(at), "{at} in {}", run.stderr);
+    }
+}
+
+#[test]
+fn a_file_that_could_not_be_fully_parsed_is_reported() {
+    let env = Env::new();
+    shop(&env);
+    let web = wt(&env, "web");
+    let dir = web.join("apps/web/src/odd");
+    write(&dir.join("ok.ts"), "export const x = 1;\n");
+    write(
+        &dir.join("broken.ts"),
+        "type X = import(\"./ok\").T<{ a: 1 }>\nimport { a.b } from \"./ok\"\n",
+    );
+    let run = commit(&env, &web, "unreadable import");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = env.cn(&web, &["check", "--all"]).expect(0);
+    assert!(
+        run.stdout.contains(
+            "warning: apps/web/src/odd/broken.ts could not be fully parsed: imports may be missing"
+        ),
+        "{}",
+        run.stdout
+    );
+    let run = env.cn(&web, &["check", "--all", "--json"]).expect(0);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        report["imports_may_be_missing"],
+        serde_json::json!(["apps/web/src/odd/broken.ts"]),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn a_merge_bringing_in_a_violation_is_refused_by_pre_merge_commit() {
     let env = Env::new();
     shop(&env);

@@ -175,7 +175,7 @@ fn edits_to_the_same_line_of_a_shared_file_conflict_when_both_land() {
     );
     assert!(text.contains("comm-node reserve PATH"), "{text}");
     assert!(
-        !text.contains("git rebase"),
+        !text.contains("comm-node update (it merges"),
         "no branch conflicts with main: {text}"
     );
 
@@ -245,7 +245,7 @@ fn a_branch_conflicting_with_main_is_told_to_rebase_and_paired_on_its_merge_base
     );
     assert!(
         text.contains(
-            "hint: a branch that conflicts with main: in its worktree run git rebase main"
+            "hint: a branch that conflicts with main: in its worktree run comm-node update"
         ),
         "{text}"
     );

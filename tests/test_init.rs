@@ -378,6 +378,7 @@ fn demo_runs_the_story() {
         "comm-node pre-commit: commit refused",
         "1 landed, 1 rejected, 2 test runs",
         "1 landed, 0 rejected, 1 test run;",
+        "caught domain/web up with main by fast-forward",
     ] {
         assert!(
             run.stdout.contains(line),

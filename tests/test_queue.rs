@@ -3,63 +3,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use common::queue::{commit, project, queue_run, submit, tip, CONFIG, TEST};
 use common::{read, write, Env};
 use serde_json::Value;
-
-/// Four domains; the project test fails when any file says BROKEN.
-/// The project test line of [`CONFIG`], which tests swap for their own.
-const TEST: &str = r#"test: ["! grep -rqx --exclude=.git BROKEN ."]"#;
-const CONFIG: &str = r#"project: app
-test: ["! grep -rqx --exclude=.git BROKEN ."]
-domains:
-  api:
-    scope: ["api/**"]
-  web:
-    scope: ["web/**"]
-  db:
-    scope: ["db/**"]
-  docs:
-    scope: ["docs/**"]
-"#;
-
-/// An initialised repository with `config` and a file per domain.
-fn project(env: &Env, config: &str) -> PathBuf {
-    env.app(&[
-        ("comm.yaml", config),
-        ("api/config.txt", "port = 80\n"),
-        ("web/index.txt", "hello\n"),
-        ("db/schema.txt", "table a\n"),
-        ("docs/intro.txt", "intro\n"),
-    ])
-}
-
-/// Commits `files` on `domain`'s branch in its worktree, skipping hooks
-/// (the queue must not rely on them).
-fn commit(env: &Env, domain: &str, files: &[(&str, &str)], message: &str) -> String {
-    let wt = env.worktree(domain);
-    for (path, text) in files {
-        write(&wt.join(path), text);
-    }
-    env.git(&wt, &["add", "-A"]);
-    env.git(&wt, &["commit", "-q", "--no-verify", "-m", message]);
-    env.git(&wt, &["rev-parse", "HEAD"])
-}
-
-fn submit(env: &Env, domain: &str) -> Value {
-    let run = env
-        .cn(&env.worktree(domain), &["--json", "submit"])
-        .expect(0);
-    serde_json::from_str(&run.stdout).unwrap()
-}
-
-fn queue_run(env: &Env, root: &Path, extra: &[&str]) -> Value {
-    let mut args = vec!["--json", "queue", "run", "--once"];
-    args.extend_from_slice(extra);
-    let run = env.cn(root, &args).expect(0);
-    serde_json::from_str(&run.stdout).unwrap()
-}
 
 /// `kind|Comm-Domain|Comm-Reason|subject` for each queue decision on comm, oldest first.
 fn decisions(env: &Env, root: &Path) -> Vec<String> {
@@ -76,10 +24,6 @@ fn decisions(env: &Env, root: &Path) -> Vec<String> {
         .filter(|l| l.starts_with("landed|") || l.starts_with("rejected|"))
         .map(str::to_owned)
         .collect()
-}
-
-fn tip(env: &Env, root: &Path, rev: &str) -> String {
-    env.git(root, &["rev-parse", rev])
 }
 
 fn queued(env: &Env, root: &Path) -> Vec<String> {
@@ -540,7 +484,7 @@ fn killed_while_pushing_the_remote_is_old_or_tested_and_a_rerun_completes() {
     env.git(&bare, &["config", "receive.denyNonFastForwards", "true"]);
     env.git(&root, &["remote", "add", "origin", bare.to_str().unwrap()]);
     env.git(&root, &["push", "-q", "origin", "main"]);
-    env.cn(&root, &["sync"]).expect(0);
+    env.cn(&root, &["sync", "origin"]).expect(0);
     kill_rounds(&env, &root, &bare, &["--push", "origin"], &tested, 16, 10);
 }
 
@@ -780,7 +724,7 @@ fn a_synced_decision_keeps_a_resubmission_made_on_another_clone() {
     );
     env.git(&seed, &["remote", "add", "origin", bare.to_str().unwrap()]);
     env.git(&seed, &["push", "-q", "origin", "main", "domain/api"]);
-    env.cn(&seed, &["sync"]).expect(0);
+    env.cn(&seed, &["sync", "origin"]).expect(0);
     // Another clone resubmits api with a newer head and publishes it.
     env.git(
         env.dir.path(),
@@ -828,7 +772,7 @@ fn a_lost_push_race_is_retried_and_a_moved_main_redoes_the_batch() {
         &seed,
         &["push", "-q", "origin", "main", "domain/api", "domain/web"],
     );
-    env.cn(&seed, &["sync"]).expect(0);
+    env.cn(&seed, &["sync", "origin"]).expect(0);
     env.git(
         env.dir.path(),
         &["clone", "-q", bare.to_str().unwrap(), "other"],
@@ -961,7 +905,7 @@ fn a_head_nobody_pushed_is_rejected_as_missing_on_ci() {
     // Submitted and synced, but domain/api itself was never pushed.
     commit(&env, "api", &[("api/a.txt", "a\n")], "api: a");
     submit(&env, "api");
-    env.cn(&seed, &["sync"]).expect(0);
+    env.cn(&seed, &["sync", "origin"]).expect(0);
     env.git(
         env.dir.path(),
         &["clone", "-q", bare.to_str().unwrap(), "ci"],

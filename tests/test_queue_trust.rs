@@ -51,10 +51,21 @@ fn queue_run(env: &Env, root: &Path, extra: &[&str]) -> Value {
 
 /// Starts `comm-node queue run --once ARGS` in a process group of its own.
 fn spawn_run(env: &Env, root: &Path, args: &[&str]) -> std::process::Child {
+    spawn_run_with(env, root, args, &[])
+}
+
+/// [`spawn_run`] with extra environment variables.
+fn spawn_run_with(
+    env: &Env,
+    root: &Path,
+    args: &[&str],
+    vars: &[(&str, &str)],
+) -> std::process::Child {
     use std::os::unix::process::CommandExt;
     let mut cmd = std::process::Command::new(common::BIN);
     cmd.args(["queue", "run", "--once"])
         .args(args)
+        .envs(vars.iter().copied())
         .process_group(0)
         .current_dir(root)
         .stdout(std::process::Stdio::null())
@@ -285,6 +296,64 @@ fn a_killed_runs_test_processes_do_not_outlive_the_next_run() {
     assert!(!root.join(".git/comm-node/queue/test.group").exists());
 }
 
+/// Waits (up to 30 s) until process `pid` is stopped by a signal.
+#[track_caller]
+fn wait_stopped(pid: u32) {
+    for _ in 0..600 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('T'))
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("process {pid} never stopped");
+}
+
+#[test]
+fn a_run_killed_before_recording_its_test_group_leaves_no_test_running() {
+    let env = Env::new();
+    let mut groups = Groups::default();
+    let hold = env.path("hold");
+    let pid_file = env.path("test.pid");
+    write(&hold, "");
+    let test = format!(
+        "if [ -e {hold} ]; then echo $$ > {pid}; sleep 40; fi",
+        hold = hold.display(),
+        pid = pid_file.display()
+    );
+    let root = project(&env, &test);
+    commit_and_submit(&env, "api", &[("api/a.txt", "a\n")]);
+    let vars = [("COMM_NODE_TEST_STOP_BEFORE_GROUP_RECORD", "1")];
+    let mut runner = spawn_run_with(&env, &root, &["--timeout", "10s"], &vars);
+    groups.0.push(runner.id() as i32);
+    wait_stopped(runner.id());
+    // Time for an ungated test to start and write its pid.
+    std::thread::sleep(Duration::from_millis(500));
+    runner.kill().unwrap();
+    runner.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    if let Ok(pid) = std::fs::read_to_string(&pid_file) {
+        let pgid = pid.trim().parse().unwrap();
+        groups.0.push(pgid);
+        assert!(
+            !group_alive(pgid),
+            "the test runs although no run recorded it"
+        );
+    }
+    std::fs::remove_file(&hold).unwrap();
+
+    let report = queue_run(&env, &root, &["--timeout", "10s"]);
+    assert_eq!(report["decisions"][0]["outcome"], "landed", "{report}");
+    assert!(
+        !pid_file.exists(),
+        "the test never ran before its group was recorded"
+    );
+}
+
 /// `kind|from|to|Comm-Main` of every `untested` event on comm in `dir`.
 fn untested_events(env: &Env, dir: &Path) -> Vec<String> {
     let out = env.git(
@@ -312,7 +381,7 @@ fn commits_pushed_straight_to_main_are_reported_to_the_human_once() {
     );
     env.git(&root, &["remote", "add", "origin", bare.to_str().unwrap()]);
     env.git(&root, &["push", "-q", "origin", "main"]);
-    env.cn(&root, &["sync"]).expect(0);
+    env.cn(&root, &["sync", "origin"]).expect(0);
     let push = ["--push", "origin"];
     commit_and_submit(&env, "api", &[("api/a.txt", "a\n")]);
     let report = queue_run(&env, &root, &push);

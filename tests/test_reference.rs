@@ -1,6 +1,7 @@
 //! Extraction agrees with each language's own parser on real code: Python's
 //! `ast` module over the installed standard library, and the TypeScript
-//! compiler API over rxjs's TypeScript sources and the demo fixture.
+//! compiler API over rxjs's TypeScript sources, the demo fixture and the
+//! samples of what tree-sitter-typescript cannot parse (fixtures/typescript).
 //!
 //! The comparison itself is `tests/reference/compare.py` (see its README);
 //! these tests run it against the binary under test. The TypeScript side
@@ -78,7 +79,11 @@ fn typescript_matches_the_compiler_api_on_rxjs() {
     let modules = node_modules();
     let report = compare(
         "ts",
-        &[&modules.join("rxjs/src"), &manifest().join("fixtures/demo")],
+        &[
+            &modules.join("rxjs/src"),
+            &manifest().join("fixtures/demo"),
+            &manifest().join("fixtures/typescript"),
+        ],
         &[("TS_MODULE", &modules.join("typescript"))],
         &[],
     );

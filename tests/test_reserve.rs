@@ -47,9 +47,13 @@ fn reserve(env: &Env, root: &Path, who: &str, args: &[&str]) -> String {
     id
 }
 
+/// `R-` and 10 random letters (digits and lowercase letters).
 fn looks_like_reservation_id(id: &str) -> bool {
-    id.strip_prefix("R-")
-        .is_some_and(|h| h.len() == 6 && h.chars().all(|c| c.is_ascii_hexdigit()))
+    id.strip_prefix("R-").is_some_and(|h| {
+        h.len() == 10
+            && h.chars()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
+    })
 }
 
 fn tip(env: &Env, root: &Path) -> String {
@@ -740,7 +744,7 @@ fn reservers_killed_mid_append_leave_a_sound_bus() {
     let env = Env::new();
     let root = setup(&env, &eight_domains());
     for (round, delay_ms) in [120u64, 260, 400].into_iter().enumerate() {
-        let children: Vec<Child> = (0..4)
+        let children: Vec<common::GroupChild> = (0..4)
             .map(|p| {
                 // Each loop reserves fresh non-overlapping files and releases them.
                 let script = format!(

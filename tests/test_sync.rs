@@ -252,3 +252,41 @@ fn a_claim_that_lost_the_race_on_another_clone_is_rejected_at_sync() {
         env.git(&b, &["rev-parse", "comm"])
     );
 }
+
+/// Issue 10, item 22: `git daemon` runs `git-daemon` as a child, and killing
+/// only the `git` wrapper left that child listening long after the tests.
+/// The helper kills the daemon's whole process group and waits for it.
+#[test]
+fn a_git_daemon_never_outlives_its_test() {
+    let env = Env::new();
+    let seed = env.repo("seed", &[("a.txt", "a\n")]);
+    let base = env.path("served");
+    std::fs::create_dir_all(&base).unwrap();
+    env.git(
+        &base,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            seed.to_str().unwrap(),
+            "remote.git",
+        ],
+    );
+    let daemon = Daemon::start(&env, &base);
+    env.git(env.dir.path(), &["clone", "-q", &daemon.url, "c"]);
+    let group = daemon.group();
+    let members = common::live_group_members(group);
+    let listening = members.iter().any(|pid| {
+        std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "git-daemon")
+    });
+    assert!(
+        listening && members.len() >= 2,
+        "the git wrapper and git-daemon run in the group: {members:?}"
+    );
+    drop(daemon);
+    assert_eq!(
+        common::live_group_members(group),
+        Vec::<i32>::new(),
+        "a process of the daemon's group outlived it"
+    );
+}

@@ -264,7 +264,7 @@ fn two_clones_each_running_up_sync_for_one_domain_complete_the_cross_domain_grap
     let script = env.path("agent.sh");
     write(
         &script,
-        "d=$(basename \"$PWD\")\nout=$(comm-node task next --json 2>/dev/null) || exit 0\nid=$(printf '%s\\n' \"$out\" | sed -n 's/^  \"id\": \"\\(.*\\)\",$/\\1/p')\nmkdir -p \"$d\"\necho \"done $id\" > \"$d/work.txt\"\ngit add -A\ngit commit -qm \"$d: $id\"\ncomm-node task done \"$id\"\n",
+        "d=$(basename \"$PWD\")\nout=$(comm-node task next --json 2>/dev/null) || exit 0\nid=$(printf '%s\\n' \"$out\" | sed -n 's/^  \"id\": \"\\(.*\\)\",$/\\1/p')\nmkdir -p \"$d\"\necho \"done $id\" > \"$d/work.txt\"\ngit add -A\ngit commit -qm \"$d: $id\"\ncomm-node task done --force \"$id\"\n",
     );
     let config = format!(
         "project: app\ndomains:\n  api:\n    scope: [\"api/**\"]\n  web:\n    scope: [\"web/**\"]\nagents:\n  default:\n    cli: command\n    command: [sh, {}]\n",

@@ -21,12 +21,13 @@ pub struct ImportCache {
     dirty: bool,
 }
 
-const KINDS: [(ImportKind, char); 9] = [
+const KINDS: [(ImportKind, char); 10] = [
     (ImportKind::Import, 'i'),
     (ImportKind::SideEffect, 's'),
     (ImportKind::ReExport, 'r'),
     (ImportKind::Require, 'q'),
     (ImportKind::Dynamic, 'd'),
+    (ImportKind::ImportType, 't'),
     (ImportKind::ImportEquals, 'e'),
     (ImportKind::Use, 'u'),
     (ImportKind::Mod, 'm'),
@@ -40,14 +41,17 @@ const LANGS: [(Lang, char); 4] = [
     (Lang::Rust, 'r'),
 ];
 
-/// Identifies the extractor that filled a cache: the crate version and the
-/// query files.
+/// Identifies the extractor that filled a cache: the crate version, the
+/// query files and the code that reads their captures.
 fn version() -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     env!("CARGO_PKG_VERSION").hash(&mut h);
     include_str!("../../grammars/typescript.scm").hash(&mut h);
     include_str!("../../grammars/python.scm").hash(&mut h);
     include_str!("../../grammars/rust.scm").hash(&mut h);
+    include_str!("extract/mod.rs").hash(&mut h);
+    include_str!("extract/readers.rs").hash(&mut h);
+    include_str!("extract/fallback.rs").hash(&mut h);
     format!("comm-node-imports {:016x}", h.finish())
 }
 
@@ -97,7 +101,7 @@ impl ImportCache {
                 .map_or('?', |(_, c)| *c);
             out.push_str(&format!(
                 "{blob} {lang} {} {}\n",
-                u8::from(e.syntax_errors),
+                u8::from(e.syntax_errors) + u8::from(e.incomplete),
                 e.imports.len()
             ));
             for i in &e.imports {
@@ -132,7 +136,13 @@ fn parse_entry<'a>(
     let blob = parts.next()?.to_owned();
     let lang_char = parts.next()?.chars().next()?;
     let lang = LANGS.iter().find(|(_, c)| *c == lang_char)?.0;
-    let syntax_errors = parts.next()? == "1";
+    // 0: parsed cleanly, 1: syntax errors, 2: and imports may be missing.
+    let (syntax_errors, incomplete) = match parts.next()? {
+        "0" => (false, false),
+        "1" => (true, false),
+        "2" => (true, true),
+        _ => return None,
+    };
     let count: usize = parts.next()?.parse().ok()?;
     let mut imports = Vec::with_capacity(count);
     for _ in 0..count {
@@ -163,6 +173,7 @@ fn parse_entry<'a>(
         Extracted {
             imports,
             syntax_errors,
+            incomplete,
         },
     ))
 }
@@ -186,6 +197,7 @@ mod tests {
                 type_only: true,
             }],
             syntax_errors: true,
+            incomplete: true,
         };
         cache.extend(vec![("abc123".into(), Lang::Tsx, extracted.clone())]);
         cache.save(&path);

@@ -50,6 +50,9 @@ pub struct Unresolved {
     pub line: u32,
     pub column: u32,
     pub import: String,
+    /// Why it found nothing, and what to do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 /// One resolved edge between files, for `comm-node graph`.
@@ -70,6 +73,9 @@ pub struct Report {
     pub external: BTreeMap<String, usize>,
     /// Files that parsed with syntax errors (their imports still count).
     pub syntax_errors: Vec<String>,
+    /// Files among those that could not be fully parsed: an error region
+    /// holds import-like text nothing could read, so imports may be missing.
+    pub imports_may_be_missing: Vec<String>,
     /// Every resolved file-to-file import.
     #[serde(skip)]
     pub edges: Vec<Edge>,
@@ -78,6 +84,9 @@ pub struct Report {
     pub rules: Vec<&'static str>,
     /// The rules it did not apply, and why.
     pub not_checked: Vec<NotChecked>,
+    /// Unowned files and dead globs (`check --all` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<super::coverage::Coverage>,
 }
 
 impl Report {
@@ -109,7 +118,7 @@ pub fn check(
     extractor: &Extractor,
     cache: &mut ImportCache,
 ) -> Result<Report, GitError> {
-    let resolver = Resolver::new(snapshot);
+    let resolver = Resolver::new(snapshot, rules.python_roots());
     let mut report = Report {
         violations: check_changes(rules, snapshot, &request.changes),
         not_checked: not_checked(&request.changes),
@@ -152,6 +161,9 @@ pub fn check(
         report.files_checked += partial.files_checked;
         report.unresolved.extend(partial.unresolved);
         report.syntax_errors.extend(partial.syntax_errors);
+        report
+            .imports_may_be_missing
+            .extend(partial.imports_may_be_missing);
         report.edges.extend(partial.edges);
         for (package, n) in partial.external {
             *report.external.entry(package).or_default() += n;
@@ -197,16 +209,28 @@ fn check_files(
         if extracted.syntax_errors {
             report.syntax_errors.push(file.clone());
         }
+        if extracted.incomplete {
+            report.imports_may_be_missing.push(file.clone());
+        }
         for import in &extracted.imports {
             for target in resolver.resolve(file, lang, import) {
-                record(&mut report, rules, file, import, &target);
+                let hint = || resolver.hint(file, lang, import);
+                record(&mut report, rules, file, import, &target, hint);
             }
         }
     }
     Ok((report, fresh))
 }
 
-fn record(report: &mut Report, rules: &Rules, file: &str, import: &Import, target: &Target) {
+/// Adds one resolved import to the report; `hint` explains an unresolved one.
+fn record(
+    report: &mut Report,
+    rules: &Rules,
+    file: &str,
+    import: &Import,
+    target: &Target,
+    hint: impl FnOnce() -> Option<String>,
+) {
     match target {
         Target::File(to) => report.edges.push(Edge {
             from: file.to_owned(),
@@ -218,6 +242,7 @@ fn record(report: &mut Report, rules: &Rules, file: &str, import: &Import, targe
             line: import.line,
             column: import.column,
             import: import.spec.clone(),
+            hint: hint(),
         }),
     }
     report

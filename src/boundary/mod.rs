@@ -7,15 +7,21 @@
 //! - `links` follows the symbolic links a snapshot records.
 //! - `rules` checks changed files and their imports against `comm.yaml`;
 //!   `changes` decides who acts for each change and applies the change rules.
+//! - [`coverage`] finds the tracked files no domain owns and the globs of
+//!   `comm.yaml` that match no file.
 //! - `reserved` checks changed files against other domains' reservations.
 //! - [`commits`] runs a check over a commit range read from git.
+//! - [`catchup`] narrows the change rules to the domain's own edits while a
+//!   catch-up merge of `main` is in progress.
 //!
-//! Nothing here prints; only `commits` reads git (through [`crate::git`]).
+//! Nothing here prints; only `commits` and `catchup` read git (through [`crate::git`]).
 
 pub mod cache;
+pub mod catchup;
 pub mod changes;
 pub mod check;
 pub mod commits;
+pub mod coverage;
 pub mod extract;
 pub mod links;
 pub mod reserved;
@@ -67,6 +73,9 @@ pub enum ImportKind {
     Require,
     /// JS `import('x')` with a string literal.
     Dynamic,
+    /// TS `import('x')` in a type position (`let a: import('x').T`,
+    /// `typeof import('x')`): always `type_only`.
+    ImportType,
     /// TS `import x = require('x')`.
     ImportEquals,
     /// Rust `use path;` (one per leaf of a use tree).
@@ -107,4 +116,8 @@ pub struct Extracted {
     pub imports: Vec<Import>,
     /// The parser recovered from syntax errors (imports are still reported).
     pub syntax_errors: bool,
+    /// TS/JS: a syntax error region holds `import`, `export` or `require`
+    /// that neither the parser nor the fallback reading could make sense
+    /// of, so imports may be missing. Always `false` without syntax errors.
+    pub incomplete: bool,
 }

@@ -56,6 +56,7 @@ pub struct Rules {
     shared: GlobSet,
     unowned: Unowned,
     forbid: Vec<(GlobSet, GlobSet, String, String)>,
+    python_roots: Vec<String>,
 }
 
 fn globs(patterns: &[String]) -> GlobSet {
@@ -100,7 +101,13 @@ impl Rules {
                     )
                 })
                 .collect(),
+            python_roots: config.python_roots(),
         }
+    }
+
+    /// The Python source roots comm.yaml declares (resolution uses them).
+    pub fn python_roots(&self) -> &[String] {
+        &self.python_roots
     }
 
     /// The domain owning `path`, if any.
@@ -164,7 +171,9 @@ impl Rules {
                 Some(base(
                     "unowned",
                     format!("no domain owns {path}"),
-                    "add it to a domain's scope or to `shared` in comm.yaml, or set `unowned: warn`".to_owned(),
+                    format!(
+                        "only the human changes comm.yaml: ask them to give it to a domain or to `shared` (comm-node send --to human \"who owns {path}?\")"
+                    ),
                     severity,
                 ))
             }

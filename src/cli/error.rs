@@ -16,6 +16,20 @@ pub enum Kind {
     Failure,
 }
 
+/// An error under `--json`: one document on stdout, so that scripts read
+/// errors the way they read results.
+#[derive(Debug, serde::Serialize)]
+pub struct JsonError<'a> {
+    /// What went wrong (may span lines, e.g. every mistake in comm.yaml).
+    pub error: &'a str,
+    /// What to do next (several hints on separate lines), or null.
+    pub hint: Option<String>,
+    /// The exit status: 1 refused, 2 usage or config, 3 failure.
+    pub exit: u8,
+    /// The chain of underlying causes, outermost first.
+    pub causes: &'a [String],
+}
+
 /// An error ready to show: `error: …`, `caused by: …`, `hint: …`.
 #[derive(Debug)]
 pub struct CliError {
@@ -60,12 +74,27 @@ impl CliError {
         self
     }
 
-    pub fn exit_code(&self) -> ExitCode {
-        ExitCode::from(match self.kind {
+    /// The process's exit status: 1 refused, 2 usage, 3 failure.
+    pub fn exit_status(&self) -> u8 {
+        match self.kind {
             Kind::Refused => 1,
             Kind::Usage => 2,
             Kind::Failure => 3,
-        })
+        }
+    }
+
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(self.exit_status())
+    }
+
+    /// The error as `--json` shows it on stdout.
+    pub fn to_json(&self) -> JsonError<'_> {
+        JsonError {
+            error: &self.message,
+            hint: (!self.hints.is_empty()).then(|| self.hints.join("\n")),
+            exit: self.exit_status(),
+            causes: &self.causes,
+        }
     }
 
     /// The text shown on stderr.
@@ -85,12 +114,21 @@ impl CliError {
 }
 
 impl From<ConfigErrors> for CliError {
+    /// One mistake is shown with its hint as the error's hint; several
+    /// are listed, each with its own hint.
     fn from(errors: ConfigErrors) -> CliError {
-        let count = errors.0.len();
+        let file = comm_node::config::FILE_NAME;
+        if let [only] = errors.0.as_slice() {
+            let message = format!("{file} has a mistake; nothing was changed\n  {only}");
+            let error = CliError::new(Kind::Usage, message);
+            return match &only.hint {
+                Some(hint) => error.hint(hint),
+                None => error,
+            };
+        }
         let mut message = format!(
-            "{} has {count} mistake{}; nothing was changed",
-            comm_node::config::FILE_NAME,
-            if count == 1 { "" } else { "s" }
+            "{file} has {}; nothing was changed",
+            comm_node::text::count(errors.0.len(), "mistake")
         );
         for e in &errors.0 {
             message.push_str(&format!("\n  {e}"));
@@ -139,6 +177,7 @@ impl From<comm_node::comm::CommError> for CliError {
             CommError::Refused { message, hint } => {
                 CliError::new(Kind::Refused, message).hint(hint)
             }
+            CommError::Signing(e) => CliError::failure(&e).hint(e.hint()),
             CommError::Corrupt { ref path, .. } => {
                 let hint = format!(
                     "look at it with `git show comm:{path}`; `git log comm -- {path}` shows which event wrote it"

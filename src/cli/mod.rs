@@ -11,8 +11,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use comm_node::comm;
-use comm_node::config::{self, Config, Limits, Loaded};
+use comm_node::config::{Limits, Loaded};
 use comm_node::git::Repo;
+use comm_node::project;
 
 pub use error::{CliError, Kind};
 
@@ -36,7 +37,8 @@ pub struct Cli {
     dir: Option<PathBuf>,
     /// Act as this domain, or `human`, outside a domain worktree (inside one,
     /// the worktree's own domain acts and naming another is refused; the
-    /// process's real working directory decides, whatever -C says).
+    /// process's real working directory decides, whatever -C says). In the
+    /// main checkout `human` acts by default. Default: $COMM_NODE_AS.
     #[arg(long = "as", value_name = "NAME", global = true)]
     as_name: Option<String>,
     #[command(subcommand)]
@@ -70,6 +72,8 @@ enum Command {
     Release(commands::release::Args),
     Reservations(commands::reservations::Args),
     Submit(commands::submit::Args),
+    #[command(visible_alias = "catch-up")]
+    Update(commands::update::Args),
     Queue(commands::queue::Args),
     Completions(commands::completions::Args),
     Man(commands::man::Args),
@@ -92,35 +96,56 @@ impl Ctx {
     /// The repository containing the working directory.
     pub fn repo(&self) -> Result<Repo, CliError> {
         Repo::discover(&self.cwd).map_err(|e| {
-            CliError::new(Kind::Usage, &e)
-                .hint("run comm-node inside a git repository, or pass -C DIR")
+            let error = match e.code() {
+                git2::ErrorCode::NotFound => CliError::new(
+                    Kind::Usage,
+                    format!(
+                        "not inside a git repository: {} (nor any folder above it)",
+                        self.cwd.display()
+                    ),
+                ),
+                _ => CliError::new(Kind::Usage, &e),
+            };
+            error.hint(
+                "run comm-node inside a git repository (`git init` makes one), or pass -C DIR",
+            )
         })
     }
 
-    /// The repository and its validated `comm.yaml` (read from the main checkout).
+    /// The repository and its validated `comm.yaml` (from the main
+    /// checkout, or committed on `main`: see [`comm_node::project`]).
     pub fn load(&self) -> Result<(Repo, Loaded), CliError> {
         let repo = self.repo()?;
-        let root = repo.main_workdir().ok_or_else(|| {
-            CliError::new(
+        let Some(loaded) = project::load_config_if_any(&repo)? else {
+            let root = repo
+                .main_workdir()
+                .unwrap_or_else(|| repo.common_dir().to_path_buf());
+            return Err(CliError::new(
                 Kind::Usage,
-                "this repository has no main checkout to read comm.yaml from",
+                format!(
+                    "no {} in {} (nor committed on {})",
+                    comm_node::config::FILE_NAME,
+                    root.components().as_path().display(),
+                    repo.main_head().map_or("main".to_owned(), |(b, _)| b)
+                ),
             )
-        })?;
-        let loaded = Config::load(&root.join(config::FILE_NAME))?;
-        loaded.check_main(|b| matches!(repo.branch_tip(b), Ok(Some(_))))?;
+            .hint(
+                "write one at the repository root to declare the domains (and commit it); `comm-node init --help` prints a complete example",
+            ));
+        };
+        let current = repo.main_head().map(|(branch, _)| branch);
+        loaded.check_main(
+            |b| matches!(repo.branch_tip(b), Ok(Some(_))),
+            current.as_deref(),
+        )?;
         Ok((repo, loaded))
     }
 
     /// The bus limits from comm.yaml (the defaults when there is none).
     pub fn limits(&self, repo: &Repo) -> Result<Limits, CliError> {
-        let Some(root) = repo.main_workdir() else {
-            return Ok(Limits::default());
-        };
-        let file = root.join(config::FILE_NAME);
-        if !file.exists() {
-            return Ok(Limits::default());
-        }
-        Ok(Config::load(&file)?.config.limits)
+        Ok(project::load_config_if_any(repo)?
+            .map(|l| l.config.limits)
+            .unwrap_or_default())
     }
 
     /// Who is acting: this process's domain, or `--as` outside one.
@@ -134,7 +159,12 @@ impl Ctx {
         }
         let known: Vec<&str> = registered.keys().map(String::as_str).collect();
         let own = self.own_domain(repo, &known)?;
-        Ok(comm::resolve_actor(own, self.as_name.as_deref(), &known)?)
+        Ok(comm::resolve_actor(
+            own,
+            self.as_name.as_deref(),
+            &known,
+            outside(repo),
+        )?)
     }
 
     /// The acting domain for checks: this process's, or `--as DOMAIN`;
@@ -145,7 +175,7 @@ impl Ctx {
         if own.is_none() && self.as_name.is_none() {
             return Ok(None);
         }
-        let actor = comm::resolve_actor(own, self.as_name.as_deref(), &known)?;
+        let actor = comm::resolve_actor(own, self.as_name.as_deref(), &known, outside(repo))?;
         Ok((actor != comm::HUMAN).then_some(actor))
     }
 
@@ -167,9 +197,25 @@ impl Ctx {
     }
 }
 
+/// Where a command runs when it is not in a domain worktree: the main
+/// checkout (where `human` acts by default) or elsewhere.
+fn outside(repo: &Repo) -> comm::Outside {
+    if repo.workdir().is_some() && !repo.is_linked_worktree() {
+        comm::Outside::MainCheckout
+    } else {
+        comm::Outside::Elsewhere
+    }
+}
+
+/// The variable that names who acts, for scripts and CI (`--as` wins).
+pub const AS_VAR: &str = "COMM_NODE_AS";
+
 /// Parses the command line and runs it.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let cwd = match cli
         .dir
         .clone()
@@ -178,17 +224,22 @@ pub fn run() -> ExitCode {
     {
         Ok(dir) => dir,
         Err(e) => {
-            return report(CliError::new(
-                Kind::Failure,
-                format!("cannot read the working directory: {e}"),
-            ))
+            return report(
+                CliError::new(
+                    Kind::Failure,
+                    format!("cannot read the working directory: {e}"),
+                ),
+                cli.json,
+            )
         }
     };
     let ctx = Ctx {
         cwd,
         launch_dir: std::env::current_dir().ok(),
         json: cli.json,
-        as_name: cli.as_name,
+        as_name: cli
+            .as_name
+            .or_else(|| std::env::var(AS_VAR).ok().filter(|v| !v.is_empty())),
     };
     let result = match cli.command {
         Command::Init(args) => commands::init::run(&ctx, args),
@@ -216,6 +267,7 @@ pub fn run() -> ExitCode {
         Command::Release(args) => commands::release::run(&ctx, args),
         Command::Reservations(args) => commands::reservations::run(&ctx, args),
         Command::Submit(args) => commands::submit::run(&ctx, args),
+        Command::Update(args) => commands::update::run(&ctx, args),
         Command::Queue(args) => commands::queue::run(&ctx, args),
         Command::Completions(args) => commands::completions::run(&ctx, args),
         Command::Man(args) => commands::man::run(&ctx, args),
@@ -226,15 +278,49 @@ pub fn run() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => report(e),
+        Err(e) => report(e, ctx.json),
     }
 }
 
-fn report(e: CliError) -> ExitCode {
+/// Shows an error: as text on stderr, or under `--json` as one JSON
+/// document on stdout (`{"error", "hint", "exit", "causes"}`) unless the
+/// command already printed its JSON result there.
+fn report(e: CliError, json: bool) -> ExitCode {
     // A closed pipe (`comm-node log | head`) is a clean exit, not an error.
     if e.kind == Kind::Failure && e.message.contains("Broken pipe") {
         return ExitCode::SUCCESS;
     }
-    ui::eprint(&e.render());
+    // A command that printed its JSON result before failing (verify
+    // finding a bad commit) keeps stdout one document.
+    if json && !e.quiet && !ui::printed_json() {
+        if ui::print_json(&e.to_json()).is_err() {
+            ui::eprint(&e.render());
+        }
+    } else {
+        ui::eprint(&e.render());
+    }
     e.exit_code()
+}
+
+/// A command line clap could not parse: its own output (help and version
+/// included) unless `--json` was asked for, then the JSON error shape.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let shown = matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if shown || !std::env::args_os().any(|a| a == "--json") {
+        e.exit();
+    }
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or_default();
+    let message = first.strip_prefix("error: ").unwrap_or(first);
+    report(
+        CliError::new(Kind::Usage, message)
+            .hint("`comm-node help` lists the commands and their arguments"),
+        true,
+    )
 }

@@ -7,11 +7,22 @@
 
 use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
+/// Whether a JSON document went to stdout already (an error then goes to
+/// stderr, so that stdout stays one document).
+static PRINTED_JSON: AtomicBool = AtomicBool::new(false);
+
+/// Whether [`print_json`] has printed a document.
+pub fn printed_json() -> bool {
+    PRINTED_JSON.load(Ordering::SeqCst)
+}
+
 /// Prints `value` as pretty JSON on stdout.
 pub fn print_json(value: &impl Serialize) -> std::io::Result<()> {
+    PRINTED_JSON.store(true, Ordering::SeqCst);
     // Buffered: stdout flushes every line, and pretty JSON has many.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, value)?;

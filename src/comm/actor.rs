@@ -1,5 +1,6 @@
 //! Who is acting: the domain of the worktree the process really runs in,
-//! or the `--as NAME` given outside any domain worktree. A domain can never
+//! or the `--as NAME` (or `COMM_NODE_AS`) given outside any domain
+//! worktree, or `human` in the main checkout when nobody is named. A domain can never
 //! act as another: inside a domain worktree `--as` may only repeat its own
 //! name, and `-C` cannot lead out of it (the process's own working
 //! directory decides, wherever `-C` points).
@@ -68,30 +69,44 @@ pub fn acting_domain(
     checkout_domain(target, known)
 }
 
+/// Where a command runs, when that is not a domain worktree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outside {
+    /// The repository's main checkout: the person steering works here, so
+    /// `human` acts unless `--as` names someone else.
+    MainCheckout,
+    /// Anywhere else (a bare clone on CI, another linked worktree): someone
+    /// must be named.
+    Elsewhere,
+}
+
 /// Resolves the acting name from the process's domain (see
-/// [`acting_domain`]) and the `--as` flag; `known` are the domain names
-/// `--as` may name.
+/// [`acting_domain`]) and the `--as` flag (or `COMM_NODE_AS`); `known` are
+/// the domain names `--as` may name; `outside` says where the command runs
+/// when it is not in a domain worktree.
 pub fn resolve_actor(
     own: Option<String>,
     as_flag: Option<&str>,
     known: &[&str],
+    outside: Outside,
 ) -> Result<String, CommError> {
     match (own, as_flag) {
         (Some(own), None) => Ok(own),
         (Some(own), Some(other)) if other == own => Ok(own),
         (Some(own), Some(other)) => Err(CommError::Refused {
             message: format!("this worktree belongs to domain `{own}`; it cannot act as `{other}`"),
-            hint: "drop --as, or run the command in the other domain's worktree".into(),
+            hint: "drop --as (and unset COMM_NODE_AS), or run the command in the other domain's worktree".into(),
         }),
         (None, Some(name)) if name == HUMAN || known.contains(&name) => Ok(name.to_owned()),
         (None, Some(name)) => Err(CommError::invalid(
             format!("`{name}` is not a registered domain"),
             format!("use --as human or one of: {}", known.join(", ")),
         )),
+        (None, None) if outside == Outside::MainCheckout => Ok(HUMAN.to_owned()),
         (None, None) => Err(CommError::invalid(
-            "this checkout is not a domain worktree, so it is not known who is acting",
+            "this is neither the main checkout nor a domain worktree, so it is not known who is acting",
             format!(
-                "pass --as human (the person steering) or --as DOMAIN (one of: {})",
+                "pass --as human (the person steering) or --as DOMAIN (one of: {}), or set COMM_NODE_AS for scripts and CI",
                 known.join(", ")
             ),
         )),

@@ -189,8 +189,8 @@ where
             return Ok(None);
         };
         change.event.seq = snapshot.seq + 1;
-        let message = change.event.to_message();
-        let commit = repo.commit_edits(snapshot.tip, &change.edits, &message, None)?;
+        let commit =
+            super::signing::commit_event(&snapshot, &mut change.event, &change.edits, None)?;
         let log = format!("comm-node: {}", change.event.subject);
         match repo.cas_ref(COMM_REF, snapshot.tip, commit, &log)? {
             CasOutcome::Updated => {

@@ -200,6 +200,26 @@ pub fn get_artifact(repo: &Repo, qualified: &str) -> Result<Vec<u8>, CommError> 
     })
 }
 
+/// Re-derives a replayed publish (written by `commit`) on a new state: its
+/// recipients must still exist and nothing another clone published may
+/// stand where its file or folder goes; then the bytes land as published.
+pub(super) fn replay_edits(
+    snapshot: &Snapshot,
+    event: &Event,
+    commit: git2::Oid,
+) -> Result<Vec<TreeEdit>, CommError> {
+    let qualified = event.field("Artifact").unwrap_or_default();
+    let Some((from, name)) = qualified.split_once('/') else {
+        return Err(CommError::invalid(
+            format!("the publish {} names no artifact", event.id),
+            "comm-node verify names the commit; the human removes it",
+        ));
+    };
+    check_recipients(snapshot, &event.to)?;
+    check_not_in_the_way(snapshot, from, name)?;
+    Ok(snapshot.repo().commit_edits_of(commit)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,8 @@
 //! scanning the whole history. The index remembers the tip it was built at;
 //! loading it walks only the events added since. If that tip is no longer in
 //! the history (a sync replayed local events), the index is rebuilt. It is a
-//! cache: deleting it loses nothing.
+//! cache: deleting it loses nothing. Ids may be abbreviated to any unique
+//! prefix, as git's commit ids may.
 
 use std::collections::HashMap;
 use std::fs;
@@ -57,6 +58,43 @@ impl Index {
     /// The entry for event `id`.
     pub fn get(&self, id: &str) -> Option<&Entry> {
         self.by_id.get(id).map(|&i| &self.entries[i])
+    }
+
+    /// The entry whose id is `id` or, as git does with commit ids, the only
+    /// one whose id starts with it; `None` when none does, an error naming
+    /// the candidates when several do.
+    pub fn resolve(&self, id: &str) -> Result<Option<&Entry>, CommError> {
+        if let Some(exact) = self.get(id) {
+            return Ok(Some(exact));
+        }
+        if id.is_empty() {
+            return Ok(None);
+        }
+        let matches: Vec<&Entry> = self
+            .entries
+            .iter()
+            .filter(|e| e.id.starts_with(id))
+            .collect();
+        match matches.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one)),
+            many => {
+                let shown: Vec<&str> = many.iter().take(10).map(|e| e.id.as_str()).collect();
+                let more = if many.len() > shown.len() {
+                    ", ..."
+                } else {
+                    ""
+                };
+                Err(CommError::invalid(
+                    format!(
+                        "id prefix `{id}` is ambiguous: {} events match ({}{more})",
+                        many.len(),
+                        shown.join(", ")
+                    ),
+                    "type more characters of the id",
+                ))
+            }
+        }
     }
 
     /// Every entry of `thread`, oldest first.

@@ -4,6 +4,10 @@
 //! read position is `cursors/<domain>.yaml` on `comm`: a sequence number
 //! below which everything is read, plus the ids acknowledged above it. The
 //! inbox walks only the events newer than that number, never the history.
+//!
+//! Ids may be abbreviated to any unique prefix (see [`Index::resolve`]). A
+//! reply names no recipients by default: it goes to the original sender and
+//! its other recipients, in the original's thread, about its task.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
@@ -37,7 +41,8 @@ pub struct Message {
     pub task: Option<String>,
     pub thread: String,
     pub reply_to: Option<String>,
-    /// Estimated tokens of subject and body (bytes / 4).
+    /// Estimated tokens of subject and body (bytes / 4): the `Comm-Tokens`
+    /// a message carries, or the estimate for any other event.
     pub tokens: u64,
     /// Commit time, seconds since the epoch.
     pub time: i64,
@@ -69,7 +74,10 @@ impl Message {
             task: e.field("Task").map(str::to_owned),
             thread: e.field("Thread").unwrap_or(&e.id).to_owned(),
             reply_to: e.field("Reply-To").map(str::to_owned),
-            tokens: e.field("Tokens").and_then(|t| t.parse().ok()).unwrap_or(0),
+            tokens: e
+                .field("Tokens")
+                .and_then(|t| t.parse().ok())
+                .unwrap_or_else(|| estimate_tokens(&e.subject) + estimate_tokens(&e.body)),
             time: logged.time,
             commit: logged.commit.to_string(),
             seq: e.seq,
@@ -95,6 +103,7 @@ fn headline_prefix(from: &str, to: &[String]) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct SendRequest {
     pub from: String,
+    /// Recipients; may be empty for a reply (see [`send`]).
     pub to: Vec<String>,
     pub subject: String,
     pub body: String,
@@ -109,7 +118,10 @@ pub(super) fn estimate_tokens(text: &str) -> u64 {
 }
 
 /// Posts a message. Recipients are re-checked against the registered
-/// domains of the tip the message lands on.
+/// domains of the tip the message lands on. A reply (`reply_to`, any
+/// unique prefix of an id) joins the original's thread; with no `to` it
+/// goes to the original's sender and other recipients (not to the one
+/// replying), and with no `task` it is about the original's task.
 pub fn send(repo: &Repo, req: &SendRequest, limits: &Limits) -> Result<Appended, CommError> {
     check_subject(&req.subject)?;
     if req.body.contains('\0') {
@@ -124,26 +136,37 @@ pub fn send(repo: &Repo, req: &SendRequest, limits: &Limits) -> Result<Appended,
             "publish long content as an artifact (comm-node publish NAME FILE) and send its name, or raise limits.body_bytes in comm.yaml",
         ));
     }
-    if req.to.is_empty() {
-        return Err(CommError::invalid(
-            "no recipient",
-            "pass --to DOMAIN[,DOMAIN...], --to human or --to all",
-        ));
-    }
     for token in [&req.task, &req.thread, &req.reply_to]
         .into_iter()
         .flatten()
     {
         check_token(token)?;
     }
-    let thread = match (&req.thread, &req.reply_to) {
-        (Some(thread), _) => Some(thread.clone()),
-        (None, Some(parent)) => Some(thread_of(repo, parent)?),
-        (None, None) => None,
+    let parent = match &req.reply_to {
+        Some(id) => Some(lookup(repo, id)?),
+        None => None,
     };
-    let mut to = req.to.clone();
+    let mut to = match (&parent, req.to.is_empty()) {
+        (_, false) => req.to.clone(),
+        (Some(parent), true) => reply_recipients(parent, &req.from)?,
+        (None, true) => {
+            return Err(CommError::invalid(
+                "no recipient",
+                "pass --to DOMAIN[,DOMAIN...], --to human or --to all",
+            ))
+        }
+    };
     to.sort();
     to.dedup();
+    let thread = req
+        .thread
+        .clone()
+        .or_else(|| parent.as_ref().map(|p| p.thread.clone()));
+    let task = req
+        .task
+        .clone()
+        .or_else(|| parent.as_ref().and_then(|p| p.task.clone()));
+    let reply_to = parent.as_ref().map(|p| p.id.clone());
     let appended = append(repo, |snapshot| {
         check_recipients(snapshot, &to)?;
         let mut event = Event::new(
@@ -156,10 +179,10 @@ pub fn send(repo: &Repo, req: &SendRequest, limits: &Limits) -> Result<Appended,
         let thread = thread.clone().unwrap_or_else(|| event.id.clone());
         let tokens = estimate_tokens(&req.subject) + estimate_tokens(&req.body);
         event.fields.push(("Thread".into(), thread));
-        if let Some(task) = &req.task {
+        if let Some(task) = &task {
             event.fields.push(("Task".into(), task.clone()));
         }
-        if let Some(parent) = &req.reply_to {
+        if let Some(parent) = &reply_to {
             event.fields.push(("Reply-To".into(), parent.clone()));
         }
         event.fields.push(("Tokens".into(), tokens.to_string()));
@@ -169,6 +192,27 @@ pub fn send(repo: &Repo, req: &SendRequest, limits: &Limits) -> Result<Appended,
         }))
     })?;
     Ok(appended.expect("a message always appends"))
+}
+
+/// Who a reply to `parent` goes to by default: its sender and its other
+/// recipients, except the one replying and comm-node itself (which reads
+/// no messages).
+fn reply_recipients(parent: &Message, me: &str) -> Result<Vec<String>, CommError> {
+    let to: Vec<String> = std::iter::once(&parent.from)
+        .chain(&parent.to)
+        .filter(|name| *name != me && *name != super::SYSTEM_ACTOR)
+        .cloned()
+        .collect();
+    if to.is_empty() {
+        return Err(CommError::invalid(
+            format!(
+                "message {} has no one to reply to: its sender and recipients are you or comm-node",
+                parent.id
+            ),
+            "pass --to DOMAIN[,DOMAIN...]",
+        ));
+    }
+    Ok(to)
 }
 
 fn check_subject(subject: &str) -> Result<(), CommError> {
@@ -222,16 +266,22 @@ pub(super) fn check_recipients(snapshot: &Snapshot, to: &[String]) -> Result<(),
     Ok(())
 }
 
-/// The thread a message belongs to (its own id when it starts one).
+/// The thread a message belongs to (its own id when it starts one); `id`
+/// may be any unique prefix.
 pub fn thread_of(repo: &Repo, id: &str) -> Result<String, CommError> {
-    let index = Index::load(repo)?;
-    let entry = index.get(id).ok_or_else(|| {
-        CommError::invalid(
-            format!("no message with id `{id}`"),
-            "ids are listed by comm-node inbox and comm-node log",
-        )
-    })?;
-    Ok(entry.thread.clone())
+    Ok(lookup(repo, id)?.thread)
+}
+
+/// The message `id` (any unique prefix) names; an error when none does.
+fn lookup(repo: &Repo, id: &str) -> Result<Message, CommError> {
+    find_message(repo, id)?.ok_or_else(|| not_found(id))
+}
+
+fn not_found(id: &str) -> CommError {
+    CommError::invalid(
+        format!("no message with id `{id}`"),
+        "ids (or any unique prefix of one) are listed by comm-node inbox and comm-node log",
+    )
 }
 
 /// A domain's read position: every message with `seq <= seq` is read, and
@@ -347,18 +397,18 @@ pub(super) fn ack_change(
     let acking: Vec<String> = match ids {
         None => unread.iter().map(|m| m.id.clone()).collect(),
         Some(ids) => {
+            let index = Index::load(snapshot.repo())?;
+            let mut full = Vec::new();
             for id in ids {
-                if !unread_ids.contains(id) && Index::load(snapshot.repo())?.get(id).is_none() {
-                    return Err(CommError::invalid(
-                        format!("no message with id `{id}`"),
-                        "comm-node inbox lists the unread ones",
-                    ));
+                let id = match unread_ids.get(id) {
+                    Some(exact) => (*exact).clone(),
+                    None => index.resolve(id)?.ok_or_else(|| not_found(id))?.id.clone(),
+                };
+                if unread_ids.contains(&id) && !full.contains(&id) {
+                    full.push(id);
                 }
             }
-            ids.iter()
-                .filter(|id| unread_ids.contains(id))
-                .cloned()
-                .collect()
+            full
         }
     };
     if acking.is_empty() {
@@ -397,10 +447,11 @@ pub(super) fn ack_change(
     }))
 }
 
-/// The message with `id`, found through the index.
+/// The message with `id` (or the only one whose id starts with it), found
+/// through the index; an error when the prefix is ambiguous.
 pub fn find_message(repo: &Repo, id: &str) -> Result<Option<Message>, CommError> {
     let index = Index::load(repo)?;
-    let Some(entry) = index.get(id) else {
+    let Some(entry) = index.resolve(id)? else {
         return Ok(None);
     };
     message_at(repo, entry.commit)
@@ -424,4 +475,39 @@ fn message_at(repo: &Repo, commit: Oid) -> Result<Option<Message>, CommError> {
         ControlFlow::Break(())
     })?;
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parent(from: &str, to: &[&str]) -> Message {
+        Message {
+            id: "1-a".into(),
+            kind: KIND.into(),
+            from: from.into(),
+            to: to.iter().map(|t| (*t).to_owned()).collect(),
+            subject: "s".into(),
+            body: String::new(),
+            task: None,
+            thread: "1-a".into(),
+            reply_to: None,
+            tokens: 1,
+            time: 0,
+            commit: String::new(),
+            seq: 1,
+        }
+    }
+
+    #[test]
+    fn a_reply_goes_to_everyone_on_the_original_but_the_replier_and_comm_node() {
+        let to = reply_recipients(&parent("api", &["web", "docs"]), "web").unwrap();
+        assert_eq!(to, ["api", "docs"]);
+        let to = reply_recipients(
+            &parent(super::super::SYSTEM_ACTOR, &["web", "human"]),
+            "web",
+        );
+        assert_eq!(to.unwrap(), ["human"]);
+        assert!(reply_recipients(&parent(super::super::SYSTEM_ACTOR, &["web"]), "web").is_err());
+    }
 }

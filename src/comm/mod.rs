@@ -13,9 +13,12 @@ mod event;
 mod index;
 pub mod limits;
 mod message;
+pub mod outgoing;
 mod presence;
 mod repair;
+mod replay;
 pub mod reservation;
+pub mod signing;
 mod sync;
 pub mod task;
 pub mod verify;
@@ -29,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Config, Domain};
 use crate::git::{GitError, Repo, TreeEdit};
 
-pub use actor::{acting_domain, checkout_domain, resolve_actor, HUMAN};
+pub use actor::{acting_domain, checkout_domain, resolve_actor, Outside, HUMAN};
 pub use append::{append, Appended, Change, Snapshot};
 pub use artifact::{get_artifact, publish, published, validate_artifact_name, QUEUE_NAMESPACE};
 pub use event::{new_id, Event};
@@ -40,10 +43,12 @@ pub use message::{
 };
 pub use presence::{hello, presence, Presence};
 pub use repair::{repair, Dropped, RepairReport};
-pub use sync::{sync, Rejected, Replayed, SyncReport};
+pub use replay::NOTICE_KIND;
+pub use sync::{sync, sync_to, Rejected, Replayed, SyncReport};
 
 /// Who signs the events comm-node writes on no one's behalf (queue
-/// decisions, lapsed leases); a reserved name, never a domain.
+/// decisions, lapsed leases, rejections at sync); a reserved name, never a
+/// domain.
 pub const SYSTEM_ACTOR: &str = "comm-node";
 
 /// The full name of the bus ref: a branch, so it pushes and `git log comm` works.
@@ -54,6 +59,8 @@ pub const COMM_REF: &str = "refs/heads/comm";
 pub enum CommError {
     #[error(transparent)]
     Git(#[from] GitError),
+    #[error(transparent)]
+    Signing(#[from] signing::SigningError),
     #[error("`comm` kept moving: gave up after {0} attempts")]
     Contention(usize),
     #[error("state file {path} on comm is corrupt: {reason}")]
@@ -173,9 +180,9 @@ fn registration_event(config: &Config, plan: &RegistrationPlan, from: &str) -> E
     let names: Vec<&str> = config.domains.keys().map(String::as_str).collect();
     let subject = if plan.kickoff {
         format!(
-            "kickoff {}: {} domains ({})",
+            "kickoff {}: {} ({})",
             config.project,
-            names.len(),
+            crate::text::count(names.len(), "domain"),
             names.join(", ")
         )
     } else {

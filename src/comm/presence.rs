@@ -82,3 +82,27 @@ pub fn presence(snapshot: &Snapshot) -> Result<BTreeMap<String, Presence>, CommE
     }
     Ok(out)
 }
+
+/// Re-derives a replayed `hello` (written by `commit`) on a new state: its
+/// presence, unless the domain announced itself more recently on the other
+/// side, whose newer hello then stays (the event still lands: it is the
+/// domain's activity).
+pub(super) fn replay_edits(
+    snapshot: &Snapshot,
+    event: &Event,
+    commit: git2::Oid,
+) -> Result<Vec<TreeEdit>, CommError> {
+    let path = format!("{DIR}/{}.yaml", event.from);
+    let original = Snapshot::at(snapshot.repo(), Some(commit))?;
+    let (Some(ours), Some(bytes)) = (
+        original.read_yaml::<Presence>(&path)?,
+        original.read(&path)?,
+    ) else {
+        return Ok(Vec::new());
+    };
+    let current: Option<Presence> = snapshot.read_yaml(&path)?;
+    if current.is_some_and(|c| c.since > ours.since) {
+        return Ok(Vec::new());
+    }
+    Ok(vec![TreeEdit::Put { path, bytes }])
+}

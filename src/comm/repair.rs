@@ -18,6 +18,7 @@ use git2::Oid;
 use serde::Serialize;
 
 use super::append::short;
+use super::replay::notify;
 use super::sync::{replay_events, Replayed};
 use super::{CommError, Event, Logged, COMM_REF};
 use crate::git::{CasOutcome, Repo};
@@ -100,6 +101,8 @@ pub fn repair(repo: &Repo) -> Result<RepairReport, CommError> {
                 "recreate it with comm-node init",
             ));
         };
+        // Whoever lost an event to the repair hears of it, as after a sync.
+        let new_tip = notify(repo, Some(new_tip), &report.replay)?.unwrap_or(new_tip);
         if repo.cas_ref(COMM_REF, Some(tip), new_tip, "comm-node repair")? == CasOutcome::Updated {
             report.repaired = true;
             report.tip = Some(new_tip.to_string());

@@ -24,7 +24,7 @@ use crate::clock::{format_duration, format_relative, format_timestamp};
 use crate::config::Config;
 use crate::git::{Repo, TreeEdit};
 use crate::pathglob::{heads_compatible, literal_head, PathGlob};
-use crate::retry::short_id;
+use crate::retry::random_id;
 
 /// The event kind of a reservation.
 pub(super) const RESERVE_KIND: &str = "reserve";
@@ -33,6 +33,9 @@ pub(super) const RELEASE_KIND: &str = "release";
 /// The trailer naming the reservation ids an event concerns.
 const ID_FIELD: &str = "Reservation";
 const DIR: &str = "reservations";
+/// Random letters of a reservation id (50 bits): clones that reserve while
+/// apart do not pick the same one.
+const ID_CHARS: usize = 10;
 /// Cache entries that may be missing or stale before it is rewritten.
 const CACHE_SLACK: usize = 16;
 /// Longest `--reason`, in characters.
@@ -60,7 +63,7 @@ impl std::fmt::Display for Mode {
 /// One reservation, as stored in `reservations/<id>.yaml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reservation {
-    /// Short random id, e.g. `R-3f9a1c`.
+    /// Random id, e.g. `R-3f9a1cq0m2` (older ones: `R-3f9a1c`).
     pub id: String,
     /// The holder.
     pub domain: String,
@@ -257,9 +260,9 @@ impl Checked<'_> {
         if !conflicts.is_empty() {
             return Err(refusal(&req.domain, &conflicts, now));
         }
-        let mut id = short_id("R-", 6);
+        let mut id = random_id("R-", ID_CHARS);
         while existing.iter().any(|r| r.id == id) {
-            id = short_id("R-", 6);
+            id = random_id("R-", ID_CHARS);
         }
         let reservation = Reservation {
             id,
@@ -484,7 +487,7 @@ pub fn release(
     if req.force && req.actor != HUMAN {
         return Err(CommError::Refused {
             message: format!("`{}` may not break other domains' reservations", req.actor),
-            hint: "ask the holder with comm-node send, or ask the human to run release --force --as human".into(),
+            hint: "ask the holder with comm-node send, or ask the human to run release --force in the main checkout".into(),
         });
     }
     if let Some(reason) = &req.reason {

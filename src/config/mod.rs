@@ -85,6 +85,20 @@ pub struct Config {
     /// The agent CLI `comm-node up` runs per domain (`default` and overrides).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub agents: BTreeMap<String, AgentSpec>,
+    /// Where Python's top-level packages live.
+    #[serde(default)]
+    pub python: PythonSettings,
+}
+
+/// The `python:` section of comm.yaml (top level or in a domain).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PythonSettings {
+    /// Source roots: folders, relative to the repository root, whose
+    /// sub-folders and modules are importable by name (`py`, `src`), as in
+    /// tach's `source_roots` or a `sys.path` entry.
+    #[serde(default)]
+    pub roots: Vec<String>,
 }
 
 /// The `queue:` section of comm.yaml.
@@ -167,6 +181,9 @@ pub struct Domain {
     /// Capabilities, matched against the `skills` of tasks no domain owns.
     #[serde(default)]
     pub skills: Vec<String>,
+    /// Python source roots inside this domain's scope.
+    #[serde(default)]
+    pub python: PythonSettings,
 }
 
 /// Policy for changed files that no domain owns.
@@ -296,6 +313,16 @@ impl Config {
             .unwrap_or_else(|| format!("../{}.worktrees", self.project))
     }
 
+    /// Every declared Python source root: the project's, then each domain's.
+    pub fn python_roots(&self) -> Vec<String> {
+        let mut roots: Vec<String> = self.python.roots.clone();
+        for domain in self.domains.values() {
+            roots.extend(domain.python.roots.iter().cloned());
+        }
+        roots.dedup();
+        roots
+    }
+
     /// The branch a domain works on.
     pub fn domain_branch(name: &str) -> String {
         format!("domain/{name}")
@@ -313,17 +340,36 @@ impl Loaded {
         }
     }
 
-    /// Checks that the `main` branch exists, using the caller's lookup.
-    pub fn check_main(&self, branch_exists: impl Fn(&str) -> bool) -> Result<(), ConfigErrors> {
+    /// Where the value at `path` (e.g. `domains.api.scope[0]`) was written.
+    pub fn pos(&self, path: &str) -> Pos {
+        self.locations.value(path)
+    }
+
+    /// Checks that the `main` branch exists, using the caller's lookup;
+    /// `checked_out` is the branch the main checkout is on, named instead
+    /// when it exists (a repository on `master` without `main:` set).
+    pub fn check_main(
+        &self,
+        branch_exists: impl Fn(&str) -> bool,
+        checked_out: Option<&str>,
+    ) -> Result<(), ConfigErrors> {
         let main = &self.config.main;
         if branch_exists(main) {
             return Ok(());
         }
-        Err(ConfigErrors(vec![self.error_at(
-            "main",
-            format!("branch `{main}` does not exist"),
-            "commit once on that branch first, or set `main:` to the branch the merge queue should land on",
-        )]))
+        let error = match checked_out.filter(|b| b != main && branch_exists(b)) {
+            Some(current) => self.error_at(
+                "main",
+                format!("branch `{main}` does not exist; this repository's branch is `{current}`"),
+                &format!("set `main: {current}` in comm.yaml (the branch the merge queue lands on)"),
+            ),
+            None => self.error_at(
+                "main",
+                format!("branch `{main}` does not exist"),
+                "commit once on that branch first, or set `main:` to the branch the merge queue should land on",
+            ),
+        };
+        Err(ConfigErrors(vec![error]))
     }
 }
 
@@ -416,8 +462,19 @@ mod tests {
             Path::new("comm.yaml"),
         )
         .unwrap();
-        let e = loaded.check_main(|_| false).unwrap_err();
+        let e = loaded.check_main(|_| false, Some("trunk")).unwrap_err();
         assert_eq!(e.0[0].pos, Pos { line: 2, column: 7 });
         assert!(e.0[0].message.contains("`trunk`"));
+        let e = loaded
+            .check_main(|b| b == "master", Some("master"))
+            .unwrap_err();
+        assert!(e.0[0]
+            .message
+            .ends_with("this repository's branch is `master`"));
+        assert!(e.0[0]
+            .hint
+            .as_deref()
+            .unwrap()
+            .starts_with("set `main: master`"));
     }
 }

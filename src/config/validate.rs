@@ -39,6 +39,9 @@ pub(super) fn check(loaded: &Loaded) -> Vec<ConfigError> {
         );
         check_glob(&mut err, format!("rules[{i}].forbid.to"), &rule.forbid.to);
     }
+    for (i, root) in c.python.roots.iter().enumerate() {
+        check_python_root(&mut err, format!("python.roots[{i}]"), root, None);
+    }
     for (name, domain) in &c.domains {
         let at = |field: &str| format!("domains.{name}.{field}");
         if !is_name(name, false) {
@@ -63,6 +66,10 @@ pub(super) fn check(loaded: &Loaded) -> Vec<ConfigError> {
         }
         let scope = compile_all(&mut err, &at("scope"), &domain.scope);
         let exports = compile_all(&mut err, &at("exports"), &domain.exports);
+        for (i, root) in domain.python.roots.iter().enumerate() {
+            let path = format!("{}[{i}]", at("python.roots"));
+            check_python_root(&mut err, path, root, Some((name, &scope)));
+        }
         for (i, export) in exports.iter().enumerate() {
             let Some(export) = export else { continue };
             if !scope.iter().flatten().any(|s| s.overlap(export).is_some()) {
@@ -154,23 +161,7 @@ fn worktrees_problem(loaded: &Loaded, dir: &str) -> Option<(String, String)> {
             "git keeps its own data there; use a folder beside the repository, e.g. `../<project>.worktrees`".into(),
         ));
     }
-    let escaped: String = inside
-        .join("/")
-        .chars()
-        .flat_map(|ch| {
-            "*?[]{}\\"
-                .contains(ch)
-                .then_some('\\')
-                .into_iter()
-                .chain([ch])
-        })
-        .collect();
-    let below = PathGlob::new(&if escaped.is_empty() {
-        "**".to_owned()
-    } else {
-        format!("{escaped}/**")
-    })
-    .ok()?;
+    let below = everything_below(&inside.join("/"))?;
     let (domain, glob) = loaded.config.domains.iter().find_map(|(name, d)| {
         d.scope
             .iter()
@@ -327,6 +318,82 @@ fn check_glob(
             );
             None
         }
+    }
+}
+
+/// The glob of every path below `folder` (`""`: the whole repository),
+/// with glob characters in the folder's name escaped.
+fn everything_below(folder: &str) -> Option<PathGlob> {
+    let escaped: String = folder
+        .chars()
+        .flat_map(|ch| {
+            "*?[]{}\\"
+                .contains(ch)
+                .then_some('\\')
+                .into_iter()
+                .chain([ch])
+        })
+        .collect();
+    PathGlob::new(&if escaped.is_empty() {
+        "**".to_owned()
+    } else {
+        format!("{escaped}/**")
+    })
+    .ok()
+}
+
+/// Checks one Python source root: a folder of the repository, written
+/// relative to its root, and (for a domain's) inside that domain's scope.
+fn check_python_root(
+    err: &mut impl FnMut(String, String, &str),
+    path: String,
+    root: &str,
+    domain: Option<(&str, &[Option<PathGlob>])>,
+) {
+    let problem = if root.is_empty() {
+        Some("is empty")
+    } else if root.starts_with('/') {
+        Some("is absolute")
+    } else if root
+        .split('/')
+        .any(|s| s == ".." || s == "." || s.is_empty())
+        && root != "."
+    {
+        Some("contains `.`, `..` or an empty folder name")
+    } else if root.contains(['*', '?', '[', ']', '{', '}', '\\']) {
+        Some("is a glob; a root is one folder")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        let folders: Vec<&str> = root
+            .split('/')
+            .take_while(|s| !s.contains(['*', '?', '[', '{', '\\']))
+            .filter(|s| !matches!(*s, "" | "." | ".."))
+            .collect();
+        let suggestion = if folders.is_empty() {
+            "src".to_owned()
+        } else {
+            folders.join("/")
+        };
+        err(
+            path,
+            format!("python root `{root}` {problem}"),
+            &format!("write the folder that holds the top-level packages, relative to the repository root, e.g. `roots: [{suggestion}]`"),
+        );
+        return;
+    }
+    let Some((name, scope)) = domain else { return };
+    let folder = if root == "." { "" } else { root };
+    let Some(below) = everything_below(folder) else {
+        return;
+    };
+    if !scope.iter().flatten().any(|g| g.overlap(&below).is_some()) {
+        err(
+            path,
+            format!("python root `{root}` of `{name}` holds no file of its scope"),
+            "a domain declares the roots of the packages it owns; put roots shared by several domains in the top-level `python: {roots: [...]}`",
+        );
     }
 }
 

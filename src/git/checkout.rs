@@ -94,7 +94,8 @@ impl Repo {
         }))
     }
 
-    fn is_our_worktree(&self, path: &Path) -> bool {
+    /// Whether `path` is a linked worktree of this repository.
+    pub fn is_our_worktree(&self, path: &Path) -> bool {
         let Ok(repo) = Repository::open(path) else {
             return false;
         };

@@ -4,6 +4,7 @@
 //! Everything here speaks git (refs, trees, worktrees); the rest of the
 //! crate speaks domains, events and rules. No function here prints.
 
+mod catchup;
 mod checkout;
 mod command;
 mod merge;
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, Oid, Repository, Signature};
 
+pub use catchup::{abort_operation, catch_up, CatchUp, InProgress, Method};
 pub use checkout::Follow;
 pub use merge::{GitReason, MergeEngine, TrialMerge};
 pub use refs::{CasOutcome, TreeEdit};
@@ -26,13 +28,34 @@ pub use snapshot::{BlobReader, FileSnapshot};
 pub use teardown::LinkedWorktree;
 pub use worktree::{DomainClues, WorktreeInfo, WorktreeState};
 
-/// A git failure, with what comm-node was doing when it happened.
-#[derive(Debug, thiserror::Error)]
-#[error("{context}: {source}")]
+/// A git failure, with what comm-node was doing when it happened. It reads
+/// as `context: git's message`, without libgit2's internal class and code
+/// numbers (`class=Repository (6); code=NotFound (-3)`), which say nothing
+/// to a user; [`GitError::code`] keeps the code for callers.
+#[derive(Debug)]
 pub struct GitError {
     pub context: String,
-    #[source]
     pub source: git2::Error,
+}
+
+impl std::fmt::Display for GitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let message = self.source.message().trim_end_matches('.');
+        if message.is_empty() {
+            return write!(f, "{}", self.context);
+        }
+        write!(f, "{}: {message}", self.context)
+    }
+}
+
+/// git's message is part of the text already: no separate cause.
+impl std::error::Error for GitError {}
+
+impl GitError {
+    /// libgit2's code for the failure (`NotFound`, `Exists`...).
+    pub fn code(&self) -> ErrorCode {
+        self.source.code()
+    }
 }
 
 /// A path staged against `HEAD` with its staged blob (`None`: a deletion).
@@ -115,6 +138,16 @@ impl Repo {
         let common = self.inner.commondir();
         let main = Repository::open(common).ok()?;
         main.workdir().map(Path::to_path_buf)
+    }
+
+    /// The branch the main checkout (or a bare repository) has checked
+    /// out, and its tip; `None` when HEAD is unborn or detached.
+    pub fn main_head(&self) -> Option<(String, Oid)> {
+        let main = Repository::open(self.inner.commondir()).ok()?;
+        let head = main.head().ok()?;
+        let name = head.shorthand().ok()?.to_owned();
+        let tip = head.target()?;
+        head.is_branch().then_some((name, tip))
     }
 
     /// The directory shared by all worktrees (`.git`).

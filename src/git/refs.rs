@@ -19,6 +19,9 @@ pub enum TreeEdit {
 /// microseconds.
 const STALE_LOCK: Duration = Duration::from_secs(2);
 
+/// Signs a commit object's bytes, returning an armored signature.
+pub type Sign<'a, E> = &'a mut dyn FnMut(&[u8]) -> std::result::Result<String, E>;
+
 /// The result of a compare-and-swap ref update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CasOutcome {
@@ -84,6 +87,21 @@ impl Repo {
         message: &str,
         like: Option<Oid>,
     ) -> Result<Oid> {
+        self.commit_edits_signed(parent, edits, message, like, None)
+    }
+
+    /// [`Repo::commit_edits`], signed when `sign` is given: it receives the
+    /// commit object's bytes and returns an armored signature, stored in
+    /// the `gpgsig` header as `git commit -S` does (so `git verify-commit`
+    /// and `git log --show-signature` check it).
+    pub fn commit_edits_signed<E: From<super::GitError>>(
+        &self,
+        parent: Option<Oid>,
+        edits: &[TreeEdit],
+        message: &str,
+        like: Option<Oid>,
+        sign: Option<Sign<'_, E>>,
+    ) -> std::result::Result<Oid, E> {
         let repo = &self.inner;
         let base = match parent {
             Some(p) => self.commit_tree(p)?,
@@ -132,8 +150,32 @@ impl Repo {
             None => None,
         };
         let parents: Vec<&git2::Commit> = parent_commit.iter().collect();
-        repo.commit(None, &author, &committer, message, &tree, &parents)
-            .context(|| "cannot write the commit".into())
+        let Some(sign) = sign else {
+            return Ok(repo
+                .commit(None, &author, &committer, message, &tree, &parents)
+                .context(|| "cannot write the commit".into())?);
+        };
+        let buffer = repo
+            .commit_create_buffer(&author, &committer, message, &tree, &parents)
+            .context(|| "cannot build the commit".into())?;
+        let signature = sign(&buffer)?;
+        let content = std::str::from_utf8(&buffer)
+            .map_err(|e| git2::Error::from_str(&e.to_string()))
+            .context(|| "the commit to sign is not UTF-8".into())?;
+        // git writes the armored lines without a final empty continuation.
+        Ok(repo
+            .commit_signed(content, signature.trim_end(), None)
+            .context(|| "cannot write the signed commit".into())?)
+    }
+
+    /// The signature of a commit (its `gpgsig` header) and the bytes it
+    /// signs, or `None` for an unsigned commit.
+    pub fn commit_signature(&self, commit: Oid) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        match self.inner.extract_signature(&commit, None) {
+            Ok((signature, signed)) => Ok(Some((signature.to_vec(), signed.to_vec()))),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e).context(|| format!("cannot read the signature of {commit}")),
+        }
     }
 
     /// Points `name` at `new` only if it still points at `expected`

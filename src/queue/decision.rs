@@ -42,8 +42,14 @@ pub struct Decision {
 #[derive(Debug, Clone)]
 pub enum Verdict {
     /// `main` moved to `main` (from `from`; `None` when recovered after a
-    /// crash, or when the head was already on main).
-    Landed { main: Oid, from: Option<Oid> },
+    /// crash, or when the head was already on main). `merge` is the entry's
+    /// own merge commit in the stack (the batch tip only for its last
+    /// entry); `None` when recovered.
+    Landed {
+        main: Oid,
+        from: Option<Oid>,
+        merge: Option<Oid>,
+    },
     /// Left out of the stack (conflict, boundary, missing commit).
     Refused(Refusal),
     /// The tests failed on `tested` (the merge that first added it).
@@ -73,21 +79,25 @@ impl Decision {
     pub fn summary(&self, main_branch: &str) -> String {
         let e = &self.entry;
         match &self.verdict {
-            Verdict::Landed { main, .. } => format!(
-                "queue: landed {} {} on {main_branch} as {}{}",
-                e.domain,
-                e.short(),
-                short(*main),
-                e.task_suffix()
-            ),
+            Verdict::Landed { main, merge, .. } => {
+                let at = match merge {
+                    Some(m) if m == main => format!("as {}", short(*m)),
+                    Some(m) => format!("as {} ({main_branch} at {})", short(*m), short(*main)),
+                    None => format!("(already in {main_branch} at {})", short(*main)),
+                };
+                format!(
+                    "queue: landed {} {} on {main_branch} {at}{}",
+                    e.domain,
+                    e.short(),
+                    e.task_suffix()
+                )
+            }
             Verdict::Refused(refusal) => {
                 let why = match refusal {
                     Refusal::Conflict { paths } => format!("conflicts in {}", list(paths)),
-                    Refusal::Boundary { violations } => format!(
-                        "{} boundary violation{}",
-                        violations.len(),
-                        if violations.len() == 1 { "" } else { "s" }
-                    ),
+                    Refusal::Boundary { violations } => {
+                        crate::text::count(violations.len(), "boundary violation")
+                    }
                     Refusal::Missing => "the submitted commit is not in this repository".into(),
                 };
                 rejected_line(e, &why)
@@ -164,9 +174,12 @@ pub fn decision_change(
     }
     let mut edits = Vec::new();
     match &decision.verdict {
-        Verdict::Landed { main, from } => {
+        Verdict::Landed { main, from, merge } => {
             edits.push(untested::landed_edit(*main));
             field("Main", main.to_string());
+            if let Some(merge) = merge {
+                field("Merge", merge.to_string());
+            }
             if let Some(from) = from {
                 field("Main-From", from.to_string());
             }
@@ -221,12 +234,25 @@ fn body(decision: &Decision, main_branch: &str) -> String {
         Verdict::Landed {
             main,
             from: Some(from),
-        } => format!("{what} was tested as {main} and {main_branch} moved from {from} to it."),
-        Verdict::Landed { main, from: None } => format!(
-            "{what} is already contained in {main_branch} ({main}); recorded as landed."
+            merge,
+        } => match merge.filter(|m| m != main) {
+            None => format!(
+                "{what} was tested as {main} and {main_branch} moved from {from} to it.\n\n{}",
+                catch_up_line(main_branch)
+            ),
+            Some(merge) => format!(
+                "{what} was merged as {merge}; the batch it belongs to was tested as {main} and {main_branch} moved from {from} to it.\n\n{}",
+                catch_up_line(main_branch)
+            ),
+        },
+        Verdict::Landed {
+            main, from: None, ..
+        } => format!(
+            "{what} is already contained in {main_branch} ({main}); recorded as landed.\n\n{}",
+            catch_up_line(main_branch)
         ),
         Verdict::Refused(Refusal::Conflict { paths }) => format!(
-            "{what} conflicts with {main_branch} (and the candidates ahead of it) in:\n\n{}\n\nMerge {main_branch} into {}, resolve, and submit again.",
+            "{what} conflicts with {main_branch} (and the candidates ahead of it) in:\n\n{}\n\nCatch up: run `comm-node update` in the worktree of {} (it merges {main_branch} in and lists the conflicts), resolve them, `git commit`, and submit again.",
             paths.iter().map(|p| format!("- {p}")).collect::<Vec<_>>().join("\n"),
             e.branch
         ),
@@ -257,9 +283,10 @@ fn body(decision: &Decision, main_branch: &str) -> String {
 }
 
 /// The state edits of a decision event replayed onto another `comm` tip
-/// (by `comm sync`): its artifact again, and the removal of its entry only
-/// if that entry is still the one decided (a newer submission stays
-/// queued). `None` when the entry was already decided on that tip.
+/// (by `comm sync`): its artifact again, its landed task marked done on the
+/// task as it is there, and the removal of its entry only if that entry is
+/// still the one decided (a newer submission stays queued). `None` when
+/// the entry was already decided on that tip.
 pub fn replay_edits(
     snapshot: &Snapshot,
     event: &Event,
@@ -271,19 +298,33 @@ pub fn replay_edits(
     let Some(fate) = fate(snapshot, domain, id)? else {
         return Ok(None);
     };
-    // Everything the decision wrote (the log artifact, the landed task and
-    // the reservations it released) except the entry's removal, which
-    // depends on the entry's fate on this tip.
+    // Everything the decision wrote (the log artifact, `landed.yaml`, the
+    // reservations it released) except the entry's removal, which depends
+    // on the entry's fate on this tip, and the landed task, which is marked
+    // done again on the task as it is here (never written back as it was).
     let entry_path = Entry::path(domain);
+    let landed_task = event.field("Task").filter(|_| event.kind == LANDED_KIND);
+    let rederived = |path: &str| {
+        landed_task.is_some() && (path.starts_with("tasks/") || path.starts_with("reservations/"))
+    };
     let mut edits = Vec::new();
     for edit in snapshot.repo().commit_edits_of(commit)? {
         let keep = match &edit {
-            TreeEdit::Put { .. } => true,
+            TreeEdit::Put { path, .. } => !rederived(path),
             // A released reservation may already be gone on this tip.
-            TreeEdit::Remove { path } => *path != entry_path && snapshot.read(path)?.is_some(),
+            TreeEdit::Remove { path } => {
+                *path != entry_path && !rederived(path) && snapshot.read(path)?.is_some()
+            }
         };
         if keep {
             edits.push(edit);
+        }
+    }
+    if let Some(id) = landed_task {
+        let original = Snapshot::at(snapshot.repo(), Some(commit))?;
+        let when = task::get(&original, id)?.map_or_else(clock::now, |t| t.updated);
+        if let Some(done) = task::done_by_landing(snapshot, id, QUEUE_ACTOR, when)? {
+            edits.extend(done.edits);
         }
     }
     if fate == Fate::Remove {
@@ -292,6 +333,13 @@ pub fn replay_edits(
         });
     }
     Ok(Some(edits))
+}
+
+/// What a landing tells every domain: the one catch-up step.
+fn catch_up_line(main_branch: &str) -> String {
+    format!(
+        "Every other domain: catch up before your next change. `comm-node update` in your worktree merges {main_branch} into your branch (and stops on conflicts, listing the files)."
+    )
 }
 
 /// Writes one event per decision on top of `tip` (each built against the
@@ -311,7 +359,10 @@ pub fn record_chain(
             continue;
         };
         change.event.seq = snapshot.seq() + 1;
-        tip = Some(repo.commit_edits(tip, &change.edits, &change.event.to_message(), None)?);
+        let (event, edits) = (&mut change.event, &change.edits);
+        tip = Some(crate::comm::signing::commit_event(
+            &snapshot, event, edits, None,
+        )?);
     }
     Ok(tip)
 }
@@ -328,7 +379,10 @@ pub fn publish(repo: &Repo, decisions: &[Decision], main_branch: &str) -> Result
         let Some(tip) = tip.filter(|t| Some(*t) != base) else {
             return Ok(());
         };
-        let log = format!("comm-node queue: {} decisions", decisions.len());
+        let log = format!(
+            "comm-node queue: {}",
+            crate::text::count(decisions.len(), "decision")
+        );
         match repo.cas_ref(COMM_REF, base, tip, &log)? {
             CasOutcome::Updated => return Ok(()),
             CasOutcome::Lost => std::thread::sleep(backoff(attempt)),

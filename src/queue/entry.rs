@@ -6,9 +6,11 @@
 use git2::Oid;
 use serde::{Deserialize, Serialize};
 
+use crate::comm::task::Status as TaskStatus;
 use crate::comm::{append, Change, CommError, Event, Snapshot};
 use crate::config::Config;
 use crate::git::{Repo, TreeEdit};
+use crate::text::count;
 
 /// The event kind of a submission.
 pub const SUBMIT_KIND: &str = "submit";
@@ -95,7 +97,8 @@ pub struct Submitted {
 }
 
 /// Puts the head of `domain`'s branch in the queue, replacing its older
-/// entry. Refused when the branch has nothing that `main` lacks.
+/// entry. Refused when the branch has nothing that `main` lacks, and when
+/// the task it names is already done.
 pub fn submit(repo: &Repo, config: &Config, req: &SubmitRequest) -> Result<Submitted, CommError> {
     if !config.domains.contains_key(&req.domain) {
         return Err(CommError::Refused {
@@ -116,7 +119,7 @@ pub fn submit(repo: &Repo, config: &Config, req: &SubmitRequest) -> Result<Submi
     let main = repo.branch_tip(&config.main)?.ok_or_else(|| {
         CommError::invalid(
             format!("branch {} does not exist", config.main),
-            "commit once on main first",
+            format!("commit once on {} first", config.main),
         )
     })?;
     let ahead = repo.ahead_behind(head, main)?.ahead;
@@ -132,6 +135,16 @@ pub fn submit(repo: &Repo, config: &Config, req: &SubmitRequest) -> Result<Submi
             Some(id) => Some(crate::comm::task::require(snapshot, id)?),
             None => None,
         };
+        // Done when it lands: a task already done has nothing left to land for.
+        if let Some(t) = task.as_ref().filter(|t| t.status == TaskStatus::Done) {
+            return Err(CommError::Refused {
+                message: format!("task {} is already done", t.id),
+                hint: format!(
+                    "submit without --task, or reopen it first (comm-node task reopen {})",
+                    t.id
+                ),
+            });
+        }
         let priority = req
             .priority
             .or(task.map(|t| t.priority))
@@ -157,12 +170,19 @@ pub fn submit(repo: &Repo, config: &Config, req: &SubmitRequest) -> Result<Submi
         );
         event.body = match &replaced {
             Some(old) => format!(
-                "{} at {} ({} commits ahead of {}); replaces entry {} ({}).",
-                branch, entry.head, ahead, config.main, old.id, old.head
+                "{} at {} ({} ahead of {}); replaces entry {} ({}).",
+                branch,
+                entry.head,
+                count(ahead, "commit"),
+                config.main,
+                old.id,
+                old.head
             ),
             None => format!(
-                "{branch} at {} ({ahead} commits ahead of {}).",
-                entry.head, config.main
+                "{branch} at {} ({} ahead of {}).",
+                entry.head,
+                count(ahead, "commit"),
+                config.main
             ),
         };
         event.fields.push(("Commit".into(), entry.head.clone()));
@@ -207,6 +227,39 @@ pub fn fate(snapshot: &Snapshot, domain: &str, id: &str) -> Result<Option<Fate>,
         Some(live) if live.replaces.as_deref() == Some(id) => Some(Fate::Superseded),
         _ => None,
     })
+}
+
+/// Re-derives a replayed submission (written by `commit`) on a new state
+/// (by `comm sync`): the same head, arriving there (a new sequence number,
+/// so it queues behind what the other side queued meanwhile), replacing
+/// whatever entry the domain has there; its task must exist.
+pub fn replay_submit(
+    snapshot: &Snapshot,
+    event: &Event,
+    commit: Oid,
+) -> Result<(Event, Vec<TreeEdit>), CommError> {
+    let original = Snapshot::at(snapshot.repo(), Some(commit))?;
+    let Some(mut entry) = read_entry(&original, &event.from)? else {
+        return Err(CommError::Corrupt {
+            path: Entry::path(&event.from),
+            reason: format!("submission {} writes no queue entry", event.id),
+        });
+    };
+    if let Some(task) = &entry.task {
+        crate::comm::task::require(snapshot, task)?;
+    }
+    entry.seq = snapshot.seq() + 1;
+    entry.replaces = read_entry(snapshot, &entry.domain)?.map(|old| old.id);
+    let mut event = event.clone();
+    event.fields.retain(|(key, _)| key != "Replaces");
+    if let Some(old) = &entry.replaces {
+        event.fields.push(("Replaces".into(), old.clone()));
+    }
+    let bytes = serde_yaml::to_string(&entry)
+        .expect("an entry always serializes")
+        .into_bytes();
+    let path = Entry::path(&entry.domain);
+    Ok((event, vec![TreeEdit::Put { path, bytes }]))
 }
 
 /// The live entry of `domain`, if any.

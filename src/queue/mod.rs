@@ -10,22 +10,31 @@
 //! - [`stack`]: trial merges and boundary checks, in memory.
 //! - [`bisect`]: the search for the first failing layer.
 //! - [`runner`]: setup and test commands, timeouts, log tails.
-//! - [`workspace`]: the run lock and the scratch worktree under `.git/`.
+//! - [`workspace`]: the run lock, the scratch worktree and the test logs
+//!   under `.git/`.
 //! - [`land`]: the compare-and-swap of `main` and its checkouts.
 //! - [`leftovers`]: what a killed run leaves (process groups, a half-done
 //!   checkout update) and how the next run disposes of it.
 //! - [`decision`]: `landed` / `rejected` events on `comm`.
+//! - [`finish`]: the one finishing rule (done when it lands) and the
+//!   last rejection of a head.
+//! - [`progress`]: the steps a run reports to its caller as it goes.
+//! - [`prune`]: the room `.git/comm-node/` takes, and removing the scratch
+//!   worktree and logs (never during a run).
 //! - [`push`]: fetch, atomic push of `main` and `comm`, retries.
 //! - [`untested`]: commits on `main` the queue did not land, reported once.
 //! - [`mod@run`]: one run, batch after batch; why it is crash safe.
 //!
-//! Nothing here prints.
+//! Nothing here prints: a run reports its steps to an observer.
 
 pub mod bisect;
 pub mod decision;
 pub mod entry;
+pub mod finish;
 pub mod land;
 pub mod leftovers;
+pub mod progress;
+pub mod prune;
 pub mod push;
 pub mod run;
 pub mod runner;
@@ -43,7 +52,8 @@ use crate::git::GitError;
 pub use decision::{Decision, Verdict, LANDED_KIND, REJECTED_KIND};
 pub use entry::{pending, submit, Entry, SubmitRequest, Submitted, SUBMIT_KIND};
 pub use land::CheckoutNote;
-pub use run::{run, DecisionView, Options, RunReport};
+pub use progress::Step;
+pub use run::{run, DecisionView, Options, RunReport, TestRun};
 pub use runner::Failure;
 pub use untested::{Untested, UNTESTED_KIND};
 pub use workspace::is_running;

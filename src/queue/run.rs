@@ -14,7 +14,8 @@
 //! refs follow only after it succeeded.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use git2::Oid;
 use serde::Serialize;
@@ -22,6 +23,7 @@ use serde::Serialize;
 use super::bisect::bisect;
 use super::decision::{self, Decision, Verdict};
 use super::land::{follow_checkouts, move_branch, repair_checkouts, CheckoutNote};
+use super::progress::{bisect_runs, Observer, Step};
 use super::stack::{self, Layer};
 use super::workspace::Workspace;
 use super::{entry, leftovers, push, runner, untested, Entry, Failure, QueueError, Untested};
@@ -65,6 +67,22 @@ pub struct RunReport {
     /// Commits on `main` the queue did not land, reported by this run to
     /// `human` (it builds on them all the same).
     pub untested: Vec<Untested>,
+    /// Every test run, in order, with where its whole log is kept.
+    pub runs: Vec<TestRun>,
+}
+
+/// One test run: setup and the test commands on one merge commit.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestRun {
+    pub commit: String,
+    /// The domains merged into it, in stack order.
+    pub domains: Vec<String>,
+    pub passed: bool,
+    /// Part of the search for a failed batch's culprit.
+    pub bisecting: bool,
+    /// The whole output of its commands (`.git/comm-node/queue/logs/`).
+    pub log: PathBuf,
+    pub seconds: u64,
 }
 
 /// A decision as shown to users and scripts.
@@ -79,17 +97,24 @@ pub struct DecisionView {
     /// `conflict`, `boundary`, `tests`, `timeout` or `missing` for a rejection.
     pub reason: Option<&'static str>,
     pub summary: String,
-    /// The commit `main` moved to, for a landing.
+    /// The commit `main` moved to, for a landing (the batch tip).
     pub main: Option<String>,
+    /// This entry's own merge commit, for a landing (equal to `main` for
+    /// the last entry of its batch; absent when recorded after a crash).
+    pub merge: Option<String>,
     /// The test log tail on comm (`artifacts/...`), for a test failure.
     pub artifact: Option<String>,
+    /// The whole log of the test run that decided it (kept locally).
+    pub log: Option<PathBuf>,
 }
 
 impl DecisionView {
-    fn of(d: &Decision, main_branch: &str) -> DecisionView {
-        let main = match &d.verdict {
-            Verdict::Landed { main, .. } => Some(main.to_string()),
-            _ => None,
+    fn of(d: &Decision, main_branch: &str, log: Option<PathBuf>) -> DecisionView {
+        let (main, merge) = match &d.verdict {
+            Verdict::Landed { main, merge, .. } => {
+                (Some(main.to_string()), merge.map(|m| m.to_string()))
+            }
+            _ => (None, None),
         };
         DecisionView {
             entry: d.entry.id.clone(),
@@ -104,7 +129,9 @@ impl DecisionView {
             reason: d.reason(),
             summary: d.summary(main_branch),
             main,
+            merge,
             artifact: d.artifact().map(|a| format!("artifacts/{a}")),
+            log,
         }
     }
 }
@@ -115,10 +142,19 @@ struct Ctx<'a> {
     config: &'a Config,
     opts: &'a Options,
     workspace: &'a Workspace,
+    observe: Observer<'a>,
 }
 
-/// Processes the queue until it is empty.
-pub fn run(repo: &Repo, config: &Config, opts: &Options) -> Result<RunReport, QueueError> {
+/// A batch's decisions, each with the log of the test run that decided it.
+type Decided = Vec<(Decision, Option<PathBuf>)>;
+
+/// Processes the queue until it is empty, telling `observe` each step.
+pub fn run(
+    repo: &Repo,
+    config: &Config,
+    opts: &Options,
+    observe: Observer,
+) -> Result<RunReport, QueueError> {
     let workspace = Workspace::lock(repo)?;
     let mut report = RunReport {
         killed_leftover: leftovers::reap_group(&workspace.test_group())?.map(|g| g.pgid),
@@ -130,6 +166,7 @@ pub fn run(repo: &Repo, config: &Config, opts: &Options) -> Result<RunReport, Qu
         config,
         opts,
         workspace: &workspace,
+        observe,
     };
     while step(&ctx, &mut report)? {
         if report.restarts > MAX_RESTARTS {
@@ -147,9 +184,13 @@ fn step(ctx: &Ctx, report: &mut RunReport) -> Result<bool, QueueError> {
         config,
         opts,
         workspace,
+        observe,
     } = *ctx;
     let base = match &opts.push {
-        Some(remote) => push::prepare(repo, config, workspace, remote, report)?,
+        Some(remote) => {
+            observe(&Step::Fetching { remote });
+            push::prepare(repo, config, workspace, remote, report)?
+        }
         None => repo
             .branch_tip(&config.main)?
             .ok_or_else(|| QueueError::NoMain(config.main.clone()))?,
@@ -176,23 +217,30 @@ fn step(ctx: &Ctx, report: &mut RunReport) -> Result<bool, QueueError> {
     for e in entries {
         let head = e.head_oid()?;
         if repo.has_commit(head) && repo.is_ancestor(head, base)? {
-            recovered.push(Decision {
-                entry: e,
-                verdict: Verdict::Landed {
-                    main: base,
-                    from: None,
-                },
-            });
+            let verdict = Verdict::Landed {
+                main: base,
+                from: None,
+                merge: None,
+            };
+            recovered.push((Decision { entry: e, verdict }, None));
         } else {
             candidates.push(e);
         }
     }
     if !recovered.is_empty() {
+        observe(&Step::Recovering {
+            entries: recovered.len(),
+        });
         return finish(ctx, base, None, recovered, report);
     }
     if opts.batch > 0 {
         candidates.truncate(opts.batch);
     }
+    observe(&Step::Batch {
+        number: report.batches + report.restarts + 1,
+        base,
+        candidates: &candidates,
+    });
     let (land, decisions) = process(ctx, base, &candidates, report)?;
     finish(ctx, base, land, decisions, report)
 }
@@ -204,15 +252,15 @@ fn process(
     base: Oid,
     candidates: &[Entry],
     report: &mut RunReport,
-) -> Result<(Option<Oid>, Vec<Decision>), QueueError> {
+) -> Result<(Option<Oid>, Decided), QueueError> {
     let (repo, config) = (ctx.repo, ctx.config);
     let stack = stack::build(repo, config, base, candidates)?;
-    let mut decisions: Vec<Decision> = stack
+    let mut decisions: Decided = stack
         .refused
         .into_iter()
-        .map(|(entry, refusal)| Decision {
-            entry,
-            verdict: Verdict::Refused(refusal),
+        .map(|(entry, refusal)| {
+            let verdict = Verdict::Refused(refusal);
+            (Decision { entry, verdict }, None)
         })
         .collect();
     let layers = stack.layers;
@@ -221,9 +269,12 @@ fn process(
         return Ok((None, decisions));
     }
     let mut failures: HashMap<usize, (Failure, String)> = HashMap::new();
+    let mut logs: HashMap<usize, PathBuf> = HashMap::new();
     let mut test = |k: usize| -> Result<bool, QueueError> {
-        let outcome = test_layer(ctx, &layers[..k])?;
+        let (outcome, run) = test_layer(ctx, &layers[..k], n)?;
         report.test_runs += 1;
+        logs.insert(k, run.log.clone());
+        report.runs.push(run);
         Ok(match outcome {
             None => true,
             Some(failed) => {
@@ -235,45 +286,72 @@ fn process(
     let good = if test(n)? {
         n
     } else {
+        if n > 1 {
+            (ctx.observe)(&Step::Bisecting {
+                candidates: n,
+                runs: bisect_runs(n),
+            });
+        }
         let found = bisect(n, &mut test)?;
         let culprit = &layers[found.culprit - 1];
         let (failure, tail) = failures
             .remove(&found.culprit)
             .expect("the first failing layer was tested");
-        decisions.push(Decision {
-            entry: culprit.entry.clone(),
-            verdict: Verdict::TestsFailed {
-                tested: culprit.commit,
-                failure,
-                tail,
-            },
-        });
+        let verdict = Verdict::TestsFailed {
+            tested: culprit.commit,
+            failure,
+            tail,
+        };
+        let entry = culprit.entry.clone();
+        decisions.push((
+            Decision { entry, verdict },
+            logs.get(&found.culprit).cloned(),
+        ));
         found.good
     };
     if good == 0 {
         return Ok((None, decisions));
     }
     let landed = layers[good - 1].commit;
-    decisions.extend(layers[..good].iter().map(|layer| Decision {
-        entry: layer.entry.clone(),
-        verdict: Verdict::Landed {
+    let log = logs.get(&good).cloned();
+    decisions.extend(layers[..good].iter().map(|layer| {
+        let verdict = Verdict::Landed {
             main: landed,
             from: Some(base),
-        },
+            merge: Some(layer.commit),
+        };
+        let entry = layer.entry.clone();
+        (Decision { entry, verdict }, log.clone())
     }));
     Ok((Some(landed), decisions))
 }
 
-/// Checks the top of `layers` out in the scratch worktree and runs `setup`,
-/// `test` and the stacked domains' own tests; the failure and log tail.
-fn test_layer(ctx: &Ctx, layers: &[Layer]) -> Result<Option<(Failure, String)>, QueueError> {
+/// Checks the top of `layers` (of a stack of `of`) out in the scratch
+/// worktree and runs `setup`, `test` and the stacked domains' own tests;
+/// the failure and log tail, and the run as reported.
+fn test_layer(
+    ctx: &Ctx,
+    layers: &[Layer],
+    of: usize,
+) -> Result<(Option<(Failure, String)>, TestRun), QueueError> {
     let Ctx {
         repo,
         config,
         opts,
         workspace,
+        observe,
     } = *ctx;
     let top = layers.last().expect("a stack has a layer").commit;
+    let domains: Vec<&str> = layers.iter().map(|l| l.entry.domain.as_str()).collect();
+    let bisecting = layers.len() < of;
+    observe(&Step::Testing {
+        commit: top,
+        domains: domains.clone(),
+        layer: layers.len(),
+        of,
+        bisecting,
+    });
+    let started = Instant::now();
     let dir = workspace.worktree();
     repo.scratch_checkout(&dir, top)?;
     let mut commands = config.setup.clone();
@@ -288,15 +366,28 @@ fn test_layer(ctx: &Ctx, layers: &[Layer]) -> Result<Option<(Failure, String)>, 
         }
     }
     commands.extend(tests);
-    let log = workspace.log();
-    let _ = std::fs::remove_file(&log);
-    match runner::run_commands(&dir, &commands, opts.timeout, &log, &workspace.test_group())
-        .map_err(|e| QueueError::io(&log, e))?
-    {
-        None => Ok(None),
+    let log = workspace.new_log(top)?;
+    let group = workspace.test_group();
+    let outcome = runner::run_commands(&dir, &commands, opts.timeout, &log, &group, observe)
+        .map_err(|e| QueueError::io(&log, e))?;
+    observe(&Step::Tested {
+        commit: top,
+        passed: outcome.is_none(),
+        log: &log,
+    });
+    let run = TestRun {
+        commit: top.to_string(),
+        domains: domains.iter().map(|d| d.to_string()).collect(),
+        passed: outcome.is_none(),
+        bisecting,
+        log: log.clone(),
+        seconds: started.elapsed().as_secs(),
+    };
+    match outcome {
+        None => Ok((None, run)),
         Some(failure) => {
             let tail = runner::tail(&log).map_err(|e| QueueError::io(&log, e))?;
-            Ok(Some((failure, tail)))
+            Ok((Some((failure, tail)), run))
         }
     }
 }
@@ -306,7 +397,7 @@ fn finish(
     ctx: &Ctx,
     base: Oid,
     land: Option<Oid>,
-    decisions: Vec<Decision>,
+    decided: Decided,
     report: &mut RunReport,
 ) -> Result<bool, QueueError> {
     let Ctx {
@@ -314,7 +405,9 @@ fn finish(
         config,
         opts,
         workspace,
+        observe,
     } = *ctx;
+    let (decisions, logs): (Vec<Decision>, Vec<Option<PathBuf>>) = decided.into_iter().unzip();
     let main = &config.main;
     let follow = |report: &mut RunReport, new: Oid| -> Result<(), QueueError> {
         let notes = follow_checkouts(repo, workspace, main, base, new)?;
@@ -325,27 +418,43 @@ fn finish(
         Some(remote) => {
             let Some(moved) = push::publish(repo, remote, main, base, land, &decisions, report)?
             else {
+                observe(&Step::Restarting);
                 report.restarts += 1;
                 return Ok(true);
             };
+            observe(&Step::Pushed { remote });
             if let (true, Some(new)) = (moved, land) {
+                observe(&Step::Landed {
+                    from: base,
+                    to: new,
+                });
                 follow(report, new)?;
             }
         }
         None => {
             if let Some(new) = land {
                 if !move_branch(repo, main, base, new)? {
+                    observe(&Step::Restarting);
                     report.restarts += 1;
                     return Ok(true);
                 }
+                observe(&Step::Landed {
+                    from: base,
+                    to: new,
+                });
                 follow(report, new)?;
             }
             decision::publish(repo, &decisions, main)?;
         }
     }
     report.batches += 1;
-    report
-        .decisions
-        .extend(decisions.iter().map(|d| DecisionView::of(d, main)));
+    for (d, log) in decisions.iter().zip(logs) {
+        let view = DecisionView::of(d, main, log);
+        observe(&Step::Decided {
+            summary: &view.summary,
+            artifact: view.artifact.as_deref(),
+        });
+        report.decisions.push(view);
+    }
     Ok(true)
 }

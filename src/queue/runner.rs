@@ -5,7 +5,10 @@
 //! test leaves processes behind in the scratch worktree. A queue that is
 //! itself killed with SIGKILL cannot do that, so the running command's
 //! group is recorded in a file while it runs, and the next run kills it
-//! (see [`super::leftovers`]).
+//! (see [`super::leftovers`]). The command starts only once its group is
+//! recorded: a gate shell waits for one line on a pipe the run writes after
+//! the record, and exits without running the command if the run died
+//! first (the pipe then closes), so no group ever runs unrecorded.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -17,6 +20,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use super::leftovers;
+use super::progress::{Observer, Step};
 
 /// Lines of the log a rejection carries.
 const TAIL_LINES: usize = 80;
@@ -35,25 +39,57 @@ pub struct Failure {
 /// Runs `commands` one after the other in `dir`, appending their output to
 /// `log` and recording the running command's process group in
 /// `group_file`; stops at the first that fails. `Ok(None)` when all passed.
+/// `observe` hears each command start and end.
 pub fn run_commands(
     dir: &Path,
     commands: &[String],
     timeout: Duration,
     log: &Path,
     group_file: &Path,
+    observe: Observer,
 ) -> std::io::Result<Option<Failure>> {
     let mut file = OpenOptions::new().create(true).append(true).open(log)?;
     for command in commands {
         writeln!(file, "$ {command}")?;
-        if let Some(reason) = run_one(dir, command, timeout, &file, group_file)? {
-            writeln!(file, "-- comm-node: `{command}` {reason}")?;
-            return Ok(Some(Failure {
-                command: command.clone(),
-                reason,
-            }));
+        observe(&Step::Command { command });
+        let started = std::time::Instant::now();
+        let failure = run_one(dir, command, timeout, &file, group_file)?.map(|reason| Failure {
+            command: command.clone(),
+            reason,
+        });
+        observe(&Step::CommandDone {
+            command,
+            failure: failure.as_ref(),
+            took: started.elapsed(),
+        });
+        if let Some(failure) = failure {
+            writeln!(file, "-- comm-node: `{command}` {}", failure.reason)?;
+            return Ok(Some(failure));
         }
     }
     Ok(None)
+}
+
+/// Runs `$1` once a line arrives on stdin, with stdin from /dev/null; exits
+/// 125 without running it when stdin closes first.
+const GATE: &str = r#"read -r _ || exit 125; exec sh -c "$1" </dev/null"#;
+
+/// Lets the gated command start (its group is recorded). A gate that is
+/// already gone has nothing to start; its exit status says so.
+fn open_gate(child: &mut std::process::Child) {
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(b"\n");
+    }
+}
+
+/// Stops this process (SIGSTOP) between starting a command and recording
+/// its group when `COMM_NODE_TEST_STOP_BEFORE_GROUP_RECORD` is set: how
+/// the tests kill a run at exactly that point.
+fn test_stop_before_record() {
+    if std::env::var_os("COMM_NODE_TEST_STOP_BEFORE_GROUP_RECORD").is_some() {
+        // SAFETY: raise(3) sends a signal to this process; no memory involved.
+        unsafe { libc::raise(libc::SIGSTOP) };
+    }
 }
 
 /// Runs one command; the reason it failed, if it did.
@@ -65,10 +101,9 @@ fn run_one(
     group_file: &Path,
 ) -> std::io::Result<Option<String>> {
     let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(command)
+    cmd.args(["-c", GATE, "comm-node-gate", command])
         .current_dir(dir)
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(log.try_clone()?)
         .stderr(log.try_clone()?)
         .process_group(0);
@@ -80,11 +115,13 @@ fn run_one(
         Err(e) => return Ok(Some(format!("could not start: {e}"))),
     };
     let group = child.id() as i32;
+    test_stop_before_record();
     if let Err(e) = leftovers::record_group(group_file, leftovers::Group::led_by(child.id())) {
         kill_group(group);
         let _ = child.wait();
         return Err(e);
     }
+    open_gate(&mut child);
     let timed_out = AtomicBool::new(false);
     let (done, finished) = mpsc::channel::<()>();
     let status = std::thread::scope(|s| {
@@ -151,7 +188,15 @@ mod tests {
         let log = dir.path().join("log");
         let commands: Vec<String> = commands.iter().map(|c| c.to_string()).collect();
         let group = dir.path().join("group");
-        let failure = run_commands(dir.path(), &commands, timeout, &log, &group).unwrap();
+        let failure = run_commands(
+            dir.path(),
+            &commands,
+            timeout,
+            &log,
+            &group,
+            &crate::queue::progress::silent,
+        )
+        .unwrap();
         assert!(!group.exists(), "the record goes with the group");
         (failure, tail(&log).unwrap())
     }

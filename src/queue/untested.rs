@@ -69,9 +69,8 @@ impl Untested {
             )
         } else {
             format!(
-                "queue: {branch} has {} commit{} the queue did not land ({range})",
-                self.count,
-                if self.count == 1 { "" } else { "s" }
+                "queue: {branch} has {} the queue did not land ({range})",
+                crate::text::count(self.count, "commit")
             )
         }
     }

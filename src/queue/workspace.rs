@@ -8,7 +8,9 @@
 //!   each test run it is checked out with `--force` and cleaned of
 //!   untracked files, but ignored files (`target/`, `node_modules/`) stay,
 //!   so `setup` caches survive between runs.
-//! - `test.log`: the output of the latest test run.
+//! - `logs/`: the whole output of every test run, passing or not, one
+//!   file each (`<unix time>-<commit>.log`); the newest [`KEPT_LOGS`] are
+//!   kept.
 //! - `test.group`, `checkout-updates/`: what a run that is killed
 //!   leaves for the next one to clean up (see [`super::leftovers`]).
 
@@ -17,8 +19,13 @@ use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use git2::Oid;
+
 use super::QueueError;
 use crate::git::Repo;
+
+/// Test run logs kept in `logs/` (older ones are removed as runs add more).
+pub const KEPT_LOGS: usize = 200;
 
 /// The queue's directory, locked for this run.
 pub struct Workspace {
@@ -49,9 +56,29 @@ impl Workspace {
         self.dir.join("worktree")
     }
 
-    /// The log of the latest test run.
-    pub fn log(&self) -> PathBuf {
-        self.dir.join("test.log")
+    /// A new, empty log for a test run on `commit`; the oldest logs beyond
+    /// [`KEPT_LOGS`] go.
+    pub fn new_log(&self, commit: Oid) -> Result<PathBuf, QueueError> {
+        let dir = logs_dir(&self.dir);
+        std::fs::create_dir_all(&dir).map_err(|e| QueueError::io(&dir, e))?;
+        let mut names = log_names(&dir).map_err(|e| QueueError::io(&dir, e))?;
+        let excess = (names.len() + 1).saturating_sub(KEPT_LOGS);
+        for name in names.drain(..excess) {
+            let old = dir.join(name);
+            std::fs::remove_file(&old).map_err(|e| QueueError::io(&old, e))?;
+        }
+        let stem = format!(
+            "{:010}-{}",
+            crate::clock::now().max(0),
+            &commit.to_string()[..12]
+        );
+        let mut path = dir.join(format!("{stem}.log"));
+        let mut n = 1;
+        while path.exists() {
+            n += 1;
+            path = dir.join(format!("{stem}-{n}.log"));
+        }
+        Ok(path)
     }
 
     /// The record of the running setup or test command's process group.
@@ -83,6 +110,20 @@ pub fn is_running(repo: &Repo) -> bool {
 
 fn dir(repo: &Repo) -> PathBuf {
     repo.state_path("queue")
+}
+
+fn logs_dir(queue: &Path) -> PathBuf {
+    queue.join("logs")
+}
+
+/// The logs in `dir`, oldest first.
+fn log_names(dir: &Path) -> std::io::Result<Vec<std::ffi::OsString>> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .filter(|n| n.to_string_lossy().ends_with(".log"))
+        .collect();
+    names.sort();
+    Ok(names)
 }
 
 /// Takes an exclusive, non-blocking `flock` on `file`; false if held.

@@ -95,7 +95,7 @@ impl Item {
                 "task {id} is ready for you: {title} (`comm-node task claim {id}`)"
             ),
             Item::Claimed { id, title } => {
-                format!("you hold task {id}: {title} (`comm-node task done {id}` when it is)")
+                format!("you hold task {id}: {title} (`comm-node submit --task {id}` when it is done)")
             }
         }
     }
@@ -166,9 +166,9 @@ impl Work {
             out.push_str(&format!("- {}\n", item.line()));
         }
         out.push_str(
-            "Take ready work with `comm-node task next`; when a task is finished, commit, run \
-             `comm-node task done ID` and `comm-node submit`; acknowledge what you read with \
-             `comm-node ack`. End your turn when nothing is left to do now.\n",
+            "Take ready work with `comm-node task next`; when a task is finished, commit and run \
+             `comm-node submit --task ID` (its landing marks it done); acknowledge what you \
+             read with `comm-node ack`. End your turn when nothing is left to do now.\n",
         );
         out
     }

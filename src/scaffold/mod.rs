@@ -9,6 +9,7 @@
 //! generated file the user has edited is left alone with a note.
 
 mod instructions;
+pub mod setup;
 pub mod uninstall;
 
 use std::fs;
@@ -22,7 +23,7 @@ use crate::config::{Config, Loaded};
 use crate::git::{GitError, Repo, WorktreeState};
 use crate::hooks::{self, HookInstall};
 
-pub use instructions::{render, GENERATED_MARKER, GENERATED_NAMES};
+pub use instructions::{render, Reader, GENERATED_MARKER, GENERATED_NAMES};
 
 /// Why init could not plan or finish.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +42,17 @@ pub enum ScaffoldError {
     PathTaken { domain: String, path: PathBuf },
     #[error("comm-node init must run in a checkout with a work tree (this repository is bare)")]
     Bare,
+    /// Everything else init does is done; these worktrees' `setup` failed.
+    #[error("setup failed in {} worktree{}:\n{}", .0.len(), if .0.len() == 1 { "" } else { "s" }, setup_lines(.0))]
+    Setup(Vec<setup::SetupFailure>),
+}
+
+fn setup_lines(failures: &[setup::SetupFailure]) -> String {
+    failures
+        .iter()
+        .map(|f| format!("  {f}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ScaffoldError + '_ {
@@ -87,6 +99,12 @@ pub enum Action {
         path: PathBuf,
     },
     Register(RegistrationPlan),
+    /// comm.yaml's `setup`, in a domain's worktree (always the last actions).
+    RunSetup {
+        domain: String,
+        path: PathBuf,
+        commands: Vec<String>,
+    },
 }
 
 impl std::fmt::Display for Action {
@@ -141,6 +159,12 @@ impl std::fmt::Display for Action {
                 list_or_none(&r.added),
                 list_or_none(&r.updated)
             ),
+            Action::RunSetup { path, commands, .. } => write!(
+                f,
+                "run setup in {}: {}",
+                path.display(),
+                commands.join(" && ")
+            ),
         }
     }
 }
@@ -173,8 +197,14 @@ pub fn worktree_path(
     })
 }
 
-/// Plans init for `loaded` in `repo`; `exe` is the binary the hooks call.
-pub fn plan(repo: &Repo, loaded: &Loaded, exe: &Path) -> Result<Plan, ScaffoldError> {
+/// Plans init for `loaded` in `repo`; `exe` is the binary the hooks call;
+/// `run_setup`: whether worktrees that need it get comm.yaml's `setup`.
+pub fn plan(
+    repo: &Repo,
+    loaded: &Loaded,
+    exe: &Path,
+    run_setup: bool,
+) -> Result<Plan, ScaffoldError> {
     let config = &loaded.config;
     let root = repo.main_workdir().ok_or(ScaffoldError::Bare)?;
     let mut plan = Plan::default();
@@ -281,6 +311,23 @@ pub fn plan(repo: &Repo, loaded: &Loaded, exe: &Path) -> Result<Plan, ScaffoldEr
     if !registration.is_empty() {
         plan.actions.push(Action::Register(registration));
     }
+    for (name, path) in config.domains.keys().zip(&worktree_roots) {
+        if !setup::needed(repo, config, name) {
+            continue;
+        }
+        if run_setup {
+            plan.actions.push(Action::RunSetup {
+                domain: name.clone(),
+                path: path.clone(),
+                commands: config.setup.clone(),
+            });
+        } else {
+            plan.notes.push(format!(
+                "setup not run in {} (--no-setup); a later `comm-node init` runs it",
+                path.display()
+            ));
+        }
+    }
     let registered = comm::registrations(repo)?;
     for name in registered
         .keys()
@@ -310,9 +357,12 @@ fn hook_dirs(repo: &Repo, root: &Path, worktrees: &[PathBuf]) -> Result<Vec<Path
 }
 
 /// Carries out a plan in order; stops at the first failure (a rerun picks
-/// up where it stopped, since every action is planned from what exists).
+/// up where it stopped, since every action is planned from what exists),
+/// except that every planned setup runs, and those that failed are
+/// reported together once all else is done.
 pub fn apply(repo: &Repo, loaded: &Loaded, plan: &Plan, actor: &str) -> Result<(), ScaffoldError> {
     let config = &loaded.config;
+    let mut failed = Vec::new();
     for action in &plan.actions {
         match action {
             Action::CreateBranch { branch, from, .. } => {
@@ -343,9 +393,16 @@ pub fn apply(repo: &Repo, loaded: &Loaded, plan: &Plan, actor: &str) -> Result<(
             Action::Register(_) => {
                 comm::register(repo, config, actor)?;
             }
+            Action::RunSetup { domain, path, .. } => {
+                failed.extend(setup::run(repo, config, domain, path).map_err(io_err(path))?);
+            }
         }
     }
-    Ok(())
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(ScaffoldError::Setup(failed))
+    }
 }
 
 fn append_exclude(path: &Path) -> Result<(), ScaffoldError> {

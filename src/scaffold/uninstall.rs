@@ -73,7 +73,12 @@ impl std::fmt::Display for Removal {
                 write!(f, "drop comm-node's block from {}", path.display())
             }
             Removal::RemoveState { path, bytes } => {
-                write!(f, "remove {} ({})", path.display(), human_size(*bytes))
+                write!(
+                    f,
+                    "remove {} ({})",
+                    path.display(),
+                    crate::text::size(*bytes)
+                )
             }
             Removal::DeleteBranch { branch, merged } => write!(
                 f,
@@ -236,20 +241,4 @@ pub fn dir_size(dir: &Path) -> u64 {
         }
     }
     total
-}
-
-/// `875 MB`, `12 KB`, `0 B`.
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }

@@ -1,13 +1,21 @@
 //! A `git daemon` on 127.0.0.1 for tests that need a real remote.
+//!
+//! `git daemon` is not a builtin: the `git` wrapper starts `git-daemon` as
+//! its child, and the daemon forks one child per connection. Killing the
+//! wrapper alone left `git-daemon` listening for as long as the machine
+//! ran. So the daemon runs in a process group of its own, and dropping the
+//! helper kills the whole group and waits until none of it is alive.
 
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use super::Env;
 
-/// A `git daemon` serving one directory on 127.0.0.1; killed on drop.
+/// A `git daemon` serving one directory on 127.0.0.1; its whole process
+/// group is killed, and waited for, on drop.
 pub struct Daemon {
     child: Child,
     pub url: String,
@@ -45,19 +53,36 @@ impl Daemon {
             if env.git_run(base, &["ls-remote", &daemon.url]).code == 0 {
                 return daemon;
             }
-            std::thread::sleep(std::time::Duration::from_millis(25));
+            std::thread::sleep(Duration::from_millis(25));
         }
         panic!("git daemon did not come up on port {port}");
+    }
+
+    /// The process group the daemon and its children run in.
+    pub fn group(&self) -> i32 {
+        self.child.id() as i32
     }
 }
 
 impl Drop for Daemon {
-    /// Kills the daemon's whole process group: `git daemon` runs the real
-    /// `git-daemon` as a child, which killing `git` alone left behind,
-    /// listening, after every test.
     fn drop(&mut self) {
-        // SAFETY: signals the process group this harness created.
-        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
+        let group = self.group();
+        // SAFETY: kill(2) with a negative pid signals that process group
+        // only, which this helper created for the daemon.
+        unsafe { libc::kill(-group, libc::SIGKILL) };
         let _ = self.child.wait();
+        let start = Instant::now();
+        while !super::live_group_members(group).is_empty() {
+            if start.elapsed() > Duration::from_secs(10) {
+                // Not a panic inside drop: name the leftovers and go on.
+                eprintln!(
+                    "git daemon group {group} still alive: {:?}",
+                    super::live_group_members(group)
+                );
+                return;
+            }
+            unsafe { libc::kill(-group, libc::SIGKILL) };
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }

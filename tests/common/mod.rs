@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod daemon;
+pub mod queue;
 pub mod up;
 
 use std::fs;
@@ -68,6 +69,7 @@ impl Env {
             "GIT_WORK_TREE",
             "GIT_INDEX_FILE",
             "GIT_CONFIG_GLOBAL",
+            "COMM_NODE_AS",
         ] {
             cmd.env_remove(var);
         }
@@ -103,6 +105,15 @@ impl Env {
         let mut cmd = Command::new(BIN);
         cmd.args(args).current_dir(dir);
         self.hermetic(&mut cmd);
+        Run::from(cmd.output().unwrap())
+    }
+
+    /// Runs `comm-node ARGS` in `dir` with extra environment variables.
+    pub fn cn_env(&self, dir: &Path, vars: &[(&str, &str)], args: &[&str]) -> Run {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).current_dir(dir);
+        self.hermetic(&mut cmd);
+        cmd.envs(vars.iter().copied());
         Run::from(cmd.output().unwrap())
     }
 
@@ -159,14 +170,16 @@ impl Env {
     }
 
     /// Spawns `sh -c script` in `dir` with `$0` = the comm-node binary, in a
-    /// process group of its own (so [`kill_group`] stops it and whatever it runs).
+    /// process group of its own (so [`kill_group`] stops it and whatever it
+    /// runs). The group is killed when the handle drops, so a loop never
+    /// outlives a test that panicked before stopping it.
     pub fn spawn_loop(
         &self,
         dir: &Path,
         script: &str,
         stdout: std::process::Stdio,
         stderr: std::process::Stdio,
-    ) -> std::process::Child {
+    ) -> GroupChild {
         use std::os::unix::process::CommandExt;
         let mut cmd = Command::new("sh");
         cmd.arg("-c")
@@ -178,12 +191,41 @@ impl Env {
             .stderr(stderr)
             .process_group(0);
         self.hermetic(&mut cmd);
-        cmd.spawn().unwrap()
+        GroupChild(cmd.spawn().unwrap())
     }
 
     /// Every ref with the commit it points at, as one comparable string.
     pub fn refs(&self, root: &Path) -> String {
         self.git(root, &["for-each-ref", "--format=%(refname) %(objectname)"])
+    }
+}
+
+/// A child leading a process group of its own; the group is killed, and
+/// the child reaped, when the handle drops.
+pub struct GroupChild(pub std::process::Child);
+
+impl std::ops::Deref for GroupChild {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for GroupChild {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for GroupChild {
+    fn drop(&mut self) {
+        let group = self.0.id() as i32;
+        let running = matches!(self.0.try_wait(), Ok(None));
+        if running || !live_group_members(group).is_empty() {
+            // SAFETY: kill(2) on the process group this harness created.
+            unsafe { libc::kill(-group, libc::SIGKILL) };
+        }
+        let _ = self.0.wait();
     }
 }
 
@@ -195,6 +237,28 @@ pub fn kill_group(child: &std::process::Child) {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// The processes of process group `group` that are still alive (zombies
+/// waiting for a parent to reap them do not count), from `/proc`.
+pub fn live_group_members(group: i32) -> Vec<i32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            // After the parenthesised command: state, ppid, pgrp.
+            let Some((_, rest)) = stat.rsplit_once(") ") else {
+                return false;
+            };
+            let fields: Vec<&str> = rest.split(' ').collect();
+            fields.len() > 2 && fields[0] != "Z" && fields[2] == group.to_string()
+        })
+        .collect()
 }
 
 pub fn fixture_dir() -> PathBuf {

@@ -241,8 +241,8 @@ pub fn assert_no_process_left(env: &Env) {
 
 /// What each agent does on every turn, through Claude Code's Bash tool:
 /// say hello, take the next task if one is ready, change a file in its
-/// scope, commit (api also publishes its contract), mark the task done,
-/// submit it to the merge queue, acknowledge the inbox.
+/// scope, commit (api also publishes its contract), submit it to the
+/// merge queue (its landing marks the task done), acknowledge the inbox.
 pub const AGENT_SCRIPT: &str = r#"set -e
 d=$(basename "$PWD")
 comm-node hello --agent claude-code >/dev/null
@@ -256,7 +256,6 @@ if out=$(comm-node task next --json 2>/dev/null); then
     printf 'openapi: 3.1.0\n' > ../contract.yaml
     comm-node publish contract ../contract.yaml
   fi
-  comm-node task done "$id"
   comm-node submit --task "$id"
   echo "finished $id"
 fi

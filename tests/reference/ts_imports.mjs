@@ -22,8 +22,9 @@
 //   import_equals import x = require('x')        (type_only: `import type x = require`)
 //   require       require('x') with exactly one string / no-substitution template argument
 //   dynamic       import('x') whose first argument is such a literal
-// Not reported: `import('x')` in type positions (ImportTypeNode), `declare
-// module 'x'`, triple-slash references.
+//   import_type   import('x') in a type position (ImportTypeNode: `let a:
+//                 import('x').T`, `typeof import('x')`), always type_only
+// Not reported: `declare module 'x'`, triple-slash references, JSDoc types.
 //
 // line/column: 1-based, of the string literal's opening quote; the column
 // counts code points (TS positions are UTF-16 units; astral characters
@@ -172,6 +173,10 @@ function extract(file, tsLines) {
     } else if (ts.isImportEqualsDeclaration(node)) {
       const ref = node.moduleReference;
       if (ts.isExternalModuleReference(ref) && ts.isStringLiteral(ref.expression)) add(ref.expression, "import_equals", node.isTypeOnly);
+    } else if (ts.isImportTypeNode(node)) {
+      // `let a: import('m').T`, `typeof import('m')`: a type of m
+      const arg = node.argument;
+      if (arg && ts.isLiteralTypeNode(arg) && ts.isStringLiteral(arg.literal)) add(arg.literal, "import_type", true);
     } else if (ts.isCallExpression(node)) {
       const callee = node.expression;
       const args = node.arguments;

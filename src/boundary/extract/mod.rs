@@ -13,7 +13,8 @@
 //!
 //! [`Extractor::extract`] never panics and never fails: a file with syntax
 //! errors yields what the parser recovered (and says so in
-//! [`Extracted::syntax_errors`]); invalid UTF-8 is decoded lossily; files
+//! [`Extracted::syntax_errors`], and in [`Extracted::incomplete`] when
+//! imports may be missing); invalid UTF-8 is decoded lossily; files
 //! larger than [`MAX_FILE_BYTES`] and binary files (a NUL byte in the first
 //! [`BINARY_SNIFF_BYTES`]) yield nothing.
 //!
@@ -41,9 +42,18 @@
 //!   `import('m')` (first argument a literal; others are ignored). Only the
 //!   statement-level `import type` / `export type … from` are type-only:
 //!   `import {type T} from 'm'` still loads the module. `import('m')` in a
-//!   type position (`let x: import('m').T`, `typeof import('m')`) is not
-//!   reported: it names a type and loads nothing (the TypeScript compiler's
-//!   view). Escapes in the literal are decoded.
+//!   type position (`let x: import('m').T`, `typeof import('m')`) is an
+//!   `import_type` ([`ImportType`](crate::boundary::ImportKind::ImportType)),
+//!   always type-only: it loads nothing but depends on m's types, as
+//!   `import type` does. Escapes in the literal are decoded.
+//! - TS/JS files with syntax errors: tree-sitter-typescript 0.23 cannot
+//!   parse some valid TypeScript (variance annotations `in`/`out`,
+//!   newline-separated generic call signatures, `import('m').T<Args>`, a
+//!   bodiless `export default function (): T` in a `.d.ts`, `export type *`),
+//!   and its error recovery can swallow an import into an ERROR node. Every
+//!   `import`, `export` and `require` inside an ERROR node is read again
+//!   token by token (`fallback.rs`); text that still makes no sense sets
+//!   [`Extracted::incomplete`] ("imports may be missing"), never silently.
 //! - Python: `import`, `from … import`, `from __future__ import`, anywhere;
 //!   imports inside the body of `if TYPE_CHECKING:` / `if X.TYPE_CHECKING:`
 //!   (or such an `elif`), at any depth, are type-only; the `else:` branch is
@@ -64,6 +74,7 @@ use tree_sitter::{Language, Parser, Query, QueryCursor};
 use super::{Extracted, Lang};
 use readers::Cx;
 
+mod fallback;
 mod readers;
 
 /// Files larger than this (2 MiB) are not parsed: [`Extractor::extract`]
@@ -296,8 +307,15 @@ impl Extractor {
             let root = tree.root_node();
             let mut imports = Vec::new();
             let cx = Cx { source, grammar };
+            let syntax_errors = root.has_error();
+            let mut incomplete = false;
             match lang {
-                Lang::TypeScript | Lang::Tsx => cx.typescript(cursor, root, &mut imports),
+                Lang::TypeScript | Lang::Tsx => {
+                    cx.typescript(cursor, root, &mut imports);
+                    if syntax_errors {
+                        incomplete = !cx.typescript_fallback(root, &mut imports);
+                    }
+                }
                 Lang::Python => cx.python(cursor, root, &mut imports),
                 Lang::Rust => cx.rust(cursor, root, &mut imports),
             }
@@ -305,7 +323,8 @@ impl Extractor {
             imports.sort_by_key(|i| (i.line, i.column));
             Extracted {
                 imports,
-                syntax_errors: root.has_error(),
+                syntax_errors,
+                incomplete,
             }
         })
     }

@@ -134,23 +134,61 @@ impl Cx<'_> {
                     if role == Role::Require && args.next().is_some() {
                         return;
                     }
-                    // `let x: import('m').T` names a type; it loads nothing.
-                    if role == Role::Dynamic && in_type_position(at) {
-                        return;
-                    }
                     let Some(spec) = self.js_literal(first) else {
                         return;
                     };
-                    let kind = if role == Role::Require {
-                        ImportKind::Require
+                    // `let x: import('m').T` names a type of m: a type-only
+                    // import, not a dynamic one.
+                    let (kind, type_only) = if role == Role::Require {
+                        (ImportKind::Require, false)
+                    } else if self.is_import_type(at, node) {
+                        (ImportKind::ImportType, true)
                     } else {
-                        ImportKind::Dynamic
+                        (ImportKind::Dynamic, false)
                     };
-                    out.push(self.import(spec, first, kind, false));
+                    out.push(self.import(spec, first, kind, type_only));
                 }
                 _ => {}
             }
         });
+    }
+
+    /// Whether the `import('m')` call under `at` is a type.
+    ///
+    /// In a file with syntax errors the tree around the call cannot be
+    /// trusted: the grammar has no rule for `import('m').T<Args>`, so such
+    /// types break the parse and the call lands in an ERROR node or in an
+    /// expression the error recovery made up (and a real call may land in
+    /// a made-up type). There the text decides first: a value `import('m')`
+    /// is a promise, and `.then`, `.catch` and `.finally` are the only
+    /// members code reads from it, so `import('m').Name` is a type for any
+    /// other name and a call for those three; `typeof import('m')` is a
+    /// type. Otherwise, and in files that parse, [`in_type_position`].
+    fn is_import_type(&self, at: &TreeCursor, call: Node) -> bool {
+        if in_broken_file(at) {
+            let after = self.source.get(call.end_byte()..).unwrap_or_default();
+            if let Some(rest) = after.trim_ascii_start().strip_prefix(b".") {
+                let rest = rest.trim_ascii_start();
+                let name_len = rest
+                    .iter()
+                    .position(|&b| !is_ident_byte(b))
+                    .unwrap_or(rest.len());
+                let name = &rest[..name_len];
+                if !name.is_empty() {
+                    return !matches!(name, b"then" | b"catch" | b"finally");
+                }
+            }
+            let before = self.source.get(..call.start_byte()).unwrap_or_default();
+            let before = before.trim_ascii_end();
+            if before.ends_with(b"typeof")
+                && !before[..before.len() - 6]
+                    .last()
+                    .is_some_and(|&b| is_ident_byte(b))
+            {
+                return true;
+            }
+        }
+        in_type_position(at)
     }
 
     /// The value of a string literal, or of a template literal without
@@ -498,6 +536,19 @@ fn in_type_position(at: &TreeCursor) -> bool {
     false
 }
 
+/// Whether the tree under `at` has syntax errors.
+fn in_broken_file(at: &TreeCursor) -> bool {
+    let mut up = at.clone();
+    while up.goto_parent() {}
+    up.node().has_error()
+}
+
+/// A byte of a JS identifier (any non-ASCII byte counts: identifiers may
+/// hold Unicode letters).
+pub(super) fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+}
+
 /// `import 'm'`: nothing but the source (comments and import attributes
 /// aside).
 fn is_side_effect_import(statement: Node, source: Node) -> bool {
@@ -510,7 +561,7 @@ fn is_side_effect_import(statement: Node, source: Node) -> bool {
 
 /// Appends the value of a JS escape sequence (`\n`, `\x41`, `\u{1F600}`,
 /// a line continuation) to `out`.
-fn unescape_js(escape: &str, out: &mut String) {
+pub(super) fn unescape_js(escape: &str, out: &mut String) {
     let Some(body) = escape.strip_prefix('\\') else {
         out.push_str(escape);
         return;

@@ -8,7 +8,7 @@ use crate::cli::{ui, CliError, Ctx, Kind};
 /// the comm branch.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Message ids to mark read.
+    /// Message ids (or unique prefixes) to mark read.
     ids: Vec<String>,
     /// Mark every unread message read.
     #[arg(long, conflicts_with = "ids")]

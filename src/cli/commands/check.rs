@@ -1,8 +1,10 @@
 //! `comm-node check`: the boundary check of a change, a range or the tree.
 
+use comm_node::boundary::catchup;
 use comm_node::boundary::changes::Changes;
 use comm_node::boundary::check::{Report, Request};
 use comm_node::boundary::commits::{domain_of_rev, Checker};
+use comm_node::boundary::coverage::coverage;
 use comm_node::boundary::reserved::check_reserved;
 use comm_node::boundary::rules::Violation;
 use comm_node::boundary::sarif;
@@ -24,6 +26,11 @@ use crate::cli::{ui, CliError, Ctx, Kind};
 /// neither, B's domain when B is a `domain/<name>` branch, else each commit
 /// acts for the domain owning its files (one commit changing the files of
 /// two domains is refused). The report names the rules that ran.
+///
+/// With --staged during a merge of main (a catch-up stopped on
+/// conflicts), the scope and reservation rules see only the paths whose
+/// staged content differs from both parents; a merge commit in a --range
+/// is likewise judged only by what it changes relative to all its parents.
 ///
 /// Reads what git records (the index, or commits), never the work tree.
 /// Exit 1 when a rule is broken. The pre-commit hook runs `check --staged`.
@@ -64,7 +71,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     } else if ctx.json {
         ui::print_json(&report)?;
     } else {
-        ui::print(&render(&report))?;
+        let mut text = render(&report);
+        if let Some(coverage) = &report.coverage {
+            text.push_str(&coverage.render(&loaded.file.display().to_string()));
+        }
+        ui::print(&text)?;
     }
     if report.has_errors() {
         return Err(CliError::new(Kind::Refused, "boundary check failed").quiet());
@@ -93,13 +104,27 @@ pub fn run_check(
                 .filter(|(_, blob)| blob.is_some())
                 .map(|(path, _)| path.clone())
                 .collect();
-            staged = all.into_iter().map(|(path, _)| path).collect();
+            // During a catch-up merge, what main brought in is not the
+            // domain's change: only its own edits meet the change rules.
+            let own = match mode {
+                Mode::Staged { with_scope: true } => {
+                    catchup::own_changes(repo, &loaded.config.main, &all)?
+                }
+                _ => None,
+            };
+            staged = own
+                .unwrap_or(all)
+                .into_iter()
+                .map(|(path, _)| path)
+                .collect();
             (snapshot, written)
         }
         Mode::Range(range) => {
             let (a, b) = range.split_once("..").ok_or_else(|| {
-                CliError::new(Kind::Usage, format!("`{range}` is not a range"))
-                    .hint("write A..B, e.g. main..domain/web")
+                CliError::new(Kind::Usage, format!("`{range}` is not a range")).hint(format!(
+                    "write A..B, e.g. {}..domain/web",
+                    loaded.config.main
+                ))
             })?;
             let a = repo
                 .resolve_commit(a)
@@ -126,6 +151,7 @@ pub fn run_check(
             };
             let mut report = checked(repo, loaded, &snapshot, &request)?;
             report.skipped("reservation", "checked for --staged only");
+            report.coverage = Some(coverage(loaded, snapshot.paths()));
             return Ok(report);
         }
     };
@@ -173,6 +199,9 @@ fn checked(
     Ok(Checker::new(&loaded.config).check_cached(repo, snapshot, request)?)
 }
 
+/// How many unresolved imports the text report shows.
+const UNRESOLVED_SHOWN: usize = 5;
+
 /// Violations as `path:line:col: rule: message` with a hint each.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -194,15 +223,34 @@ pub fn render(report: &Report) -> String {
         .filter(|v| v.severity == "error")
         .count();
     out.push_str(&format!(
-        "{errors} violation{} in {} file{} checked",
-        if errors == 1 { "" } else { "s" },
-        report.files_checked,
-        if report.files_checked == 1 { "" } else { "s" }
+        "{} in {} checked",
+        comm_node::text::count(errors, "violation"),
+        comm_node::text::count(report.files_checked, "file")
     ));
     if !report.unresolved.is_empty() {
         out.push_str(&format!(
-            "; {} unresolved local imports (see --json)",
-            report.unresolved.len()
+            "; {}",
+            comm_node::text::count(report.unresolved.len(), "unresolved local import")
+        ));
+    }
+    for u in report.unresolved.iter().take(UNRESOLVED_SHOWN) {
+        out.push_str(&format!(
+            "\n{}:{}:{}: unresolved: `{}` leads to nothing in the repository",
+            u.file, u.line, u.column, u.import
+        ));
+        if let Some(hint) = &u.hint {
+            out.push_str(&format!("\n    hint: {hint}"));
+        }
+    }
+    if report.unresolved.len() > UNRESOLVED_SHOWN {
+        out.push_str(&format!(
+            "\n... and {} more (--json lists them all)",
+            report.unresolved.len() - UNRESOLVED_SHOWN
+        ));
+    }
+    for file in &report.imports_may_be_missing {
+        out.push_str(&format!(
+            "\nwarning: {file} could not be fully parsed: imports may be missing"
         ));
     }
     out.push_str(&format!("\nrules checked: {}\n", report.rules.join(", ")));

@@ -2,6 +2,7 @@
 //! or with each other, before anyone submits.
 
 use comm_node::conflicts::{self, ConflictsError, MergedOn, Pair, Report};
+use comm_node::text::count;
 
 use crate::cli::{ui, CliError, Ctx, Kind};
 
@@ -36,24 +37,22 @@ pub fn render(report: &Report) -> String {
     let main = &report.main;
     let branches = match report.branches.len() {
         0 => return format!("no domain branch is ahead of {main}: nothing to merge\n"),
-        1 => format!("1 domain branch ahead of {main}"),
-        n => format!("{n} domain branches ahead of {main}"),
+        n => format!("{} ahead of {main}", count(n, "domain branch")),
     };
     let conflicts: Vec<&Pair> = report.conflicts().collect();
     if conflicts.is_empty() {
         return format!(
-            "no conflicts: {branches}, {} trial merges, all clean\n",
-            report.pairs.len()
+            "no conflicts: {branches}, {}, all clean\n",
+            count(report.pairs.len(), "trial merge")
         );
     }
     let mut out = String::new();
     for pair in &conflicts {
-        let count = pair.paths.len();
         out.push_str(&format!(
-            "{} + {}: {count} conflicting file{}{}\n",
+            "{} + {}: {}{}\n",
             pair.left,
             pair.right,
-            if count == 1 { "" } else { "s" },
+            count(pair.paths.len(), "conflicting file"),
             match pair.merged_on {
                 MergedOn::Main => String::new(),
                 MergedOn::MainTip => format!(" (when both land on {main})"),
@@ -71,7 +70,7 @@ pub fn render(report: &Report) -> String {
     ));
     if conflicts.iter().any(|p| p.merged_on == MergedOn::Main) {
         out.push_str(&format!(
-            "hint: a branch that conflicts with {main}: in its worktree run git rebase {main} and resolve the files listed\n"
+            "hint: a branch that conflicts with {main}: in its worktree run comm-node update (it merges {main} in and lists the files), resolve them, git commit\n"
         ));
     }
     if let Some(pair) = conflicts.iter().find(|p| p.merged_on != MergedOn::Main) {
@@ -79,9 +78,9 @@ pub fn render(report: &Report) -> String {
             "hint: two domains edit the same lines: agree who changes what first, e.g. comm-node --as {} send --to {} \"{}: who edits what?\"\n",
             pair.left, pair.right, pair.paths[0]
         ));
-        out.push_str(
-            "hint: then reserve the file before editing it (comm-node reserve PATH); the other domain rebases on main once yours has landed\n",
-        );
+        out.push_str(&format!(
+            "hint: then reserve the file before editing it (comm-node reserve PATH); the other domain catches up with {main} (comm-node update) once yours has landed\n",
+        ));
     }
     out
 }

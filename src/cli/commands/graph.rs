@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use comm_node::boundary::rules::Rules;
+use comm_node::text::count;
 use serde::Serialize;
 
 use crate::cli::commands::check::{self, Mode};
@@ -94,9 +95,9 @@ fn edge<'e>(
 
 fn label(e: &DomainEdge) -> String {
     match (e.imports, e.declared, e.violations) {
-        (_, _, v) if v > 0 => format!("{} imports, {v} not allowed", e.imports),
+        (_, _, v) if v > 0 => format!("{}, {v} not allowed", count(e.imports, "import")),
         (0, true, _) => "declared, unused".to_owned(),
-        (n, _, _) => format!("{n} imports"),
+        (n, _, _) => count(n, "import"),
     }
 }
 

@@ -10,8 +10,10 @@ use crate::cli::{ui, CliError, Ctx, Kind};
 /// pre-commit: the staged change must stay in this worktree's domain scope
 /// and respect the import boundaries; generated instruction files are
 /// refused, and so are files another domain reserved (a commit outside
-/// any domain only gets a warning). pre-merge-commit: the files a merge
-/// brings in must respect the import boundaries.
+/// any domain only gets a warning). While a merge of main (a catch-up)
+/// is being committed after conflicts, the scope and reservation rules see
+/// only what the domain changed relative to both parents. pre-merge-commit:
+/// the files a merge brings in must respect the import boundaries.
 #[derive(Debug, clap::Args)]
 #[command(hide = true)]
 pub struct Args {

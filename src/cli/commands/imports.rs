@@ -26,12 +26,14 @@ const SKIPPED_DIRS: [&str; 3] = [".git", "node_modules", "target"];
 /// Each line is `file:line:col: kind spec`, followed by `[type]` for a
 /// type-only import (TS `import type`, Python under `if TYPE_CHECKING:`) and
 /// by the imported names of a Python `from M import a, b`. Kinds: import,
-/// side_effect, re_export, require, dynamic, import_equals (TS/JS), use, mod,
-/// extern_crate (Rust). Rust use trees are expanded to one line per leaf.
+/// side_effect, re_export, require, dynamic, import_type (TS `import('m')` in
+/// a type, always `[type]`), import_equals (TS/JS), use, mod, extern_crate
+/// (Rust). Rust use trees are expanded to one line per leaf.
 ///
 /// A directory PATH means every supported file under it (skipping .git,
 /// node_modules and target). Files over 2 MiB and binary files are skipped;
-/// files with syntax errors show what the parser recovered.
+/// files with syntax errors show what the parser recovered, and say when
+/// imports may be missing.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = EXAMPLES)]
 pub struct Args {
@@ -45,6 +47,8 @@ pub struct Args {
 struct FileImports {
     file: String,
     syntax_errors: bool,
+    /// Syntax errors hide text that may be imports (TS/JS).
+    imports_may_be_missing: bool,
     imports: Vec<Import>,
     /// Why the file was not parsed (text output only).
     #[serde(skip)]
@@ -85,7 +89,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         if let Some(why) = report.skipped {
             out.push_str(&format!("{}: skipped ({why})\n", report.file));
         }
-        if report.syntax_errors {
+        if report.imports_may_be_missing {
+            out.push_str(&format!(
+                "{}: could not be fully parsed: imports may be missing\n",
+                report.file
+            ));
+        } else if report.syntax_errors {
             out.push_str(&format!(
                 "{}: syntax errors; showing the imports the parser recovered\n",
                 report.file
@@ -235,6 +244,7 @@ fn extract_one(extractor: &Extractor, source: &Source) -> Result<FileImports, Cl
     Ok(FileImports {
         file: source.shown.clone(),
         syntax_errors: found.syntax_errors,
+        imports_may_be_missing: found.incomplete,
         imports: found.imports,
         skipped,
     })
@@ -247,6 +257,7 @@ fn kind_name(kind: ImportKind) -> &'static str {
         ImportKind::ReExport => "re_export",
         ImportKind::Require => "require",
         ImportKind::Dynamic => "dynamic",
+        ImportKind::ImportType => "import_type",
         ImportKind::ImportEquals => "import_equals",
         ImportKind::Use => "use",
         ImportKind::Mod => "mod",

@@ -1,11 +1,13 @@
 //! `comm-node log`: the coordination history, newest first.
 
+use comm_node::clock;
 use comm_node::comm::{self, Message};
 
 use crate::cli::{ui, CliError, Ctx};
 
 /// Show the events on the comm branch, newest first (a readable layer over
-/// `git log comm`).
+/// `git log comm`): sequence number, time (UTC), kind, id (give any
+/// unique prefix of it to `read`, `thread`, `ack` or `send --reply-to`).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// How many events to show.
@@ -30,10 +32,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
             e.subject.clone()
         };
         out.push_str(&format!(
-            "{:>6}  {:<8} {}  {headline}\n",
+            "{:>6}  {}  {:<8} {}  {headline}\n",
             e.seq,
+            clock::format_timestamp(e.time),
             e.kind,
-            &e.commit[..10]
+            &e.id
         ));
     }
     Ok(ui::print(&out)?)

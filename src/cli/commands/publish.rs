@@ -56,7 +56,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         }))?);
     }
     Ok(ui::print(&format!(
-        "published {qualified} ({} bytes); peers read it with: comm-node artifact get {qualified}\n",
-        bytes.len()
+        "published {qualified} ({}); peers read it with: comm-node artifact get {qualified}\n",
+        comm_node::text::count(bytes.len(), "byte")
     ))?)
 }

@@ -5,8 +5,10 @@ use std::time::Duration;
 use comm_node::clock::{format_duration, parse_duration};
 use comm_node::comm::Snapshot;
 use comm_node::queue::{self, Options, RunReport};
+use comm_node::text::{count, size};
 use serde::Serialize;
 
+use super::queue_progress::Printer;
 use crate::cli::{ui, CliError, Ctx, Kind};
 
 /// The merge queue: `run` lands submitted work on main, `status` shows it.
@@ -22,6 +24,11 @@ enum Sub {
     /// Show the queued entries in the order a run takes them, and whether a
     /// run is active.
     Status,
+    /// Remove the queue's scratch worktree (.git/comm-node/queue/worktree,
+    /// with the build caches `setup` left there) and its test logs, to free
+    /// disk space; the next run recreates the worktree. Refused while a run
+    /// is active. `comm-node status --verbose` shows the sizes.
+    Prune,
 }
 
 /// Process the queue: merge the candidates in memory onto main (priority,
@@ -71,6 +78,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     match args.command {
         Sub::Run(run) => run_queue(ctx, run),
         Sub::Status => status(ctx),
+        Sub::Prune => prune(ctx),
     }
 }
 
@@ -106,8 +114,13 @@ fn run_queue(ctx: &Ctx, args: RunArgs) -> Result<(), CliError> {
         timeout,
         push: args.push,
     };
+    let printer = Printer {
+        json: ctx.json,
+        main: config.main.clone(),
+        idle: Default::default(),
+    };
     loop {
-        let report = queue::run(&repo, config, &opts)?;
+        let report = queue::run(&repo, config, &opts, &|step| printer.step(step))?;
         // While watching, only rounds that did something are reported.
         let quiet = report.decisions.is_empty()
             && report.checkouts.is_empty()
@@ -116,17 +129,39 @@ fn run_queue(ctx: &Ctx, args: RunArgs) -> Result<(), CliError> {
             if ctx.json {
                 ui::print_json(&report)?;
             } else {
-                ui::print(&render(&report, &config.main))?;
+                ui::print(&render(
+                    &report,
+                    &config.main,
+                    repo.state_path("queue/logs"),
+                ))?;
             }
         }
         if args.once {
             return Ok(());
         }
+        if quiet && !printer.idle.get() {
+            printer.say(&watching(&config.main, opts.push.as_deref(), interval));
+        }
+        printer.idle.set(quiet);
         std::thread::sleep(interval.max(Duration::from_millis(100)));
     }
 }
 
-fn render(report: &RunReport, main: &str) -> String {
+/// What a watching run says when it has nothing to do.
+fn watching(main: &str, remote: Option<&str>, interval: Duration) -> String {
+    let source = match remote {
+        Some(remote) => format!("{remote}'s comm and {main}"),
+        None => "comm".to_owned(),
+    };
+    format!(
+        "idle: nothing queued; watching {source} for submissions every {} (Ctrl-C stops)",
+        format_duration(interval.as_secs().max(1))
+    )
+}
+
+/// What is left to say once the steps were printed: warnings, checkouts,
+/// and the totals with where the logs are.
+fn render(report: &RunReport, main: &str, logs: std::path::PathBuf) -> String {
     let mut out = String::new();
     for u in &report.untested {
         out.push_str(&format!(
@@ -138,13 +173,6 @@ fn render(report: &RunReport, main: &str) -> String {
         out.push_str(&format!(
             "killed process group {group}: a test command a killed run left running\n"
         ));
-    }
-    for d in &report.decisions {
-        out.push_str(&d.summary);
-        out.push('\n');
-        if let Some(artifact) = &d.artifact {
-            out.push_str(&format!("    log tail: git show comm:{artifact}\n"));
-        }
     }
     for c in &report.checkouts {
         out.push_str(&format!(
@@ -159,14 +187,48 @@ fn render(report: &RunReport, main: &str) -> String {
     } else {
         let landed = report.decisions.iter().filter(|d| d.main.is_some()).count();
         out.push_str(&format!(
-            "{landed} landed, {} rejected, {} test run{}; {main} is at {}\n",
+            "{landed} landed, {} rejected, {}; {main} is at {}\n",
             report.decisions.len() - landed,
-            report.test_runs,
-            if report.test_runs == 1 { "" } else { "s" },
+            count(report.test_runs, "test run"),
             report.main.as_deref().map_or("?", |m| &m[..7.min(m.len())])
         ));
     }
+    if !report.runs.is_empty() {
+        out.push_str(&format!(
+            "the whole log of every test run is kept in {}\n",
+            logs.display()
+        ));
+    }
     out
+}
+
+fn prune(ctx: &Ctx) -> Result<(), CliError> {
+    let repo = ctx.repo()?;
+    let pruned = queue::prune::prune(&repo)?;
+    if ctx.json {
+        return Ok(ui::print_json(&pruned)?);
+    }
+    let mut out = String::new();
+    if let Some(group) = pruned.killed_leftover {
+        out.push_str(&format!(
+            "killed process group {group}: a test command a killed run left running\n"
+        ));
+    }
+    for part in &pruned.removed {
+        out.push_str(&format!(
+            "removed .git/comm-node/{} ({})\n",
+            part.name,
+            size(part.bytes)
+        ));
+    }
+    out.push_str(&match pruned.removed.len() {
+        0 => "nothing to prune: the queue has no scratch worktree or logs\n".to_owned(),
+        _ => format!(
+            "freed {}; the next queue run recreates the worktree\n",
+            size(pruned.freed)
+        ),
+    });
+    Ok(ui::print(&out)?)
 }
 
 /// `queue status --json`.
@@ -200,14 +262,9 @@ fn status(ctx: &Ctx) -> Result<(), CliError> {
         return Ok(ui::print_json(&status)?);
     }
     let mut out = format!(
-        "merge queue onto {}: {} entr{}{}\n",
+        "merge queue onto {}: {}{}\n",
         status.main,
-        status.entries.len(),
-        if status.entries.len() == 1 {
-            "y"
-        } else {
-            "ies"
-        },
+        count(status.entries.len(), "entry"),
         if status.running {
             " (a run is active)"
         } else {

@@ -7,7 +7,8 @@ use crate::cli::{ui, CliError, Ctx, Kind};
 /// Show one message and the rest of its thread. Does not mark it read.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The message id (from `comm-node inbox` or `comm-node log`).
+    /// The message id (from `comm-node inbox` or `comm-node log`), or any
+    /// unique prefix of it.
     id: String,
 }
 
@@ -27,9 +28,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     let others: Vec<_> = thread.iter().filter(|m| m.id != message.id).collect();
     if !others.is_empty() {
         out.push_str(&format!(
-            "\nthread {} ({} messages):\n",
+            "\nthread {} ({}):\n",
             message.thread,
-            thread.len()
+            comm_node::text::count(thread.len(), "message")
         ));
         for m in thread {
             let mark = if m.id == message.id { "*" } else { " " };

@@ -17,7 +17,7 @@ pub struct Args {
     /// Release every reservation the acting domain holds.
     #[arg(long)]
     all: bool,
-    /// Break reservations held by other domains (only --as human).
+    /// Break reservations held by other domains (only the human, in the main checkout).
     #[arg(long)]
     force: bool,
     /// Why, in one line (sent to the holder of a broken reservation).

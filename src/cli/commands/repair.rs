@@ -45,8 +45,9 @@ pub fn run(ctx: &Ctx, _args: Args) -> Result<(), CliError> {
         ));
     }
     out.push_str(&format!(
-        "repaired comm: {} events replayed, {} already there; run comm-node sync to share it\n",
-        report.replay.replayed, report.replay.duplicates
+        "repaired comm: {} replayed, {} already there; run comm-node sync to share it\n",
+        comm_node::text::count(report.replay.replayed, "event"),
+        report.replay.duplicates
     ));
     Ok(ui::print(&out)?)
 }

@@ -11,16 +11,17 @@ use crate::cli::{ui, CliError, Ctx};
 /// `git log comm`; prints its id.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Recipients: domain names, `human` or `all`, comma-separated.
-    #[arg(long, value_delimiter = ',', required = true)]
+    /// Recipients: domain names, `human` or `all`, comma-separated (a
+    /// reply's default: the original's sender and other recipients).
+    #[arg(long, value_delimiter = ',', required_unless_present = "reply_to")]
     to: Vec<String>,
-    /// The task this message is about.
+    /// The task this message is about (a reply's default: the original's).
     #[arg(long)]
     task: Option<String>,
     /// Put the message in this thread.
     #[arg(long)]
     thread: Option<String>,
-    /// Answer this message (joins its thread).
+    /// Answer this message (any unique prefix of its id): joins its thread.
     #[arg(long, value_name = "ID")]
     reply_to: Option<String>,
     /// One-line subject.

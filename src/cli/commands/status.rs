@@ -2,21 +2,32 @@
 
 use comm_node::clock::{self, format_duration};
 use comm_node::health;
+use comm_node::queue::{self, prune::Usage};
 use comm_node::status::{self, Status};
+use comm_node::text::{count, size};
 
 use crate::cli::{ui, CliError, Ctx};
 
 /// Show each domain's agent, held tasks, unread messages, last activity,
 /// branch and worktree, and the task graph's counts.
 ///
+/// VS MAIN counts the commits a domain's branch has that main lacks (+)
+/// and lacks of main (-); a branch behind main gets a hint to catch up
+/// (`comm-node update`) before its next change.
+///
 /// A domain that holds a task and has been quiet (no commit on its branch,
 /// no event on comm) for `health.stall_after` is shown as stalled; past
 /// `health.lease` its claims go back to the pool, and status records that on
 /// comm (one `lease lapsed` event addressed to the domain).
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Also show the room comm-node's own files take under .git/comm-node/
+    /// (the queue's scratch worktree, its test logs, caches).
+    #[arg(long, short)]
+    verbose: bool,
+}
 
-pub fn run(ctx: &Ctx, _args: Args) -> Result<(), CliError> {
+pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     let (repo, loaded) = ctx.load()?;
     let now = clock::now();
     let (liveness, lapsed) = if repo.ref_tip(comm_node::comm::COMM_REF)?.is_some() {
@@ -29,7 +40,10 @@ pub fn run(ctx: &Ctx, _args: Args) -> Result<(), CliError> {
     } else {
         (Default::default(), None)
     };
-    let status = status::gather(&repo, &loaded, now, liveness)?;
+    let mut status = status::gather(&repo, &loaded, now, liveness)?;
+    if args.verbose {
+        status.disk = Some(queue::prune::usage(&repo));
+    }
     if ctx.json {
         return Ok(ui::print_json(&status)?);
     }
@@ -38,7 +52,36 @@ pub fn run(ctx: &Ctx, _args: Args) -> Result<(), CliError> {
         out.push_str(&format!("{}\n", event.event.subject));
     }
     out.push_str(&render(&status, now));
+    if let Some(disk) = &status.disk {
+        out.push_str(&render_disk(disk));
+    }
     Ok(ui::print(&out)?)
+}
+
+/// The room `.git/comm-node/` takes, part by part, and how to free it.
+fn render_disk(disk: &Usage) -> String {
+    let mut out = format!("{} takes {}\n", disk.dir.display(), size(disk.bytes));
+    for part in &disk.parts {
+        out.push_str(&format!(
+            "  {:>9}  {}{}\n",
+            size(part.bytes),
+            part.name,
+            if part.prunable { " (prunable)" } else { "" }
+        ));
+    }
+    let prunable: u64 = disk
+        .parts
+        .iter()
+        .filter(|p| p.prunable)
+        .map(|p| p.bytes)
+        .sum();
+    if prunable > 0 {
+        out.push_str(&format!(
+            "`comm-node queue prune` frees {} (the queue's scratch worktree and test logs)\n",
+            size(prunable)
+        ));
+    }
+    out
 }
 
 /// The status as aligned tables.
@@ -107,9 +150,9 @@ pub fn render(status: &Status, now: i64) -> String {
         ]);
     }
     let mut out = format!(
-        "{}: {} domains, main is `{}`, comm {}\n",
+        "{}: {}, main is `{}`, comm {}\n",
         status.project,
-        status.domains.len(),
+        count(status.domains.len(), "domain"),
         status.main,
         if status.comm {
             "initialized"
@@ -145,8 +188,35 @@ pub fn render(status: &Status, now: i64) -> String {
         format_duration(status.health.stall_after),
         format_duration(status.health.lease)
     ));
+    if let Some(line) = status.coverage.as_ref().and_then(|c| c.summary()) {
+        out.push_str(&format!("{line}\n"));
+    }
     for d in &status.domains {
-        out.push_str(&format!("  {:<10} {}\n", d.name, d.worktree.display()));
+        out.push_str(&format!("  {:<10} {}", d.name, d.worktree.display()));
+        if let Some(note) = d.agent.as_ref().and_then(|a| a.note.as_deref()) {
+            out.push_str(&format!("  (hello: {note})"));
+        }
+        out.push('\n');
+    }
+    out.push_str(&catch_up_hints(status));
+    out
+}
+
+/// One line per domain whose branch lacks commits of main: catch up first.
+fn catch_up_hints(status: &Status) -> String {
+    let mut out = String::new();
+    for d in &status.domains {
+        let Some(ab) = d.main.filter(|ab| ab.behind > 0) else {
+            continue;
+        };
+        out.push_str(&format!(
+            "hint: {} is {} commit{} behind {}: catch up before your next change (comm-node update in {})\n",
+            d.branch,
+            ab.behind,
+            if ab.behind == 1 { "" } else { "s" },
+            status.main,
+            d.worktree.display()
+        ));
     }
     out
 }

@@ -9,6 +9,7 @@ use comm_node::comm::task::{
 use comm_node::comm::{Snapshot, HUMAN};
 use comm_node::config::Loaded;
 use comm_node::git::Repo;
+use comm_node::queue::finish::{self, Unlanded};
 use comm_node::{clock, health};
 use serde::Serialize;
 
@@ -24,7 +25,8 @@ use crate::cli::{ui, CliError, Ctx, Kind};
 #[command(after_help = "Typical loop for an agent in its worktree:
   comm-node task next            # claim the best ready task for this domain
   ... work, commit ...
-  comm-node task done T-3f9a     # or: task fail T-3f9a --reason '...'")]
+  comm-node submit --task T-3f9a # code work: done when it lands
+  comm-node task done T-3f9a     # work that changed no code (or: task fail T-3f9a --reason '...')")]
 pub struct Args {
     #[command(subcommand)]
     command: TaskCommand,
@@ -46,8 +48,20 @@ enum TaskCommand {
     /// before unowned work it has the skills for, then the oldest. Claims of
     /// domains quiet past `health.lease` are returned to the pool first.
     Next,
-    /// Mark a claimed task done (its reservations are released).
-    Done { id: String },
+    /// Mark a claimed task done (its reservations are released), for work
+    /// that changed no code.
+    ///
+    /// Work that changes code is done when it lands: `submit --task ID`
+    /// marks it done then. So `task done` is refused while a queue entry
+    /// names the task, or while the task's domain has commits main lacks
+    /// (--force when those commits are other work and this task changed no
+    /// code).
+    Done {
+        id: String,
+        /// Mark it done although the task's domain has unlanded commits.
+        #[arg(long)]
+        force: bool,
+    },
     /// Mark a claimed task failed.
     Fail {
         id: String,
@@ -66,7 +80,7 @@ enum TaskCommand {
     },
     /// Import a beads JSONL file (`bd export`) as tasks, in one commit.
     ///
-    /// The human's alone (`--as human`): an import may rewrite any task's
+    /// The human's alone (in the main checkout): an import may rewrite any task's
     /// status, assignee and domain, which no domain may do to another's.
     Import(ImportArgs),
     /// Print every task as beads JSONL (the shape `bd export` writes).
@@ -271,8 +285,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
             let outcome = task::claim_next(&repo, &me, &skills, now)?;
             changed(ctx, &repo, outcome)
         }
-        TaskCommand::Done { id } => {
+        TaskCommand::Done { id, force } => {
             let me = ctx.actor(&repo)?;
+            done_when_landed(ctx, &repo, &me, &id, force)?;
             changed(ctx, &repo, task::done(&repo, &me, &id, now)?)
         }
         TaskCommand::Fail { id, reason } => {
@@ -289,6 +304,38 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         }
         TaskCommand::Import(a) => import(ctx, &repo, a, now),
         TaskCommand::Export { .. } => Ok(ui::print(&task::export_beads(&repo)?)?),
+    }
+}
+
+/// The finishing rule: refuses `task done` while the task is queued, or
+/// (unless `force`) while its domain has commits main lacks.
+fn done_when_landed(
+    ctx: &Ctx,
+    repo: &Repo,
+    me: &str,
+    id: &str,
+    force: bool,
+) -> Result<(), CliError> {
+    let Some(loaded) = loaded(ctx) else {
+        return Ok(());
+    };
+    let snapshot = Snapshot::take(repo)?;
+    let Some(t) = task::get(&snapshot, id)? else {
+        return Ok(()); // task::done says it does not exist
+    };
+    let Some(unlanded) = finish::unlanded(repo, &loaded.config, &snapshot, &t, me)? else {
+        return Ok(());
+    };
+    match unlanded {
+        Unlanded::Commits { .. } if force => {
+            ui::eprint(&format!(
+                "warning: {}
+",
+                unlanded.message(id)
+            ));
+            Ok(())
+        }
+        _ => Err(CliError::new(Kind::Refused, unlanded.message(id)).hint(unlanded.hint(id))),
     }
 }
 

@@ -66,7 +66,7 @@ pub fn import_beads(
             message: format!(
                 "`{by}` cannot import tasks: an import may rewrite any task's status, assignee and domain, so it is the human's alone"
             ),
-            hint: "ask the human to run it (comm-node --as human task import --beads FILE); change your own tasks with task add, claim, done and fail".into(),
+            hint: "ask the human to run it (comm-node task import --beads FILE, in the main checkout); change your own tasks with task add, claim, done and fail".into(),
         });
     }
     let mut parsed = Vec::new();
@@ -158,8 +158,8 @@ fn import_change(
         super::KIND,
         by,
         format!(
-            "imported {} beads issues ({} new, {} updated)",
-            report.added.len() + report.updated.len(),
+            "imported {} ({} new, {} updated)",
+            crate::text::count(report.added.len() + report.updated.len(), "beads issue"),
             report.added.len(),
             report.updated.len()
         ),

@@ -1,5 +1,5 @@
 //! Tasks: the shared work graph, one file per task on `comm`
-//! (`tasks/<id>.yaml`, so `git show comm:tasks/T-3f9a.yaml` works).
+//! (`tasks/<id>.yaml`, so `git show comm:tasks/T-4k7qm2x9ta.yaml` works).
 //!
 //! A task is `open` until a domain claims it, then `claimed` until it is
 //! `done` or `failed`. It is *ready* when it is open, every dependency is
@@ -12,7 +12,11 @@
 mod beads;
 mod board;
 mod cache;
+mod deps;
+mod ids;
+mod lapse;
 mod ops;
+mod replay;
 
 use std::collections::BTreeMap;
 
@@ -23,10 +27,12 @@ use super::{CommError, Snapshot};
 pub use beads::{export_beads, import_beads, ImportReport};
 pub use board::{order, Blocker, Board, Progress};
 pub use cache::Entry;
+pub use deps::dep_add;
+pub use lapse::lapse;
 pub use ops::{
-    add, candidates, claim, claim_next, dep_add, done, done_by_landing, fail, lapse, reopen,
-    revalidate, NewTask, Outcome,
+    add, candidates, claim, claim_next, done, done_by_landing, fail, reopen, NewTask, Outcome,
 };
+pub use replay::revalidate;
 
 /// Event kind of every task change (`Comm-Action` says which).
 pub const KIND: &str = "task";
@@ -204,7 +210,7 @@ pub fn validate_id(id: &str) -> Result<(), CommError> {
     } else {
         Err(CommError::invalid(
             format!("`{id}` is not a task id"),
-            "task ids are letters, digits, `.`, `_` and `-` (like T-3f9a); comm-node task list shows them",
+            "task ids are letters, digits, `.`, `_` and `-` (like T-4k7qm2x9ta, or T-3f9a from older versions); comm-node task list shows them",
         ))
     }
 }

@@ -13,7 +13,6 @@ use crate::comm::artifact::validate_artifact_name;
 use crate::comm::{append, Appended, Change, CommError, Event, Snapshot, HUMAN};
 use crate::comm::{limits, reservation};
 use crate::git::{Repo, TreeEdit};
-use crate::retry::short_id;
 
 /// Longest task title, in characters.
 const MAX_TITLE: usize = limits::TASK_TITLE.max;
@@ -154,7 +153,7 @@ fn build_new(snapshot: &Snapshot, by: &str, new: &NewTask, now: i64) -> Result<T
     deps.sort();
     deps.dedup();
     Ok(Task {
-        id: fresh_id(snapshot)?,
+        id: super::ids::fresh_id(snapshot)?,
         title: new.title.trim().to_owned(),
         domain: new.domain.clone(),
         status: Status::Open,
@@ -174,21 +173,6 @@ fn build_new(snapshot: &Snapshot, by: &str, new: &NewTask, now: i64) -> Result<T
         links: Vec::new(),
         beads: Default::default(),
     })
-}
-
-/// A short random id not taken at the snapshot: `T-` and 4 hex digits,
-/// longer when those are taken.
-fn fresh_id(snapshot: &Snapshot) -> Result<String, CommError> {
-    for digits in 4..=16 {
-        let candidate = short_id("T-", digits);
-        if get(snapshot, &candidate)?.is_none() {
-            return Ok(candidate);
-        }
-    }
-    Err(CommError::invalid(
-        "could not find a free task id",
-        "ids are random; run the command again",
-    ))
 }
 
 fn known_domain(domains: &[String], name: &str) -> Result<(), CommError> {
@@ -292,7 +276,7 @@ fn may_take(task: &Task, by: &str, skills: Option<&[String]>) -> bool {
     }
 }
 
-fn claim_change(
+pub(super) fn claim_change(
     snapshot: &Snapshot,
     by: &str,
     id: &str,
@@ -395,7 +379,7 @@ fn finish_with(
     finish(appended, finished)
 }
 
-fn finish_change(
+pub(super) fn finish_change(
     snapshot: &Snapshot,
     by: &str,
     id: &str,
@@ -561,7 +545,7 @@ pub fn reopen(repo: &Repo, by: &str, id: &str, now: i64) -> Result<Outcome, Comm
     finish(appended, reopened)
 }
 
-fn reopen_change(
+pub(super) fn reopen_change(
     snapshot: &Snapshot,
     by: &str,
     id: &str,
@@ -601,175 +585,21 @@ fn reopen_change(
     ))
 }
 
-/// Adds dependencies to an existing task; refuses an edge that would close a cycle.
-pub fn dep_add(
-    repo: &Repo,
-    by: &str,
-    id: &str,
-    deps: &[String],
-    now: i64,
-) -> Result<Outcome, CommError> {
-    validate_id(id)?;
-    for dep in deps {
-        validate_id(dep)?;
-    }
-    let mut changed = None;
-    let appended = append(repo, |snapshot| {
-        let mut task = require(snapshot, id)?;
-        let board = super::board(snapshot)?;
-        for dep in deps {
-            require(snapshot, dep)?;
-            if let Some(path) = board.path(dep, id) {
-                return Err(cycle_error(id, &path));
-            }
-        }
-        let before = task.deps.len();
-        task.deps.extend(deps.iter().cloned());
-        task.deps.sort();
-        task.deps.dedup();
-        if task.deps.len() == before {
-            return Ok(None);
-        }
-        task.updated = now;
-        let event = task_event(
-            by,
-            &task,
-            "dep",
-            format!("task {id} now waits for {}", deps.join(", ")),
-        );
-        let edits = vec![put(&task)];
-        changed = Some(task);
-        Ok(Some(Change { event, edits }))
-    })?;
-    match appended {
-        Some(a) => finish(Some(a), changed),
-        None => Err(CommError::Refused {
-            message: format!("task {id} already waits for {}", deps.join(", ")),
-            hint: format!("comm-node task show {id} lists what it waits for"),
-        }),
-    }
-}
-
-/// The error for an edge `id → path[0]` that would close the cycle `path`.
-pub(super) fn cycle_error(id: &str, path: &[String]) -> CommError {
-    let mut cycle = vec![id.to_owned()];
-    cycle.extend(path.iter().cloned());
-    CommError::invalid(
-        format!("that would make a dependency cycle: {}", cycle.join(" → ")),
-        "a task cannot wait for itself, directly or through others",
-    )
-}
-
-/// Returns claimed tasks whose lease ran out to `open` and drops their
-/// holders' reservations, in one event addressed to the domains that held
-/// them; `lapsed` pairs each task id with why its lease ended. Tasks no
-/// longer claimed are skipped (someone acted meanwhile).
-pub fn lapse(
-    repo: &Repo,
-    lapsed: &[(String, String)],
-    now: i64,
-) -> Result<Option<Appended>, CommError> {
-    append(repo, |snapshot| {
-        let reservations = reservation::all(snapshot)?;
-        let mut edits = Vec::new();
-        let mut to = Vec::new();
-        let mut lines = Vec::new();
-        let mut ids = Vec::new();
-        for (id, why) in lapsed {
-            let Some(mut task) = get(snapshot, id)?.filter(|t| t.status == Status::Claimed) else {
-                continue;
-            };
-            // The quiet domain's reservations lapse with its claims.
-            let holder = task.assignee.clone().unwrap_or_default();
-            for r in reservations.iter().filter(|r| r.domain == holder) {
-                let edit = TreeEdit::Remove { path: r.path() };
-                if !edits.contains(&edit) {
-                    edits.push(edit);
-                }
-            }
-            to.extend(task.assignee.take());
-            task.status = Status::Open;
-            task.claimed_at = None;
-            task.reason = Some(format!("lease lapsed: {why}"));
-            task.updated = now;
-            lines.push(format!("- {id} ({}): {why}", task.title));
-            ids.push(id.clone());
-            edits.push(put(&task));
-        }
-        if ids.is_empty() {
-            return Ok(None);
-        }
-        to.sort();
-        to.dedup();
-        let mut event = Event::new(
-            KIND,
-            crate::comm::SYSTEM_ACTOR,
-            format!(
-                "lease lapsed: {} back to ready ({})",
-                ids.join(", "),
-                to.join(", ")
-            ),
-        );
-        event.to = to;
-        event.body = lines.join("\n") + "\n";
-        event.fields.push(("Task".into(), ids.join(" ")));
-        event.fields.push(("Action".into(), "lapse".into()));
-        Ok(Some(Change { event, edits }))
-    })
-}
-
-/// Re-derives a replayed task event on a new state (see `comm::sync`): a
-/// claim that another clone won meanwhile becomes an error.
-pub fn revalidate(
-    snapshot: &Snapshot,
-    event: &Event,
-    commit: Oid,
-    time: i64,
-) -> Result<Option<(Event, Vec<TreeEdit>)>, CommError> {
-    let id = event.field("Task").unwrap_or_default();
-    let by = event.from.as_str();
-    let rebuilt = match event.field("Action").unwrap_or_default() {
-        "claim" => claim_change(snapshot, by, id, None, time)?,
-        "done" => finish_change(snapshot, by, id, time, Status::Done, None)?,
-        "failed" => {
-            let reason = event.body.trim();
-            finish_change(snapshot, by, id, time, Status::Failed, Some(reason))?
-        }
-        "reopen" => reopen_change(snapshot, by, id, time)?,
-        _ => {
-            // add, import, dep, lapse: the task files as written, unless a
-            // task created here appeared meanwhile under the same id.
-            let edits = snapshot.repo().commit_edits_of(commit)?;
-            if event.field("Action") == Some("add") && get(snapshot, id)?.is_some() {
-                return Err(CommError::Refused {
-                    message: format!("task id {id} was taken by another clone"),
-                    hint: "add the task again".into(),
-                });
-            }
-            return Ok(Some((event.clone(), edits)));
-        }
-    };
-    let (change, _) = rebuilt;
-    let mut replayed = change.event;
-    replayed.id = event.id.clone();
-    Ok(Some((replayed, change.edits)))
-}
-
-fn task_event(by: &str, task: &Task, action: &str, subject: String) -> Event {
+pub(super) fn task_event(by: &str, task: &Task, action: &str, subject: String) -> Event {
     let mut event = Event::new(KIND, by, subject);
     event.fields.push(("Task".into(), task.id.clone()));
     event.fields.push(("Action".into(), action.into()));
     event
 }
 
-fn put(task: &Task) -> TreeEdit {
+pub(super) fn put(task: &Task) -> TreeEdit {
     TreeEdit::Put {
         path: Task::path_of(&task.id),
         bytes: task.to_yaml(),
     }
 }
 
-fn finish(appended: Option<Appended>, task: Option<Task>) -> Result<Outcome, CommError> {
+pub(super) fn finish(appended: Option<Appended>, task: Option<Task>) -> Result<Outcome, CommError> {
     match (appended, task) {
         (Some(appended), Some(task)) => Ok(Outcome { appended, task }),
         _ => Err(CommError::invalid(

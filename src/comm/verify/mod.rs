@@ -115,7 +115,7 @@ pub fn refuse_bad_base(repo: &Repo, tip: Option<Oid>) -> Result<(), CommError> {
             "comm holds the bad commit {bad} found by comm-node verify; nothing is written on top of it"
         ),
         hint: format!(
-            "the human resolves it: `comm-node verify` says what is wrong; reset comm to before it (git update-ref refs/heads/comm {bad}^ and replay what should stay), or accept it with `comm-node --as human verify --accept {bad}`"
+            "the human resolves it: `comm-node verify` says what is wrong; reset comm to before it (git update-ref refs/heads/comm {bad}^ and replay what should stay), or accept it with `comm-node verify --accept {bad}` in the main checkout"
         ),
     })
 }
@@ -199,13 +199,9 @@ fn remembered_start(repo: &Repo, tip: Option<Oid>) -> Result<Option<Oid>, CommEr
     Ok(repo.merge_base(seen, tip)?)
 }
 
-/// The `shared` globs of comm.yaml in the main checkout (none without one).
+/// The `shared` globs of the project's comm.yaml (none without one).
 fn shared_globs(repo: &Repo) -> Vec<PathGlob> {
-    let Some(root) = repo.main_workdir() else {
-        return Vec::new();
-    };
-    let file = root.join(crate::config::FILE_NAME);
-    crate::config::Config::load(&file)
+    crate::project::load_config(repo)
         .map(|l| l.config.shared)
         .unwrap_or_default()
         .iter()

@@ -1,10 +1,10 @@
 //! The rules one event must keep: what its kind lets it change, and who may
 //! make that change. Each rule mirrors the writer of its kind (`message`,
 //! `reservation`, `task::ops`, `artifact`, `presence`, `queue::entry`,
-//! `queue::decision`, `runtime::usage`), so an event any comm-node command
-//! could have written passes, and a hand-made commit that claims for
-//! someone else, reserves outside its scope or edits state a message may
-//! not touch is named.
+//! `queue::decision`, `replay`'s notices of rejections at sync,
+//! `runtime::usage`), so an event any comm-node command could have written
+//! passes, and a hand-made commit that claims for someone else, reserves
+//! outside its scope or edits state a message may not touch is named.
 //!
 //! Reservations expire by the clock: a reservation counts here only if it
 //! is still live at `horizon` (the verifier's clock plus a slack for skew
@@ -19,7 +19,7 @@ use super::super::message::{ACK_KIND, KIND as MSG_KIND};
 use super::super::reservation::{self, Reservation, RELEASE_KIND, RESERVE_KIND};
 use super::super::task::{self, Status, Task};
 use super::super::{
-    artifact, presence, registrations_at, CommError, Event, Registration, Snapshot, HUMAN,
+    artifact, presence, registrations_at, signing, CommError, Event, Registration, Snapshot, HUMAN,
     SYSTEM_ACTOR,
 };
 use crate::git::{Repo, TreeEdit};
@@ -103,14 +103,17 @@ impl Judge<'_> {
         if let Some(broken) = author_problem(&case) {
             return Ok(Some(broken));
         }
-        self.kind_problem(&case)
+        if let Some(broken) = self.kind_problem(&case)? {
+            return Ok(Some(broken));
+        }
+        signing::signature_problem(repo, commit, &event, &before)
     }
 
     fn kind_problem(&self, c: &Case) -> Result<Option<Broken>, CommError> {
         let from = c.event.from.as_str();
         Ok(match c.event.kind.as_str() {
             "kickoff" | "register" => only(c, |p| is_file_in(p, "domains")),
-            MSG_KIND => c.edits.first().map(|e| {
+            MSG_KIND | super::super::NOTICE_KIND => c.edits.first().map(|e| {
                 format!(
                     "a message changes no state, but it changes {}",
                     edit_path(e)
@@ -125,6 +128,7 @@ impl Judge<'_> {
             task::KIND => task_problem(c)?,
             LANDED_KIND | REJECTED_KIND => decision_problem(c)?,
             UNTESTED_KIND => only(c, |p| p == untested::STATE),
+            signing::KIND => signing::key_event_problem(c.event, c.edits, c.registered),
             TURN_KIND => turn_problem(c)?,
             CRASHED_KIND | STALLED_KIND => c.edits.first().map(|e| {
                 format!(
@@ -233,15 +237,17 @@ impl Judge<'_> {
 /// registered domain's or the human's, and only the human registers domains.
 fn author_problem(c: &Case) -> Option<Broken> {
     let e = c.event;
-    let system = matches!(e.kind.as_str(), LANDED_KIND | REJECTED_KIND | UNTESTED_KIND)
-        || (e.kind == task::KIND && e.field("Action") == Some("lapse"));
+    let system = matches!(
+        e.kind.as_str(),
+        LANDED_KIND | REJECTED_KIND | UNTESTED_KIND | super::super::NOTICE_KIND
+    ) || (e.kind == task::KIND && e.field("Action") == Some("lapse"));
     let from = e.from.as_str();
     if system != (from == SYSTEM_ACTOR) {
         return Some(if system {
             format!("a {} must come from `{SYSTEM_ACTOR}`, not `{from}`", e.kind)
         } else {
             format!(
-                "`{SYSTEM_ACTOR}` signs queue decisions and lapses only, not a {}",
+                "`{SYSTEM_ACTOR}` signs queue decisions, lapses and sync rejections only, not a {}",
                 e.kind
             )
         });
@@ -577,6 +583,9 @@ fn state_file_problem(path: &str, bytes: &[u8]) -> Option<Broken> {
     let (dir, name) = path.split_once('/')?;
     if dir == "artifacts" {
         return None;
+    }
+    if dir == signing::DIR && name.ends_with(".pub") && !name.contains('/') {
+        return signing::key_file_problem(path, bytes);
     }
     let Some(stem) = name.strip_suffix(".yaml").filter(|s| !s.contains('/')) else {
         return Some(format!(

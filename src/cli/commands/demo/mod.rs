@@ -51,11 +51,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
 
     let loaded = Config::load(&root.join(config::FILE_NAME))?;
     let exe = std::env::current_exe()?;
-    let plan = scaffold::plan(&repo, &loaded, &exe)?;
+    let plan = scaffold::plan(&repo, &loaded, &exe, true)?;
     scaffold::apply(&repo, &loaded, &plan, "human")?;
     let domains = loaded.config.domains.len();
     out.push(format!(
-        "2. `comm-node init` read comm.yaml and set up {domains} domains:\n{}",
+        "2. `comm-node init` read comm.yaml and set up {}:\n{}",
+        comm_node::text::count(domains, "domain"),
         indent(&commands::init::render(
             &loaded.config.project,
             domains,
@@ -72,10 +73,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         indent(&commands::status::render(&status, now))
     ));
 
-    let again = scaffold::plan(&repo, &loaded, &exe)?;
+    let again = scaffold::plan(&repo, &loaded, &exe, true)?;
     out.push(format!(
-        "4. A second `comm-node init` plans {} actions (init is idempotent).\n",
-        again.actions.len()
+        "4. A second `comm-node init` plans {} (init is idempotent).\n",
+        comm_node::text::count(again.actions.len(), "action")
     ));
 
     let web = web_worktree(&status, &root);

@@ -8,6 +8,8 @@ use crate::cli::{CliError, Kind};
 
 /// Lines of a command's output shown (the rest is summarized).
 const SHOWN_LINES: usize = 14;
+/// Lines of a queue run's output shown (one per step).
+const QUEUE_LINES: usize = 40;
 /// Lines of the closing history shown.
 const GRAPH_LINES: usize = 48;
 
@@ -105,12 +107,12 @@ impl Story {
         )?;
         let page = self.tasks.page.clone();
         let contract = self.tasks.contract.clone();
-        self.cn(
+        let sent = self.cn(
             "api",
             &[
                 "send",
                 "--to",
-                "web",
+                "web,human",
                 "--task",
                 &page,
                 "orders API contract ready",
@@ -119,6 +121,18 @@ impl Story {
         )?;
         self.cn("api", &["task", "done", &contract])?;
         self.cn("web", &["inbox"])?;
+        // A reply names no one: it reaches api and the human, about the task.
+        let id = sent.stdout.trim();
+        let prefix = &id[..id.len().min(16)];
+        self.cn(
+            "web",
+            &[
+                "send",
+                "--reply-to",
+                prefix,
+                "thanks, wiring the order list",
+            ],
+        )?;
         self.cn("web", &["ack", "--all"])?;
         self.cn("web", &["task", "next"])?;
         Ok(())
@@ -169,7 +183,7 @@ impl Story {
     }
 
     /// Both submit; web lands, api is rejected for a failing test; api's
-    /// fix lands.
+    /// fix lands, and web catches up with main before its next change.
     pub fn queue(&mut self) -> Result<(), CliError> {
         self.heading(
             "Both submit. The queue tests the exact merge: web lands, api's bug is caught.",
@@ -192,10 +206,12 @@ impl Story {
         )?;
         self.cn("web", &["submit", "--task", &page])?;
         self.cn("api", &["submit", "--task", &receipts])?;
-        self.cn("human", &["queue", "run", "--once"])?;
+        self.queue_run()?;
         self.cn("api", &["inbox"])?;
 
-        self.heading("api fixes its bug and resubmits; the fix lands and its task is done.");
+        self.heading(
+            "api fixes its bug and resubmits; the fix lands and its task is done; web catches up.",
+        );
         let fixed = "\n/** Format minor units as a price with two decimals. */\nexport function formatPrice(amount) {\n  return (amount / 100).toFixed(2);\n}\n";
         self.edit("api", money, &format!("{original}{fixed}"))?;
         self.git(
@@ -204,10 +220,19 @@ impl Story {
             0,
         )?;
         self.cn("api", &["submit", "--task", &receipts])?;
-        self.cn("human", &["queue", "run", "--once"])?;
+        self.queue_run()?;
+        self.cn("web", &["update"])?;
         self.cn("human", &["task", "list"])?;
         self.cn("human", &["status"])?;
         Ok(())
+    }
+
+    /// `queue run --once`, shown whole: a line per step of the run.
+    fn queue_run(&mut self) -> Result<(), CliError> {
+        let shown = std::mem::replace(&mut self.shown, QUEUE_LINES);
+        let ran = self.cn("human", &["queue", "run", "--once"]);
+        self.shown = shown;
+        ran.map(drop)
     }
 
     /// The code and the coordination history side by side.
@@ -280,11 +305,10 @@ impl Story {
     }
 
     fn cn_expecting(&mut self, who: &str, args: &[&str], want: i32) -> Result<Ran, CliError> {
+        // Exactly as printed: the human's lines act as `human` because they
+        // run in the main checkout, each agent's because it runs in its worktree.
         let mut cmd = Command::new(&self.exe);
-        if who == "human" {
-            cmd.args(["--as", "human"]);
-        }
-        cmd.args(args);
+        cmd.args(args).env_remove(crate::cli::AS_VAR);
         self.run(who, "comm-node", args, cmd, want)
     }
 
@@ -321,9 +345,10 @@ impl Story {
             self.text.push_str(&format!("       {line}\n"));
         }
         if all.len() > self.shown {
+            let hidden = all.len() - self.shown;
             self.text.push_str(&format!(
-                "       ... ({} more lines)\n",
-                all.len() - self.shown
+                "       ... ({hidden} more {})\n",
+                comm_node::text::noun_for(hidden, "line")
             ));
         }
         let code = out.status.code().unwrap_or(-1);
