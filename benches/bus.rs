@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 mod common;
 
@@ -36,9 +36,15 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
 
-    // send: 50 messages to web (they become its unread), 150 elsewhere.
+    // send: 50 messages to web (they become its unread), 150 elsewhere,
+    // each beside a `--version`: the cost of starting the process at all,
+    // measured under the same load.
     let mut send_times = Vec::new();
+    let mut floor_times = Vec::new();
     for i in 0..200 {
+        let (d, out) = env.time(&root, &["--version"]);
+        assert!(out.status.success());
+        floor_times.push(d);
         let to = if i < 50 { "web" } else { "shared" };
         let subject = format!("bench message {i}");
         let body =
@@ -51,7 +57,8 @@ fn main() {
         );
         send_times.push(d);
     }
-    report("send (CLI process, 100k-event history)", &mut send_times);
+    let floor = report("comm-node --version (the process floor)", &mut floor_times);
+    let send = report("send (CLI process, 100k-event history)", &mut send_times);
 
     let mut inbox_times = Vec::new();
     for _ in 0..50 {
@@ -61,9 +68,15 @@ fn main() {
         assert_eq!(unread.as_array().unwrap().len(), 50);
         inbox_times.push(d);
     }
-    report(
+    let inbox = report(
         "inbox, 50 unread (CLI process, 100k-event history)",
         &mut inbox_times,
+    );
+    let ratio = |d: Duration| d.as_secs_f64() / floor.as_secs_f64();
+    println!(
+        "against the floor (p50): send {:.2}x, inbox {:.2}x",
+        ratio(send),
+        ratio(inbox)
     );
 
     concurrent(&env, &root, 8, 200);

@@ -16,6 +16,8 @@
 //! - [`conflicts`] trial-merges live domain branches with `main` and each other.
 //! - [`queue`] the merge queue: submit, stack, test, bisect, land.
 //! - [`pathglob`] decides exactly whether two path globs share a file.
+//! - [`runtime`] `comm-node up`: runs an agent CLI per domain, feeds it
+//!   work from comm, records turns and usage.
 //! - [`retry`] jittered backoff for contended refs.
 //! - [`clock`] the time leases and expiries are measured with.
 //! - [`text`] counts with their noun in the right number, and sizes.
@@ -37,6 +39,7 @@ pub mod pathglob;
 pub mod project;
 pub mod queue;
 pub mod retry;
+pub mod runtime;
 pub mod scaffold;
 pub mod status;
 pub mod text;

@@ -77,6 +77,10 @@ pub struct DomainStatus {
     pub reservations: Vec<String>,
     /// Its entry in the merge queue: the submitted commit.
     pub queued: Option<String>,
+    /// Its agent as `comm-node up` on this machine last left it.
+    pub runtime: Option<crate::runtime::Local>,
+    /// Its agents' running totals (`usage/<domain>.yaml` on comm).
+    pub usage: Option<crate::runtime::Usage>,
 }
 
 /// Why status could not be gathered.
@@ -159,6 +163,8 @@ pub fn gather(
                 .iter()
                 .find(|e| &e.domain == name)
                 .map(|e| e.short().to_owned()),
+            runtime: crate::runtime::local(repo, name),
+            usage: snapshot.read_yaml(&crate::runtime::Usage::path_of(name))?,
         });
     }
     Ok(Status {

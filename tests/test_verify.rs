@@ -519,3 +519,47 @@ fn verify_passes_a_comm_built_by_a_thousand_legitimate_commands() {
     let again = json(&env.cn(&root, &["verify", "--json"]).expect(0));
     assert_eq!(again["checked"], 0, "{again}");
 }
+
+#[test]
+fn a_turn_whose_usage_totals_do_not_add_up_is_reported() {
+    let fields = [
+        ("Cli", "claude"),
+        ("Session", "s-1"),
+        ("Tokens-In", "100"),
+        ("Tokens-Out", "10"),
+        ("Cache-Read", "0"),
+        ("Cache-Write", "0"),
+        ("Cost-Usd", "0.5"),
+        ("Duration-Ms", "1000"),
+        ("Outcome", "success"),
+    ];
+    let usage = |input: u64| {
+        format!("domain: api\nturns: 1\ninput_tokens: {input}\noutput_tokens: 10\ncache_read_tokens: 0\ncache_write_tokens: 0\ncost_usd: 0.5\nduration_ms: 1000\n")
+    };
+    // The honest turn passes; one claiming fewer tokens in its totals, or
+    // signed by the human, is reported.
+    for (input, from, rule) in [
+        (100, "api", None),
+        (1, "api", Some("does not hold the totals")),
+        (100, "human", Some("may not sign")),
+    ] {
+        let env = Env::new();
+        let root = app(&env);
+        let seq = env.seq_of(&root, "comm") + 1;
+        let m = event_message("turn api 1: success", "turn", from, seq, &fields);
+        let totals = usage(input);
+        let c = forge(
+            &env,
+            &root,
+            "comm",
+            &[("usage/api.yaml", Some(&totals))],
+            &m,
+        );
+        match rule {
+            None => {
+                env.cn(&root, &["verify"]).expect(0);
+            }
+            Some(rule) => reported_at(&env, &root, &c, rule),
+        }
+    }
+}

@@ -64,8 +64,9 @@ impl Hermetic {
     }
 }
 
-/// Prints percentiles of `times` (sorted in place) in milliseconds.
-pub fn report(what: &str, times: &mut [Duration]) {
+/// Prints percentiles of `times` (sorted in place) in milliseconds; the
+/// median.
+pub fn report(what: &str, times: &mut [Duration]) -> Duration {
     times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let pick = |q: f64| ms(times[((times.len() - 1) as f64 * q).round() as usize]);
@@ -77,6 +78,7 @@ pub fn report(what: &str, times: &mut [Duration]) {
         pick(0.99),
         ms(times[0])
     );
+    times[(times.len() - 1) / 2]
 }
 
 /// CPU time (user + system) of the finished child processes so far, from

@@ -78,6 +78,9 @@ enum Command {
     Completions(commands::completions::Args),
     Man(commands::man::Args),
     Verify(commands::verify::Args),
+    Up(commands::up::Args),
+    Logs(commands::logs::Args),
+    Attach(commands::attach::Args),
 }
 
 /// What every command gets: where it runs and how to print.
@@ -269,6 +272,9 @@ pub fn run() -> ExitCode {
         Command::Completions(args) => commands::completions::run(&ctx, args),
         Command::Man(args) => commands::man::run(&ctx, args),
         Command::Verify(args) => commands::verify::run(&ctx, args),
+        Command::Up(args) => commands::up::run(&ctx, args),
+        Command::Logs(args) => commands::logs::run(&ctx, args),
+        Command::Attach(args) => commands::attach::run(&ctx, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

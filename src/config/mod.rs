@@ -8,6 +8,7 @@
 //! the repository is touched before a config has loaded cleanly; this module
 //! never reads git itself (the caller checks that `main` exists).
 
+mod agents;
 mod locate;
 mod validate;
 
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use agents::{AgentCli, AgentSettings, AgentSpec};
 pub use locate::Pos;
 
 /// The config file's name, at the repository root.
@@ -80,6 +82,9 @@ pub struct Config {
     /// Merge queue settings.
     #[serde(default)]
     pub queue: QueueSettings,
+    /// The agent CLI `comm-node up` runs per domain (`default` and overrides).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub agents: BTreeMap<String, AgentSpec>,
     /// Where Python's top-level packages live.
     #[serde(default)]
     pub python: PythonSettings,

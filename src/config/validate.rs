@@ -111,6 +111,7 @@ pub(super) fn check(loaded: &Loaded) -> Vec<ConfigError> {
             err("worktrees".into(), message, &hint);
         }
     }
+    super::agents::check(loaded, &mut err);
     check_overlaps(loaded, &mut errors);
     errors
 }

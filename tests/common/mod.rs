@@ -6,6 +6,7 @@
 
 pub mod daemon;
 pub mod queue;
+pub mod up;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -2,6 +2,7 @@
 
 pub mod ack;
 pub mod artifact;
+pub mod attach;
 pub mod check;
 pub mod completions;
 pub mod conflicts;
@@ -13,6 +14,7 @@ pub mod imports;
 pub mod inbox;
 pub mod init;
 pub mod log;
+pub mod logs;
 pub mod man;
 pub mod publish;
 pub mod queue;
@@ -29,5 +31,6 @@ pub mod sync;
 pub mod task;
 pub mod thread;
 pub mod uninstall;
+pub mod up;
 pub mod update;
 pub mod verify;

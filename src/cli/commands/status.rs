@@ -161,6 +161,22 @@ pub fn render(status: &Status, now: i64) -> String {
         }
     );
     out.push_str(&table(&rows));
+    for d in &status.domains {
+        if d.runtime.is_none() && d.usage.is_none() {
+            continue;
+        }
+        let mut parts = Vec::new();
+        if let Some(r) = &d.runtime {
+            parts.push(format!("{} under up here, {} turns", r.state, r.turns));
+        }
+        if let Some(u) = &d.usage {
+            parts.push(format!(
+                "{} turns on comm: {} in / {} out tokens, ${:.4}",
+                u.turns, u.input_tokens, u.output_tokens, u.cost_usd
+            ));
+        }
+        out.push_str(&format!("agent {}: {}\n", d.name, parts.join("; ")));
+    }
     let t = status.tasks;
     out.push_str(&format!(
         "tasks: {} open ({} ready), {} claimed, {} done, {} failed; stalled after {} quiet, claims lapse after {}\n",

@@ -1,10 +1,10 @@
 //! The rules one event must keep: what its kind lets it change, and who may
 //! make that change. Each rule mirrors the writer of its kind (`message`,
 //! `reservation`, `task::ops`, `artifact`, `presence`, `queue::entry`,
-//! `queue::decision`, `replay`'s notices of rejections at sync), so an
-//! event any comm-node command could have written passes, and a hand-made
-//! commit that claims for someone else, reserves outside its scope or
-//! edits state a message may not touch is named.
+//! `queue::decision`, `replay`'s notices of rejections at sync,
+//! `runtime::usage`), so an event any comm-node command could have written
+//! passes, and a hand-made commit that claims for someone else, reserves
+//! outside its scope or edits state a message may not touch is named.
 //!
 //! Reservations expire by the clock: a reservation counts here only if it
 //! is still live at `horizon` (the verifier's clock plus a slack for skew
@@ -25,6 +25,7 @@ use super::super::{
 use crate::git::{Repo, TreeEdit};
 use crate::pathglob::PathGlob;
 use crate::queue::{untested, Entry, LANDED_KIND, REJECTED_KIND, UNTESTED_KIND};
+use crate::runtime::{Turn, Usage, CRASHED_KIND, STALLED_KIND, TURN_KIND};
 
 /// A broken rule, in words.
 pub(super) type Broken = String;
@@ -128,6 +129,13 @@ impl Judge<'_> {
             LANDED_KIND | REJECTED_KIND => decision_problem(c)?,
             UNTESTED_KIND => only(c, |p| p == untested::STATE),
             signing::KIND => signing::key_event_problem(c.event, c.edits, c.registered),
+            TURN_KIND => turn_problem(c)?,
+            CRASHED_KIND | STALLED_KIND => c.edits.first().map(|e| {
+                format!(
+                    "a crash report changes no state, but it changes {}",
+                    edit_path(e)
+                )
+            }),
             other => Some(format!("`{other}` is no event kind comm-node writes")),
         })
     }
@@ -248,14 +256,48 @@ fn author_problem(c: &Case) -> Option<Broken> {
     if roster && from != HUMAN {
         return Some(format!("only the human registers domains, not `{from}`"));
     }
-    let domain_only = matches!(e.kind.as_str(), presence::KIND | crate::queue::SUBMIT_KIND)
-        || e.field("Action") == Some("claim");
+    let domain_only = matches!(
+        e.kind.as_str(),
+        presence::KIND | crate::queue::SUBMIT_KIND | TURN_KIND | CRASHED_KIND | STALLED_KIND
+    ) || e.field("Action") == Some("claim");
     if (domain_only && from == HUMAN)
         || !(system || from == HUMAN || c.registered.contains_key(from))
     {
         return Some(format!("`{from}` may not sign a {}", e.kind));
     }
     None
+}
+
+/// A turn adds itself to its author's totals (`usage/<domain>.yaml`), and
+/// changes nothing else: the totals after are the totals before plus the
+/// turn's own fields.
+fn turn_problem(c: &Case) -> Result<Option<Broken>, CommError> {
+    let from = &c.event.from;
+    let own = Usage::path_of(from);
+    let Some(turn) = Turn::from_event(c.event) else {
+        return Ok(Some(
+            "its Comm-* turn fields are missing or malformed".into(),
+        ));
+    };
+    let Some(bytes) = put_bytes(c.edits, &own) else {
+        return Ok(Some(format!("it does not update {own}")));
+    };
+    let after: Usage = serde_yaml::from_slice(bytes).expect("checked by state_file_problem");
+    let before: Usage = c.before.read_yaml(&own)?.unwrap_or_default();
+    let expected = before.plus(&turn);
+    let same = expected.turns == after.turns
+        && expected.input_tokens == after.input_tokens
+        && expected.output_tokens == after.output_tokens
+        && expected.cache_read_tokens == after.cache_read_tokens
+        && expected.cache_write_tokens == after.cache_write_tokens
+        && expected.duration_ms == after.duration_ms
+        && (expected.cost_usd - after.cost_usd).abs() < 1e-9;
+    if !same {
+        return Ok(Some(format!(
+            "{own} does not hold the totals before it plus this turn"
+        )));
+    }
+    Ok(only(c, |p| p == own))
 }
 
 /// A submission writes its author's queue entry, and nothing else.
@@ -557,6 +599,7 @@ fn state_file_problem(path: &str, bytes: &[u8]) -> Option<Broken> {
         "reservations" => serde_yaml::from_slice::<Reservation>(bytes).map(|r| owner(&r.id)),
         "queue" => serde_yaml::from_slice::<Entry>(bytes).map(|e| owner(&e.domain)),
         "agents" => serde_yaml::from_slice::<presence::Presence>(bytes).map(|_| None),
+        "usage" => serde_yaml::from_slice::<Usage>(bytes).map(|u| owner(&u.domain)),
         "cursors" => serde_yaml::from_slice::<serde_yaml::Value>(bytes).map(|v| {
             let seq = v.get("seq").and_then(serde_yaml::Value::as_u64);
             seq.is_none()

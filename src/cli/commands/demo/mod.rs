@@ -87,6 +87,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     story.boundary()?;
     story.queue()?;
     story.graph()?;
+    story.next()?;
     out.push(story.into_text());
 
     out.push(format!(

@@ -256,6 +256,14 @@ impl Story {
         Ok(())
     }
 
+    /// What `comm-node up` would give each domain's agent now, and why.
+    pub fn next(&mut self) -> Result<(), CliError> {
+        self.heading("What `comm-node up` would give each agent now (it runs them headless):");
+        self.shown = GRAPH_LINES;
+        self.cn("human", &["up", "--dry-run"])?;
+        Ok(())
+    }
+
     fn heading(&mut self, text: &str) {
         self.step += 1;
         self.text.push_str(&format!("\n{}. {text}\n", self.step));

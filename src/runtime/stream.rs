@@ -1,0 +1,284 @@
+//! Reading Claude Code's `--output-format stream-json` as it arrives.
+//!
+//! One JSON object per line: `system` (`init` names the session and the
+//! model), `assistant` and `user` (Messages API shapes; tool calls show
+//! which tool the agent is using), `rate_limit_event`, and last `result`
+//! with the CLI's own accounting (`total_cost_usd`, `usage`, `modelUsage`).
+//! Lines that are not JSON or of an unknown type are skipped, never fatal:
+//! the stream is kept verbatim in the domain's log anyway.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Token counts of a turn.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tokens {
+    pub input: u64,
+    pub output: u64,
+    pub cache_read: u64,
+    pub cache_write: u64,
+}
+
+impl Tokens {
+    pub fn add(&mut self, other: &Tokens) {
+        self.input += other.input;
+        self.output += other.output;
+        self.cache_read += other.cache_read;
+        self.cache_write += other.cache_write;
+    }
+}
+
+/// The `result` line of a turn.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Outcome {
+    /// `success`, `error_max_turns`, `error_during_execution`, ...
+    pub subtype: String,
+    pub is_error: bool,
+    /// Model calls the CLI counted.
+    pub num_turns: u64,
+    /// The CLI's own cost, in US dollars.
+    pub cost_usd: f64,
+    /// The cost exactly as the CLI printed it.
+    pub cost_text: String,
+    pub tokens: Tokens,
+    pub text: String,
+}
+
+/// What a turn's stream said so far.
+#[derive(Debug, Clone, Default)]
+pub struct TurnStream {
+    pub session: Option<String>,
+    pub model: Option<String>,
+    /// Lines read (JSON or not).
+    pub lines: u64,
+    /// The tool the agent called last (`Bash`, `Edit`...).
+    pub tool: Option<String>,
+    /// Distinct model responses seen (assistant `message.id`s).
+    pub responses: BTreeSet<String>,
+    pub result: Option<Outcome>,
+}
+
+impl TurnStream {
+    /// Takes one line of the stream.
+    pub fn feed(&mut self, line: &str) {
+        self.lines += 1;
+        let Ok(value) = serde_json::from_str::<Value>(line) else {
+            return;
+        };
+        let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+        match value.get("type").and_then(Value::as_str) {
+            Some("system") => {
+                if let Some(s) = text(&value, "session_id") {
+                    self.session = Some(s);
+                }
+                if let Some(m) = text(&value, "model") {
+                    self.model = Some(m);
+                }
+            }
+            Some("assistant") => {
+                let Some(message) = value.get("message") else {
+                    return;
+                };
+                if let Some(id) = text(message, "id") {
+                    self.responses.insert(id);
+                }
+                let blocks = message.get("content").and_then(Value::as_array);
+                for block in blocks.into_iter().flatten() {
+                    if block.get("type").and_then(Value::as_str) == Some("tool_use") {
+                        self.tool = text(block, "name");
+                    }
+                }
+            }
+            Some("result") => self.result = Some(outcome(&value)),
+            _ => {}
+        }
+    }
+}
+
+/// Reads a `result` line: the tokens summed over `modelUsage` (every model
+/// the turn used, as the cost is), else its `usage`.
+fn outcome(v: &Value) -> Outcome {
+    let num = |v: &Value, key: &str| v.get(key).and_then(Value::as_u64).unwrap_or(0);
+    let mut tokens = Tokens::default();
+    match v.get("modelUsage").and_then(Value::as_object) {
+        Some(models) if !models.is_empty() => {
+            for m in models.values() {
+                tokens.add(&Tokens {
+                    input: num(m, "inputTokens"),
+                    output: num(m, "outputTokens"),
+                    cache_read: num(m, "cacheReadInputTokens"),
+                    cache_write: num(m, "cacheCreationInputTokens"),
+                });
+            }
+        }
+        _ => {
+            if let Some(u) = v.get("usage") {
+                tokens = Tokens {
+                    input: num(u, "input_tokens"),
+                    output: num(u, "output_tokens"),
+                    cache_read: num(u, "cache_read_input_tokens"),
+                    cache_write: num(u, "cache_creation_input_tokens"),
+                };
+            }
+        }
+    }
+    let cost = v.get("total_cost_usd");
+    Outcome {
+        subtype: v
+            .get("subtype")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_owned(),
+        is_error: v.get("is_error").and_then(Value::as_bool).unwrap_or(false),
+        num_turns: num(v, "num_turns"),
+        cost_usd: cost.and_then(Value::as_f64).unwrap_or(0.0),
+        cost_text: cost.map(Value::to_string).unwrap_or_else(|| "0".into()),
+        tokens,
+        text: v
+            .get("result")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .chars()
+            .take(500)
+            .collect(),
+    }
+}
+
+/// One line of a stream as a person reads it (`comm-node logs`): assistant
+/// text, one line per tool call and per tool result, the turn's result with
+/// its usage. `None` for lines not worth showing (rate-limit ticks, empty
+/// messages); text that is not JSON is shown as it is.
+pub fn render(line: &str) -> Option<String> {
+    let Ok(v) = serde_json::from_str::<Value>(line) else {
+        let line = line.trim_end();
+        return (!line.is_empty()).then(|| line.to_owned());
+    };
+    let s = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let content = |v: &Value| {
+        v.get("message")
+            .and_then(|m| m.get("content"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    match v.get("type").and_then(Value::as_str) {
+        Some("system") if s(&v, "subtype") == "init" => out.push(format!(
+            "── session {} ({}) in {}",
+            s(&v, "session_id"),
+            s(&v, "model"),
+            s(&v, "cwd")
+        )),
+        Some("assistant") => {
+            for block in content(&v) {
+                match block.get("type").and_then(Value::as_str) {
+                    Some("text") => {
+                        out.push(format!("assistant: {}", cut(&s(&block, "text"), 300)))
+                    }
+                    Some("tool_use") => {
+                        let input = block.get("input").cloned().unwrap_or_default();
+                        let what = ["command", "file_path", "pattern", "url"]
+                            .iter()
+                            .find_map(|k| input.get(*k).and_then(Value::as_str).map(str::to_owned))
+                            .unwrap_or_else(|| input.to_string());
+                        out.push(format!("→ {}: {}", s(&block, "name"), cut(&what, 200)));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Some("user") => {
+            for block in content(&v) {
+                if block.get("type").and_then(Value::as_str) != Some("tool_result") {
+                    continue;
+                }
+                let text = match block.get("content") {
+                    Some(Value::String(t)) => t.clone(),
+                    Some(Value::Array(parts)) => parts
+                        .iter()
+                        .map(|p| s(p, "text"))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    _ => String::new(),
+                };
+                let error = block.get("is_error").and_then(Value::as_bool) == Some(true);
+                let lines = text.lines().count();
+                out.push(format!(
+                    "← {}: {}{}",
+                    if error { "error" } else { "result" },
+                    cut(text.lines().next().unwrap_or_default(), 200),
+                    if lines > 1 {
+                        format!(" (+{} lines)", lines - 1)
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+        }
+        Some("result") => {
+            let o = outcome(&v);
+            let t = o.tokens;
+            out.push(format!(
+                "══ {}: {} in / {} out tokens (cache read {}, write {}), ${}, {} model calls",
+                o.subtype, t.input, t.output, t.cache_read, t.cache_write, o.cost_text, o.num_turns
+            ));
+        }
+        _ => {}
+    }
+    (!out.is_empty()).then(|| out.join("\n"))
+}
+
+/// `text` on one line, at most `max` characters.
+fn cut(text: &str, max: usize) -> String {
+    let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() <= max {
+        one
+    } else {
+        one.chars().take(max).collect::<String>() + "…"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_a_turn_readably() {
+        let tool = r#"{"type":"assistant","message":{"id":"r","content":[{"type":"tool_use","name":"Bash","input":{"command":"comm-node task next"}}]}}"#;
+        assert_eq!(render(tool).unwrap(), "→ Bash: comm-node task next");
+        let result = r#"{"type":"user","message":{"content":[{"type":"tool_result","content":"claimed T-1\nok","is_error":false}]}}"#;
+        assert_eq!(render(result).unwrap(), "← result: claimed T-1 (+1 lines)");
+        assert_eq!(render(r#"{"type":"rate_limit_event"}"#), None);
+        assert_eq!(render("plain output").unwrap(), "plain output");
+    }
+
+    #[test]
+    fn reads_init_tools_and_result() {
+        let mut s = TurnStream::default();
+        s.feed(r#"{"type":"system","subtype":"init","session_id":"abc","model":"m1","tools":[]}"#);
+        s.feed("not json");
+        s.feed(r#"{"type":"assistant","message":{"id":"r1","content":[{"type":"tool_use","id":"t","name":"Bash","input":{}}]}}"#);
+        s.feed(r#"{"type":"result","subtype":"success","is_error":false,"num_turns":2,"total_cost_usd":0.0123,"usage":{"input_tokens":1},"modelUsage":{"m1":{"inputTokens":10,"outputTokens":5,"cacheReadInputTokens":3,"cacheCreationInputTokens":2},"m2":{"inputTokens":1,"outputTokens":1}}}"#);
+        assert_eq!(s.session.as_deref(), Some("abc"));
+        assert_eq!(s.tool.as_deref(), Some("Bash"));
+        assert_eq!(s.lines, 4);
+        let r = s.result.unwrap();
+        assert_eq!(r.cost_text, "0.0123");
+        assert_eq!(
+            r.tokens,
+            Tokens {
+                input: 11,
+                output: 6,
+                cache_read: 3,
+                cache_write: 2
+            }
+        );
+    }
+}

@@ -1,0 +1,275 @@
+//! The process of one turn: spawned as the leader of its own process
+//! group in the domain's worktree, its stdout read as the stream (kept in
+//! `stream.jsonl`) and its stderr kept in `stderr.log`, watched for stalls
+//! (no stream output for `stall_after`) and for running past `max_turns`
+//! model calls. When the leader exits, whatever it left in its group is
+//! killed, so no tool process outlives its turn.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc;
+
+use super::agent::Invocation;
+use super::stream::TurnStream;
+
+/// Lines of a crashed agent's stderr kept for the human.
+const STDERR_TAIL: usize = 20;
+/// A domain's stream log is rotated (to `stream.jsonl.1`) past this size.
+const ROTATE_BYTES: u64 = 16 * 1024 * 1024;
+/// How long a turn gets to end after SIGTERM before SIGKILL.
+pub(super) const GRACE: Duration = Duration::from_secs(5);
+
+/// Why comm-node cut a turn short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Cut {
+    /// No stream output for `stall_after`.
+    Stalled,
+    /// More model calls than `max_turns`.
+    MaxTurns,
+}
+
+/// The limits a turn runs under.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    pub stall_after: Duration,
+    pub max_calls: Option<u32>,
+}
+
+/// What a turn's driver sends back when its process has ended.
+pub(super) struct Ended {
+    pub slot: usize,
+    pub stream: TurnStream,
+    /// Exit code, or the negated signal number; `None` when it never started.
+    pub code: Option<i32>,
+    pub stderr_tail: Vec<String>,
+    pub elapsed: Duration,
+    /// Set when comm-node ended the turn itself.
+    pub cut: Option<Cut>,
+}
+
+/// Starts `inv` as the leader of a new process group, stdin closed. The
+/// child writes its pid (its group id) to `pid_file` itself, before it
+/// runs the agent: an `up` killed at any moment after the fork leaves the
+/// record the next `up` reaps by.
+pub(super) fn spawn(inv: &Invocation, pid_file: &Path) -> std::io::Result<tokio::process::Child> {
+    use std::os::unix::io::AsRawFd;
+    let record = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(pid_file)?;
+    let fd = record.as_raw_fd();
+    let mut cmd = tokio::process::Command::new(&inv.program);
+    cmd.args(&inv.args)
+        .envs(inv.env.iter().map(|(k, v)| (k, v)))
+        .current_dir(&inv.cwd)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0);
+    if let Some(path) = path_with_self() {
+        cmd.env("PATH", path);
+    }
+    // SAFETY: only async-signal-safe calls between fork and exec: prctl
+    // sets the parent-death signal (the agent dies with a supervisor killed
+    // -9), getpid and write record the pid in a stack buffer; the record's
+    // descriptor is close-on-exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            let mut buf = [0u8; 24];
+            let mut at = buf.len() - 1;
+            buf[at] = b'\n';
+            let mut pid = libc::getpid() as u32;
+            loop {
+                at -= 1;
+                buf[at] = b'0' + (pid % 10) as u8;
+                pid /= 10;
+                if pid == 0 {
+                    break;
+                }
+            }
+            libc::write(fd, buf[at..].as_ptr().cast(), buf.len() - at);
+            Ok(())
+        });
+    }
+    let child = cmd.spawn();
+    drop(record);
+    child
+}
+
+/// PATH with this binary's folder first, so agents find `comm-node`.
+fn path_with_self() -> Option<std::ffi::OsString> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    let mut parts = vec![dir.to_path_buf()];
+    if let Some(path) = std::env::var_os("PATH") {
+        parts.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(parts).ok()
+}
+
+/// Reads a turn's output into the domain's logs until the process ends,
+/// then kills what is left of its group and reports.
+pub(super) async fn drive(
+    slot: usize,
+    mut child: tokio::process::Child,
+    dir: PathBuf,
+    started: Instant,
+    limits: Limits,
+    tx: mpsc::UnboundedSender<Ended>,
+) {
+    let pgid = child.id().map_or(0, |p| p as i32);
+    let over = Arc::new(AtomicBool::new(false));
+    let watch = over.clone();
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let out_log = dir.join("stream.jsonl");
+    let err_log = dir.join("stderr.log");
+    for log in [&out_log, &err_log] {
+        if fs::metadata(log).is_ok_and(|m| m.len() > ROTATE_BYTES) {
+            let mut old = log.as_os_str().to_owned();
+            old.push(".1");
+            let _ = fs::rename(log, old);
+        }
+    }
+    let reader = tokio::spawn(async move {
+        let mut stream = TurnStream::default();
+        let mut cut = None;
+        let mut log = append_file(&out_log);
+        let Some(out) = stdout else {
+            return (stream, cut);
+        };
+        let mut lines = BufReader::new(out).lines();
+        loop {
+            match tokio::time::timeout(limits.stall_after, lines.next_line()).await {
+                Ok(Ok(Some(line))) => {
+                    if let Some(f) = log.as_mut() {
+                        let _ = writeln!(f, "{line}");
+                    }
+                    stream.feed(&line);
+                    let calls = stream.responses.len() as u64;
+                    if cut.is_none() && limits.max_calls.is_some_and(|m| calls > u64::from(m)) {
+                        cut = Some(Cut::MaxTurns);
+                        stop(pgid, watch.clone());
+                    }
+                }
+                Ok(_) => break,
+                Err(_) if cut.is_none() => {
+                    cut = Some(Cut::Stalled);
+                    stop(pgid, watch.clone());
+                }
+                Err(_) => {}
+            }
+        }
+        (stream, cut)
+    });
+    let errors = tokio::spawn(async move {
+        let mut tail: Vec<String> = Vec::new();
+        let mut log = append_file(&err_log);
+        if let Some(err) = stderr {
+            let mut lines = BufReader::new(err).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(f) = log.as_mut() {
+                    let _ = writeln!(f, "{line}");
+                }
+                if tail.len() == STDERR_TAIL {
+                    tail.remove(0);
+                }
+                tail.push(line);
+            }
+        }
+        tail
+    });
+    let status = child.wait().await;
+    kill_group(pgid, libc::SIGKILL);
+    over.store(true, Ordering::SeqCst);
+    let (stream, cut) = reader.await.unwrap_or_default();
+    let stderr_tail = errors.await.unwrap_or_default();
+    let code = status.ok().map(|s| {
+        use std::os::unix::process::ExitStatusExt;
+        s.code().unwrap_or_else(|| -s.signal().unwrap_or(0))
+    });
+    let _ = tx.send(Ended {
+        slot,
+        stream,
+        code: Some(code.unwrap_or(-1)),
+        stderr_tail,
+        elapsed: started.elapsed(),
+        cut,
+    });
+}
+
+/// Ends a turn comm-node cut short: SIGTERM to its group now, SIGKILL
+/// after the grace period unless the turn is `over` by then (its group id
+/// may then belong to someone else).
+fn stop(pgid: i32, over: Arc<AtomicBool>) {
+    kill_group(pgid, libc::SIGTERM);
+    tokio::spawn(async move {
+        tokio::time::sleep(GRACE).await;
+        if !over.load(Ordering::SeqCst) {
+            kill_group(pgid, libc::SIGKILL);
+        }
+    });
+}
+
+fn append_file(path: &Path) -> Option<fs::File> {
+    OpenOptions::new().create(true).append(true).open(path).ok()
+}
+
+/// Sends `signal` to process group `pgid` (nothing for 0; a group already
+/// gone is fine).
+pub(super) fn kill_group(pgid: i32, signal: i32) {
+    if pgid > 0 {
+        // SAFETY: kill(2) with a negative pid addresses the group.
+        unsafe { libc::kill(-pgid, signal) };
+    }
+}
+
+/// Kills what a previous `up` that died without cleaning up (kill -9, a
+/// crash) left of a domain's turn: the processes of the process group
+/// recorded in `agent.pid` whose working directory is still inside the
+/// domain's worktree (so a recycled group id is never hit). Returns their
+/// pids. Called with the domain's lock held, so no live `up` owns them.
+pub(super) fn reap_leftovers(dir: &Path, worktree: &Path) -> Vec<i32> {
+    let record = dir.join("agent.pid");
+    let Some(pgid) = fs::read_to_string(&record)
+        .ok()
+        .and_then(|t| t.trim().parse::<i32>().ok())
+        .filter(|p| *p > 0)
+    else {
+        return Vec::new();
+    };
+    let worktree = fs::canonicalize(worktree).unwrap_or_else(|_| worktree.to_owned());
+    let mut reaped = Vec::new();
+    for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let stat = fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // Fields after "pid (comm) ": state, ppid, pgrp, ...
+        let pgrp = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.split_whitespace().nth(2))
+            .and_then(|p| p.parse::<i32>().ok());
+        let inside =
+            fs::read_link(entry.path().join("cwd")).is_ok_and(|c| c.starts_with(&worktree));
+        if pgrp == Some(pgid) && inside {
+            // SAFETY: kill(2) on a process of the recorded group, checked above.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            reaped.push(pid);
+        }
+    }
+    let _ = fs::remove_file(record);
+    reaped
+}

@@ -1,0 +1,203 @@
+//! What the runtime tells everyone: one `turn` event per agent turn, with
+//! running totals per domain in `usage/<domain>.yaml` on comm (so totals
+//! never need a history walk), and one `crashed` or `stalled` event to the
+//! human when a domain's agent is given up on. Both are signed by the domain, through
+//! the normal append path.
+
+use serde::{Deserialize, Serialize};
+
+use super::stream::Tokens;
+use crate::comm::{append, Appended, Change, CommError, Event, HUMAN};
+use crate::git::{Repo, TreeEdit};
+
+/// Event kind of a finished turn.
+pub const TURN_KIND: &str = "turn";
+/// Event kind of a domain whose agent was given up on after crashes.
+pub const CRASHED_KIND: &str = "crashed";
+/// Event kind of a domain whose agent stalled twice in a row.
+pub const STALLED_KIND: &str = "stalled";
+/// Directory of the per-domain totals on comm.
+pub const DIR: &str = "usage";
+
+/// A domain's running totals (`usage/<domain>.yaml`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Usage {
+    pub domain: String,
+    pub turns: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub cache_write_tokens: u64,
+    /// The CLIs' own costs, summed, in US dollars.
+    pub cost_usd: f64,
+    pub duration_ms: u64,
+}
+
+impl Usage {
+    pub fn path_of(domain: &str) -> String {
+        format!("{DIR}/{domain}.yaml")
+    }
+
+    /// These totals plus one turn.
+    pub fn plus(&self, turn: &Turn) -> Usage {
+        Usage {
+            domain: turn.domain.clone(),
+            turns: self.turns + 1,
+            input_tokens: self.input_tokens + turn.tokens.input,
+            output_tokens: self.output_tokens + turn.tokens.output,
+            cache_read_tokens: self.cache_read_tokens + turn.tokens.cache_read,
+            cache_write_tokens: self.cache_write_tokens + turn.tokens.cache_write,
+            cost_usd: self.cost_usd + turn.cost_usd,
+            duration_ms: self.duration_ms + turn.duration_ms,
+        }
+    }
+}
+
+/// One finished turn, as its `turn` event records it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Turn {
+    pub domain: String,
+    /// `claude`, `codex` or `command`.
+    pub cli: String,
+    pub session: String,
+    pub task: Option<String>,
+    pub tokens: Tokens,
+    pub cost_usd: f64,
+    /// The cost as the CLI printed it.
+    pub cost_text: String,
+    pub duration_ms: u64,
+    /// `success`, the CLI's error subtype, `crashed (exit N)`, `interrupted`...
+    pub outcome: String,
+    /// Model calls in the turn.
+    pub calls: u64,
+    /// The model the CLI said it runs (its `system/init` line).
+    pub model: Option<String>,
+}
+
+impl Turn {
+    /// The `Comm-*` fields of the event; [`Turn::from_event`] reads them back.
+    fn fields(&self) -> Vec<(String, String)> {
+        let mut f = vec![
+            ("Cli", self.cli.clone()),
+            ("Session", self.session.clone()),
+            ("Tokens-In", self.tokens.input.to_string()),
+            ("Tokens-Out", self.tokens.output.to_string()),
+            ("Cache-Read", self.tokens.cache_read.to_string()),
+            ("Cache-Write", self.tokens.cache_write.to_string()),
+            ("Cost-Usd", self.cost_text.clone()),
+            ("Duration-Ms", self.duration_ms.to_string()),
+            ("Outcome", self.outcome.clone()),
+            ("Calls", self.calls.to_string()),
+        ];
+        if let Some(task) = &self.task {
+            f.push(("Task", task.clone()));
+        }
+        if let Some(model) = &self.model {
+            f.push(("Model", model.clone()));
+        }
+        f.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    }
+
+    /// Reads a `turn` event back (`None` for another kind or a bad field).
+    pub fn from_event(e: &Event) -> Option<Turn> {
+        if e.kind != TURN_KIND {
+            return None;
+        }
+        let num = |k: &str| e.field(k).and_then(|v| v.parse::<u64>().ok());
+        let cost_text = e.field("Cost-Usd")?.to_owned();
+        Some(Turn {
+            domain: e.from.clone(),
+            cli: e.field("Cli")?.to_owned(),
+            session: e.field("Session")?.to_owned(),
+            task: e.field("Task").map(str::to_owned),
+            tokens: Tokens {
+                input: num("Tokens-In")?,
+                output: num("Tokens-Out")?,
+                cache_read: num("Cache-Read")?,
+                cache_write: num("Cache-Write")?,
+            },
+            cost_usd: cost_text.parse().ok()?,
+            cost_text,
+            duration_ms: num("Duration-Ms")?,
+            outcome: e.field("Outcome")?.to_owned(),
+            calls: num("Calls").unwrap_or(0),
+            model: e.field("Model").map(str::to_owned),
+        })
+    }
+}
+
+/// Records `turn` on comm, signed by its domain, and adds it to the
+/// domain's totals in the same commit.
+pub fn record_turn(repo: &Repo, turn: &Turn) -> Result<Appended, CommError> {
+    let path = Usage::path_of(&turn.domain);
+    let appended = append(repo, |snapshot| {
+        let before: Usage = snapshot.read_yaml(&path)?.unwrap_or_default();
+        let after = before.plus(turn);
+        let t = &turn.tokens;
+        let mut event = Event::new(
+            TURN_KIND,
+            &turn.domain,
+            format!(
+                "turn {} {}: {}, {} in / {} out tokens, ${}",
+                turn.domain, after.turns, turn.outcome, t.input, t.output, turn.cost_text
+            ),
+        );
+        event.fields = turn.fields();
+        event.body = format!(
+            "| session | task | cache read | cache write | duration | calls |\n\
+             | --- | --- | --- | --- | --- | --- |\n\
+             | {} | {} | {} | {} | {} ms | {} |\n",
+            turn.session,
+            turn.task.as_deref().unwrap_or("-"),
+            t.cache_read,
+            t.cache_write,
+            turn.duration_ms,
+            turn.calls
+        );
+        let bytes = serde_yaml::to_string(&after)
+            .expect("usage always serializes")
+            .into_bytes();
+        Ok(Some(Change {
+            event,
+            edits: vec![TreeEdit::Put {
+                path: path.clone(),
+                bytes,
+            }],
+        }))
+    })?;
+    Ok(appended.expect("a turn always appends"))
+}
+
+/// Tells the human that `domain`'s agent was given up on (`kind`:
+/// [`CRASHED_KIND`] or [`STALLED_KIND`]), with the last lines it wrote on
+/// stderr. Changes no state.
+pub fn record_escalation(
+    repo: &Repo,
+    domain: &str,
+    kind: &str,
+    why: &str,
+    stderr_tail: &[String],
+) -> Result<Appended, CommError> {
+    let appended = append(repo, |_| {
+        let mut event = Event::new(kind, domain, format!("{domain}'s agent failed: {why}"));
+        event.to = vec![HUMAN.to_owned()];
+        let mut body = String::from(
+            "`comm-node up` stopped dispatching to this domain. Its last error output:\n\n```\n",
+        );
+        for line in stderr_tail {
+            body.push_str(&line.replace("```", "'''"));
+            body.push('\n');
+        }
+        body.push_str(
+            "```\n\nFix the cause (the agent CLI, its login, comm.yaml `agents:`), then run \
+             `comm-node up` again.\n",
+        );
+        event.body = body;
+        Ok(Some(Change {
+            event,
+            edits: Vec::new(),
+        }))
+    })?;
+    Ok(appended.expect("a crash report always appends"))
+}

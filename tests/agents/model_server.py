@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""A scripted model on 127.0.0.1 speaking the Anthropic Messages API, for
+driving the real Claude Code CLI in tests (see AGENT_CLIS.md).
+
+Usage: model_server.py LOG SCRIPT
+  Prints the port it listens on, then serves until killed.
+  Every request that starts a turn (its last message is the user's prompt)
+  is answered with one Bash tool call running `sh SCRIPT`; the request
+  carrying the tool result is answered with text and end_turn. Requests
+  without tools (side queries) get plain text. Every answer's usage is
+  appended to LOG as one JSON line, so tests can check the CLI's accounting.
+"""
+import json
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LOG, SCRIPT = sys.argv[1], sys.argv[2]
+lock = threading.Lock()
+counter = [0]
+
+
+def next_usage(model, messages):
+    with lock:
+        counter[0] += 1
+        n = counter[0]
+        usage = {
+            "input_tokens": 100 + n,
+            "output_tokens": 10 + n,
+            "cache_read_input_tokens": 5 * n,
+            "cache_creation_input_tokens": 3,
+        }
+        with open(LOG, "a") as f:
+            f.write(json.dumps({"n": n, "model": model, "usage": usage,
+                                "messages": len(messages)}) + "\n")
+        return n, usage
+
+
+def blocks_for(body):
+    """The content blocks and stop reason of the answer."""
+    messages = body.get("messages") or []
+    last = messages[-1] if messages else {}
+    content = last.get("content")
+    has_result = isinstance(content, list) and any(
+        isinstance(b, dict) and b.get("type") == "tool_result" for b in content
+    )
+    tools = [t.get("name") for t in body.get("tools") or []]
+    if "Bash" not in tools or has_result:
+        return [{"type": "text", "text": "Done for now."}], "end_turn"
+    command = "sh " + SCRIPT
+    return [
+        {"type": "text", "text": "Working on it."},
+        {"type": "tool_use", "id": "toolu_%d" % counter[0], "name": "Bash",
+         "input": {"command": command, "description": "run the scripted step"}},
+    ], "tool_use"
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def send_json(self, obj):
+        data = json.dumps(obj).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        length = int(self.headers.get("content-length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        if "count_tokens" in self.path:
+            return self.send_json({"input_tokens": 10})
+        model = body.get("model", "claude-sonnet-4-5")
+        n, usage = next_usage(model, body.get("messages") or [])
+        blocks, stop = blocks_for(body)
+        msg_id = "msg_%d" % n
+        if not body.get("stream"):
+            return self.send_json({
+                "id": msg_id, "type": "message", "role": "assistant", "model": model,
+                "content": blocks, "stop_reason": stop, "stop_sequence": None,
+                "usage": usage,
+            })
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("connection", "close")
+        self.end_headers()
+
+        def event(name, data):
+            self.wfile.write(("event: %s\ndata: %s\n\n" % (name, json.dumps(data))).encode())
+
+        start_usage = dict(usage)
+        start_usage["output_tokens"] = 1
+        event("message_start", {"type": "message_start", "message": {
+            "id": msg_id, "type": "message", "role": "assistant", "model": model,
+            "content": [], "stop_reason": None, "stop_sequence": None, "usage": start_usage}})
+        for i, b in enumerate(blocks):
+            if b["type"] == "text":
+                event("content_block_start", {"type": "content_block_start", "index": i,
+                                              "content_block": {"type": "text", "text": ""}})
+                event("content_block_delta", {"type": "content_block_delta", "index": i,
+                                              "delta": {"type": "text_delta", "text": b["text"]}})
+            else:
+                event("content_block_start", {"type": "content_block_start", "index": i,
+                                              "content_block": {"type": "tool_use", "id": b["id"],
+                                                                "name": b["name"], "input": {}}})
+                event("content_block_delta", {"type": "content_block_delta", "index": i,
+                                              "delta": {"type": "input_json_delta",
+                                                        "partial_json": json.dumps(b["input"])}})
+            event("content_block_stop", {"type": "content_block_stop", "index": i})
+        event("message_delta", {"type": "message_delta",
+                                "delta": {"stop_reason": stop, "stop_sequence": None},
+                                "usage": {"output_tokens": usage["output_tokens"]}})
+        event("message_stop", {"type": "message_stop"})
+        self.wfile.flush()
+        self.close_connection = True
+
+    def do_GET(self):
+        self.send_json({})
+
+    def do_HEAD(self):
+        self.send_response(200)
+        self.end_headers()
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()

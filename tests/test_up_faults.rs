@@ -1,0 +1,352 @@
+//! `comm-node up` when things go wrong, with `command:` agents: crashes,
+//! stalls, `max_turns`, SIGTERM, an `up` killed outright, an unsupported
+//! CLI, and two clones running different domains through `git daemon`.
+//! Every test checks that no process is left in the test's folders.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::up::*;
+use common::{write, Env};
+
+#[test]
+fn an_agent_that_always_crashes_fails_its_domain_after_max_restarts() {
+    let env = Env::new();
+    let root = app(
+        &env,
+        "agents:\n  web:\n    cli: command\n    command: [sh, -c, \"echo boom in $COMM_NODE_SESSION >&2; exit 3\"]\n    max_restarts: 2\n",
+    );
+    add_task(&env, &root, "web", "build the web", &[]);
+
+    let run = up(&env, &root, None, &["web", "--once"]).expect(1);
+    assert!(
+        run.stderr.contains("domain agents failed: web"),
+        "{}",
+        run.stderr
+    );
+
+    let turns = events(&env, &root, "turn");
+    assert_eq!(turns.len(), 3, "one first try and two restarts: {turns:?}");
+    let sessions: Vec<&str> = turns.iter().map(|t| trailer(&t.3, "Session")).collect();
+    assert!(sessions.iter().all(|s| *s == sessions[0]), "{sessions:?}");
+    for t in &turns {
+        assert_eq!(trailer(&t.3, "Outcome"), "crashed (exit 3)");
+    }
+    let crashed = events(&env, &root, "crashed");
+    assert_eq!(crashed.len(), 1, "{crashed:?}");
+    assert_eq!(
+        (crashed[0].0.as_str(), crashed[0].1.as_str()),
+        ("web", "human")
+    );
+    let body = env.git(&root, &["log", "-1", "--format=%b", "comm"]);
+    assert!(body.contains(&format!("boom in {}", sessions[0])), "{body}");
+    let inbox = env.cn(&root, &["--as", "human", "inbox"]).expect(0).stdout;
+    assert!(inbox.contains("web's agent failed"), "{inbox}");
+    let status = env.cn(&root, &["status"]).expect(0).stdout;
+    assert!(
+        status.contains(
+            "agent web: failed under up here, 3 turns; 3 turns on comm: 0 in / 0 out tokens"
+        ),
+        "{status}"
+    );
+    env.cn(&root, &["verify"]).expect(0);
+    assert_no_process_left(&env);
+}
+
+#[test]
+fn sigterm_ends_every_agent_group_and_a_second_up_for_the_domain_is_refused() {
+    let env = Env::new();
+    let pids = env.path("pids");
+    let root = app(
+        &env,
+        &format!(
+            "agents:\n  web:\n    cli: command\n    command: [sh, -c, \"sleep 300 & echo $$ $! > {}; wait\"]\n",
+            pids.display()
+        ),
+    );
+    add_task(&env, &root, "web", "build the web", &[]);
+    let mut first = up_command(&env, &root, None, &["web"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !pids.exists() || common::read(&pids).split_whitespace().count() < 2 {
+        assert!(Instant::now() < deadline, "the agent never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let second = up(&env, &root, None, &["web", "--once"]).expect(1);
+    assert!(
+        second
+            .stderr
+            .contains("another `comm-node up` already runs domain `web`"),
+        "{}",
+        second.stderr
+    );
+
+    // SAFETY: signals the `up` process this test started.
+    unsafe { libc::kill(first.id() as i32, libc::SIGTERM) };
+    let status = first.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    for pid in common::read(&pids).split_whitespace() {
+        assert!(!alive(pid), "{pid} survived");
+    }
+    let turns = events(&env, &root, "turn");
+    assert_eq!(turns.len(), 1);
+    assert_eq!(trailer(&turns[0].3, "Outcome"), "interrupted");
+    // The lock died with the process: it can be taken again at once.
+    let lock = root.join(".git/comm-node/agents/web/lock");
+    let free = Command::new("flock")
+        .arg("-n")
+        .arg(&lock)
+        .arg("true")
+        .status()
+        .unwrap();
+    assert!(free.success(), "the lock outlived its `up`");
+    assert_no_process_left(&env);
+}
+
+#[test]
+fn a_turn_that_hangs_is_interrupted_nudged_and_finished() {
+    let env = Env::new();
+    let (prompts, mark) = (env.path("prompts"), env.path("mark"));
+    let root = app(
+        &env,
+        &format!(
+            "agents:\n  web:\n    cli: command\n    stall_after: 1s\n    command: [sh, -c, \"echo \\\"$COMM_NODE_PROMPT\\\" >> {p}; if [ -e {m} ]; then echo finished; else touch {m}; sleep 60; fi\"]\n",
+            p = prompts.display(),
+            m = mark.display()
+        ),
+    );
+    add_task(&env, &root, "web", "build the web", &[]);
+
+    up(&env, &root, None, &["web", "--once"]).expect(0);
+    let turns = events(&env, &root, "turn");
+    let outcomes: Vec<&str> = turns.iter().map(|t| trailer(&t.3, "Outcome")).collect();
+    assert_eq!(outcomes, ["stalled", "success"]);
+    let given = common::read(&prompts);
+    assert!(
+        given.contains("produced no output for 1s and was interrupted"),
+        "{given}"
+    );
+    assert!(events(&env, &root, "stalled").is_empty());
+    env.cn(&root, &["verify"]).expect(0);
+    assert_no_process_left(&env);
+}
+
+#[test]
+fn a_second_stall_in_a_row_goes_to_the_human_and_fails_the_domain() {
+    let env = Env::new();
+    let root = app(
+        &env,
+        "agents:\n  web:\n    cli: command\n    stall_after: 1s\n    command: [sh, -c, \"echo still thinking >&2; sleep 60\"]\n",
+    );
+    add_task(&env, &root, "web", "build the web", &[]);
+
+    let run = up(&env, &root, None, &["web", "--once"]).expect(1);
+    assert!(
+        run.stderr.contains("domain agents failed: web"),
+        "{}",
+        run.stderr
+    );
+    let outcomes: Vec<String> = events(&env, &root, "turn")
+        .iter()
+        .map(|t| trailer(&t.3, "Outcome").to_owned())
+        .collect();
+    assert_eq!(outcomes, ["stalled", "stalled"]);
+    let stalled = events(&env, &root, "stalled");
+    assert_eq!(stalled.len(), 1, "{stalled:?}");
+    assert_eq!(stalled[0].1, "human");
+    let body = env.git(&root, &["log", "-1", "--format=%b", "comm"]);
+    assert!(body.contains("still thinking"), "{body}");
+    env.cn(&root, &["verify"]).expect(0);
+    assert_no_process_left(&env);
+}
+
+#[test]
+fn a_turn_past_max_turns_model_calls_is_ended_and_not_restarted() {
+    let env = Env::new();
+    let line = |id: &str| {
+        format!(
+            "echo '{{\\\"type\\\":\\\"assistant\\\",\\\"message\\\":{{\\\"id\\\":\\\"{id}\\\",\\\"content\\\":[]}}}}'"
+        )
+    };
+    let root = app(
+        &env,
+        &format!(
+            "agents:\n  web:\n    cli: command\n    max_turns: 2\n    command: [sh, -c, \"{}; {}; {}; sleep 60\"]\n",
+            line("m1"),
+            line("m2"),
+            line("m3")
+        ),
+    );
+    add_task(&env, &root, "web", "build the web", &[]);
+
+    up(&env, &root, None, &["web", "--once"]).expect(0);
+    let turns = events(&env, &root, "turn");
+    assert_eq!(turns.len(), 1, "{turns:?}");
+    assert_eq!(trailer(&turns[0].3, "Outcome"), "error_max_turns");
+    assert_eq!(trailer(&turns[0].3, "Calls"), "3");
+    assert_no_process_left(&env);
+}
+
+#[test]
+fn what_an_up_killed_outright_left_is_reaped_by_the_next_up() {
+    let env = Env::new();
+    let (pids, mark) = (env.path("pids"), env.path("mark"));
+    let root = app(
+        &env,
+        &format!(
+            "agents:\n  web:\n    cli: command\n    command: [sh, -c, \"if [ -e {m} ]; then exit 0; fi; touch {m}; sleep 300 & echo $$ $! > {p}; wait\"]\n",
+            p = pids.display(),
+            m = mark.display()
+        ),
+    );
+    add_task(&env, &root, "web", "build the web", &[]);
+    let mut first = up_command(&env, &root, None, &["web"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !pids.exists() || common::read(&pids).split_whitespace().count() < 2 {
+        assert!(Instant::now() < deadline, "the agent never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    first.kill().unwrap(); // SIGKILL: no clean-up at all
+    first.wait().unwrap();
+    let text = common::read(&pids);
+    let (leader, sleeper) = text.split_once(' ').unwrap();
+    // The kernel's parent-death signal ended the leader; the tool process
+    // it started is still there.
+    assert!(!alive(leader), "{leader} survived");
+    assert!(alive(sleeper.trim()), "expected the orphan to be left");
+
+    let run = up(&env, &root, None, &["web", "--once"]).expect(0);
+    assert!(
+        run.stdout
+            .contains("web: killed 1 process(es) a previous `up` left behind"),
+        "{}",
+        run.stdout
+    );
+    assert!(!alive(sleeper.trim()), "{sleeper} survived");
+    assert_no_process_left(&env);
+}
+
+#[test]
+fn a_domain_set_to_codex_is_refused_before_anything_starts() {
+    let env = Env::new();
+    let root = app(&env, "agents:\n  web:\n    cli: codex\n");
+    add_task(&env, &root, "web", "build the web", &[]);
+    let run = up(&env, &root, None, &["--once"]).expect(2);
+    assert!(
+        run.stderr
+            .contains("domain `web` cannot be run: `cli: codex`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("hint: set `cli: claude` or `cli: command`"),
+        "{}",
+        run.stderr
+    );
+    assert!(events(&env, &root, "turn").is_empty());
+    assert_no_process_left(&env);
+}
+
+#[test]
+fn two_clones_each_running_up_sync_for_one_domain_complete_the_cross_domain_graph() {
+    use common::daemon::Daemon;
+    let env = Env::new();
+    let script = env.path("agent.sh");
+    write(
+        &script,
+        "d=$(basename \"$PWD\")\nout=$(comm-node task next --json 2>/dev/null) || exit 0\nid=$(printf '%s\\n' \"$out\" | sed -n 's/^  \"id\": \"\\(.*\\)\",$/\\1/p')\nmkdir -p \"$d\"\necho \"done $id\" > \"$d/work.txt\"\ngit add -A\ngit commit -qm \"$d: $id\"\ncomm-node task done --force \"$id\"\n",
+    );
+    let config = format!(
+        "project: app\ndomains:\n  api:\n    scope: [\"api/**\"]\n  web:\n    scope: [\"web/**\"]\nagents:\n  default:\n    cli: command\n    command: [sh, {}]\n",
+        script.display()
+    );
+    let seed = env.repo("seed", &[("comm.yaml", &config)]);
+    env.cn(&seed, &["init"]).expect(0);
+    let api_task = add_task(&env, &seed, "api", "build the api", &[]);
+    let web_task = add_task(&env, &seed, "web", "build the web", &[&api_task]);
+    let base = env.path("served");
+    std::fs::create_dir_all(&base).unwrap();
+    let seed_path = seed.to_str().unwrap().to_owned();
+    env.git(&base, &["clone", "-q", "--bare", &seed_path, "remote.git"]);
+    let daemon = Daemon::start(&env, &base);
+    let clone = |name: &str| {
+        let parent = env.path(name);
+        std::fs::create_dir_all(&parent).unwrap();
+        env.git(&parent, &["clone", "-q", &daemon.url, "app"]);
+        let dir = parent.join("app");
+        env.git(&dir, &["config", "user.name", name]);
+        env.git(&dir, &["config", "user.email", "clone@test.invalid"]);
+        env.cn(&dir, &["sync"]).expect(0);
+        env.cn(&dir, &["init"]).expect(0);
+        dir
+    };
+    let (a, b) = (clone("a"), clone("b"));
+
+    // b runs web and waits for work; a runs api once.
+    let mut web = up_command(&env, &b, None, &["web", "--sync", "origin"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    up(&env, &a, None, &["api", "--once", "--sync", "origin"]).expect(0);
+
+    // web's task becomes ready on b once a's events arrive; b's agent does it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        env.cn(&a, &["sync"]).expect(0);
+        let shown = env
+            .cn(&a, &["--json", "task", "show", &web_task])
+            .expect(0)
+            .stdout;
+        if shown.contains("\"status\": \"done\"") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "web's task never got done: {shown}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // SAFETY: signals the `up` process this test started.
+    unsafe { libc::kill(web.id() as i32, libc::SIGTERM) };
+    assert!(web.wait().unwrap().success());
+
+    // Both domains' work is on the remote, and each turn was recorded by its clone.
+    env.git(&a, &["fetch", "-q", "origin"]);
+    for (domain, id) in [("api", &api_task), ("web", &web_task)] {
+        let work = env.git(
+            &a,
+            &["show", &format!("origin/domain/{domain}:{domain}/work.txt")],
+        );
+        assert_eq!(work, format!("done {id}"));
+    }
+    let turns: Vec<String> = events(&env, &a, "turn").into_iter().map(|t| t.0).collect();
+    assert_eq!(turns, ["api", "web"]);
+    env.cn(&a, &["verify"]).expect(0);
+    let port: u16 = daemon
+        .url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    drop(daemon);
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "git daemon still listening on {port}"
+    );
+    assert_no_process_left(&env);
+}
