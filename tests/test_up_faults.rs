@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,7 @@ use common::{write, Env};
 
 /// The app whose web agent is `sh -c SCRIPT` (`cli: command`) with the
 /// agent `settings` (whole `    key: value` lines), and a task for web.
-fn web_agent(env: &Env, settings: &str, script: &str) -> std::path::PathBuf {
+fn web_agent(env: &Env, settings: &str, script: &str) -> PathBuf {
     let root = app(
         env,
         &format!(
@@ -22,6 +23,17 @@ fn web_agent(env: &Env, settings: &str, script: &str) -> std::path::PathBuf {
     );
     add_task(env, &root, "web", "build the web", &[]);
     root
+}
+
+/// `up web --once` exits 1 saying web's domain agent failed.
+#[track_caller]
+fn up_once_fails_web(env: &Env, root: &Path) {
+    let run = up(env, root, None, &["web", "--once"]).expect(1);
+    assert!(
+        run.stderr.contains("domain agents failed: web"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -33,12 +45,7 @@ fn an_agent_that_always_crashes_fails_its_domain_after_max_restarts() {
         "echo boom in $COMM_NODE_SESSION >&2; exit 3",
     );
 
-    let run = up(&env, &root, None, &["web", "--once"]).expect(1);
-    assert!(
-        run.stderr.contains("domain agents failed: web"),
-        "{}",
-        run.stderr
-    );
+    up_once_fails_web(&env, &root);
 
     let turns = events(&env, &root, "turn");
     assert_eq!(turns.len(), 3, "one first try and two restarts: {turns:?}");
@@ -155,12 +162,7 @@ fn a_second_stall_in_a_row_goes_to_the_human_and_fails_the_domain() {
         "echo still thinking >&2; sleep 60",
     );
 
-    let run = up(&env, &root, None, &["web", "--once"]).expect(1);
-    assert!(
-        run.stderr.contains("domain agents failed: web"),
-        "{}",
-        run.stderr
-    );
+    up_once_fails_web(&env, &root);
     let outcomes: Vec<String> = events(&env, &root, "turn")
         .iter()
         .map(|t| trailer(&t.3, "Outcome").to_owned())
