@@ -36,6 +36,23 @@ fn up_once_fails_web(env: &Env, root: &Path) {
     );
 }
 
+/// Starts `up web` in the background and waits (up to 20 s) until its
+/// agent has written two pids to `pids`.
+#[track_caller]
+fn up_web_started(env: &Env, root: &Path, pids: &Path) -> std::process::Child {
+    let first = up_command(env, root, None, &["web"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !pids.exists() || common::read(pids).split_whitespace().count() < 2 {
+        assert!(Instant::now() < deadline, "the agent never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    first
+}
+
 #[test]
 fn an_agent_that_always_crashes_fails_its_domain_after_max_restarts() {
     let env = Env::new();
@@ -84,16 +101,7 @@ fn sigterm_ends_every_agent_group_and_a_second_up_for_the_domain_is_refused() {
         "",
         &format!("sleep 300 & echo $$ $! > {}; wait", pids.display()),
     );
-    let mut first = up_command(&env, &root, None, &["web"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !pids.exists() || common::read(&pids).split_whitespace().count() < 2 {
-        assert!(Instant::now() < deadline, "the agent never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut first = up_web_started(&env, &root, &pids);
     let second = up(&env, &root, None, &["web", "--once"]).expect(1);
     assert!(
         second
@@ -212,16 +220,7 @@ fn what_an_up_killed_outright_left_is_reaped_by_the_next_up() {
             m = mark.display()
         ),
     );
-    let mut first = up_command(&env, &root, None, &["web"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !pids.exists() || common::read(&pids).split_whitespace().count() < 2 {
-        assert!(Instant::now() < deadline, "the agent never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut first = up_web_started(&env, &root, &pids);
     first.kill().unwrap(); // SIGKILL: no clean-up at all
     first.wait().unwrap();
     let text = common::read(&pids);
