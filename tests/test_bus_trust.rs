@@ -15,22 +15,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Env, BIN};
-
-const SMALL: &str = "project: app
-domains:
-  api:
-    scope: [\"api/**\"]
-  web:
-    scope: [\"web/**\"]
-";
+use common::{Env, API_WEB, BIN};
 
 fn bus(env: &Env) -> PathBuf {
-    env.app(&[
-        ("comm.yaml", SMALL),
-        ("api/a.ts", "export const a = 1;\n"),
-        ("web/w.ts", "export {};\n"),
-    ])
+    env.api_web_app(API_WEB, &[])
 }
 
 /// A comm-node or shell process in a group of its own, stopped, resumed and
@@ -372,23 +360,14 @@ fn a_git_merge_on_comm_is_refused_then_repaired_without_hiding_any_message() {
     );
     let merged = env.git(&root, &["rev-parse", "comm"]);
 
-    let refused = env.cn(&root, &["--as", "api", "send", "--to", "web", "lost?"]);
-    let refused = refused.expect(2);
+    let refused = env
+        .cn(&root, &["--as", "api", "send", "--to", "web", "lost?"])
+        .expect_repair();
     assert!(refused.stderr.contains("merge"), "{}", refused.stderr);
-    assert!(
-        refused.stderr.contains("comm-node repair"),
-        "{}",
-        refused.stderr
-    );
     assert_eq!(env.git(&root, &["rev-parse", "comm"]), merged);
     // Nor is the merge pushed on to other clones.
     env.git(&root, &["remote", "add", "origin", "../clone"]);
-    let refused = env.cn(&root, &["sync"]).expect(2);
-    assert!(
-        refused.stderr.contains("comm-node repair"),
-        "{}",
-        refused.stderr
-    );
+    env.cn(&root, &["sync"]).expect_repair();
     assert_eq!(env.git(&root, &["rev-parse", "comm"]), merged);
 
     let report = env.cn(&root, &["repair", "--json"]).expect(0);
@@ -424,14 +403,10 @@ fn a_plain_commit_on_comm_is_refused_then_dropped_with_its_changes() {
     env.git(&checkout, &["add", "junk.txt"]);
     env.git(&checkout, &["commit", "-qm", "oops"]);
 
-    let refused = env.cn(&root, &["--as", "api", "send", "--to", "web", "two"]);
-    let refused = refused.expect(2);
+    let refused = env
+        .cn(&root, &["--as", "api", "send", "--to", "web", "two"])
+        .expect_repair();
     assert!(refused.stderr.contains("oops"), "{}", refused.stderr);
-    assert!(
-        refused.stderr.contains("comm-node repair"),
-        "{}",
-        refused.stderr
-    );
 
     let report = env.cn(&root, &["repair"]).expect(0);
     assert!(report.stdout.contains("dropped"), "{}", report.stdout);

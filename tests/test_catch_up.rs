@@ -8,37 +8,22 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{read, write, Env};
+use common::{read, write, Env, BACKEND_INFRA};
 use serde_json::Value;
-
-const CONFIG: &str = r#"project: app
-main: BRANCH
-shared: ["README.md"]
-test: ["true"]
-domains:
-  backend:
-    scope: ["backend/**"]
-  infra:
-    scope: ["infra/**"]
-"#;
 
 /// An initialised repository whose main branch is `branch`.
 fn project_on(env: &Env, branch: &str) -> PathBuf {
-    let root = env.path("app");
-    std::fs::create_dir_all(&root).unwrap();
-    env.git(&root, &["init", "-q", "-b", branch]);
-    env.git(&root, &["config", "user.name", "Test Human"]);
-    env.git(&root, &["config", "user.email", "human@test.invalid"]);
-    for (path, text) in [
-        ("comm.yaml", CONFIG.replace("BRANCH", branch)),
-        ("README.md", "# app\nstatus: new\n".into()),
-        ("backend/api.txt", "v1\n".into()),
-        ("infra/deploy.txt", "v1\n".into()),
-    ] {
-        write(&root.join(path), &text);
-    }
-    env.git(&root, &["add", "-A"]);
-    env.git(&root, &["commit", "-qm", "initial"]);
+    let config = format!("main: {branch}\n{BACKEND_INFRA}");
+    let root = env.repo_on(
+        "app",
+        branch,
+        &[
+            ("comm.yaml", &config),
+            ("README.md", "# app\nstatus: new\n"),
+            ("backend/api.txt", "v1\n"),
+            ("infra/deploy.txt", "v1\n"),
+        ],
+    );
     env.cn(&root, &["init"]).expect(0);
     root
 }
@@ -49,21 +34,26 @@ fn project(env: &Env) -> PathBuf {
 
 /// Commits `files` in `domain`'s worktree through its hooks.
 fn commit(env: &Env, domain: &str, files: &[(&str, &str)], message: &str) {
-    let wt = env.worktree(domain);
-    for (path, text) in files {
-        write(&wt.join(path), text);
-    }
-    env.git(&wt, &["add", "-A"]);
-    env.git(&wt, &["commit", "-qm", message]);
+    env.commit_in(domain, files, message);
 }
 
 /// Submits `domain`'s branch and runs the queue once.
 fn land(env: &Env, root: &Path, domain: &str) -> Value {
     env.cn(&env.worktree(domain), &["submit"]).expect(0);
-    let run = env
-        .cn(root, &["--json", "queue", "run", "--once"])
-        .expect(0);
-    serde_json::from_str(&run.stdout).unwrap()
+    common::queue::queue_run(env, root, &[])
+}
+
+/// backend has landed `backend/api.txt` v2: infra's branch is behind main.
+fn backend_landed(env: &Env) -> PathBuf {
+    let root = project(env);
+    commit(
+        env,
+        "backend",
+        &[("backend/api.txt", "v2\n")],
+        "backend: v2",
+    );
+    land(env, &root, "backend");
+    root
 }
 
 /// backend lands a README change on main while infra changes the same line:
@@ -162,7 +152,18 @@ fn a_merge_of_another_domains_unlanded_branch_gets_no_catch_up_allowance() {
 
 /// `comm-node update ARGS` in `domain`'s worktree.
 fn update(env: &Env, domain: &str, args: &[&str]) -> common::Run {
-    let mut all = vec!["update"];
+    update_with(env, domain, &[], args)
+}
+
+/// `comm-node --json update ARGS` in `domain`'s worktree.
+fn update_json(env: &Env, domain: &str, args: &[&str]) -> common::Run {
+    update_with(env, domain, &["--json"], args)
+}
+
+/// `comm-node GLOBAL update ARGS` in `domain`'s worktree.
+fn update_with(env: &Env, domain: &str, global: &[&str], args: &[&str]) -> common::Run {
+    let mut all = global.to_vec();
+    all.push("update");
     all.extend_from_slice(args);
     env.cn(&env.worktree(domain), &all)
 }
@@ -175,14 +176,7 @@ fn json(run: &common::Run) -> Value {
 #[test]
 fn update_merges_main_cleanly_and_then_has_nothing_to_do() {
     let env = Env::new();
-    let root = project(&env);
-    commit(
-        &env,
-        "backend",
-        &[("backend/api.txt", "v2\n")],
-        "backend: v2",
-    );
-    land(&env, &root, "backend");
+    let root = backend_landed(&env);
     commit(&env, "infra", &[("infra/deploy.txt", "v2\n")], "infra: v2");
     let run = update(&env, "infra", &[]).expect(0);
     assert!(
@@ -276,14 +270,7 @@ fn update_with_abort_on_conflict_leaves_nothing_half_done() {
 #[test]
 fn update_with_rebase_replays_the_branch_on_main() {
     let env = Env::new();
-    let root = project(&env);
-    commit(
-        &env,
-        "backend",
-        &[("backend/api.txt", "v2\n")],
-        "backend: v2",
-    );
-    land(&env, &root, "backend");
+    let root = backend_landed(&env);
     commit(&env, "infra", &[("infra/deploy.txt", "v2\n")], "infra: v2");
     let out = json(&update_json(&env, "infra", &["--rebase"]).expect(0));
     assert_eq!(out["outcome"], "caught-up");
@@ -317,23 +304,10 @@ fn update_with_rebase_stops_on_conflicts_and_can_abort_cleanly() {
     assert_eq!(env.git(&wt, &["status", "--porcelain"]), "");
 }
 
-fn update_json(env: &Env, domain: &str, args: &[&str]) -> common::Run {
-    let mut all = vec!["--json", "update"];
-    all.extend_from_slice(args);
-    env.cn(&env.worktree(domain), &all)
-}
-
 #[test]
 fn update_refuses_a_worktree_with_uncommitted_changes() {
     let env = Env::new();
-    let root = project(&env);
-    commit(
-        &env,
-        "backend",
-        &[("backend/api.txt", "v2\n")],
-        "backend: v2",
-    );
-    land(&env, &root, "backend");
+    backend_landed(&env);
     write(&env.worktree("infra").join("infra/deploy.txt"), "wip\n");
     let run = update(&env, "infra", &[]).expect(1);
     assert!(run.stderr.contains("uncommitted changes"), "{}", run.stderr);
@@ -361,14 +335,7 @@ fn update_help_teaches_the_catch_up_and_how_to_finish_it() {
 #[test]
 fn status_tells_a_domain_behind_main_to_catch_up() {
     let env = Env::new();
-    let root = project(&env);
-    commit(
-        &env,
-        "backend",
-        &[("backend/api.txt", "v2\n")],
-        "backend: v2",
-    );
-    land(&env, &root, "backend");
+    let root = backend_landed(&env);
     let run = env.cn(&root, &["status"]).expect(0);
     assert!(
         run.stdout.contains(
@@ -385,14 +352,7 @@ fn status_tells_a_domain_behind_main_to_catch_up() {
 #[test]
 fn the_landing_notice_tells_other_domains_to_catch_up() {
     let env = Env::new();
-    let root = project(&env);
-    commit(
-        &env,
-        "backend",
-        &[("backend/api.txt", "v2\n")],
-        "backend: v2",
-    );
-    land(&env, &root, "backend");
+    backend_landed(&env);
     let run = env.cn(&env.worktree("infra"), &["inbox"]).expect(0);
     assert!(
         run.stdout.contains("queue: landed backend"),

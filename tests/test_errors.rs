@@ -83,12 +83,7 @@ fn a_missing_comm_yaml_is_named_as_missing_not_as_a_mistake() {
 #[test]
 fn a_repository_on_master_is_told_to_set_main_to_master() {
     let env = Env::new();
-    let root = env.path("old");
-    std::fs::create_dir_all(&root).unwrap();
-    env.git(&root, &["init", "-q", "-b", "master"]);
-    write(&root.join("comm.yaml"), ONE_DOMAIN);
-    env.git(&root, &["add", "-A"]);
-    env.git(&root, &["commit", "-qm", "initial"]);
+    let root = env.repo_on("old", "master", &[("comm.yaml", ONE_DOMAIN)]);
     let run = env.cn(&root, &["init"]).expect(2);
     assert!(
         run.stderr

@@ -8,22 +8,14 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{write, Env};
+use common::{Env, BACKEND_INFRA};
 use serde_json::Value;
 
-const CONFIG: &str = r#"project: app
-shared: ["README.md"]
-test: ["! grep -rqx --exclude=.git BROKEN ."]
-domains:
-  backend:
-    scope: ["backend/**"]
-  infra:
-    scope: ["infra/**"]
-"#;
-
+/// backend and infra; the project test fails when any file says BROKEN.
 fn project(env: &Env) -> PathBuf {
+    let config = BACKEND_INFRA.replace(r#"test: ["true"]"#, common::queue::TEST);
     env.app(&[
-        ("comm.yaml", CONFIG),
+        ("comm.yaml", &config),
         ("README.md", "# app\n"),
         ("backend/api.txt", "v1\n"),
         ("infra/deploy.txt", "v1\n"),
@@ -32,12 +24,7 @@ fn project(env: &Env) -> PathBuf {
 
 /// Commits `files` in `domain`'s worktree through its hooks.
 fn commit(env: &Env, domain: &str, files: &[(&str, &str)]) {
-    let wt = env.worktree(domain);
-    for (path, text) in files {
-        write(&wt.join(path), text);
-    }
-    env.git(&wt, &["add", "-A"]);
-    env.git(&wt, &["commit", "-qm", "work"]);
+    env.commit_in(domain, files, "work");
 }
 
 /// A task for backend, claimed by backend; its id.
@@ -61,10 +48,7 @@ fn task_status(env: &Env, root: &Path, id: &str) -> String {
 }
 
 fn queue_once(env: &Env, root: &Path) -> Value {
-    let run = env
-        .cn(root, &["--json", "queue", "run", "--once"])
-        .expect(0);
-    serde_json::from_str(&run.stdout).unwrap()
+    common::queue::queue_run(env, root, &[])
 }
 
 #[test]

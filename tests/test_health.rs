@@ -7,26 +7,11 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Env, Run};
+use common::{Env, Run, API_WEB_HEALTH};
 use serde_json::Value;
 
-const CONFIG: &str = "project: app
-health:
-  stall_after: 10m
-  lease: 1h
-domains:
-  api:
-    scope: [\"api/**\"]
-  web:
-    scope: [\"web/**\"]
-";
-
 fn bus(env: &Env) -> PathBuf {
-    env.app(&[
-        ("comm.yaml", CONFIG),
-        ("api/a.ts", "export const a = 1;\n"),
-        ("web/w.ts", "export {};\n"),
-    ])
+    env.api_web_app(API_WEB_HEALTH, &[])
 }
 
 fn now() -> i64 {

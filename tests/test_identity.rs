@@ -4,37 +4,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::{Env, Run};
-
-const CONFIG: &str = "project: app
-domains:
-  api:
-    scope: [\"api/**\"]
-  web:
-    scope: [\"web/**\"]
-";
+use common::{Env, Run, API_WEB};
 
 fn app(env: &Env) -> PathBuf {
-    env.app(&[
-        ("comm.yaml", CONFIG),
-        ("api/a.ts", "export const a = 1;\n"),
-        ("web/w.ts", "export {};\n"),
-    ])
-}
-
-/// The sender of the newest event on comm.
-fn last_sender(env: &Env, root: &Path) -> String {
-    env.git(
-        root,
-        &[
-            "log",
-            "-1",
-            "--format=%(trailers:key=Comm-From,valueonly)",
-            "comm",
-        ],
-    )
+    env.api_web_app(API_WEB, &[])
 }
 
 fn refused(run: &Run, what: &str) {
@@ -64,7 +39,7 @@ fn dash_c_cannot_lead_a_domain_worktree_out_of_its_identity() {
     // Without --as, -C into the main checkout still acts as web.
     env.cn(&web, &["-C", main, "send", "--to", "api", "from web"])
         .expect(0);
-    assert_eq!(last_sender(&env, &root), "web");
+    assert_eq!(env.last_sender(&root), "web");
 }
 
 #[test]
@@ -102,7 +77,7 @@ fn a_worktree_keeps_its_identity_when_its_marker_is_deleted() {
     refused(&run, "send as api in web's worktree without its marker");
     env.cn(&web, &["send", "--to", "api", "still web"])
         .expect(0);
-    assert_eq!(last_sender(&env, &root), "web");
+    assert_eq!(env.last_sender(&root), "web");
 
     // Detached as well: the worktree's name still says web.
     env.git(&web, &["checkout", "-q", "--detach"]);
@@ -166,10 +141,10 @@ fn outside_domain_worktrees_dash_c_and_as_still_work() {
         &["-C", api.to_str().unwrap(), "send", "--to", "web", "x"],
     )
     .expect(0);
-    assert_eq!(last_sender(&env, &root), "api");
+    assert_eq!(env.last_sender(&root), "api");
     env.cn(&root, &["--as", "web", "send", "--to", "api", "y"])
         .expect(0);
-    assert_eq!(last_sender(&env, &root), "web");
+    assert_eq!(env.last_sender(&root), "web");
 }
 
 /// What a hostile peer writes: a clipboard write, a title change and a

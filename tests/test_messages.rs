@@ -6,26 +6,12 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Env, Run};
+use common::{with_domains, Env, Run, API_WEB};
 use serde_json::Value;
 
-const CONFIG: &str = "project: app
-domains:
-  api:
-    scope: [\"api/**\"]
-  web:
-    scope: [\"web/**\"]
-  docs:
-    scope: [\"docs/**\"]
-";
-
 fn app(env: &Env) -> PathBuf {
-    env.app(&[
-        ("comm.yaml", CONFIG),
-        ("api/a.ts", "export const a = 1;\n"),
-        ("web/w.ts", "export {};\n"),
-        ("docs/d.md", "# docs\n"),
-    ])
+    let config = with_domains(API_WEB, &["docs"]);
+    env.api_web_app(&config, &[("docs/d.md", "# docs\n")])
 }
 
 fn json(run: Run) -> Value {

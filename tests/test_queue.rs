@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::queue::{commit, project, queue_run, submit, tip, CONFIG, TEST};
+use common::queue::{commit, project, queue_run, spawn_run, submit, tip, CONFIG, TEST};
 use common::{read, write, Env};
 use serde_json::Value;
 
@@ -374,37 +374,16 @@ fn bad_arguments_change_nothing() {
     assert_eq!(env.refs(&root), before);
 }
 
-/// Starts `comm-node queue run --once ARGS` in `root` without waiting, in
-/// a process group of its own (so [`kill`] can wait for the git processes
-/// it started).
-fn spawn_run(env: &Env, root: &Path, args: &[&str]) -> std::process::Child {
-    use std::os::unix::process::CommandExt;
-    let mut cmd = std::process::Command::new(common::BIN);
-    cmd.args(["queue", "run", "--once"])
-        .args(args)
-        .process_group(0)
-        .current_dir(root)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    env.hermetic(&mut cmd);
-    cmd.spawn().unwrap()
-}
-
 /// Kills the run with SIGKILL, then waits until the git processes it had
 /// started (which live on, as after any crash) are done too, so that what
 /// is checked next is the state the crash left.
 fn kill(mut child: std::process::Child) {
     let _ = child.kill();
     child.wait().unwrap();
-    let group = child.id() as i32;
-    for _ in 0..1000 {
-        // SAFETY: signal 0 only asks whether the process group exists.
-        if unsafe { libc::kill(-group, 0) } != 0 {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    panic!("the killed run's git processes did not finish");
+    common::wait_group_gone(
+        child.id() as i32,
+        "the killed run's git processes did not finish",
+    );
 }
 
 /// Waits (up to 30 s) for a file the test command creates.
@@ -476,13 +455,8 @@ fn killed_while_pushing_the_remote_is_old_or_tested_and_a_rerun_completes() {
     let env = Env::new();
     let tested = env.path("tested.log");
     let root = project(&env, &tested_config(&tested));
-    let bare = env.path("remote.git");
-    env.git(
-        env.dir.path(),
-        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
-    );
+    let bare = env.empty_origin(&root);
     env.git(&bare, &["config", "receive.denyNonFastForwards", "true"]);
-    env.git(&root, &["remote", "add", "origin", bare.to_str().unwrap()]);
     env.git(&root, &["push", "-q", "origin", "main"]);
     env.cn(&root, &["sync", "origin"]).expect(0);
     kill_rounds(&env, &root, &bare, &["--push", "origin"], &tested, 16, 10);
@@ -639,33 +613,12 @@ fn the_queue_pushes_main_and_comm_atomically_while_another_clone_pushes() {
     submit(&env, "api");
     submit(&env, "web");
     let base = env.path("served");
-    std::fs::create_dir_all(&base).unwrap();
-    env.git(
-        &base,
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            seed.to_str().unwrap(),
-            "remote.git",
-        ],
-    );
-    let bare = base.join("remote.git");
+    let bare = env.bare_remote(&seed, &base);
     // Any forced update would now fail loudly.
     env.git(&bare, &["config", "receive.denyNonFastForwards", "true"]);
     env.git(&bare, &["config", "receive.denyDeletes", "true"]);
     let daemon = common::daemon::Daemon::start(&env, &base);
-    let clone = |name: &str| {
-        env.git(env.dir.path(), &["clone", "-q", &daemon.url, name]);
-        let dir = env.path(name);
-        env.git(&dir, &["config", "user.name", name]);
-        env.git(
-            &dir,
-            &["config", "user.email", &format!("{name}@test.invalid")],
-        );
-        env.cn(&dir, &["sync"]).expect(0);
-        dir
-    };
+    let clone = |name: &str| env.synced_clone(&daemon.url, name, name, name);
     let ci = clone("ci");
     let other = clone("other");
     let old_main = tip(&env, &bare, "main");
@@ -717,12 +670,7 @@ fn a_synced_decision_keeps_a_resubmission_made_on_another_clone() {
     let seed = project(&env, CONFIG);
     let first = commit(&env, "api", &[("api/a.txt", "1\n")], "api: 1");
     submit(&env, "api");
-    let bare = env.path("remote.git");
-    env.git(
-        env.dir.path(),
-        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
-    );
-    env.git(&seed, &["remote", "add", "origin", bare.to_str().unwrap()]);
+    let bare = env.empty_origin(&seed);
     env.git(&seed, &["push", "-q", "origin", "main", "domain/api"]);
     env.cn(&seed, &["sync", "origin"]).expect(0);
     // Another clone resubmits api with a newer head and publishes it.
@@ -761,13 +709,8 @@ fn a_lost_push_race_is_retried_and_a_moved_main_redoes_the_batch() {
     let script = env.path("race.sh");
     let config = CONFIG.replace(TEST, &format!("test: [\"sh {}\"]", script.display()));
     let seed = project(&env, &config);
-    let bare = env.path("remote.git");
-    env.git(
-        env.dir.path(),
-        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
-    );
+    let bare = env.empty_origin(&seed);
     env.git(&bare, &["config", "receive.denyNonFastForwards", "true"]);
-    env.git(&seed, &["remote", "add", "origin", bare.to_str().unwrap()]);
     env.git(
         &seed,
         &["push", "-q", "origin", "main", "domain/api", "domain/web"],
@@ -895,12 +838,7 @@ fn a_broken_scratch_worktree_is_recreated() {
 fn a_head_nobody_pushed_is_rejected_as_missing_on_ci() {
     let env = Env::new();
     let seed = project(&env, CONFIG);
-    let bare = env.path("remote.git");
-    env.git(
-        env.dir.path(),
-        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
-    );
-    env.git(&seed, &["remote", "add", "origin", bare.to_str().unwrap()]);
+    let bare = env.empty_origin(&seed);
     env.git(&seed, &["push", "-q", "origin", "main"]);
     // Submitted and synced, but domain/api itself was never pushed.
     commit(&env, "api", &[("api/a.txt", "a\n")], "api: a");

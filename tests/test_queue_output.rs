@@ -251,12 +251,7 @@ fn a_watching_run_says_once_that_it_is_idle_and_what_it_watches() {
 fn a_run_that_pushes_says_when_it_fetches_and_when_it_pushed() {
     let env = Env::new();
     let root = project(&env, CONFIG);
-    let bare = env.path("remote.git");
-    env.git(
-        env.dir.path(),
-        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
-    );
-    env.git(&root, &["remote", "add", "origin", bare.to_str().unwrap()]);
+    let bare = env.empty_origin(&root);
     commit(&env, "api", &[("api/a.txt", "a\n")], "api: a");
     env.git(&root, &["push", "-q", "origin", "main", "domain/api"]);
     submit(&env, "api");

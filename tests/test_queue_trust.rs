@@ -8,7 +8,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{read, write, Env};
+use common::queue::{commit, queue_run, spawn_run, spawn_run_with};
+use common::{group_alive, kill_group_and_wait, read, wait_stopped, write, Env, Groups};
 use serde_json::Value;
 
 const CONFIG: &str = r#"project: app
@@ -32,46 +33,9 @@ fn project(env: &Env, test: &str) -> PathBuf {
 
 /// Commits `files` on `domain`'s branch (hooks skipped) and submits it.
 fn commit_and_submit(env: &Env, domain: &str, files: &[(&str, &str)]) -> String {
-    let wt = env.worktree(domain);
-    for (path, text) in files {
-        write(&wt.join(path), text);
-    }
-    env.git(&wt, &["add", "-A"]);
-    env.git(&wt, &["commit", "-q", "--no-verify", "-m", domain]);
-    env.cn(&wt, &["submit"]).expect(0);
-    env.git(&wt, &["rev-parse", "HEAD"])
-}
-
-fn queue_run(env: &Env, root: &Path, extra: &[&str]) -> Value {
-    let mut args = vec!["--json", "queue", "run", "--once"];
-    args.extend_from_slice(extra);
-    let run = env.cn(root, &args).expect(0);
-    serde_json::from_str(&run.stdout).unwrap()
-}
-
-/// Starts `comm-node queue run --once ARGS` in a process group of its own.
-fn spawn_run(env: &Env, root: &Path, args: &[&str]) -> std::process::Child {
-    spawn_run_with(env, root, args, &[])
-}
-
-/// [`spawn_run`] with extra environment variables.
-fn spawn_run_with(
-    env: &Env,
-    root: &Path,
-    args: &[&str],
-    vars: &[(&str, &str)],
-) -> std::process::Child {
-    use std::os::unix::process::CommandExt;
-    let mut cmd = std::process::Command::new(common::BIN);
-    cmd.args(["queue", "run", "--once"])
-        .args(args)
-        .envs(vars.iter().copied())
-        .process_group(0)
-        .current_dir(root)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    env.hermetic(&mut cmd);
-    cmd.spawn().unwrap()
+    let head = commit(env, domain, files, domain);
+    env.cn(&env.worktree(domain), &["submit"]).expect(0);
+    head
 }
 
 /// Waits (up to 30 s) for a file to hold a pid.
@@ -90,35 +54,21 @@ fn wait_for_pid(path: &Path) -> i32 {
     panic!("{} never held a pid", path.display());
 }
 
-fn group_alive(pgid: i32) -> bool {
-    // SAFETY: signal 0 only asks whether the process group exists.
-    unsafe { libc::kill(-pgid, 0) == 0 }
-}
-
-/// SIGKILLs process group `pgid` and waits until it is gone.
-fn kill_group_and_wait(pgid: i32) {
-    // SAFETY: kill(2) on a process group this test started.
-    unsafe { libc::kill(-pgid, libc::SIGKILL) };
-    for _ in 0..1000 {
-        if !group_alive(pgid) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("process group {pgid} did not go away");
-}
-
-/// Kills the process groups it holds when the test ends, however it ends.
-#[derive(Default)]
-struct Groups(Vec<i32>);
-
-impl Drop for Groups {
-    fn drop(&mut self) {
-        for &pgid in &self.0 {
-            // SAFETY: kill(2) on a process group this test started.
-            unsafe { libc::kill(-pgid, libc::SIGKILL) };
-        }
-    }
+/// A project whose test, while the file `hold` exists, writes its pid to
+/// `test.pid` and sleeps 40 s; api's commit is submitted. Returns the
+/// root, `hold` and `test.pid`.
+fn held_test_queued(env: &Env) -> (PathBuf, PathBuf, PathBuf) {
+    let hold = env.path("hold");
+    let pid_file = env.path("test.pid");
+    write(&hold, "");
+    let test = format!(
+        "if [ -e {hold} ]; then echo $$ > {pid}; sleep 40; fi",
+        hold = hold.display(),
+        pid = pid_file.display()
+    );
+    let root = project(env, &test);
+    commit_and_submit(env, "api", &[("api/a.txt", "a\n")]);
+    (root, hold, pid_file)
 }
 
 /// A repository where a queue run landed api's commit and was killed while
@@ -270,16 +220,7 @@ fn an_index_lock_a_live_git_may_hold_is_never_removed() {
 fn a_killed_runs_test_processes_do_not_outlive_the_next_run() {
     let env = Env::new();
     let mut groups = Groups::default();
-    let hold = env.path("hold");
-    let pid_file = env.path("test.pid");
-    write(&hold, "");
-    let test = format!(
-        "if [ -e {hold} ]; then echo $$ > {pid}; sleep 40; fi",
-        hold = hold.display(),
-        pid = pid_file.display()
-    );
-    let root = project(&env, &test);
-    commit_and_submit(&env, "api", &[("api/a.txt", "a\n")]);
+    let (root, hold, pid_file) = held_test_queued(&env);
     let mut runner = spawn_run(&env, &root, &["--timeout", "10s"]);
     groups.0.push(runner.id() as i32);
     let test_group = wait_for_pid(&pid_file);
@@ -296,37 +237,11 @@ fn a_killed_runs_test_processes_do_not_outlive_the_next_run() {
     assert!(!root.join(".git/comm-node/queue/test.group").exists());
 }
 
-/// Waits (up to 30 s) until process `pid` is stopped by a signal.
-#[track_caller]
-fn wait_stopped(pid: u32) {
-    for _ in 0..600 {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        if stat
-            .rsplit(')')
-            .next()
-            .is_some_and(|rest| rest.trim_start().starts_with('T'))
-        {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("process {pid} never stopped");
-}
-
 #[test]
 fn a_run_killed_before_recording_its_test_group_leaves_no_test_running() {
     let env = Env::new();
     let mut groups = Groups::default();
-    let hold = env.path("hold");
-    let pid_file = env.path("test.pid");
-    write(&hold, "");
-    let test = format!(
-        "if [ -e {hold} ]; then echo $$ > {pid}; sleep 40; fi",
-        hold = hold.display(),
-        pid = pid_file.display()
-    );
-    let root = project(&env, &test);
-    commit_and_submit(&env, "api", &[("api/a.txt", "a\n")]);
+    let (root, hold, pid_file) = held_test_queued(&env);
     let vars = [("COMM_NODE_TEST_STOP_BEFORE_GROUP_RECORD", "1")];
     let mut runner = spawn_run_with(&env, &root, &["--timeout", "10s"], &vars);
     groups.0.push(runner.id() as i32);
@@ -374,12 +289,7 @@ fn untested_events(env: &Env, dir: &Path) -> Vec<String> {
 fn commits_pushed_straight_to_main_are_reported_to_the_human_once() {
     let env = Env::new();
     let root = project(&env, "true");
-    let bare = env.path("remote.git");
-    env.git(
-        env.dir.path(),
-        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
-    );
-    env.git(&root, &["remote", "add", "origin", bare.to_str().unwrap()]);
+    let bare = env.empty_origin(&root);
     env.git(&root, &["push", "-q", "origin", "main"]);
     env.cn(&root, &["sync", "origin"]).expect(0);
     let push = ["--push", "origin"];
@@ -507,15 +417,8 @@ fn the_queue_lands_nothing_when_comm_cannot_record_its_decision() {
     let main_before = env.git(&root, &["rev-parse", "main"]);
     commit_junk_on_comm(&env, &root);
 
-    let refused = env.cn(&root, &["queue", "run", "--once"]);
-    eprintln!("DBG {}", refused.stderr);
-    let refused = refused.expect(2);
+    let refused = env.cn(&root, &["queue", "run", "--once"]).expect_repair();
     assert!(refused.stderr.contains("oops"), "{}", refused.stderr);
-    assert!(
-        refused.stderr.contains("comm-node repair"),
-        "{}",
-        refused.stderr
-    );
     assert_eq!(env.git(&root, &["rev-parse", "main"]), main_before);
 
     env.cn(&root, &["repair"]).expect(0);

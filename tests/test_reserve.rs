@@ -799,33 +799,11 @@ fn a_cache_that_is_deleted_or_garbage_changes_nothing() {
 /// with it (a plain path remote: the local transport).
 fn two_clones(env: &Env) -> (PathBuf, PathBuf) {
     let seed = setup(env, CONFIG);
-    env.git(
-        env.dir.path(),
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            seed.to_str().unwrap(),
-            "remote.git",
-        ],
-    );
-    let remote = env.path("remote.git");
+    let remote = env.bare_remote(&seed, env.dir.path());
+    let remote = remote.to_str().unwrap();
     let clones: Vec<PathBuf> = ["a", "b"]
         .iter()
-        .map(|name| {
-            env.git(
-                env.dir.path(),
-                &["clone", "-q", remote.to_str().unwrap(), name],
-            );
-            let dir = env.path(name);
-            env.git(&dir, &["config", "user.name", &format!("clone {name}")]);
-            env.git(
-                &dir,
-                &["config", "user.email", &format!("{name}@test.invalid")],
-            );
-            env.cn(&dir, &["sync"]).expect(0);
-            dir
-        })
+        .map(|name| env.synced_clone(remote, name, &format!("clone {name}"), name))
         .collect();
     (clones[0].clone(), clones[1].clone())
 }

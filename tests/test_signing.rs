@@ -8,56 +8,19 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::Env;
-
-const CONFIG: &str = "project: app
-health:
-  stall_after: 10m
-  lease: 1h
-domains:
-  api:
-    scope: [\"api/**\"]
-  web:
-    scope: [\"web/**\"]
-";
+use common::{Env, API_WEB_HEALTH};
 
 /// A remote with comm's kickoff, then machine a (`init --sign=api`: the
 /// human's and api's keys) and machine b (`init --sign=web`), all synced.
 fn two_machines(env: &Env) -> (PathBuf, PathBuf) {
     let seed = env.repo(
         "seed",
-        &[("comm.yaml", CONFIG), ("api/a.ts", "export {};\n")],
+        &[("comm.yaml", API_WEB_HEALTH), ("api/a.ts", "export {};\n")],
     );
     env.cn(&seed, &["init"]).expect(0);
-    let remote = env.path("remote.git");
-    env.git(
-        env.dir.path(),
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            seed.to_str().unwrap(),
-            remote.to_str().unwrap(),
-        ],
-    );
+    let remote = env.bare_remote(&seed, env.dir.path());
     let machine = |name: &str, sign: &str| {
-        let dir = env.path(&format!("machine-{name}/app"));
-        std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
-        env.git(
-            env.dir.path(),
-            &[
-                "clone",
-                "-q",
-                remote.to_str().unwrap(),
-                dir.to_str().unwrap(),
-            ],
-        );
-        env.git(&dir, &["config", "user.name", &format!("machine {name}")]);
-        env.git(
-            &dir,
-            &["config", "user.email", &format!("{name}@test.invalid")],
-        );
-        env.cn(&dir, &["sync"]).expect(0);
+        let dir = plain_clone(env, &remote, name);
         env.cn(&dir, &["init", &format!("--sign={sign}")]).expect(0);
         env.cn(&dir, &["sync"]).expect(0);
         dir
@@ -70,24 +33,22 @@ fn two_machines(env: &Env) -> (PathBuf, PathBuf) {
 
 /// A clone of `remote` in its own folder, synced, without signing.
 fn plain_clone(env: &Env, remote: &Path, name: &str) -> PathBuf {
-    let dir = env.path(&format!("machine-{name}/app"));
-    std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
-    env.git(
-        env.dir.path(),
-        &[
-            "clone",
-            "-q",
-            remote.to_str().unwrap(),
-            dir.to_str().unwrap(),
-        ],
-    );
-    env.git(&dir, &["config", "user.name", &format!("machine {name}")]);
-    env.git(
-        &dir,
-        &["config", "user.email", &format!("{name}@test.invalid")],
-    );
-    env.cn(&dir, &["sync"]).expect(0);
-    dir
+    env.synced_clone(
+        remote.to_str().unwrap(),
+        &format!("machine-{name}/app"),
+        &format!("machine {name}"),
+        name,
+    )
+}
+
+/// `comm-node verify` in `dir` fails, and its report holds every one of
+/// `needles`.
+#[track_caller]
+fn verify_fails_naming(env: &Env, dir: &Path, needles: &[&str]) {
+    let run = env.cn(dir, &["verify"]).expect(1);
+    for needle in needles {
+        assert!(run.stdout.contains(needle), "{needle}: {}", run.stdout);
+    }
 }
 
 /// The actors whose private keys a clone holds.
@@ -132,19 +93,7 @@ fn git_with_signers(env: &Env, dir: &Path, args: &[&str]) -> common::Run {
 /// `from`, signed with the private key at `key` by git itself (`commit -S`
 /// with `gpg.format=ssh`) or unsigned; returns its commit.
 fn forge_message(env: &Env, dir: &Path, from: &str, key: Option<&Path>) -> String {
-    let seq: u64 = env
-        .git(
-            dir,
-            &[
-                "log",
-                "-1",
-                "--format=%(trailers:key=Comm-Seq,valueonly)",
-                "comm",
-            ],
-        )
-        .trim()
-        .parse()
-        .unwrap();
+    let seq = env.seq_of(dir, "comm");
     let message = format!(
         "msg {from} → all: forged\n\nComm-Kind: msg\nComm-From: {from}\nComm-To: all\nComm-Id: 0000000forged-{from}\nComm-Seq: {}\n",
         seq + 1
@@ -239,19 +188,9 @@ fn events_signed_on_two_machines_verify_on_both_and_replays_are_resigned() {
 #[test]
 fn an_offline_event_its_author_can_no_longer_sign_is_rejected_at_sync_without_blocking_it() {
     let env = Env::new();
-    let seed = env.repo("seed", &[("comm.yaml", CONFIG)]);
+    let seed = env.repo("seed", &[("comm.yaml", API_WEB_HEALTH)]);
     env.cn(&seed, &["init"]).expect(0);
-    let remote = env.path("remote.git");
-    env.git(
-        env.dir.path(),
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            seed.to_str().unwrap(),
-            remote.to_str().unwrap(),
-        ],
-    );
+    let remote = env.bare_remote(&seed, env.dir.path());
     let a = plain_clone(&env, &remote, "a");
     let b = plain_clone(&env, &remote, "b");
     // Offline on b, before any key exists: one message as web, one as api.
@@ -307,14 +246,10 @@ fn an_unsigned_event_in_a_signing_domains_name_is_reported_at_its_commit_and_ref
     let env = Env::new();
     let (a, b) = two_machines(&env);
     let forged = forge_message(&env, &b, "api", None);
-    let run = env.cn(&b, &["verify"]).expect(1);
-    assert!(
-        run.stdout.contains(&format!(
-            "bad commit {forged} (msg api → all: forged): it is not signed, but `api` signs its events"
-        )),
-        "{}",
-        run.stdout
+    let report = format!(
+        "bad commit {forged} (msg api → all: forged): it is not signed, but `api` signs its events"
     );
+    verify_fails_naming(&env, &b, &[&report]);
     push_forgery(&env, &b);
     let tip = env.git(&a, &["rev-parse", "comm"]);
     let sync = env.cn(&a, &["sync"]).expect(1);
@@ -335,14 +270,13 @@ fn an_event_signed_with_another_actors_key_is_reported_and_refused_by_sync() {
     // b holds web's key and signs a message in api's name with it.
     let web_key = b.join(".git/comm-node/keys/web");
     let forged = forge_message(&env, &b, "api", Some(&web_key));
-    let run = env.cn(&b, &["verify"]).expect(1);
-    assert!(
-        run.stdout.contains(&format!("bad commit {forged}"))
-            && run
-                .stdout
-                .contains("its signature is not made by the key registered for `api`"),
-        "{}",
-        run.stdout
+    verify_fails_naming(
+        &env,
+        &b,
+        &[
+            &format!("bad commit {forged}"),
+            "its signature is not made by the key registered for `api`",
+        ],
     );
     push_forgery(&env, &b);
     let tip = env.git(&a, &["rev-parse", "comm"]);
@@ -405,32 +339,19 @@ fn a_domain_cannot_register_a_key_in_another_domains_name() {
     let (_, b) = two_machines(&env);
     let web_pub = std::fs::read_to_string(b.join(".git/comm-node/keys/web.pub")).unwrap();
     let tree = tree_with(&env, &b, "keys/api.pub", &web_pub);
-    let seq: u64 = env
-        .git(
-            &b,
-            &[
-                "log",
-                "-1",
-                "--format=%(trailers:key=Comm-Seq,valueonly)",
-                "comm",
-            ],
-        )
-        .trim()
-        .parse()
-        .unwrap();
+    let seq = env.seq_of(&b, "comm");
     let message = format!(
         "signing keys registered: api\n\nComm-Kind: key\nComm-From: web\nComm-To: all\nComm-Id: 0000000forged-key\nComm-Seq: {}\n",
         seq + 1
     );
     let key = b.join(".git/comm-node/keys/web");
     let forged = forge_commit(&env, &b, &tree, &message, Some(&key));
-    let run = env.cn(&b, &["verify"]).expect(1);
-    assert!(
-        run.stdout.contains(&format!(
+    verify_fails_naming(
+        &env,
+        &b,
+        &[&format!(
             "bad commit {forged} (signing keys registered: api): `web` may not write keys/api.pub"
-        )),
-        "{}",
-        run.stdout
+        )],
     );
 }
 
@@ -477,19 +398,7 @@ fn comm_nodes_own_events_are_signed_by_a_key_of_the_clone_that_wrote_them() {
 fn comm_nodes_own_events_without_a_registered_signers_signature_are_reported() {
     let env = Env::new();
     let (a, _) = two_machines(&env);
-    let seq: u64 = env
-        .git(
-            &a,
-            &[
-                "log",
-                "-1",
-                "--format=%(trailers:key=Comm-Seq,valueonly)",
-                "comm",
-            ],
-        )
-        .trim()
-        .parse()
-        .unwrap();
+    let seq = env.seq_of(&a, "comm");
     let report = |signer: &str| {
         format!(
             "commits on main the queue did not land\n\nComm-Kind: untested\nComm-From: comm-node\nComm-To: human\nComm-Id: 0000000forged-untested\nComm-Seq: {}\n{signer}",
@@ -498,12 +407,10 @@ fn comm_nodes_own_events_without_a_registered_signers_signature_are_reported() {
     };
     let tip = env.git(&a, &["rev-parse", "comm"]);
     let unsigned = forge_commit(&env, &a, "comm^{tree}", &report(""), None);
-    let run = env.cn(&a, &["verify"]).expect(1);
-    assert!(
-        run.stdout.contains(&format!("bad commit {unsigned}"))
-            && run.stdout.contains("names no Comm-Signer"),
-        "{}",
-        run.stdout
+    verify_fails_naming(
+        &env,
+        &a,
+        &[&format!("bad commit {unsigned}"), "names no Comm-Signer"],
     );
     // Naming web as the signer but signing with the human's key.
     env.git(&a, &["update-ref", "refs/heads/comm", &tip]);
@@ -515,14 +422,13 @@ fn comm_nodes_own_events_without_a_registered_signers_signature_are_reported() {
         &report("Comm-Signer: web\n"),
         Some(&human_key),
     );
-    let run = env.cn(&a, &["verify"]).expect(1);
-    assert!(
-        run.stdout.contains(&format!("bad commit {wrong}"))
-            && run
-                .stdout
-                .contains("its signature is not made by the key registered for `web`"),
-        "{}",
-        run.stdout
+    verify_fails_naming(
+        &env,
+        &a,
+        &[
+            &format!("bad commit {wrong}"),
+            "its signature is not made by the key registered for `web`",
+        ],
     );
 }
 
@@ -530,18 +436,8 @@ fn comm_nodes_own_events_without_a_registered_signers_signature_are_reported() {
 fn a_sync_rejection_notice_is_signed_by_the_clone_that_wrote_it() {
     let env = Env::new();
     let (a, b) = two_machines(&env);
-    let added = env
-        .cn(&a, &["--as", "human", "--json", "task", "add", "login"])
-        .expect(0);
-    let id = serde_json::from_str::<serde_json::Value>(&added.stdout).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    env.cn(&a, &["sync"]).expect(0);
-    env.cn(&b, &["sync"]).expect(0);
     // Both claim the task; a's claim reaches the remote first.
-    env.cn(&a, &["--as", "api", "task", "claim", &id]).expect(0);
-    env.cn(&b, &["--as", "web", "task", "claim", &id]).expect(0);
+    env.claimed_on_both(&a, &b, "login");
     env.cn(&a, &["sync"]).expect(0);
     let run = env.cn(&b, &["--json", "sync"]).expect(0);
     assert!(run.stdout.contains("\"rejected\": ["), "{}", run.stdout);

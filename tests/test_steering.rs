@@ -5,37 +5,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::Env;
-
-const CONFIG: &str = "project: app
-domains:
-  api:
-    scope: [\"api/**\"]
-  web:
-    scope: [\"web/**\"]
-";
+use common::{with_domains, Env, API_WEB};
 
 fn app(env: &Env) -> PathBuf {
-    env.app(&[
-        ("comm.yaml", CONFIG),
-        ("api/a.ts", "export const a = 1;\n"),
-        ("web/w.ts", "export {};\n"),
-    ])
-}
-
-/// The sender of the newest event on comm.
-fn last_sender(env: &Env, root: &Path) -> String {
-    env.git(
-        root,
-        &[
-            "log",
-            "-1",
-            "--format=%(trailers:key=Comm-From,valueonly)",
-            "comm",
-        ],
-    )
+    env.api_web_app(API_WEB, &[])
 }
 
 #[test]
@@ -48,7 +23,7 @@ fn the_main_checkout_acts_as_human_without_as() {
             &["task", "add", "Plan the release", "--domain", "api"],
         )
         .expect(0);
-    assert_eq!(last_sender(&env, &root), "human", "{}", run.stdout);
+    assert_eq!(env.last_sender(&root), "human", "{}", run.stdout);
     let list = env.cn(&root, &["task", "list"]).expect(0).stdout;
     assert!(list.contains("Plan the release"), "{list}");
     env.cn(&root, &["reservations"]).expect(0);
@@ -61,7 +36,7 @@ fn the_main_checkout_acts_as_human_without_as() {
     assert!(inbox.contains("1 unread for human"), "{inbox}");
     env.cn(&root, &["send", "--to", "web", "from the main checkout"])
         .expect(0);
-    assert_eq!(last_sender(&env, &root), "human");
+    assert_eq!(env.last_sender(&root), "human");
 }
 
 #[test]
@@ -74,7 +49,7 @@ fn comm_node_as_names_who_acts_in_the_main_checkout() {
         &["send", "--to", "web", "x"],
     )
     .expect(0);
-    assert_eq!(last_sender(&env, &root), "api");
+    assert_eq!(env.last_sender(&root), "api");
     // --as wins over the variable.
     env.cn_env(
         &root,
@@ -82,7 +57,7 @@ fn comm_node_as_names_who_acts_in_the_main_checkout() {
         &["--as", "web", "send", "--to", "api", "y"],
     )
     .expect(0);
-    assert_eq!(last_sender(&env, &root), "web");
+    assert_eq!(env.last_sender(&root), "web");
     let run = env.cn_env(&root, &[("COMM_NODE_AS", "nobody")], &["inbox"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("`nobody`"), "{}", run.stderr);
@@ -110,7 +85,7 @@ fn comm_node_as_naming_another_domain_is_refused_in_a_domain_worktree() {
         &["send", "--to", "api", "x"],
     )
     .expect(0);
-    assert_eq!(last_sender(&env, &root), "web");
+    assert_eq!(env.last_sender(&root), "web");
 }
 
 #[test]
@@ -144,10 +119,7 @@ fn a_domain_worktree_reads_comm_yaml_from_the_main_checkout_not_its_own_copy() {
     let status = env.cn(&web, &["status"]).expect(0).stdout;
     assert!(status.contains("app: 2 domains"), "{status}");
     // An uncommitted edit in the main checkout counts at once.
-    common::write(
-        &root.join("comm.yaml"),
-        &format!("{CONFIG}  docs:\n    scope: [\"docs/**\"]\n"),
-    );
+    common::write(&root.join("comm.yaml"), &with_domains(API_WEB, &["docs"]));
     let status = env.cn(&web, &["status"]).expect(0).stdout;
     assert!(status.contains("app: 3 domains"), "{status}");
 }

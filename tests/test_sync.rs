@@ -6,50 +6,22 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use common::daemon::Daemon;
-use common::Env;
-
-const CONFIG: &str = "project: app
-domains:
-  api:
-    scope: [\"api/**\"]
-  web:
-    scope: [\"web/**\"]
-";
+use common::{Env, API_WEB};
 
 /// A seeded repository pushed to a bare `remote.git` served by a daemon,
 /// and two clones of it.
 fn two_clones(env: &Env) -> (Daemon, PathBuf, PathBuf) {
     let seed = env.repo(
         "seed",
-        &[("comm.yaml", CONFIG), ("api/a.ts", "export {};\n")],
+        &[("comm.yaml", API_WEB), ("api/a.ts", "export {};\n")],
     );
     env.cn(&seed, &["init"]).expect(0);
     let base = env.path("served");
-    std::fs::create_dir_all(&base).unwrap();
-    env.git(
-        &base,
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            seed.to_str().unwrap(),
-            "remote.git",
-        ],
-    );
+    env.bare_remote(&seed, &base);
     let daemon = Daemon::start(env, &base);
     let clones: Vec<PathBuf> = ["a", "b"]
         .iter()
-        .map(|name| {
-            env.git(env.dir.path(), &["clone", "-q", &daemon.url, name]);
-            let dir = env.path(name);
-            env.git(&dir, &["config", "user.name", &format!("clone {name}")]);
-            env.git(
-                &dir,
-                &["config", "user.email", &format!("{name}@test.invalid")],
-            );
-            env.cn(&dir, &["sync"]).expect(0);
-            dir
-        })
+        .map(|name| env.synced_clone(&daemon.url, name, &format!("clone {name}"), name))
         .collect();
     (daemon, clones[0].clone(), clones[1].clone())
 }
@@ -192,7 +164,7 @@ fn sync_adds_a_fetch_refspec_for_single_branch_clones() {
 #[test]
 fn sync_without_a_remote_is_a_clear_error() {
     let env = Env::new();
-    let root = env.repo("solo", &[("comm.yaml", CONFIG)]);
+    let root = env.repo("solo", &[("comm.yaml", API_WEB)]);
     env.cn(&root, &["init"]).expect(0);
     let before = env.git(&root, &["rev-parse", "comm"]);
     let run = env.cn(&root, &["sync"]).expect(2);
@@ -213,21 +185,8 @@ fn sync_without_a_remote_is_a_clear_error() {
 fn a_claim_that_lost_the_race_on_another_clone_is_rejected_at_sync() {
     let env = Env::new();
     let (_daemon, a, b) = two_clones(&env);
-    let add = env
-        .cn(
-            &a,
-            &["--as", "human", "--json", "task", "add", "the one task"],
-        )
-        .expect(0);
-    let id = serde_json::from_str::<serde_json::Value>(&add.stdout).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    env.cn(&a, &["sync"]).expect(0);
-    env.cn(&b, &["sync"]).expect(0);
     // Both clones claim it while apart; a pushes first.
-    env.cn(&a, &["--as", "api", "task", "claim", &id]).expect(0);
-    env.cn(&b, &["--as", "web", "task", "claim", &id]).expect(0);
+    let id = env.claimed_on_both(&a, &b, "the one task");
     env.cn(&b, &["--as", "web", "send", "--to", "api", "kept"])
         .expect(0);
     env.cn(&a, &["sync"]).expect(0);
@@ -261,17 +220,7 @@ fn a_git_daemon_never_outlives_its_test() {
     let env = Env::new();
     let seed = env.repo("seed", &[("a.txt", "a\n")]);
     let base = env.path("served");
-    std::fs::create_dir_all(&base).unwrap();
-    env.git(
-        &base,
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            seed.to_str().unwrap(),
-            "remote.git",
-        ],
-    );
+    env.bare_remote(&seed, &base);
     let daemon = Daemon::start(&env, &base);
     env.git(env.dir.path(), &["clone", "-q", &daemon.url, "c"]);
     let group = daemon.group();

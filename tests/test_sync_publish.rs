@@ -22,12 +22,7 @@ fn with_empty_origin(env: &Env) -> (PathBuf, PathBuf) {
         &["--as", "api", "send", "--to", "web", "contract ready"],
     )
     .expect(0);
-    let bare = env.path("remote.git");
-    env.git(
-        env.dir.path(),
-        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
-    );
-    env.git(&root, &["remote", "add", "origin", bare.to_str().unwrap()]);
+    let bare = env.empty_origin(&root);
     env.git(&root, &["push", "-q", "origin", "main"]);
     (root, bare)
 }

@@ -10,21 +10,13 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::Env;
+use common::{with_domains, Env, API_WEB_HEALTH};
 use serde_json::Value;
 
-const CONFIG: &str = "project: app
-health:
-  stall_after: 10m
-  lease: 1h
-domains:
-  api:
-    scope: [\"api/**\"]
-  web:
-    scope: [\"web/**\"]
-  ops:
-    scope: [\"ops/**\"]
-";
+/// api, web and ops, with health timings.
+fn config() -> String {
+    with_domains(API_WEB_HEALTH, &["ops"])
+}
 
 /// The author of the events sync writes on no one's behalf.
 const SYSTEM: &str = "comm-node";
@@ -35,40 +27,31 @@ fn clones(env: &Env, names: &[&str]) -> Vec<PathBuf> {
     let seed = env.repo(
         "seed",
         &[
-            ("comm.yaml", CONFIG),
+            ("comm.yaml", &config()),
             ("api/a.ts", "export {};\n"),
             ("web/w.ts", "export {};\n"),
         ],
     );
     env.cn(&seed, &["init"]).expect(0);
-    let remote = env.path("remote.git");
-    env.git(
-        env.dir.path(),
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            seed.to_str().unwrap(),
-            remote.to_str().unwrap(),
-        ],
-    );
+    let remote = env.bare_remote(&seed, env.dir.path());
+    let remote = remote.to_str().unwrap();
     names
         .iter()
-        .map(|name| {
-            env.git(
-                env.dir.path(),
-                &["clone", "-q", remote.to_str().unwrap(), name],
-            );
-            let dir = env.path(name);
-            env.git(&dir, &["config", "user.name", &format!("clone {name}")]);
-            env.git(
-                &dir,
-                &["config", "user.email", &format!("{name}@test.invalid")],
-            );
-            sync(env, &dir);
-            dir
-        })
+        .map(|name| env.synced_clone(remote, name, &format!("clone {name}"), name))
         .collect()
+}
+
+/// Clones `a` and `b`; the human adds `tasks` (title, domain) on a and
+/// both clones sync. The clones and the tasks' ids, in order.
+fn tasks_on_both<const N: usize>(
+    env: &Env,
+    tasks: [(&str, Option<&str>); N],
+) -> (Vec<PathBuf>, [String; N]) {
+    let dirs = clones(env, &["a", "b"]);
+    let ids = tasks.map(|(title, domain)| add(env, &dirs[0], "human", title, domain));
+    sync(env, &dirs[0]);
+    sync(env, &dirs[1]);
+    (dirs, ids)
 }
 
 fn now() -> i64 {
@@ -141,12 +124,11 @@ fn same_tip(env: &Env, dirs: &[&PathBuf]) {
 #[test]
 fn replayed_dep_keeps_the_remote_claim() {
     let env = Env::new();
-    let dirs = clones(&env, &["a", "b"]);
+    let (dirs, [t, d]) = tasks_on_both(
+        &env,
+        [("login page", Some("web")), ("auth API", Some("api"))],
+    );
     let (a, b) = (&dirs[0], &dirs[1]);
-    let t = add(&env, a, "human", "login page", Some("web"));
-    let d = add(&env, a, "human", "auth API", Some("api"));
-    sync(&env, a);
-    sync(&env, b);
     // web claims T on b and pushes; a, offline, makes T wait for D.
     run(&env, b, &["--as", "web", "task", "claim", &t]);
     sync(&env, b);
@@ -166,12 +148,11 @@ fn replayed_dep_keeps_the_remote_claim() {
 #[test]
 fn replayed_lapse_never_reopens_finished_work() {
     let env = Env::new();
-    let dirs = clones(&env, &["a", "b"]);
+    let (dirs, [t, kept]) = tasks_on_both(
+        &env,
+        [("login page", Some("web")), ("signup page", Some("web"))],
+    );
     let (a, b) = (&dirs[0], &dirs[1]);
-    let t = add(&env, a, "human", "login page", Some("web"));
-    let kept = add(&env, a, "human", "signup page", Some("web"));
-    sync(&env, a);
-    sync(&env, b);
     run(&env, b, &["--as", "web", "task", "claim", &t]);
     run(&env, b, &["--as", "web", "task", "claim", &kept]);
     sync(&env, b);
@@ -282,11 +263,8 @@ fn dependent_events_are_rejected_with_their_cause() {
 #[test]
 fn sync_rejection_reaches_the_authors_inbox() {
     let env = Env::new();
-    let dirs = clones(&env, &["a", "b"]);
+    let (dirs, [id]) = tasks_on_both(&env, [("the one task", None)]);
     let (a, b) = (&dirs[0], &dirs[1]);
-    let id = add(&env, a, "human", "the one task", None);
-    sync(&env, a);
-    sync(&env, b);
     // Both clones claim it while apart; api's claim on a reaches the remote first.
     run(&env, a, &["--as", "api", "task", "claim", &id]);
     run(&env, b, &["--as", "web", "task", "claim", &id]);
@@ -469,11 +447,8 @@ fn a_replayed_hello_keeps_the_newer_presence() {
 #[test]
 fn work_finished_after_a_rejected_reservation_still_lands() {
     let env = Env::new();
-    let dirs = clones(&env, &["a", "b"]);
+    let (dirs, [t]) = tasks_on_both(&env, [("login page", Some("web"))]);
     let (a, b) = (&dirs[0], &dirs[1]);
-    let t = add(&env, a, "human", "login page", Some("web"));
-    sync(&env, a);
-    sync(&env, b);
     // On b, web claims T, reserves its files for it and finishes it...
     run(&env, b, &["--as", "web", "task", "claim", &t]);
     run(&env, b, &["--as", "web", "reserve", "web/**", "--task", &t]);
@@ -644,11 +619,8 @@ fn a_replayed_publish_that_now_clashes_is_rejected_and_told() {
 #[test]
 fn a_replayed_lapse_yields_to_the_holders_activity_elsewhere() {
     let env = Env::new();
-    let dirs = clones(&env, &["a", "b"]);
+    let (dirs, [t]) = tasks_on_both(&env, [("login page", Some("web"))]);
     let (a, b) = (&dirs[0], &dirs[1]);
-    let t = add(&env, a, "human", "login page", Some("web"));
-    sync(&env, a);
-    sync(&env, b);
     run(&env, b, &["--as", "web", "task", "claim", &t]);
     sync(&env, b);
     sync(&env, a);
@@ -674,7 +646,7 @@ fn a_replayed_lapse_yields_to_the_holders_activity_elsewhere() {
 #[test]
 fn a_replayed_landing_marks_the_task_done_as_it_now_is() {
     let env = Env::new();
-    let config = format!("{CONFIG}test: [\"true\"]\n");
+    let config = format!("{}test: [\"true\"]\n", config());
     let seed = env.app(&[("comm.yaml", &config), ("web/w.ts", "export {};\n")]);
     let t = add(&env, &seed, "human", "login page", Some("web"));
     let d = add(&env, &seed, "human", "auth API", Some("api"));
@@ -684,20 +656,8 @@ fn a_replayed_landing_marks_the_task_done_as_it_now_is() {
     env.git(&web, &["add", "-A"]);
     env.git(&web, &["commit", "-qm", "login page", "--no-verify"]);
     run(&env, &web, &["submit", "--task", &t]);
-    let remote = env.path("remote.git");
-    let (seed_path, remote_path) = (seed.to_str().unwrap(), remote.to_str().unwrap());
-    env.git(
-        env.dir.path(),
-        &["clone", "-q", "--bare", seed_path, remote_path],
-    );
-    let clone = |name: &str| {
-        env.git(env.dir.path(), &["clone", "-q", remote_path, name]);
-        let dir = env.path(name);
-        env.git(&dir, &["config", "user.name", name]);
-        env.git(&dir, &["config", "user.email", "x@test.invalid"]);
-        sync(&env, &dir);
-        dir
-    };
+    let remote = env.bare_remote(&seed, env.dir.path());
+    let clone = |name: &str| env.synced_clone(remote.to_str().unwrap(), name, name, "x");
     let (ci, other) = (clone("ci"), clone("other"));
     // The human makes T wait for D on one clone while the queue lands T on another.
     run(

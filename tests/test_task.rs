@@ -23,12 +23,7 @@ domains:
 ";
 
 fn bus(env: &Env) -> PathBuf {
-    env.app(&[
-        ("comm.yaml", CONFIG),
-        ("api/a.ts", "export const a = 1;\n"),
-        ("web/w.ts", "export {};\n"),
-        ("docs/d.md", "# docs\n"),
-    ])
+    env.api_web_app(CONFIG, &[("docs/d.md", "# docs\n")])
 }
 
 fn json(run: &Run) -> Value {

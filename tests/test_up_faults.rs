@@ -5,27 +5,64 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::up::*;
 use common::{write, Env};
 
-#[test]
-fn an_agent_that_always_crashes_fails_its_domain_after_max_restarts() {
-    let env = Env::new();
+/// The app whose web agent is `sh -c SCRIPT` (`cli: command`) with the
+/// agent `settings` (whole `    key: value` lines), and a task for web.
+fn web_agent(env: &Env, settings: &str, script: &str) -> PathBuf {
     let root = app(
-        &env,
-        "agents:\n  web:\n    cli: command\n    command: [sh, -c, \"echo boom in $COMM_NODE_SESSION >&2; exit 3\"]\n    max_restarts: 2\n",
+        env,
+        &format!(
+            "agents:\n  web:\n    cli: command\n{settings}    command: [sh, -c, \"{script}\"]\n"
+        ),
     );
-    add_task(&env, &root, "web", "build the web", &[]);
+    add_task(env, &root, "web", "build the web", &[]);
+    root
+}
 
-    let run = up(&env, &root, None, &["web", "--once"]).expect(1);
+/// `up web --once` exits 1 saying web's domain agent failed.
+#[track_caller]
+fn up_once_fails_web(env: &Env, root: &Path) {
+    let run = up(env, root, None, &["web", "--once"]).expect(1);
     assert!(
         run.stderr.contains("domain agents failed: web"),
         "{}",
         run.stderr
     );
+}
+
+/// Starts `up web` in the background and waits (up to 20 s) until its
+/// agent has written two pids to `pids`.
+#[track_caller]
+fn up_web_started(env: &Env, root: &Path, pids: &Path) -> std::process::Child {
+    let first = up_command(env, root, None, &["web"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !pids.exists() || common::read(pids).split_whitespace().count() < 2 {
+        assert!(Instant::now() < deadline, "the agent never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    first
+}
+
+#[test]
+fn an_agent_that_always_crashes_fails_its_domain_after_max_restarts() {
+    let env = Env::new();
+    let root = web_agent(
+        &env,
+        "    max_restarts: 2\n",
+        "echo boom in $COMM_NODE_SESSION >&2; exit 3",
+    );
+
+    up_once_fails_web(&env, &root);
 
     let turns = events(&env, &root, "turn");
     assert_eq!(turns.len(), 3, "one first try and two restarts: {turns:?}");
@@ -59,24 +96,12 @@ fn an_agent_that_always_crashes_fails_its_domain_after_max_restarts() {
 fn sigterm_ends_every_agent_group_and_a_second_up_for_the_domain_is_refused() {
     let env = Env::new();
     let pids = env.path("pids");
-    let root = app(
+    let root = web_agent(
         &env,
-        &format!(
-            "agents:\n  web:\n    cli: command\n    command: [sh, -c, \"sleep 300 & echo $$ $! > {}; wait\"]\n",
-            pids.display()
-        ),
+        "",
+        &format!("sleep 300 & echo $$ $! > {}; wait", pids.display()),
     );
-    add_task(&env, &root, "web", "build the web", &[]);
-    let mut first = up_command(&env, &root, None, &["web"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !pids.exists() || common::read(&pids).split_whitespace().count() < 2 {
-        assert!(Instant::now() < deadline, "the agent never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut first = up_web_started(&env, &root, &pids);
     let second = up(&env, &root, None, &["web", "--once"]).expect(1);
     assert!(
         second
@@ -112,15 +137,15 @@ fn sigterm_ends_every_agent_group_and_a_second_up_for_the_domain_is_refused() {
 fn a_turn_that_hangs_is_interrupted_nudged_and_finished() {
     let env = Env::new();
     let (prompts, mark) = (env.path("prompts"), env.path("mark"));
-    let root = app(
+    let root = web_agent(
         &env,
+        "    stall_after: 1s\n",
         &format!(
-            "agents:\n  web:\n    cli: command\n    stall_after: 1s\n    command: [sh, -c, \"echo \\\"$COMM_NODE_PROMPT\\\" >> {p}; if [ -e {m} ]; then echo finished; else touch {m}; sleep 60; fi\"]\n",
+            "echo \\\"$COMM_NODE_PROMPT\\\" >> {p}; if [ -e {m} ]; then echo finished; else touch {m}; sleep 60; fi",
             p = prompts.display(),
             m = mark.display()
         ),
     );
-    add_task(&env, &root, "web", "build the web", &[]);
 
     up(&env, &root, None, &["web", "--once"]).expect(0);
     let turns = events(&env, &root, "turn");
@@ -139,18 +164,13 @@ fn a_turn_that_hangs_is_interrupted_nudged_and_finished() {
 #[test]
 fn a_second_stall_in_a_row_goes_to_the_human_and_fails_the_domain() {
     let env = Env::new();
-    let root = app(
+    let root = web_agent(
         &env,
-        "agents:\n  web:\n    cli: command\n    stall_after: 1s\n    command: [sh, -c, \"echo still thinking >&2; sleep 60\"]\n",
+        "    stall_after: 1s\n",
+        "echo still thinking >&2; sleep 60",
     );
-    add_task(&env, &root, "web", "build the web", &[]);
 
-    let run = up(&env, &root, None, &["web", "--once"]).expect(1);
-    assert!(
-        run.stderr.contains("domain agents failed: web"),
-        "{}",
-        run.stderr
-    );
+    up_once_fails_web(&env, &root);
     let outcomes: Vec<String> = events(&env, &root, "turn")
         .iter()
         .map(|t| trailer(&t.3, "Outcome").to_owned())
@@ -173,16 +193,11 @@ fn a_turn_past_max_turns_model_calls_is_ended_and_not_restarted() {
             "echo '{{\\\"type\\\":\\\"assistant\\\",\\\"message\\\":{{\\\"id\\\":\\\"{id}\\\",\\\"content\\\":[]}}}}'"
         )
     };
-    let root = app(
+    let root = web_agent(
         &env,
-        &format!(
-            "agents:\n  web:\n    cli: command\n    max_turns: 2\n    command: [sh, -c, \"{}; {}; {}; sleep 60\"]\n",
-            line("m1"),
-            line("m2"),
-            line("m3")
-        ),
+        "    max_turns: 2\n",
+        &format!("{}; {}; {}; sleep 60", line("m1"), line("m2"), line("m3")),
     );
-    add_task(&env, &root, "web", "build the web", &[]);
 
     up(&env, &root, None, &["web", "--once"]).expect(0);
     let turns = events(&env, &root, "turn");
@@ -196,25 +211,16 @@ fn a_turn_past_max_turns_model_calls_is_ended_and_not_restarted() {
 fn what_an_up_killed_outright_left_is_reaped_by_the_next_up() {
     let env = Env::new();
     let (pids, mark) = (env.path("pids"), env.path("mark"));
-    let root = app(
+    let root = web_agent(
         &env,
+        "",
         &format!(
-            "agents:\n  web:\n    cli: command\n    command: [sh, -c, \"if [ -e {m} ]; then exit 0; fi; touch {m}; sleep 300 & echo $$ $! > {p}; wait\"]\n",
+            "if [ -e {m} ]; then exit 0; fi; touch {m}; sleep 300 & echo $$ $! > {p}; wait",
             p = pids.display(),
             m = mark.display()
         ),
     );
-    add_task(&env, &root, "web", "build the web", &[]);
-    let mut first = up_command(&env, &root, None, &["web"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !pids.exists() || common::read(&pids).split_whitespace().count() < 2 {
-        assert!(Instant::now() < deadline, "the agent never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut first = up_web_started(&env, &root, &pids);
     first.kill().unwrap(); // SIGKILL: no clean-up at all
     first.wait().unwrap();
     let text = common::read(&pids);

@@ -26,13 +26,10 @@ domains:
 ";
 
 fn app(env: &Env) -> PathBuf {
-    env.app(&[
-        ("comm.yaml", CONFIG),
-        ("Cargo.lock", "# lock\n"),
-        ("api/a.ts", "export const a = 1;\n"),
-        ("web/w.ts", "export {};\n"),
-        ("ops/o.sh", "true\n"),
-    ])
+    env.api_web_app(
+        CONFIG,
+        &[("Cargo.lock", "# lock\n"), ("ops/o.sh", "true\n")],
+    )
 }
 
 /// Runs `git ARGS` in `dir` with its own index file and `stdin`; stdout.
@@ -109,20 +106,6 @@ fn event_message(
     msg
 }
 
-fn seq_of(env: &Env, root: &Path, rev: &str) -> u64 {
-    env.git(
-        root,
-        &[
-            "log",
-            "-1",
-            "--format=%(trailers:key=Comm-Seq,valueonly)",
-            rev,
-        ],
-    )
-    .parse()
-    .unwrap()
-}
-
 fn first_line(run: Run) -> String {
     run.stdout.lines().next().unwrap_or_default().to_owned()
 }
@@ -159,7 +142,7 @@ fn a_claim_signed_by_another_domain_is_reported_and_blocks_writers_until_resolve
     let path = format!("tasks/{task}.yaml");
     let yaml = env.git(&root, &["show", &format!("comm:{path}")]);
     let claimed = yaml.replace("status: open", "status: claimed") + "\nassignee: web\n";
-    let seq = seq_of(&env, &root, "comm") + 1;
+    let seq = env.seq_of(&root, "comm") + 1;
     let message = event_message(
         &format!("task {task} claimed by web"),
         "task",
@@ -194,7 +177,7 @@ fn a_claim_signed_by_another_domain_is_reported_and_blocks_writers_until_resolve
 fn the_human_can_accept_a_reported_commit() {
     let env = Env::new();
     let root = app(&env);
-    let seq = seq_of(&env, &root, "comm") + 1;
+    let seq = env.seq_of(&root, "comm") + 1;
     let message = event_message("msg api → web: note", "msg", "api", seq, &[]);
     let bad = forge(
         &env,
@@ -216,7 +199,7 @@ fn the_human_can_accept_a_reported_commit() {
 fn a_reservation_outside_its_holders_scope_is_reported_at_its_commit() {
     let env = Env::new();
     let root = app(&env);
-    let seq = seq_of(&env, &root, "comm") + 1;
+    let seq = env.seq_of(&root, "comm") + 1;
     let forever = "id: R-f0f0f0\ndomain: web\nglobs:\n- api/**\nmode: exclusive\ncreated: 0\nexpires: 9223372036854775807\n";
     let message = event_message(
         "web reserved api/** (exclusive, forever)",
@@ -248,7 +231,7 @@ fn an_overlapping_exclusive_reservation_is_reported() {
     let root = app(&env);
     env.cn(&root, &["--as", "api", "reserve", "Cargo.lock"])
         .expect(0);
-    let seq = seq_of(&env, &root, "comm") + 1;
+    let seq = env.seq_of(&root, "comm") + 1;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -319,7 +302,7 @@ fn structural_forgeries_are_reported_at_their_commit() {
         let root = app(&env);
         env.cn(&root, &["--as", "api", "send", "--to", "web", "ok"])
             .expect(0);
-        let seq = seq_of(&env, &root, "comm") + 1;
+        let seq = env.seq_of(&root, "comm") + 1;
         let (bad, rule) = forgery(&env, &root, seq);
         reported_at(&env, &root, &bad, rule);
     }
@@ -328,17 +311,7 @@ fn structural_forgeries_are_reported_at_their_commit() {
 /// A bare remote served by `git daemon`, seeded from `root`, and a clone of it.
 fn served(env: &Env, root: &Path) -> (Daemon, PathBuf) {
     let base = env.path("served");
-    std::fs::create_dir_all(&base).unwrap();
-    env.git(
-        &base,
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            root.to_str().unwrap(),
-            "remote.git",
-        ],
-    );
+    env.bare_remote(root, &base);
     env.git(
         &base.join("remote.git"),
         &["config", "receive.denyNonFastForwards", "false"],
@@ -572,7 +545,7 @@ fn a_turn_whose_usage_totals_do_not_add_up_is_reported() {
     ] {
         let env = Env::new();
         let root = app(&env);
-        let seq = seq_of(&env, &root, "comm") + 1;
+        let seq = env.seq_of(&root, "comm") + 1;
         let m = event_message("turn api 1: success", "turn", from, seq, &fields);
         let totals = usage(input);
         let c = forge(

@@ -110,6 +110,26 @@ pub struct Import {
     pub type_only: bool,
 }
 
+impl Import {
+    /// An import of `spec` that names nothing, its spec at the 1-based
+    /// `(line, column)`.
+    pub(crate) fn unnamed(
+        spec: String,
+        (line, column): (u32, u32),
+        kind: ImportKind,
+        type_only: bool,
+    ) -> Import {
+        Import {
+            spec,
+            names: Vec::new(),
+            line,
+            column,
+            kind,
+            type_only,
+        }
+    }
+}
+
 /// What extraction found in one file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Extracted {

@@ -14,6 +14,49 @@ use std::process::{Command, Output};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_comm-node");
 
+/// comm.yaml of the project `app` with the domains api and web.
+pub const API_WEB: &str = "project: app
+domains:
+  api:
+    scope: [\"api/**\"]
+  web:
+    scope: [\"web/**\"]
+";
+
+/// [`API_WEB`] with health: a domain stalls after 10m, a lease lasts 1h.
+pub const API_WEB_HEALTH: &str = "project: app
+health:
+  stall_after: 10m
+  lease: 1h
+domains:
+  api:
+    scope: [\"api/**\"]
+  web:
+    scope: [\"web/**\"]
+";
+
+/// comm.yaml of the project `app` with the domains backend and infra, a
+/// shared README.md and a project test that always passes.
+pub const BACKEND_INFRA: &str = r#"project: app
+shared: ["README.md"]
+test: ["true"]
+domains:
+  backend:
+    scope: ["backend/**"]
+  infra:
+    scope: ["infra/**"]
+"#;
+
+/// `config` (whose domains come last) with one more domain per name, each
+/// owning the folder of its name.
+pub fn with_domains(config: &str, names: &[&str]) -> String {
+    let mut text = config.to_owned();
+    for name in names {
+        text.push_str(&format!("  {name}:\n    scope: [\"{name}/**\"]\n"));
+    }
+    text
+}
+
 /// A scratch world holding one or more repositories.
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -44,6 +87,19 @@ impl Run {
             self.stdout, self.stderr
         );
         self
+    }
+
+    /// Panics unless the command was refused (exit 2) with a pointer to
+    /// `comm-node repair` on stderr.
+    #[track_caller]
+    pub fn expect_repair(self) -> Run {
+        let run = self.expect(2);
+        assert!(
+            run.stderr.contains("comm-node repair"),
+            "no pointer to repair: {}",
+            run.stderr
+        );
+        run
     }
 }
 
@@ -139,6 +195,31 @@ impl Env {
         root
     }
 
+    /// The repository `app` after `comm-node init`, with `config` as its
+    /// comm.yaml, a source file each in api/ and web/, and `more` files.
+    pub fn api_web_app(&self, config: &str, more: &[(&str, &str)]) -> PathBuf {
+        let mut files = vec![
+            ("comm.yaml", config),
+            ("api/a.ts", "export const a = 1;\n"),
+            ("web/w.ts", "export {};\n"),
+        ];
+        files.extend_from_slice(more);
+        self.app(&files)
+    }
+
+    /// The sender (`Comm-From`) of the newest event on comm.
+    pub fn last_sender(&self, root: &Path) -> String {
+        self.git(
+            root,
+            &[
+                "log",
+                "-1",
+                "--format=%(trailers:key=Comm-From,valueonly)",
+                "comm",
+            ],
+        )
+    }
+
     /// The worktree `init` made for `domain` of the repository `app`.
     pub fn worktree(&self, domain: &str) -> PathBuf {
         self.path(&format!("app.worktrees/{domain}"))
@@ -147,9 +228,14 @@ impl Env {
     /// A repository at `rel` holding `files`, committed on `main`, with a
     /// repo-local identity (the binary reads config, not env, for it).
     pub fn repo(&self, rel: &str, files: &[(&str, &str)]) -> PathBuf {
+        self.repo_on(rel, "main", files)
+    }
+
+    /// [`Env::repo`] with its first commit on `branch` instead of `main`.
+    pub fn repo_on(&self, rel: &str, branch: &str, files: &[(&str, &str)]) -> PathBuf {
         let root = self.path(rel);
         fs::create_dir_all(&root).unwrap();
-        self.git(&root, &["init", "-q", "-b", "main"]);
+        self.git(&root, &["init", "-q", "-b", branch]);
         self.git(&root, &["config", "user.name", "Test Human"]);
         self.git(&root, &["config", "user.email", "human@test.invalid"]);
         for (path, text) in files {
@@ -158,6 +244,23 @@ impl Env {
         self.git(&root, &["add", "-A"]);
         self.git(&root, &["commit", "-qm", "initial", "--allow-empty"]);
         root
+    }
+
+    /// Writes `files` in `domain`'s worktree, stages everything and runs
+    /// `git COMMIT` (e.g. `["commit", "-qm", "msg"]`); the new HEAD.
+    pub fn commit_with(&self, domain: &str, files: &[(&str, &str)], commit: &[&str]) -> String {
+        let wt = self.worktree(domain);
+        for (path, text) in files {
+            write(&wt.join(path), text);
+        }
+        self.git(&wt, &["add", "-A"]);
+        self.git(&wt, commit);
+        self.git(&wt, &["rev-parse", "HEAD"])
+    }
+
+    /// Commits `files` in `domain`'s worktree through its hooks; the new HEAD.
+    pub fn commit_in(&self, domain: &str, files: &[(&str, &str)], message: &str) -> String {
+        self.commit_with(domain, files, &["commit", "-qm", message])
     }
 
     /// A repository holding the bundled demo fixture.
@@ -192,6 +295,85 @@ impl Env {
             .process_group(0);
         self.hermetic(&mut cmd);
         GroupChild(cmd.spawn().unwrap())
+    }
+
+    /// A bare clone of `source` at `dir/remote.git` (making `dir`); its path.
+    pub fn bare_remote(&self, source: &Path, dir: &Path) -> PathBuf {
+        fs::create_dir_all(dir).unwrap();
+        self.git(
+            dir,
+            &[
+                "clone",
+                "-q",
+                "--bare",
+                source.to_str().unwrap(),
+                "remote.git",
+            ],
+        );
+        dir.join("remote.git")
+    }
+
+    /// An empty bare `remote.git` on `main`, added as `root`'s `origin`.
+    pub fn empty_origin(&self, root: &Path) -> PathBuf {
+        let bare = self.path("remote.git");
+        let path = bare.to_str().unwrap();
+        self.git(
+            self.dir.path(),
+            &["init", "-q", "--bare", "-b", "main", path],
+        );
+        self.git(root, &["remote", "add", "origin", path]);
+        bare
+    }
+
+    /// A clone of `url` at `rel`, committing as `user` <`mail`@test.invalid>,
+    /// synced once.
+    pub fn synced_clone(&self, url: &str, rel: &str, user: &str, mail: &str) -> PathBuf {
+        let dir = self.path(rel);
+        fs::create_dir_all(dir.parent().unwrap()).unwrap();
+        self.git(
+            self.dir.path(),
+            &["clone", "-q", url, dir.to_str().unwrap()],
+        );
+        self.git(&dir, &["config", "user.name", user]);
+        self.git(
+            &dir,
+            &["config", "user.email", &format!("{mail}@test.invalid")],
+        );
+        self.cn(&dir, &["sync"]).expect(0);
+        dir
+    }
+
+    /// The `Comm-Seq` of the event `rev` names.
+    pub fn seq_of(&self, root: &Path, rev: &str) -> u64 {
+        self.git(
+            root,
+            &[
+                "log",
+                "-1",
+                "--format=%(trailers:key=Comm-Seq,valueonly)",
+                rev,
+            ],
+        )
+        .trim()
+        .parse()
+        .unwrap()
+    }
+
+    /// The human adds a task titled `title` on clone `a` and both clones
+    /// sync; then, apart, api claims it on `a` and web on `b`. Its id.
+    pub fn claimed_on_both(&self, a: &Path, b: &Path, title: &str) -> String {
+        let added = self
+            .cn(a, &["--as", "human", "--json", "task", "add", title])
+            .expect(0);
+        let id = serde_json::from_str::<serde_json::Value>(&added.stdout).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        self.cn(a, &["sync"]).expect(0);
+        self.cn(b, &["sync"]).expect(0);
+        self.cn(a, &["--as", "api", "task", "claim", &id]).expect(0);
+        self.cn(b, &["--as", "web", "task", "claim", &id]).expect(0);
+        id
     }
 
     /// Every ref with the commit it points at, as one comparable string.
@@ -259,6 +441,63 @@ pub fn live_group_members(group: i32) -> Vec<i32> {
             fields.len() > 2 && fields[0] != "Z" && fields[2] == group.to_string()
         })
         .collect()
+}
+
+/// Whether process group `pgid` still has a member (zombies included).
+pub fn group_alive(pgid: i32) -> bool {
+    // SAFETY: signal 0 only asks whether the process group exists.
+    unsafe { libc::kill(-pgid, 0) == 0 }
+}
+
+/// Waits (up to 10 s) until process group `pgid` is gone; panics with
+/// `what` if it is not.
+#[track_caller]
+pub fn wait_group_gone(pgid: i32, what: &str) {
+    for _ in 0..1000 {
+        if !group_alive(pgid) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("{what}");
+}
+
+/// SIGKILLs process group `pgid` and waits until it is gone.
+#[track_caller]
+pub fn kill_group_and_wait(pgid: i32) {
+    // SAFETY: kill(2) on a process group this test started.
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    wait_group_gone(pgid, &format!("process group {pgid} did not go away"));
+}
+
+/// Waits (up to 30 s) until process `pid` is stopped by a signal.
+#[track_caller]
+pub fn wait_stopped(pid: u32) {
+    for _ in 0..600 {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('T'))
+        {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("process {pid} never stopped");
+}
+
+/// Kills the process groups it holds when the test ends, however it ends.
+#[derive(Default)]
+pub struct Groups(pub Vec<i32>);
+
+impl Drop for Groups {
+    fn drop(&mut self) {
+        for &pgid in &self.0 {
+            // SAFETY: kill(2) on a process group this test started.
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        }
+    }
 }
 
 pub fn fixture_dir() -> PathBuf {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{write, Env};
+use super::Env;
 
 /// The project test line of [`CONFIG`], which tests swap for their own:
 /// it fails when any file says BROKEN.
@@ -39,13 +39,11 @@ pub fn project(env: &Env, config: &str) -> PathBuf {
 /// Commits `files` on `domain`'s branch in its worktree, skipping hooks
 /// (the queue must not rely on them).
 pub fn commit(env: &Env, domain: &str, files: &[(&str, &str)], message: &str) -> String {
-    let wt = env.worktree(domain);
-    for (path, text) in files {
-        write(&wt.join(path), text);
-    }
-    env.git(&wt, &["add", "-A"]);
-    env.git(&wt, &["commit", "-q", "--no-verify", "-m", message]);
-    env.git(&wt, &["rev-parse", "HEAD"])
+    env.commit_with(
+        domain,
+        files,
+        &["commit", "-q", "--no-verify", "-m", message],
+    )
 }
 
 /// `comm-node submit` in `domain`'s worktree; its JSON answer.
@@ -62,6 +60,33 @@ pub fn queue_run(env: &Env, root: &Path, extra: &[&str]) -> Value {
     args.extend_from_slice(extra);
     let run = env.cn(root, &args).expect(0);
     serde_json::from_str(&run.stdout).unwrap()
+}
+
+/// Starts `comm-node queue run --once ARGS` in `root` without waiting, with
+/// extra environment `vars`, in a process group of its own (so the test
+/// can kill the run and whatever it started).
+pub fn spawn_run_with(
+    env: &Env,
+    root: &Path,
+    args: &[&str],
+    vars: &[(&str, &str)],
+) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(super::BIN);
+    cmd.args(["queue", "run", "--once"])
+        .args(args)
+        .envs(vars.iter().copied())
+        .process_group(0)
+        .current_dir(root)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    env.hermetic(&mut cmd);
+    cmd.spawn().unwrap()
+}
+
+/// [`spawn_run_with`] without extra variables.
+pub fn spawn_run(env: &Env, root: &Path, args: &[&str]) -> std::process::Child {
+    spawn_run_with(env, root, args, &[])
 }
 
 /// The commit `rev` names.

@@ -61,19 +61,12 @@ impl Cx<'_> {
                     }
                     match read(self.source, at, word) {
                         Read::Import(quote, spec, kind, type_only) => {
-                            let (line, column) = position(self.source, &line_starts, quote);
-                            if seen.contains(&(line, column)) {
+                            let pos = position(self.source, &line_starts, quote);
+                            if seen.contains(&pos) {
                                 continue;
                             }
-                            seen.push((line, column));
-                            out.push(Import {
-                                spec,
-                                names: Vec::new(),
-                                line,
-                                column,
-                                kind,
-                                type_only,
-                            });
+                            seen.push(pos);
+                            out.push(Import::unnamed(spec, pos, kind, type_only));
                         }
                         Read::Nothing => {}
                         Read::Unknown => complete = false,

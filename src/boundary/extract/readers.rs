@@ -25,15 +25,7 @@ impl Cx<'_> {
 
     /// An import whose spec is located at `at`.
     fn import(&self, spec: String, at: Node, kind: ImportKind, type_only: bool) -> Import {
-        let (line, column) = self.position(at);
-        Import {
-            spec,
-            names: Vec::new(),
-            line,
-            column,
-            kind,
-            type_only,
-        }
+        Import::unnamed(spec, self.position(at), kind, type_only)
     }
 
     /// 1-based line and character column of the node's start.
