@@ -242,6 +242,86 @@ fn what_an_up_killed_outright_left_is_reaped_by_the_next_up() {
 }
 
 #[test]
+fn an_up_killed_mid_turn_resumes_that_session_and_never_dispatches_its_work_twice() {
+    let env = Env::new();
+    let (pids, mark, dispatches, prompts, done) = (
+        env.path("pids"),
+        env.path("mark"),
+        env.path("dispatches"),
+        env.path("prompts"),
+        env.path("done"),
+    );
+    let script = env.path("agent.sh");
+    write(
+        &script,
+        &format!(
+            "echo \"$COMM_NODE_RESUME $COMM_NODE_SESSION\" >> {d}\n\
+             printf '%s\\n--\\n' \"$COMM_NODE_PROMPT\" >> {pr}\n\
+             echo '{{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"'$COMM_NODE_SESSION'\"}}'\n\
+             if [ -e {m} ]; then echo work >> {w}; exit 0; fi\n\
+             touch {m}; sleep 300 & echo $$ $! > {p}; wait\n",
+            d = dispatches.display(),
+            pr = prompts.display(),
+            m = mark.display(),
+            w = done.display(),
+            p = pids.display(),
+        ),
+    );
+    let root = web_agent(&env, "", &format!("sh {}", script.display()));
+    let mut first = up_web_started(&env, &root, &pids);
+    let log = root.join(".git/comm-node/agents/web/stream.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&log).is_ok_and(|t| t.contains("session_id")) {
+        assert!(
+            Instant::now() < deadline,
+            "the stream never reached the log"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    first.kill().unwrap(); // SIGKILL mid-turn
+    first.wait().unwrap();
+
+    let run = up(&env, &root, None, &["web", "--once"]).expect(0);
+    assert!(
+        run.stdout.contains("web: resuming session"),
+        "{}",
+        run.stdout
+    );
+    // A third `up` finds nothing left to do.
+    up(&env, &root, None, &["web", "--once"]).expect(0);
+
+    assert_eq!(common::read(&done).lines().count(), 1, "the work ran twice");
+    let given = common::read(&dispatches);
+    let lines: Vec<&str> = given.lines().collect();
+    assert_eq!(lines.len(), 2, "{given}");
+    let session = lines[0].split_once(' ').unwrap().1;
+    assert_eq!(lines[0], format!("0 {session}"));
+    assert_eq!(
+        lines[1],
+        format!("1 {session}"),
+        "not resumed on its session"
+    );
+    let said = common::read(&prompts);
+    let (kickoff, resumed) = said.split_once("\n--\n").unwrap();
+    assert!(kickoff.contains("build the web"), "{kickoff}");
+    assert!(resumed.contains("You were interrupted"), "{resumed}");
+    assert!(
+        !resumed.contains("build the web"),
+        "dispatched again: {resumed}"
+    );
+    let outcomes: Vec<String> = events(&env, &root, "turn")
+        .iter()
+        .map(|t| trailer(&t.3, "Outcome").to_owned())
+        .collect();
+    assert_eq!(outcomes, ["interrupted (up died)", "success"]);
+    env.cn(&root, &["verify"]).expect(0);
+    assert!(!root
+        .join(".git/comm-node/agents/web/inflight.json")
+        .exists());
+    assert_no_process_left(&env);
+}
+
+#[test]
 fn a_domain_set_to_codex_is_refused_before_anything_starts() {
     let env = Env::new();
     let root = app(&env, "agents:\n  web:\n    cli: codex\n");

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, Notify};
 
 use super::agent::{self, Invocation};
@@ -81,6 +81,14 @@ pub enum Progress {
     Reaped {
         domain: String,
         pids: Vec<i32>,
+    },
+    /// A turn a previous `up` was running when it died is continued on its
+    /// session instead of its work being dispatched again; `recorded` says
+    /// its turn event was recorded now (the dead `up` never did).
+    Resumed {
+        domain: String,
+        session: String,
+        recorded: bool,
     },
     /// Comm was exchanged with the remote and something came or went.
     Synced {
@@ -167,6 +175,117 @@ struct Running {
     note: Option<String>,
 }
 
+/// The prompt of a turn that continues one a previous `up` left unfinished.
+pub const RESUME_PROMPT: &str = "You were interrupted: the supervisor running you stopped in the \
+middle of your previous turn. Continue where you left off; do not start over what is already done.";
+
+/// The turn in flight for a domain, on disk (`inflight.json`) from before
+/// its process starts until what it was given is remembered (or the domain
+/// fails): an `up` that died mid-turn leaves it, and the next `up` resumes
+/// that session instead of dispatching the same work again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct InFlight {
+    session: String,
+    task: Option<String>,
+    given: Vec<Item>,
+    /// Where the turn's output starts in `stream.jsonl`.
+    stream_at: u64,
+    /// Its `turn` event is on comm (it ended and awaits a restart).
+    #[serde(default)]
+    recorded: bool,
+}
+
+const INFLIGHT: &str = "inflight.json";
+
+fn load_inflight(dir: &Path) -> Option<InFlight> {
+    fs::read_to_string(dir.join(INFLIGHT))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+}
+
+fn save_inflight(dir: &Path, inflight: &InFlight) -> Result<(), RuntimeError> {
+    let text = serde_json::to_string_pretty(inflight).expect("in-flight turns serialize");
+    crate::cachefile::write_atomic(&dir.join(INFLIGHT), &text)
+        .map_err(|e| RuntimeError::Io(format!("{}: {e}", dir.display())))
+}
+
+/// What the stream log holds from byte `at` on (a rotated log: all of it).
+fn stream_since(log: &Path, at: u64) -> TurnStream {
+    let mut stream = TurnStream::default();
+    let Ok(bytes) = fs::read(log) else {
+        return stream;
+    };
+    let from = if at as usize <= bytes.len() {
+        at as usize
+    } else {
+        0
+    };
+    for line in String::from_utf8_lossy(&bytes[from..]).lines() {
+        stream.feed(line);
+    }
+    stream
+}
+
+/// Takes up the turn a previous `up` of this domain left unfinished, if
+/// any: records its `turn` event if that `up` never did (once: the record
+/// then says so) and returns the turn that continues its session.
+fn recover(
+    repo: &Repo,
+    name: &str,
+    settings: &AgentSettings,
+    dir: &Path,
+    memory: &mut Memory,
+    progress: &mut impl FnMut(&Progress),
+) -> Result<Option<Running>, RuntimeError> {
+    let Some(mut inflight) = load_inflight(dir) else {
+        return Ok(None);
+    };
+    let stream = stream_since(&dir.join("stream.jsonl"), inflight.stream_at);
+    if stream.session.is_some() && memory.session.as_deref() == Some(&inflight.session) {
+        memory.started = true;
+        save_memory(dir, memory)?;
+    }
+    let recorded = !inflight.recorded;
+    if recorded {
+        let result = stream.result.clone().unwrap_or_default();
+        record_turn(
+            repo,
+            &Turn {
+                domain: name.to_owned(),
+                cli: settings.cli.as_str().to_owned(),
+                session: inflight.session.clone(),
+                task: inflight.task.clone(),
+                tokens: result.tokens,
+                cost_usd: result.cost_usd,
+                cost_text: if result.cost_text.is_empty() {
+                    "0".into()
+                } else {
+                    result.cost_text.clone()
+                },
+                duration_ms: 0,
+                outcome: "interrupted (up died)".into(),
+                calls: result.num_turns.max(stream.responses.len() as u64),
+                model: stream.model.clone(),
+            },
+        )?;
+        inflight.recorded = true;
+        save_inflight(dir, &inflight)?;
+    }
+    progress(&Progress::Resumed {
+        domain: name.to_owned(),
+        session: inflight.session.clone(),
+        recorded,
+    });
+    Ok(Some(Running {
+        pgid: 0,
+        given: inflight.given,
+        task: inflight.task,
+        session: inflight.session,
+        prompt: RESUME_PROMPT.to_owned(),
+        note: None,
+    }))
+}
+
 /// One domain under supervision.
 struct Slot {
     name: String,
@@ -220,9 +339,11 @@ pub fn run(
                 pids: reaped,
             });
         }
+        let mut memory = load_memory(&dir);
+        let resumed = recover(repo, &name, &settings, &dir, &mut memory, &mut progress)?;
         set_state(&dir, State::Idle);
         slots.push(Slot {
-            memory: load_memory(&dir),
+            memory,
             name,
             settings,
             worktree,
@@ -230,7 +351,7 @@ pub fn run(
             running: None,
             failures: 0,
             stalls: 0,
-            retry: None,
+            retry: resumed.map(|turn| (Instant::now(), turn)),
             failed: false,
             pushed: None,
             idle_at: None,
@@ -499,6 +620,17 @@ impl Supervisor<'_> {
         slot.memory.session = Some(turn.session.clone());
         slot.memory.turns += 1;
         save_memory(&slot.dir, &slot.memory)?;
+        let log = slot.dir.join("stream.jsonl");
+        save_inflight(
+            &slot.dir,
+            &InFlight {
+                session: turn.session.clone(),
+                task: turn.task.clone(),
+                given: turn.given.clone(),
+                stream_at: fs::metadata(&log).map_or(0, |m| m.len()),
+                recorded: false,
+            },
+        )?;
         let started = Instant::now();
         let tx = self.tx.clone();
         match spawn(&inv, &slot.dir.join("agent.pid")) {
@@ -602,7 +734,14 @@ impl Supervisor<'_> {
                 remember(&mut slot.memory, &turn.given, &now);
                 set_state(&slot.dir, State::Idle);
                 save_memory(&slot.dir, &slot.memory)?;
+                let _ = fs::remove_file(slot.dir.join(INFLIGHT));
                 return Ok(());
+            }
+            // Its event is on comm: an `up` that dies before the restart
+            // must not record it again.
+            if let Some(mut inflight) = load_inflight(&slot.dir) {
+                inflight.recorded = true;
+                save_inflight(&slot.dir, &inflight)?;
             }
         }
         let Some(why) = why else { return Ok(()) };
@@ -637,6 +776,7 @@ impl Supervisor<'_> {
         };
         if give_up {
             slot.failed = true;
+            let _ = fs::remove_file(slot.dir.join(INFLIGHT));
             set_state(&slot.dir, State::Failed);
             record_escalation(self.repo, &slot.name, kind, &why, &ended.stderr_tail)?;
             self.summary.failed.push(slot.name.clone());

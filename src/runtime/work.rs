@@ -41,7 +41,7 @@ pub struct Memory {
 }
 
 /// One thing waiting for a domain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Item {
     /// An unread inbox item.

@@ -154,6 +154,16 @@ fn render(p: &Progress) -> String {
             "{domain}: killed {} process(es) a previous `up` left behind\n",
             pids.len()
         ),
+        Progress::Resumed {
+            domain,
+            session,
+            recorded,
+        } => {
+            format!(
+            "{domain}: resuming session {session}, whose turn a previous `up` left unfinished{}\n",
+            if *recorded { " (its turn recorded now)" } else { "" }
+        )
+        }
         Progress::Synced {
             remote,
             received,
