@@ -93,6 +93,48 @@ fn an_agent_that_always_crashes_fails_its_domain_after_max_restarts() {
 }
 
 #[test]
+fn crashes_between_successful_turns_count_toward_max_restarts_within_the_window() {
+    let env = Env::new();
+    let (count, script) = (env.path("count"), env.path("agent.sh"));
+    // Odd turns crash; even turns succeed and leave web new work (a
+    // message from api), so web's crashes are never in a row.
+    write(
+        &script,
+        &format!(
+            "n=$(( $(cat {c} 2>/dev/null || echo 0) + 1 )); echo $n > {c}\n\
+             if [ $((n % 2)) = 1 ]; then echo crash $n >&2; exit 3; fi\n\
+             [ $n -ge 8 ] && exit 0\n\
+             cd \"$(git rev-parse --git-common-dir)/..\" || exit 9\n\
+             comm-node --as api send --to web \"again $n\" >/dev/null\n",
+            c = count.display()
+        ),
+    );
+    let root = web_agent(
+        &env,
+        "    max_restarts: 1\n    restart_window: 10m\n",
+        &format!("sh {}", script.display()),
+    );
+
+    up_once_fails_web(&env, &root);
+
+    let outcomes: Vec<String> = events(&env, &root, "turn")
+        .iter()
+        .map(|t| trailer(&t.3, "Outcome").to_owned())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["crashed (exit 3)", "success", "crashed (exit 3)"],
+        "the second crash in the window fails the domain"
+    );
+    let crashed = events(&env, &root, "crashed");
+    assert_eq!(crashed.len(), 1, "{crashed:?}");
+    let body = env.git(&root, &["log", "-1", "--format=%B", "comm"]);
+    assert!(body.contains("2 times in 10m (max_restarts 1)"), "{body}");
+    env.cn(&root, &["verify"]).expect(0);
+    assert_no_process_left(&env);
+}
+
+#[test]
 fn sigterm_ends_every_agent_group_and_a_second_up_for_the_domain_is_refused() {
     let env = Env::new();
     let pids = env.path("pids");

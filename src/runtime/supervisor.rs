@@ -294,7 +294,10 @@ struct Slot {
     dir: PathBuf,
     memory: Memory,
     running: Option<Running>,
+    /// Crashes in a row (for the backoff).
     failures: u32,
+    /// When the recent crashes were, within `restart_window`.
+    crashes: std::collections::VecDeque<Instant>,
     /// Stalls in a row.
     stalls: u32,
     retry: Option<(Instant, Running)>,
@@ -350,6 +353,7 @@ pub fn run(
             dir,
             running: None,
             failures: 0,
+            crashes: Default::default(),
             stalls: 0,
             retry: resumed.map(|turn| (Instant::now(), turn)),
             failed: false,
@@ -761,11 +765,23 @@ impl Supervisor<'_> {
         } else {
             slot.stalls = 0;
             slot.failures += 1;
-            let give_up = slot.failures > slot.settings.max_restarts;
+            let window = Duration::from_secs(slot.settings.restart_window);
+            let now = Instant::now();
+            slot.crashes.push_back(now);
+            while slot
+                .crashes
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > window)
+            {
+                slot.crashes.pop_front();
+            }
+            let crashes = slot.crashes.len() as u32;
+            let give_up = crashes > slot.settings.max_restarts;
             let why = if give_up {
                 format!(
-                    "{why}, {} times in a row (max_restarts {})",
-                    slot.failures, slot.settings.max_restarts
+                    "{why}, {crashes} times in {} (max_restarts {})",
+                    crate::clock::format_duration(slot.settings.restart_window),
+                    slot.settings.max_restarts
                 )
             } else {
                 why
