@@ -363,6 +363,107 @@ fn an_up_killed_mid_turn_resumes_that_session_and_never_dispatches_its_work_twic
     assert_no_process_left(&env);
 }
 
+/// Runs `up web --once` with a `command:` agent speaking Claude's
+/// stream-json under `settings`: its first turn leaves web more work (a
+/// message from api), each result reports `input` tokens of a 1000-token
+/// context window, and a turn asked for a handoff answers with a note.
+/// Returns (session and resume flag of each turn, the prompts given).
+fn handoff_run(env: &Env, settings: &str, input: u32) -> (PathBuf, Vec<String>, Vec<String>) {
+    let (count, sessions, prompts) = (env.path("count"), env.path("sessions"), env.path("prompts"));
+    let script = env.path("agent.sh");
+    write(
+        &script,
+        &format!(
+            "n=$(( $(cat {c} 2>/dev/null || echo 0) + 1 )); echo $n > {c}\n\
+             echo \"$COMM_NODE_SESSION $COMM_NODE_RESUME\" >> {s}\n\
+             printf '%s\\n--\\n' \"$COMM_NODE_PROMPT\" >> {p}\n\
+             echo '{{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"'$COMM_NODE_SESSION'\"}}'\n\
+             case \"$COMM_NODE_PROMPT\" in\n\
+             *'handoff note in Markdown'*) text=\"HANDOFF-NOTE-$n: web page half built\" ;;\n\
+             *) text=done\n\
+                if [ $n = 1 ]; then (cd \"$(git rev-parse --git-common-dir)/..\" && comm-node --as api send --to web more >/dev/null) || exit 9; fi ;;\n\
+             esac\n\
+             echo '{{\"type\":\"result\",\"subtype\":\"success\",\"result\":\"'\"$text\"'\",\"num_turns\":1,\"total_cost_usd\":0.01,\"modelUsage\":{{\"m\":{{\"inputTokens\":{i},\"outputTokens\":5,\"cacheReadInputTokens\":0,\"cacheCreationInputTokens\":0,\"contextWindow\":1000}}}}}}'\n",
+            c = count.display(),
+            s = sessions.display(),
+            p = prompts.display(),
+            i = input,
+        ),
+    );
+    let root = web_agent(env, settings, &format!("sh {}", script.display()));
+    up(env, &root, None, &["web", "--once"]).expect(0);
+    let sessions = common::read(&sessions).lines().map(str::to_owned).collect();
+    let prompts = common::read(&prompts)
+        .split("\n--\n")
+        .filter(|p| !p.trim().is_empty())
+        .map(str::to_owned)
+        .collect();
+    (root, sessions, prompts)
+}
+
+/// Checks a run of [`handoff_run`] that handed off after each clean turn:
+/// kickoff and handoff on session A, the next work and its handoff on a
+/// fresh session B given A's note, the note published, the lineage on comm.
+#[track_caller]
+fn assert_handed_off(env: &Env, root: &Path, sessions: &[String], prompts: &[String]) {
+    assert_eq!(sessions.len(), 4, "{sessions:?}");
+    let a = sessions[0].split_once(' ').unwrap().0;
+    let b = sessions[2].split_once(' ').unwrap().0;
+    assert_ne!(a, b, "no fresh session after the handoff");
+    assert_eq!(
+        sessions,
+        [
+            format!("{a} 0"),
+            format!("{a} 1"),
+            format!("{b} 0"),
+            format!("{b} 1")
+        ]
+    );
+    assert!(
+        prompts[1].contains("handoff note in Markdown"),
+        "{}",
+        prompts[1]
+    );
+    assert!(
+        prompts[2].contains("HANDOFF-NOTE-2: web page half built"),
+        "the fresh session was not given the note: {}",
+        prompts[2]
+    );
+    let note = env.git(root, &["show", "comm:artifacts/web/handoff/web.md"]);
+    assert_eq!(note, "HANDOFF-NOTE-4: web page half built");
+    let turns = events(env, root, "turn");
+    let parents: Vec<&str> = turns
+        .iter()
+        .map(|t| {
+            t.3.lines()
+                .find_map(|l| l.strip_prefix("Comm-Session-Parent: "))
+                .unwrap_or("")
+        })
+        .collect();
+    assert_eq!(parents, ["", "", a, ""], "{turns:?}");
+    env.cn(root, &["verify"]).expect(0);
+    assert_no_process_left(env);
+}
+
+#[test]
+fn after_handoff_after_turns_the_session_hands_off_a_note_to_a_fresh_one() {
+    let env = Env::new();
+    let (root, sessions, prompts) = handoff_run(&env, "    handoff_after_turns: 1\n", 100);
+    assert_handed_off(&env, &root, &sessions, &prompts);
+}
+
+#[test]
+fn a_session_whose_context_passes_handoff_at_hands_off_a_note_to_a_fresh_one() {
+    let env = Env::new();
+    let (root, sessions, prompts) = handoff_run(&env, "    handoff_at: 0.8\n", 850);
+    assert_handed_off(&env, &root, &sessions, &prompts);
+    // Below the threshold nothing is handed off.
+    let env = Env::new();
+    let (_, sessions, _) = handoff_run(&env, "    handoff_at: 0.9\n", 850);
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    assert_no_process_left(&env);
+}
+
 #[test]
 fn a_domain_set_to_codex_is_refused_before_anything_starts() {
     let env = Env::new();

@@ -84,6 +84,32 @@ pub struct AgentSpec {
     /// `max_restarts` crashes within it fail the domain, in a row or not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart_window: Option<String>,
+    /// Hand the session off (note, then a fresh session) after this many
+    /// clean turns on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff_after_turns: Option<u32>,
+    /// Hand the session off once a turn's context use (input and cache
+    /// tokens against the model's context window) reaches this fraction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff_at: Option<Fraction>,
+}
+
+/// A fraction between 0 and 1 written as a number (`0.8`), kept in
+/// thousandths so settings stay comparable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Fraction(pub u32);
+
+impl<'de> Deserialize<'de> for Fraction {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Fraction, D::Error> {
+        let v = f64::deserialize(d)?;
+        if v > 0.0 && v <= 1.0 {
+            Ok(Fraction((v * 1000.0).round() as u32))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "{v} is not a fraction above 0 and at most 1 (e.g. 0.8)"
+            )))
+        }
+    }
 }
 
 /// The settings one domain's agent runs with, defaults filled in.
@@ -100,6 +126,9 @@ pub struct AgentSettings {
     pub max_restarts: u32,
     /// Seconds.
     pub restart_window: u64,
+    pub handoff_after_turns: Option<u32>,
+    /// Thousandths of the context window.
+    pub handoff_at: Option<u32>,
 }
 
 /// `stall_after` when none is given.
@@ -138,6 +167,8 @@ impl Config {
             restart_window: pick(|s| s.restart_window.as_ref())
                 .and_then(|t| crate::clock::parse_duration(&t).ok())
                 .unwrap_or(DEFAULT_RESTART_WINDOW_SECS),
+            handoff_after_turns: own.handoff_after_turns.or(base.handoff_after_turns),
+            handoff_at: own.handoff_at.or(base.handoff_at).map(|f| f.0),
         }
     }
 }
@@ -202,6 +233,13 @@ pub(super) fn check(loaded: &Loaded, err: &mut dyn FnMut(String, String, &str)) 
                 "it bounds the model calls of one dispatch, e.g. `max_turns: 50`",
             );
         }
+        if spec.handoff_after_turns == Some(0) {
+            err(
+                at("handoff_after_turns"),
+                "`handoff_after_turns` must be at least 1".into(),
+                "e.g. `handoff_after_turns: 20`, or leave it out for no limit",
+            );
+        }
         if spec.max_restarts.is_some_and(|n| n > MAX_RESTARTS_LIMIT) {
             err(
                 at("max_restarts"),
@@ -262,6 +300,20 @@ mod tests {
         assert_eq!(a.max_restarts, DEFAULT_MAX_RESTARTS);
         assert_eq!(a.stall_after, DEFAULT_STALL_SECS);
         assert_eq!(a.restart_window, DEFAULT_RESTART_WINDOW_SECS);
+        assert_eq!((a.handoff_after_turns, a.handoff_at), (None, None));
+    }
+
+    #[test]
+    fn handoff_settings_are_read_and_bad_ones_located() {
+        let c = parse("agents:\n  default:\n    handoff_after_turns: 5\n    handoff_at: 0.8\n")
+            .unwrap();
+        let a = c.agent("web");
+        assert_eq!((a.handoff_after_turns, a.handoff_at), (Some(5), Some(800)));
+        let e = parse("agents:\n  web:\n    handoff_after_turns: 0\n").unwrap_err();
+        assert_eq!(e.0[0].pos.line, 9, "{e:?}");
+        let e = parse("agents:\n  web:\n    handoff_at: 1.5\n").unwrap_err();
+        assert!(e.0[0].message.contains("not a fraction"), "{e:?}");
+        assert_eq!(e.0[0].pos.line, 9, "{e:?}");
     }
 
     #[test]

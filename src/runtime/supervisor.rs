@@ -173,6 +173,10 @@ struct Running {
     prompt: String,
     /// Said before the prompt when the turn is a restart.
     note: Option<String>,
+    /// The turn asks the agent for its handoff note.
+    handoff: bool,
+    /// The session this turn's took over from (the first turn after a handoff).
+    parent: Option<String>,
 }
 
 /// The prompt of a turn that continues one a previous `up` left unfinished.
@@ -266,6 +270,7 @@ fn recover(
                 outcome: "interrupted (up died)".into(),
                 calls: result.num_turns.max(stream.responses.len() as u64),
                 model: stream.model.clone(),
+                parent: None,
             },
         )?;
         inflight.recorded = true;
@@ -283,6 +288,8 @@ fn recover(
         session: inflight.session,
         prompt: RESUME_PROMPT.to_owned(),
         note: None,
+        handoff: false,
+        parent: None,
     }))
 }
 
@@ -582,13 +589,26 @@ impl Supervisor<'_> {
                     Some(s) if slot.memory.started => s.clone(),
                     _ => agent::new_session_id(),
                 };
+                let (prompt, parent) = match &slot.memory.handoff {
+                    Some((parent, note)) => (
+                        format!(
+                            "You take over from a previous session of this domain's agent; \
+                             its handoff note:\n\n{note}\n\n{}",
+                            work.prompt()
+                        ),
+                        Some(parent.clone()),
+                    ),
+                    None => (work.prompt(), None),
+                };
                 Running {
                     pgid: 0,
                     task: work.task(),
                     given: work.new.clone(),
-                    prompt: work.prompt(),
+                    prompt,
                     note: None,
                     session,
+                    handoff: false,
+                    parent,
                 }
             }
         };
@@ -623,6 +643,9 @@ impl Supervisor<'_> {
         )?;
         slot.memory.session = Some(turn.session.clone());
         slot.memory.turns += 1;
+        if turn.parent.is_some() {
+            slot.memory.handoff = None;
+        }
         save_memory(&slot.dir, &slot.memory)?;
         let log = slot.dir.join("stream.jsonl");
         save_inflight(
@@ -723,6 +746,7 @@ impl Supervisor<'_> {
                 outcome,
                 calls: result.num_turns.max(stream.responses.len() as u64),
                 model: stream.model.clone(),
+                parent: turn.parent.clone(),
             };
             let appended = record_turn(self.repo, &record)?;
             self.summary.turns += 1;
@@ -737,6 +761,44 @@ impl Supervisor<'_> {
                 slot.stalls = 0;
                 remember(&mut slot.memory, &turn.given, &now);
                 set_state(&slot.dir, State::Idle);
+                if turn.handoff {
+                    let note = result.note.trim();
+                    let note = if note.is_empty() {
+                        "(the agent wrote no handoff note)"
+                    } else {
+                        note
+                    };
+                    crate::comm::publish(
+                        self.repo,
+                        &slot.name,
+                        &format!("handoff/{}.md", slot.name),
+                        format!("{note}\n").as_bytes(),
+                        &[],
+                        Some(&format!("handoff note of session {}", turn.session)),
+                        &self.config.limits,
+                    )?;
+                    slot.memory.handoff = Some((turn.session.clone(), note.to_owned()));
+                    slot.memory.session = None;
+                    slot.memory.started = false;
+                    slot.memory.session_turns = 0;
+                } else {
+                    slot.memory.session_turns += 1;
+                    if handoff_due(&slot.settings, &slot.memory, &result) {
+                        slot.retry = Some((
+                            Instant::now(),
+                            Running {
+                                pgid: 0,
+                                given: Vec::new(),
+                                task: None,
+                                session: turn.session.clone(),
+                                prompt: HANDOFF_PROMPT.to_owned(),
+                                note: None,
+                                handoff: true,
+                                parent: None,
+                            },
+                        ));
+                    }
+                }
                 save_memory(&slot.dir, &slot.memory)?;
                 let _ = fs::remove_file(slot.dir.join(INFLIGHT));
                 return Ok(());
@@ -819,6 +881,28 @@ impl Supervisor<'_> {
         ));
         Ok(())
     }
+}
+
+/// What a session is asked at its handoff.
+pub const HANDOFF_PROMPT: &str = "Your session is being handed off: the next turn starts a fresh \
+session that knows only what you write now. Reply with a handoff note in Markdown: what you were \
+doing, what is done (commits, tasks), what is left and how you would go on, and anything the next \
+session must not redo. Do not start new work in this turn.";
+
+/// Whether the session that just ended a clean turn should hand off: after
+/// `handoff_after_turns` clean turns on it, or once the turn's context use
+/// (input plus cache tokens of its `result`, against the model's context
+/// window) reaches `handoff_at`.
+fn handoff_due(settings: &AgentSettings, memory: &Memory, result: &super::stream::Outcome) -> bool {
+    let by_turns = settings
+        .handoff_after_turns
+        .is_some_and(|n| memory.session_turns >= u64::from(n));
+    let t = &result.tokens;
+    let used = t.input + t.cache_read + t.cache_write;
+    let by_context = settings.handoff_at.is_some_and(|at| {
+        result.context_window > 0 && used * 1000 >= u64::from(at) * result.context_window
+    });
+    by_turns || by_context
 }
 
 /// Restart delay after `failures` crashes in a row: 0.5 s doubling, at most 30 s.
