@@ -197,6 +197,12 @@ struct InFlight {
     /// Its `turn` event is on comm (it ended and awaits a restart).
     #[serde(default)]
     recorded: bool,
+    /// It asks for the handoff note.
+    #[serde(default)]
+    handoff: bool,
+    /// The session it took over from (the first turn after a handoff).
+    #[serde(default)]
+    parent: Option<String>,
 }
 
 const INFLIGHT: &str = "inflight.json";
@@ -270,7 +276,7 @@ fn recover(
                 outcome: "interrupted (up died)".into(),
                 calls: result.num_turns.max(stream.responses.len() as u64),
                 model: stream.model.clone(),
-                parent: None,
+                parent: inflight.parent.take(),
             },
         )?;
         inflight.recorded = true;
@@ -286,10 +292,16 @@ fn recover(
         given: inflight.given,
         task: inflight.task,
         session: inflight.session,
-        prompt: RESUME_PROMPT.to_owned(),
+        prompt: if inflight.handoff {
+            HANDOFF_PROMPT.to_owned()
+        } else {
+            RESUME_PROMPT.to_owned()
+        },
         note: None,
-        handoff: false,
-        parent: None,
+        handoff: inflight.handoff,
+        // Still set when the dead `up` had recorded the turn itself: like a
+        // restart within one `up`, each try of that turn names the parent.
+        parent: inflight.parent,
     }))
 }
 
@@ -656,6 +668,8 @@ impl Supervisor<'_> {
                 given: turn.given.clone(),
                 stream_at: fs::metadata(&log).map_or(0, |m| m.len()),
                 recorded: false,
+                handoff: turn.handoff,
+                parent: turn.parent.clone(),
             },
         )?;
         let started = Instant::now();
