@@ -323,6 +323,13 @@ fn an_up_killed_mid_turn_resumes_that_session_and_never_dispatches_its_work_twic
     first.kill().unwrap(); // SIGKILL mid-turn
     first.wait().unwrap();
 
+    let plan = up(&env, &root, None, &["web", "--dry-run"]).expect(0);
+    assert!(
+        plan.stdout.contains("web: would resume session")
+            && plan.stdout.contains("You were interrupted"),
+        "{}",
+        plan.stdout
+    );
     let run = up(&env, &root, None, &["web", "--once"]).expect(0);
     assert!(
         run.stdout.contains("web: resuming session"),

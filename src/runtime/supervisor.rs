@@ -122,6 +122,9 @@ pub struct Planned {
     pub cli: String,
     pub prompt: Option<String>,
     pub command: Option<Invocation>,
+    /// The session whose unfinished turn (left by an `up` that died) the
+    /// next `up` continues, instead of dispatching its items again.
+    pub resumes: Option<String>,
 }
 
 /// What each selected domain would be given now, and why.
@@ -136,6 +139,32 @@ pub fn dry_run(
         let memory = load_memory(&agent_dir(repo, &domain));
         let work = assess(repo, config, &domain, &memory)?;
         let settings = config.agent(&domain);
+        if let Some(inflight) = load_inflight(&agent_dir(repo, &domain)) {
+            let prompt = if inflight.handoff {
+                HANDOFF_PROMPT
+            } else {
+                RESUME_PROMPT
+            };
+            let worktree = crate::scaffold::worktree_path(repo, &root, config, &domain)
+                .map_err(|e| RuntimeError::Io(e.to_string()))?;
+            let inv = agent::invocation(
+                &settings,
+                &domain,
+                &worktree,
+                &inflight.session,
+                true,
+                prompt,
+            )
+            .ok();
+            out.push(Planned {
+                work,
+                cli: settings.cli.as_str().to_owned(),
+                prompt: Some(prompt.to_owned()),
+                command: inv,
+                resumes: Some(inflight.session),
+            });
+            continue;
+        }
         let (prompt, command) = if work.has_work() {
             let prompt = work.prompt();
             let session = memory.session.clone().unwrap_or_else(|| "<new>".into());
@@ -159,6 +188,7 @@ pub fn dry_run(
             cli: settings.cli.as_str().to_owned(),
             prompt,
             command,
+            resumes: None,
         });
     }
     Ok(out)
