@@ -139,12 +139,13 @@ pub fn dry_run(
         let memory = load_memory(&agent_dir(repo, &domain));
         let work = assess(repo, config, &domain, &memory)?;
         let settings = config.agent(&domain);
-        if let Some(inflight) = load_inflight(&agent_dir(repo, &domain)) {
-            let prompt = if inflight.handoff {
-                HANDOFF_PROMPT
-            } else {
-                RESUME_PROMPT
-            };
+        let dir = agent_dir(repo, &domain);
+        if let Some(inflight) = load_inflight(&dir) {
+            let spawned =
+                fs::read_to_string(dir.join("agent.pid")).is_ok_and(|t| !t.trim().is_empty());
+            let stream = stream_since(&dir.join("stream.jsonl"), inflight.stream_at);
+            let prompt = resume_prompt(&inflight, !inflight.recorded, spawned, &stream);
+            let prompt = prompt.as_str();
             let worktree = crate::scaffold::worktree_path(repo, &root, config, &domain)
                 .map_err(|e| RuntimeError::Io(e.to_string()))?;
             let inv = agent::invocation(
@@ -222,6 +223,9 @@ struct InFlight {
     session: String,
     task: Option<String>,
     given: Vec<Item>,
+    /// Its prompt, given again only if its agent never started.
+    #[serde(default)]
+    prompt: String,
     /// Where the turn's output starts in `stream.jsonl`.
     stream_at: u64,
     /// Its `turn` event is on comm (it ended and awaits a restart).
@@ -266,6 +270,26 @@ fn stream_since(log: &Path, at: u64) -> TurnStream {
     stream
 }
 
+/// The prompt that continues an unfinished turn: the handoff request for
+/// a handoff; its own prompt again when its agent never started (the `up`
+/// died between recording the turn and starting its process: nothing of
+/// it reached the agent, so giving it is no second dispatch); else a short
+/// "you were interrupted; continue".
+fn resume_prompt(
+    inflight: &InFlight,
+    recorded_now: bool,
+    spawned: bool,
+    stream: &TurnStream,
+) -> String {
+    if inflight.handoff {
+        HANDOFF_PROMPT.to_owned()
+    } else if recorded_now && !spawned && stream.lines == 0 && !inflight.prompt.is_empty() {
+        inflight.prompt.clone()
+    } else {
+        RESUME_PROMPT.to_owned()
+    }
+}
+
 /// Takes up the turn a previous `up` of this domain left unfinished, if
 /// any: records its `turn` event if that `up` never did (once: the record
 /// then says so) and returns the turn that continues its session.
@@ -274,6 +298,7 @@ fn recover(
     name: &str,
     settings: &AgentSettings,
     dir: &Path,
+    spawned: bool,
     memory: &mut Memory,
     progress: &mut impl FnMut(&Progress),
 ) -> Result<Option<Running>, RuntimeError> {
@@ -317,16 +342,13 @@ fn recover(
         session: inflight.session.clone(),
         recorded,
     });
+    let prompt = resume_prompt(&inflight, recorded, spawned, &stream);
     Ok(Some(Running {
         pgid: 0,
         given: inflight.given,
         task: inflight.task,
         session: inflight.session,
-        prompt: if inflight.handoff {
-            HANDOFF_PROMPT.to_owned()
-        } else {
-            RESUME_PROMPT.to_owned()
-        },
+        prompt,
         note: None,
         handoff: inflight.handoff,
         // Still set when the dead `up` had recorded the turn itself: like a
@@ -384,6 +406,9 @@ pub fn run(
         let dir = agent_dir(repo, &name);
         fs::create_dir_all(&dir).map_err(io)?;
         let lock = lock_domain(&dir.join("lock"), &name)?;
+        // The agent of a turn in flight got as far as its own process
+        // (which writes its pid here before it runs the agent).
+        let spawned = fs::read_to_string(dir.join("agent.pid")).is_ok_and(|t| !t.trim().is_empty());
         let reaped = reap_leftovers(&dir, &worktree);
         if !reaped.is_empty() {
             progress(&Progress::Reaped {
@@ -392,7 +417,15 @@ pub fn run(
             });
         }
         let mut memory = load_memory(&dir);
-        let resumed = recover(repo, &name, &settings, &dir, &mut memory, &mut progress)?;
+        let resumed = recover(
+            repo,
+            &name,
+            &settings,
+            &dir,
+            spawned,
+            &mut memory,
+            &mut progress,
+        )?;
         set_state(&dir, State::Idle);
         slots.push(Slot {
             memory,
@@ -696,6 +729,10 @@ impl Supervisor<'_> {
                 session: turn.session.clone(),
                 task: turn.task.clone(),
                 given: turn.given.clone(),
+                prompt: match &turn.note {
+                    Some(note) => format!("{note}\n\n{}", turn.prompt),
+                    None => turn.prompt.clone(),
+                },
                 stream_at: fs::metadata(&log).map_or(0, |m| m.len()),
                 recorded: false,
                 handoff: turn.handoff,
@@ -989,4 +1026,41 @@ fn save_memory(dir: &Path, memory: &Memory) -> Result<(), RuntimeError> {
     let text = serde_json::to_string_pretty(memory).expect("memory always serializes");
     crate::cachefile::write_atomic(&dir.join("memory.json"), &text)
         .map_err(|e| RuntimeError::Io(format!("{}: {e}", dir.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inflight(handoff: bool) -> InFlight {
+        InFlight {
+            session: "s".into(),
+            task: None,
+            given: Vec::new(),
+            prompt: "New for domain `web`: task T-1".into(),
+            stream_at: 0,
+            recorded: false,
+            handoff,
+            parent: None,
+        }
+    }
+
+    #[test]
+    fn an_unfinished_turn_is_continued_and_only_an_unstarted_one_given_its_prompt_again() {
+        let quiet = TurnStream::default();
+        let mut spoke = TurnStream::default();
+        spoke.feed(r#"{"type":"system","subtype":"init","session_id":"s"}"#);
+        let plain = inflight(false);
+        assert_eq!(resume_prompt(&plain, true, true, &spoke), RESUME_PROMPT);
+        assert_eq!(resume_prompt(&plain, true, true, &quiet), RESUME_PROMPT);
+        assert_eq!(resume_prompt(&plain, true, false, &spoke), RESUME_PROMPT);
+        // Recorded by the dead `up` itself: it ran and crashed.
+        assert_eq!(resume_prompt(&plain, false, false, &quiet), RESUME_PROMPT);
+        // Never got to its own process: nothing reached the agent.
+        assert_eq!(resume_prompt(&plain, true, false, &quiet), plain.prompt);
+        assert_eq!(
+            resume_prompt(&inflight(true), true, false, &quiet),
+            HANDOFF_PROMPT
+        );
+    }
 }
