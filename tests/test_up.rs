@@ -310,3 +310,52 @@ fn attach_opens_the_session_and_pauses_dispatch_until_the_human_exits() {
     );
     assert_no_process_left(&env);
 }
+
+#[test]
+fn claude_code_hands_its_session_off_through_a_published_note_to_a_fresh_session() {
+    let env = Env::new();
+    let root = app(
+        &env,
+        "agents:\n  web:\n    permission_mode: bypassPermissions\n    handoff_after_turns: 1\n",
+    );
+    add_task(&env, &root, "web", "build the web", &[]);
+    let count = env.path("count");
+    // Every turn runs this; the first one leaves web more work.
+    let server = ModelServer::start(
+        &env,
+        &format!(
+            "n=$(( $(cat {c} 2>/dev/null || echo 0) + 1 )); echo $n > {c}\n\
+             if [ $n = 1 ]; then cd \"$(git rev-parse --git-common-dir)/..\" && comm-node --as api send --to web more >/dev/null; fi\n",
+            c = count.display()
+        ),
+    );
+
+    up(&env, &root, Some(&server), &["web", "--once"]).expect(0);
+
+    let turns = events(&env, &root, "turn");
+    let sessions: Vec<&str> = turns.iter().map(|t| trailer(&t.3, "Session")).collect();
+    assert_eq!(sessions.len(), 4, "{turns:?}");
+    let (a, b) = (sessions[0], sessions[2]);
+    assert_ne!(a, b, "no fresh session after the handoff");
+    assert_eq!(sessions, [a, a, b, b]);
+    for t in &turns {
+        assert_eq!(trailer(&t.3, "Outcome"), "success");
+    }
+    let parents: Vec<&str> = turns
+        .iter()
+        .map(|t| {
+            t.3.lines()
+                .find_map(|l| l.strip_prefix("Comm-Session-Parent: "))
+                .unwrap_or("")
+        })
+        .collect();
+    assert_eq!(parents, ["", "", a, ""]);
+    // The note is the agent's final answer of its handoff turn.
+    let note = env
+        .cn(&root, &["artifact", "get", "web/handoff/web.md"])
+        .expect(0);
+    assert_eq!(note.stdout, "Done for now.\n");
+    env.cn(&root, &["verify"]).expect(0);
+    drop(server);
+    assert_no_process_left(&env);
+}

@@ -93,6 +93,48 @@ fn an_agent_that_always_crashes_fails_its_domain_after_max_restarts() {
 }
 
 #[test]
+fn crashes_between_successful_turns_count_toward_max_restarts_within_the_window() {
+    let env = Env::new();
+    let (count, script) = (env.path("count"), env.path("agent.sh"));
+    // Odd turns crash; even turns succeed and leave web new work (a
+    // message from api), so web's crashes are never in a row.
+    write(
+        &script,
+        &format!(
+            "n=$(( $(cat {c} 2>/dev/null || echo 0) + 1 )); echo $n > {c}\n\
+             if [ $((n % 2)) = 1 ]; then echo crash $n >&2; exit 3; fi\n\
+             [ $n -ge 8 ] && exit 0\n\
+             cd \"$(git rev-parse --git-common-dir)/..\" || exit 9\n\
+             comm-node --as api send --to web \"again $n\" >/dev/null\n",
+            c = count.display()
+        ),
+    );
+    let root = web_agent(
+        &env,
+        "    max_restarts: 1\n    restart_window: 10m\n",
+        &format!("sh {}", script.display()),
+    );
+
+    up_once_fails_web(&env, &root);
+
+    let outcomes: Vec<String> = events(&env, &root, "turn")
+        .iter()
+        .map(|t| trailer(&t.3, "Outcome").to_owned())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["crashed (exit 3)", "success", "crashed (exit 3)"],
+        "the second crash in the window fails the domain"
+    );
+    let crashed = events(&env, &root, "crashed");
+    assert_eq!(crashed.len(), 1, "{crashed:?}");
+    let body = env.git(&root, &["log", "-1", "--format=%B", "comm"]);
+    assert!(body.contains("2 times in 10m (max_restarts 1)"), "{body}");
+    env.cn(&root, &["verify"]).expect(0);
+    assert_no_process_left(&env);
+}
+
+#[test]
 fn sigterm_ends_every_agent_group_and_a_second_up_for_the_domain_is_refused() {
     let env = Env::new();
     let pids = env.path("pids");
@@ -238,6 +280,277 @@ fn what_an_up_killed_outright_left_is_reaped_by_the_next_up() {
         run.stdout
     );
     assert!(!alive(sleeper.trim()), "{sleeper} survived");
+    assert_no_process_left(&env);
+}
+
+#[test]
+fn an_up_killed_mid_turn_resumes_that_session_and_never_dispatches_its_work_twice() {
+    let env = Env::new();
+    let (pids, mark, dispatches, prompts, done) = (
+        env.path("pids"),
+        env.path("mark"),
+        env.path("dispatches"),
+        env.path("prompts"),
+        env.path("done"),
+    );
+    let script = env.path("agent.sh");
+    write(
+        &script,
+        &format!(
+            "echo \"$COMM_NODE_RESUME $COMM_NODE_SESSION\" >> {d}\n\
+             printf '%s\\n--\\n' \"$COMM_NODE_PROMPT\" >> {pr}\n\
+             echo '{{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"'$COMM_NODE_SESSION'\"}}'\n\
+             if [ -e {m} ]; then echo work >> {w}; exit 0; fi\n\
+             touch {m}; sleep 300 & echo $$ $! > {p}; wait\n",
+            d = dispatches.display(),
+            pr = prompts.display(),
+            m = mark.display(),
+            w = done.display(),
+            p = pids.display(),
+        ),
+    );
+    let root = web_agent(&env, "", &format!("sh {}", script.display()));
+    let mut first = up_web_started(&env, &root, &pids);
+    let log = root.join(".git/comm-node/agents/web/stream.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&log).is_ok_and(|t| t.contains("session_id")) {
+        assert!(
+            Instant::now() < deadline,
+            "the stream never reached the log"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    first.kill().unwrap(); // SIGKILL mid-turn
+    first.wait().unwrap();
+
+    let plan = up(&env, &root, None, &["web", "--dry-run"]).expect(0);
+    assert!(
+        plan.stdout.contains("web: would resume session")
+            && plan.stdout.contains("You were interrupted"),
+        "{}",
+        plan.stdout
+    );
+    let run = up(&env, &root, None, &["web", "--once"]).expect(0);
+    assert!(
+        run.stdout.contains("web: resuming session"),
+        "{}",
+        run.stdout
+    );
+    // A third `up` finds nothing left to do.
+    up(&env, &root, None, &["web", "--once"]).expect(0);
+
+    assert_eq!(common::read(&done).lines().count(), 1, "the work ran twice");
+    let given = common::read(&dispatches);
+    let lines: Vec<&str> = given.lines().collect();
+    assert_eq!(lines.len(), 2, "{given}");
+    let session = lines[0].split_once(' ').unwrap().1;
+    assert_eq!(lines[0], format!("0 {session}"));
+    assert_eq!(
+        lines[1],
+        format!("1 {session}"),
+        "not resumed on its session"
+    );
+    let said = common::read(&prompts);
+    let (kickoff, resumed) = said.split_once("\n--\n").unwrap();
+    assert!(kickoff.contains("build the web"), "{kickoff}");
+    assert!(resumed.contains("You were interrupted"), "{resumed}");
+    assert!(
+        !resumed.contains("build the web"),
+        "dispatched again: {resumed}"
+    );
+    let outcomes: Vec<String> = events(&env, &root, "turn")
+        .iter()
+        .map(|t| trailer(&t.3, "Outcome").to_owned())
+        .collect();
+    assert_eq!(outcomes, ["interrupted (up died)", "success"]);
+    env.cn(&root, &["verify"]).expect(0);
+    assert!(!root
+        .join(".git/comm-node/agents/web/inflight.json")
+        .exists());
+    assert_no_process_left(&env);
+}
+
+/// The app whose web agent is a `command:` agent speaking Claude's
+/// stream-json under `settings`: its first turn leaves web more work (a
+/// message from api), each result reports `input` tokens of a 1000-token
+/// context window, and a turn asked for a handoff answers with a note;
+/// with `hang`, the first handoff turn hangs instead (a tool process in
+/// the background), after writing its pids to `pids`.
+fn handoff_agent(env: &Env, settings: &str, input: u32, hang: bool) -> PathBuf {
+    let (count, sessions, prompts) = (env.path("count"), env.path("sessions"), env.path("prompts"));
+    let (mark, pids) = (env.path("mark"), env.path("pids"));
+    let hang = if hang {
+        format!(
+            "if [ ! -e {m} ]; then touch {m}; sleep 300 & echo $$ $! > {p}; wait; fi; ",
+            m = mark.display(),
+            p = pids.display()
+        )
+    } else {
+        String::new()
+    };
+    let script = env.path("agent.sh");
+    write(
+        &script,
+        &format!(
+            "n=$(( $(cat {c} 2>/dev/null || echo 0) + 1 )); echo $n > {c}\n\
+             echo \"$COMM_NODE_SESSION $COMM_NODE_RESUME\" >> {s}\n\
+             printf '%s\\n--\\n' \"$COMM_NODE_PROMPT\" >> {p}\n\
+             echo '{{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"'$COMM_NODE_SESSION'\"}}'\n\
+             case \"$COMM_NODE_PROMPT\" in\n\
+             *'handoff note in Markdown'*) {hang}text=\"HANDOFF-NOTE-$n: web page half built\" ;;\n\
+             *) text=done\n\
+                if [ $n = 1 ]; then (cd \"$(git rev-parse --git-common-dir)/..\" && comm-node --as api send --to web more >/dev/null) || exit 9; fi ;;\n\
+             esac\n\
+             echo '{{\"type\":\"result\",\"subtype\":\"success\",\"result\":\"'\"$text\"'\",\"num_turns\":1,\"total_cost_usd\":0.01,\"modelUsage\":{{\"m\":{{\"inputTokens\":{i},\"outputTokens\":5,\"cacheReadInputTokens\":0,\"cacheCreationInputTokens\":0,\"contextWindow\":1000}}}}}}'\n",
+            c = count.display(),
+            s = sessions.display(),
+            p = prompts.display(),
+            i = input,
+        ),
+    );
+    web_agent(env, settings, &format!("sh {}", script.display()))
+}
+
+/// What the agent of [`handoff_agent`] was run with: the session and
+/// resume flag of each turn, and the prompts.
+fn handoff_seen(env: &Env) -> (Vec<String>, Vec<String>) {
+    let sessions = common::read(&env.path("sessions"))
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let prompts = common::read(&env.path("prompts"))
+        .split("\n--\n")
+        .filter(|p| !p.trim().is_empty())
+        .map(str::to_owned)
+        .collect();
+    (sessions, prompts)
+}
+
+/// Runs `up web --once` on a [`handoff_agent`] that does not hang.
+fn handoff_run(env: &Env, settings: &str, input: u32) -> (PathBuf, Vec<String>, Vec<String>) {
+    let root = handoff_agent(env, settings, input, false);
+    up(env, &root, None, &["web", "--once"]).expect(0);
+    let (sessions, prompts) = handoff_seen(env);
+    (root, sessions, prompts)
+}
+
+/// Checks a run of [`handoff_run`] that handed off after each clean turn:
+/// kickoff and handoff on session A, the next work and its handoff on a
+/// fresh session B given A's note, the note published, the lineage on comm.
+#[track_caller]
+fn assert_handed_off(env: &Env, root: &Path, sessions: &[String], prompts: &[String]) {
+    assert_eq!(sessions.len(), 4, "{sessions:?}");
+    let a = sessions[0].split_once(' ').unwrap().0;
+    let b = sessions[2].split_once(' ').unwrap().0;
+    assert_ne!(a, b, "no fresh session after the handoff");
+    assert_eq!(
+        sessions,
+        [
+            format!("{a} 0"),
+            format!("{a} 1"),
+            format!("{b} 0"),
+            format!("{b} 1")
+        ]
+    );
+    assert!(
+        prompts[1].contains("handoff note in Markdown"),
+        "{}",
+        prompts[1]
+    );
+    assert!(
+        prompts[2].contains("HANDOFF-NOTE-2: web page half built"),
+        "the fresh session was not given the note: {}",
+        prompts[2]
+    );
+    let note = env.git(root, &["show", "comm:artifacts/web/handoff/web.md"]);
+    assert_eq!(note, "HANDOFF-NOTE-4: web page half built");
+    let turns = events(env, root, "turn");
+    let parents: Vec<&str> = turns
+        .iter()
+        .map(|t| {
+            t.3.lines()
+                .find_map(|l| l.strip_prefix("Comm-Session-Parent: "))
+                .unwrap_or("")
+        })
+        .collect();
+    assert_eq!(parents, ["", "", a, ""], "{turns:?}");
+    env.cn(root, &["verify"]).expect(0);
+    assert_no_process_left(env);
+}
+
+#[test]
+fn after_handoff_after_turns_the_session_hands_off_a_note_to_a_fresh_one() {
+    let env = Env::new();
+    let (root, sessions, prompts) = handoff_run(&env, "    handoff_after_turns: 1\n", 100);
+    assert_handed_off(&env, &root, &sessions, &prompts);
+}
+
+#[test]
+fn a_session_whose_context_passes_handoff_at_hands_off_a_note_to_a_fresh_one() {
+    let env = Env::new();
+    let (root, sessions, prompts) = handoff_run(&env, "    handoff_at: 0.8\n", 850);
+    assert_handed_off(&env, &root, &sessions, &prompts);
+    // Below the threshold nothing is handed off.
+    let env = Env::new();
+    let (_, sessions, _) = handoff_run(&env, "    handoff_at: 0.9\n", 850);
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    assert_no_process_left(&env);
+}
+
+#[test]
+fn an_up_killed_during_a_handoff_resumes_the_handoff_and_keeps_the_lineage() {
+    let env = Env::new();
+    let root = handoff_agent(&env, "    handoff_after_turns: 1\n", 100, true);
+    let mut first = up_web_started(&env, &root, &env.path("pids"));
+    first.kill().unwrap(); // SIGKILL during the handoff turn
+    first.wait().unwrap();
+
+    up(&env, &root, None, &["web", "--once"]).expect(0);
+
+    let (sessions, prompts) = handoff_seen(&env);
+    assert_eq!(sessions.len(), 5, "{sessions:?}");
+    let a = sessions[0].split_once(' ').unwrap().0;
+    let b = sessions[3].split_once(' ').unwrap().0;
+    assert_ne!(a, b);
+    assert_eq!(
+        sessions,
+        [
+            format!("{a} 0"),
+            format!("{a} 1"),
+            format!("{a} 1"),
+            format!("{b} 0"),
+            format!("{b} 1")
+        ]
+    );
+    assert!(
+        prompts[2].contains("handoff note in Markdown"),
+        "{}",
+        prompts[2]
+    );
+    assert!(prompts[3].contains("HANDOFF-NOTE-3"), "{}", prompts[3]);
+    let turns = events(&env, &root, "turn");
+    let seen: Vec<(String, String)> = turns
+        .iter()
+        .map(|t| {
+            let parent =
+                t.3.lines()
+                    .find_map(|l| l.strip_prefix("Comm-Session-Parent: "))
+                    .unwrap_or("");
+            (trailer(&t.3, "Outcome").to_owned(), parent.to_owned())
+        })
+        .collect();
+    let at = |o: &str, p: &str| (o.to_owned(), p.to_owned());
+    assert_eq!(
+        seen,
+        [
+            at("success", ""),
+            at("interrupted (up died)", ""),
+            at("success", ""),
+            at("success", a),
+            at("success", "")
+        ]
+    );
+    env.cn(&root, &["verify"]).expect(0);
     assert_no_process_left(&env);
 }
 

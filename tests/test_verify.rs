@@ -563,3 +563,35 @@ fn a_turn_whose_usage_totals_do_not_add_up_is_reported() {
         }
     }
 }
+
+#[test]
+fn a_turn_handed_off_from_its_own_session_is_reported() {
+    let fields = |parent: &'static str| {
+        [
+            ("Cli", "claude"),
+            ("Session", "s-2"),
+            ("Tokens-In", "100"),
+            ("Tokens-Out", "10"),
+            ("Cache-Read", "0"),
+            ("Cache-Write", "0"),
+            ("Cost-Usd", "0.5"),
+            ("Duration-Ms", "1000"),
+            ("Outcome", "success"),
+            ("Session-Parent", parent),
+        ]
+    };
+    let totals = "domain: api\nturns: 1\ninput_tokens: 100\noutput_tokens: 10\ncache_read_tokens: 0\ncache_write_tokens: 0\ncost_usd: 0.5\nduration_ms: 1000\n";
+    for (parent, rule) in [("s-1", None), ("s-2", Some("names its own session"))] {
+        let env = Env::new();
+        let root = app(&env);
+        let seq = env.seq_of(&root, "comm") + 1;
+        let m = event_message("turn api 1: success", "turn", "api", seq, &fields(parent));
+        let c = forge(&env, &root, "comm", &[("usage/api.yaml", Some(totals))], &m);
+        match rule {
+            None => {
+                env.cn(&root, &["verify"]).expect(0);
+            }
+            Some(rule) => reported_at(&env, &root, &c, rule),
+        }
+    }
+}

@@ -16,7 +16,7 @@ pub const DEFAULT_KEY: &str = "default";
 pub const MAX_TURNS_LIMIT: u32 = 10_000;
 /// Most restarts before a domain is failed (`max_restarts`).
 pub const MAX_RESTARTS_LIMIT: u32 = 100;
-/// Longest `stall_after` accepted (a day).
+/// Longest `stall_after` or `restart_window` accepted (a day).
 pub const MAX_STALL_SECS: u64 = 24 * 3600;
 
 /// The permission modes Claude Code accepts (`claude --help` of 2.1.328
@@ -80,6 +80,36 @@ pub struct AgentSpec {
     /// Restarts after a crash before the domain is failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_restarts: Option<u32>,
+    /// The window `max_restarts` counts crashes in (`10m`): more than
+    /// `max_restarts` crashes within it fail the domain, in a row or not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_window: Option<String>,
+    /// Hand the session off (note, then a fresh session) after this many
+    /// clean turns on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff_after_turns: Option<u32>,
+    /// Hand the session off once a turn's context use (input and cache
+    /// tokens against the model's context window) reaches this fraction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff_at: Option<Fraction>,
+}
+
+/// A fraction between 0 and 1 written as a number (`0.8`), kept in
+/// thousandths so settings stay comparable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Fraction(pub u32);
+
+impl<'de> Deserialize<'de> for Fraction {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Fraction, D::Error> {
+        let v = f64::deserialize(d)?;
+        if v > 0.0 && v <= 1.0 {
+            Ok(Fraction((v * 1000.0).round() as u32))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "{v} is not a fraction above 0 and at most 1 (e.g. 0.8)"
+            )))
+        }
+    }
 }
 
 /// The settings one domain's agent runs with, defaults filled in.
@@ -94,12 +124,19 @@ pub struct AgentSettings {
     /// Seconds.
     pub stall_after: u64,
     pub max_restarts: u32,
+    /// Seconds.
+    pub restart_window: u64,
+    pub handoff_after_turns: Option<u32>,
+    /// Thousandths of the context window.
+    pub handoff_at: Option<u32>,
 }
 
 /// `stall_after` when none is given.
 pub const DEFAULT_STALL_SECS: u64 = 10 * 60;
 /// `max_restarts` when none is given.
 pub const DEFAULT_MAX_RESTARTS: u32 = 3;
+/// `restart_window` when none is given.
+pub const DEFAULT_RESTART_WINDOW_SECS: u64 = 10 * 60;
 
 impl Config {
     /// The agent settings of `domain`: its entry over `default` over the
@@ -127,6 +164,11 @@ impl Config {
                 .max_restarts
                 .or(base.max_restarts)
                 .unwrap_or(DEFAULT_MAX_RESTARTS),
+            restart_window: pick(|s| s.restart_window.as_ref())
+                .and_then(|t| crate::clock::parse_duration(&t).ok())
+                .unwrap_or(DEFAULT_RESTART_WINDOW_SECS),
+            handoff_after_turns: own.handoff_after_turns.or(base.handoff_after_turns),
+            handoff_at: own.handoff_at.or(base.handoff_at).map(|f| f.0),
         }
     }
 }
@@ -191,6 +233,13 @@ pub(super) fn check(loaded: &Loaded, err: &mut dyn FnMut(String, String, &str)) 
                 "it bounds the model calls of one dispatch, e.g. `max_turns: 50`",
             );
         }
+        if spec.handoff_after_turns == Some(0) {
+            err(
+                at("handoff_after_turns"),
+                "`handoff_after_turns` must be at least 1".into(),
+                "e.g. `handoff_after_turns: 20`, or leave it out for no limit",
+            );
+        }
         if spec.max_restarts.is_some_and(|n| n > MAX_RESTARTS_LIMIT) {
             err(
                 at("max_restarts"),
@@ -198,19 +247,18 @@ pub(super) fn check(loaded: &Loaded, err: &mut dyn FnMut(String, String, &str)) 
                 "a crashing agent is restarted this many times before the domain is failed",
             );
         }
-        if let Some(text) = &spec.stall_after {
+        for (field, text) in [
+            ("stall_after", &spec.stall_after),
+            ("restart_window", &spec.restart_window),
+        ] {
+            let Some(text) = text else { continue };
+            let hint = format!("e.g. `{field}: 10m`");
             match crate::clock::parse_duration(text) {
-                Err(message) => err(at("stall_after"), message, "e.g. `stall_after: 10m`"),
-                Ok(0) => err(
-                    at("stall_after"),
-                    "`stall_after` must be longer than 0".into(),
-                    "e.g. `stall_after: 10m`",
-                ),
-                Ok(s) if s > MAX_STALL_SECS => err(
-                    at("stall_after"),
-                    "`stall_after` is longer than a day".into(),
-                    "e.g. `stall_after: 10m`",
-                ),
+                Err(message) => err(at(field), message, &hint),
+                Ok(0) => err(at(field), format!("`{field}` must be longer than 0"), &hint),
+                Ok(s) if s > MAX_STALL_SECS => {
+                    err(at(field), format!("`{field}` is longer than a day"), &hint)
+                }
                 Ok(_) => {}
             }
         }
@@ -251,6 +299,39 @@ mod tests {
         assert_eq!(a.cli, AgentCli::Claude);
         assert_eq!(a.max_restarts, DEFAULT_MAX_RESTARTS);
         assert_eq!(a.stall_after, DEFAULT_STALL_SECS);
+        assert_eq!(a.restart_window, DEFAULT_RESTART_WINDOW_SECS);
+        assert_eq!((a.handoff_after_turns, a.handoff_at), (None, None));
+    }
+
+    #[test]
+    fn handoff_settings_are_read_and_bad_ones_located() {
+        let c = parse("agents:\n  default:\n    handoff_after_turns: 5\n    handoff_at: 0.8\n")
+            .unwrap();
+        let a = c.agent("web");
+        assert_eq!((a.handoff_after_turns, a.handoff_at), (Some(5), Some(800)));
+        let e = parse("agents:\n  web:\n    handoff_after_turns: 0\n").unwrap_err();
+        assert_eq!(e.0[0].pos.line, 9, "{e:?}");
+        let e = parse("agents:\n  web:\n    handoff_at: 1.5\n").unwrap_err();
+        assert!(e.0[0].message.contains("not a fraction"), "{e:?}");
+        assert_eq!(e.0[0].pos.line, 9, "{e:?}");
+    }
+
+    #[test]
+    fn restart_window_is_a_duration_validated_where_it_is_written() {
+        let c = parse("agents:\n  default:\n    restart_window: 2m\n").unwrap();
+        assert_eq!(c.agent("web").restart_window, 120);
+        for bad in ["0s", "soon", "2d"] {
+            let e = parse(&format!("agents:\n  web:\n    restart_window: {bad}\n")).unwrap_err();
+            assert_eq!(
+                (e.0[0].pos.line, e.0[0].pos.column),
+                (9, 21),
+                "{bad}: {e:?}"
+            );
+            assert!(
+                e.0[0].message.contains("restart_window") || bad == "soon",
+                "{e:?}"
+            );
+        }
     }
 
     #[test]

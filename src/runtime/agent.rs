@@ -145,6 +145,9 @@ mod tests {
             max_turns: None,
             stall_after: 60,
             max_restarts: 1,
+            restart_window: 600,
+            handoff_after_turns: None,
+            handoff_at: None,
         };
         for resume in [false, true] {
             let inv = invocation(&settings, "api", Path::new("/w"), "s", resume, "hi").unwrap();

@@ -44,6 +44,10 @@ pub struct Outcome {
     pub cost_text: String,
     pub tokens: Tokens,
     pub text: String,
+    /// The whole final text (at most 64 KiB): a handoff note.
+    pub note: String,
+    /// The largest `contextWindow` of the models in `modelUsage` (0 if none said).
+    pub context_window: u64,
 }
 
 /// What a turn's stream said so far.
@@ -125,7 +129,22 @@ fn outcome(v: &Value) -> Outcome {
         }
     }
     let cost = v.get("total_cost_usd");
+    let context_window = v
+        .get("modelUsage")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|m| m.values())
+        .map(|m| num(m, "contextWindow"))
+        .max()
+        .unwrap_or(0);
+    let full = v.get("result").and_then(Value::as_str).unwrap_or_default();
+    let mut end = full.len().min(64 * 1024);
+    while !full.is_char_boundary(end) {
+        end -= 1;
+    }
     Outcome {
+        note: full[..end].to_owned(),
+        context_window,
         subtype: v
             .get("subtype")
             .and_then(Value::as_str)

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, Notify};
 
 use super::agent::{self, Invocation};
@@ -82,6 +82,14 @@ pub enum Progress {
         domain: String,
         pids: Vec<i32>,
     },
+    /// A turn a previous `up` was running when it died is continued on its
+    /// session instead of its work being dispatched again; `recorded` says
+    /// its turn event was recorded now (the dead `up` never did).
+    Resumed {
+        domain: String,
+        session: String,
+        recorded: bool,
+    },
     /// Comm was exchanged with the remote and something came or went.
     Synced {
         remote: String,
@@ -114,6 +122,9 @@ pub struct Planned {
     pub cli: String,
     pub prompt: Option<String>,
     pub command: Option<Invocation>,
+    /// The session whose unfinished turn (left by an `up` that died) the
+    /// next `up` continues, instead of dispatching its items again.
+    pub resumes: Option<String>,
 }
 
 /// What each selected domain would be given now, and why.
@@ -128,6 +139,33 @@ pub fn dry_run(
         let memory = load_memory(&agent_dir(repo, &domain));
         let work = assess(repo, config, &domain, &memory)?;
         let settings = config.agent(&domain);
+        let dir = agent_dir(repo, &domain);
+        if let Some(inflight) = load_inflight(&dir) {
+            let spawned =
+                fs::read_to_string(dir.join("agent.pid")).is_ok_and(|t| !t.trim().is_empty());
+            let stream = stream_since(&dir.join("stream.jsonl"), inflight.stream_at);
+            let prompt = resume_prompt(&inflight, !inflight.recorded, spawned, &stream);
+            let prompt = prompt.as_str();
+            let worktree = crate::scaffold::worktree_path(repo, &root, config, &domain)
+                .map_err(|e| RuntimeError::Io(e.to_string()))?;
+            let inv = agent::invocation(
+                &settings,
+                &domain,
+                &worktree,
+                &inflight.session,
+                true,
+                prompt,
+            )
+            .ok();
+            out.push(Planned {
+                work,
+                cli: settings.cli.as_str().to_owned(),
+                prompt: Some(prompt.to_owned()),
+                command: inv,
+                resumes: Some(inflight.session),
+            });
+            continue;
+        }
         let (prompt, command) = if work.has_work() {
             let prompt = work.prompt();
             let session = memory.session.clone().unwrap_or_else(|| "<new>".into());
@@ -151,6 +189,7 @@ pub fn dry_run(
             cli: settings.cli.as_str().to_owned(),
             prompt,
             command,
+            resumes: None,
         });
     }
     Ok(out)
@@ -165,6 +204,157 @@ struct Running {
     prompt: String,
     /// Said before the prompt when the turn is a restart.
     note: Option<String>,
+    /// The turn asks the agent for its handoff note.
+    handoff: bool,
+    /// The session this turn's took over from (the first turn after a handoff).
+    parent: Option<String>,
+}
+
+/// The prompt of a turn that continues one a previous `up` left unfinished.
+pub const RESUME_PROMPT: &str = "You were interrupted: the supervisor running you stopped in the \
+middle of your previous turn. Continue where you left off; do not start over what is already done.";
+
+/// The turn in flight for a domain, on disk (`inflight.json`) from before
+/// its process starts until what it was given is remembered (or the domain
+/// fails): an `up` that died mid-turn leaves it, and the next `up` resumes
+/// that session instead of dispatching the same work again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct InFlight {
+    session: String,
+    task: Option<String>,
+    given: Vec<Item>,
+    /// Its prompt, given again only if its agent never started.
+    #[serde(default)]
+    prompt: String,
+    /// Where the turn's output starts in `stream.jsonl`.
+    stream_at: u64,
+    /// Its `turn` event is on comm (it ended and awaits a restart).
+    #[serde(default)]
+    recorded: bool,
+    /// It asks for the handoff note.
+    #[serde(default)]
+    handoff: bool,
+    /// The session it took over from (the first turn after a handoff).
+    #[serde(default)]
+    parent: Option<String>,
+}
+
+const INFLIGHT: &str = "inflight.json";
+
+fn load_inflight(dir: &Path) -> Option<InFlight> {
+    fs::read_to_string(dir.join(INFLIGHT))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+}
+
+fn save_inflight(dir: &Path, inflight: &InFlight) -> Result<(), RuntimeError> {
+    let text = serde_json::to_string_pretty(inflight).expect("in-flight turns serialize");
+    crate::cachefile::write_atomic(&dir.join(INFLIGHT), &text)
+        .map_err(|e| RuntimeError::Io(format!("{}: {e}", dir.display())))
+}
+
+/// What the stream log holds from byte `at` on (a rotated log: all of it).
+fn stream_since(log: &Path, at: u64) -> TurnStream {
+    let mut stream = TurnStream::default();
+    let Ok(bytes) = fs::read(log) else {
+        return stream;
+    };
+    let from = if at as usize <= bytes.len() {
+        at as usize
+    } else {
+        0
+    };
+    for line in String::from_utf8_lossy(&bytes[from..]).lines() {
+        stream.feed(line);
+    }
+    stream
+}
+
+/// The prompt that continues an unfinished turn: the handoff request for
+/// a handoff; its own prompt again when its agent never started (the `up`
+/// died between recording the turn and starting its process: nothing of
+/// it reached the agent, so giving it is no second dispatch); else a short
+/// "you were interrupted; continue".
+fn resume_prompt(
+    inflight: &InFlight,
+    recorded_now: bool,
+    spawned: bool,
+    stream: &TurnStream,
+) -> String {
+    if inflight.handoff {
+        HANDOFF_PROMPT.to_owned()
+    } else if recorded_now && !spawned && stream.lines == 0 && !inflight.prompt.is_empty() {
+        inflight.prompt.clone()
+    } else {
+        RESUME_PROMPT.to_owned()
+    }
+}
+
+/// Takes up the turn a previous `up` of this domain left unfinished, if
+/// any: records its `turn` event if that `up` never did (once: the record
+/// then says so) and returns the turn that continues its session.
+fn recover(
+    repo: &Repo,
+    name: &str,
+    settings: &AgentSettings,
+    dir: &Path,
+    spawned: bool,
+    memory: &mut Memory,
+    progress: &mut impl FnMut(&Progress),
+) -> Result<Option<Running>, RuntimeError> {
+    let Some(mut inflight) = load_inflight(dir) else {
+        return Ok(None);
+    };
+    let stream = stream_since(&dir.join("stream.jsonl"), inflight.stream_at);
+    if stream.session.is_some() && memory.session.as_deref() == Some(&inflight.session) {
+        memory.started = true;
+        save_memory(dir, memory)?;
+    }
+    let recorded = !inflight.recorded;
+    if recorded {
+        let result = stream.result.clone().unwrap_or_default();
+        record_turn(
+            repo,
+            &Turn {
+                domain: name.to_owned(),
+                cli: settings.cli.as_str().to_owned(),
+                session: inflight.session.clone(),
+                task: inflight.task.clone(),
+                tokens: result.tokens,
+                cost_usd: result.cost_usd,
+                cost_text: if result.cost_text.is_empty() {
+                    "0".into()
+                } else {
+                    result.cost_text.clone()
+                },
+                duration_ms: 0,
+                outcome: "interrupted (up died)".into(),
+                calls: result.num_turns.max(stream.responses.len() as u64),
+                model: stream.model.clone(),
+                parent: inflight.parent.take(),
+            },
+        )?;
+        inflight.recorded = true;
+        save_inflight(dir, &inflight)?;
+    }
+    progress(&Progress::Resumed {
+        domain: name.to_owned(),
+        session: inflight.session.clone(),
+        recorded,
+    });
+    let prompt = resume_prompt(&inflight, recorded, spawned, &stream);
+    Ok(Some(Running {
+        pgid: 0,
+        given: inflight.given,
+        task: inflight.task,
+        session: inflight.session,
+        prompt,
+        note: None,
+        handoff: inflight.handoff,
+        // Still set when the dead `up` had recorded the turn itself: like a
+        // restart within one `up`, each try of that turn names the parent.
+        parent: inflight.parent,
+    }))
 }
 
 /// One domain under supervision.
@@ -175,7 +365,10 @@ struct Slot {
     dir: PathBuf,
     memory: Memory,
     running: Option<Running>,
+    /// Crashes in a row (for the backoff).
     failures: u32,
+    /// When the recent crashes were, within `restart_window`.
+    crashes: std::collections::VecDeque<Instant>,
     /// Stalls in a row.
     stalls: u32,
     retry: Option<(Instant, Running)>,
@@ -213,6 +406,9 @@ pub fn run(
         let dir = agent_dir(repo, &name);
         fs::create_dir_all(&dir).map_err(io)?;
         let lock = lock_domain(&dir.join("lock"), &name)?;
+        // The agent of a turn in flight got as far as its own process
+        // (which writes its pid here before it runs the agent).
+        let spawned = fs::read_to_string(dir.join("agent.pid")).is_ok_and(|t| !t.trim().is_empty());
         let reaped = reap_leftovers(&dir, &worktree);
         if !reaped.is_empty() {
             progress(&Progress::Reaped {
@@ -220,17 +416,28 @@ pub fn run(
                 pids: reaped,
             });
         }
+        let mut memory = load_memory(&dir);
+        let resumed = recover(
+            repo,
+            &name,
+            &settings,
+            &dir,
+            spawned,
+            &mut memory,
+            &mut progress,
+        )?;
         set_state(&dir, State::Idle);
         slots.push(Slot {
-            memory: load_memory(&dir),
+            memory,
             name,
             settings,
             worktree,
             dir,
             running: None,
             failures: 0,
+            crashes: Default::default(),
             stalls: 0,
-            retry: None,
+            retry: resumed.map(|turn| (Instant::now(), turn)),
             failed: false,
             pushed: None,
             idle_at: None,
@@ -457,13 +664,26 @@ impl Supervisor<'_> {
                     Some(s) if slot.memory.started => s.clone(),
                     _ => agent::new_session_id(),
                 };
+                let (prompt, parent) = match &slot.memory.handoff {
+                    Some((parent, note)) => (
+                        format!(
+                            "You take over from a previous session of this domain's agent; \
+                             its handoff note:\n\n{note}\n\n{}",
+                            work.prompt()
+                        ),
+                        Some(parent.clone()),
+                    ),
+                    None => (work.prompt(), None),
+                };
                 Running {
                     pgid: 0,
                     task: work.task(),
                     given: work.new.clone(),
-                    prompt: work.prompt(),
+                    prompt,
                     note: None,
                     session,
+                    handoff: false,
+                    parent,
                 }
             }
         };
@@ -498,7 +718,27 @@ impl Supervisor<'_> {
         )?;
         slot.memory.session = Some(turn.session.clone());
         slot.memory.turns += 1;
+        if turn.parent.is_some() {
+            slot.memory.handoff = None;
+        }
         save_memory(&slot.dir, &slot.memory)?;
+        let log = slot.dir.join("stream.jsonl");
+        save_inflight(
+            &slot.dir,
+            &InFlight {
+                session: turn.session.clone(),
+                task: turn.task.clone(),
+                given: turn.given.clone(),
+                prompt: match &turn.note {
+                    Some(note) => format!("{note}\n\n{}", turn.prompt),
+                    None => turn.prompt.clone(),
+                },
+                stream_at: fs::metadata(&log).map_or(0, |m| m.len()),
+                recorded: false,
+                handoff: turn.handoff,
+                parent: turn.parent.clone(),
+            },
+        )?;
         let started = Instant::now();
         let tx = self.tx.clone();
         match spawn(&inv, &slot.dir.join("agent.pid")) {
@@ -587,6 +827,7 @@ impl Supervisor<'_> {
                 outcome,
                 calls: result.num_turns.max(stream.responses.len() as u64),
                 model: stream.model.clone(),
+                parent: turn.parent.clone(),
             };
             let appended = record_turn(self.repo, &record)?;
             self.summary.turns += 1;
@@ -601,8 +842,53 @@ impl Supervisor<'_> {
                 slot.stalls = 0;
                 remember(&mut slot.memory, &turn.given, &now);
                 set_state(&slot.dir, State::Idle);
+                if turn.handoff {
+                    let note = result.note.trim();
+                    let note = if note.is_empty() {
+                        "(the agent wrote no handoff note)"
+                    } else {
+                        note
+                    };
+                    crate::comm::publish(
+                        self.repo,
+                        &slot.name,
+                        &format!("handoff/{}.md", slot.name),
+                        format!("{note}\n").as_bytes(),
+                        &[],
+                        Some(&format!("handoff note of session {}", turn.session)),
+                        &self.config.limits,
+                    )?;
+                    slot.memory.handoff = Some((turn.session.clone(), note.to_owned()));
+                    slot.memory.session = None;
+                    slot.memory.started = false;
+                    slot.memory.session_turns = 0;
+                } else {
+                    slot.memory.session_turns += 1;
+                    if handoff_due(&slot.settings, &slot.memory, &result) {
+                        slot.retry = Some((
+                            Instant::now(),
+                            Running {
+                                pgid: 0,
+                                given: Vec::new(),
+                                task: None,
+                                session: turn.session.clone(),
+                                prompt: HANDOFF_PROMPT.to_owned(),
+                                note: None,
+                                handoff: true,
+                                parent: None,
+                            },
+                        ));
+                    }
+                }
                 save_memory(&slot.dir, &slot.memory)?;
+                let _ = fs::remove_file(slot.dir.join(INFLIGHT));
                 return Ok(());
+            }
+            // Its event is on comm: an `up` that dies before the restart
+            // must not record it again.
+            if let Some(mut inflight) = load_inflight(&slot.dir) {
+                inflight.recorded = true;
+                save_inflight(&slot.dir, &inflight)?;
             }
         }
         let Some(why) = why else { return Ok(()) };
@@ -622,11 +908,23 @@ impl Supervisor<'_> {
         } else {
             slot.stalls = 0;
             slot.failures += 1;
-            let give_up = slot.failures > slot.settings.max_restarts;
+            let window = Duration::from_secs(slot.settings.restart_window);
+            let now = Instant::now();
+            slot.crashes.push_back(now);
+            while slot
+                .crashes
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > window)
+            {
+                slot.crashes.pop_front();
+            }
+            let crashes = slot.crashes.len() as u32;
+            let give_up = crashes > slot.settings.max_restarts;
             let why = if give_up {
                 format!(
-                    "{why}, {} times in a row (max_restarts {})",
-                    slot.failures, slot.settings.max_restarts
+                    "{why}, {crashes} times in {} (max_restarts {})",
+                    crate::clock::format_duration(slot.settings.restart_window),
+                    slot.settings.max_restarts
                 )
             } else {
                 why
@@ -637,6 +935,7 @@ impl Supervisor<'_> {
         };
         if give_up {
             slot.failed = true;
+            let _ = fs::remove_file(slot.dir.join(INFLIGHT));
             set_state(&slot.dir, State::Failed);
             record_escalation(self.repo, &slot.name, kind, &why, &ended.stderr_tail)?;
             self.summary.failed.push(slot.name.clone());
@@ -663,6 +962,28 @@ impl Supervisor<'_> {
         ));
         Ok(())
     }
+}
+
+/// What a session is asked at its handoff.
+pub const HANDOFF_PROMPT: &str = "Your session is being handed off: the next turn starts a fresh \
+session that knows only what you write now. Reply with a handoff note in Markdown: what you were \
+doing, what is done (commits, tasks), what is left and how you would go on, and anything the next \
+session must not redo. Do not start new work in this turn.";
+
+/// Whether the session that just ended a clean turn should hand off: after
+/// `handoff_after_turns` clean turns on it, or once the turn's context use
+/// (input plus cache tokens of its `result`, against the model's context
+/// window) reaches `handoff_at`.
+fn handoff_due(settings: &AgentSettings, memory: &Memory, result: &super::stream::Outcome) -> bool {
+    let by_turns = settings
+        .handoff_after_turns
+        .is_some_and(|n| memory.session_turns >= u64::from(n));
+    let t = &result.tokens;
+    let used = t.input + t.cache_read + t.cache_write;
+    let by_context = settings.handoff_at.is_some_and(|at| {
+        result.context_window > 0 && used * 1000 >= u64::from(at) * result.context_window
+    });
+    by_turns || by_context
 }
 
 /// Restart delay after `failures` crashes in a row: 0.5 s doubling, at most 30 s.
@@ -705,4 +1026,41 @@ fn save_memory(dir: &Path, memory: &Memory) -> Result<(), RuntimeError> {
     let text = serde_json::to_string_pretty(memory).expect("memory always serializes");
     crate::cachefile::write_atomic(&dir.join("memory.json"), &text)
         .map_err(|e| RuntimeError::Io(format!("{}: {e}", dir.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inflight(handoff: bool) -> InFlight {
+        InFlight {
+            session: "s".into(),
+            task: None,
+            given: Vec::new(),
+            prompt: "New for domain `web`: task T-1".into(),
+            stream_at: 0,
+            recorded: false,
+            handoff,
+            parent: None,
+        }
+    }
+
+    #[test]
+    fn an_unfinished_turn_is_continued_and_only_an_unstarted_one_given_its_prompt_again() {
+        let quiet = TurnStream::default();
+        let mut spoke = TurnStream::default();
+        spoke.feed(r#"{"type":"system","subtype":"init","session_id":"s"}"#);
+        let plain = inflight(false);
+        assert_eq!(resume_prompt(&plain, true, true, &spoke), RESUME_PROMPT);
+        assert_eq!(resume_prompt(&plain, true, true, &quiet), RESUME_PROMPT);
+        assert_eq!(resume_prompt(&plain, true, false, &spoke), RESUME_PROMPT);
+        // Recorded by the dead `up` itself: it ran and crashed.
+        assert_eq!(resume_prompt(&plain, false, false, &quiet), RESUME_PROMPT);
+        // Never got to its own process: nothing reached the agent.
+        assert_eq!(resume_prompt(&plain, true, false, &quiet), plain.prompt);
+        assert_eq!(
+            resume_prompt(&inflight(true), true, false, &quiet),
+            HANDOFF_PROMPT
+        );
+    }
 }

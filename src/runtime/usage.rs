@@ -73,6 +73,9 @@ pub struct Turn {
     pub calls: u64,
     /// The model the CLI said it runs (its `system/init` line).
     pub model: Option<String>,
+    /// The session this one took over from by a handoff (on the first
+    /// turn of the new session only).
+    pub parent: Option<String>,
 }
 
 impl Turn {
@@ -95,6 +98,9 @@ impl Turn {
         }
         if let Some(model) = &self.model {
             f.push(("Model", model.clone()));
+        }
+        if let Some(parent) = &self.parent {
+            f.push(("Session-Parent", parent.clone()));
         }
         f.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
     }
@@ -123,6 +129,7 @@ impl Turn {
             outcome: e.field("Outcome")?.to_owned(),
             calls: num("Calls").unwrap_or(0),
             model: e.field("Model").map(str::to_owned),
+            parent: e.field("Session-Parent").map(str::to_owned),
         })
     }
 }

@@ -38,10 +38,17 @@ pub struct Memory {
     /// Keys of the work items already given to the agent.
     #[serde(default)]
     pub seen: BTreeSet<String>,
+    /// Turns that ended cleanly on the current session (for `handoff_after_turns`).
+    #[serde(default)]
+    pub session_turns: u64,
+    /// The handoff note the next session starts from, and the session that
+    /// wrote it (cleared once that next session's first turn starts).
+    #[serde(default)]
+    pub handoff: Option<(String, String)>,
 }
 
 /// One thing waiting for a domain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Item {
     /// An unread inbox item.

@@ -54,6 +54,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
                     w.domain,
                     w.items.len()
                 )),
+                Some(prompt) if p.resumes.is_some() => {
+                    out.push_str(&format!(
+                        "{}: would resume session {} ({}), whose turn a previous `up` left unfinished; its work is not dispatched again\n  prompt:\n",
+                        w.domain,
+                        p.resumes.as_deref().unwrap_or_default(),
+                        p.cli
+                    ));
+                    for line in prompt.lines() {
+                        out.push_str(&format!("    | {}\n", ui::sanitize(line)));
+                    }
+                }
                 Some(prompt) => {
                     let kind = if w.kickoff { "kickoff" } else { "turn" };
                     out.push_str(&format!(
@@ -154,6 +165,16 @@ fn render(p: &Progress) -> String {
             "{domain}: killed {} process(es) a previous `up` left behind\n",
             pids.len()
         ),
+        Progress::Resumed {
+            domain,
+            session,
+            recorded,
+        } => {
+            format!(
+            "{domain}: resuming session {session}, whose turn a previous `up` left unfinished{}\n",
+            if *recorded { " (its turn recorded now)" } else { "" }
+        )
+        }
         Progress::Synced {
             remote,
             received,

@@ -279,6 +279,14 @@ fn turn_problem(c: &Case) -> Result<Option<Broken>, CommError> {
             "its Comm-* turn fields are missing or malformed".into(),
         ));
     };
+    if let Some(parent) = &turn.parent {
+        if parent == &turn.session {
+            return Ok(Some(
+                "its Comm-Session-Parent names its own session (a handoff starts a fresh one)"
+                    .into(),
+            ));
+        }
+    }
     let Some(bytes) = put_bytes(c.edits, &own) else {
         return Ok(Some(format!("it does not update {own}")));
     };
