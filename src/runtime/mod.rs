@@ -3,8 +3,10 @@
 //!
 //! - [`work`] decides, from comm state alone, whether a domain has work and
 //!   writes the turn's prompt (the kickoff, then only what is new).
-//! - [`agent`] builds the command line of a turn from `agents:` in comm.yaml.
-//! - [`stream`] reads Claude Code's `stream-json` output as it arrives.
+//! - [`agent`] builds the command line of a turn from `agents:` in comm.yaml,
+//!   through a driver per CLI (`claude`, [`codex`]).
+//! - [`stream`] reads a turn's output as it arrives: Claude Code's
+//!   `stream-json`, or Codex's `exec --json` events (through [`codex`]).
 //! - [`usage`] records one `turn` event per turn (and a `crashed` or
 //!   `stalled` event to the human), with running totals in
 //!   `usage/<domain>.yaml` on comm.
@@ -21,6 +23,8 @@
 //! goes to the caller through [`supervisor::Progress`].
 
 pub mod agent;
+mod claude;
+pub mod codex;
 mod lock;
 pub mod stream;
 pub mod supervisor;
@@ -71,7 +75,7 @@ impl RuntimeError {
                     .into()
             }
             RuntimeError::Unsupported { .. } => {
-                "set `cli: claude` or `cli: command` for it under `agents:` in comm.yaml".into()
+                "set `cli: claude`, `cli: codex` or `cli: command` for it under `agents:` in comm.yaml".into()
             }
             RuntimeError::TurnRunning { domain } => {
                 format!("wait for it to end (`comm-node logs {domain} -f` shows it), then attach")
