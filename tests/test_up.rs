@@ -174,6 +174,18 @@ fn codex_flags_comm_node_passes_are_in_the_installed_exec_help() {
         .unwrap();
     let resume = String::from_utf8_lossy(&resume.stdout);
     assert!(resume.contains("[SESSION_ID] [PROMPT]"), "{resume}");
+    // `attach` opens the thread with `codex resume [--model] [--sandbox] ID`.
+    let interactive = Command::new(codex())
+        .args(["resume", "--help"])
+        .output()
+        .unwrap();
+    let interactive = String::from_utf8_lossy(&interactive.stdout);
+    for flag in ["--model", "--sandbox", "--config"] {
+        let listed = interactive
+            .lines()
+            .any(|l| l.trim_start().split([',', ' ']).any(|w| w == flag));
+        assert!(listed, "`codex resume --help` does not list {flag}");
+    }
 }
 
 #[test]

@@ -573,7 +573,8 @@ esac
 "#;
 
 #[test]
-fn codex_turns_resume_its_thread_and_count_only_what_each_adds_to_the_session_total() {
+fn codex_turns_and_attach_resume_its_thread_and_count_only_what_each_turn_adds_to_the_session_total(
+) {
     let env = Env::new();
     let root = app(&env, "agents:\n  web:\n    cli: codex\n");
     let fake = env.path("codex");
@@ -618,6 +619,23 @@ fn codex_turns_resume_its_thread_and_count_only_what_each_adds_to_the_session_to
     assert!(totals.contains("cache_read_tokens: 600\n"), "{totals}");
     assert!(totals.contains("output_tokens: 80\n"), "{totals}");
     env.cn(&root, &["verify"]).expect(0);
+
+    // attach opens that same thread interactively.
+    let mut attach = Command::new(common::BIN);
+    attach
+        .args(["attach", "web"])
+        .current_dir(&root)
+        .stdin(Stdio::null())
+        .env("COMM_NODE_CODEX", &fake)
+        .env("FAKE_CODEX_ARGS", &args);
+    env.hermetic(&mut attach);
+    let out = attach.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let calls = common::read(&args);
+    assert_eq!(
+        calls.lines().nth(3),
+        Some(format!("resume {thread}").as_str())
+    );
     assert_no_process_left(&env);
 }
 

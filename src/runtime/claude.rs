@@ -45,3 +45,16 @@ pub(super) fn command(
     args.extend(settings.args.iter().cloned());
     (program, args)
 }
+
+/// Program and arguments opening `session` interactively (`attach`).
+pub(super) fn interactive(settings: &AgentSettings, session: &str) -> (String, Vec<String>) {
+    let program = std::env::var(CLAUDE_ENV).unwrap_or_else(|_| "claude".to_owned());
+    let mut args = vec!["--resume".to_owned(), session.to_owned()];
+    if let Some(model) = &settings.model {
+        args.extend(["--model".into(), model.clone()]);
+    }
+    if let Some(mode) = &settings.permission_mode {
+        args.extend(["--permission-mode".into(), mode.clone()]);
+    }
+    (program, args)
+}

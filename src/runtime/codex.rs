@@ -75,6 +75,23 @@ pub(super) fn command(
     (program, args)
 }
 
+/// Program and arguments opening thread `session` interactively
+/// (`attach`): `codex resume ID` with the domain's model and sandbox, and
+/// its `args` (a provider set with `-c` applies here too).
+pub(super) fn interactive(settings: &AgentSettings, session: &str) -> (String, Vec<String>) {
+    let program = std::env::var(CODEX_ENV).unwrap_or_else(|_| "codex".to_owned());
+    let mut args: Vec<String> = vec!["resume".into()];
+    if let Some(model) = &settings.model {
+        args.extend(["--model".into(), model.clone()]);
+    }
+    if let Some(sandbox) = settings.permission_mode.as_deref().and_then(sandbox_of) {
+        args.extend(["--sandbox".into(), sandbox.into()]);
+    }
+    args.extend(settings.args.iter().cloned());
+    args.push(session.into());
+    (program, args)
+}
+
 /// Takes one Codex event (already parsed); `false` if it is not one.
 pub(super) fn feed(stream: &mut TurnStream, kind: &str, v: &Value) -> bool {
     let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);

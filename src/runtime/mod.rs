@@ -175,13 +175,12 @@ pub fn attach(
 ) -> Result<(Attached, agent::Invocation), RuntimeError> {
     let domain = select(config, &[domain.to_owned()])?.remove(0);
     let settings = config.agent(&domain);
-    if settings.cli != crate::config::AgentCli::Claude {
+    if settings.cli == crate::config::AgentCli::Command {
         return Err(RuntimeError::Unsupported {
             domain,
-            what: format!(
-                "attaching to a `cli: {}` agent (attach opens Claude Code sessions)",
-                settings.cli.as_str()
-            ),
+            what:
+                "attaching to a `cli: command` agent (attach opens Claude Code and Codex sessions)"
+                    .into(),
         });
     }
     let dir = agent_dir(repo, &domain);
@@ -208,14 +207,10 @@ pub fn attach(
     let root = repo.main_workdir().unwrap_or_default();
     let worktree = crate::scaffold::worktree_path(repo, &root, config, &domain)
         .map_err(|e| RuntimeError::Io(e.to_string()))?;
-    let program = std::env::var(agent::CLAUDE_ENV).unwrap_or_else(|_| "claude".to_owned());
-    let mut args = vec!["--resume".to_owned(), session];
-    if let Some(model) = &settings.model {
-        args.extend(["--model".into(), model.clone()]);
-    }
-    if let Some(mode) = &settings.permission_mode {
-        args.extend(["--permission-mode".into(), mode.clone()]);
-    }
+    let (program, args) = match settings.cli {
+        crate::config::AgentCli::Codex => codex::interactive(&settings, &session),
+        _ => claude::interactive(&settings, &session),
+    };
     Ok((
         attached,
         agent::Invocation {
