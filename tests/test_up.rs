@@ -151,6 +151,132 @@ fn claude_flags_comm_node_passes_are_in_the_installed_help() {
 }
 
 #[test]
+fn codex_flags_comm_node_passes_are_in_the_installed_exec_help() {
+    let help = Command::new(codex())
+        .args(["exec", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    let listed = |word: &str| {
+        help.lines()
+            .any(|l| l.trim_start().split([',', ' ']).any(|w| w == word))
+    };
+    for flag in comm_node::runtime::agent::CODEX_FLAGS {
+        assert!(
+            listed(flag),
+            "`codex exec --help` does not list {flag}:\n{help}"
+        );
+    }
+    assert!(listed("resume"), "no `resume` subcommand:\n{help}");
+    let resume = Command::new(codex())
+        .args(["exec", "resume", "--help"])
+        .output()
+        .unwrap();
+    let resume = String::from_utf8_lossy(&resume.stdout);
+    assert!(resume.contains("[SESSION_ID] [PROMPT]"), "{resume}");
+    // `attach` opens the thread with `codex resume [--model] [--sandbox] ID`.
+    let interactive = Command::new(codex())
+        .args(["resume", "--help"])
+        .output()
+        .unwrap();
+    let interactive = String::from_utf8_lossy(&interactive.stdout);
+    for flag in ["--model", "--sandbox", "--config"] {
+        let listed = interactive
+            .lines()
+            .any(|l| l.trim_start().split([',', ' ']).any(|w| w == flag));
+        assert!(listed, "`codex resume --help` does not list {flag}");
+    }
+}
+
+#[test]
+fn a_codex_domain_completes_tasks_through_up_resuming_its_thread_and_counting_cumulative_usage_once(
+) {
+    let env = Env::new();
+    let server = ModelServer::start(&env, AGENT_SCRIPT);
+    let root = app(&env, &codex_agents(server.port));
+    let first = add_task(&env, &root, "api", "build the api", &[]);
+    codex_up(&env, &root, &["--once", "api"]).expect(0);
+    env.cn(&root, &["--as", "human", "queue", "run", "--once"])
+        .expect(0);
+    let second = add_task(&env, &root, "api", "extend the api", &[]);
+    let run = codex_up(&env, &root, &["--once", "--json", "api"]).expect(0);
+    env.cn(&root, &["--as", "human", "queue", "run", "--once"])
+        .expect(0);
+
+    // The real Codex CLI ran the scripted commands: both tasks landed.
+    for id in [&first, &second] {
+        let task = env
+            .cn(&root, &["--json", "task", "show", id])
+            .expect(0)
+            .stdout;
+        assert!(task.contains("\"status\": \"done\""), "{task}");
+    }
+    let work = env.git(&root, &["show", "main:api/work.txt"]);
+    assert_eq!(work, format!("done {first}\ndone {second}"));
+
+    // The later turn resumed the thread Codex named in `thread.started`:
+    // one session throughout, and its request carried the earlier talk.
+    let stream = common::read(&root.join(".git/comm-node/agents/api/stream.jsonl"));
+    let threads: Vec<String> = stream
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "thread.started")
+        .map(|v| v["thread_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(threads.len() >= 2, "{stream}");
+    assert!(threads.iter().all(|t| *t == threads[0]), "{threads:?}");
+    assert!(
+        run.stdout.contains("\"resume\":true"),
+        "the second up resumed: {}",
+        run.stdout
+    );
+    let requests = server.responses();
+    let last_first_turn = requests.iter().position(|r| r["done"] == true).unwrap();
+    let resumed = &requests[last_first_turn + 1];
+    assert!(
+        resumed["input"].as_u64() > requests[last_first_turn]["input"].as_u64(),
+        "{requests:?}"
+    );
+
+    // One turn event per turn on that session; Codex's usage is cumulative
+    // per session, yet the events sum to exactly what the server returned.
+    let turns = events(&env, &root, "turn");
+    assert!(turns.len() >= 2, "{turns:?}");
+    let mut sum = [0u64; 4];
+    for (from, _, _, t) in &turns {
+        assert_eq!(from, "api");
+        assert_eq!(trailer(t, "Cli"), "codex");
+        assert_eq!(trailer(t, "Session"), threads[0]);
+        assert_eq!(trailer(t, "Outcome"), "success");
+        assert_eq!(trailer(t, "Cost-Usd"), "0");
+        assert_eq!(trailer(t, "Cost-Reported"), "no");
+        for (i, key) in ["Tokens-In", "Tokens-Out", "Cache-Read", "Cache-Write"]
+            .iter()
+            .enumerate()
+        {
+            sum[i] += trailer(t, key).parse::<u64>().unwrap();
+        }
+    }
+    assert_eq!(sum, server.responses_usage());
+    let last_total = stream
+        .lines()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["type"] == "turn.completed")
+        .unwrap()["usage"]["output_tokens"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(last_total, sum[1], "the CLI's last total is the session's");
+    let logs = env.cn(&root, &["logs", "api"]).expect(0).stdout;
+    assert!(logs.contains("── codex thread "), "{logs}");
+    assert!(logs.contains("→ exec_command: "), "{logs}");
+    assert!(logs.contains("══ turn completed: "), "{logs}");
+    env.cn(&root, &["verify"]).expect(0);
+    drop(server);
+    assert_no_process_left(&env);
+}
+
+#[test]
 fn dry_run_says_what_each_domain_would_be_given_and_why() {
     let env = Env::new();
     let root = app(&env, "");

@@ -554,25 +554,88 @@ fn an_up_killed_during_a_handoff_resumes_the_handoff_and_keeps_the_lineage() {
     assert_no_process_left(&env);
 }
 
+/// A stand-in for `codex exec --json` that records its arguments (up to
+/// the prompt's first line) and
+/// prints, per call, a recorded-shape stream whose `turn.completed` usage
+/// is the session's running total: 600+400 cached in / 50 out, then that
+/// same total re-emitted, then 1100+600 / 80.
+const FAKE_CODEX: &str = r#"#!/bin/sh
+printf '%s\n' "$*" | head -n 1 >> "$FAKE_CODEX_ARGS"
+n=$(wc -l < "$FAKE_CODEX_ARGS")
+echo '{"type":"thread.started","thread_id":"0199a213-81c0-7800-8aa1-bbab2a035a53"}'
+echo '{"type":"turn.started"}'
+echo '{"type":"item.started","item":{"id":"item_0","type":"command_execution","command":"true","status":"in_progress"}}'
+echo '{"type":"item.completed","item":{"id":"item_1","type":"agent_message","text":"ok"}}'
+case $n in
+  1|2) echo '{"type":"turn.completed","usage":{"input_tokens":1000,"cached_input_tokens":400,"output_tokens":50}}' ;;
+  *) echo '{"type":"turn.completed","usage":{"input_tokens":1700,"cached_input_tokens":600,"output_tokens":80}}' ;;
+esac
+"#;
+
 #[test]
-fn a_domain_set_to_codex_is_refused_before_anything_starts() {
+fn codex_turns_and_attach_resume_its_thread_and_count_only_what_each_turn_adds_to_the_session_total(
+) {
     let env = Env::new();
     let root = app(&env, "agents:\n  web:\n    cli: codex\n");
-    add_task(&env, &root, "web", "build the web", &[]);
-    let run = up(&env, &root, None, &["--once"]).expect(2);
-    assert!(
-        run.stderr
-            .contains("domain `web` cannot be run: `cli: codex`"),
-        "{}",
-        run.stderr
+    let fake = env.path("codex");
+    write(&fake, FAKE_CODEX);
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let args = env.path("codex-args");
+    for n in 1..=3 {
+        add_task(&env, &root, "web", &format!("step {n}"), &[]);
+        let out = up_command(&env, &root, None, &["--once", "web"])
+            .env("COMM_NODE_CODEX", &fake)
+            .env("FAKE_CODEX_ARGS", &args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    }
+    let thread = "0199a213-81c0-7800-8aa1-bbab2a035a53";
+    let calls = common::read(&args);
+    let calls: Vec<&str> = calls.lines().collect();
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    assert!(calls[0].starts_with("exec --json "), "{}", calls[0]);
+    assert!(!calls[0].contains("resume"), "{}", calls[0]);
+    for later in &calls[1..] {
+        assert!(later.contains(&format!(" resume {thread} ")), "{later}");
+    }
+    let turns = events(&env, &root, "turn");
+    let tokens: Vec<[u64; 4]> = turns
+        .iter()
+        .map(|(_, _, _, t)| {
+            assert_eq!(trailer(t, "Cli"), "codex");
+            assert_eq!(trailer(t, "Session"), thread);
+            assert_eq!(trailer(t, "Cost-Usd"), "0");
+            assert_eq!(trailer(t, "Cost-Reported"), "no");
+            ["Tokens-In", "Tokens-Out", "Cache-Read", "Cache-Write"]
+                .map(|k| trailer(t, k).parse::<u64>().unwrap())
+        })
+        .collect();
+    // The re-emitted total adds nothing; the totals on comm are the
+    // session's last total, not the sum of its totals.
+    assert_eq!(tokens, [[600, 50, 400, 0], [0, 0, 0, 0], [500, 30, 200, 0]]);
+    let totals = env.git(&root, &["show", "comm:usage/web.yaml"]);
+    assert!(totals.contains("input_tokens: 1100\n"), "{totals}");
+    assert!(totals.contains("cache_read_tokens: 600\n"), "{totals}");
+    assert!(totals.contains("output_tokens: 80\n"), "{totals}");
+    env.cn(&root, &["verify"]).expect(0);
+
+    // attach opens that same thread interactively.
+    let mut attach = Command::new(common::BIN);
+    attach
+        .args(["attach", "web"])
+        .current_dir(&root)
+        .stdin(Stdio::null())
+        .env("COMM_NODE_CODEX", &fake)
+        .env("FAKE_CODEX_ARGS", &args);
+    env.hermetic(&mut attach);
+    let out = attach.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let calls = common::read(&args);
+    assert_eq!(
+        calls.lines().nth(3),
+        Some(format!("resume {thread}").as_str())
     );
-    assert!(
-        run.stderr
-            .contains("hint: set `cli: claude` or `cli: command`"),
-        "{}",
-        run.stderr
-    );
-    assert!(events(&env, &root, "turn").is_empty());
     assert_no_process_left(&env);
 }
 

@@ -1,6 +1,5 @@
 //! The command line of one agent turn, built from the domain's `agents:`
-//! settings. Every flag passed to `claude` is one its `--help` lists (a
-//! test checks them against the installed CLI).
+//! settings, through the CLI's driver ([`super::claude`], [`super::codex`]).
 
 use std::path::{Path, PathBuf};
 
@@ -9,8 +8,8 @@ use serde::Serialize;
 use super::RuntimeError;
 use crate::config::{AgentCli, AgentSettings};
 
-/// Environment variable naming the `claude` program (default: `claude` on PATH).
-pub const CLAUDE_ENV: &str = "COMM_NODE_CLAUDE";
+pub use super::claude::{CLAUDE_ENV, CLAUDE_FLAGS};
+pub use super::codex::{CODEX_ENV, CODEX_FLAGS};
 
 /// One turn's process: program, arguments, environment, folder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -21,17 +20,6 @@ pub struct Invocation {
     pub env: Vec<(String, String)>,
     pub cwd: PathBuf,
 }
-
-/// The flags comm-node may pass to `claude` (checked against `claude --help`).
-pub const CLAUDE_FLAGS: &[&str] = &[
-    "-p",
-    "--output-format",
-    "--verbose",
-    "--session-id",
-    "--resume",
-    "--model",
-    "--permission-mode",
-];
 
 /// The process of one turn of `domain` in `worktree`: a new session
 /// (`resume` false) or the continuation of `session`.
@@ -53,37 +41,20 @@ pub fn invocation(
         ),
         ("COMM_NODE_PROMPT".to_owned(), prompt.to_owned()),
     ];
-    let (program, mut args) = match settings.cli {
-        AgentCli::Claude => {
-            let program = std::env::var(CLAUDE_ENV).unwrap_or_else(|_| "claude".to_owned());
-            let mut args: Vec<String> = vec![
-                "-p".into(),
-                prompt.into(),
-                "--output-format".into(),
-                "stream-json".into(),
-                "--verbose".into(),
-            ];
-            args.push(if resume { "--resume" } else { "--session-id" }.into());
-            args.push(session.into());
-            if let Some(model) = &settings.model {
-                args.extend(["--model".into(), model.clone()]);
-            }
-            if let Some(mode) = &settings.permission_mode {
-                args.extend(["--permission-mode".into(), mode.clone()]);
-            }
-            (program, args)
-        }
+    let (program, args) = match settings.cli {
+        AgentCli::Claude => super::claude::command(settings, session, resume, prompt),
+        AgentCli::Codex => super::codex::command(settings, session, resume, prompt),
         AgentCli::Command => {
             let mut parts = settings.command.clone().into_iter();
             let program = parts.next().ok_or_else(|| RuntimeError::Unsupported {
                 domain: domain.to_owned(),
                 what: "`cli: command` without a `command`".into(),
             })?;
-            (program, parts.collect())
+            let mut args: Vec<String> = parts.collect();
+            args.extend(settings.args.iter().cloned());
+            (program, args)
         }
-        AgentCli::Codex => unreachable!("refused by check_supported"),
     };
-    args.extend(settings.args.iter().cloned());
     Ok(Invocation {
         program,
         args,
@@ -92,14 +63,11 @@ pub fn invocation(
     })
 }
 
-/// Refuses, before anything starts, a domain whose agent `up` cannot drive yet.
+/// Refuses, before anything starts, a domain whose agent `up` cannot drive.
 pub fn check_supported(settings: &AgentSettings, domain: &str) -> Result<(), RuntimeError> {
+    let _ = domain;
     match settings.cli {
-        AgentCli::Codex => Err(RuntimeError::Unsupported {
-            domain: domain.to_owned(),
-            what: "`cli: codex` (this version of `up` drives claude and `command` agents)".into(),
-        }),
-        AgentCli::Claude | AgentCli::Command => Ok(()),
+        AgentCli::Claude | AgentCli::Codex | AgentCli::Command => Ok(()),
     }
 }
 

@@ -3,8 +3,10 @@
 //!
 //! - [`work`] decides, from comm state alone, whether a domain has work and
 //!   writes the turn's prompt (the kickoff, then only what is new).
-//! - [`agent`] builds the command line of a turn from `agents:` in comm.yaml.
-//! - [`stream`] reads Claude Code's `stream-json` output as it arrives.
+//! - [`agent`] builds the command line of a turn from `agents:` in comm.yaml,
+//!   through a driver per CLI (`claude`, [`codex`]).
+//! - [`stream`] reads a turn's output as it arrives: Claude Code's
+//!   `stream-json`, or Codex's `exec --json` events (through [`codex`]).
 //! - [`usage`] records one `turn` event per turn (and a `crashed` or
 //!   `stalled` event to the human), with running totals in
 //!   `usage/<domain>.yaml` on comm.
@@ -21,6 +23,8 @@
 //! goes to the caller through [`supervisor::Progress`].
 
 pub mod agent;
+mod claude;
+pub mod codex;
 mod lock;
 pub mod stream;
 pub mod supervisor;
@@ -71,7 +75,7 @@ impl RuntimeError {
                     .into()
             }
             RuntimeError::Unsupported { .. } => {
-                "set `cli: claude` or `cli: command` for it under `agents:` in comm.yaml".into()
+                "set `cli: claude`, `cli: codex` or `cli: command` for it under `agents:` in comm.yaml".into()
             }
             RuntimeError::TurnRunning { domain } => {
                 format!("wait for it to end (`comm-node logs {domain} -f` shows it), then attach")
@@ -171,13 +175,12 @@ pub fn attach(
 ) -> Result<(Attached, agent::Invocation), RuntimeError> {
     let domain = select(config, &[domain.to_owned()])?.remove(0);
     let settings = config.agent(&domain);
-    if settings.cli != crate::config::AgentCli::Claude {
+    if settings.cli == crate::config::AgentCli::Command {
         return Err(RuntimeError::Unsupported {
             domain,
-            what: format!(
-                "attaching to a `cli: {}` agent (attach opens Claude Code sessions)",
-                settings.cli.as_str()
-            ),
+            what:
+                "attaching to a `cli: command` agent (attach opens Claude Code and Codex sessions)"
+                    .into(),
         });
     }
     let dir = agent_dir(repo, &domain);
@@ -204,14 +207,10 @@ pub fn attach(
     let root = repo.main_workdir().unwrap_or_default();
     let worktree = crate::scaffold::worktree_path(repo, &root, config, &domain)
         .map_err(|e| RuntimeError::Io(e.to_string()))?;
-    let program = std::env::var(agent::CLAUDE_ENV).unwrap_or_else(|_| "claude".to_owned());
-    let mut args = vec!["--resume".to_owned(), session];
-    if let Some(model) = &settings.model {
-        args.extend(["--model".into(), model.clone()]);
-    }
-    if let Some(mode) = &settings.permission_mode {
-        args.extend(["--permission-mode".into(), mode.clone()]);
-    }
+    let (program, args) = match settings.cli {
+        crate::config::AgentCli::Codex => codex::interactive(&settings, &session),
+        _ => claude::interactive(&settings, &session),
+    };
     Ok((
         attached,
         agent::Invocation {

@@ -1,4 +1,6 @@
-//! Reading Claude Code's `--output-format stream-json` as it arrives.
+//! Reading a turn's output as it arrives: Claude Code's `--output-format
+//! stream-json` here, Codex's `exec --json` events in [`super::codex`]
+//! (their `type`s do not overlap, so one reader takes both).
 //!
 //! One JSON object per line: `system` (`init` names the session and the
 //! model), `assistant` and `user` (Messages API shapes; tool calls show
@@ -42,6 +44,8 @@ pub struct Outcome {
     pub cost_usd: f64,
     /// The cost exactly as the CLI printed it.
     pub cost_text: String,
+    /// The CLI prints no cost (Codex): `cost_usd` is 0 by default only.
+    pub cost_not_reported: bool,
     pub tokens: Tokens,
     pub text: String,
     /// The whole final text (at most 64 KiB): a handoff note.
@@ -62,6 +66,11 @@ pub struct TurnStream {
     /// Distinct model responses seen (assistant `message.id`s).
     pub responses: BTreeSet<String>,
     pub result: Option<Outcome>,
+    /// The result's tokens are the session's running total (Codex), not
+    /// the turn's own: the supervisor counts the delta.
+    pub cumulative: bool,
+    /// The agent's last message so far (Codex: its final answer).
+    pub last_text: String,
 }
 
 impl TurnStream {
@@ -96,7 +105,10 @@ impl TurnStream {
                 }
             }
             Some("result") => self.result = Some(outcome(&value)),
-            _ => {}
+            Some(kind) => {
+                super::codex::feed(self, kind, &value);
+            }
+            None => {}
         }
     }
 }
@@ -154,6 +166,7 @@ fn outcome(v: &Value) -> Outcome {
         num_turns: num(v, "num_turns"),
         cost_usd: cost.and_then(Value::as_f64).unwrap_or(0.0),
         cost_text: cost.map(Value::to_string).unwrap_or_else(|| "0".into()),
+        cost_not_reported: false,
         tokens,
         text: v
             .get("result")
@@ -249,7 +262,8 @@ pub fn render(line: &str) -> Option<String> {
                 o.subtype, t.input, t.output, t.cache_read, t.cache_write, o.cost_text, o.num_turns
             ));
         }
-        _ => {}
+        Some(kind) => out.extend(super::codex::render(kind, &v, cut)),
+        None => {}
     }
     (!out.is_empty()).then(|| out.join("\n"))
 }

@@ -20,13 +20,14 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, Notify};
 
 use super::agent::{self, Invocation};
+use super::codex::{self, Ledger};
 use super::lock::{lock_domain, DomainLock};
-use super::stream::TurnStream;
+use super::stream::{Outcome, Tokens, TurnStream};
 use super::turn::{drive, kill_group, reap_leftovers, spawn, Cut, Ended, Limits, GRACE};
 use super::usage::{record_escalation, record_turn, Turn, CRASHED_KIND, STALLED_KIND};
 use super::work::{assess, remember, waiting, Item, Memory, Work};
 use super::{agent_dir, select, RuntimeError, State};
-use crate::config::{AgentSettings, Config};
+use crate::config::{AgentCli, AgentSettings, Config};
 use crate::git::Repo;
 
 /// Re-read comm this often even if no ref change was seen (a safety net).
@@ -306,6 +307,7 @@ fn recover(
         return Ok(None);
     };
     let stream = stream_since(&dir.join("stream.jsonl"), inflight.stream_at);
+    adopt_session(settings, &stream, &mut inflight.session, memory);
     if stream.session.is_some() && memory.session.as_deref() == Some(&inflight.session) {
         memory.started = true;
         save_memory(dir, memory)?;
@@ -320,13 +322,14 @@ fn recover(
                 cli: settings.cli.as_str().to_owned(),
                 session: inflight.session.clone(),
                 task: inflight.task.clone(),
-                tokens: result.tokens,
+                tokens: turn_tokens(dir, &inflight.session, &stream, &result)?,
                 cost_usd: result.cost_usd,
                 cost_text: if result.cost_text.is_empty() {
                     "0".into()
                 } else {
                     result.cost_text.clone()
                 },
+                cost_reported: !result.cost_not_reported,
                 duration_ms: 0,
                 outcome: "interrupted (up died)".into(),
                 calls: result.num_turns.max(stream.responses.len() as u64),
@@ -355,6 +358,48 @@ fn recover(
         // restart within one `up`, each try of that turn names the parent.
         parent: inflight.parent,
     }))
+}
+
+/// A CLI that picks its own session id (Codex: `thread.started`) names it
+/// in its stream: the turn (and the domain's memory, if it held the
+/// placeholder the turn was started with) takes it, so the next turn
+/// resumes it.
+fn adopt_session(
+    settings: &AgentSettings,
+    stream: &TurnStream,
+    session: &mut String,
+    memory: &mut Memory,
+) {
+    if settings.cli != AgentCli::Codex {
+        return;
+    }
+    let Some(real) = stream.session.clone().filter(|s| s != session) else {
+        return;
+    };
+    if memory.session.as_deref() == Some(session.as_str()) {
+        memory.session = Some(real.clone());
+    }
+    *session = real;
+}
+
+/// The tokens a turn used. A CLI that reports the session's running total
+/// (Codex, which may also re-emit it unchanged) is counted by the delta
+/// since the last total seen for `session`, kept in the domain's folder.
+fn turn_tokens(
+    dir: &Path,
+    session: &str,
+    stream: &TurnStream,
+    result: &Outcome,
+) -> Result<Tokens, RuntimeError> {
+    if !stream.cumulative {
+        return Ok(result.tokens);
+    }
+    let mut ledger = Ledger::load(dir);
+    let delta = ledger.delta(session, result.tokens);
+    ledger
+        .save(dir)
+        .map_err(|e| RuntimeError::Io(format!("{}: {e}", dir.join(codex::LEDGER).display())))?;
+    Ok(delta)
 }
 
 /// One domain under supervision.
@@ -774,12 +819,13 @@ impl Supervisor<'_> {
         progress: &mut impl FnMut(&Progress),
     ) -> Result<(), RuntimeError> {
         let slot = &mut self.slots[ended.slot];
-        let Some(turn) = slot.running.take() else {
+        let Some(mut turn) = slot.running.take() else {
             return Ok(());
         };
         slot.idle_at = None;
         let _ = fs::remove_file(slot.dir.join("agent.pid"));
         let stream = ended.stream;
+        adopt_session(&slot.settings, &stream, &mut turn.session, &mut slot.memory);
         let stall = crate::clock::format_duration(slot.settings.stall_after);
         let (ok, why) = match (ended.cut, ended.code) {
             // Cut at its limit of model calls: a finished turn, not a crash.
@@ -816,13 +862,14 @@ impl Supervisor<'_> {
                     .and_then(Item::task)
                     .map(str::to_owned)
                     .or(turn.task.clone()),
-                tokens: result.tokens,
+                tokens: turn_tokens(&slot.dir, &turn.session, &stream, &result)?,
                 cost_usd: result.cost_usd,
                 cost_text: if result.cost_text.is_empty() {
                     "0".into()
                 } else {
                     result.cost_text.clone()
                 },
+                cost_reported: !result.cost_not_reported,
                 duration_ms: ended.elapsed.as_millis() as u64,
                 outcome,
                 calls: result.num_turns.max(stream.responses.len() as u64),

@@ -66,6 +66,9 @@ pub struct Turn {
     pub cost_usd: f64,
     /// The cost as the CLI printed it.
     pub cost_text: String,
+    /// False when the CLI reports no cost (Codex): `cost_usd` is then 0,
+    /// not a price, and the event says `Comm-Cost-Reported: no`.
+    pub cost_reported: bool,
     pub duration_ms: u64,
     /// `success`, the CLI's error subtype, `crashed (exit N)`, `interrupted`...
     pub outcome: String,
@@ -93,6 +96,9 @@ impl Turn {
             ("Outcome", self.outcome.clone()),
             ("Calls", self.calls.to_string()),
         ];
+        if !self.cost_reported {
+            f.push(("Cost-Reported", "no".to_owned()));
+        }
         if let Some(task) = &self.task {
             f.push(("Task", task.clone()));
         }
@@ -125,6 +131,7 @@ impl Turn {
             },
             cost_usd: cost_text.parse().ok()?,
             cost_text,
+            cost_reported: e.field("Cost-Reported") != Some("no"),
             duration_ms: num("Duration-Ms")?,
             outcome: e.field("Outcome")?.to_owned(),
             calls: num("Calls").unwrap_or(0),
@@ -146,8 +153,18 @@ pub fn record_turn(repo: &Repo, turn: &Turn) -> Result<Appended, CommError> {
             TURN_KIND,
             &turn.domain,
             format!(
-                "turn {} {}: {}, {} in / {} out tokens, ${}",
-                turn.domain, after.turns, turn.outcome, t.input, t.output, turn.cost_text
+                "turn {} {}: {}, {} in / {} out tokens, ${}{}",
+                turn.domain,
+                after.turns,
+                turn.outcome,
+                t.input,
+                t.output,
+                turn.cost_text,
+                if turn.cost_reported {
+                    ""
+                } else {
+                    " (cost not reported)"
+                }
             ),
         );
         event.fields = turn.fields();

@@ -9,6 +9,13 @@ Usage: model_server.py LOG SCRIPT
   carrying the tool result is answered with text and end_turn. Requests
   without tools (side queries) get plain text. Every answer's usage is
   appended to LOG as one JSON line, so tests can check the CLI's accounting.
+
+It also speaks the OpenAI Responses API (`POST /v1/responses`) for the real
+Codex CLI: a request whose last input item is the user's prompt is answered
+with one `exec_command` function call running `sh SCRIPT`; the request
+carrying its `function_call_output` is answered with an assistant message.
+Its usage (`input_tokens` counting `cached_tokens`) is logged the same way,
+with `"api": "responses"`.
 """
 import json
 import sys
@@ -69,9 +76,56 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def answer_responses(self, body):
+        items = body.get("input") or []
+        last = items[-1] if items else {}
+        done = last.get("type") == "function_call_output"
+        with lock:
+            counter[0] += 1
+            n = counter[0]
+            usage = {"input_tokens": 200 + n,
+                     "input_tokens_details": {"cached_tokens": 50 + n},
+                     "output_tokens": 20 + n,
+                     "output_tokens_details": {"reasoning_tokens": 0},
+                     "total_tokens": 220 + 2 * n}
+            with open(LOG, "a") as f:
+                f.write(json.dumps({"n": n, "api": "responses", "model": body.get("model"),
+                                    "usage": usage, "input": len(items),
+                                    "done": done}) + "\n")
+        if done:
+            item = {"type": "message", "id": "msg_%d" % n, "role": "assistant",
+                    "status": "completed",
+                    "content": [{"type": "output_text", "text": "Done for now.",
+                                 "annotations": []}]}
+        else:
+            item = {"type": "function_call", "id": "fc_%d" % n, "call_id": "call_%d" % n,
+                    "name": "exec_command", "status": "completed",
+                    "arguments": json.dumps({"cmd": "sh " + SCRIPT})}
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("connection", "close")
+        self.end_headers()
+        rid = "resp_%d" % n
+
+        def event(name, data):
+            data = dict(data, type=name)
+            self.wfile.write(("event: %s\ndata: %s\n\n" % (name, json.dumps(data))).encode())
+
+        event("response.created", {"response": {"id": rid, "status": "in_progress",
+                                                 "output": []}})
+        event("response.output_item.added", {"output_index": 0, "item": item})
+        event("response.output_item.done", {"output_index": 0, "item": item})
+        event("response.completed", {"response": {"id": rid, "status": "completed",
+                                                   "output": [item], "usage": usage}})
+        self.wfile.flush()
+        self.close_connection = True
+
     def do_POST(self):
         length = int(self.headers.get("content-length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
+        if self.path.rstrip("/").endswith("/responses"):
+            return self.answer_responses(body)
         if "count_tokens" in self.path:
             return self.send_json({"input_tokens": 10})
         model = body.get("model", "claude-sonnet-4-5")

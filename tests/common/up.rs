@@ -49,6 +49,81 @@ pub fn claude() -> PathBuf {
     bin
 }
 
+/// The pinned Codex release the tests drive.
+pub const CODEX_VERSION: &str = "0.169.0";
+
+/// `codex` from npm, installed once into the target dir.
+pub fn codex() -> PathBuf {
+    static INSTALL: Mutex<()> = Mutex::new(());
+    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    let prefix = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("codex-npm");
+    let bin = prefix.join("node_modules/.bin/codex");
+    let version = |bin: &Path| {
+        Command::new(bin)
+            .arg("--version")
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    let wanted = format!("codex-cli {CODEX_VERSION}");
+    if !version(&bin).starts_with(&wanted) {
+        std::fs::create_dir_all(&prefix).unwrap();
+        let status = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+            .arg(&prefix)
+            .arg(format!("@openai/codex@{CODEX_VERSION}"))
+            .status()
+            .expect("npm is installed (the agent runtime tests need node and npm)");
+        assert!(status.success(), "npm install @openai/codex failed");
+    }
+    assert!(version(&bin).starts_with(&wanted), "{}", version(&bin));
+    bin
+}
+
+/// comm.yaml `agents:` running every domain on the real Codex CLI against
+/// the scripted server's Responses API on `port` (a provider declared
+/// with `-c`, its key in `FAKE_KEY`, see [`codex_up`]).
+pub fn codex_agents(port: u16) -> String {
+    let args = [
+        "-c",
+        "model_provider=fake",
+        "-c",
+        "model_providers.fake.name=\"fake\"",
+        "-c",
+        &format!("model_providers.fake.base_url=\"http://127.0.0.1:{port}/v1\""),
+        "-c",
+        "model_providers.fake.env_key=\"FAKE_KEY\"",
+        "-c",
+        "model_providers.fake.wire_api=\"responses\"",
+    ]
+    .iter()
+    .map(|a| format!("'{a}'"))
+    .collect::<Vec<_>>()
+    .join(", ");
+    format!(
+        "agents:\n  default:\n    cli: codex\n    model: fake-model\n    permission_mode: bypassPermissions\n    args: [{args}]\n"
+    )
+}
+
+/// `comm-node up ARGS` in `root` driving the real Codex CLI (state in a
+/// scratch `CODEX_HOME`).
+pub fn codex_up(env: &Env, root: &Path, args: &[&str]) -> Run {
+    let home = env.path("codex-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let out = up_command(env, root, None, args)
+        .env("COMM_NODE_CODEX", codex())
+        .env("CODEX_HOME", &home)
+        .env("FAKE_KEY", "test-key")
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// The scripted model server, killed (and its port checked closed) on drop.
 pub struct ModelServer {
     child: Child,
@@ -78,11 +153,41 @@ impl ModelServer {
         ModelServer { child, port, log }
     }
 
+    /// Every usage the server returned on the Responses API, as comm-node
+    /// counts it: (input not cached, output, cached input, 0).
+    pub fn responses_usage(&self) -> [u64; 4] {
+        let mut sum = [0u64; 4];
+        for line in super::read(&self.log).lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            if v["api"] != "responses" {
+                continue;
+            }
+            let u = &v["usage"];
+            let cached = u["input_tokens_details"]["cached_tokens"].as_u64().unwrap();
+            sum[0] += u["input_tokens"].as_u64().unwrap() - cached;
+            sum[1] += u["output_tokens"].as_u64().unwrap();
+            sum[2] += cached;
+        }
+        sum
+    }
+
+    /// The Responses API requests the server answered, oldest first.
+    pub fn responses(&self) -> Vec<serde_json::Value> {
+        super::read(&self.log)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["api"] == "responses")
+            .collect()
+    }
+
     /// Every usage the server returned, as (input, output, cache read, cache write).
     pub fn usage(&self) -> [u64; 4] {
         let mut sum = [0u64; 4];
         for line in super::read(&self.log).lines() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            if v["api"] == "responses" {
+                continue;
+            }
             let u = &v["usage"];
             for (i, key) in [
                 "input_tokens",
