@@ -81,6 +81,9 @@ pub struct DomainStatus {
     pub runtime: Option<crate::runtime::Local>,
     /// Its agents' running totals (`usage/<domain>.yaml` on comm).
     pub usage: Option<crate::runtime::Usage>,
+    /// For a domain no `up` runs here: the summary of its last `turn`
+    /// event on comm (what its agent elsewhere did last).
+    pub last_turn: Option<String>,
 }
 
 /// Why status could not be gathered.
@@ -165,8 +168,10 @@ pub fn gather(
                 .map(|e| e.short().to_owned()),
             runtime: crate::runtime::local(repo, name),
             usage: snapshot.read_yaml(&crate::runtime::Usage::path_of(name))?,
+            last_turn: None,
         });
     }
+    last_turns(repo, &mut domains)?;
     Ok(Status {
         project: config.project.clone(),
         main: config.main.clone(),
@@ -179,6 +184,40 @@ pub fn gather(
             None => None,
         },
         disk: None,
+    })
+}
+
+/// How far back status looks for the last `turn` of a domain run elsewhere.
+const TURN_LOOKBACK: usize = 2000;
+
+/// Fills `last_turn` of the domains with turns on comm that no `up` runs
+/// here, from one bounded walk of comm's newest events.
+fn last_turns(repo: &Repo, domains: &mut [DomainStatus]) -> Result<(), CommError> {
+    let mut wanted: Vec<usize> = (0..domains.len())
+        .filter(|&i| {
+            let d = &domains[i];
+            d.usage.is_some() && !d.runtime.as_ref().is_some_and(|r| r.running)
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let mut seen = 0;
+    comm::walk(repo, repo.ref_tip(comm::COMM_REF)?, |logged| {
+        seen += 1;
+        if logged.event.kind == crate::runtime::TURN_KIND {
+            if let Some(at) = wanted
+                .iter()
+                .position(|&i| domains[i].name == logged.event.from)
+            {
+                domains[wanted.remove(at)].last_turn = Some(logged.event.subject.clone());
+            }
+        }
+        if wanted.is_empty() || seen >= TURN_LOOKBACK {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
     })
 }
 

@@ -732,3 +732,154 @@ fn two_clones_each_running_up_sync_for_one_domain_complete_the_cross_domain_grap
     );
     assert_no_process_left(&env);
 }
+
+/// The app whose web agent runs the shell script `body` (`cli: command`),
+/// with a task for web.
+fn web_script_agent(env: &Env, body: &str) -> PathBuf {
+    let script = env.path("agent.sh");
+    write(&script, body);
+    let root = app(
+        env,
+        &format!(
+            "agents:\n  web:\n    cli: command\n    command: [sh, {}]\n",
+            script.display()
+        ),
+    );
+    add_task(env, &root, "web", "build the web", &[]);
+    root
+}
+
+/// `status` and `status --json` in `root`: its text and web's `runtime`.
+fn web_status(env: &Env, root: &Path) -> (String, serde_json::Value) {
+    let json = env.cn(root, &["--json", "status"]).expect(0).stdout;
+    // Second: once the JSON names a tool, the turn waits in it.
+    let text = env.cn(root, &["status"]).expect(0).stdout;
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let web = v["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "web")
+        .unwrap()["runtime"]
+        .clone();
+    (text, web)
+}
+
+#[test]
+fn status_names_the_tool_call_a_turn_is_in_and_forgets_it_when_the_turn_ends() {
+    let env = Env::new();
+    let go = env.path("go");
+    let root = web_script_agent(
+        &env,
+        &format!(
+            r#"cat <<'END'
+{{"type":"system","subtype":"init","session_id":"sess-tool","model":"fake"}}
+{{"type":"assistant","message":{{"id":"r1","content":[{{"type":"tool_use","id":"t1","name":"Bash","input":{{"command":"cargo test \u001b[31m--all"}}}}]}}}}
+END
+while [ ! -e {go} ]; do sleep 0.05; done
+cat <<'END'
+{{"type":"user","message":{{"content":[{{"type":"tool_result","tool_use_id":"t1","content":"ok"}}]}}}}
+{{"type":"result","subtype":"success","is_error":false,"num_turns":1,"total_cost_usd":0.1,"usage":{{"input_tokens":1,"output_tokens":1}}}}
+END
+"#,
+            go = go.display()
+        ),
+    );
+    let mut first = up_command(&env, &root, None, &["web"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    // During the turn: the tool, escaped, and the session.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (text, runtime) = loop {
+        let (text, runtime) = web_status(&env, &root);
+        if runtime["tool"].is_string() {
+            break (text, runtime);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "status never named the tool: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(runtime["tool"], "Bash: cargo test \u{1b}[31m--all");
+    assert_eq!(runtime["session"], "sess-tool");
+    assert_eq!(runtime["state"], "working");
+    assert!(
+        text.contains("now Bash: cargo test \\x1b[31m--all; session sess-tool"),
+        "{text}"
+    );
+
+    // After the turn: gone.
+    write(&go, "");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while events(&env, &root, "turn").is_empty() {
+        assert!(Instant::now() < deadline, "the turn never ended");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (text, runtime) = loop {
+        let (text, runtime) = web_status(&env, &root);
+        if runtime["state"] == "idle" {
+            break (text, runtime);
+        }
+        assert!(Instant::now() < deadline, "web never went idle: {text}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(runtime["tool"].is_null(), "{runtime}");
+    assert!(!text.contains("now Bash"), "{text}");
+    // The session up continues stays shown.
+    assert!(runtime["session"].is_string(), "{runtime}");
+    assert!(text.contains("; session "), "{text}");
+
+    unsafe { libc::kill(first.id() as i32, libc::SIGTERM) };
+    assert!(first.wait().unwrap().success());
+    // No `up` runs web any more: its last turn on comm is shown instead.
+    let (text, _) = web_status(&env, &root);
+    assert!(text.contains("last turn web 1: success"), "{text}");
+    assert_no_process_left(&env);
+}
+
+#[test]
+fn an_agent_whose_sandbox_keeps_git_from_committing_is_reported_to_the_human_once() {
+    let env = Env::new();
+    let root = web_script_agent(
+        &env,
+        r#"cat <<'END'
+{"type":"system","subtype":"init","session_id":"sess-sandbox","model":"fake"}
+{"type":"assistant","message":{"id":"r1","content":[{"type":"tool_use","id":"t1","name":"Bash","input":{"command":"git commit -am work"}}]}}
+{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"t1","is_error":true,"content":"fatal: Unable to create '/app/.git/worktrees/web/index.lock': Read-only file system"}]}}
+{"type":"result","subtype":"success","is_error":false,"num_turns":1,"total_cost_usd":0.1,"usage":{"input_tokens":1,"output_tokens":1}}
+END
+"#,
+    );
+    up(&env, &root, None, &["web", "--once"]).expect(0);
+    // A second turn hits it again: the human already knows.
+    add_task(&env, &root, "web", "more web", &[]);
+    up(&env, &root, None, &["web", "--once"]).expect(0);
+    assert_eq!(events(&env, &root, "turn").len(), 2);
+
+    let reported = events(&env, &root, "sandbox");
+    assert_eq!(reported.len(), 1, "{reported:?}");
+    let (from, to, subject, _) = &reported[0];
+    assert_eq!((from.as_str(), to.as_str()), ("web", "human"));
+    assert!(subject.contains("cannot commit"), "{subject}");
+    let body = env.git(
+        &root,
+        &["log", "-1", "--format=%B", "--grep=cannot commit", "comm"],
+    );
+    assert!(
+        body.contains("index.lock': Read-only file system"),
+        "{body}"
+    );
+    assert!(body.contains("--add-dir"), "{body}");
+    assert!(
+        body.contains("sandbox_workspace_write.writable_roots"),
+        "{body}"
+    );
+    let inbox = env.cn(&root, &["--as", "human", "inbox"]).expect(0).stdout;
+    assert!(inbox.contains("cannot commit"), "{inbox}");
+    assert_no_process_left(&env);
+}

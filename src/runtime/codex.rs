@@ -92,6 +92,34 @@ pub(super) fn interactive(settings: &AgentSettings, session: &str) -> (String, V
     (program, args)
 }
 
+/// Keeps the stream's calls in flight (what `status` shows as the tool in
+/// use) and notices a command whose output shows the sandbox keeping git
+/// from writing, as the Claude stream does from its tool results.
+fn track_call(stream: &mut TurnStream, kind: &str, item: &Value) {
+    let name = match item.get("type").and_then(Value::as_str) {
+        Some("command_execution") => "exec",
+        Some("file_change") => "file_change",
+        Some("mcp_tool_call") => item.get("tool").and_then(Value::as_str).unwrap_or("mcp"),
+        _ => return,
+    };
+    let id = item
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    stream.pending.retain(|(p, _)| *p != id);
+    if kind == "item.completed" {
+        let output = item.get("aggregated_output").and_then(Value::as_str);
+        if stream.sandbox.is_none() {
+            stream.sandbox = output.and_then(super::stream::sandbox_denial);
+        }
+    } else {
+        stream
+            .pending
+            .push((id, super::stream::describe_tool(name, item)));
+    }
+}
+
 /// Takes one Codex event (already parsed); `false` if it is not one.
 pub(super) fn feed(stream: &mut TurnStream, kind: &str, v: &Value) -> bool {
     let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
@@ -108,6 +136,7 @@ pub(super) fn feed(stream: &mut TurnStream, kind: &str, v: &Value) -> bool {
         }
         "item.started" | "item.updated" | "item.completed" => {
             let item = v.get("item").unwrap_or(&Value::Null);
+            track_call(stream, kind, item);
             match item.get("type").and_then(Value::as_str) {
                 Some("command_execution") => stream.tool = Some("exec_command".into()),
                 Some("file_change") => stream.tool = Some("file_change".into()),
@@ -288,6 +317,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_finished_command_is_no_longer_in_use_and_a_sandbox_denial_is_noticed() {
+        let mut s = TurnStream::default();
+        s.feed(r#"{"type":"item.started","item":{"id":"c1","type":"command_execution","command":"git commit -m x"}}"#);
+        assert_eq!(s.current_tool(), Some("exec: git commit -m x"));
+        s.feed(r#"{"type":"item.completed","item":{"id":"c1","type":"command_execution","command":"git commit -m x","aggregated_output":"fatal: Unable to create '/r/.git/worktrees/web/index.lock': Read-only file system\n","exit_code":128}}"#);
+        assert_eq!(s.current_tool(), None);
+        assert!(
+            s.sandbox
+                .as_deref()
+                .is_some_and(|l| l.contains("Read-only")),
+            "{:?}",
+            s.sandbox
+        );
+    }
+
+    #[test]
     fn reads_thread_items_and_turn_usage() {
         let mut s = TurnStream::default();
         s.feed(r#"{"type":"thread.started","thread_id":"th-1"}"#);
@@ -297,6 +342,7 @@ mod tests {
         s.feed(r#"{"type":"turn.completed","usage":{"input_tokens":900,"cached_input_tokens":300,"output_tokens":40}}"#);
         assert_eq!(s.session.as_deref(), Some("th-1"));
         assert_eq!(s.tool.as_deref(), Some("exec_command"));
+        assert_eq!(s.current_tool(), Some("exec: ls"));
         assert!(s.cumulative);
         let r = s.result.unwrap();
         assert_eq!(r.subtype, "success");

@@ -42,7 +42,7 @@ use crate::config::Config;
 use crate::git::Repo;
 
 pub use supervisor::{dry_run, run, Options, Planned, Progress, Summary};
-pub use usage::{Turn, Usage, CRASHED_KIND, STALLED_KIND, TURN_KIND};
+pub use usage::{Turn, Usage, CRASHED_KIND, SANDBOX_KIND, STALLED_KIND, TURN_KIND};
 
 /// Why `up` could not start or go on.
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +120,19 @@ impl State {
     }
 }
 
+/// The file in a domain's runtime folder saying what its running turn
+/// does now ([`Now`] as JSON); removed when the turn ends.
+pub const NOW: &str = "now.json";
+
+/// What a running turn is doing, as its stream said so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Now {
+    /// The session the turn runs in.
+    pub session: Option<String>,
+    /// Its tool call without a result yet (`Bash: cargo test`).
+    pub tool: Option<String>,
+}
+
 /// A domain's agent as this machine's `up` last left it (for `status`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Local {
@@ -130,6 +143,8 @@ pub struct Local {
     pub state: String,
     pub session: Option<String>,
     pub turns: u64,
+    /// The tool call its running turn is in (`Bash: cargo test`).
+    pub tool: Option<String>,
 }
 
 /// What this machine knows of `domain`'s agent; `None` if `up` never ran it here.
@@ -146,11 +161,17 @@ pub fn local(repo: &Repo, domain: &str) -> Option<Local> {
         s if running => s,
         _ => "stopped",
     };
+    let now: Now = std::fs::read_to_string(dir.join(NOW))
+        .ok()
+        .filter(|_| running && state == "working")
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
     Some(Local {
         running,
         state: state.to_owned(),
-        session: memory.session,
+        session: now.session.or(memory.session),
         turns: memory.turns,
+        tool: now.tool,
     })
 }
 

@@ -71,6 +71,12 @@ pub struct TurnStream {
     pub cumulative: bool,
     /// The agent's last message so far (Codex: its final answer).
     pub last_text: String,
+    /// Tool calls without a `tool_result` yet: their id and what they do
+    /// (`Bash: cargo test`), oldest first.
+    pub pending: Vec<(String, String)>,
+    /// The first tool result that shows git unable to write the main
+    /// repository from the sandbox (its first matching line).
+    pub sandbox: Option<String>,
 }
 
 impl TurnStream {
@@ -101,6 +107,28 @@ impl TurnStream {
                 for block in blocks.into_iter().flatten() {
                     if block.get("type").and_then(Value::as_str) == Some("tool_use") {
                         self.tool = text(block, "name");
+                        let name = block.get("name").and_then(Value::as_str).unwrap_or("tool");
+                        let input = block.get("input").unwrap_or(&Value::Null);
+                        self.pending.push((
+                            text(block, "id").unwrap_or_default(),
+                            describe_tool(name, input),
+                        ));
+                    }
+                }
+            }
+            Some("user") => {
+                let blocks = value
+                    .get("message")
+                    .and_then(|m| m.get("content"))
+                    .and_then(Value::as_array);
+                for block in blocks.into_iter().flatten() {
+                    if block.get("type").and_then(Value::as_str) != Some("tool_result") {
+                        continue;
+                    }
+                    let id = text(block, "tool_use_id").unwrap_or_default();
+                    self.pending.retain(|(p, _)| *p != id);
+                    if self.sandbox.is_none() {
+                        self.sandbox = sandbox_denial(&result_text(block));
                     }
                 }
             }
@@ -111,6 +139,57 @@ impl TurnStream {
             None => {}
         }
     }
+}
+
+impl TurnStream {
+    /// The tool call running now: the latest one without a result.
+    pub fn current_tool(&self) -> Option<&str> {
+        self.pending.last().map(|(_, what)| what.as_str())
+    }
+}
+
+/// A tool call as `Name: what` (the command, file, pattern or URL its
+/// `input` is about, on one line, at most 80 characters), or just its name.
+pub(super) fn describe_tool(name: &str, input: &Value) -> String {
+    match ["command", "file_path", "pattern", "url", "path"]
+        .iter()
+        .find_map(|k| input.get(*k).and_then(Value::as_str))
+    {
+        Some(what) if !what.trim().is_empty() => format!("{}: {}", cut(name, 40), cut(what, 80)),
+        _ => cut(name, 40),
+    }
+}
+
+/// The text of a `tool_result` block (a string or text parts).
+fn result_text(block: &Value) -> String {
+    match block.get("content") {
+        Some(Value::String(t)) => t.clone(),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
+/// The line of a tool's output that shows git refused to write outside
+/// the sandbox's writable roots: a lock file, the worktree's admin folder
+/// or the objects of the main repository on a read-only file system or
+/// not permitted.
+pub fn sandbox_denial(output: &str) -> Option<String> {
+    output
+        .lines()
+        .find(|line| {
+            let denied = line.contains("Read-only file system")
+                || line.contains("Operation not permitted")
+                || line.contains("Permission denied");
+            let git = line.contains(".git/")
+                || line.contains("index.lock")
+                || line.contains("insufficient permission for adding an object");
+            denied && git
+        })
+        .map(|line| cut(line, 300))
 }
 
 /// Reads a `result` line: the tokens summed over `modelUsage` (every model
@@ -312,6 +391,52 @@ mod tests {
                 cache_read: 3,
                 cache_write: 2
             }
+        );
+    }
+
+    #[test]
+    fn the_current_tool_is_the_latest_call_without_a_result() {
+        let mut s = TurnStream::default();
+        s.feed(r#"{"type":"assistant","message":{"id":"r1","content":[{"type":"tool_use","id":"a","name":"Bash","input":{"command":"cargo   test\n--all"}}]}}"#);
+        assert_eq!(s.current_tool(), Some("Bash: cargo test --all"));
+        s.feed(r#"{"type":"assistant","message":{"id":"r1","content":[{"type":"tool_use","id":"b","name":"Read","input":{"file_path":"src/x.rs"}}]}}"#);
+        assert_eq!(s.current_tool(), Some("Read: src/x.rs"));
+        s.feed(r#"{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"b","content":"ok"}]}}"#);
+        assert_eq!(s.current_tool(), Some("Bash: cargo test --all"));
+        s.feed(r#"{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"a","content":[{"type":"text","text":"ok"}]}]}}"#);
+        assert_eq!(s.current_tool(), None);
+        let long = format!(
+            r#"{{"type":"assistant","message":{{"id":"r2","content":[{{"type":"tool_use","id":"c","name":"Bash","input":{{"command":"{}"}}}}]}}}}"#,
+            "x".repeat(500)
+        );
+        s.feed(&long);
+        assert_eq!(
+            s.current_tool().unwrap().chars().count(),
+            "Bash: ".len() + 81
+        );
+        assert!(s.sandbox.is_none());
+    }
+
+    #[test]
+    fn git_refused_by_the_sandbox_is_recognized_in_tool_results_only() {
+        for denied in [
+            "fatal: Unable to create '/repo/.git/worktrees/web/index.lock': Read-only file system",
+            "error: unable to create file /repo/.git/objects/ab/cd: Operation not permitted",
+            "error: insufficient permission for adding an object to repository database /repo/.git/objects: Permission denied",
+        ] {
+            assert!(sandbox_denial(&format!("On branch web\n{denied}")).is_some(), "{denied}");
+        }
+        assert_eq!(sandbox_denial("cp: /etc/x: Permission denied"), None);
+        assert_eq!(sandbox_denial("nothing to commit"), None);
+        let mut s = TurnStream::default();
+        s.feed(r#"{"type":"assistant","message":{"id":"r","content":[{"type":"text","text":"fatal: Unable to create '/r/.git/index.lock': Read-only file system"}]}}"#);
+        assert!(s.sandbox.is_none());
+        s.feed(r#"{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"a","is_error":true,"content":"fatal: Unable to create '/r/.git/worktrees/web/index.lock': Read-only file system"}]}}"#);
+        assert_eq!(
+            s.sandbox.as_deref(),
+            Some(
+                "fatal: Unable to create '/r/.git/worktrees/web/index.lock': Read-only file system"
+            )
         );
     }
 }

@@ -24,11 +24,17 @@ use super::codex::{self, Ledger};
 use super::lock::{lock_domain, DomainLock};
 use super::stream::{Outcome, Tokens, TurnStream};
 use super::turn::{drive, kill_group, reap_leftovers, spawn, Cut, Ended, Limits, GRACE};
-use super::usage::{record_escalation, record_turn, Turn, CRASHED_KIND, STALLED_KIND};
+use super::usage::{
+    record_escalation, record_sandbox, record_turn, Turn, CRASHED_KIND, STALLED_KIND,
+};
 use super::work::{assess, remember, waiting, Item, Memory, Work};
 use super::{agent_dir, select, RuntimeError, State};
 use crate::config::{AgentCli, AgentSettings, Config};
 use crate::git::Repo;
+
+/// The file in a domain's runtime folder recording that the human was told
+/// its agent's sandbox keeps git from committing (so they are told once).
+const SANDBOX_TOLD: &str = "sandbox-reported";
 
 /// Re-read comm this often even if no ref change was seen (a safety net).
 const SAFETY_TICK: Duration = Duration::from_secs(30);
@@ -826,6 +832,14 @@ impl Supervisor<'_> {
         let _ = fs::remove_file(slot.dir.join("agent.pid"));
         let stream = ended.stream;
         adopt_session(&slot.settings, &stream, &mut turn.session, &mut slot.memory);
+        if let Some(line) = &stream.sandbox {
+            // Once per domain on this machine: the fix is the human's.
+            let told = slot.dir.join(SANDBOX_TOLD);
+            if !told.exists() {
+                record_sandbox(self.repo, &slot.name, slot.settings.cli.as_str(), line)?;
+                let _ = fs::write(&told, format!("{line}\n"));
+            }
+        }
         let stall = crate::clock::format_duration(slot.settings.stall_after);
         let (ok, why) = match (ended.cut, ended.code) {
             // Cut at its limit of model calls: a finished turn, not a crash.

@@ -131,6 +131,10 @@ pub(super) async fn drive(
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let out_log = dir.join("stream.jsonl");
+    let now_file = dir.join(super::NOW);
+    let now_path = now_file.clone();
+    // What an `up` killed outright left there is not this turn's.
+    let _ = fs::remove_file(&now_file);
     let err_log = dir.join("stderr.log");
     for log in [&out_log, &err_log] {
         if fs::metadata(log).is_ok_and(|m| m.len() > ROTATE_BYTES) {
@@ -147,6 +151,7 @@ pub(super) async fn drive(
             return (stream, cut);
         };
         let mut lines = BufReader::new(out).lines();
+        let mut shown = super::Now::default();
         loop {
             match tokio::time::timeout(limits.stall_after, lines.next_line()).await {
                 Ok(Ok(Some(line))) => {
@@ -154,6 +159,16 @@ pub(super) async fn drive(
                         let _ = writeln!(f, "{line}");
                     }
                     stream.feed(&line);
+                    let now = super::Now {
+                        session: stream.session.clone(),
+                        tool: stream.current_tool().map(str::to_owned),
+                    };
+                    if now != shown {
+                        // One small file, rewritten only when it changes.
+                        let text = serde_json::to_string(&now).unwrap_or_default();
+                        let _ = crate::cachefile::write_atomic(&now_path, &text);
+                        shown = now;
+                    }
                     let calls = stream.responses.len() as u64;
                     if cut.is_none() && limits.max_calls.is_some_and(|m| calls > u64::from(m)) {
                         cut = Some(Cut::MaxTurns);
@@ -191,6 +206,7 @@ pub(super) async fn drive(
     kill_group(pgid, libc::SIGKILL);
     over.store(true, Ordering::SeqCst);
     let (stream, cut) = reader.await.unwrap_or_default();
+    let _ = fs::remove_file(&now_file);
     let stderr_tail = errors.await.unwrap_or_default();
     let code = status.ok().map(|s| {
         use std::os::unix::process::ExitStatusExt;

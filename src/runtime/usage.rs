@@ -16,6 +16,9 @@ pub const TURN_KIND: &str = "turn";
 pub const CRASHED_KIND: &str = "crashed";
 /// Event kind of a domain whose agent stalled twice in a row.
 pub const STALLED_KIND: &str = "stalled";
+/// Event kind of an agent whose git cannot write the main repository from
+/// its sandbox (it cannot commit in its linked worktree).
+pub const SANDBOX_KIND: &str = "sandbox";
 /// Directory of the per-domain totals on comm.
 pub const DIR: &str = "usage";
 
@@ -224,4 +227,76 @@ pub fn record_escalation(
         }))
     })?;
     Ok(appended.expect("a crash report always appends"))
+}
+
+/// Tells the human, once, that `domain`'s agent (`cli`) cannot commit in
+/// its linked worktree because its sandbox keeps git from writing the main
+/// repository's `.git` (`line`: the error its tool saw), and which setting
+/// to change. Changes no state.
+pub fn record_sandbox(
+    repo: &Repo,
+    domain: &str,
+    cli: &str,
+    line: &str,
+) -> Result<Appended, CommError> {
+    let git_dir = repo.common_dir().display().to_string();
+    let fix = sandbox_fix(cli, &git_dir);
+    let appended = append(repo, |_| {
+        let mut event = Event::new(
+            SANDBOX_KIND,
+            domain,
+            format!("{domain}'s agent cannot commit: its sandbox keeps git from writing {git_dir}"),
+        );
+        event.to = vec![HUMAN.to_owned()];
+        event.body = format!(
+            "A linked worktree keeps its index, refs and objects in the main repository's \
+             `.git`, outside the worktree, and the agent's sandbox does not let git write \
+             there. Its tool saw:\n\n```\n{}\n```\n\nFix: {fix}; then the next turn can commit.\n",
+            line.replace("```", "'''")
+        );
+        Ok(Some(Change {
+            event,
+            edits: Vec::new(),
+        }))
+    })?;
+    Ok(appended.expect("a sandbox report always appends"))
+}
+
+/// The setting that lets `cli`'s sandbox write `git_dir` (both for a
+/// `command:` agent, whose CLI comm-node does not know).
+fn sandbox_fix(cli: &str, git_dir: &str) -> String {
+    let claude = format!(
+        "for Claude Code, add `{git_dir}` to the sandbox's writable paths: `--add-dir {git_dir}` \
+         in the domain's `args:` under `agents:` in comm.yaml (or in its sandbox settings)"
+    );
+    let codex = format!(
+        "for Codex, add `{git_dir}` to `sandbox_workspace_write.writable_roots` \
+         (its config.toml, or `-c 'sandbox_workspace_write.writable_roots=[\"{git_dir}\"]'` \
+         in the domain's `args:`)"
+    );
+    match cli {
+        "claude" => claude,
+        "codex" => codex,
+        _ => format!("{claude}; {codex}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sandbox_fix_names_the_setting_of_the_agents_cli() {
+        let claude = sandbox_fix("claude", "/r/.git");
+        assert!(claude.contains("--add-dir /r/.git"), "{claude}");
+        assert!(!claude.contains("writable_roots"), "{claude}");
+        let codex = sandbox_fix("codex", "/r/.git");
+        assert!(
+            codex.contains("sandbox_workspace_write.writable_roots"),
+            "{codex}"
+        );
+        assert!(!codex.contains("--add-dir"), "{codex}");
+        let unknown = sandbox_fix("command", "/r/.git");
+        assert!(unknown.contains("--add-dir") && unknown.contains("writable_roots"));
+    }
 }

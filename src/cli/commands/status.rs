@@ -175,6 +175,17 @@ pub fn render(status: &Status, now: i64) -> String {
                 u.turns, u.input_tokens, u.output_tokens, u.cost_usd
             ));
         }
+        if let Some(r) = &d.runtime {
+            if let Some(tool) = &r.tool {
+                parts.push(format!("now {}", ui::sanitize(tool)));
+            }
+            if let Some(session) = &r.session {
+                parts.push(format!("session {}", ui::sanitize(session)));
+            }
+        }
+        if let Some(turn) = &d.last_turn {
+            parts.push(format!("last {}", ui::sanitize(turn)));
+        }
         out.push_str(&format!("agent {}: {}\n", d.name, parts.join("; ")));
     }
     let t = status.tasks;
