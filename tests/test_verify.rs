@@ -520,11 +520,12 @@ fn verify_passes_a_comm_built_by_a_thousand_legitimate_commands() {
     assert_eq!(again["checked"], 0, "{again}");
 }
 
-#[test]
-fn a_turn_whose_usage_totals_do_not_add_up_is_reported() {
-    let fields = [
+/// The trailers of a successful claude turn in `session` that used 100
+/// tokens in, 10 out and cost $0.5 over one second.
+fn turn_fields(session: &'static str) -> Vec<(&'static str, &'static str)> {
+    vec![
         ("Cli", "claude"),
-        ("Session", "s-1"),
+        ("Session", session),
         ("Tokens-In", "100"),
         ("Tokens-Out", "10"),
         ("Cache-Read", "0"),
@@ -532,7 +533,12 @@ fn a_turn_whose_usage_totals_do_not_add_up_is_reported() {
         ("Cost-Usd", "0.5"),
         ("Duration-Ms", "1000"),
         ("Outcome", "success"),
-    ];
+    ]
+}
+
+#[test]
+fn a_turn_whose_usage_totals_do_not_add_up_is_reported() {
+    let fields = turn_fields("s-1");
     let usage = |input: u64| {
         format!("domain: api\nturns: 1\ninput_tokens: {input}\noutput_tokens: 10\ncache_read_tokens: 0\ncache_write_tokens: 0\ncost_usd: 0.5\nduration_ms: 1000\n")
     };
@@ -567,18 +573,9 @@ fn a_turn_whose_usage_totals_do_not_add_up_is_reported() {
 #[test]
 fn a_turn_handed_off_from_its_own_session_is_reported() {
     let fields = |parent: &'static str| {
-        [
-            ("Cli", "claude"),
-            ("Session", "s-2"),
-            ("Tokens-In", "100"),
-            ("Tokens-Out", "10"),
-            ("Cache-Read", "0"),
-            ("Cache-Write", "0"),
-            ("Cost-Usd", "0.5"),
-            ("Duration-Ms", "1000"),
-            ("Outcome", "success"),
-            ("Session-Parent", parent),
-        ]
+        let mut fields = turn_fields("s-2");
+        fields.push(("Session-Parent", parent));
+        fields
     };
     let totals = "domain: api\nturns: 1\ninput_tokens: 100\noutput_tokens: 10\ncache_read_tokens: 0\ncache_write_tokens: 0\ncost_usd: 0.5\nduration_ms: 1000\n";
     for (parent, rule) in [("s-1", None), ("s-2", Some("names its own session"))] {
