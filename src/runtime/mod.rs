@@ -25,10 +25,14 @@
 pub mod agent;
 mod claude;
 pub mod codex;
+mod event_loop;
+mod inflight;
 mod lock;
+mod slot;
 pub mod stream;
 pub mod supervisor;
 mod turn;
+mod turn_end;
 pub mod usage;
 mod watch;
 pub mod work;
