@@ -467,14 +467,7 @@ fn claude_code_hands_its_session_off_through_a_published_note_to_a_fresh_session
     for t in &turns {
         assert_eq!(trailer(&t.3, "Outcome"), "success");
     }
-    let parents: Vec<&str> = turns
-        .iter()
-        .map(|t| {
-            t.3.lines()
-                .find_map(|l| l.strip_prefix("Comm-Session-Parent: "))
-                .unwrap_or("")
-        })
-        .collect();
+    let parents = parents(&turns);
     assert_eq!(parents, ["", "", a, ""]);
     // The note is the agent's final answer of its handoff turn.
     let note = env

@@ -465,14 +465,7 @@ fn assert_handed_off(env: &Env, root: &Path, sessions: &[String], prompts: &[Str
     let note = env.git(root, &["show", "comm:artifacts/web/handoff/web.md"]);
     assert_eq!(note, "HANDOFF-NOTE-4: web page half built");
     let turns = events(env, root, "turn");
-    let parents: Vec<&str> = turns
-        .iter()
-        .map(|t| {
-            t.3.lines()
-                .find_map(|l| l.strip_prefix("Comm-Session-Parent: "))
-                .unwrap_or("")
-        })
-        .collect();
+    let parents = parents(&turns);
     assert_eq!(parents, ["", "", a, ""], "{turns:?}");
     env.cn(root, &["verify"]).expect(0);
     assert_no_process_left(env);

@@ -41,9 +41,14 @@ pub fn invocation(
         ),
         ("COMM_NODE_PROMPT".to_owned(), prompt.to_owned()),
     ];
+    let turn = TurnArgs {
+        session,
+        resume,
+        prompt,
+    };
     let (program, args) = match settings.cli {
-        AgentCli::Claude => super::claude::command(settings, session, resume, prompt),
-        AgentCli::Codex => super::codex::command(settings, session, resume, prompt),
+        AgentCli::Claude => super::claude::command(settings, turn),
+        AgentCli::Codex => super::codex::command(settings, turn),
         AgentCli::Command => {
             let mut parts = settings.command.clone().into_iter();
             let program = parts.next().ok_or_else(|| RuntimeError::Unsupported {
@@ -61,6 +66,32 @@ pub fn invocation(
         env,
         cwd: worktree.to_owned(),
     })
+}
+
+/// What a driver is asked for one turn: continue `session` (or start it,
+/// `resume` false) with `prompt`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TurnArgs<'a> {
+    pub session: &'a str,
+    pub resume: bool,
+    pub prompt: &'a str,
+}
+
+/// The start of a driver's command line: its program (the one `env`
+/// names, else `default` on PATH), `lead`, then `--model` when the domain
+/// sets one.
+pub(super) fn command_start(
+    env: &str,
+    default: &str,
+    lead: &[&str],
+    settings: &AgentSettings,
+) -> (String, Vec<String>) {
+    let program = std::env::var(env).unwrap_or_else(|_| default.to_owned());
+    let mut args: Vec<String> = lead.iter().map(|a| (*a).to_owned()).collect();
+    if let Some(model) = &settings.model {
+        args.extend(["--model".into(), model.clone()]);
+    }
+    (program, args)
 }
 
 /// Refuses, before anything starts, a domain whose agent `up` cannot drive.
@@ -86,6 +117,25 @@ pub fn new_session_id() -> String {
     )
 }
 
+/// Settings for a driver's tests: `cli` on `model`, unsandboxed
+/// (`bypassPermissions`), with `args`.
+#[cfg(test)]
+pub(super) fn driver_settings(cli: AgentCli, model: &str, args: &[&str]) -> AgentSettings {
+    AgentSettings {
+        cli,
+        command: vec![],
+        model: Some(model.into()),
+        permission_mode: Some("bypassPermissions".into()),
+        args: args.iter().map(|a| (*a).to_owned()).collect(),
+        max_turns: None,
+        stall_after: 60,
+        max_restarts: 1,
+        restart_window: 600,
+        handoff_after_turns: None,
+        handoff_at: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,19 +154,7 @@ mod tests {
 
     #[test]
     fn claude_flags_are_all_declared() {
-        let settings = AgentSettings {
-            cli: AgentCli::Claude,
-            command: vec![],
-            model: Some("sonnet".into()),
-            permission_mode: Some("bypassPermissions".into()),
-            args: vec![],
-            max_turns: None,
-            stall_after: 60,
-            max_restarts: 1,
-            restart_window: 600,
-            handoff_after_turns: None,
-            handoff_at: None,
-        };
+        let settings = driver_settings(AgentCli::Claude, "sonnet", &[]);
         for resume in [false, true] {
             let inv = invocation(&settings, "api", Path::new("/w"), "s", resume, "hi").unwrap();
             for arg in inv.args.iter().filter(|a| a.starts_with('-')) {

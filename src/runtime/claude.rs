@@ -2,6 +2,7 @@
 //! `stream-json` output is read by [`super::stream`]; every flag passed is
 //! one its `--help` lists (a test checks them against the installed CLI).
 
+use super::agent::{command_start, TurnArgs};
 use crate::config::AgentSettings;
 
 /// Environment variable naming the `claude` program (default: `claude` on PATH).
@@ -19,26 +20,23 @@ pub const CLAUDE_FLAGS: &[&str] = &[
 ];
 
 /// Program and arguments of one Claude Code turn: a new session named
-/// `session` (`resume` false) or its continuation.
-pub(super) fn command(
-    settings: &AgentSettings,
-    session: &str,
-    resume: bool,
-    prompt: &str,
-) -> (String, Vec<String>) {
-    let program = std::env::var(CLAUDE_ENV).unwrap_or_else(|_| "claude".to_owned());
-    let mut args: Vec<String> = vec![
-        "-p".into(),
-        prompt.into(),
-        "--output-format".into(),
-        "stream-json".into(),
-        "--verbose".into(),
+/// `turn.session` (`turn.resume` false) or its continuation.
+pub(super) fn command(settings: &AgentSettings, turn: TurnArgs) -> (String, Vec<String>) {
+    let session_flag = if turn.resume {
+        "--resume"
+    } else {
+        "--session-id"
+    };
+    let lead = [
+        "-p",
+        turn.prompt,
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        session_flag,
+        turn.session,
     ];
-    args.push(if resume { "--resume" } else { "--session-id" }.into());
-    args.push(session.into());
-    if let Some(model) = &settings.model {
-        args.extend(["--model".into(), model.clone()]);
-    }
+    let (program, mut args) = command_start(CLAUDE_ENV, "claude", &lead, settings);
     if let Some(mode) = &settings.permission_mode {
         args.extend(["--permission-mode".into(), mode.clone()]);
     }
@@ -48,11 +46,7 @@ pub(super) fn command(
 
 /// Program and arguments opening `session` interactively (`attach`).
 pub(super) fn interactive(settings: &AgentSettings, session: &str) -> (String, Vec<String>) {
-    let program = std::env::var(CLAUDE_ENV).unwrap_or_else(|_| "claude".to_owned());
-    let mut args = vec!["--resume".to_owned(), session.to_owned()];
-    if let Some(model) = &settings.model {
-        args.extend(["--model".into(), model.clone()]);
-    }
+    let (program, mut args) = command_start(CLAUDE_ENV, "claude", &["--resume", session], settings);
     if let Some(mode) = &settings.permission_mode {
         args.extend(["--permission-mode".into(), mode.clone()]);
     }

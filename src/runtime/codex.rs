@@ -20,6 +20,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::agent::{command_start, TurnArgs};
 use super::stream::{Outcome, Tokens, TurnStream};
 use crate::config::AgentSettings;
 
@@ -44,34 +45,21 @@ fn sandbox_of(mode: &str) -> Option<&'static str> {
 }
 
 /// Program and arguments of one Codex turn.
-pub(super) fn command(
-    settings: &AgentSettings,
-    session: &str,
-    resume: bool,
-    prompt: &str,
-) -> (String, Vec<String>) {
-    let program = std::env::var(CODEX_ENV).unwrap_or_else(|_| "codex".to_owned());
+pub(super) fn command(settings: &AgentSettings, turn: TurnArgs) -> (String, Vec<String>) {
     // A login shell (Codex's default for commands) resets PATH from the
     // system profile, losing the folder `up` put `comm-node` in.
-    let mut args: Vec<String> = vec![
-        "exec".into(),
-        "--json".into(),
-        "--config".into(),
-        "allow_login_shell=false".into(),
-    ];
-    if let Some(model) = &settings.model {
-        args.extend(["--model".into(), model.clone()]);
-    }
+    let lead = ["exec", "--json", "--config", "allow_login_shell=false"];
+    let (program, mut args) = command_start(CODEX_ENV, "codex", &lead, settings);
     if let Some(sandbox) = settings.permission_mode.as_deref().and_then(sandbox_of) {
         args.extend(["--sandbox".into(), sandbox.into()]);
     }
     // `args` from comm.yaml are exec options: they go before the
     // subcommand and the prompt.
     args.extend(settings.args.iter().cloned());
-    if resume {
-        args.extend(["resume".into(), session.into()]);
+    if turn.resume {
+        args.extend(["resume".into(), turn.session.into()]);
     }
-    args.push(prompt.into());
+    args.push(turn.prompt.into());
     (program, args)
 }
 
@@ -79,11 +67,7 @@ pub(super) fn command(
 /// (`attach`): `codex resume ID` with the domain's model and sandbox, and
 /// its `args` (a provider set with `-c` applies here too).
 pub(super) fn interactive(settings: &AgentSettings, session: &str) -> (String, Vec<String>) {
-    let program = std::env::var(CODEX_ENV).unwrap_or_else(|_| "codex".to_owned());
-    let mut args: Vec<String> = vec!["resume".into()];
-    if let Some(model) = &settings.model {
-        args.extend(["--model".into(), model.clone()]);
-    }
+    let (program, mut args) = command_start(CODEX_ENV, "codex", &["resume"], settings);
     if let Some(sandbox) = settings.permission_mode.as_deref().and_then(sandbox_of) {
         args.extend(["--sandbox".into(), sandbox.into()]);
     }
@@ -315,6 +299,7 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::agent::driver_settings;
 
     #[test]
     fn a_finished_command_is_no_longer_in_use_and_a_sandbox_denial_is_noticed() {
@@ -406,20 +391,13 @@ mod tests {
 
     #[test]
     fn resume_names_the_thread_after_the_flags() {
-        let settings = AgentSettings {
-            cli: crate::config::AgentCli::Codex,
-            command: vec![],
-            model: Some("gpt-x".into()),
-            permission_mode: Some("bypassPermissions".into()),
-            args: vec!["-c".into(), "k=v".into()],
-            max_turns: None,
-            stall_after: 60,
-            max_restarts: 1,
-            restart_window: 600,
-            handoff_after_turns: None,
-            handoff_at: None,
+        let settings = driver_settings(crate::config::AgentCli::Codex, "gpt-x", &["-c", "k=v"]);
+        let turn = |session, resume, prompt| TurnArgs {
+            session,
+            resume,
+            prompt,
         };
-        let (_, first) = command(&settings, "placeholder", false, "go");
+        let (_, first) = command(&settings, turn("placeholder", false, "go"));
         assert_eq!(
             first,
             [
@@ -436,7 +414,7 @@ mod tests {
                 "go"
             ]
         );
-        let (_, next) = command(&settings, "th-1", true, "more");
+        let (_, next) = command(&settings, turn("th-1", true, "more"));
         assert_eq!(&next[next.len() - 3..], ["resume", "th-1", "more"]);
     }
 }

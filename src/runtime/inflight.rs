@@ -146,11 +146,7 @@ pub(super) fn recover(
                 task: inflight.task.clone(),
                 tokens: turn_tokens(dir, &inflight.session, &stream, &result)?,
                 cost_usd: result.cost_usd,
-                cost_text: if result.cost_text.is_empty() {
-                    "0".into()
-                } else {
-                    result.cost_text.clone()
-                },
+                cost_text: cost_text(&result),
                 cost_reported: !result.cost_not_reported,
                 duration_ms: 0,
                 outcome: "interrupted (up died)".into(),
@@ -202,6 +198,15 @@ pub(super) fn adopt_session(
         memory.session = Some(real.clone());
     }
     *session = real;
+}
+
+/// The cost a turn's `result` reports, as its text ("0" when it names none).
+pub(super) fn cost_text(result: &Outcome) -> String {
+    if result.cost_text.is_empty() {
+        "0".into()
+    } else {
+        result.cost_text.clone()
+    }
 }
 
 /// The tokens a turn used. A CLI that reports the session's running total

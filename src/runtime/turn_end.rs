@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::event_loop::Supervisor;
 use super::inflight::{
-    adopt_session, load_inflight, save_inflight, turn_tokens, Running, INFLIGHT,
+    adopt_session, cost_text, load_inflight, save_inflight, turn_tokens, Running, INFLIGHT,
 };
 use super::slot::{backoff, handoff_due, save_memory, set_state, HANDOFF_PROMPT};
 use super::supervisor::Progress;
@@ -84,11 +84,7 @@ impl Supervisor<'_> {
                     .or(turn.task.clone()),
                 tokens: turn_tokens(&slot.dir, &turn.session, &stream, &result)?,
                 cost_usd: result.cost_usd,
-                cost_text: if result.cost_text.is_empty() {
-                    "0".into()
-                } else {
-                    result.cost_text.clone()
-                },
+                cost_text: cost_text(&result),
                 cost_reported: !result.cost_not_reported,
                 duration_ms: ended.elapsed.as_millis() as u64,
                 outcome,

@@ -17,36 +17,14 @@ pub const CLAUDE_VERSION: &str = "2.1.328";
 /// `claude` from npm, installed once into the target dir.
 pub fn claude() -> PathBuf {
     static INSTALL: Mutex<()> = Mutex::new(());
-    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    let prefix = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("claude-npm");
-    let bin = prefix.join("node_modules/.bin/claude");
-    let version = |bin: &Path| {
-        Command::new(bin)
-            .arg("--version")
-            .output()
-            .ok()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default()
-    };
-    if !version(&bin).starts_with(CLAUDE_VERSION) {
-        std::fs::create_dir_all(&prefix).unwrap();
-        let status = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
-            .arg(&prefix)
-            .arg(format!("@anthropic-ai/claude-code@{CLAUDE_VERSION}"))
-            .status()
-            .expect("npm is installed (the agent runtime tests need node and npm)");
-        assert!(
-            status.success(),
-            "npm install @anthropic-ai/claude-code failed"
-        );
-    }
-    assert!(
-        version(&bin).starts_with(CLAUDE_VERSION),
-        "{}",
-        version(&bin)
-    );
-    bin
+    npm_cli(
+        &INSTALL,
+        "claude-npm",
+        "claude",
+        "@anthropic-ai/claude-code",
+        CLAUDE_VERSION,
+        CLAUDE_VERSION,
+    )
 }
 
 /// The pinned Codex release the tests drive.
@@ -55,10 +33,32 @@ pub const CODEX_VERSION: &str = "0.169.0";
 /// `codex` from npm, installed once into the target dir.
 pub fn codex() -> PathBuf {
     static INSTALL: Mutex<()> = Mutex::new(());
-    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    let prefix = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("codex-npm");
-    let bin = prefix.join("node_modules/.bin/codex");
-    let version = |bin: &Path| {
+    let wanted = format!("codex-cli {CODEX_VERSION}");
+    npm_cli(
+        &INSTALL,
+        "codex-npm",
+        "codex",
+        "@openai/codex",
+        CODEX_VERSION,
+        &wanted,
+    )
+}
+
+/// The CLI `bin` of npm `package` at `version`, installed once (under
+/// `install`) into folder `dir` of the target dir; `--version` must print
+/// `wanted` first.
+fn npm_cli(
+    install: &Mutex<()>,
+    dir: &str,
+    bin: &str,
+    package: &str,
+    version: &str,
+    wanted: &str,
+) -> PathBuf {
+    let _guard = install.lock().unwrap_or_else(|e| e.into_inner());
+    let prefix = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(dir);
+    let bin = prefix.join("node_modules/.bin").join(bin);
+    let installed = |bin: &Path| {
         Command::new(bin)
             .arg("--version")
             .output()
@@ -66,18 +66,17 @@ pub fn codex() -> PathBuf {
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default()
     };
-    let wanted = format!("codex-cli {CODEX_VERSION}");
-    if !version(&bin).starts_with(&wanted) {
+    if !installed(&bin).starts_with(wanted) {
         std::fs::create_dir_all(&prefix).unwrap();
         let status = Command::new("npm")
             .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
             .arg(&prefix)
-            .arg(format!("@openai/codex@{CODEX_VERSION}"))
+            .arg(format!("{package}@{version}"))
             .status()
             .expect("npm is installed (the agent runtime tests need node and npm)");
-        assert!(status.success(), "npm install @openai/codex failed");
+        assert!(status.success(), "npm install {package} failed");
     }
-    assert!(version(&bin).starts_with(&wanted), "{}", version(&bin));
+    assert!(installed(&bin).starts_with(wanted), "{}", installed(&bin));
     bin
 }
 
@@ -287,6 +286,19 @@ pub fn events(env: &Env, root: &Path, kind: &str) -> Vec<(String, String, String
                     f[4].to_owned(),
                 )
             })
+        })
+        .collect()
+}
+
+/// The session each turn names as its parent (`Comm-Session-Parent`), ""
+/// for a turn that names none.
+pub fn parents(turns: &[(String, String, String, String)]) -> Vec<&str> {
+    turns
+        .iter()
+        .map(|t| {
+            t.3.lines()
+                .find_map(|l| l.strip_prefix("Comm-Session-Parent: "))
+                .unwrap_or("")
         })
         .collect()
 }
