@@ -126,6 +126,9 @@ pub fn gather(
         };
         let known = repo.find_worktree(name)?.filter(|w| w.present);
         let worktree = scaffold::worktree_path(repo, &root, config, name)?;
+        let runtime = crate::runtime::local(repo, name);
+        let usage: Option<crate::runtime::Usage> =
+            snapshot.read_yaml(&crate::runtime::Usage::path_of(name))?;
         let live = liveness.remove(name).unwrap_or(health::Liveness {
             last: None,
             claimed: Vec::new(),
@@ -166,12 +169,14 @@ pub fn gather(
                 .iter()
                 .find(|e| &e.domain == name)
                 .map(|e| e.short().to_owned()),
-            runtime: crate::runtime::local(repo, name),
-            usage: snapshot.read_yaml(&crate::runtime::Usage::path_of(name))?,
-            last_turn: None,
+            last_turn: usage
+                .as_ref()
+                .filter(|_| !runtime.as_ref().is_some_and(|r| r.running))
+                .and_then(|u| u.last_turn.clone()),
+            runtime,
+            usage,
         });
     }
-    last_turns(repo, &mut domains)?;
     Ok(Status {
         project: config.project.clone(),
         main: config.main.clone(),
@@ -184,40 +189,6 @@ pub fn gather(
             None => None,
         },
         disk: None,
-    })
-}
-
-/// How far back status looks for the last `turn` of a domain run elsewhere.
-const TURN_LOOKBACK: usize = 2000;
-
-/// Fills `last_turn` of the domains with turns on comm that no `up` runs
-/// here, from one bounded walk of comm's newest events.
-fn last_turns(repo: &Repo, domains: &mut [DomainStatus]) -> Result<(), CommError> {
-    let mut wanted: Vec<usize> = (0..domains.len())
-        .filter(|&i| {
-            let d = &domains[i];
-            d.usage.is_some() && !d.runtime.as_ref().is_some_and(|r| r.running)
-        })
-        .collect();
-    if wanted.is_empty() {
-        return Ok(());
-    }
-    let mut seen = 0;
-    comm::walk(repo, repo.ref_tip(comm::COMM_REF)?, |logged| {
-        seen += 1;
-        if logged.event.kind == crate::runtime::TURN_KIND {
-            if let Some(at) = wanted
-                .iter()
-                .position(|&i| domains[i].name == logged.event.from)
-            {
-                domains[wanted.remove(at)].last_turn = Some(logged.event.subject.clone());
-            }
-        }
-        if wanted.is_empty() || seen >= TURN_LOOKBACK {
-            std::ops::ControlFlow::Break(())
-        } else {
-            std::ops::ControlFlow::Continue(())
-        }
     })
 }
 

@@ -536,24 +536,38 @@ fn turn_fields(session: &'static str) -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// `usage/api.yaml` after one turn with `input` tokens in, its newest turn
+/// named `last`.
+fn usage_after_one_turn(input: u64, last: &str) -> String {
+    format!("domain: api\nturns: 1\ninput_tokens: {input}\noutput_tokens: 10\ncache_read_tokens: 0\ncache_write_tokens: 0\ncost_usd: 0.5\nduration_ms: 1000\nlast_turn: {last:?}\n")
+}
+
 #[test]
 fn a_turn_whose_usage_totals_do_not_add_up_is_reported() {
     let fields = turn_fields("s-1");
-    let usage = |input: u64| {
-        format!("domain: api\nturns: 1\ninput_tokens: {input}\noutput_tokens: 10\ncache_read_tokens: 0\ncache_write_tokens: 0\ncost_usd: 0.5\nduration_ms: 1000\n")
-    };
-    // The honest turn passes; one claiming fewer tokens in its totals, or
-    // signed by the human, is reported.
-    for (input, from, rule) in [
-        (100, "api", None),
-        (1, "api", Some("does not hold the totals")),
-        (100, "human", Some("may not sign")),
+    // The honest turn passes; one claiming fewer tokens in its totals,
+    // naming another turn as the newest, or signed by the human, is reported.
+    for (input, last, from, rule) in [
+        (100, "turn api 1: success", "api", None),
+        (
+            1,
+            "turn api 1: success",
+            "api",
+            Some("does not hold the totals"),
+        ),
+        (
+            100,
+            "turn api 7: success",
+            "api",
+            Some("does not hold the totals"),
+        ),
+        (100, "turn api 1: success", "human", Some("may not sign")),
     ] {
         let env = Env::new();
         let root = app(&env);
         let seq = env.seq_of(&root, "comm") + 1;
         let m = event_message("turn api 1: success", "turn", from, seq, &fields);
-        let totals = usage(input);
+        let totals = usage_after_one_turn(input, last);
         let c = forge(
             &env,
             &root,
@@ -577,13 +591,19 @@ fn a_turn_handed_off_from_its_own_session_is_reported() {
         fields.push(("Session-Parent", parent));
         fields
     };
-    let totals = "domain: api\nturns: 1\ninput_tokens: 100\noutput_tokens: 10\ncache_read_tokens: 0\ncache_write_tokens: 0\ncost_usd: 0.5\nduration_ms: 1000\n";
+    let totals = usage_after_one_turn(100, "turn api 1: success");
     for (parent, rule) in [("s-1", None), ("s-2", Some("names its own session"))] {
         let env = Env::new();
         let root = app(&env);
         let seq = env.seq_of(&root, "comm") + 1;
         let m = event_message("turn api 1: success", "turn", "api", seq, &fields(parent));
-        let c = forge(&env, &root, "comm", &[("usage/api.yaml", Some(totals))], &m);
+        let c = forge(
+            &env,
+            &root,
+            "comm",
+            &[("usage/api.yaml", Some(&totals))],
+            &m,
+        );
         match rule {
             None => {
                 env.cn(&root, &["verify"]).expect(0);

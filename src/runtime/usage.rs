@@ -35,6 +35,10 @@ pub struct Usage {
     /// The CLIs' own costs, summed, in US dollars.
     pub cost_usd: f64,
     pub duration_ms: u64,
+    /// The newest turn's subject: what `status` shows of a domain whose
+    /// agent runs elsewhere, read from here instead of walking history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_turn: Option<String>,
 }
 
 impl Usage {
@@ -42,7 +46,8 @@ impl Usage {
         format!("{DIR}/{domain}.yaml")
     }
 
-    /// These totals plus one turn.
+    /// These totals plus one turn (its subject is set by the writer, which
+    /// numbers the turn from the new total).
     pub fn plus(&self, turn: &Turn) -> Usage {
         Usage {
             domain: turn.domain.clone(),
@@ -53,6 +58,7 @@ impl Usage {
             cache_write_tokens: self.cache_write_tokens + turn.tokens.cache_write,
             cost_usd: self.cost_usd + turn.cost_usd,
             duration_ms: self.duration_ms + turn.duration_ms,
+            last_turn: None,
         }
     }
 }
@@ -150,7 +156,7 @@ pub fn record_turn(repo: &Repo, turn: &Turn) -> Result<Appended, CommError> {
     let path = Usage::path_of(&turn.domain);
     let appended = append(repo, |snapshot| {
         let before: Usage = snapshot.read_yaml(&path)?.unwrap_or_default();
-        let after = before.plus(turn);
+        let mut after = before.plus(turn);
         let t = &turn.tokens;
         let mut event = Event::new(
             TURN_KIND,
@@ -170,6 +176,7 @@ pub fn record_turn(repo: &Repo, turn: &Turn) -> Result<Appended, CommError> {
                 }
             ),
         );
+        after.last_turn = Some(event.subject.clone());
         event.fields = turn.fields();
         event.body = format!(
             "| session | task | cache read | cache write | duration | calls |\n\

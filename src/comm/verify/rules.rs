@@ -299,10 +299,11 @@ fn turn_problem(c: &Case) -> Result<Option<Broken>, CommError> {
         && expected.cache_read_tokens == after.cache_read_tokens
         && expected.cache_write_tokens == after.cache_write_tokens
         && expected.duration_ms == after.duration_ms
-        && (expected.cost_usd - after.cost_usd).abs() < 1e-9;
+        && (expected.cost_usd - after.cost_usd).abs() < 1e-9
+        && after.last_turn.as_deref() == Some(c.event.subject.as_str());
     if !same {
         return Ok(Some(format!(
-            "{own} does not hold the totals before it plus this turn"
+            "{own} does not hold the totals before it plus this turn, named by its subject"
         )));
     }
     Ok(only(c, |p| p == own))
