@@ -116,6 +116,10 @@ fn three_domains_complete_a_task_graph_through_claude_code_and_the_queue_lands_i
     // Totals on comm, and the history passes verify.
     let totals = env.git(&root, &["show", "comm:usage/api.yaml"]);
     assert!(totals.contains("turns: "), "{totals}");
+    assert!(
+        totals.contains("by_day:") && totals.contains("by_model:"),
+        "{totals}"
+    );
     env.cn(&root, &["verify"]).expect(0);
 
     let status = env.cn(&root, &["status"]).expect(0).stdout;

@@ -585,6 +585,51 @@ fn a_turn_whose_usage_totals_do_not_add_up_is_reported() {
 }
 
 #[test]
+fn a_turn_missing_from_its_breakdowns_is_reported() {
+    let mut fields = turn_fields("s-1");
+    fields.extend([
+        ("Task", "T-1"),
+        ("Model", "m-1"),
+        ("At", "2026-12-06T10:00:00Z"),
+    ]);
+    let one = "  T-1:\n    turns: 1\n    input_tokens: 100\n    output_tokens: 10\n    cache_read_tokens: 0\n    cache_write_tokens: 0\n    cost_usd: 0.5\n";
+    let whole = |task: &str, day: &str| {
+        format!(
+            "{}by_task:\n{}by_day:\n{}by_model:\n{}",
+            usage_after_one_turn(100, "turn api 1: success"),
+            one.replace("T-1", task),
+            one.replace("T-1", day),
+            one.replace("T-1", "m-1"),
+        )
+    };
+    // The turn counted under its task, day and model passes; counted under
+    // another task, or another day, is reported.
+    for (totals, rule) in [
+        (whole("T-1", "2026-12-06"), None),
+        (whole("T-2", "2026-12-06"), Some("does not hold the totals")),
+        (whole("T-1", "2026-12-05"), Some("does not hold the totals")),
+    ] {
+        let env = Env::new();
+        let root = app(&env);
+        let seq = env.seq_of(&root, "comm") + 1;
+        let m = event_message("turn api 1: success", "turn", "api", seq, &fields);
+        let c = forge(
+            &env,
+            &root,
+            "comm",
+            &[("usage/api.yaml", Some(&totals))],
+            &m,
+        );
+        match rule {
+            None => {
+                env.cn(&root, &["verify"]).expect(0);
+            }
+            Some(rule) => reported_at(&env, &root, &c, rule),
+        }
+    }
+}
+
+#[test]
 fn a_turn_handed_off_from_its_own_session_is_reported() {
     let fields = |parent: &'static str| {
         let mut fields = turn_fields("s-2");

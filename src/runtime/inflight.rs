@@ -153,6 +153,7 @@ pub(super) fn recover(
                 calls: result.num_turns.max(stream.responses.len() as u64),
                 model: stream.model.clone(),
                 parent: inflight.parent.take(),
+                at: Some(crate::clock::now()),
             },
         )?;
         inflight.recorded = true;

@@ -46,7 +46,7 @@ use crate::config::Config;
 use crate::git::Repo;
 
 pub use supervisor::{dry_run, run, Options, Planned, Progress, Summary};
-pub use usage::{Turn, Usage, CRASHED_KIND, SANDBOX_KIND, STALLED_KIND, TURN_KIND};
+pub use usage::{Totals, Turn, Usage, CRASHED_KIND, SANDBOX_KIND, STALLED_KIND, TURN_KIND};
 
 /// Why `up` could not start or go on.
 #[derive(Debug, thiserror::Error)]

@@ -65,7 +65,7 @@ pub enum Progress {
         reasons: Vec<String>,
     },
     TurnEnded {
-        turn: Turn,
+        turn: Box<Turn>,
         event: String,
     },
     Restarting {

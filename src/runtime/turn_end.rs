@@ -91,13 +91,14 @@ impl Supervisor<'_> {
                 calls: result.num_turns.max(stream.responses.len() as u64),
                 model: stream.model.clone(),
                 parent: turn.parent.clone(),
+                at: Some(crate::clock::now()),
             };
             let appended = record_turn(self.repo, &record)?;
             self.summary.turns += 1;
             // Sync before the next dispatch: what this turn did goes out.
             self.synced = None;
             progress(&Progress::TurnEnded {
-                turn: record,
+                turn: Box::new(record),
                 event: appended.event.id,
             });
             if ok {

@@ -4,6 +4,8 @@
 //! human when a domain's agent is given up on. Both are signed by the domain, through
 //! the normal append path.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::stream::Tokens;
@@ -39,6 +41,49 @@ pub struct Usage {
     /// agent runs elsewhere, read from here instead of walking history.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_turn: Option<String>,
+    /// The same totals per task the turns worked on (turns with no task
+    /// are in the domain's totals only).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_task: BTreeMap<String, Totals>,
+    /// Per UTC day (`2026-12-06`) the turns ended on.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_day: BTreeMap<String, Totals>,
+    /// Per model the CLI said it ran (`unknown` when it did not say).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_model: BTreeMap<String, Totals>,
+}
+
+/// Tokens and cost summed over some turns: one entry of a breakdown.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Totals {
+    pub turns: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub cache_write_tokens: u64,
+    pub cost_usd: f64,
+}
+
+impl Totals {
+    fn add(&mut self, turn: &Turn) {
+        self.turns += 1;
+        self.input_tokens += turn.tokens.input;
+        self.output_tokens += turn.tokens.output;
+        self.cache_read_tokens += turn.tokens.cache_read;
+        self.cache_write_tokens += turn.tokens.cache_write;
+        self.cost_usd += turn.cost_usd;
+    }
+
+    /// Equal counts, and costs equal to within rounding.
+    pub fn same_as(&self, other: &Totals) -> bool {
+        self.turns == other.turns
+            && self.input_tokens == other.input_tokens
+            && self.output_tokens == other.output_tokens
+            && self.cache_read_tokens == other.cache_read_tokens
+            && self.cache_write_tokens == other.cache_write_tokens
+            && (self.cost_usd - other.cost_usd).abs() < 1e-9
+    }
 }
 
 impl Usage {
@@ -46,22 +91,53 @@ impl Usage {
         format!("{DIR}/{domain}.yaml")
     }
 
-    /// These totals plus one turn (its subject is set by the writer, which
-    /// numbers the turn from the new total).
-    pub fn plus(&self, turn: &Turn) -> Usage {
-        Usage {
-            domain: turn.domain.clone(),
-            turns: self.turns + 1,
-            input_tokens: self.input_tokens + turn.tokens.input,
-            output_tokens: self.output_tokens + turn.tokens.output,
-            cache_read_tokens: self.cache_read_tokens + turn.tokens.cache_read,
-            cache_write_tokens: self.cache_write_tokens + turn.tokens.cache_write,
-            cost_usd: self.cost_usd + turn.cost_usd,
-            duration_ms: self.duration_ms + turn.duration_ms,
-            last_turn: None,
+    /// The domain's own totals, without the breakdowns.
+    pub fn totals(&self) -> Totals {
+        Totals {
+            turns: self.turns,
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            cache_read_tokens: self.cache_read_tokens,
+            cache_write_tokens: self.cache_write_tokens,
+            cost_usd: self.cost_usd,
         }
     }
+
+    /// These totals plus one turn, in every breakdown it belongs to (its
+    /// subject is set by the writer, which numbers the turn from the new
+    /// total).
+    pub fn plus(&self, turn: &Turn) -> Usage {
+        let mut after = self.clone();
+        let mut total = self.totals();
+        total.add(turn);
+        after.domain = turn.domain.clone();
+        after.turns = total.turns;
+        after.input_tokens = total.input_tokens;
+        after.output_tokens = total.output_tokens;
+        after.cache_read_tokens = total.cache_read_tokens;
+        after.cache_write_tokens = total.cache_write_tokens;
+        after.cost_usd = total.cost_usd;
+        after.duration_ms += turn.duration_ms;
+        after.last_turn = None;
+        if let Some(task) = &turn.task {
+            after.by_task.entry(task.clone()).or_default().add(turn);
+        }
+        if let Some(at) = turn.at {
+            let day = crate::clock::format_rfc3339(at)[..10].to_owned();
+            after.by_day.entry(day).or_default().add(turn);
+        }
+        let model = turn.model.as_deref().unwrap_or(UNKNOWN_MODEL);
+        after
+            .by_model
+            .entry(model.to_owned())
+            .or_default()
+            .add(turn);
+        after
+    }
 }
+
+/// The `by_model` key of turns whose CLI did not name its model.
+pub const UNKNOWN_MODEL: &str = "unknown";
 
 /// One finished turn, as its `turn` event records it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -88,6 +164,9 @@ pub struct Turn {
     /// The session this one took over from by a handoff (on the first
     /// turn of the new session only).
     pub parent: Option<String>,
+    /// When the turn ended, in seconds since the epoch (`Comm-At`; absent
+    /// on turns recorded before breakdowns per day existed).
+    pub at: Option<i64>,
 }
 
 impl Turn {
@@ -116,6 +195,9 @@ impl Turn {
         }
         if let Some(parent) = &self.parent {
             f.push(("Session-Parent", parent.clone()));
+        }
+        if let Some(at) = self.at {
+            f.push(("At", crate::clock::format_rfc3339(at)));
         }
         f.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
     }
@@ -146,6 +228,10 @@ impl Turn {
             calls: num("Calls").unwrap_or(0),
             model: e.field("Model").map(str::to_owned),
             parent: e.field("Session-Parent").map(str::to_owned),
+            at: match e.field("At") {
+                Some(at) => Some(crate::clock::parse_rfc3339(at)?),
+                None => None,
+            },
         })
     }
 }
@@ -291,6 +377,50 @@ fn sandbox_fix(cli: &str, git_dir: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_turn_counts_in_the_totals_and_in_its_task_day_and_model() {
+        let turn = |task: Option<&str>, model: Option<&str>, at: i64| Turn {
+            domain: "api".into(),
+            cli: "claude".into(),
+            session: "s".into(),
+            task: task.map(str::to_owned),
+            tokens: Tokens {
+                input: 10,
+                output: 2,
+                cache_read: 3,
+                cache_write: 4,
+            },
+            cost_usd: 0.25,
+            cost_text: "0.25".into(),
+            cost_reported: true,
+            duration_ms: 5,
+            outcome: "success".into(),
+            calls: 1,
+            model: model.map(str::to_owned),
+            parent: None,
+            at: Some(at),
+        };
+        let day = 1_796_000_000; // 2026-11-30 00:53:20 UTC
+        let usage = Usage::default()
+            .plus(&turn(Some("T-1"), Some("m"), day))
+            .plus(&turn(None, None, day + 86_400))
+            .plus(&turn(Some("T-1"), Some("m"), day + 60));
+        assert_eq!(usage.turns, 3);
+        assert_eq!(usage.input_tokens, 30);
+        assert!((usage.cost_usd - 0.75).abs() < 1e-12);
+        assert_eq!(usage.by_task.len(), 1);
+        assert_eq!(usage.by_task["T-1"].turns, 2);
+        assert_eq!(usage.by_task["T-1"].cache_write_tokens, 8);
+        let days: Vec<_> = usage
+            .by_day
+            .iter()
+            .map(|(d, t)| (d.as_str(), t.turns))
+            .collect();
+        assert_eq!(days, [("2026-11-30", 2), ("2026-12-01", 1)]);
+        assert_eq!(usage.by_model["m"].turns, 2);
+        assert_eq!(usage.by_model[UNKNOWN_MODEL].turns, 1);
+    }
 
     #[test]
     fn the_sandbox_fix_names_the_setting_of_the_agents_cli() {

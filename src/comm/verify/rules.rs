@@ -25,7 +25,7 @@ use super::super::{
 use crate::git::{Repo, TreeEdit};
 use crate::pathglob::PathGlob;
 use crate::queue::{untested, Entry, LANDED_KIND, REJECTED_KIND, UNTESTED_KIND};
-use crate::runtime::{Turn, Usage, CRASHED_KIND, STALLED_KIND, TURN_KIND};
+use crate::runtime::{Totals, Turn, Usage, CRASHED_KIND, STALLED_KIND, TURN_KIND};
 
 /// A broken rule, in words.
 pub(super) type Broken = String;
@@ -293,13 +293,19 @@ fn turn_problem(c: &Case) -> Result<Option<Broken>, CommError> {
     let after: Usage = serde_yaml::from_slice(bytes).expect("checked by state_file_problem");
     let before: Usage = c.before.read_yaml(&own)?.unwrap_or_default();
     let expected = before.plus(&turn);
-    let same = expected.turns == after.turns
-        && expected.input_tokens == after.input_tokens
-        && expected.output_tokens == after.output_tokens
-        && expected.cache_read_tokens == after.cache_read_tokens
-        && expected.cache_write_tokens == after.cache_write_tokens
+    let same_breakdown = |a: &BTreeMap<String, Totals>, b: &BTreeMap<String, Totals>| {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|((ka, ta), (kb, tb))| ka == kb && ta.same_as(tb))
+    };
+    let same = expected.totals().same_as(&after.totals())
         && expected.duration_ms == after.duration_ms
-        && (expected.cost_usd - after.cost_usd).abs() < 1e-9
+        // Turns written before `Comm-At` kept no breakdowns.
+        && (turn.at.is_none()
+            || (same_breakdown(&expected.by_task, &after.by_task)
+                && same_breakdown(&expected.by_day, &after.by_day)
+                && same_breakdown(&expected.by_model, &after.by_model)))
         && after.last_turn.as_deref() == Some(c.event.subject.as_str());
     if !same {
         return Ok(Some(format!(
