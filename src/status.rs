@@ -46,6 +46,7 @@ pub struct TaskCounts {
     pub claimed: usize,
     pub done: usize,
     pub failed: usize,
+    pub cancelled: usize,
 }
 
 /// One domain's line of the report.
@@ -201,6 +202,7 @@ fn count_tasks(snapshot: &Snapshot) -> Result<TaskCounts, CommError> {
             TaskStatus::Claimed => counts.claimed += 1,
             TaskStatus::Done => counts.done += 1,
             TaskStatus::Failed => counts.failed += 1,
+            TaskStatus::Cancelled => counts.cancelled += 1,
         }
         counts.ready += usize::from(board.is_ready(t));
     }

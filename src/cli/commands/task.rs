@@ -126,7 +126,7 @@ struct ListArgs {
     /// Only this domain's tasks.
     #[arg(long)]
     domain: Option<String>,
-    /// Only tasks in this state: open, claimed, done or failed.
+    /// Only tasks in this state: open, claimed, done, failed or cancelled.
     #[arg(long)]
     status: Option<String>,
 }
@@ -392,15 +392,10 @@ fn changed(ctx: &Ctx, repo: &Repo, outcome: Outcome) -> Result<(), CliError> {
 fn list(ctx: &Ctx, repo: &Repo, a: ListArgs) -> Result<(), CliError> {
     let status = match a.status.as_deref() {
         None => None,
-        Some(s) => Some(
-            [Status::Open, Status::Claimed, Status::Done, Status::Failed]
-                .into_iter()
-                .find(|v| v.as_str() == s)
-                .ok_or_else(|| {
-                    CliError::new(Kind::Usage, format!("unknown status `{s}`"))
-                        .hint("use open, claimed, done or failed")
-                })?,
-        ),
+        Some(s) => Some(Status::parse(s).ok_or_else(|| {
+            CliError::new(Kind::Usage, format!("unknown status `{s}`"))
+                .hint("use open, claimed, done, failed or cancelled")
+        })?),
     };
     let snapshot = Snapshot::take(repo)?;
     let board = task::board(&snapshot)?;

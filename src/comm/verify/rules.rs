@@ -11,12 +11,15 @@
 //! between clones), because writers prune by their own clock and replays
 //! run later than the event they replay.
 
+mod steer;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use git2::Oid;
 
 use super::super::message::{ACK_KIND, KIND as MSG_KIND};
 use super::super::reservation::{self, Reservation, RELEASE_KIND, RESERVE_KIND};
+use super::super::steer::{Halt, HALT_DIR, HALT_KIND, INJECT_KIND, RESUME_KIND};
 use super::super::task::{self, Status, Task};
 use super::super::{
     artifact, presence, registrations_at, signing, CommError, Event, Registration, Snapshot, HUMAN,
@@ -130,6 +133,8 @@ impl Judge<'_> {
             UNTESTED_KIND => only(c, |p| p == untested::STATE),
             signing::KIND => signing::key_event_problem(c.event, c.edits, c.registered),
             TURN_KIND => turn_problem(c)?,
+            HALT_KIND | RESUME_KIND => steer::halt_problem(c)?,
+            INJECT_KIND => steer::inject_problem(c),
             CRASHED_KIND | STALLED_KIND => c.edits.first().map(|e| {
                 format!(
                     "a crash report changes no state, but it changes {}",
@@ -375,7 +380,14 @@ fn task_problem(c: &Case) -> Result<Option<Broken>, CommError> {
             }
         }
         ("lapse", _, _) => lapse_problem(c)?,
-        ("dep" | "claim" | "done" | "failed" | "reopen", None, _) => Some(format!(
+        ("reassign" | "edit" | "cancel", Some(b), Some(a)) => {
+            steer::task_problem(c, action, &b, a)?
+        }
+        (
+            "dep" | "claim" | "done" | "failed" | "reopen" | "reassign" | "edit" | "cancel",
+            None,
+            _,
+        ) => Some(format!(
             "a task {action} of task {id}, which does not exist"
         )),
         (other, _, _) => Some(format!("`{other}` is no task action comm-node writes")),
@@ -385,6 +397,9 @@ fn task_problem(c: &Case) -> Result<Option<Broken>, CommError> {
 /// A claim takes one open task for its author, changing nothing else of it.
 fn claim_problem(c: &Case, b: &Task, a: &Task) -> Option<Broken> {
     let from = c.event.from.as_str();
+    if c.before.read(&Halt::path_of(from)).ok().flatten().is_some() {
+        return Some(format!("`{from}` claims task {} while it is halted", b.id));
+    }
     if b.status != Status::Open {
         return Some(format!(
             "task {} is claimed while {}",
@@ -421,7 +436,7 @@ fn finish_problem(c: &Case, b: &Task, a: &Task, action: &str) -> Result<Option<B
     let allowed = match b.status {
         Status::Claimed => from == HUMAN || b.assignee.as_deref() == Some(from),
         Status::Open => from == HUMAN,
-        Status::Done | Status::Failed => false,
+        Status::Done | Status::Failed | Status::Cancelled => false,
     };
     if !allowed {
         return Ok(Some(format!(
@@ -609,6 +624,7 @@ fn state_file_problem(path: &str, bytes: &[u8]) -> Option<Broken> {
         "queue" => serde_yaml::from_slice::<Entry>(bytes).map(|e| owner(&e.domain)),
         "agents" => serde_yaml::from_slice::<presence::Presence>(bytes).map(|_| None),
         "usage" => serde_yaml::from_slice::<Usage>(bytes).map(|u| owner(&u.domain)),
+        HALT_DIR => serde_yaml::from_slice::<Halt>(bytes).map(|h| owner(&h.domain)),
         "cursors" => serde_yaml::from_slice::<serde_yaml::Value>(bytes).map(|v| {
             let seq = v.get("seq").and_then(serde_yaml::Value::as_u64);
             seq.is_none()
