@@ -85,6 +85,8 @@ pub struct DomainStatus {
     /// For a domain no `up` runs here: the summary of its last `turn`
     /// event on comm (what its agent elsewhere did last).
     pub last_turn: Option<String>,
+    /// The human's halt, while the domain is halted (`comm-node halt`).
+    pub halted: Option<crate::comm::steer::Halt>,
 }
 
 /// Why status could not be gathered.
@@ -117,6 +119,7 @@ pub fn gather(
     let registered = comm::registrations_at(&snapshot)?;
     let readers: Vec<String> = registered.keys().cloned().collect();
     let unread = comm::unread_counts(&snapshot, &readers)?;
+    let mut halts = comm::steer::halts(&snapshot)?;
     let mut domains = Vec::new();
     for name in config.domains.keys() {
         let branch = Config::domain_branch(name);
@@ -176,6 +179,7 @@ pub fn gather(
                 .and_then(|u| u.last_turn.clone()),
             runtime,
             usage,
+            halted: halts.remove(name),
         });
     }
     Ok(Status {
