@@ -25,6 +25,7 @@
 pub mod agent;
 mod claude;
 pub mod codex;
+mod control;
 mod event_loop;
 mod inflight;
 mod lock;
