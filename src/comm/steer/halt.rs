@@ -268,18 +268,24 @@ pub fn replay_resume(
             names.push(d);
         }
     }
+    let left_out = (!kept.is_empty()).then(|| {
+        format!(
+            "{} stay halted: the human halted them on another clone while this resume was apart",
+            kept.join(", ")
+        )
+    });
     if names.is_empty() {
-        return Ok(None);
+        return match left_out {
+            None => Ok(None),
+            Some(message) => Err(CommError::Refused {
+                message,
+                hint: "comm-node status shows the halt; resume it again if it should go".into(),
+            }),
+        };
     }
     let mut fresh = event.clone();
     fresh.fields.retain(|(k, _)| k != DOMAINS);
     let change = resume_change(fresh, &names);
-    let left_out = (!kept.is_empty()).then(|| {
-        format!(
-            "{} stay halted: the human halted them on another clone after this resume was made",
-            kept.join(", ")
-        )
-    });
     Ok(Some(Redone {
         event: change.event,
         edits: change.edits,
