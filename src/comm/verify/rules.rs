@@ -2,8 +2,8 @@
 //! make that change. Each rule mirrors the writer of its kind (`message`,
 //! `reservation`, `task::ops`, `artifact`, `presence`, `queue::entry`,
 //! `queue::decision`, `replay`'s notices of rejections at sync,
-//! `runtime::usage`), so an event any comm-node command could have written
-//! passes, and a hand-made commit that claims for someone else, reserves
+//! `runtime::usage`, and the human's steering in `steer`), so an event
+//! any comm-node command could have written passes, and a hand-made commit that claims for someone else, reserves
 //! outside its scope or edits state a message may not touch is named.
 //!
 //! Reservations expire by the clock: a reservation counts here only if it
