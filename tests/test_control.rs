@@ -1,63 +1,13 @@
 //! The hand of god without `up`: `halt`/`resume`, `task reassign|edit|cancel`
 //! and `inject`, each one event only the human may write, respected by the
-//! task commands, the merge queue, `verify` and `sync` (the `up` side is in
-//! `test_control_up.rs`).
+//! task commands and the merge queue (`verify` and `sync` are in
+//! `test_control_trust.rs`, the `up` side in `test_control_up.rs`).
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
+use common::control::{add, comm_tip, inbox, json, refused, show};
 use common::{queue, Env, API_WEB};
 use serde_json::Value;
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
-}
-
-/// Adds a task as the human (`args` after the title); its id.
-fn add(env: &Env, root: &Path, title: &str, args: &[&str]) -> String {
-    let mut all = vec!["--json", "task", "add", title];
-    all.extend_from_slice(args);
-    json(&env.cn(root, &all).expect(0).stdout)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-fn show(env: &Env, root: &Path, id: &str) -> Value {
-    json(
-        &env.cn(root, &["--json", "task", "show", id])
-            .expect(0)
-            .stdout,
-    )
-}
-
-/// The subjects of `domain`'s unread inbox.
-fn inbox(env: &Env, root: &Path, domain: &str) -> Vec<String> {
-    let run = env.cn(root, &["--as", domain, "--json", "inbox"]).expect(0);
-    json(&run.stdout)
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["subject"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn comm_tip(env: &Env, root: &Path) -> String {
-    env.git(root, &["rev-parse", "comm"])
-}
-
-/// Runs `args`, expects exit `code` with `said` on stderr, and checks that
-/// comm did not move.
-#[track_caller]
-fn refused(env: &Env, root: &Path, args: &[&str], code: i32, said: &str) {
-    let before = comm_tip(env, root);
-    let run = env.cn(root, args).expect(code);
-    assert!(run.stderr.contains(said), "{args:?}: {}", run.stderr);
-    assert!(run.stderr.contains("hint:"), "{args:?}: {}", run.stderr);
-    assert_eq!(comm_tip(env, root), before, "{args:?} changed comm");
-}
 
 #[test]
 fn a_halted_domain_claims_nothing_until_the_human_resumes_it() {
@@ -519,6 +469,16 @@ fn cancel_drops_the_work_finishes_its_convoy_and_tells_the_dependents() {
     );
     let ready = env.cn(&root, &["task", "ready"]).expect(0).stdout;
     assert!(!ready.contains(&dropped), "{ready}");
+    // Only the human undoes a cancellation.
+    refused(
+        &env,
+        &root,
+        &["--as", "api", "task", "reopen", &dropped],
+        1,
+        "only the human may",
+    );
+    env.cn(&root, &["task", "reopen", &dropped]).expect(0);
+    assert_eq!(show(&env, &root, &dropped)["status"], "open");
     env.cn(&root, &["verify"]).expect(0);
 }
 
@@ -570,166 +530,4 @@ fn inject_publishes_into_a_domain_and_tells_the_tasks_waiting_on_it() {
         );
     }
     env.cn(&root, &["verify"]).expect(0);
-}
-
-/// Writes a commit on comm by hand: `path` set to `text`, signed `from`.
-fn forge(env: &Env, root: &Path, path: &str, text: &str, message: &str) -> String {
-    let index = env.path("forge.index");
-    let git = |args: &[&str], input: &str| {
-        use std::io::Write;
-        let mut cmd = Command::new("git");
-        cmd.args(args)
-            .current_dir(root)
-            .env("GIT_INDEX_FILE", &index);
-        env.hermetic(&mut cmd);
-        cmd.env("GIT_INDEX_FILE", &index);
-        let mut child = cmd
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "git {args:?}");
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    };
-    git(&["read-tree", "comm"], "");
-    let blob = git(&["hash-object", "-w", "--stdin"], text);
-    git(
-        &[
-            "update-index",
-            "--add",
-            "--cacheinfo",
-            &format!("100644,{blob},{path}"),
-        ],
-        "",
-    );
-    let tree = git(&["write-tree"], "");
-    let commit = git(&["commit-tree", &tree, "-p", "comm", "-F", "-"], message);
-    env.git(root, &["update-ref", "refs/heads/comm", &commit]);
-    commit
-}
-
-#[test]
-fn verify_refuses_a_halt_forged_by_a_domain() {
-    let env = Env::new();
-    let root = env.api_web_app(API_WEB, &[]);
-    env.cn(&root, &["verify"]).expect(0);
-    let seq = env.seq_of(&root, "comm") + 1;
-    let halt = "domain: web\nreason: mine now\nby: api\nat: 1\nevent: forged-1\n";
-    let message = format!(
-        "halt web by api: mine now\n\nComm-Kind: halt\nComm-From: api\nComm-To: web\nComm-Id: forged-1\nComm-Seq: {seq}\nComm-Domains: web\n"
-    );
-    let bad = forge(&env, &root, "halts/web.yaml", halt, &message);
-    let run = env.cn(&root, &["--json", "verify"]).expect(1);
-    let found = json(&run.stdout);
-    assert_eq!(found["bad"]["commit"], bad.as_str(), "{found}");
-    let rule = found["bad"]["rule"].as_str().unwrap();
-    assert!(
-        rule.contains("only the human may write a halt, not `api`"),
-        "{rule}"
-    );
-}
-
-#[test]
-fn verify_refuses_a_claim_forged_in_a_halted_domain() {
-    let env = Env::new();
-    let root = env.api_web_app(API_WEB, &[]);
-    let id = add(&env, &root, "the job", &["--domain", "api"]);
-    env.cn(&root, &["halt", "api", "--reason", "stop"])
-        .expect(0);
-    env.cn(&root, &["verify"]).expect(0);
-    let path = format!("tasks/{id}.yaml");
-    let yaml = env.git(&root, &["show", &format!("comm:{path}")]);
-    let claimed = yaml.replace("status: open", "status: claimed") + "\nassignee: api\n";
-    let seq = env.seq_of(&root, "comm") + 1;
-    let message = format!(
-        "task {id} claimed by api\n\nComm-Kind: task\nComm-From: api\nComm-Id: forged-2\nComm-Seq: {seq}\nComm-Task: {id}\nComm-Action: claim\n"
-    );
-    forge(&env, &root, &path, &claimed, &message);
-    let run = env.cn(&root, &["--json", "verify"]).expect(1);
-    let rule = json(&run.stdout)["bad"]["rule"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(rule.contains("while it is halted"), "{rule}");
-}
-
-/// Two clones of one remote (a plain path), each synced once.
-fn two_clones(env: &Env) -> (std::path::PathBuf, std::path::PathBuf) {
-    let seed = env.repo(
-        "seed",
-        &[("comm.yaml", API_WEB), ("api/a.ts", "export {};\n")],
-    );
-    env.cn(&seed, &["init"]).expect(0);
-    let remote = env.bare_remote(&seed, env.dir.path());
-    let remote = remote.to_str().unwrap();
-    (
-        env.synced_clone(remote, "a", "clone a", "a"),
-        env.synced_clone(remote, "b", "clone b", "b"),
-    )
-}
-
-#[test]
-fn a_claim_made_apart_from_a_halt_is_rejected_when_the_clones_sync() {
-    let env = Env::new();
-    let (a, b) = two_clones(&env);
-    let id = add(&env, &a, "the job", &["--as", "human", "--domain", "api"]);
-    env.cn(&a, &["sync"]).expect(0);
-    env.cn(&b, &["sync"]).expect(0);
-    // Apart: the human halts api on a; api claims on b, which cannot know.
-    env.cn(&a, &["--as", "human", "halt", "api", "--reason", "audit"])
-        .expect(0);
-    env.cn(&b, &["--as", "api", "task", "claim", &id]).expect(0);
-    env.cn(&a, &["sync"]).expect(0);
-    let report = json(&env.cn(&b, &["--json", "sync"]).expect(0).stdout);
-    let rejected = report["rejected"].as_array().unwrap();
-    assert_eq!(rejected.len(), 1, "{report}");
-    let reason = rejected[0]["reason"].as_str().unwrap();
-    assert!(
-        reason.contains("domain `api` is halted by human") && reason.contains("audit"),
-        "{reason}"
-    );
-    let task = show(&env, &b, &id);
-    assert_eq!(
-        (task["status"].as_str(), task["assignee"].as_str()),
-        (Some("open"), None)
-    );
-    let notices = inbox(&env, &b, "api");
-    assert!(
-        notices
-            .iter()
-            .any(|s| s.starts_with("sync: rejected for api")),
-        "{notices:?}"
-    );
-    env.cn(&a, &["sync"]).expect(0);
-    assert_eq!(comm_tip(&env, &a), comm_tip(&env, &b));
-    env.cn(&a, &["verify"]).expect(0);
-    env.cn(&b, &["verify"]).expect(0);
-}
-
-#[test]
-fn a_resume_made_apart_never_lifts_a_halt_the_other_clone_made_meanwhile() {
-    let env = Env::new();
-    let (a, b) = two_clones(&env);
-    env.cn(&a, &["--as", "human", "halt", "api", "--reason", "first"])
-        .expect(0);
-    env.cn(&a, &["sync"]).expect(0);
-    env.cn(&b, &["sync"]).expect(0);
-    // Apart: b lifts the old halt; a halts api again, for a new reason.
-    env.cn(&b, &["--as", "human", "resume", "api"]).expect(0);
-    env.cn(&a, &["--as", "human", "halt", "api", "--reason", "second"])
-        .expect(0);
-    env.cn(&a, &["sync"]).expect(0);
-    let report = json(&env.cn(&b, &["--json", "sync"]).expect(0).stdout);
-    let reason = report["rejected"][0]["reason"].as_str().unwrap_or_default();
-    assert!(reason.contains("api stay halted"), "{report}");
-    let file = env.git(&b, &["show", "comm:halts/api.yaml"]);
-    assert!(file.contains("reason: second"), "{file}");
-    env.cn(&b, &["verify"]).expect(0);
 }

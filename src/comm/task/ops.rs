@@ -560,6 +560,9 @@ pub(super) fn reopen_change(
             hint: format!("comm-node task claim {id} takes it; task show {id} shows it"),
         });
     }
+    if task.status == Status::Cancelled {
+        crate::comm::steer::require_human(by, "reopen a cancelled task")?;
+    }
     if by != HUMAN && task.assignee.as_deref() != Some(by) && task.created_by != by {
         return Err(CommError::Refused {
             message: format!("only the human, its assignee or its creator can reopen task {id}"),

@@ -364,7 +364,9 @@ fn task_problem(c: &Case) -> Result<Option<Broken>, CommError> {
         ("claim", Some(b), Some(a)) => claim_problem(c, &b, a).or_else(|| only(c, |p| p == own)),
         ("done" | "failed", Some(b), Some(a)) => finish_problem(c, &b, a, action)?,
         ("reopen", Some(b), Some(a)) => {
-            let may = from == HUMAN || b.assignee.as_deref() == Some(from) || b.created_by == from;
+            let may = from == HUMAN
+                || b.status != Status::Cancelled
+                    && (b.assignee.as_deref() == Some(from) || b.created_by == from);
             if b.status == Status::Open || a.status != Status::Open {
                 Some(format!(
                     "task {id} reopened from {} to {}",
