@@ -86,6 +86,16 @@ fn a_halt_suspends_the_running_turn_and_resume_continues_it_to_a_normal_end() {
     assert_eq!(state(agent), 'T', "the turn went on while halted");
     assert_eq!(common::read(&ticks).lines().count(), counted);
     assert!(events(&env, &root, "turn").is_empty(), "the turn was cut");
+    let status = env.cn(&root, &["--json", "status"]).expect(0).stdout;
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let web = status["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "web")
+        .unwrap();
+    assert_eq!(web["runtime"]["state"], "suspended", "{web}");
+    assert_eq!(web["halted"]["reason"], "review first", "{web}");
 
     env.cn(&root, &["resume", "web"]).expect(0);
     let deadline = Instant::now() + Duration::from_secs(30);

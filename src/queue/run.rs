@@ -416,8 +416,9 @@ fn finish(
     } = *ctx;
     let (decisions, logs): (Vec<Decision>, Vec<Option<PathBuf>>) = decided.into_iter().unzip();
     let main = &config.main;
+    // Halted while the batch was tested: the batch is redone without it
+    // (the next round reports the entry as waiting).
     if land.is_some() && held::halted_meanwhile(repo, &decisions)? {
-        observe(&Step::Restarting);
         report.restarts += 1;
         return Ok(true);
     }

@@ -15,8 +15,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use git2::Oid;
 
 use super::event_loop::Supervisor;
+use super::slot::set_state;
 use super::supervisor::Progress;
 use super::turn::kill_group;
+use super::State;
 use crate::comm::steer::{halts, Halt};
 use crate::comm::{Snapshot, COMM_REF};
 use crate::git::Repo;
@@ -83,6 +85,7 @@ impl Supervisor<'_> {
                     let mut suspended = false;
                     if let (Some(pgid), None) = (running, stopped) {
                         kill_group(pgid, libc::SIGSTOP);
+                        set_state(&slot.dir, State::Suspended);
                         control.suspended.insert(i, pgid);
                         suspended = true;
                     }
@@ -98,6 +101,7 @@ impl Supervisor<'_> {
                     let continued = stopped.is_some();
                     if let Some(pgid) = stopped {
                         kill_group(pgid, libc::SIGCONT);
+                        set_state(&slot.dir, State::Working);
                         control.suspended.remove(&i);
                     }
                     if control.announced.remove(&i) {
