@@ -531,3 +531,45 @@ fn inject_publishes_into_a_domain_and_tells_the_tasks_waiting_on_it() {
     }
     env.cn(&root, &["verify"]).expect(0);
 }
+
+#[test]
+fn a_halt_written_while_its_batch_is_tested_keeps_the_batch_from_landing() {
+    let env = Env::new();
+    let started = env.path("testing");
+    let config = queue::CONFIG.replace(
+        queue::TEST,
+        &format!("test: [\"touch {} && sleep 2\"]", started.display()),
+    );
+    let root = queue::project(&env, &config);
+    queue::commit(
+        &env,
+        "api",
+        &[("api/config.txt", "port = 81\n")],
+        "api: port",
+    );
+    queue::submit(&env, "api");
+    let main = queue::tip(&env, &root, "main");
+    let mut run = queue::spawn_run(&env, &root, &[]);
+    let _group = common::Groups(vec![run.id() as i32]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !started.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the tests never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    env.cn(&root, &["halt", "api", "--reason", "late doubt"])
+        .expect(0);
+    assert!(run.wait().unwrap().success());
+    assert_eq!(
+        queue::tip(&env, &root, "main"),
+        main,
+        "it landed while halted"
+    );
+    env.git(&root, &["show", "comm:queue/api.yaml"]);
+
+    env.cn(&root, &["resume", "api"]).expect(0);
+    let report = queue::queue_run(&env, &root, &[]);
+    assert_eq!(report["decisions"][0]["outcome"], "landed", "{report}");
+}
