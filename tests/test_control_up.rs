@@ -35,9 +35,9 @@ fn state(pid: i32) -> char {
         .unwrap_or('?')
 }
 
-/// Waits (up to 20 s) for `file` to hold a pid; returns it.
+/// Waits (up to 60 s) for `file` to hold a pid; returns it.
 fn pid_in(file: &Path) -> i32 {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(pid) = std::fs::read_to_string(file)
             .ok()
@@ -45,7 +45,12 @@ fn pid_in(file: &Path) -> i32 {
         {
             return pid;
         }
-        assert!(Instant::now() < deadline, "the agent never started");
+        if Instant::now() > deadline {
+            let dir = file.parent().unwrap().join("app/.git/comm-node/agents/web");
+            let logs = ["stream.jsonl", "stderr.log", "state"]
+                .map(|f| std::fs::read_to_string(dir.join(f)).unwrap_or_default());
+            panic!("the agent never started: {logs:#?}");
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -149,5 +154,58 @@ fn an_up_started_after_a_halt_gives_that_domain_nothing_until_resume() {
     up(&env, &root, None, &["web", "--once"]).expect(0);
     assert!(mark.exists(), "no turn after resume");
     assert_eq!(events(&env, &root, "turn").len(), 1);
+    assert_no_process_left(&env);
+}
+
+#[test]
+fn claude_code_halted_in_a_tool_call_is_suspended_and_resumed_to_its_end() {
+    let env = Env::new();
+    let (pid_file, ticks) = (env.path("tool.pid"), env.path("ticks"));
+    let script = format!(
+        "echo $$ > {p}; i=0; while [ $i -lt 30 ]; do echo $i >> {t}; i=$((i+1)); sleep 0.1; done",
+        p = pid_file.display(),
+        t = ticks.display()
+    );
+    let server = ModelServer::start(&env, &script);
+    let root = app(
+        &env,
+        "agents:\n  web:\n    permission_mode: bypassPermissions\n",
+    );
+    add_task(&env, &root, "web", "build the web", &[]);
+    let up = up_command(&env, &root, Some(&server), &["web", "--once"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut up = GroupChild(up);
+    let tool = pid_in(&pid_file);
+    let _guard = Groups(vec![tool]);
+
+    env.cn(&root, &["halt", "web", "--reason", "look first"])
+        .expect(0);
+    common::wait_stopped(tool as u32);
+    let counted = common::read(&ticks).lines().count();
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(state(tool), 'T');
+    assert_eq!(common::read(&ticks).lines().count(), counted, "it ran on");
+
+    env.cn(&root, &["resume", "web"]).expect(0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while up.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "up did not end after resume");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(up.try_wait().unwrap().unwrap().success());
+    assert_eq!(
+        common::read(&ticks).lines().count(),
+        30,
+        "the tool finished"
+    );
+    let turns = events(&env, &root, "turn");
+    let outcomes: Vec<&str> = turns.iter().map(|t| trailer(&t.3, "Outcome")).collect();
+    assert_eq!(outcomes, ["success"]);
+    env.cn(&root, &["verify"]).expect(0);
+    drop(server);
     assert_no_process_left(&env);
 }

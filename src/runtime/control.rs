@@ -2,7 +2,9 @@
 //! turn now ([`Control::hold`], the one check the dispatch loop asks), and
 //! suspending the running turn of a domain the human halted (SIGSTOP to
 //! its process group) until the halt is lifted (SIGCONT), so `resume`
-//! continues the turn where it stopped instead of losing it.
+//! continues the turn where it stopped instead of losing it. The signals
+//! also reach the turn's descendants in other process groups (the
+//! commands Claude Code's Bash tool runs).
 //!
 //! The halts are read from comm's tip (`halts/`, one small directory),
 //! again only when the tip moved; `up` wakes when comm moves, so a halt
@@ -60,7 +62,7 @@ impl Control {
     /// stopped process would not act on SIGTERM until continued).
     pub(super) fn continue_all(&mut self) {
         for (_, pgid) in std::mem::take(&mut self.suspended) {
-            kill_group(pgid, libc::SIGCONT);
+            signal_turn(pgid, libc::SIGCONT);
         }
     }
 }
@@ -84,7 +86,7 @@ impl Supervisor<'_> {
                 Some(why) => {
                     let mut suspended = false;
                     if let (Some(pgid), None) = (running, stopped) {
-                        kill_group(pgid, libc::SIGSTOP);
+                        signal_turn(pgid, libc::SIGSTOP);
                         set_state(&slot.dir, State::Suspended);
                         control.suspended.insert(i, pgid);
                         suspended = true;
@@ -100,7 +102,7 @@ impl Supervisor<'_> {
                 None => {
                     let continued = stopped.is_some();
                     if let Some(pgid) = stopped {
-                        kill_group(pgid, libc::SIGCONT);
+                        signal_turn(pgid, libc::SIGCONT);
                         set_state(&slot.dir, State::Working);
                         control.suspended.remove(&i);
                     }
@@ -114,6 +116,59 @@ impl Supervisor<'_> {
             }
         }
     }
+}
+
+/// Sends `signal` to a turn: its process group, and every process
+/// descended from its leader in another group (Claude Code runs its Bash
+/// tool's commands in process groups of their own, which a signal to the
+/// turn's group would miss). A stop is sent in two passes, so a child
+/// forked while the first went out is stopped too.
+fn signal_turn(pgid: i32, signal: i32) {
+    let passes = if signal == libc::SIGSTOP { 2 } else { 1 };
+    for _ in 0..passes {
+        kill_group(pgid, signal);
+        for pid in descendants(pgid) {
+            // SAFETY: kill(2) on a process descended from the turn's leader.
+            unsafe { libc::kill(pid, signal) };
+        }
+    }
+}
+
+/// The processes descended from `root`, from the parent links in `/proc`.
+fn descendants(root: i32) -> Vec<i32> {
+    let mut parent_of = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // Fields after "pid (comm) ": state, ppid, ...
+        let ppid = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<i32>().ok());
+        if let Some(ppid) = ppid {
+            parent_of.push((pid, ppid));
+        }
+    }
+    let mut found = vec![root];
+    let mut at = 0;
+    while at < found.len() {
+        let parent = found[at];
+        found.extend(
+            parent_of
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        at += 1;
+    }
+    found.remove(0);
+    found
 }
 
 /// Whether the process `pid` is stopped (state `T` in `/proc/<pid>/stat`):
