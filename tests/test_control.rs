@@ -573,3 +573,35 @@ fn a_halt_written_while_its_batch_is_tested_keeps_the_batch_from_landing() {
     let report = queue::queue_run(&env, &root, &[]);
     assert_eq!(report["decisions"][0]["outcome"], "landed", "{report}");
 }
+
+#[test]
+fn a_halted_domains_claims_do_not_lapse_while_it_is_halted() {
+    let env = Env::new();
+    let root = env.api_web_app(common::API_WEB_HEALTH, &[]);
+    let id = add(&env, &root, "anyone's job", &[]);
+    env.cn(&root, &["--as", "api", "task", "claim", &id])
+        .expect(0);
+    env.cn(&root, &["halt", "api", "--reason", "on hold"])
+        .expect(0);
+    let later = clock_now() + 7200;
+
+    // Past api's lease, web finds nothing: api's claim waits for the human.
+    env.cn_at(&root, later, &["--as", "web", "task", "next"])
+        .expect(1);
+    env.cn_at(&root, later, &["status"]).expect(0);
+    assert_eq!(show(&env, &root, &id)["assignee"], "api");
+
+    env.cn(&root, &["resume", "api"]).expect(0);
+    let next = env
+        .cn_at(&root, later, &["--as", "web", "--json", "task", "next"])
+        .expect(0);
+    assert_eq!(json(&next.stdout)["id"], id.as_str(), "lapsed once resumed");
+    env.cn(&root, &["verify"]).expect(0);
+}
+
+fn clock_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}

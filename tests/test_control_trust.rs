@@ -226,3 +226,52 @@ fn the_humans_task_changes_replay_by_intent_at_sync() {
     env.cn(&a, &["verify"]).expect(0);
     env.cn(&b, &["verify"]).expect(0);
 }
+
+#[test]
+fn an_inject_made_apart_tells_the_tasks_that_wait_on_it_now() {
+    let env = Env::new();
+    let (a, b) = two_clones(&env);
+    // Apart: a task waiting on api's contract is added on a; the human
+    // injects the contract on b, which cannot know the task.
+    let waiting = add(
+        &env,
+        &a,
+        "client",
+        &[
+            "--as",
+            "human",
+            "--domain",
+            "web",
+            "--needs-artifact",
+            "api/openapi.yaml",
+        ],
+    );
+    let file = env.path("openapi.yaml");
+    common::write(&file, "openapi: 3.1.0\n");
+    env.cn(
+        &b,
+        &[
+            "--as",
+            "human",
+            "inject",
+            "api",
+            "openapi.yaml",
+            file.to_str().unwrap(),
+        ],
+    )
+    .expect(0);
+    env.cn(&a, &["sync"]).expect(0);
+    let report = json(&env.cn(&b, &["--json", "sync"]).expect(0).stdout);
+    assert_eq!(report["replayed"], 1, "{report}");
+    let trailers = env.git(&b, &["log", "-1", "--format=%(trailers)", "comm"]);
+    assert!(trailers.contains("Comm-To: api, web"), "{trailers}");
+    assert!(
+        trailers.contains(&format!("Comm-Waiting: {waiting}")),
+        "{trailers}"
+    );
+    assert_eq!(show(&env, &b, &waiting)["ready"], true);
+    assert!(inbox(&env, &b, "web")
+        .iter()
+        .any(|s| s.starts_with("human injected api/openapi.yaml")));
+    env.cn(&b, &["verify"]).expect(0);
+}
