@@ -46,6 +46,7 @@ pub struct TaskCounts {
     pub claimed: usize,
     pub done: usize,
     pub failed: usize,
+    pub cancelled: usize,
 }
 
 /// One domain's line of the report.
@@ -84,6 +85,8 @@ pub struct DomainStatus {
     /// For a domain no `up` runs here: the summary of its last `turn`
     /// event on comm (what its agent elsewhere did last).
     pub last_turn: Option<String>,
+    /// The human's halt, while the domain is halted (`comm-node halt`).
+    pub halted: Option<crate::comm::steer::Halt>,
 }
 
 /// Why status could not be gathered.
@@ -116,6 +119,7 @@ pub fn gather(
     let registered = comm::registrations_at(&snapshot)?;
     let readers: Vec<String> = registered.keys().cloned().collect();
     let unread = comm::unread_counts(&snapshot, &readers)?;
+    let mut halts = comm::steer::halts(&snapshot)?;
     let mut domains = Vec::new();
     for name in config.domains.keys() {
         let branch = Config::domain_branch(name);
@@ -175,6 +179,7 @@ pub fn gather(
                 .and_then(|u| u.last_turn.clone()),
             runtime,
             usage,
+            halted: halts.remove(name),
         });
     }
     Ok(Status {
@@ -201,6 +206,7 @@ fn count_tasks(snapshot: &Snapshot) -> Result<TaskCounts, CommError> {
             TaskStatus::Claimed => counts.claimed += 1,
             TaskStatus::Done => counts.done += 1,
             TaskStatus::Failed => counts.failed += 1,
+            TaskStatus::Cancelled => counts.cancelled += 1,
         }
         counts.ready += usize::from(board.is_ready(t));
     }

@@ -81,6 +81,9 @@ enum Command {
     Up(commands::up::Args),
     Logs(commands::logs::Args),
     Attach(commands::attach::Args),
+    Halt(commands::halt::Args),
+    Resume(commands::resume::Args),
+    Inject(commands::inject::Args),
 }
 
 /// What every command gets: where it runs and how to print.
@@ -275,6 +278,9 @@ pub fn run() -> ExitCode {
         Command::Up(args) => commands::up::run(&ctx, args),
         Command::Logs(args) => commands::logs::run(&ctx, args),
         Command::Attach(args) => commands::attach::run(&ctx, args),
+        Command::Halt(args) => commands::halt::run(&ctx, args),
+        Command::Resume(args) => commands::resume::run(&ctx, args),
+        Command::Inject(args) => commands::inject::run(&ctx, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -56,7 +56,7 @@ fn segment_problem(segment: &str) -> Option<String> {
     }
 }
 
-fn artifact_path(domain: &str, name: &str) -> String {
+pub(super) fn artifact_path(domain: &str, name: &str) -> String {
     format!("artifacts/{domain}/{name}")
 }
 
@@ -119,7 +119,11 @@ pub fn publish(
 /// Refuses `name` when a published artifact of `from` stands where its
 /// folder would go (`nest` before `nest/y`) or is inside it (`nest/y`
 /// before `nest`): a path is either a file or a folder in git's tree.
-fn check_not_in_the_way(snapshot: &Snapshot, from: &str, name: &str) -> Result<(), CommError> {
+pub(super) fn check_not_in_the_way(
+    snapshot: &Snapshot,
+    from: &str,
+    name: &str,
+) -> Result<(), CommError> {
     let Some(tip) = snapshot.tip() else {
         return Ok(());
     };

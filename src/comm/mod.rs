@@ -19,6 +19,7 @@ mod repair;
 mod replay;
 pub mod reservation;
 pub mod signing;
+pub mod steer;
 mod sync;
 pub mod task;
 pub mod verify;

@@ -22,7 +22,7 @@ use serde::Serialize;
 use super::message::{ack_change, check_recipients, ACK_KIND, KIND as MSG_KIND};
 use super::replay::{notify, Dependents, OtherSide, Redone, NOTICE_KIND};
 use super::reservation::{self, RELEASE_KIND, RESERVE_KIND};
-use super::{artifact, presence, task, walk, CommError, Logged, Snapshot, COMM_REF};
+use super::{artifact, presence, steer, task, walk, CommError, Logged, Snapshot, COMM_REF};
 use crate::git::{CasOutcome, PushOutcome, Repo, TreeEdit};
 use crate::retry::backoff;
 
@@ -389,6 +389,12 @@ fn revalidate(
         artifact::KIND => Ok(whole(Some(artifact::replay_edits(
             snapshot, event, commit,
         )?))),
+        steer::HALT_KIND => Ok(Some(steer::replay_halt(snapshot, event, logged.time)?)),
+        steer::RESUME_KIND => steer::replay_resume(snapshot, event, other),
+        steer::INJECT_KIND => {
+            let (event, edits) = steer::replay_inject(snapshot, event, commit)?;
+            Ok(Some(Redone::whole(event, edits)))
+        }
         // A notice changes no state.
         NOTICE_KIND => Ok(whole(Some(Vec::new()))),
         // The roster (kickoff, register) and the queue's reports of

@@ -16,6 +16,7 @@
 //! - [`leftovers`]: what a killed run leaves (process groups, a half-done
 //!   checkout update) and how the next run disposes of it.
 //! - [`decision`]: `landed` / `rejected` events on `comm`.
+//! - [`held`]: the entries of halted domains, which wait instead of landing.
 //! - [`finish`]: the one finishing rule (done when it lands) and the
 //!   last rejection of a head.
 //! - [`progress`]: the steps a run reports to its caller as it goes.
@@ -31,6 +32,7 @@ pub mod bisect;
 pub mod decision;
 pub mod entry;
 pub mod finish;
+pub mod held;
 pub mod land;
 pub mod leftovers;
 pub mod progress;

@@ -60,6 +60,8 @@ pub enum Step<'a> {
     Pushed { remote: &'a str },
     /// `main` moved under the run: the batch is redone on the new `main`.
     Restarting,
+    /// An entry stays queued without being tried: its domain is halted.
+    Waiting { entry: &'a Entry, why: &'a str },
     /// A decision, as its one-line summary, with the comm artifact holding
     /// its test log tail (a test failure).
     Decided {

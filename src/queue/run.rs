@@ -26,7 +26,7 @@ use super::land::{follow_checkouts, move_branch, repair_checkouts, CheckoutNote}
 use super::progress::{bisect_runs, Observer, Step};
 use super::stack::{self, Layer};
 use super::workspace::Workspace;
-use super::{entry, leftovers, push, runner, untested, Entry, Failure, QueueError, Untested};
+use super::{entry, held, leftovers, push, runner, untested, Entry, Failure, QueueError, Untested};
 use crate::comm::{self, CommError, Snapshot};
 use crate::config::Config;
 use crate::git::Repo;
@@ -69,6 +69,8 @@ pub struct RunReport {
     pub untested: Vec<Untested>,
     /// Every test run, in order, with where its whole log is kept.
     pub runs: Vec<TestRun>,
+    /// Entries left queued because their domain is halted.
+    pub waiting: Vec<held::Waiting>,
 }
 
 /// One test run: setup and the test commands on one merge commit.
@@ -205,7 +207,12 @@ fn step(ctx: &Ctx, report: &mut RunReport) -> Result<bool, QueueError> {
     // Decisions are recorded on comm after main moves: refuse before
     // landing anything rather than land work whose decision cannot be written.
     snapshot.check_writable()?;
-    let entries = entry::pending(&snapshot)?;
+    let entries = held::hold(
+        &snapshot,
+        entry::pending(&snapshot)?,
+        observe,
+        &mut report.waiting,
+    )?;
     if entries.is_empty() {
         return Ok(false);
     }
@@ -409,6 +416,12 @@ fn finish(
     } = *ctx;
     let (decisions, logs): (Vec<Decision>, Vec<Option<PathBuf>>) = decided.into_iter().unzip();
     let main = &config.main;
+    // Halted while the batch was tested: the batch is redone without it
+    // (the next round reports the entry as waiting).
+    if land.is_some() && held::halted_meanwhile(repo, &decisions)? {
+        report.restarts += 1;
+        return Ok(true);
+    }
     let follow = |report: &mut RunReport, new: Oid| -> Result<(), QueueError> {
         let notes = follow_checkouts(repo, workspace, main, base, new)?;
         report.checkouts.extend(notes);

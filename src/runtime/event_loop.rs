@@ -33,6 +33,8 @@ pub(super) struct Supervisor<'a> {
     /// The remote of `--sync`, and when it was last exchanged with.
     pub(super) sync: Option<String>,
     pub(super) synced: Option<Instant>,
+    /// The human's halts, and the turns stopped for them.
+    pub(super) control: super::control::Control,
 }
 
 impl Supervisor<'_> {
@@ -51,13 +53,15 @@ impl Supervisor<'_> {
             if self.synced.is_none_or(|t| t.elapsed() >= SYNC_EVERY) {
                 self.sync(progress);
             }
+            self.steer(progress);
             let mut busy = false;
             for i in 0..self.slots.len() {
                 if self.dispatch_if_due(i, progress)? {
                     waiting_said = false;
                 }
                 let s = &self.slots[i];
-                busy |= s.running.is_some() || s.retry.is_some();
+                let held = self.control.hold(&s.name).is_some();
+                busy |= s.running.is_some() || (s.retry.is_some() && !held);
             }
             if !busy {
                 if once {
@@ -72,6 +76,7 @@ impl Supervisor<'_> {
             let next = self
                 .slots
                 .iter()
+                .filter(|s| self.control.hold(&s.name).is_none())
                 .filter_map(|s| s.retry.as_ref().map(|r| r.0))
                 .chain(next_sync)
                 .min()
@@ -155,6 +160,7 @@ impl Supervisor<'_> {
         for pgid in &running {
             kill_group(*pgid, libc::SIGTERM);
         }
+        self.control.continue_all();
         let deadline = tokio::time::Instant::now() + GRACE;
         let mut result = Ok(());
         while self.slots.iter().any(|s| s.running.is_some()) {
@@ -191,6 +197,9 @@ impl Supervisor<'_> {
     ) -> Result<bool, RuntimeError> {
         let slot = &mut self.slots[i];
         if slot.failed || slot.running.is_some() || self.stopping || paused(&slot.dir) {
+            return Ok(false);
+        }
+        if self.control.hold(&slot.name).is_some() {
             return Ok(false);
         }
         let turn = match slot.retry.take() {

@@ -25,6 +25,7 @@
 pub mod agent;
 mod claude;
 pub mod codex;
+mod control;
 mod event_loop;
 mod inflight;
 mod lock;
@@ -108,6 +109,8 @@ pub enum State {
     Restarting,
     /// Given up on (crashes or stalls); the human was told.
     Failed,
+    /// Its turn is stopped (SIGSTOP) while the human's halt lasts.
+    Suspended,
     /// `up` was stopped.
     Stopped,
 }
@@ -119,6 +122,7 @@ impl State {
             State::Working => "working",
             State::Restarting => "restarting",
             State::Failed => "failed",
+            State::Suspended => "suspended",
             State::Stopped => "stopped",
         }
     }
@@ -142,7 +146,7 @@ pub struct Now {
 pub struct Local {
     /// An `up` runs the domain now (it holds the domain's lock).
     pub running: bool,
-    /// `idle`, `working`, `restarting`, `failed`, `stopped`; `failed` or
+    /// `idle`, `working`, `suspended`, `restarting`, `failed`, `stopped`; `failed` or
     /// `stopped` when no `up` runs it any more.
     pub state: String,
     pub session: Option<String>,

@@ -103,6 +103,18 @@ pub enum Progress {
         remote: String,
         why: String,
     },
+    /// The human halted the domain: no turn is dispatched to it, and its
+    /// running turn (if `suspended`) is stopped until the halt is lifted.
+    Halted {
+        domain: String,
+        why: String,
+        suspended: bool,
+    },
+    /// The halt was lifted; `continued`: its stopped turn goes on.
+    Unhalted {
+        domain: String,
+        continued: bool,
+    },
     Waiting,
     Stopping,
 }
@@ -281,6 +293,7 @@ pub fn run(
             rx,
             sync: options.sync.clone(),
             synced: None,
+            control: Default::default(),
         };
         let result = sup.main_loop(options.once, &notify, &mut progress).await;
         let stopped = sup.stop_all(&mut progress).await;

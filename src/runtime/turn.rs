@@ -1,9 +1,10 @@
 //! The process of one turn: spawned as the leader of its own process
 //! group in the domain's worktree, its stdout read as the stream (kept in
 //! `stream.jsonl`) and its stderr kept in `stderr.log`, watched for stalls
-//! (no stream output for `stall_after`) and for running past `max_turns`
-//! model calls. When the leader exits, whatever it left in its group is
-//! killed, so no tool process outlives its turn.
+//! (no stream output for `stall_after`, not counting the time its process
+//! is stopped by a halt) and for running past `max_turns` model calls.
+//! When the leader exits, whatever it left in its group is killed, so no
+//! tool process outlives its turn.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -152,9 +153,15 @@ pub(super) async fn drive(
         };
         let mut lines = BufReader::new(out).lines();
         let mut shown = super::Now::default();
+        let quiet_for = || tokio::time::Instant::now() + limits.stall_after;
+        let mut deadline = quiet_for();
+        // The turn was seen stopped (a halt): its silence until then and
+        // for one more `stall_after` is no stall.
+        let mut was_stopped = false;
         loop {
-            match tokio::time::timeout(limits.stall_after, lines.next_line()).await {
+            match tokio::time::timeout_at(deadline, lines.next_line()).await {
                 Ok(Ok(Some(line))) => {
+                    deadline = quiet_for();
                     if let Some(f) = log.as_mut() {
                         let _ = writeln!(f, "{line}");
                     }
@@ -176,11 +183,17 @@ pub(super) async fn drive(
                     }
                 }
                 Ok(_) => break,
-                Err(_) if cut.is_none() => {
-                    cut = Some(Cut::Stalled);
-                    stop(pgid, watch.clone());
+                Err(_) => {
+                    deadline = quiet_for();
+                    if super::control::is_stopped(pgid) {
+                        was_stopped = true;
+                    } else if std::mem::take(&mut was_stopped) {
+                        // Continued since: the silence is counted afresh.
+                    } else if cut.is_none() {
+                        cut = Some(Cut::Stalled);
+                        stop(pgid, watch.clone());
+                    }
                 }
-                Err(_) => {}
             }
         }
         (stream, cut)

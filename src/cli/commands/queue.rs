@@ -182,7 +182,12 @@ fn render(report: &RunReport, main: &str, logs: std::path::PathBuf) -> String {
             c.detail
         ));
     }
-    if report.decisions.is_empty() {
+    if report.decisions.is_empty() && !report.waiting.is_empty() {
+        out.push_str(&format!(
+            "nothing landed: {} waiting for their halted domains\n",
+            count(report.waiting.len(), "entry")
+        ));
+    } else if report.decisions.is_empty() {
         out.push_str("the merge queue is empty\n");
     } else {
         let landed = report.decisions.iter().filter(|d| d.main.is_some()).count();

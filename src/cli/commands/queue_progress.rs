@@ -130,6 +130,13 @@ pub fn line(step: &Step, main: &str) -> String {
             format!("pushed {main} and comm to {remote} (one atomic push)")
         }
         Step::Restarting => format!("{main} moved during the batch: redoing it on the new {main}"),
+        Step::Waiting { entry, why } => format!(
+            "waiting: {} {}{} stays queued ({why}; it lands after comm-node resume {})",
+            entry.domain,
+            entry.short(),
+            entry.task_suffix(),
+            entry.domain
+        ),
         Step::Decided {
             summary,
             artifact: None,

@@ -115,6 +115,9 @@ pub fn render(status: &Status, now: i64) -> String {
         if d.stalled {
             state.push_str(", STALLED");
         }
+        if d.halted.is_some() {
+            state.push_str(", HALTED");
+        }
         let last = match d.last_activity {
             Some(a) => format!(
                 "{} ago ({})",
@@ -162,6 +165,16 @@ pub fn render(status: &Status, now: i64) -> String {
     );
     out.push_str(&table(&rows));
     for d in &status.domains {
+        if let Some(h) = &d.halted {
+            out.push_str(&format!(
+                "{} is {} (comm-node resume {} lifts it)\n",
+                d.name,
+                ui::sanitize(&h.describe()),
+                d.name
+            ));
+        }
+    }
+    for d in &status.domains {
         if d.runtime.is_none() && d.usage.is_none() {
             continue;
         }
@@ -190,12 +203,13 @@ pub fn render(status: &Status, now: i64) -> String {
     }
     let t = status.tasks;
     out.push_str(&format!(
-        "tasks: {} open ({} ready), {} claimed, {} done, {} failed; stalled after {} quiet, claims lapse after {}\n",
+        "tasks: {} open ({} ready), {} claimed, {} done, {} failed, {} cancelled; stalled after {} quiet, claims lapse after {}\n",
         t.open,
         t.ready,
         t.claimed,
         t.done,
         t.failed,
+        t.cancelled,
         format_duration(status.health.stall_after),
         format_duration(status.health.lease)
     ));

@@ -83,6 +83,27 @@ enum TaskCommand {
     /// The human's alone (in the main checkout): an import may rewrite any task's
     /// status, assignee and domain, which no domain may do to another's.
     Import(ImportArgs),
+    /// Move an open or claimed task to another domain (the human only):
+    /// the claim is dropped, the task's reservations released, and both
+    /// domains are told.
+    #[command(
+        after_help = "Example:\n  comm-node task reassign T-4k7qm2x9ta --to web --reason 'api is halted; web owns the client now'"
+    )]
+    Reassign(super::task_steer::ReassignArgs),
+    /// Change a task's title, priority, domain, acceptance criteria or
+    /// description (the human only); its domain and holder are told.
+    #[command(
+        after_help = "Examples:\n  comm-node task edit T-4k7qm2x9ta --priority 0\n  comm-node task edit T-4k7qm2x9ta --done-when 'GET /orders paginates' --done-when 'tests pass'"
+    )]
+    Edit(super::task_steer::EditArgs),
+    /// Drop a task (the human only): its claim and reservations go, a
+    /// convoy stops waiting for it, the tasks that depend on it stay
+    /// blocked (they show `waits for T-... (cancelled)`) and their domains
+    /// are told.
+    #[command(
+        after_help = "Example:\n  comm-node task cancel T-4k7qm2x9ta --reason 'superseded by the v2 API'"
+    )]
+    Cancel(super::task_steer::CancelArgs),
     /// Print every task as beads JSONL (the shape `bd export` writes).
     Export {
         /// Write beads JSONL (the only format so far).
@@ -126,7 +147,7 @@ struct ListArgs {
     /// Only this domain's tasks.
     #[arg(long)]
     domain: Option<String>,
-    /// Only tasks in this state: open, claimed, done or failed.
+    /// Only tasks in this state: open, claimed, done, failed or cancelled.
     #[arg(long)]
     status: Option<String>,
 }
@@ -303,6 +324,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
             changed(ctx, &repo, task::dep_add(&repo, &me, &id, &on, now)?)
         }
         TaskCommand::Import(a) => import(ctx, &repo, a, now),
+        TaskCommand::Reassign(a) => super::task_steer::reassign(ctx, &repo, a, now),
+        TaskCommand::Edit(a) => super::task_steer::edit(ctx, &repo, a, now),
+        TaskCommand::Cancel(a) => super::task_steer::cancel(ctx, &repo, a, now),
         TaskCommand::Export { .. } => Ok(ui::print(&task::export_beads(&repo)?)?),
     }
 }
@@ -375,7 +399,7 @@ fn add(ctx: &Ctx, repo: &Repo, a: AddArgs, now: i64) -> Result<(), CliError> {
 }
 
 /// Prints a task after a change: its id and the event in text, the task in JSON.
-fn changed(ctx: &Ctx, repo: &Repo, outcome: Outcome) -> Result<(), CliError> {
+pub(super) fn changed(ctx: &Ctx, repo: &Repo, outcome: Outcome) -> Result<(), CliError> {
     if ctx.json {
         let snapshot = Snapshot::at(repo, Some(outcome.appended.commit))?;
         let board = task::board(&snapshot)?;
@@ -392,15 +416,10 @@ fn changed(ctx: &Ctx, repo: &Repo, outcome: Outcome) -> Result<(), CliError> {
 fn list(ctx: &Ctx, repo: &Repo, a: ListArgs) -> Result<(), CliError> {
     let status = match a.status.as_deref() {
         None => None,
-        Some(s) => Some(
-            [Status::Open, Status::Claimed, Status::Done, Status::Failed]
-                .into_iter()
-                .find(|v| v.as_str() == s)
-                .ok_or_else(|| {
-                    CliError::new(Kind::Usage, format!("unknown status `{s}`"))
-                        .hint("use open, claimed, done or failed")
-                })?,
-        ),
+        Some(s) => Some(Status::parse(s).ok_or_else(|| {
+            CliError::new(Kind::Usage, format!("unknown status `{s}`"))
+                .hint("use open, claimed, done, failed or cancelled")
+        })?),
     };
     let snapshot = Snapshot::take(repo)?;
     let board = task::board(&snapshot)?;

@@ -194,6 +194,27 @@ fn render(p: &Progress) -> String {
         Progress::SyncFailed { remote, why } => {
             format!("up: sync with {remote} failed: {}\n", ui::sanitize(why))
         }
+        Progress::Halted {
+            domain,
+            why,
+            suspended,
+        } => format!(
+            "{domain}: {}{}; nothing is dispatched to it until comm-node resume {domain}\n",
+            ui::sanitize(why),
+            if *suspended {
+                "; its turn is suspended"
+            } else {
+                ""
+            }
+        ),
+        Progress::Unhalted { domain, continued } => format!(
+            "{domain}: resumed{}\n",
+            if *continued {
+                "; its suspended turn continues"
+            } else {
+                ""
+            }
+        ),
         Progress::Waiting => "up: waiting for comm to move\n".into(),
         Progress::Stopping => "up: stopping the agents\n".into(),
     }

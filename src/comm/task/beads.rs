@@ -305,7 +305,7 @@ fn status_to_beads(status: Status) -> &'static str {
     match status {
         Status::Open | Status::Failed => "open",
         Status::Claimed => "in_progress",
-        Status::Done => "closed",
+        Status::Done | Status::Cancelled => "closed",
     }
 }
 

@@ -169,16 +169,22 @@ impl Board {
         self.children.get(id).map_or(&[], Vec::as_slice)
     }
 
-    /// Progress of a convoy, `None` for a task without children.
+    /// Progress of a convoy, `None` for a task without children; a
+    /// cancelled child no longer counts.
     pub fn progress(&self, id: &str) -> Option<Progress> {
         let children = self.children.get(id)?;
+        let status = |c: &String| self.tasks.get(c).map(|t| t.status);
         let done = children
             .iter()
-            .filter(|c| self.tasks.get(*c).is_some_and(|t| t.status == Status::Done))
+            .filter(|c| status(c) == Some(Status::Done))
+            .count();
+        let cancelled = children
+            .iter()
+            .filter(|c| status(c) == Some(Status::Cancelled))
             .count();
         Some(Progress {
             done,
-            total: children.len(),
+            total: children.len() - cancelled,
         })
     }
 

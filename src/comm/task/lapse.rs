@@ -30,12 +30,15 @@ pub fn lapse(
     now: i64,
 ) -> Result<Option<Appended>, CommError> {
     append(repo, |snapshot| {
+        // A domain the human halted is quiet on purpose: its claims wait.
+        let halted = crate::comm::steer::halts(snapshot)?;
+        let held_by_halted = |t: &Task| t.assignee.as_ref().is_some_and(|a| halted.contains_key(a));
         lapse_change(
             snapshot,
             lapsed,
             now,
-            |t| t.status == Status::Claimed,
-            |_| true,
+            |t| t.status == Status::Claimed && !held_by_halted(t),
+            |r| !halted.contains_key(&r.domain),
         )
     })
 }

@@ -17,6 +17,7 @@ mod ids;
 mod lapse;
 mod ops;
 mod replay;
+mod steer;
 
 use std::collections::BTreeMap;
 
@@ -33,6 +34,7 @@ pub use ops::{
     add, candidates, claim, claim_next, done, done_by_landing, fail, reopen, NewTask, Outcome,
 };
 pub use replay::revalidate;
+pub use steer::{cancel, edit, reassign, TaskEdit};
 
 /// Event kind of every task change (`Comm-Action` says which).
 pub const KIND: &str = "task";
@@ -51,6 +53,9 @@ pub enum Status {
     Claimed,
     Done,
     Failed,
+    /// Dropped by the human (`task cancel`): never ready, never claimed;
+    /// a convoy does not wait for it, a dependent stays blocked on it.
+    Cancelled,
 }
 
 impl Status {
@@ -61,13 +66,22 @@ impl Status {
             Status::Claimed => "claimed",
             Status::Done => "done",
             Status::Failed => "failed",
+            Status::Cancelled => "cancelled",
         }
     }
 
-    fn parse(text: &str) -> Option<Status> {
-        [Status::Open, Status::Claimed, Status::Done, Status::Failed]
-            .into_iter()
-            .find(|s| s.as_str() == text)
+    /// Every status, in the order a task goes through them.
+    pub const ALL: [Status; 5] = [
+        Status::Open,
+        Status::Claimed,
+        Status::Done,
+        Status::Failed,
+        Status::Cancelled,
+    ];
+
+    /// The status named `text` (as files and `--status` write it).
+    pub fn parse(text: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
 

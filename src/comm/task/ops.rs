@@ -235,6 +235,7 @@ pub fn claim_next(
     let mut base = None;
     let appended = append(repo, |snapshot| {
         base = snapshot.tip();
+        crate::comm::steer::refuse_if_halted(snapshot, by)?;
         let ready = ready_entries(snapshot)?;
         let best = candidates(&ready, by, skills)
             .into_iter()
@@ -289,6 +290,7 @@ pub(super) fn claim_change(
             "claim from the domain's worktree, or pass --as DOMAIN",
         ));
     }
+    crate::comm::steer::refuse_if_halted(snapshot, by)?;
     let mut task = require(snapshot, id)?;
     if task.status != Status::Open {
         let holder = match (&task.assignee, task.status) {
@@ -391,7 +393,7 @@ pub(super) fn finish_change(
     let allowed = match task.status {
         Status::Claimed => by == HUMAN || task.assignee.as_deref() == Some(by),
         Status::Open => by == HUMAN,
-        Status::Done | Status::Failed => false,
+        Status::Done | Status::Failed | Status::Cancelled => false,
     };
     if !allowed {
         let state = match (&task.assignee, task.status) {
@@ -557,6 +559,9 @@ pub(super) fn reopen_change(
             message: format!("task {id} is already open"),
             hint: format!("comm-node task claim {id} takes it; task show {id} shows it"),
         });
+    }
+    if task.status == Status::Cancelled {
+        crate::comm::steer::require_human(by, "reopen a cancelled task")?;
     }
     if by != HUMAN && task.assignee.as_deref() != Some(by) && task.created_by != by {
         return Err(CommError::Refused {

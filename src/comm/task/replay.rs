@@ -12,6 +12,8 @@
 //! - `lapse`: only while the claim that ran out still holds the task, and
 //!   its holder did nothing on the other clone (activity the lapsing clone
 //!   could not see; a later `status` lapses it again if it stays quiet).
+//! - `reassign`, `edit`, `cancel` (the human's): the same command again
+//!   on the task as it now is (an edit: the fields it changed).
 //! - `import`: the imported tasks that no other clone changed since the
 //!   clones parted; the others are kept as that clone left them, and the
 //!   event says so.
@@ -58,6 +60,9 @@ pub fn revalidate(
             dep_change(snapshot, by, id, &added, at)?.map(|(change, _)| change)
         }
         "lapse" => replay_lapse(snapshot, event, commit, other)?,
+        "reassign" | "edit" | "cancel" => {
+            Some(super::steer::replay(snapshot, event, commit, time)?)
+        }
         "add" => return replay_add(snapshot, event, commit, id).map(Some),
         "import" => return replay_import(snapshot, event, commit, &other.contested),
         other => {

@@ -2,8 +2,8 @@
 //! make that change. Each rule mirrors the writer of its kind (`message`,
 //! `reservation`, `task::ops`, `artifact`, `presence`, `queue::entry`,
 //! `queue::decision`, `replay`'s notices of rejections at sync,
-//! `runtime::usage`), so an event any comm-node command could have written
-//! passes, and a hand-made commit that claims for someone else, reserves
+//! `runtime::usage`, and the human's steering in `steer`), so an event
+//! any comm-node command could have written passes, and a hand-made commit that claims for someone else, reserves
 //! outside its scope or edits state a message may not touch is named.
 //!
 //! Reservations expire by the clock: a reservation counts here only if it
@@ -11,12 +11,15 @@
 //! between clones), because writers prune by their own clock and replays
 //! run later than the event they replay.
 
+mod steer;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use git2::Oid;
 
 use super::super::message::{ACK_KIND, KIND as MSG_KIND};
 use super::super::reservation::{self, Reservation, RELEASE_KIND, RESERVE_KIND};
+use super::super::steer::{Halt, HALT_DIR, HALT_KIND, INJECT_KIND, RESUME_KIND};
 use super::super::task::{self, Status, Task};
 use super::super::{
     artifact, presence, registrations_at, signing, CommError, Event, Registration, Snapshot, HUMAN,
@@ -130,6 +133,8 @@ impl Judge<'_> {
             UNTESTED_KIND => only(c, |p| p == untested::STATE),
             signing::KIND => signing::key_event_problem(c.event, c.edits, c.registered),
             TURN_KIND => turn_problem(c)?,
+            HALT_KIND | RESUME_KIND => steer::halt_problem(c)?,
+            INJECT_KIND => steer::inject_problem(c),
             CRASHED_KIND | STALLED_KIND => c.edits.first().map(|e| {
                 format!(
                     "a crash report changes no state, but it changes {}",
@@ -365,7 +370,9 @@ fn task_problem(c: &Case) -> Result<Option<Broken>, CommError> {
         ("claim", Some(b), Some(a)) => claim_problem(c, &b, a).or_else(|| only(c, |p| p == own)),
         ("done" | "failed", Some(b), Some(a)) => finish_problem(c, &b, a, action)?,
         ("reopen", Some(b), Some(a)) => {
-            let may = from == HUMAN || b.assignee.as_deref() == Some(from) || b.created_by == from;
+            let may = from == HUMAN
+                || b.status != Status::Cancelled
+                    && (b.assignee.as_deref() == Some(from) || b.created_by == from);
             if b.status == Status::Open || a.status != Status::Open {
                 Some(format!(
                     "task {id} reopened from {} to {}",
@@ -381,7 +388,14 @@ fn task_problem(c: &Case) -> Result<Option<Broken>, CommError> {
             }
         }
         ("lapse", _, _) => lapse_problem(c)?,
-        ("dep" | "claim" | "done" | "failed" | "reopen", None, _) => Some(format!(
+        ("reassign" | "edit" | "cancel", Some(b), Some(a)) => {
+            steer::task_problem(c, action, &b, a)?
+        }
+        (
+            "dep" | "claim" | "done" | "failed" | "reopen" | "reassign" | "edit" | "cancel",
+            None,
+            _,
+        ) => Some(format!(
             "a task {action} of task {id}, which does not exist"
         )),
         (other, _, _) => Some(format!("`{other}` is no task action comm-node writes")),
@@ -391,6 +405,9 @@ fn task_problem(c: &Case) -> Result<Option<Broken>, CommError> {
 /// A claim takes one open task for its author, changing nothing else of it.
 fn claim_problem(c: &Case, b: &Task, a: &Task) -> Option<Broken> {
     let from = c.event.from.as_str();
+    if c.before.read(&Halt::path_of(from)).ok().flatten().is_some() {
+        return Some(format!("`{from}` claims task {} while it is halted", b.id));
+    }
     if b.status != Status::Open {
         return Some(format!(
             "task {} is claimed while {}",
@@ -427,7 +444,7 @@ fn finish_problem(c: &Case, b: &Task, a: &Task, action: &str) -> Result<Option<B
     let allowed = match b.status {
         Status::Claimed => from == HUMAN || b.assignee.as_deref() == Some(from),
         Status::Open => from == HUMAN,
-        Status::Done | Status::Failed => false,
+        Status::Done | Status::Failed | Status::Cancelled => false,
     };
     if !allowed {
         return Ok(Some(format!(
@@ -615,6 +632,7 @@ fn state_file_problem(path: &str, bytes: &[u8]) -> Option<Broken> {
         "queue" => serde_yaml::from_slice::<Entry>(bytes).map(|e| owner(&e.domain)),
         "agents" => serde_yaml::from_slice::<presence::Presence>(bytes).map(|_| None),
         "usage" => serde_yaml::from_slice::<Usage>(bytes).map(|u| owner(&u.domain)),
+        HALT_DIR => serde_yaml::from_slice::<Halt>(bytes).map(|h| owner(&h.domain)),
         "cursors" => serde_yaml::from_slice::<serde_yaml::Value>(bytes).map(|v| {
             let seq = v.get("seq").and_then(serde_yaml::Value::as_u64);
             seq.is_none()
