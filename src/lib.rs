@@ -35,6 +35,7 @@ pub mod fixture;
 pub mod git;
 pub mod health;
 pub mod hooks;
+pub mod jobs;
 pub mod pathglob;
 pub mod project;
 pub mod queue;

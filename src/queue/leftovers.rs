@@ -85,8 +85,10 @@ pub fn record_group(file: &Path, group: Group) -> std::io::Result<()> {
 }
 
 /// Kills the group recorded in `file` by a dead run, if it is still alive,
-/// and removes the record; the group, when it was alive.
+/// and every process its test left outside the group (they carry its
+/// mark), and removes the record; the group, when it was alive.
 pub fn reap_group(file: &Path) -> Result<Option<Group>, QueueError> {
+    crate::jobs::Job::new(0, super::runner::test_mark(file)).signal(libc::SIGKILL);
     let text = match std::fs::read_to_string(file) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use super::leftovers;
 use super::progress::{Observer, Step};
+use crate::jobs::{self, Job};
 
 /// Lines of the log a rejection carries.
 const TAIL_LINES: usize = 80;
@@ -106,6 +107,7 @@ fn run_one(
         .stdin(Stdio::piped())
         .stdout(log.try_clone()?)
         .stderr(log.try_clone()?)
+        .env(jobs::MARK_VAR, test_mark(group_file))
         .process_group(0);
     for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"] {
         cmd.env_remove(var);
@@ -114,10 +116,10 @@ fn run_one(
         Ok(child) => child,
         Err(e) => return Ok(Some(format!("could not start: {e}"))),
     };
-    let group = child.id() as i32;
+    let job = Job::new(child.id() as i32, test_mark(group_file));
     test_stop_before_record();
     if let Err(e) = leftovers::record_group(group_file, leftovers::Group::led_by(child.id())) {
-        kill_group(group);
+        job.signal(libc::SIGKILL);
         let _ = child.wait();
         return Err(e);
     }
@@ -126,17 +128,18 @@ fn run_one(
     let (done, finished) = mpsc::channel::<()>();
     let status = std::thread::scope(|s| {
         let timed_out = &timed_out;
+        let job = &job;
         s.spawn(move || {
             if finished.recv_timeout(timeout) == Err(mpsc::RecvTimeoutError::Timeout) {
                 timed_out.store(true, Ordering::SeqCst);
-                kill_group(group);
+                job.signal(libc::SIGKILL);
             }
         });
         let status = child.wait();
         let _ = done.send(());
         status
     })?;
-    kill_group(group);
+    job.signal(libc::SIGKILL);
     match std::fs::remove_file(group_file) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
         _ => {}
@@ -155,13 +158,10 @@ fn run_one(
     })
 }
 
-/// Kills every process of a group (already gone is fine).
-fn kill_group(group: i32) {
-    // SAFETY: kill(2) with a negative pid signals a process group; it
-    // touches no memory of ours.
-    unsafe {
-        libc::kill(-group, libc::SIGKILL);
-    }
+/// The mark of the processes of the test command whose group is recorded
+/// in `group_file` (one runs at a time, under the run lock).
+pub(super) fn test_mark(group_file: &Path) -> String {
+    group_file.display().to_string()
 }
 
 /// The last lines of a log (at most 80 lines and 16 KiB).

@@ -3,8 +3,8 @@
 //! suspending the running turn of a domain the human halted (SIGSTOP to
 //! its process group) until the halt is lifted (SIGCONT), so `resume`
 //! continues the turn where it stopped instead of losing it. The signals
-//! also reach the turn's descendants in other process groups (the
-//! commands Claude Code's Bash tool runs).
+//! reach the turn's whole job ([`crate::jobs`]), also the processes in
+//! other process groups (the commands Claude Code's Bash tool runs).
 //!
 //! The halts are read from comm's tip (`halts/`, one small directory),
 //! again only when the tip moved; `up` wakes when comm moves, so a halt
@@ -19,11 +19,12 @@ use git2::Oid;
 use super::event_loop::Supervisor;
 use super::slot::set_state;
 use super::supervisor::Progress;
-use super::turn::kill_group;
+use super::turn::turn_job;
 use super::State;
 use crate::comm::steer::{halts, Halt};
 use crate::comm::{Snapshot, COMM_REF};
 use crate::git::Repo;
+use crate::jobs::Job;
 
 /// What `up` knows of the human's steering.
 #[derive(Default)]
@@ -31,8 +32,8 @@ pub(super) struct Control {
     /// The comm tip the halts were read at.
     read_at: Option<Oid>,
     halts: BTreeMap<String, Halt>,
-    /// The process groups this `up` stopped, by slot.
-    suspended: BTreeMap<usize, i32>,
+    /// The turns this `up` stopped, by slot.
+    suspended: BTreeMap<usize, Job>,
     /// The slots whose halt was reported.
     announced: BTreeSet<usize>,
 }
@@ -61,8 +62,8 @@ impl Control {
     /// Continues every turn this `up` stopped (before it ends them: a
     /// stopped process would not act on SIGTERM until continued).
     pub(super) fn continue_all(&mut self) {
-        for (_, pgid) in std::mem::take(&mut self.suspended) {
-            signal_turn(pgid, libc::SIGCONT);
+        for (_, job) in std::mem::take(&mut self.suspended) {
+            signal_turn(&job, libc::SIGCONT);
         }
     }
 }
@@ -75,20 +76,21 @@ impl Supervisor<'_> {
         let control = &mut self.control;
         for (i, slot) in self.slots.iter().enumerate() {
             let running = slot.running.as_ref().map(|r| r.pgid).filter(|p| *p > 0);
-            if let Some(was) = control.suspended.get(&i).copied() {
+            if let Some(was) = control.suspended.get(&i).map(Job::pgid) {
                 if running != Some(was) {
                     // The stopped turn ended (killed outright).
                     control.suspended.remove(&i);
                 }
             }
-            let stopped = control.suspended.get(&i).copied();
+            let stopped = control.suspended.get(&i).cloned();
             match control.hold(&slot.name) {
                 Some(why) => {
                     let mut suspended = false;
                     if let (Some(pgid), None) = (running, stopped) {
-                        signal_turn(pgid, libc::SIGSTOP);
+                        let job = turn_job(&slot.dir, pgid);
+                        signal_turn(&job, libc::SIGSTOP);
                         set_state(&slot.dir, State::Suspended);
-                        control.suspended.insert(i, pgid);
+                        control.suspended.insert(i, job);
                         suspended = true;
                     }
                     if control.announced.insert(i) || suspended {
@@ -101,8 +103,8 @@ impl Supervisor<'_> {
                 }
                 None => {
                     let continued = stopped.is_some();
-                    if let Some(pgid) = stopped {
-                        signal_turn(pgid, libc::SIGCONT);
+                    if let Some(job) = stopped {
+                        signal_turn(&job, libc::SIGCONT);
                         set_state(&slot.dir, State::Working);
                         control.suspended.remove(&i);
                     }
@@ -118,57 +120,13 @@ impl Supervisor<'_> {
     }
 }
 
-/// Sends `signal` to a turn: its process group, and every process
-/// descended from its leader in another group (Claude Code runs its Bash
-/// tool's commands in process groups of their own, which a signal to the
-/// turn's group would miss). A stop is sent in two passes, so a child
-/// forked while the first went out is stopped too.
-fn signal_turn(pgid: i32, signal: i32) {
+/// Sends `signal` to a turn's job. A stop is sent in two passes, so a
+/// process forked while the first went out is stopped too.
+fn signal_turn(job: &Job, signal: i32) {
     let passes = if signal == libc::SIGSTOP { 2 } else { 1 };
     for _ in 0..passes {
-        kill_group(pgid, signal);
-        for pid in descendants(pgid) {
-            // SAFETY: kill(2) on a process descended from the turn's leader.
-            unsafe { libc::kill(pid, signal) };
-        }
+        job.signal(signal);
     }
-}
-
-/// The processes descended from `root`, from the parent links in `/proc`.
-fn descendants(root: i32) -> Vec<i32> {
-    let mut parent_of = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        // Fields after "pid (comm) ": state, ppid, ...
-        let ppid = stat
-            .rsplit_once(") ")
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|p| p.parse::<i32>().ok());
-        if let Some(ppid) = ppid {
-            parent_of.push((pid, ppid));
-        }
-    }
-    let mut found = vec![root];
-    let mut at = 0;
-    while at < found.len() {
-        let parent = found[at];
-        found.extend(
-            parent_of
-                .iter()
-                .filter(|(_, pp)| *pp == parent)
-                .map(|(p, _)| *p),
-        );
-        at += 1;
-    }
-    found.remove(0);
-    found
 }
 
 /// Whether the process `pid` is stopped (state `T` in `/proc/<pid>/stat`):

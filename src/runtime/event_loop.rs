@@ -12,7 +12,7 @@ use super::inflight::{save_inflight, InFlight, Running};
 use super::slot::{paused, save_memory, set_state, Slot};
 use super::stream::TurnStream;
 use super::supervisor::{Progress, Summary, SYNC_EVERY};
-use super::turn::{drive, kill_group, spawn, Ended, Limits, GRACE};
+use super::turn::{drive, spawn, turn_job, Ended, Limits, GRACE};
 use super::work::{assess, Item};
 use super::{RuntimeError, State};
 use crate::config::Config;
@@ -148,17 +148,17 @@ impl Supervisor<'_> {
         for slot in self.slots.iter().filter(|s| !s.failed) {
             set_state(&slot.dir, State::Stopped);
         }
-        let running: Vec<i32> = self
+        let running: Vec<_> = self
             .slots
             .iter()
-            .filter_map(|s| s.running.as_ref().map(|r| r.pgid))
+            .filter_map(|s| s.running.as_ref().map(|r| turn_job(&s.dir, r.pgid)))
             .collect();
         if running.is_empty() {
             return Ok(());
         }
         progress(&Progress::Stopping);
-        for pgid in &running {
-            kill_group(*pgid, libc::SIGTERM);
+        for job in &running {
+            job.signal(libc::SIGTERM);
         }
         self.control.continue_all();
         let deadline = tokio::time::Instant::now() + GRACE;
@@ -174,7 +174,7 @@ impl Supervisor<'_> {
                 Err(_) => {
                     for s in &self.slots {
                         if let Some(r) = &s.running {
-                            kill_group(r.pgid, libc::SIGKILL);
+                            turn_job(&s.dir, r.pgid).signal(libc::SIGKILL);
                         }
                     }
                     if let Some(ended) = self.rx.recv().await {
@@ -301,7 +301,7 @@ impl Supervisor<'_> {
         )?;
         let started = Instant::now();
         let tx = self.tx.clone();
-        match spawn(&inv, &slot.dir.join("agent.pid")) {
+        match spawn(&inv, &slot.dir) {
             Ok(child) => {
                 turn.pgid = child.id().map_or(0, |p| p as i32);
                 let limits = Limits {

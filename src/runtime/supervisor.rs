@@ -236,7 +236,7 @@ pub fn run(
         // The agent of a turn in flight got as far as its own process
         // (which writes its pid here before it runs the agent).
         let spawned = fs::read_to_string(dir.join("agent.pid")).is_ok_and(|t| !t.trim().is_empty());
-        let reaped = reap_leftovers(&dir, &worktree);
+        let reaped = reap_leftovers(&dir);
         if !reaped.is_empty() {
             progress(&Progress::Reaped {
                 domain: name.clone(),

@@ -3,8 +3,9 @@
 //! `stream.jsonl`) and its stderr kept in `stderr.log`, watched for stalls
 //! (no stream output for `stall_after`, not counting the time its process
 //! is stopped by a halt) and for running past `max_turns` model calls.
-//! When the leader exits, whatever it left in its group is killed, so no
-//! tool process outlives its turn.
+//! When the leader exits, whatever it left is killed (its group, and every
+//! process carrying the domain's mark, see [`crate::jobs`]), so no tool
+//! process outlives its turn.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -18,6 +19,7 @@ use tokio::sync::mpsc;
 
 use super::agent::Invocation;
 use super::stream::TurnStream;
+use crate::jobs::{self, Job};
 
 /// Lines of a crashed agent's stderr kept for the human.
 const STDERR_TAIL: usize = 20;
@@ -54,21 +56,30 @@ pub(super) struct Ended {
     pub cut: Option<Cut>,
 }
 
-/// Starts `inv` as the leader of a new process group, stdin closed. The
-/// child writes its pid (its group id) to `pid_file` itself, before it
+/// The job of a turn of the domain whose runtime folder is `dir`, led by
+/// `pgid`: every process of the domain's turns carries the folder as its
+/// mark (one turn runs per domain at a time, under the domain's lock).
+pub(super) fn turn_job(dir: &Path, pgid: i32) -> Job {
+    Job::new(pgid, dir.display().to_string())
+}
+
+/// Starts `inv` as the leader of a new process group, stdin closed,
+/// marked as a turn of the domain whose runtime folder is `dir`. The child
+/// writes its pid (its group id) to `agent.pid` there itself, before it
 /// runs the agent: an `up` killed at any moment after the fork leaves the
 /// record the next `up` reaps by.
-pub(super) fn spawn(inv: &Invocation, pid_file: &Path) -> std::io::Result<tokio::process::Child> {
+pub(super) fn spawn(inv: &Invocation, dir: &Path) -> std::io::Result<tokio::process::Child> {
     use std::os::unix::io::AsRawFd;
     let record = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
-        .open(pid_file)?;
+        .open(dir.join("agent.pid"))?;
     let fd = record.as_raw_fd();
     let mut cmd = tokio::process::Command::new(&inv.program);
     cmd.args(&inv.args)
         .envs(inv.env.iter().map(|(k, v)| (k, v)))
+        .env(jobs::MARK_VAR, dir.display().to_string())
         .current_dir(&inv.cwd)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
@@ -127,6 +138,8 @@ pub(super) async fn drive(
     tx: mpsc::UnboundedSender<Ended>,
 ) {
     let pgid = child.id().map_or(0, |p| p as i32);
+    let job = turn_job(&dir, pgid);
+    let turn = job.clone();
     let over = Arc::new(AtomicBool::new(false));
     let watch = over.clone();
     let stdout = child.stdout.take();
@@ -179,7 +192,7 @@ pub(super) async fn drive(
                     let calls = stream.responses.len() as u64;
                     if cut.is_none() && limits.max_calls.is_some_and(|m| calls > u64::from(m)) {
                         cut = Some(Cut::MaxTurns);
-                        stop(pgid, watch.clone());
+                        stop(turn.clone(), watch.clone());
                     }
                 }
                 Ok(_) => break,
@@ -191,7 +204,7 @@ pub(super) async fn drive(
                         // Continued since: the silence is counted afresh.
                     } else if cut.is_none() {
                         cut = Some(Cut::Stalled);
-                        stop(pgid, watch.clone());
+                        stop(turn.clone(), watch.clone());
                     }
                 }
             }
@@ -216,7 +229,7 @@ pub(super) async fn drive(
         tail
     });
     let status = child.wait().await;
-    kill_group(pgid, libc::SIGKILL);
+    job.signal(libc::SIGKILL);
     over.store(true, Ordering::SeqCst);
     let (stream, cut) = reader.await.unwrap_or_default();
     let _ = fs::remove_file(&now_file);
@@ -235,15 +248,15 @@ pub(super) async fn drive(
     });
 }
 
-/// Ends a turn comm-node cut short: SIGTERM to its group now, SIGKILL
+/// Ends a turn comm-node cut short: SIGTERM to its job now, SIGKILL
 /// after the grace period unless the turn is `over` by then (its group id
 /// may then belong to someone else).
-fn stop(pgid: i32, over: Arc<AtomicBool>) {
-    kill_group(pgid, libc::SIGTERM);
+fn stop(job: Job, over: Arc<AtomicBool>) {
+    job.signal(libc::SIGTERM);
     tokio::spawn(async move {
         tokio::time::sleep(GRACE).await;
         if !over.load(Ordering::SeqCst) {
-            kill_group(pgid, libc::SIGKILL);
+            job.signal(libc::SIGKILL);
         }
     });
 }
@@ -252,53 +265,14 @@ fn append_file(path: &Path) -> Option<fs::File> {
     OpenOptions::new().create(true).append(true).open(path).ok()
 }
 
-/// Sends `signal` to process group `pgid` (nothing for 0; a group already
-/// gone is fine).
-pub(super) fn kill_group(pgid: i32, signal: i32) {
-    if pgid > 0 {
-        // SAFETY: kill(2) with a negative pid addresses the group.
-        unsafe { libc::kill(-pgid, signal) };
-    }
-}
-
 /// Kills what a previous `up` that died without cleaning up (kill -9, a
-/// crash) left of a domain's turn: the processes of the process group
-/// recorded in `agent.pid` whose working directory is still inside the
-/// domain's worktree (so a recycled group id is never hit). Returns their
-/// pids. Called with the domain's lock held, so no live `up` owns them.
-pub(super) fn reap_leftovers(dir: &Path, worktree: &Path) -> Vec<i32> {
+/// crash) left of a domain's turn: every process carrying the domain's
+/// mark. Returns their pids. Called with the domain's lock held, so no
+/// live `up` owns them.
+pub(super) fn reap_leftovers(dir: &Path) -> Vec<i32> {
     let record = dir.join("agent.pid");
-    let Some(pgid) = fs::read_to_string(&record)
-        .ok()
-        .and_then(|t| t.trim().parse::<i32>().ok())
-        .filter(|p| *p > 0)
-    else {
-        return Vec::new();
-    };
-    let worktree = fs::canonicalize(worktree).unwrap_or_else(|_| worktree.to_owned());
-    let mut reaped = Vec::new();
-    for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let stat = fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        // Fields after "pid (comm) ": state, ppid, pgrp, ...
-        let pgrp = stat
-            .rsplit_once(") ")
-            .and_then(|(_, rest)| rest.split_whitespace().nth(2))
-            .and_then(|p| p.parse::<i32>().ok());
-        let inside =
-            fs::read_link(entry.path().join("cwd")).is_ok_and(|c| c.starts_with(&worktree));
-        if pgrp == Some(pgid) && inside {
-            // SAFETY: kill(2) on a process of the recorded group, checked above.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            reaped.push(pid);
-        }
-    }
+    let reaped = jobs::marked(&dir.display().to_string());
+    turn_job(dir, 0).signal(libc::SIGKILL);
     let _ = fs::remove_file(record);
     reaped
 }
