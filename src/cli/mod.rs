@@ -81,6 +81,7 @@ enum Command {
     Up(commands::up::Args),
     Logs(commands::logs::Args),
     Attach(commands::attach::Args),
+    Budget(commands::budget::Args),
 }
 
 /// What every command gets: where it runs and how to print.
@@ -275,6 +276,7 @@ pub fn run() -> ExitCode {
         Command::Up(args) => commands::up::run(&ctx, args),
         Command::Logs(args) => commands::logs::run(&ctx, args),
         Command::Attach(args) => commands::attach::run(&ctx, args),
+        Command::Budget(args) => commands::budget::run(&ctx, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -113,7 +113,11 @@ impl Judge<'_> {
         let from = c.event.from.as_str();
         Ok(match c.event.kind.as_str() {
             "kickoff" | "register" => only(c, |p| is_file_in(p, "domains")),
-            MSG_KIND | super::super::NOTICE_KIND => c.edits.first().map(|e| {
+            MSG_KIND => super::super::budget::message_problem(c.event, c.before, c.edits)?,
+            super::super::budget::KIND => {
+                super::super::budget::event_problem(c.event, c.before, c.edits)?
+            }
+            super::super::NOTICE_KIND => c.edits.first().map(|e| {
                 format!(
                     "a message changes no state, but it changes {}",
                     edit_path(e)
@@ -615,6 +619,10 @@ fn state_file_problem(path: &str, bytes: &[u8]) -> Option<Broken> {
         "queue" => serde_yaml::from_slice::<Entry>(bytes).map(|e| owner(&e.domain)),
         "agents" => serde_yaml::from_slice::<presence::Presence>(bytes).map(|_| None),
         "usage" => serde_yaml::from_slice::<Usage>(bytes).map(|u| owner(&u.domain)),
+        super::super::budget::DIR => {
+            serde_yaml::from_slice::<super::super::budget::DomainState>(bytes)
+                .map(|s| owner(&s.domain))
+        }
         "cursors" => serde_yaml::from_slice::<serde_yaml::Value>(bytes).map(|v| {
             let seq = v.get("seq").and_then(serde_yaml::Value::as_u64);
             seq.is_none()
