@@ -33,6 +33,8 @@ pub(super) struct Supervisor<'a> {
     /// The remote of `--sync`, and when it was last exchanged with.
     pub(super) sync: Option<String>,
     pub(super) synced: Option<Instant>,
+    /// Budgets, rate limits and `max_parallel_agents` (`budget_gate`).
+    pub(super) gate: super::budget_gate::Gate,
 }
 
 impl Supervisor<'_> {
@@ -74,6 +76,7 @@ impl Supervisor<'_> {
                 .iter()
                 .filter_map(|s| s.retry.as_ref().map(|r| r.0))
                 .chain(next_sync)
+                .chain(self.gate.wake_at())
                 .min()
                 .unwrap_or_else(|| Instant::now() + SAFETY_TICK);
             tokio::select! {
@@ -189,10 +192,14 @@ impl Supervisor<'_> {
         i: usize,
         progress: &mut impl FnMut(&Progress),
     ) -> Result<bool, RuntimeError> {
-        let slot = &mut self.slots[i];
+        let slot = &self.slots[i];
         if slot.failed || slot.running.is_some() || self.stopping || paused(&slot.dir) {
             return Ok(false);
         }
+        if !self.gate_open(i)? {
+            return Ok(false);
+        }
+        let slot = &mut self.slots[i];
         let turn = match slot.retry.take() {
             Some((at, turn)) if at > Instant::now() => {
                 slot.retry = Some((at, turn));
@@ -238,6 +245,9 @@ impl Supervisor<'_> {
                 }
             }
         };
+        if !self.budget_allows(i, &turn)? {
+            return Ok(false);
+        }
         let reasons = turn.given.iter().map(Item::line).collect();
         self.start(i, turn)?;
         let slot = &self.slots[i];
@@ -267,6 +277,7 @@ impl Supervisor<'_> {
             resume,
             &prompt,
         )?;
+        let inv = self.gate.with_cap(&slot.settings, inv);
         slot.memory.session = Some(turn.session.clone());
         slot.memory.turns += 1;
         if turn.parent.is_some() {

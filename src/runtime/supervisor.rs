@@ -281,6 +281,7 @@ pub fn run(
             rx,
             sync: options.sync.clone(),
             synced: None,
+            gate: Default::default(),
         };
         let result = sup.main_loop(options.once, &notify, &mut progress).await;
         let stopped = sup.stop_all(&mut progress).await;

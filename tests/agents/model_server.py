@@ -16,10 +16,19 @@ with one `exec_command` function call running `sh SCRIPT`; the request
 carrying its `function_call_output` is answered with an assistant message.
 Its usage (`input_tokens` counting `cached_tokens`) is logged the same way,
 with `"api": "responses"`.
+
+Rate limits: while a file SCRIPT.headers exists, each of its `Name: value`
+lines is sent as a response header of every Messages API answer (e.g.
+`anthropic-ratelimit-unified-status: rejected` with
+`anthropic-ratelimit-unified-reset: EPOCH_SECONDS`), which the real CLI
+reports as a `rate_limit_event` line; each answer is logged with `"t"`,
+the time it was sent, and `"headers"`, the extra headers sent.
 """
 import json
+import os
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOG, SCRIPT = sys.argv[1], sys.argv[2]
@@ -27,7 +36,17 @@ lock = threading.Lock()
 counter = [0]
 
 
-def next_usage(model, messages):
+def extra_headers():
+    """The headers SCRIPT.headers asks for, as (name, value) pairs."""
+    try:
+        with open(SCRIPT + ".headers") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    return [tuple(p.strip() for p in l.split(":", 1)) for l in lines if ":" in l]
+
+
+def next_usage(model, messages, headers, cwd):
     with lock:
         counter[0] += 1
         n = counter[0]
@@ -39,7 +58,8 @@ def next_usage(model, messages):
         }
         with open(LOG, "a") as f:
             f.write(json.dumps({"n": n, "model": model, "usage": usage,
-                                "messages": len(messages)}) + "\n")
+                                "messages": len(messages), "t": time.time(),
+                                "headers": dict(headers), "cwd": cwd}) + "\n")
         return n, usage
 
 
@@ -60,6 +80,21 @@ def blocks_for(body):
         {"type": "tool_use", "id": "toolu_%d" % counter[0], "name": "Bash",
          "input": {"command": command, "description": "run the scripted step"}},
     ], "tool_use"
+
+
+def cwd_of(body):
+    """The working directory the CLI states in its prompt, if any."""
+    text = json.dumps(body)
+    marker = "Primary working directory: "
+    i = text.find(marker)
+    if i < 0:
+        marker = "Working directory: "
+        i = text.find(marker)
+    if i < 0:
+        return None
+    rest = text[i + len(marker):]
+    end = min([j for j in (rest.find("\\n"), rest.find('"')) if j >= 0] or [len(rest)])
+    return rest[:end]
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -129,7 +164,22 @@ class Handler(BaseHTTPRequestHandler):
         if "count_tokens" in self.path:
             return self.send_json({"input_tokens": 10})
         model = body.get("model", "claude-sonnet-4-5")
-        n, usage = next_usage(model, body.get("messages") or [])
+        headers = extra_headers()
+        n, usage = next_usage(model, body.get("messages") or [], headers, cwd_of(body))
+        refuse = [v for k, v in headers if k.lower() == "x-scripted-status"]
+        if refuse:
+            data = json.dumps({"type": "error", "error": {
+                "type": "rate_limit_error",
+                "message": "This request would exceed your account's rate limit."}}).encode()
+            self.send_response(int(refuse[0]))
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            for name, value in headers:
+                if name.lower() != "x-scripted-status":
+                    self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+            return
         blocks, stop = blocks_for(body)
         msg_id = "msg_%d" % n
         if not body.get("stream"):
@@ -142,6 +192,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("content-type", "text/event-stream")
         self.send_header("cache-control", "no-cache")
         self.send_header("connection", "close")
+        for name, value in headers:
+            self.send_header(name, value)
         self.end_headers()
 
         def event(name, data):
