@@ -278,8 +278,30 @@ fn a_grant_on_one_clone_and_spend_on_the_other_both_hold_after_sync() {
     let other = env.synced_clone(bare.to_str().unwrap(), "b/other", "other", "other");
     env.cn(&other, &["init"]).expect(0);
 
-    // A grant on `root`, not pushed yet.
+    // A grant on `root`, not pushed yet, and a message of api about a task
+    // on each clone (each counted where it was sent).
     env.cn(&root, &["budget", "grant", "api", "4"]).expect(0);
+    let task = add_task(&env, &root, "web", "shared", &[]);
+    env.cn(&root, &["sync"]).expect(0);
+    env.cn(&other, &["sync"]).expect(0);
+    env.cn(&root, &["budget", "grant", "api", "4"]).expect(0);
+    for clone in [&root, &other] {
+        env.cn(
+            clone,
+            &[
+                "--as",
+                "api",
+                "send",
+                "--to",
+                "web",
+                "--task",
+                &task,
+                "note",
+                "twelve chars",
+            ],
+        )
+        .expect(0);
+    }
     // Spend on `other`: one turn of api at $0.5, pushed first.
     let (fake, args) = fake_claude(&env);
     add_task(&env, &other, "api", "schema", &[]);
@@ -314,10 +336,73 @@ fn a_grant_on_one_clone_and_spend_on_the_other_both_hold_after_sync() {
 
     for clone in [&root, &other] {
         let api = line(&env, clone, "domain", "api", "usd");
-        assert_eq!(api["granted"], 4.0, "{api}");
-        assert_eq!(api["budget"], 14.0, "{api}");
+        assert_eq!(api["granted"], 8.0, "{api}");
+        assert_eq!(api["budget"], 18.0, "{api}");
+        let counted = env.git(clone, &["show", "comm:budget/api.yaml"]);
+        // Two messages of 1 + 3 tokens (subject and body, bytes / 4).
+        assert!(counted.contains(&format!("{task}: 8")), "{counted}");
         assert_eq!(api["spent"], 0.5, "{api}");
         assert_eq!(line(&env, clone, "total", "", "usd")["spent"], 0.5);
         env.cn(clone, &["verify"]).expect(0);
     }
+}
+
+#[test]
+fn a_message_that_miscounts_its_tokens_fails_verify() {
+    let env = Env::new();
+    let root = env.app(&[("comm.yaml", CONFIG)]);
+    let task = add_task(&env, &root, "api", "schema", &[]);
+    env.cn(
+        &root,
+        &[
+            "--as", "api", "send", "--to", "web", "--task", &task, "hi", "short",
+        ],
+    )
+    .expect(0);
+    env.cn(&root, &["verify"]).expect(0);
+    // The same message, rewritten to count 1 token instead of its own.
+    let git = |args: &[&str], stdin: Option<&str>| {
+        use std::io::Write;
+        let mut cmd = Command::new("git");
+        cmd.args(args)
+            .current_dir(&root)
+            .env("GIT_INDEX_FILE", env.path("forged-index"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        env.hermetic(&mut cmd);
+        cmd.env("GIT_INDEX_FILE", env.path("forged-index"));
+        let mut child = cmd.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.unwrap_or("").as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "git {args:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    git(&["read-tree", "comm"], None);
+    let blob = git(
+        &["hash-object", "-w", "--stdin"],
+        Some(&format!("domain: api\nmessages:\n  {task}: 1\n")),
+    );
+    git(
+        &[
+            "update-index",
+            "--cacheinfo",
+            &format!("100644,{blob},budget/api.yaml"),
+        ],
+        None,
+    );
+    let tree = git(&["write-tree"], None);
+    let message = env.git(&root, &["log", "-1", "--format=%B", "comm"]);
+    let commit = git(
+        &["commit-tree", &tree, "-p", "comm~1", "-m", &message],
+        None,
+    );
+    env.git(&root, &["update-ref", "refs/heads/comm", &commit]);
+    let run = env.cn(&root, &["verify"]).expect(1);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(said.contains("budget/api.yaml does not hold"), "{said}");
 }
