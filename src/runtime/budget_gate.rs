@@ -54,6 +54,9 @@ pub(super) struct Gate {
     limited: BTreeMap<String, (i64, String)>,
     /// The `--max-budget-usd` of the turn being started.
     cap: Option<f64>,
+    /// When the domains' limit records were last read (once per pass of
+    /// the loop is enough).
+    read_at: Option<Instant>,
 }
 
 /// An account limit as a CLI reported it.
@@ -173,7 +176,7 @@ impl Gate {
         if let (Some(cap), AgentCli::Claude) = (self.cap, settings.cli) {
             inv.args.extend([
                 "--max-budget-usd".to_owned(),
-                format!("{:.6}", cap.max(0.0)),
+                format!("{:.6}", cap.max(0.000_001)),
             ]);
         }
         inv
@@ -211,6 +214,14 @@ impl Supervisor<'_> {
     /// CLI's agents (one `limited` event), a passed one resumes them (one
     /// `resumed` event).
     fn refresh_limits(&mut self) -> Result<(), RuntimeError> {
+        if self
+            .gate
+            .read_at
+            .is_some_and(|t| t.elapsed() < Duration::from_millis(50))
+        {
+            return Ok(());
+        }
+        self.gate.read_at = Some(Instant::now());
         let now = now_ms();
         for slot in &self.slots {
             let Some(limit) = read_limit(&slot.dir) else {

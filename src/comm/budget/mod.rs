@@ -627,3 +627,30 @@ pub fn message_problem(
     }
     Ok(only_path(edits, &own))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_dollars_or_tokens_and_never_zero_negative_or_absurd() {
+        let usd = |t: &str| parse_amount(t).map(|g| (g.usd, g.tokens)).ok();
+        assert_eq!(usd("5"), Some((5.0, 0)));
+        assert_eq!(usd("$1.5"), Some((1.5, 0)));
+        assert_eq!(usd("2USD"), Some((2.0, 0)));
+        assert_eq!(usd("200000tokens"), Some((0.0, 200_000)));
+        assert_eq!(usd("200ktokens"), Some((0.0, 200_000)));
+        assert_eq!(usd("2Mtokens"), Some((0.0, 2_000_000)));
+        for bad in [
+            "0", "-5", "$-1", "nan", "inf", "1e9", "0tokens", "lots", "", "5 euros",
+        ] {
+            assert_eq!(usd(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn targets_are_tasks_by_their_prefix() {
+        assert_eq!(Target::parse("T-ABC"), Target::Task("T-ABC".into()));
+        assert_eq!(Target::parse("api"), Target::Domain("api".into()));
+    }
+}
