@@ -191,6 +191,12 @@ fn a_domain_over_budget_is_paused_the_others_go_on_and_a_grant_resumes_it() {
         !out.contains("\"progress\":\"dispatched\",\"domain\":\"api\""),
         "api is paused: {out}"
     );
+    assert!(
+        out.contains(
+            "\"progress\":\"held\",\"domains\":[\"api\"],\"why\":\"over budget: domain api spent"
+        ),
+        "up says why: {out}"
+    );
     let paused = budget_events(&env, &root, "paused");
     assert_eq!(paused.len(), 1, "{paused:?}");
     let spent: f64 = result_costs(&root, "api").iter().sum();

@@ -35,6 +35,7 @@ use serde_json::Value;
 use super::agent::Invocation;
 use super::event_loop::Supervisor;
 use super::inflight::Running;
+use super::supervisor::Progress;
 use super::RuntimeError;
 use crate::comm::{budget, Snapshot};
 use crate::config::{AgentCli, AgentSettings};
@@ -57,6 +58,9 @@ pub(super) struct Gate {
     /// When the domains' limit records were last read (once per pass of
     /// the loop is enough).
     read_at: Option<Instant>,
+    /// Why each held domain is held, as last said (said again only when it
+    /// changes).
+    held: BTreeMap<String, String>,
 }
 
 /// An account limit as a CLI reported it.
@@ -186,8 +190,12 @@ impl Gate {
 impl Supervisor<'_> {
     /// Whether slot `i` may start a turn now as far as account rate limits
     /// and `max_parallel_agents` go. Announces limits that began or ended.
-    pub(super) fn gate_open(&mut self, i: usize) -> Result<bool, RuntimeError> {
-        self.refresh_limits()?;
+    pub(super) fn gate_open(
+        &mut self,
+        i: usize,
+        progress: &mut impl FnMut(&Progress),
+    ) -> Result<bool, RuntimeError> {
+        self.refresh_limits(progress)?;
         let cli = self.slots[i].settings.cli.as_str();
         let mut open = !self.gate.limited.contains_key(cli);
         if let Some(max) = self.config.limits.max_parallel_agents {
@@ -213,7 +221,7 @@ impl Supervisor<'_> {
     /// Reads the limits the domains' agents reported: a new one pauses its
     /// CLI's agents (one `limited` event), a passed one resumes them (one
     /// `resumed` event).
-    fn refresh_limits(&mut self) -> Result<(), RuntimeError> {
+    fn refresh_limits(&mut self, progress: &mut impl FnMut(&Progress)) -> Result<(), RuntimeError> {
         if self
             .gate
             .read_at
@@ -251,6 +259,10 @@ impl Supervisor<'_> {
                             names.join(", ")
                         ),
                     )?;
+                    progress(&Progress::Held {
+                        domains: names,
+                        why: format!("the {cli} account is rate limited until {until}"),
+                    });
                     self.gate
                         .limited
                         .insert(cli, (limit.until_ms, slot.name.clone()));
@@ -298,7 +310,12 @@ impl Supervisor<'_> {
     /// Checks the budgets a turn of slot `i` on `turn.task` runs under:
     /// `false` when one is spent (the domain is paused, told once); warns
     /// once at 80 %; sets what is left as the turn's cap.
-    pub(super) fn budget_allows(&mut self, i: usize, turn: &Running) -> Result<bool, RuntimeError> {
+    pub(super) fn budget_allows(
+        &mut self,
+        i: usize,
+        turn: &Running,
+        progress: &mut impl FnMut(&Progress),
+    ) -> Result<bool, RuntimeError> {
         self.gate.cap = None;
         let budget = &self.config.budget;
         if !budget.is_set() {
@@ -347,8 +364,22 @@ impl Supervisor<'_> {
                 &dir.join("state"),
                 &format!("paused over budget ({})", over.what()),
             );
+            let why = format!(
+                "over budget: {} spent {} of {}",
+                over.what(),
+                over.show(over.spent),
+                over.show(over.budget())
+            );
+            if self.gate.held.get(&name) != Some(&why) {
+                progress(&Progress::Held {
+                    domains: vec![name.clone()],
+                    why: why.clone(),
+                });
+                self.gate.held.insert(name, why);
+            }
             return Ok(false);
         }
+        self.gate.held.remove(&name);
         for l in lines.iter().filter(|l| l.fraction() >= WARN_AT) {
             budget::tell_once(
                 self.repo,

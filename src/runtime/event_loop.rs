@@ -196,7 +196,7 @@ impl Supervisor<'_> {
         if slot.failed || slot.running.is_some() || self.stopping || paused(&slot.dir) {
             return Ok(false);
         }
-        if !self.gate_open(i)? {
+        if !self.gate_open(i, progress)? {
             return Ok(false);
         }
         let slot = &mut self.slots[i];
@@ -245,7 +245,7 @@ impl Supervisor<'_> {
                 }
             }
         };
-        if !self.budget_allows(i, &turn)? {
+        if !self.budget_allows(i, &turn, progress)? {
             return Ok(false);
         }
         let reasons = turn.given.iter().map(Item::line).collect();

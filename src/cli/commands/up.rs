@@ -194,6 +194,9 @@ fn render(p: &Progress) -> String {
         Progress::SyncFailed { remote, why } => {
             format!("up: sync with {remote} failed: {}\n", ui::sanitize(why))
         }
+        Progress::Held { domains, why } => {
+            format!("{}: held: {}\n", domains.join(", "), ui::sanitize(why))
+        }
         Progress::Waiting => "up: waiting for comm to move\n".into(),
         Progress::Stopping => "up: stopping the agents\n".into(),
     }

@@ -9,7 +9,7 @@
 //! `usage/<domain>.yaml` (see [`report`]), so reading a budget never walks
 //! history. Every writer re-validates inside the compare-and-swap closure;
 //! [`event_problem`] and [`message_problem`] are the rules `verify` keeps;
-//! [`replay`] and [`message_replay_edits`] re-derive an event by its intent
+//! `replay` and `message_replay_edits` re-derive an event by its intent
 //! at `sync`.
 
 pub mod report;
