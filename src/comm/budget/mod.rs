@@ -411,16 +411,23 @@ pub(crate) fn count_message(
     let mut state = DomainState::read(snapshot, from)?;
     let sent = state.messages.get(task).copied().unwrap_or(0);
     if let Some(limit) = budget {
+        // A grant of tokens to the task raises its message budget too (read
+        // only when the message would not fit otherwise).
+        let limit = if sent + tokens > limit {
+            limit + Grants::read(snapshot)?.task(task).tokens
+        } else {
+            limit
+        };
         if sent + tokens > limit {
             return Err(refused(
                 format!(
                     "{from}'s messages about {task} would reach ~{} tokens; the budget is {limit} \
-                     (budget.messages_per_task), ~{sent} already sent",
+                     (budget.messages_per_task plus the task's granted tokens), ~{sent} already sent",
                     sent + tokens
                 ),
                 "be concise (say what changed, not the whole log), publish long content as an \
-                 artifact (comm-node publish NAME FILE) and send its name, or ask for more: \
-                 comm-node budget request AMOUNT --reason TEXT",
+                 artifact (comm-node publish NAME FILE) and send its name, or ask for more \
+                 (comm-node budget request AMOUNT --reason TEXT; the human grants tokens to the task)",
             ));
         }
     }
