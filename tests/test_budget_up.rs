@@ -308,6 +308,7 @@ fn a_rate_limited_account_pauses_every_agent_until_its_reset() {
     // The CLI reports the 429 in its stream (`api_retry`); up records it.
     let recorded = root.join(".git/comm-node/agents/api/ratelimit.json");
     wait_for("api's agent to report the limit", 30, || recorded.exists());
+    assert!(read(&server.log).contains("\"api\": \"refused\""));
     std::fs::remove_file(&headers).unwrap();
     // web gets work while the account is limited: it waits for the reset.
     add_task(&env, &root, "web", "first", &[]);
@@ -336,10 +337,7 @@ fn a_rate_limited_account_pauses_every_agent_until_its_reset() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let first_429 = log
-        .iter()
-        .find(|v| v["headers"].get("x-scripted-status").is_some())
-        .unwrap()["t"]
+    let first_429 = log.iter().find(|v| v["api"] == "refused").unwrap()["t"]
         .as_f64()
         .unwrap();
     let web_first = log
@@ -389,6 +387,48 @@ fn max_parallel_agents_one_never_runs_two_turns_at_once() {
     let mut domains: Vec<&str> = cwds.iter().step_by(2).map(String::as_str).collect();
     domains.sort();
     assert_eq!(domains, ["api", "docs", "web"]);
+    drop(server);
+    assert_no_process_left(&env);
+}
+
+#[test]
+fn a_codex_account_answering_429_holds_every_codex_agent() {
+    let env = Env::new();
+    let server = ModelServer::start(&env, AGENT_SCRIPT);
+    let root = app(&env, &codex_agents(server.port));
+    let headers = env.path("agent-script.sh.headers");
+    write(&headers, "x-scripted-status: 429\n");
+    add_task(&env, &root, "api", "first", &[]);
+    let home = env.path("codex-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut cmd = up_command(&env, &root, None, &[]);
+    cmd.env("COMM_NODE_CODEX", codex())
+        .env("CODEX_HOME", &home)
+        .env("FAKE_KEY", "test-key");
+    let up = Background::start(cmd);
+    let recorded = root.join(".git/comm-node/agents/api/ratelimit.json");
+    wait_for("codex's 429 to be recorded", 60, || recorded.exists());
+    std::fs::remove_file(&headers).unwrap();
+    add_task(&env, &root, "web", "first", &[]);
+    wait_for("the limited event", 30, || {
+        !budget_events(&env, &root, "limited").is_empty()
+    });
+    let limited = budget_events(&env, &root, "limited");
+    assert_eq!(limited[0].1, "api, docs, human, web");
+    // web is held: the server sees nothing from it while the hold lasts.
+    std::thread::sleep(Duration::from_secs(3));
+    let cwds: Vec<String> = std::fs::read_to_string(&server.log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["cwd"].as_str().map(str::to_owned))
+        .collect();
+    assert!(cwds.iter().any(|c| c.ends_with("/api")), "{cwds:?}");
+    assert!(
+        !cwds.iter().any(|c| c.ends_with("/web")),
+        "web reached the model while held: {cwds:?}"
+    );
+    drop(up);
     drop(server);
     assert_no_process_left(&env);
 }

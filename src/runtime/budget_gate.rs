@@ -15,7 +15,8 @@
 //!   folder (`ratelimit.json`): Claude Code's `rate_limit_event` with status
 //!   `rejected` (until `resetsAt`), its `api_retry` of an HTTP 429 (until the
 //!   retry it announces, which follows the server's `retry-after`), Codex's
-//!   `rate_limits` at 100 % (until `resets_at`). Every agent on the same CLI
+//!   `rate_limits` at 100 % (until `resets_at`; rollout shape), its `error`
+//!   lines retrying a 429 (no reset given: 30 s). Every agent on the same CLI
 //!   is then paused until the latest reset, with one `limited` event, and one
 //!   `resumed` event when it passes.
 //! - **`max_parallel_agents`**: no more turns at once, across domains.
@@ -44,6 +45,9 @@ use crate::config::{AgentCli, AgentSettings};
 const RATE_FILE: &str = "ratelimit.json";
 /// Share of a budget at which the domain and the human are warned.
 const WARN_AT: f64 = 0.8;
+/// How long a Codex account that answered 429 is held (Codex's `--json`
+/// stream names no reset time).
+const CODEX_429_HOLD_MS: i64 = 30_000;
 /// How soon a due restart is looked at again while the gate is closed.
 const RECHECK: Duration = Duration::from_millis(250);
 
@@ -115,6 +119,18 @@ pub fn rate_limit_of(value: &Value) -> Option<RateLimit> {
             source: "api_retry 429".into(),
         });
     }
+    // Codex's `--json` says only that it is retrying a 429, with no reset:
+    // its account is held for a while.
+    if kind == Some("error") {
+        let message = value.get("message").and_then(Value::as_str)?;
+        if !message.contains("429") {
+            return None;
+        }
+        return Some(RateLimit {
+            until_ms: now_ms() + CODEX_429_HOLD_MS,
+            source: "codex error 429".into(),
+        });
+    }
     // Codex: `rate_limits` in a token_count event (`--json` or rollout).
     let limits = value
         .get("rate_limits")
@@ -143,7 +159,7 @@ pub fn rate_limit_of(value: &Value) -> Option<RateLimit> {
 /// Called by a turn's driver for every stream line: records an account
 /// limit it reports in the domain's folder `dir`. Cheap for other lines.
 pub(super) fn observe(dir: &Path, line: &str) {
-    if !(line.contains("rate_limit") || line.contains("api_retry")) {
+    if !(line.contains("rate_limit") || line.contains("api_retry") || line.contains("429")) {
         return;
     }
     let Ok(value) = serde_json::from_str::<Value>(line) else {
@@ -455,5 +471,15 @@ mod tests {
         )
         .unwrap();
         assert!(rate_limit_of(&fine).is_none());
+        // Codex 0.169's `--json` stream, checked against the scripted server.
+        let codex_retry: Value = serde_json::from_str(
+            r#"{"type":"error","message":"Reconnecting... 1/5 (exceeded retry limit, last status: 429 Too Many Requests)"}"#,
+        )
+        .unwrap();
+        let until = rate_limit_of(&codex_retry).unwrap().until_ms;
+        assert!((until - now_ms() - CODEX_429_HOLD_MS).abs() < 1000);
+        let other: Value =
+            serde_json::from_str(r#"{"type":"error","message":"stream disconnected"}"#).unwrap();
+        assert!(rate_limit_of(&other).is_none());
     }
 }

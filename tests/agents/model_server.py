@@ -18,11 +18,17 @@ Its usage (`input_tokens` counting `cached_tokens`) is logged the same way,
 with `"api": "responses"`.
 
 Rate limits: while a file SCRIPT.headers exists, each of its `Name: value`
-lines is sent as a response header of every Messages API answer (e.g.
-`anthropic-ratelimit-unified-status: rejected` with
-`anthropic-ratelimit-unified-reset: EPOCH_SECONDS`), which the real CLI
-reports as a `rate_limit_event` line; each answer is logged with `"t"`,
-the time it was sent, and `"headers"`, the extra headers sent.
+lines is sent as a response header of every answer, and a line
+`x-scripted-status: 429` makes every answer that status, with an Anthropic
+`rate_limit_error` body (logged as `"api": "refused"`). With `retry-after:
+N`, Claude Code (an API-key account) reports it as `system/api_retry` lines
+with `error_status` 429 and `retry_delay_ms` about N s; Codex as `error`
+lines "Reconnecting... (last status: 429 ...)". (Claude Code's
+`rate_limit_event`, from the `anthropic-ratelimit-unified-*` headers, is
+only emitted for subscription accounts: with an API key those headers,
+even `-status: rejected`, produce no such line.) Every request is logged
+with `"t"`, the time it arrived, `"cwd"`, the working directory the CLI
+states in its prompt, and `"headers"`, the extra headers sent.
 """
 import json
 import os
@@ -85,14 +91,15 @@ def blocks_for(body):
 def cwd_of(body):
     """The working directory the CLI states in its prompt, if any."""
     text = json.dumps(body)
-    marker = "Primary working directory: "
-    i = text.find(marker)
-    if i < 0:
-        marker = "Working directory: "
+    for marker in ("Primary working directory: ", "Working directory: ", "<cwd>"):
         i = text.find(marker)
+        if i >= 0:
+            break
     if i < 0:
         return None
     rest = text[i + len(marker):]
+    if marker == "<cwd>":
+        return rest[:rest.find("<")]
     end = min([j for j in (rest.find("\\n"), rest.find('"')) if j >= 0] or [len(rest)])
     return rest[:end]
 
@@ -111,7 +118,31 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def refuse(self, headers):
+        """Answers with the scripted status (`x-scripted-status`), if any."""
+        refuse = [v for k, v in headers if k.lower() == "x-scripted-status"]
+        if not refuse:
+            return False
+        data = json.dumps({"type": "error", "error": {
+            "type": "rate_limit_error",
+            "message": "This request would exceed your account's rate limit."}}).encode()
+        self.send_response(int(refuse[0]))
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        for name, value in headers:
+            if name.lower() != "x-scripted-status":
+                self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+        return True
+
     def answer_responses(self, body):
+        headers = extra_headers()
+        if self.refuse(headers):
+            with lock, open(LOG, "a") as f:
+                f.write(json.dumps({"api": "refused", "t": time.time(),
+                                    "headers": dict(headers), "cwd": cwd_of(body)}) + "\n")
+            return
         items = body.get("input") or []
         last = items[-1] if items else {}
         done = last.get("type") == "function_call_output"
@@ -126,7 +157,8 @@ class Handler(BaseHTTPRequestHandler):
             with open(LOG, "a") as f:
                 f.write(json.dumps({"n": n, "api": "responses", "model": body.get("model"),
                                     "usage": usage, "input": len(items),
-                                    "done": done}) + "\n")
+                                    "done": done, "t": time.time(),
+                                    "cwd": cwd_of(body)}) + "\n")
         if done:
             item = {"type": "message", "id": "msg_%d" % n, "role": "assistant",
                     "status": "completed",
@@ -165,21 +197,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json({"input_tokens": 10})
         model = body.get("model", "claude-sonnet-4-5")
         headers = extra_headers()
-        n, usage = next_usage(model, body.get("messages") or [], headers, cwd_of(body))
-        refuse = [v for k, v in headers if k.lower() == "x-scripted-status"]
-        if refuse:
-            data = json.dumps({"type": "error", "error": {
-                "type": "rate_limit_error",
-                "message": "This request would exceed your account's rate limit."}}).encode()
-            self.send_response(int(refuse[0]))
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            for name, value in headers:
-                if name.lower() != "x-scripted-status":
-                    self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
+        if self.refuse(headers):
+            with lock, open(LOG, "a") as f:
+                f.write(json.dumps({"api": "refused", "t": time.time(),
+                                    "headers": dict(headers), "cwd": cwd_of(body)}) + "\n")
             return
+        n, usage = next_usage(model, body.get("messages") or [], headers, cwd_of(body))
         blocks, stop = blocks_for(body)
         msg_id = "msg_%d" % n
         if not body.get("stream"):
