@@ -169,6 +169,15 @@ fn a_domain_over_budget_is_paused_the_others_go_on_and_a_grant_resumes_it() {
     );
     let left = format!("--max-budget-usd {:.6}", budget - first_cost);
     assert!(capped[0].contains(&left), "{left}: {}", capped[0]);
+    // The CLI kept to it: it stopped the turn at its budget, and that is a
+    // finished turn, not a crash to restart.
+    let outcomes: Vec<String> = events(&env, &root, "turn")
+        .iter()
+        .filter(|t| t.0 == "api")
+        .map(|t| trailer(&t.3, "Outcome").to_owned())
+        .collect();
+    assert_eq!(outcomes, ["success", "error_max_budget_usd"]);
+    assert!(events(&env, &root, "crashed").is_empty());
     assert!(budget_line(&env, &root, "domain", "api")["over"]
         .as_bool()
         .unwrap());
@@ -429,6 +438,26 @@ fn a_codex_account_answering_429_holds_every_codex_agent() {
         "web reached the model while held: {cwds:?}"
     );
     drop(up);
+    drop(server);
+    assert_no_process_left(&env);
+}
+
+#[test]
+fn per_turn_is_the_clis_own_limit_and_a_turn_stopped_there_is_not_a_crash() {
+    let env = Env::new();
+    let root = app(
+        &env,
+        "agents:\n  default:\n    permission_mode: bypassPermissions\nbudget:\n  per_turn: { usd: 0.0005 }\n  per_domain: { usd: 5 }\n",
+    );
+    let server = ModelServer::start(&env, AGENT_SCRIPT);
+    let (wrapper, argv) = recording_claude(&env);
+    add_task(&env, &root, "api", "first", &[]);
+    run(up_with(&env, &root, &server, &wrapper, &["--once", "api"]));
+    let calls = read(&argv);
+    assert!(calls.contains("--max-budget-usd 0.000500"), "{calls}");
+    let turns = events(&env, &root, "turn");
+    assert_eq!(turns.len(), 1, "not restarted: {turns:?}");
+    assert_eq!(trailer(&turns[0].3, "Outcome"), "error_max_budget_usd");
     drop(server);
     assert_no_process_left(&env);
 }
