@@ -355,6 +355,12 @@ fn a_rate_limited_account_pauses_every_agent_until_its_reset() {
         .expect("web reached the model")["t"]
         .as_f64()
         .unwrap();
+    // The announcements cost no turn: docs, with no work, got none.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !events(&env, &root, "turn").iter().any(|t| t.0 == "docs"),
+        "a budget event woke docs"
+    );
     assert!(
         web_first >= first_429 + 3.5,
         "web at {web_first}, limited at {first_429}"

@@ -19,8 +19,14 @@ use crate::git::Repo;
 use crate::queue::{LANDED_KIND, REJECTED_KIND};
 
 /// Inbox event kinds that ride along in a prompt but never wake an agent
-/// (an artifact someone waits for makes its task ready: that is the signal).
-const QUIET_KINDS: &[&str] = &[task::KIND, LANDED_KIND, "artifact"];
+/// (an artifact someone waits for makes its task ready: that is the signal;
+/// a budget warning, pause or grant must not cost a turn by itself).
+const QUIET_KINDS: &[&str] = &[
+    task::KIND,
+    LANDED_KIND,
+    "artifact",
+    crate::comm::budget::KIND,
+];
 
 /// What the supervisor remembers of one domain between turns (and runs).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
