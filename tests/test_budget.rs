@@ -209,6 +209,9 @@ fn messages_past_the_task_budget_are_refused_with_a_hint() {
         refused.stderr
     );
     assert_eq!(env.refs(&root), before, "nothing was written");
+    let shown = line(&env, &root, "messages", &format!("api {task}"), "tokens");
+    assert_eq!(shown["budget"], 400.0, "{shown}");
+    assert!(shown["spent"].as_f64().unwrap() > 250.0, "{shown}");
     // A grant of tokens to the task makes room.
     env.cn(&root, &["budget", "grant", &task, "300tokens"])
         .expect(0);

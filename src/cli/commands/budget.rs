@@ -7,8 +7,9 @@ use serde::Serialize;
 use crate::cli::{ui, CliError, Ctx, Kind};
 
 /// Spend against every budget of comm.yaml's `budget:` (the total, each
-/// domain, each task), from the running totals on comm (`usage/*.yaml`)
-/// plus what the human granted (`grants.yaml`). Without a subcommand, show
+/// domain, each task, each domain's messages about each task), from the
+/// running totals on comm (`usage/*.yaml`, `budget/*.yaml`) plus what the
+/// human granted (`grants.yaml`). Without a subcommand, show
 /// them; `request` asks the human for more; `grant` (the human only) gives it.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -104,7 +105,8 @@ fn show(ctx: &Ctx) -> Result<(), CliError> {
     let config = &loaded.config;
     let domains: Vec<String> = config.domains.keys().cloned().collect();
     let snapshot = Snapshot::take(&repo)?;
-    let lines = budget::spend_report(&snapshot, &config.budget, &domains, None)?;
+    let mut lines = budget::spend_report(&snapshot, &config.budget, &domains, None)?;
+    lines.extend(budget::message_lines(&snapshot, &config.budget, &domains)?);
     let rows: Vec<Row> = lines
         .into_iter()
         .map(|line| Row {
@@ -146,7 +148,7 @@ fn show(ctx: &Ctx) -> Result<(), CliError> {
             String::new()
         };
         out.push_str(&format!(
-            "{:<20} {:>16} of {:>16}{granted}  {:>5.1}%{}\n",
+            "{:<24} {:>16} of {:>16}{granted}  {:>5.1}%{}\n",
             l.what(),
             l.show(l.spent),
             l.show(l.budget()),
@@ -163,7 +165,7 @@ fn show(ctx: &Ctx) -> Result<(), CliError> {
             parts.push(format!("{t} tokens"));
         }
         out.push_str(&format!(
-            "{:<20} per turn at most {}\n",
+            "{:<24} per turn at most {}\n",
             format!("domain {}", p.domain),
             parts.join(" and ")
         ));

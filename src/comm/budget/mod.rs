@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::{append, registrations_at, task, Appended, Change, CommError, Event, Snapshot, HUMAN};
 use crate::git::{Repo, TreeEdit};
 
-pub use report::{efficiency, spend_report, BudgetLine, Efficiency, Spend};
+pub use report::{efficiency, message_lines, spend_report, BudgetLine, Efficiency, Spend};
 
 /// Event kind of every budget event (`Comm-Action` says which).
 pub const KIND: &str = "budget";

@@ -37,7 +37,7 @@ impl Spend {
 /// One budget and its spend.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BudgetLine {
-    /// `total`, `domain` or `task`.
+    /// `total`, `domain`, `task` or `messages`.
     pub scope: &'static str,
     /// The domain or task (empty for `total`).
     pub name: String,
@@ -214,6 +214,35 @@ pub fn spend_report(
             None => budget.per_task,
         };
         lines_of(&mut out, "task", t, amount, grants.task(t), spent);
+    }
+    Ok(out)
+}
+
+/// The message budgets (`messages_per_task`, plus the task's granted
+/// tokens) of every domain that sent messages about a task, with the tokens
+/// sent: scope `messages`, name `DOMAIN TASK`.
+pub fn message_lines(
+    snapshot: &Snapshot,
+    budget: &Budget,
+    domains: &[String],
+) -> Result<Vec<BudgetLine>, CommError> {
+    let grants = Grants::read(snapshot)?;
+    let mut out = Vec::new();
+    for d in domains {
+        let Some(limit) = budget.messages_per_task(d) else {
+            continue;
+        };
+        let state = super::DomainState::read(snapshot, d)?;
+        for (task, sent) in &state.messages {
+            out.push(BudgetLine {
+                scope: "messages",
+                name: format!("{d} {task}"),
+                unit: "tokens",
+                limit: limit as f64,
+                granted: grants.task(task).tokens as f64,
+                spent: *sent as f64,
+            });
+        }
     }
     Ok(out)
 }
