@@ -84,6 +84,7 @@ enum Command {
     Halt(commands::halt::Args),
     Resume(commands::resume::Args),
     Inject(commands::inject::Args),
+    Budget(commands::budget::Args),
 }
 
 /// What every command gets: where it runs and how to print.
@@ -281,6 +282,7 @@ pub fn run() -> ExitCode {
         Command::Halt(args) => commands::halt::run(&ctx, args),
         Command::Resume(args) => commands::resume::run(&ctx, args),
         Command::Inject(args) => commands::inject::run(&ctx, args),
+        Command::Budget(args) => commands::budget::run(&ctx, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -123,6 +123,19 @@ pub(super) fn estimate_tokens(text: &str) -> u64 {
 /// goes to the original's sender and other recipients (not to the one
 /// replying), and with no `task` it is about the original's task.
 pub fn send(repo: &Repo, req: &SendRequest, limits: &Limits) -> Result<Appended, CommError> {
+    send_within(repo, req, limits, None)
+}
+
+/// [`send`], refused when it would take the sender's messages about the
+/// message's task past `task_budget` tokens (`budget.messages_per_task`).
+/// A message about a task adds its tokens to the sender's counter
+/// (`budget/<sender>.yaml`) in the same commit; other messages change no state.
+pub fn send_within(
+    repo: &Repo,
+    req: &SendRequest,
+    limits: &Limits,
+    task_budget: Option<u64>,
+) -> Result<Appended, CommError> {
     check_subject(&req.subject)?;
     if req.body.contains('\0') {
         return Err(CommError::invalid(
@@ -186,10 +199,17 @@ pub fn send(repo: &Repo, req: &SendRequest, limits: &Limits) -> Result<Appended,
             event.fields.push(("Reply-To".into(), parent.clone()));
         }
         event.fields.push(("Tokens".into(), tokens.to_string()));
-        Ok(Some(Change {
-            event,
-            edits: Vec::new(),
-        }))
+        let edits = match &task {
+            Some(task) => vec![super::budget::count_message(
+                snapshot,
+                &req.from,
+                task,
+                tokens,
+                task_budget,
+            )?],
+            None => Vec::new(),
+        };
+        Ok(Some(Change { event, edits }))
     })?;
     Ok(appended.expect("a message always appends"))
 }

@@ -350,8 +350,12 @@ fn revalidate(
         task::KIND => task::revalidate(snapshot, event, commit, logged.time, other),
         MSG_KIND => {
             check_recipients(snapshot, &event.to)?;
-            Ok(whole(Some(Vec::new())))
+            Ok(whole(Some(super::budget::message_replay_edits(
+                snapshot, event,
+            )?)))
         }
+        super::budget::KIND => Ok(super::budget::replay(snapshot, event)?
+            .map(|(event, edits)| Redone::whole(event, edits))),
         ACK_KIND => {
             let ids: Vec<String> = event
                 .field("Acked")

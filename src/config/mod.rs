@@ -9,6 +9,7 @@
 //! never reads git itself (the caller checks that `main` exists).
 
 mod agents;
+mod budget;
 mod locate;
 mod validate;
 
@@ -19,6 +20,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use agents::{AgentCli, AgentSettings, AgentSpec};
+pub use budget::{
+    Amount, Budget, DomainBudget, Usd, MAX_TOKENS as MAX_BUDGET_TOKENS, MAX_USD as MAX_BUDGET_USD,
+};
 pub use locate::Pos;
 
 /// The config file's name, at the repository root.
@@ -88,6 +92,9 @@ pub struct Config {
     /// Where Python's top-level packages live.
     #[serde(default)]
     pub python: PythonSettings,
+    /// Spend limits checked by `up` before every dispatch.
+    #[serde(default, skip_serializing_if = "Budget::is_unset")]
+    pub budget: Budget,
 }
 
 /// The `python:` section of comm.yaml (top level or in a domain).
@@ -145,6 +152,9 @@ pub struct Limits {
     pub body_bytes: usize,
     /// Largest published artifact, in bytes.
     pub artifact_bytes: usize,
+    /// Most agent turns `up` runs at once, across domains.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_parallel_agents: Option<u32>,
 }
 
 impl Default for Limits {
@@ -152,6 +162,7 @@ impl Default for Limits {
         Limits {
             body_bytes: 64 * 1024,
             artifact_bytes: 8 * 1024 * 1024,
+            max_parallel_agents: None,
         }
     }
 }

@@ -17,6 +17,7 @@ pub const CLAUDE_FLAGS: &[&str] = &[
     "--resume",
     "--model",
     "--permission-mode",
+    "--max-budget-usd",
 ];
 
 /// Program and arguments of one Claude Code turn: a new session named

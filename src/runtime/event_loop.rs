@@ -35,6 +35,8 @@ pub(super) struct Supervisor<'a> {
     pub(super) synced: Option<Instant>,
     /// The human's halts, and the turns stopped for them.
     pub(super) control: super::control::Control,
+    /// Budgets, rate limits and `max_parallel_agents` (`budget_gate`).
+    pub(super) gate: super::budget_gate::Gate,
 }
 
 impl Supervisor<'_> {
@@ -79,6 +81,7 @@ impl Supervisor<'_> {
                 .filter(|s| self.control.hold(&s.name).is_none())
                 .filter_map(|s| s.retry.as_ref().map(|r| r.0))
                 .chain(next_sync)
+                .chain(self.gate.wake_at())
                 .min()
                 .unwrap_or_else(|| Instant::now() + SAFETY_TICK);
             tokio::select! {
@@ -195,13 +198,17 @@ impl Supervisor<'_> {
         i: usize,
         progress: &mut impl FnMut(&Progress),
     ) -> Result<bool, RuntimeError> {
-        let slot = &mut self.slots[i];
+        let slot = &self.slots[i];
         if slot.failed || slot.running.is_some() || self.stopping || paused(&slot.dir) {
             return Ok(false);
         }
         if self.control.hold(&slot.name).is_some() {
             return Ok(false);
         }
+        if !self.gate_open(i, progress)? {
+            return Ok(false);
+        }
+        let slot = &mut self.slots[i];
         let turn = match slot.retry.take() {
             Some((at, turn)) if at > Instant::now() => {
                 slot.retry = Some((at, turn));
@@ -247,6 +254,9 @@ impl Supervisor<'_> {
                 }
             }
         };
+        if !self.budget_allows(i, &turn, progress)? {
+            return Ok(false);
+        }
         let reasons = turn.given.iter().map(Item::line).collect();
         self.start(i, turn)?;
         let slot = &self.slots[i];
@@ -276,6 +286,7 @@ impl Supervisor<'_> {
             resume,
             &prompt,
         )?;
+        let inv = self.gate.with_cap(&slot.settings, inv);
         slot.memory.session = Some(turn.session.clone());
         slot.memory.turns += 1;
         if turn.parent.is_some() {

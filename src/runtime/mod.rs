@@ -23,6 +23,7 @@
 //! goes to the caller through [`supervisor::Progress`].
 
 pub mod agent;
+mod budget_gate;
 mod claude;
 pub mod codex;
 mod control;

@@ -91,6 +91,12 @@ pub enum Progress {
         session: String,
         recorded: bool,
     },
+    /// Domains with work that `up` does not dispatch to (over budget, or
+    /// their CLI account rate limited), said once per hold.
+    Held {
+        domains: Vec<String>,
+        why: String,
+    },
     /// Comm was exchanged with the remote and something came or went.
     Synced {
         remote: String,
@@ -294,6 +300,7 @@ pub fn run(
             sync: options.sync.clone(),
             synced: None,
             control: Default::default(),
+            gate: Default::default(),
         };
         let result = sup.main_loop(options.once, &notify, &mut progress).await;
         let stopped = sup.stop_all(&mut progress).await;

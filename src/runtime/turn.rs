@@ -147,6 +147,7 @@ pub(super) async fn drive(
     let out_log = dir.join("stream.jsonl");
     let now_file = dir.join(super::NOW);
     let now_path = now_file.clone();
+    let slot_dir = dir.clone();
     // What an `up` killed outright left there is not this turn's.
     let _ = fs::remove_file(&now_file);
     let err_log = dir.join("stderr.log");
@@ -179,6 +180,7 @@ pub(super) async fn drive(
                         let _ = writeln!(f, "{line}");
                     }
                     stream.feed(&line);
+                    super::budget_gate::observe(&slot_dir, &line);
                     let now = super::Now {
                         session: stream.session.clone(),
                         tool: stream.current_tool().map(str::to_owned),

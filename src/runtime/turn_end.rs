@@ -52,6 +52,8 @@ impl Supervisor<'_> {
             (Some(Cut::MaxTurns), _) => (true, None),
             (Some(Cut::Stalled), _) => (false, Some(format!("no output for {stall}"))),
             (None, Some(0)) => (true, None),
+            // Stopped at the budget comm-node gave it: a finished turn.
+            (None, Some(_)) if super::budget_gate::hit_budget(&stream) => (true, None),
             (None, Some(c)) if c < 0 => (false, Some(format!("killed by signal {}", -c))),
             (None, Some(c)) => (false, Some(format!("exit {c}"))),
             (None, None) => (false, Some("could not start".to_owned())),

@@ -20,13 +20,15 @@ use crate::queue::{LANDED_KIND, REJECTED_KIND};
 
 /// Inbox event kinds that ride along in a prompt but never wake an agent
 /// (an artifact someone waits for makes its task ready: that is the signal;
-/// a halt and its resume are applied by `up` itself, not by the agent).
+/// a halt and its resume are applied by `up` itself, not by the agent;
+/// a budget warning, pause or grant must not cost a turn by itself).
 const QUIET_KINDS: &[&str] = &[
     task::KIND,
     LANDED_KIND,
     "artifact",
     comm::steer::HALT_KIND,
     comm::steer::RESUME_KIND,
+    crate::comm::budget::KIND,
 ];
 
 /// What the supervisor remembers of one domain between turns (and runs).

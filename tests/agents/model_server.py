@@ -16,10 +16,25 @@ with one `exec_command` function call running `sh SCRIPT`; the request
 carrying its `function_call_output` is answered with an assistant message.
 Its usage (`input_tokens` counting `cached_tokens`) is logged the same way,
 with `"api": "responses"`.
+
+Rate limits: while a file SCRIPT.headers exists, each of its `Name: value`
+lines is sent as a response header of every answer, and a line
+`x-scripted-status: 429` makes every answer that status, with an Anthropic
+`rate_limit_error` body (logged as `"api": "refused"`). With `retry-after:
+N`, Claude Code (an API-key account) reports it as `system/api_retry` lines
+with `error_status` 429 and `retry_delay_ms` about N s; Codex as `error`
+lines "Reconnecting... (last status: 429 ...)". (Claude Code's
+`rate_limit_event`, from the `anthropic-ratelimit-unified-*` headers, is
+only emitted for subscription accounts: with an API key those headers,
+even `-status: rejected`, produce no such line.) Every request is logged
+with `"t"`, the time it arrived, `"cwd"`, the working directory the CLI
+states in its prompt, and `"headers"`, the extra headers sent.
 """
 import json
+import os
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOG, SCRIPT = sys.argv[1], sys.argv[2]
@@ -27,7 +42,17 @@ lock = threading.Lock()
 counter = [0]
 
 
-def next_usage(model, messages):
+def extra_headers():
+    """The headers SCRIPT.headers asks for, as (name, value) pairs."""
+    try:
+        with open(SCRIPT + ".headers") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    return [tuple(p.strip() for p in l.split(":", 1)) for l in lines if ":" in l]
+
+
+def next_usage(model, messages, headers, cwd):
     with lock:
         counter[0] += 1
         n = counter[0]
@@ -39,7 +64,8 @@ def next_usage(model, messages):
         }
         with open(LOG, "a") as f:
             f.write(json.dumps({"n": n, "model": model, "usage": usage,
-                                "messages": len(messages)}) + "\n")
+                                "messages": len(messages), "t": time.time(),
+                                "headers": dict(headers), "cwd": cwd}) + "\n")
         return n, usage
 
 
@@ -62,6 +88,22 @@ def blocks_for(body):
     ], "tool_use"
 
 
+def cwd_of(body):
+    """The working directory the CLI states in its prompt, if any."""
+    text = json.dumps(body)
+    for marker in ("Primary working directory: ", "Working directory: ", "<cwd>"):
+        i = text.find(marker)
+        if i >= 0:
+            break
+    if i < 0:
+        return None
+    rest = text[i + len(marker):]
+    if marker == "<cwd>":
+        return rest[:rest.find("<")]
+    end = min([j for j in (rest.find("\\n"), rest.find('"')) if j >= 0] or [len(rest)])
+    return rest[:end]
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -76,7 +118,31 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def refuse(self, headers):
+        """Answers with the scripted status (`x-scripted-status`), if any."""
+        refuse = [v for k, v in headers if k.lower() == "x-scripted-status"]
+        if not refuse:
+            return False
+        data = json.dumps({"type": "error", "error": {
+            "type": "rate_limit_error",
+            "message": "This request would exceed your account's rate limit."}}).encode()
+        self.send_response(int(refuse[0]))
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        for name, value in headers:
+            if name.lower() != "x-scripted-status":
+                self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+        return True
+
     def answer_responses(self, body):
+        headers = extra_headers()
+        if self.refuse(headers):
+            with lock, open(LOG, "a") as f:
+                f.write(json.dumps({"api": "refused", "t": time.time(),
+                                    "headers": dict(headers), "cwd": cwd_of(body)}) + "\n")
+            return
         items = body.get("input") or []
         last = items[-1] if items else {}
         done = last.get("type") == "function_call_output"
@@ -91,7 +157,8 @@ class Handler(BaseHTTPRequestHandler):
             with open(LOG, "a") as f:
                 f.write(json.dumps({"n": n, "api": "responses", "model": body.get("model"),
                                     "usage": usage, "input": len(items),
-                                    "done": done}) + "\n")
+                                    "done": done, "t": time.time(),
+                                    "cwd": cwd_of(body)}) + "\n")
         if done:
             item = {"type": "message", "id": "msg_%d" % n, "role": "assistant",
                     "status": "completed",
@@ -129,7 +196,13 @@ class Handler(BaseHTTPRequestHandler):
         if "count_tokens" in self.path:
             return self.send_json({"input_tokens": 10})
         model = body.get("model", "claude-sonnet-4-5")
-        n, usage = next_usage(model, body.get("messages") or [])
+        headers = extra_headers()
+        if self.refuse(headers):
+            with lock, open(LOG, "a") as f:
+                f.write(json.dumps({"api": "refused", "t": time.time(),
+                                    "headers": dict(headers), "cwd": cwd_of(body)}) + "\n")
+            return
+        n, usage = next_usage(model, body.get("messages") or [], headers, cwd_of(body))
         blocks, stop = blocks_for(body)
         msg_id = "msg_%d" % n
         if not body.get("stream"):
@@ -142,6 +215,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("content-type", "text/event-stream")
         self.send_header("cache-control", "no-cache")
         self.send_header("connection", "close")
+        for name, value in headers:
+            self.send_header(name, value)
         self.end_headers()
 
         def event(name, data):

@@ -184,7 +184,7 @@ impl ModelServer {
         let mut sum = [0u64; 4];
         for line in super::read(&self.log).lines() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
-            if v["api"] == "responses" {
+            if v["api"] == "responses" || v["api"] == "refused" {
                 continue;
             }
             let u = &v["usage"];

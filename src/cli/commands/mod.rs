@@ -3,6 +3,7 @@
 pub mod ack;
 pub mod artifact;
 pub mod attach;
+pub mod budget;
 pub mod check;
 pub mod completions;
 pub mod conflicts;

@@ -33,7 +33,13 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     let repo = ctx.repo()?;
     let from = ctx.actor(&repo)?;
-    let limits = ctx.limits(&repo)?;
+    // One read of comm.yaml: the bus limits and the message budget.
+    let loaded = comm_node::project::load_config_if_any(&repo)?;
+    let limits = loaded.as_ref().map(|l| l.config.limits).unwrap_or_default();
+    let task_budget = loaded
+        .as_ref()
+        .filter(|_| from != comm::HUMAN)
+        .and_then(|l| l.config.budget.messages_per_task(&from));
     let body = match &args.body {
         Some(b) => ui::text_or_stdin(b)?,
         None => String::new(),
@@ -47,7 +53,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         thread: args.thread,
         reply_to: args.reply_to,
     };
-    let sent = comm::send(&repo, &req, &limits)?;
+    let sent = comm::send_within(&repo, &req, &limits, task_budget)?;
     if ctx.json {
         let logged = comm::Logged {
             commit: sent.commit,

@@ -215,6 +215,9 @@ fn render(p: &Progress) -> String {
                 ""
             }
         ),
+        Progress::Held { domains, why } => {
+            format!("{}: held: {}\n", domains.join(", "), ui::sanitize(why))
+        }
         Progress::Waiting => "up: waiting for comm to move\n".into(),
         Progress::Stopping => "up: stopping the agents\n".into(),
     }

@@ -116,7 +116,11 @@ impl Judge<'_> {
         let from = c.event.from.as_str();
         Ok(match c.event.kind.as_str() {
             "kickoff" | "register" => only(c, |p| is_file_in(p, "domains")),
-            MSG_KIND | super::super::NOTICE_KIND => c.edits.first().map(|e| {
+            MSG_KIND => super::super::budget::message_problem(c.event, c.before, c.edits)?,
+            super::super::budget::KIND => {
+                super::super::budget::event_problem(c.event, c.before, c.edits)?
+            }
+            super::super::NOTICE_KIND => c.edits.first().map(|e| {
                 format!(
                     "a message changes no state, but it changes {}",
                     edit_path(e)
@@ -633,6 +637,10 @@ fn state_file_problem(path: &str, bytes: &[u8]) -> Option<Broken> {
         "agents" => serde_yaml::from_slice::<presence::Presence>(bytes).map(|_| None),
         "usage" => serde_yaml::from_slice::<Usage>(bytes).map(|u| owner(&u.domain)),
         HALT_DIR => serde_yaml::from_slice::<Halt>(bytes).map(|h| owner(&h.domain)),
+        super::super::budget::DIR => {
+            serde_yaml::from_slice::<super::super::budget::DomainState>(bytes)
+                .map(|s| owner(&s.domain))
+        }
         "cursors" => serde_yaml::from_slice::<serde_yaml::Value>(bytes).map(|v| {
             let seq = v.get("seq").and_then(serde_yaml::Value::as_u64);
             seq.is_none()
