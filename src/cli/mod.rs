@@ -80,6 +80,7 @@ enum Command {
     Verify(commands::verify::Args),
     Up(commands::up::Args),
     Logs(commands::logs::Args),
+    Usage(commands::usage::Args),
     Attach(commands::attach::Args),
 }
 
@@ -274,6 +275,7 @@ pub fn run() -> ExitCode {
         Command::Verify(args) => commands::verify::run(&ctx, args),
         Command::Up(args) => commands::up::run(&ctx, args),
         Command::Logs(args) => commands::logs::run(&ctx, args),
+        Command::Usage(args) => commands::usage::run(&ctx, args),
         Command::Attach(args) => commands::attach::run(&ctx, args),
     };
     match result {

@@ -10,6 +10,7 @@
 
 mod agents;
 mod locate;
+mod prices;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use agents::{AgentCli, AgentSettings, AgentSpec};
 pub use locate::Pos;
+pub use prices::{Price, Prices};
 
 /// The config file's name, at the repository root.
 pub const FILE_NAME: &str = "comm.yaml";
@@ -88,6 +90,9 @@ pub struct Config {
     /// Where Python's top-level packages live.
     #[serde(default)]
     pub python: PythonSettings,
+    /// Prices of models whose CLI reports no cost (`prices.rs`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prices: Prices,
 }
 
 /// The `python:` section of comm.yaml (top level or in a domain).

@@ -148,6 +148,12 @@ pub(super) fn recover(
                 cost_usd: result.cost_usd,
                 cost_text: cost_text(&result),
                 cost_reported: !result.cost_not_reported,
+                cost_source: if result.cost_not_reported {
+                    super::usage::CostSource::NotReported
+                } else {
+                    super::usage::CostSource::Cli
+                },
+                transcript: false,
                 duration_ms: 0,
                 outcome: "interrupted (up died)".into(),
                 calls: result.num_turns.max(stream.responses.len() as u64),
