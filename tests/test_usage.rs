@@ -380,6 +380,62 @@ fn a_scan_counts_hand_run_sessions_once_through_every_duplicate_and_only_new_lin
         "{third}"
     );
     env.cn(&root, &["verify"]).expect(0);
+
+    // What the scan counted is checked: the newest turn (c1's) rewritten
+    // to claim more calls counted than it added is reported.
+    let usage = env.git(&root, &["show", "comm:usage/api.yaml"]);
+    let at = usage.find("  c1:").unwrap();
+    let calls = at + usage[at..].find("calls: ").unwrap() + "calls: ".len();
+    let end = calls + usage[calls..].find('\n').unwrap();
+    let forged = format!("{}99{}", &usage[..calls], &usage[end..]);
+    let message = env.git(&root, &["log", "-1", "--format=%B", "comm"]);
+    let parent = env.git(&root, &["rev-parse", "comm~1"]);
+    let index = env.path("forge.index");
+    let git = |args: &[&str], stdin: &str| git_plumbing(&env, &root, &index, args, stdin);
+    let blob = git(&["hash-object", "-w", "--stdin"], &forged);
+    git(&["read-tree", "comm"], "");
+    let info = format!("100644,{blob},usage/api.yaml");
+    git(&["update-index", "--cacheinfo", &info], "");
+    let tree = git(&["write-tree"], "");
+    let commit = git(&["commit-tree", &tree, "-p", &parent, "-F", "-"], &message);
+    env.git(&root, &["update-ref", "refs/heads/comm", &commit]);
+    let run = env.cn(&root, &["verify"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(
+        format!("{}{}", run.stdout, run.stderr)
+            .contains("does not hold the totals before it plus this turn"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
+/// Runs `git ARGS` in `dir` with its own index file and `stdin`; stdout.
+fn git_plumbing(env: &Env, dir: &Path, index: &Path, args: &[&str], stdin: &str) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new("git");
+    cmd.args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    env.hermetic(&mut cmd);
+    cmd.env("GIT_INDEX_FILE", index);
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 fn tokens_of_found(v: &Value) -> [u64; 4] {
