@@ -291,7 +291,7 @@ pub struct Turn {
 
 impl Turn {
     /// The `Comm-*` fields of the event; [`Turn::from_event`] reads them back.
-    fn fields(&self) -> Vec<(String, String)> {
+    pub fn fields(&self) -> Vec<(String, String)> {
         let mut f = vec![
             ("Cli", self.cli.clone()),
             ("Session", self.session.clone()),

@@ -258,11 +258,29 @@ fn jsonl_files(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     out
 }
 
+/// The cache of the sessions `up` recorded turns of, under
+/// `.git/comm-node/`: the comm tip it was computed at, then one session
+/// per line. A later scan walks only the events after that tip (the
+/// whole history again if comm was rewritten under it).
+pub const UP_SESSIONS_CACHE: &str = "usage-up-sessions";
+
 /// Sessions `up` recorded turns of (their turns are not from transcripts).
 fn up_sessions(repo: &Repo) -> Result<HashSet<String>, SpendError> {
-    let mut out = HashSet::new();
     let tip = repo.ref_tip(COMM_REF).map_err(comm::CommError::from)?;
-    comm::walk(repo, tip, |logged| {
+    let Some(tip) = tip else {
+        return Ok(HashSet::new());
+    };
+    let path = repo.state_path(UP_SESSIONS_CACHE);
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut lines = text.lines();
+    let cached_tip = lines.next().and_then(|l| git2::Oid::from_str(l).ok());
+    let mut out = HashSet::new();
+    let mut reached = false;
+    comm::walk(repo, Some(tip), |logged| {
+        if Some(logged.commit) == cached_tip {
+            reached = true;
+            return ControlFlow::Break(());
+        }
         if let Some(turn) = Turn::from_event(&logged.event) {
             if !turn.transcript {
                 out.insert(turn.session);
@@ -270,6 +288,22 @@ fn up_sessions(repo: &Repo) -> Result<HashSet<String>, SpendError> {
         }
         ControlFlow::Continue(())
     })?;
+    if reached {
+        out.extend(lines.map(str::to_owned));
+    }
+    if cached_tip != Some(tip) {
+        let mut text = format!("{tip}\n");
+        let mut sorted: Vec<&String> = out.iter().collect();
+        sorted.sort();
+        for s in sorted {
+            // Session ids are the CLIs' own: keep only what fits a line.
+            if !s.contains(['\n', '\r']) {
+                text.push_str(s);
+                text.push('\n');
+            }
+        }
+        let _ = crate::cachefile::write_atomic(&path, &text);
+    }
     Ok(out)
 }
 
