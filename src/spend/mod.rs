@@ -4,6 +4,7 @@
 //! of transcripts of sessions run by hand (`scan`). Reads state; the scan
 //! writes only through `runtime::usage::record_turn`. Never prints.
 
+mod cache;
 pub mod prices;
 pub mod scan;
 
@@ -119,38 +120,17 @@ pub struct Report {
     pub total: Figures,
 }
 
-/// The cache of parsed totals under `.git/comm-node/`: each domain's
-/// `usage/<domain>.yaml` as JSON, stamped with the blob it was parsed
-/// from (JSON reads several times faster than YAML; a file whose blob
-/// changed is parsed again). Rebuildable: delete it and nothing is lost.
-pub const CACHE: &str = "usage-v1.json";
-
-#[derive(Default, Serialize, serde::Deserialize)]
-struct Cache {
-    domains: BTreeMap<String, (String, Usage)>,
-}
-
-/// Every domain's totals on the comm tip, by domain.
+/// Every domain's totals on the comm tip, by domain, with everything
+/// their files hold (the scan's `scanned:` too).
 pub fn read_totals(repo: &Repo) -> Result<BTreeMap<String, Usage>, CommError> {
     let Some(tip) = repo.ref_tip(COMM_REF)? else {
         return Ok(BTreeMap::new());
     };
-    let path = repo.state_path(CACHE);
-    let mut cache: Cache = std::fs::read(&path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
     let mut out = BTreeMap::new();
-    let mut changed = false;
     for (name, blob) in repo.list_blobs_at(tip, crate::runtime::usage::DIR)? {
         let Some(domain) = name.strip_suffix(".yaml") else {
             continue;
         };
-        let id = blob.to_string();
-        if let Some((_, usage)) = cache.domains.remove(domain).filter(|(b, _)| *b == id) {
-            out.insert(domain.to_owned(), (id, usage));
-            continue;
-        }
         let bytes = repo.blob(blob)?;
         let usage: Usage = serde_yaml::from_slice(&bytes).map_err(|e| {
             CommError::invalid(
@@ -158,28 +138,20 @@ pub fn read_totals(repo: &Repo) -> Result<BTreeMap<String, Usage>, CommError> {
                 "run `comm-node verify` to find the event that wrote it",
             )
         })?;
-        changed = true;
-        out.insert(domain.to_owned(), (id, usage));
+        out.insert(domain.to_owned(), usage);
     }
-    // Domains left in the cache are gone from the tip.
-    changed |= !cache.domains.is_empty();
-    let cache = Cache { domains: out };
-    if changed {
-        if let Ok(text) = serde_json::to_string(&cache) {
-            // A cache that cannot be written only costs the next call time.
-            let _ = crate::cachefile::write_atomic(&path, &text);
-        }
-    }
-    Ok(cache
-        .domains
-        .into_iter()
-        .map(|(d, (_, u))| (d, u))
-        .collect())
+    Ok(out)
 }
 
 /// The report `by` a breakdown, counting from UTC day `since` (`YYYY-MM-DD`) on.
 pub fn report(repo: &Repo, by: By, since: Option<&str>) -> Result<Report, SpendError> {
-    let totals = read_totals(repo)?;
+    let kind = match (by, since) {
+        (By::Task, _) => Some('t'),
+        (By::Model, _) => Some('m'),
+        (By::Day, _) | (By::Domain, Some(_)) => Some('d'),
+        (By::Domain, None) => None,
+    };
+    let totals = cache::totals_for_report(repo, kind)?;
     summarize(&totals, by, since)
 }
 
