@@ -87,6 +87,22 @@ fn main() {
         );
     }
 
+    // Cold: the report's cache removed before each run, so every
+    // usage/<domain>.yaml is parsed again (what the first report after
+    // turns in every domain pays).
+    let cache = root.join(".git/comm-node/usage-v2");
+    let mut cold = Vec::new();
+    for _ in 0..20 {
+        std::fs::remove_file(&cache).unwrap();
+        let (d, out) = env.time(&root, &["usage", "--json"]);
+        assert!(out.status.success());
+        cold.push(d);
+    }
+    report(
+        &format!("usage, cache removed first (CLI process, {events} turns)"),
+        &mut cold,
+    );
+
     let bytes: u64 = std::env::var("COMM_NODE_BENCH_SCAN_BYTES")
         .ok()
         .and_then(|v| v.parse().ok())
