@@ -628,3 +628,101 @@ fn bad_by_and_since_are_usage_errors_that_change_nothing() {
         "{help}"
     );
 }
+
+/// A turn read from a transcript, by hand: `extra` trailers replace or add
+/// to an honest one's, `scanned_calls` is what its file says it counted.
+fn forged_turn(env: &Env, root: &Path, extra: &[(&str, &str)], scanned_calls: u64) -> common::Run {
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("Cli", "claude"),
+        ("Session", "s-1"),
+        ("Tokens-In", "100"),
+        ("Tokens-Out", "10"),
+        ("Cache-Read", "0"),
+        ("Cache-Write", "0"),
+        ("Cost-Usd", "0.5"),
+        ("Duration-Ms", "0"),
+        ("Outcome", "transcript"),
+        ("Calls", "2"),
+        ("Cost-Reported", "no"),
+        ("Cost-Source", "prices"),
+        ("Source", "transcript"),
+        ("Model", "m-1"),
+        ("At", "2026-12-06T10:00:00Z"),
+    ];
+    for (k, v) in extra {
+        fields.retain(|(key, _)| key != k);
+        if !v.is_empty() {
+            fields.push((k, v));
+        }
+    }
+    let seq: u64 = env
+        .git(
+            root,
+            &[
+                "log",
+                "-1",
+                "--format=%(trailers:key=Comm-Seq,valueonly)",
+                "comm",
+            ],
+        )
+        .parse()
+        .unwrap();
+    let mut message = format!(
+        "turn api 1: transcript\n\nComm-Kind: turn\nComm-From: api\nComm-Id: forged-1\nComm-Seq: {}\n",
+        seq + 1
+    );
+    for (k, v) in &fields {
+        message.push_str(&format!("Comm-{k}: {v}\n"));
+    }
+    let t = "{turns: 1, input_tokens: 100, output_tokens: 10, cache_read_tokens: 0, cache_write_tokens: 0, cost_usd: 0.5, priced_cost_usd: 0.5, transcript_turns: 1}";
+    let usage = format!(
+        "domain: api\nturns: 1\ninput_tokens: 100\noutput_tokens: 10\ncache_read_tokens: 0\ncache_write_tokens: 0\ncost_usd: 0.5\npriced_cost_usd: 0.5\ntranscript_turns: 1\nduration_ms: 0\nlast_turn: \"turn api 1: transcript\"\nby_day:\n  2026-12-06: {t}\nby_model:\n  m-1: {t}\nscanned:\n  s-1:\n    m-1: {{turns: 1, calls: {scanned_calls}, input_tokens: 100, output_tokens: 10, cache_read_tokens: 0, cache_write_tokens: 0}}\n"
+    );
+    let index = env.path("forge.index");
+    let _ = std::fs::remove_file(&index);
+    let git = |args: &[&str], stdin: &str| git_plumbing(env, root, &index, args, stdin);
+    let blob = git(&["hash-object", "-w", "--stdin"], &usage);
+    git(&["read-tree", "comm"], "");
+    let info = format!("100644,{blob},usage/api.yaml");
+    git(&["update-index", "--add", "--cacheinfo", &info], "");
+    let tree = git(&["write-tree"], "");
+    let commit = git(&["commit-tree", &tree, "-p", "comm", "-F", "-"], &message);
+    env.git(root, &["update-ref", "refs/heads/comm", &commit]);
+    env.cn(root, &["verify"])
+}
+
+#[test]
+fn verify_checks_where_a_turns_cost_comes_from_and_what_a_scan_counted() {
+    let cases: [(&[(&str, &str)], u64, Option<&str>); 5] = [
+        (&[], 2, None),
+        (&[], 3, Some("does not hold the totals")),
+        (
+            &[("Cost-Source", "unpriced")],
+            2,
+            Some("an unpriced turn costs 0"),
+        ),
+        (
+            &[("Cost-Reported", "")],
+            2,
+            Some("lacks Comm-Cost-Reported: no"),
+        ),
+        (
+            &[("Cost-Source", "")],
+            2,
+            Some("is priced from the price table"),
+        ),
+    ];
+    for (extra, calls, rule) in cases {
+        let env = Env::new();
+        let root = app(&env, "");
+        let run = forged_turn(&env, &root, extra, calls);
+        let all = format!("{}{}", run.stdout, run.stderr);
+        match rule {
+            None => assert_eq!(run.code, 0, "{extra:?}: {all}"),
+            Some(rule) => {
+                assert_ne!(run.code, 0, "{extra:?}: {all}");
+                assert!(all.contains(rule), "{extra:?}: {all}");
+            }
+        }
+    }
+}
