@@ -691,9 +691,12 @@ fn forged_turn(env: &Env, root: &Path, extra: &[(&str, &str)], scanned_calls: u6
     env.cn(root, &["verify"])
 }
 
+/// Trailers to change, the calls its file says were counted, the rule broken.
+type Case<'a> = (&'a [(&'a str, &'a str)], u64, Option<&'a str>);
+
 #[test]
 fn verify_checks_where_a_turns_cost_comes_from_and_what_a_scan_counted() {
-    let cases: [(&[(&str, &str)], u64, Option<&str>); 5] = [
+    let cases: [Case; 5] = [
         (&[], 2, None),
         (&[], 3, Some("does not hold the totals")),
         (

@@ -56,6 +56,8 @@ pub enum SpendError {
     Unanswerable { message: String, hint: String },
     #[error(transparent)]
     Comm(#[from] CommError),
+    #[error("{0}")]
+    Io(String),
 }
 
 /// The label of the row holding what no entry of a breakdown holds (turns

@@ -95,6 +95,13 @@ pub fn scan(
         .iter()
         .map(|(d, p)| (d.clone(), p.canonicalize().unwrap_or_else(|_| p.clone())))
         .collect();
+    // Two recording scans at once would both count what neither has
+    // recorded yet: the second waits for the first, then finds it on comm.
+    let _lock = if dry_run {
+        None
+    } else {
+        Some(scan_lock(repo).map_err(|e| SpendError::Io(e.to_string()))?)
+    };
     let totals = super::read_totals(repo)?;
     let mut out = Scanned {
         dry_run,
@@ -186,6 +193,25 @@ pub fn scan(
         }
     }
     Ok(out)
+}
+
+/// The lock one recording scan at a time holds (`.git/comm-node/usage-scan.lock`).
+fn scan_lock(repo: &Repo) -> std::io::Result<std::fs::File> {
+    use std::os::unix::io::AsRawFd;
+    let path = repo.state_path("usage-scan.lock");
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open(&path)?;
+    // SAFETY: flock on a descriptor owned by `file`; released when it drops.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(file)
 }
 
 /// One session found in transcripts: where it ran and what it used, per model.

@@ -130,6 +130,7 @@ fn spend_error(e: SpendError) -> CliError {
             CliError::new(Kind::Usage, message).hint(hint)
         }
         SpendError::Comm(e) => e.into(),
+        SpendError::Io(e) => CliError::new(Kind::Failure, e),
     }
 }
 
