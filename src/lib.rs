@@ -42,5 +42,6 @@ pub mod queue;
 pub mod retry;
 pub mod runtime;
 pub mod scaffold;
+pub mod spend;
 pub mod status;
 pub mod text;

@@ -11,6 +11,7 @@
 mod agents;
 mod budget;
 mod locate;
+mod prices;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -24,6 +25,7 @@ pub use budget::{
     Amount, Budget, DomainBudget, Usd, MAX_TOKENS as MAX_BUDGET_TOKENS, MAX_USD as MAX_BUDGET_USD,
 };
 pub use locate::Pos;
+pub use prices::{Price, Prices};
 
 /// The config file's name, at the repository root.
 pub const FILE_NAME: &str = "comm.yaml";
@@ -95,6 +97,9 @@ pub struct Config {
     /// Spend limits checked by `up` before every dispatch.
     #[serde(default, skip_serializing_if = "Budget::is_unset")]
     pub budget: Budget,
+    /// Prices of models whose CLI reports no cost (`prices.rs`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prices: Prices,
 }
 
 /// The `python:` section of comm.yaml (top level or in a domain).

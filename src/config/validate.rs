@@ -113,6 +113,7 @@ pub(super) fn check(loaded: &Loaded) -> Vec<ConfigError> {
     }
     super::agents::check(loaded, &mut err);
     super::budget::check(loaded, &mut err);
+    super::prices::check(loaded, &mut err);
     check_overlaps(loaded, &mut errors);
     errors
 }

@@ -118,7 +118,7 @@ pub(super) fn resume_prompt(
 /// then says so) and returns the turn that continues its session.
 pub(super) fn recover(
     repo: &Repo,
-    name: &str,
+    (name, prices): (&str, &crate::config::Prices),
     settings: &AgentSettings,
     dir: &Path,
     spawned: bool,
@@ -137,25 +137,27 @@ pub(super) fn recover(
     let recorded = !inflight.recorded;
     if recorded {
         let result = stream.result.clone().unwrap_or_default();
-        record_turn(
-            repo,
-            &Turn {
-                domain: name.to_owned(),
-                cli: settings.cli.as_str().to_owned(),
-                session: inflight.session.clone(),
-                task: inflight.task.clone(),
-                tokens: turn_tokens(dir, &inflight.session, &stream, &result)?,
-                cost_usd: result.cost_usd,
-                cost_text: cost_text(&result),
-                cost_reported: !result.cost_not_reported,
-                duration_ms: 0,
-                outcome: "interrupted (up died)".into(),
-                calls: result.num_turns.max(stream.responses.len() as u64),
-                model: stream.model.clone(),
-                parent: inflight.parent.take(),
-                at: Some(crate::clock::now()),
-            },
-        )?;
+        let mut turn = Turn {
+            domain: name.to_owned(),
+            cli: settings.cli.as_str().to_owned(),
+            session: inflight.session.clone(),
+            task: inflight.task.clone(),
+            tokens: turn_tokens(dir, &inflight.session, &stream, &result)?,
+            cost_usd: result.cost_usd,
+            cost_text: cost_text(&result),
+            cost_reported: !result.cost_not_reported,
+            cost_source: Default::default(),
+            transcript: false,
+            duration_ms: 0,
+            outcome: "interrupted (up died)".into(),
+            calls: result.num_turns.max(stream.responses.len() as u64),
+            model: stream.model.clone().or(settings.model.clone()),
+            parent: inflight.parent.take(),
+            at: Some(crate::clock::now()),
+        };
+        // Priced like the turn `up` records when it sees the end (turn_end).
+        crate::spend::prices::price_turn(&mut turn, prices);
+        record_turn(repo, &turn)?;
         inflight.recorded = true;
         save_inflight(dir, &inflight)?;
     }

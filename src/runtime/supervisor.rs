@@ -252,7 +252,7 @@ pub fn run(
         let mut memory = load_memory(&dir);
         let resumed = recover(
             repo,
-            &name,
+            (&name, &config.prices),
             &settings,
             &dir,
             spawned,

@@ -73,7 +73,7 @@ impl Supervisor<'_> {
             let result = stream.result.clone().unwrap_or_default();
             let now = waiting(self.repo, self.config, &slot.name).unwrap_or_default();
             let held = now.iter().find(|i| matches!(i, Item::Claimed { .. }));
-            let record = Turn {
+            let mut record = Turn {
                 domain: slot.name.clone(),
                 cli: slot.settings.cli.as_str().to_owned(),
                 session: stream
@@ -88,13 +88,18 @@ impl Supervisor<'_> {
                 cost_usd: result.cost_usd,
                 cost_text: cost_text(&result),
                 cost_reported: !result.cost_not_reported,
+                cost_source: Default::default(),
+                transcript: false,
                 duration_ms: ended.elapsed.as_millis() as u64,
                 outcome,
                 calls: result.num_turns.max(stream.responses.len() as u64),
-                model: stream.model.clone(),
+                // Codex names no model in its stream: the one it was given.
+                model: stream.model.clone().or(slot.settings.model.clone()),
                 parent: turn.parent.clone(),
                 at: Some(crate::clock::now()),
             };
+            // A CLI that reports no cost (Codex) is priced from the table.
+            crate::spend::prices::price_turn(&mut record, &self.config.prices);
             let appended = record_turn(self.repo, &record)?;
             self.summary.turns += 1;
             // Sync before the next dispatch: what this turn did goes out.

@@ -34,8 +34,15 @@ pub struct Usage {
     pub output_tokens: u64,
     pub cache_read_tokens: u64,
     pub cache_write_tokens: u64,
-    /// The CLIs' own costs, summed, in US dollars.
+    /// The turns' costs, summed, in US dollars: the CLIs' own, or priced
+    /// from the price table where the CLI reports none.
     pub cost_usd: f64,
+    /// The part of `cost_usd` priced from the price table (an estimate).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub priced_cost_usd: f64,
+    /// Turns read from transcripts by `usage --scan` (estimates).
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub transcript_turns: u64,
     pub duration_ms: u64,
     /// The newest turn's subject: what `status` shows of a domain whose
     /// agent runs elsewhere, read from here instead of walking history.
@@ -51,6 +58,43 @@ pub struct Usage {
     /// Per model the CLI said it ran (`unknown` when it did not say).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub by_model: BTreeMap<String, Totals>,
+    /// What `usage --scan` has counted so far of each session run by hand,
+    /// per model: the next scan records only what a transcript holds
+    /// beyond this.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scanned: BTreeMap<String, BTreeMap<String, Counted>>,
+}
+
+/// What `usage --scan` counted of one session and model: the tokens and
+/// API responses (`calls`) its turns recorded, and how many turns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Counted {
+    pub turns: u64,
+    pub calls: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub cache_write_tokens: u64,
+}
+
+impl Counted {
+    fn add(&mut self, turn: &Turn) {
+        self.turns += 1;
+        self.calls += turn.calls;
+        self.input_tokens += turn.tokens.input;
+        self.output_tokens += turn.tokens.output;
+        self.cache_read_tokens += turn.tokens.cache_read;
+        self.cache_write_tokens += turn.tokens.cache_write;
+    }
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
+fn is_zero_u64(v: &u64) -> bool {
+    *v == 0
 }
 
 /// Tokens and cost summed over some turns: one entry of a breakdown.
@@ -63,6 +107,12 @@ pub struct Totals {
     pub cache_read_tokens: u64,
     pub cache_write_tokens: u64,
     pub cost_usd: f64,
+    /// The part of `cost_usd` priced from the price table.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub priced_cost_usd: f64,
+    /// Turns read from transcripts (their tokens are estimates).
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub transcript_turns: u64,
 }
 
 impl Totals {
@@ -73,6 +123,24 @@ impl Totals {
         self.cache_read_tokens += turn.tokens.cache_read;
         self.cache_write_tokens += turn.tokens.cache_write;
         self.cost_usd += turn.cost_usd;
+        if turn.cost_source == CostSource::Prices {
+            self.priced_cost_usd += turn.cost_usd;
+        }
+        if turn.transcript {
+            self.transcript_turns += 1;
+        }
+    }
+
+    /// Adds `other` to these totals.
+    pub fn merge(&mut self, other: &Totals) {
+        self.turns += other.turns;
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.cache_read_tokens += other.cache_read_tokens;
+        self.cache_write_tokens += other.cache_write_tokens;
+        self.cost_usd += other.cost_usd;
+        self.priced_cost_usd += other.priced_cost_usd;
+        self.transcript_turns += other.transcript_turns;
     }
 
     /// Equal counts, and costs equal to within rounding.
@@ -83,6 +151,8 @@ impl Totals {
             && self.cache_read_tokens == other.cache_read_tokens
             && self.cache_write_tokens == other.cache_write_tokens
             && (self.cost_usd - other.cost_usd).abs() < 1e-9
+            && (self.priced_cost_usd - other.priced_cost_usd).abs() < 1e-9
+            && self.transcript_turns == other.transcript_turns
     }
 }
 
@@ -100,6 +170,8 @@ impl Usage {
             cache_read_tokens: self.cache_read_tokens,
             cache_write_tokens: self.cache_write_tokens,
             cost_usd: self.cost_usd,
+            priced_cost_usd: self.priced_cost_usd,
+            transcript_turns: self.transcript_turns,
         }
     }
 
@@ -117,6 +189,8 @@ impl Usage {
         after.cache_read_tokens = total.cache_read_tokens;
         after.cache_write_tokens = total.cache_write_tokens;
         after.cost_usd = total.cost_usd;
+        after.priced_cost_usd = total.priced_cost_usd;
+        after.transcript_turns = total.transcript_turns;
         after.duration_ms += turn.duration_ms;
         after.last_turn = None;
         if let Some(task) = &turn.task {
@@ -132,12 +206,52 @@ impl Usage {
             .entry(model.to_owned())
             .or_default()
             .add(turn);
+        if turn.transcript {
+            after
+                .scanned
+                .entry(turn.session.clone())
+                .or_default()
+                .entry(model.to_owned())
+                .or_default()
+                .add(turn);
+        }
         after
     }
 }
 
 /// The `by_model` key of turns whose CLI did not name its model.
 pub const UNKNOWN_MODEL: &str = "unknown";
+
+/// Where a turn's cost comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CostSource {
+    /// The CLI's own accounting (Claude Code's `total_cost_usd`).
+    #[default]
+    Cli,
+    /// The price table (comm.yaml `prices:` or the built-in one): an estimate.
+    Prices,
+    /// The CLI reports no cost and the price table does not know the
+    /// model: 0, said so.
+    Unpriced,
+    /// The CLI reports no cost and nothing priced it (turns recorded
+    /// before the price table): 0.
+    NotReported,
+}
+
+impl CostSource {
+    /// The `Comm-Cost-Source` value, on turns whose cost is not the CLI's.
+    pub fn field(self) -> Option<&'static str> {
+        match self {
+            CostSource::Prices => Some("prices"),
+            CostSource::Unpriced => Some("unpriced"),
+            CostSource::Cli | CostSource::NotReported => None,
+        }
+    }
+}
+
+/// The `Comm-Source` value of turns read from transcripts.
+pub const TRANSCRIPT_SOURCE: &str = "transcript";
 
 /// One finished turn, as its `turn` event records it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -151,9 +265,15 @@ pub struct Turn {
     pub cost_usd: f64,
     /// The cost as the CLI printed it.
     pub cost_text: String,
-    /// False when the CLI reports no cost (Codex): `cost_usd` is then 0,
-    /// not a price, and the event says `Comm-Cost-Reported: no`.
+    /// False when the CLI reports no cost (Codex): `cost_usd` is then a
+    /// price from the price table, or 0, and the event says
+    /// `Comm-Cost-Reported: no`.
     pub cost_reported: bool,
+    /// Where `cost_usd` comes from (`Comm-Cost-Source`).
+    pub cost_source: CostSource,
+    /// Read from a transcript by `usage --scan`, not run by `up`
+    /// (`Comm-Source: transcript`): its tokens are estimates.
+    pub transcript: bool,
     pub duration_ms: u64,
     /// `success`, the CLI's error subtype, `crashed (exit N)`, `interrupted`...
     pub outcome: String,
@@ -171,7 +291,7 @@ pub struct Turn {
 
 impl Turn {
     /// The `Comm-*` fields of the event; [`Turn::from_event`] reads them back.
-    fn fields(&self) -> Vec<(String, String)> {
+    pub fn fields(&self) -> Vec<(String, String)> {
         let mut f = vec![
             ("Cli", self.cli.clone()),
             ("Session", self.session.clone()),
@@ -186,6 +306,12 @@ impl Turn {
         ];
         if !self.cost_reported {
             f.push(("Cost-Reported", "no".to_owned()));
+        }
+        if let Some(source) = self.cost_source.field() {
+            f.push(("Cost-Source", source.to_owned()));
+        }
+        if self.transcript {
+            f.push(("Source", TRANSCRIPT_SOURCE.to_owned()));
         }
         if let Some(task) = &self.task {
             f.push(("Task", task.clone()));
@@ -209,6 +335,19 @@ impl Turn {
         }
         let num = |k: &str| e.field(k).and_then(|v| v.parse::<u64>().ok());
         let cost_text = e.field("Cost-Usd")?.to_owned();
+        let cost_reported = e.field("Cost-Reported") != Some("no");
+        let cost_source = match (e.field("Cost-Source"), cost_reported) {
+            (Some("prices"), _) => CostSource::Prices,
+            (Some("unpriced"), _) => CostSource::Unpriced,
+            (Some(_), _) => return None,
+            (None, true) => CostSource::Cli,
+            (None, false) => CostSource::NotReported,
+        };
+        let transcript = match e.field("Source") {
+            Some(TRANSCRIPT_SOURCE) => true,
+            Some(_) => return None,
+            None => false,
+        };
         Some(Turn {
             domain: e.from.clone(),
             cli: e.field("Cli")?.to_owned(),
@@ -222,7 +361,9 @@ impl Turn {
             },
             cost_usd: cost_text.parse().ok()?,
             cost_text,
-            cost_reported: e.field("Cost-Reported") != Some("no"),
+            cost_reported,
+            cost_source,
+            transcript,
             duration_ms: num("Duration-Ms")?,
             outcome: e.field("Outcome")?.to_owned(),
             calls: num("Calls").unwrap_or(0),
@@ -255,10 +396,11 @@ pub fn record_turn(repo: &Repo, turn: &Turn) -> Result<Appended, CommError> {
                 t.input,
                 t.output,
                 turn.cost_text,
-                if turn.cost_reported {
-                    ""
-                } else {
-                    " (cost not reported)"
+                match turn.cost_source {
+                    CostSource::Cli => "",
+                    CostSource::Prices => " (priced)",
+                    CostSource::Unpriced => " (unpriced model)",
+                    CostSource::NotReported => " (cost not reported)",
                 }
             ),
         );
@@ -394,6 +536,8 @@ mod tests {
             cost_usd: 0.25,
             cost_text: "0.25".into(),
             cost_reported: true,
+            cost_source: CostSource::Cli,
+            transcript: false,
             duration_ms: 5,
             outcome: "success".into(),
             calls: 1,

@@ -38,4 +38,5 @@ pub mod thread;
 pub mod uninstall;
 pub mod up;
 pub mod update;
+pub mod usage;
 pub mod verify;

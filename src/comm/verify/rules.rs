@@ -28,6 +28,7 @@ use super::super::{
 use crate::git::{Repo, TreeEdit};
 use crate::pathglob::PathGlob;
 use crate::queue::{untested, Entry, LANDED_KIND, REJECTED_KIND, UNTESTED_KIND};
+use crate::runtime::usage::CostSource;
 use crate::runtime::{Totals, Turn, Usage, CRASHED_KIND, STALLED_KIND, TURN_KIND};
 
 /// A broken rule, in words.
@@ -296,6 +297,9 @@ fn turn_problem(c: &Case) -> Result<Option<Broken>, CommError> {
             ));
         }
     }
+    if let Some(problem) = turn_cost_problem(&turn) {
+        return Ok(Some(problem));
+    }
     let Some(bytes) = put_bytes(c.edits, &own) else {
         return Ok(Some(format!("it does not update {own}")));
     };
@@ -315,6 +319,8 @@ fn turn_problem(c: &Case) -> Result<Option<Broken>, CommError> {
             || (same_breakdown(&expected.by_task, &after.by_task)
                 && same_breakdown(&expected.by_day, &after.by_day)
                 && same_breakdown(&expected.by_model, &after.by_model)))
+        // What the scan counted per session moves only with its own turns.
+        && expected.scanned == after.scanned
         && after.last_turn.as_deref() == Some(c.event.subject.as_str());
     if !same {
         return Ok(Some(format!(
@@ -322,6 +328,29 @@ fn turn_problem(c: &Case) -> Result<Option<Broken>, CommError> {
         )));
     }
     Ok(only(c, |p| p == own))
+}
+
+/// A cost that is not the CLI's is said to be so: a priced or unpriced
+/// turn has `Cost-Reported: no`, an unpriced one costs 0, and a turn read
+/// from a transcript (which reports no cost) is priced or unpriced.
+fn turn_cost_problem(turn: &Turn) -> Option<Broken> {
+    let not_cli = matches!(turn.cost_source, CostSource::Prices | CostSource::Unpriced);
+    if not_cli && turn.cost_reported {
+        return Some("its Comm-Cost-Source says the cost is not the CLI's, but it lacks Comm-Cost-Reported: no".into());
+    }
+    if turn.cost_source == CostSource::Unpriced && turn.cost_usd != 0.0 {
+        return Some("an unpriced turn costs 0".into());
+    }
+    if turn.transcript && !not_cli {
+        return Some(
+            "a turn read from a transcript is priced from the price table (Comm-Cost-Source)"
+                .into(),
+        );
+    }
+    if turn.transcript && turn.at.is_none() {
+        return Some("a turn read from a transcript carries Comm-At".into());
+    }
+    None
 }
 
 /// A submission writes its author's queue entry, and nothing else.
