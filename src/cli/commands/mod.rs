@@ -16,6 +16,7 @@ pub mod init;
 pub mod log;
 pub mod logs;
 pub mod man;
+pub mod mcp;
 pub mod publish;
 pub mod queue;
 pub mod queue_progress;

@@ -1,0 +1,363 @@
+//! `comm-node mcp` through a real MCP client: rmcp's own, spawning the real
+//! binary in a domain worktree over stdio.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{Env, API_WEB, BIN};
+use rmcp::model::{CallToolRequestParams, GetPromptRequestParams};
+use rmcp::service::RunningService;
+use rmcp::transport::TokioChildProcess;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{json, Value};
+
+/// A `comm-node mcp` server and the client talking to it.
+struct Mcp {
+    client: RunningService<RoleClient, ()>,
+    pid: u32,
+}
+
+/// What a tool call returned: whether it is an error, and its text.
+#[derive(Debug)]
+struct Reply {
+    error: bool,
+    text: String,
+}
+
+impl Mcp {
+    async fn start(env: &Env, dir: &Path) -> Mcp {
+        let mut cmd = std::process::Command::new(BIN);
+        cmd.arg("mcp").current_dir(dir);
+        env.hermetic(&mut cmd);
+        let transport = TokioChildProcess::new(tokio::process::Command::from(cmd)).unwrap();
+        let pid = transport.id().unwrap();
+        let client = ().serve(transport).await.unwrap();
+        Mcp { client, pid }
+    }
+
+    async fn call(&self, tool: &str, args: Value) -> Reply {
+        let params = CallToolRequestParams::new(tool.to_owned())
+            .with_arguments(args.as_object().unwrap().clone());
+        let result = self.client.call_tool(params).await.unwrap();
+        let text = result
+            .content
+            .iter()
+            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+            .collect::<String>();
+        Reply {
+            error: result.is_error == Some(true),
+            text,
+        }
+    }
+
+    /// Calls a tool that must succeed; its text.
+    async fn ok(&self, tool: &str, args: Value) -> String {
+        let reply = self.call(tool, args.clone()).await;
+        assert!(!reply.error, "{tool} {args}: {}", reply.text);
+        reply.text
+    }
+
+    /// Calls a tool that must fail; its text.
+    async fn err(&self, tool: &str, args: Value) -> String {
+        let reply = self.call(tool, args.clone()).await;
+        assert!(reply.error, "{tool} {args} should fail: {}", reply.text);
+        reply.text
+    }
+
+    /// Closes the connection and checks the server process is gone.
+    async fn stop(self) {
+        let pid = self.pid;
+        self.client.cancel().await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while gone_or_zombie(pid).is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "comm-node mcp ({pid}) outlived its client"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// `Some` once `pid` has exited (a zombie awaiting its reaper counts).
+fn gone_or_zombie(pid: u32) -> Option<()> {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => Some(()),
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().next())
+            .filter(|state| *state == "Z")
+            .map(|_| ()),
+    }
+}
+
+/// Adds a task as the human in the main checkout; its id.
+fn add_task(env: &Env, root: &Path, title: &str) -> String {
+    let out = env
+        .cn(root, &["--as", "human", "task", "add", "--json", title])
+        .expect(0);
+    let task: Value = serde_json::from_str(&out.stdout).unwrap();
+    task["id"].as_str().unwrap().to_owned()
+}
+
+const TOOLS: [&str; 21] = [
+    "inbox",
+    "ack",
+    "read",
+    "thread",
+    "send",
+    "task_ready",
+    "task_next",
+    "task_claim",
+    "task_done",
+    "task_fail",
+    "task_show",
+    "reserve",
+    "release",
+    "reservations",
+    "publish",
+    "artifact",
+    "status",
+    "check",
+    "conflicts",
+    "submit",
+    "hello",
+];
+
+#[tokio::test]
+async fn lists_the_tools_and_the_role_prompt() {
+    let env = Env::new();
+    env.api_web_app(API_WEB, &[]);
+    let mcp = Mcp::start(&env, &env.worktree("api")).await;
+    let tools = mcp.client.list_all_tools().await.unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| &*t.name).collect();
+    assert_eq!(names, TOOLS);
+    for tool in &tools {
+        let description = tool.description.as_deref().unwrap();
+        assert!(description.len() <= 100, "{}: {description}", tool.name);
+        assert!(
+            !tool.input_schema.contains_key("$schema"),
+            "{}: schemas stay minimal",
+            tool.name
+        );
+    }
+    let listed = serde_json::to_string(&tools).unwrap();
+    assert!(listed.len() < 8_000, "tools/list is {} bytes", listed.len());
+
+    let prompts = mcp.client.list_all_prompts().await.unwrap();
+    assert_eq!(prompts.len(), 1);
+    let role = mcp
+        .client
+        .get_prompt(GetPromptRequestParams::new("role"))
+        .await
+        .unwrap();
+    let text = serde_json::to_string(&role.messages).unwrap();
+    assert!(text.contains("`api`"), "{text}");
+    mcp.stop().await;
+}
+
+#[tokio::test]
+async fn every_tool_runs_its_command_as_the_worktree_domain() {
+    let env = Env::new();
+    let root = env.api_web_app(API_WEB, &[]);
+    let api = Mcp::start(&env, &env.worktree("api")).await;
+    let web = Mcp::start(&env, &env.worktree("web")).await;
+
+    let said = api
+        .ok("hello", json!({"agent": "claude-code", "note": "starting"}))
+        .await;
+    assert!(said.contains("api"), "{said}");
+    assert_eq!(env.last_sender(&root), "api");
+
+    // Messages: send, inbox, read, thread, reply, ack.
+    let id = api
+        .ok(
+            "send",
+            json!({"to": ["web"], "subject": "contract ready", "body": "see openapi"}),
+        )
+        .await
+        .trim()
+        .to_owned();
+    let inbox = web.ok("inbox", json!({})).await;
+    assert!(
+        inbox.contains("contract ready") && inbox.contains("api → web"),
+        "{inbox}"
+    );
+    assert!(web
+        .ok("read", json!({"id": id}))
+        .await
+        .contains("see openapi"));
+    web.ok("send", json!({"reply_to": id, "subject": "thanks"}))
+        .await;
+    let thread = api.ok("thread", json!({"id": id})).await;
+    assert!(thread.contains("thanks"), "{thread}");
+    assert!(web
+        .ok("ack", json!({"all": true}))
+        .await
+        .contains("marked 1 message read"));
+    assert!(web
+        .ok("inbox", json!({}))
+        .await
+        .contains("no unread messages for web"));
+    api.ok("ack", json!({"ids": [id]})).await;
+
+    // Tasks: ready, show, claim, done, next, fail.
+    let first = add_task(&env, &root, "write the contract");
+    let second = add_task(&env, &root, "write the client");
+    assert!(api.ok("task_ready", json!({})).await.contains(&first));
+    assert!(api
+        .ok("task_show", json!({"id": first}))
+        .await
+        .contains("write the contract"));
+    assert!(api
+        .ok("task_claim", json!({"id": first}))
+        .await
+        .contains("claimed by api"));
+    api.ok("task_done", json!({"id": first})).await;
+    assert!(web.ok("task_next", json!({})).await.contains(&second));
+    web.ok("task_fail", json!({"id": second, "reason": "no contract"}))
+        .await;
+    let show = web.ok("task_show", json!({"id": second})).await;
+    assert!(show.contains("failed"), "{show}");
+
+    // Reservations.
+    let reserved = api
+        .ok(
+            "reserve",
+            json!({"globs": ["api/**"], "ttl": "30m", "reason": "refactor"}),
+        )
+        .await;
+    assert!(
+        api.ok("reservations", json!({})).await.contains("api/**"),
+        "{reserved}"
+    );
+    assert!(api
+        .ok("release", json!({"all": true}))
+        .await
+        .contains("released"));
+
+    // Artifacts.
+    common::write(
+        &env.worktree("api").join("api/openapi.yaml"),
+        "openapi: 3.1.0\n",
+    );
+    let published = api
+        .ok(
+            "publish",
+            json!({"name": "openapi.yaml", "file": "api/openapi.yaml"}),
+        )
+        .await;
+    assert!(
+        published.contains("published api/openapi.yaml"),
+        "{published}"
+    );
+    assert_eq!(
+        web.ok("artifact", json!({"name": "api/openapi.yaml"}))
+            .await,
+        "openapi: 3.1.0\n"
+    );
+
+    // Status, check, conflicts, submit.
+    assert!(api.ok("status", json!({})).await.contains("web"));
+    common::write(
+        &env.worktree("api").join("api/b.ts"),
+        "export const b = 2;\n",
+    );
+    env.git(&env.worktree("api"), &["add", "-A"]);
+    api.ok("check", json!({})).await;
+    env.git(&env.worktree("api"), &["commit", "-qm", "b"]);
+    api.ok("conflicts", json!({})).await;
+    let submitted = api.ok("submit", json!({"priority": 1})).await;
+    assert!(submitted.contains("api"), "{submitted}");
+    assert_eq!(env.last_sender(&root), "api");
+
+    api.stop().await;
+    web.stop().await;
+}
+
+#[tokio::test]
+async fn bad_arguments_and_refusals_come_back_as_readable_tool_errors() {
+    let env = Env::new();
+    let root = env.api_web_app(API_WEB, &[]);
+    let api = Mcp::start(&env, &env.worktree("api")).await;
+
+    assert_eq!(
+        api.err("task_claim", json!({})).await,
+        "error: missing `id`; task_claim takes: id\n"
+    );
+    assert_eq!(
+        api.err("status", json!({"as": "human"})).await,
+        "error: unknown argument `as`; status takes no arguments\n"
+    );
+    assert_eq!(
+        api.err("submit", json!({"priority": "soon"})).await,
+        "error: `priority` must be a whole number\n"
+    );
+    // clap's own validation, as on the command line.
+    let ttl = api
+        .err("reserve", json!({"globs": ["api/**"], "ttl": "soon"}))
+        .await;
+    assert!(ttl.starts_with("error: "), "{ttl}");
+    let range = api.err("submit", json!({"priority": 9})).await;
+    assert!(range.contains("9"), "{range}");
+    // Refusals from the library, with the CLI's hints.
+    let unknown = api.err("task_claim", json!({"id": "T-NOPE"})).await;
+    assert!(
+        unknown.contains("error: ") && unknown.contains("hint: "),
+        "{unknown}"
+    );
+    let nobody = api
+        .err("send", json!({"to": "nobody", "subject": "hi"}))
+        .await;
+    assert!(nobody.contains("nobody"), "{nobody}");
+    // A value is never a flag: this subject does not make the server act as human.
+    api.ok("send", json!({"to": "web", "subject": "--as=human"}))
+        .await;
+    assert_eq!(env.last_sender(&root), "api");
+    // Standard input is the protocol.
+    let stdin = api
+        .err("send", json!({"to": "web", "subject": "s", "body": "-"}))
+        .await;
+    assert!(stdin.contains("standard input"), "{stdin}");
+    // Acting as another domain is refused as on the command line.
+    let task = add_task(&env, &root, "web's work");
+    env.cn(&root, &["--as", "web", "task", "claim", &task])
+        .expect(0);
+    let theirs = api.err("task_done", json!({"id": task})).await;
+    assert!(theirs.contains("web"), "{theirs}");
+    // An unknown tool is a protocol error.
+    let params = CallToolRequestParams::new("rm_rf");
+    assert!(api.client.call_tool(params).await.is_err());
+    // The server is still serving.
+    api.ok("status", json!({})).await;
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn two_servers_race_for_one_task_and_exactly_one_wins() {
+    let env = Env::new();
+    let root = env.api_web_app(API_WEB, &[]);
+    let task = add_task(&env, &root, "contested");
+    let api = Mcp::start(&env, &env.worktree("api")).await;
+    let web = Mcp::start(&env, &env.worktree("web")).await;
+    let args = json!({ "id": task });
+    let (a, w) = tokio::join!(
+        api.call("task_claim", args.clone()),
+        web.call("task_claim", args)
+    );
+    assert_eq!(
+        [a.error, w.error].iter().filter(|e| !**e).count(),
+        1,
+        "api: {a:?}\nweb: {w:?}"
+    );
+    let loser = if a.error { &a } else { &w };
+    assert!(loser.text.contains("claimed by"), "{loser:?}");
+    let winner = if a.error { "web" } else { "api" };
+    let show = env.cn(&root, &["task", "show", &task]).expect(0).stdout;
+    assert!(show.contains(winner), "{show}");
+    api.stop().await;
+    web.stop().await;
+}
