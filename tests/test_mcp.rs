@@ -361,3 +361,95 @@ async fn two_servers_race_for_one_task_and_exactly_one_wins() {
     api.stop().await;
     web.stop().await;
 }
+
+/// The entry `init` wrote for Claude Code's local scope of `root`.
+fn claude_entry(config: &Path, root: &Path) -> Option<Value> {
+    let text = std::fs::read_to_string(config).ok()?;
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let key = std::fs::canonicalize(root).unwrap();
+    v["projects"][key.to_str().unwrap()]["mcpServers"]
+        .get("comm-node")
+        .cloned()
+}
+
+#[test]
+fn init_registers_the_server_for_each_agent_and_uninstall_takes_it_out() {
+    let env = Env::new();
+    let config = env.path("home/.claude.json");
+    common::write(
+        &config,
+        r#"{"userID": "someone", "projects": {"/elsewhere": {"mcpServers": {"x": {"command": "x"}}}}}"#,
+    );
+    let root = env.api_web_app(API_WEB, &[]);
+    let entry = claude_entry(&config, &root).expect("registered for Claude Code");
+    assert_eq!(entry["command"], BIN);
+    assert_eq!(entry["args"], json!(["mcp"]));
+    let kept: Value = serde_json::from_str(&common::read(&config)).unwrap();
+    assert_eq!(kept["userID"], "someone");
+    assert_eq!(
+        kept["projects"]["/elsewhere"]["mcpServers"]["x"]["command"],
+        "x"
+    );
+    for domain in ["api", "web"] {
+        let wt = env.worktree(domain);
+        let codex = common::read(&wt.join(".codex/config.toml"));
+        assert!(
+            codex.contains("[mcp_servers.comm-node]\ncommand = "),
+            "{codex}"
+        );
+        assert_eq!(
+            env.git(&wt, &["status", "--porcelain"]),
+            "",
+            "kept out of git"
+        );
+    }
+    // A rerun finds it all in place.
+    let again = env.cn(&root, &["init"]).expect(0);
+    assert!(
+        again.stdout.starts_with("nothing to do"),
+        "{}",
+        again.stdout
+    );
+
+    let gone = env.cn(&root, &["uninstall"]).expect(0);
+    assert!(
+        gone.stdout
+            .contains("unregister MCP server comm-node for Claude Code"),
+        "{}",
+        gone.stdout
+    );
+    assert_eq!(claude_entry(&config, &root), None);
+    let kept: Value = serde_json::from_str(&common::read(&config)).unwrap();
+    assert_eq!(kept["userID"], "someone");
+    assert!(!common::read(&root.join(".git/info/exclude")).contains(".codex"));
+}
+
+#[test]
+fn init_no_mcp_registers_nothing_and_claude_config_dir_is_respected() {
+    let env = Env::new();
+    let root = env.repo(
+        "app",
+        &[
+            ("comm.yaml", API_WEB),
+            ("api/a.ts", "export {};\n"),
+            ("web/w.ts", "export {};\n"),
+        ],
+    );
+    env.cn(&root, &["init", "--no-mcp"]).expect(0);
+    assert!(!env.path("home/.claude.json").exists());
+    assert!(!env.worktree("api").join(".codex").exists());
+
+    let dir = env.path("claude-config");
+    let dir_text = dir.to_str().unwrap();
+    let run = env
+        .cn_env(&root, &[("CLAUDE_CONFIG_DIR", dir_text)], &["init"])
+        .expect(0);
+    assert!(
+        run.stdout
+            .contains("register MCP server comm-node for Claude Code"),
+        "{}",
+        run.stdout
+    );
+    assert!(claude_entry(&dir.join(".claude.json"), &root).is_some());
+    assert!(!env.path("home/.claude.json").exists());
+}
