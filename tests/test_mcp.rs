@@ -453,3 +453,116 @@ fn init_no_mcp_registers_nothing_and_claude_config_dir_is_respected() {
     assert!(claude_entry(&dir.join(".claude.json"), &root).is_some());
     assert!(!env.path("home/.claude.json").exists());
 }
+
+/// Runs `claude -p` in `dir` against the scripted model `server`, with
+/// `args`; waits for it (two minutes at most) and returns its stdout.
+fn claude_in(env: &Env, server: &common::up::ModelServer, dir: &Path, args: &[&str]) -> String {
+    let mut cmd = std::process::Command::new(common::up::claude());
+    cmd.args(["-p", "go", "--output-format", "stream-json", "--verbose"])
+        .args(["--permission-mode", "bypassPermissions"])
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    env.hermetic(&mut cmd);
+    cmd.env("IS_SANDBOX", "1")
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("ANTHROPIC_API_KEY", "test-key")
+        .env(
+            "ANTHROPIC_BASE_URL",
+            format!("http://127.0.0.1:{}", server.port),
+        );
+    let mut child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("claude did not finish in two minutes");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "claude failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The tool results the model server received, oldest first: (is_error, text).
+fn results_seen(server: &common::up::ModelServer) -> Vec<(bool, String)> {
+    common::read(&server.log)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["result"].is_object())
+        .map(|v| {
+            let r = &v["result"];
+            (
+                r["is_error"] == true,
+                r["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn claude_code_calls_the_tools_from_init_or_from_its_mcp_config() {
+    let env = Env::new();
+    let root = env.api_web_app(API_WEB, &[]);
+    let task = add_task(&env, &root, "for claude");
+    let script = env.path("agent-script.sh");
+    let calls = json!([
+        {"name": "mcp__comm-node__send", "input": {"to": ["web"], "subject": "hello from claude"}},
+        {"name": "mcp__comm-node__task_claim", "input": {"id": task}},
+        {"name": "mcp__comm-node__task_claim", "input": {"id": "T-NOPE"}},
+    ]);
+    let server = common::up::ModelServer::start(&env, &calls.to_string());
+
+    // In api's worktree, Claude Code finds the server init registered.
+    let stream = claude_in(&env, &server, &env.worktree("api"), &[]);
+    let init: Value = serde_json::from_str(stream.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        init["mcp_servers"],
+        json!([{"name": "comm-node", "source": "local", "status": "connected"}]),
+        "{init}"
+    );
+    let tools = init["tools"].to_string();
+    assert!(tools.contains("\"mcp__comm-node__task_claim\""), "{tools}");
+    let results = results_seen(&server);
+    assert_eq!(results.len(), 3, "{results:?}");
+    assert!(!results[0].0 && !results[1].0, "{results:?}");
+    assert!(results[1].1.contains("claimed by api"), "{results:?}");
+    assert!(
+        results[2].0 && results[2].1.contains("hint: "),
+        "{results:?}"
+    );
+    let inbox = env.cn(&env.worktree("web"), &["inbox"]).expect(0).stdout;
+    assert!(inbox.contains("api → web  hello from claude"), "{inbox}");
+    let show = env.cn(&root, &["task", "show", &task]).expect(0).stdout;
+    assert!(show.contains("api"), "{show}");
+
+    // In web's, through --mcp-config alone (what `up` or a user may pass).
+    let config = env.path("mcp.json");
+    let servers = json!({"mcpServers": {"comm-node": {"command": BIN, "args": ["mcp"]}}});
+    common::write(&config, &servers.to_string());
+    common::write(
+        &script,
+        &json!([{"name": "mcp__comm-node__send", "input": {"to": "api", "subject": "hello back"}}])
+            .to_string(),
+    );
+    std::fs::remove_file(&server.log).unwrap();
+    let config_arg = config.to_str().unwrap();
+    claude_in(
+        &env,
+        &server,
+        &env.worktree("web"),
+        &["--strict-mcp-config", "--mcp-config", config_arg],
+    );
+    assert_eq!(results_seen(&server).len(), 1);
+    let inbox = env.cn(&env.worktree("api"), &["inbox"]).expect(0).stdout;
+    assert!(inbox.contains("web → api  hello back"), "{inbox}");
+    common::up::assert_no_process_left(&env);
+}
