@@ -183,7 +183,6 @@ fn tool_list() -> Vec<Tool> {
 
 /// Serves MCP on stdin/stdout until the client closes the connection.
 pub fn serve(ctx: &Ctx) -> Result<(), CliError> {
-    let protocol_out = take_stdout()?;
     let server = Server {
         cwd: ctx.cwd.clone(),
         launch_dir: ctx.launch_dir.clone(),
@@ -194,20 +193,45 @@ pub fn serve(ctx: &Ctx) -> Result<(), CliError> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let out = tokio::fs::File::from_std(std::fs::File::from(protocol_out));
-        let running = server
-            .serve((tokio::io::stdin(), out))
-            .await
-            .map_err(|e| CliError::new(Kind::Failure, format!("MCP start-up failed: {e}")))?;
-        running
-            .waiting()
-            .await
-            .map_err(|e| CliError::new(Kind::Failure, format!("MCP server failed: {e}")))?;
-        Ok::<(), CliError>(())
+        if both_pipes() {
+            // How MCP clients start servers: the pipes, reopened for the
+            // reactor (no thread hand-off per message), then fd 1 moved away.
+            let (read, write) = rmcp::transport::stdio_pipes();
+            take_stdout()?;
+            run(server, read, write).await
+        } else {
+            let out = take_stdout()?;
+            let out = tokio::fs::File::from_std(std::fs::File::from(out));
+            run(server, tokio::io::stdin(), out).await
+        }
     })?;
     // A blocking read of stdin may still hold a runtime thread: do not wait for it.
     runtime.shutdown_background();
     Ok(())
+}
+
+async fn run<R, W>(server: Server, read: R, write: W) -> Result<(), CliError>
+where
+    R: tokio::io::AsyncRead + Send + Unpin + 'static,
+    W: tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let running = server
+        .serve((read, write))
+        .await
+        .map_err(|e| CliError::new(Kind::Failure, format!("MCP start-up failed: {e}")))?;
+    running
+        .waiting()
+        .await
+        .map_err(|e| CliError::new(Kind::Failure, format!("MCP server failed: {e}")))?;
+    Ok(())
+}
+
+/// Whether standard input and output are both pipes.
+fn both_pipes() -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    [0, 1].iter().all(|fd| {
+        std::fs::metadata(format!("/proc/self/fd/{fd}")).is_ok_and(|m| m.file_type().is_fifo())
+    })
 }
 
 /// Moves standard output to a descriptor of its own (returned) and points
