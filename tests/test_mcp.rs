@@ -566,3 +566,30 @@ fn claude_code_calls_the_tools_from_init_or_from_its_mcp_config() {
     assert!(inbox.contains("web → api  hello back"), "{inbox}");
     common::up::assert_no_process_left(&env);
 }
+
+#[test]
+fn codex_reads_the_registration_once_the_worktree_is_trusted() {
+    let env = Env::new();
+    env.api_web_app(API_WEB, &[]);
+    let wt = env.worktree("api");
+    let codex_home = env.path("codex");
+    let trusted = format!(
+        "[projects.\"{}\"]\ntrust_level = \"trusted\"\n",
+        wt.display()
+    );
+    common::write(&codex_home.join("config.toml"), &trusted);
+    let mut cmd = std::process::Command::new(common::up::codex());
+    cmd.args(["mcp", "list", "--json"]).current_dir(&wt);
+    env.hermetic(&mut cmd);
+    cmd.env("CODEX_HOME", &codex_home);
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed[0]["name"], "comm-node", "{listed}");
+    assert_eq!(listed[0]["transport"]["command"], BIN);
+    assert_eq!(listed[0]["transport"]["args"], json!(["mcp"]));
+}

@@ -43,18 +43,42 @@ pub enum McpAction {
     Exclude { path: PathBuf },
 }
 
+impl McpAction {
+    /// What uninstall says it does about this step.
+    pub fn removal(&self) -> String {
+        match self {
+            McpAction::Claude { config, project } => format!(
+                "unregister MCP server comm-node for Claude Code from {} (local scope of {})",
+                config.display(),
+                project.display()
+            ),
+            McpAction::Codex { path, .. } => format!(
+                "unregister MCP server comm-node for Codex from {}",
+                path.display()
+            ),
+            McpAction::Exclude { path } => format!(
+                "drop comm-node's .codex/config.toml block from {}",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// What init says it does about this step.
 impl std::fmt::Display for McpAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             McpAction::Claude { config, project } => write!(
                 f,
-                "MCP server comm-node for Claude Code in {} (local scope of {})",
+                "register MCP server comm-node for Claude Code in {} (local scope of {})",
                 config.display(),
                 project.display()
             ),
-            McpAction::Codex { path, .. } => {
-                write!(f, "MCP server comm-node for Codex in {}", path.display())
-            }
+            McpAction::Codex { path, .. } => write!(
+                f,
+                "register MCP server comm-node for Codex in {}",
+                path.display()
+            ),
             McpAction::Exclude { path } => {
                 write!(f, "exclude .codex/config.toml in {}", path.display())
             }

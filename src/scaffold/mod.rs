@@ -167,7 +167,7 @@ impl std::fmt::Display for Action {
                 list_or_none(&r.added),
                 list_or_none(&r.updated)
             ),
-            Action::RegisterMcp { step, .. } => write!(f, "register {step}"),
+            Action::RegisterMcp { step, .. } => write!(f, "{step}"),
             Action::RunSetup { path, commands, .. } => write!(
                 f,
                 "run setup in {}: {}",

@@ -85,7 +85,7 @@ impl std::fmt::Display for Removal {
                     crate::text::size(*bytes)
                 )
             }
-            Removal::UnregisterMcp { step } => write!(f, "unregister {step}"),
+            Removal::UnregisterMcp { step } => f.write_str(&step.removal()),
             Removal::DeleteBranch { branch, merged } => write!(
                 f,
                 "delete branch {branch}{}",
