@@ -76,16 +76,22 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let sender = connect(env.cmd(BIN, &api).arg("mcp")).await;
-        let receiver = connect(env.cmd(BIN, &web).arg("mcp")).await;
+        let (sender, sender_pid) = connect(env.cmd(BIN, &api).arg("mcp")).await;
+        let (receiver, receiver_pid) = connect(env.cmd(BIN, &web).arg("mcp")).await;
         // Each MCP send beside the same send as a CLI process (what an
         // agent's shell tool runs), so the machine's load of the moment
         // shows in both.
         let mut sends = Vec::new();
         let mut processes = Vec::new();
+        let mut send_cpu = Duration::ZERO;
+        let mut process_cpu = Duration::ZERO;
         for i in 0..n + 10 {
             let subject = format!("bench message {i}");
             let args = json!({"to": "web", "subject": subject, "body": BODY});
+            if i == 10 {
+                send_cpu = cpu(sender_pid);
+                process_cpu = common::children_cpu();
+            }
             let d = timed(&sender, "send", args).await;
             let (p, out) = env.time(&api, &["send", "--to", "web", &subject, BODY]);
             assert!(out.status.success());
@@ -94,6 +100,8 @@ fn main() {
                 processes.push(p);
             }
         }
+        let send_cpu = cpu(sender_pid) - send_cpu;
+        let process_cpu = common::children_cpu() - process_cpu;
         call(&receiver, "ack", json!({"all": true})).await;
         for i in 0..INBOX {
             let args = json!({"to": "web", "subject": format!("unread {i}"), "body": BODY});
@@ -102,18 +110,26 @@ fn main() {
         let text = call(&receiver, "inbox", json!({})).await;
         assert!(text.starts_with(&format!("{INBOX} unread for web")), "{text}");
         let mut inboxes = Vec::new();
+        let mut inbox_cpu = Duration::ZERO;
         for i in 0..n + 10 {
+            if i == 10 {
+                inbox_cpu = cpu(receiver_pid);
+            }
             let d = timed(&receiver, "inbox", json!({})).await;
             if i >= 10 {
                 inboxes.push(d);
             }
         }
+        let inbox_cpu = cpu(receiver_pid) - inbox_cpu;
         common::report("comm-node mcp send (warm, stdio)", &mut sends);
+        println!("  server: {}", per_call(send_cpu, n));
         common::report("comm-node send as a CLI process (same run)", &mut processes);
+        println!("  process: {}", per_call(process_cpu, n));
         common::report(
             &format!("comm-node mcp inbox of {INBOX} (warm, stdio)"),
             &mut inboxes,
         );
+        println!("  server: {}", per_call(inbox_cpu, n));
         sender.cancel().await.unwrap();
         receiver.cancel().await.unwrap();
 
@@ -121,7 +137,7 @@ fn main() {
             println!("peer: no {peer_python}; comm-node alone");
             return;
         };
-        let peer = connect(&mut clone(peer)).await;
+        let (peer, peer_pid) = connect(&mut clone(peer)).await;
         let project = "/bench/comm-node-peer";
         json_call(&peer, "ensure_project", json!({"human_key": project})).await;
         let mut names = Vec::new();
@@ -130,30 +146,44 @@ fn main() {
             let agent = json_call(&peer, "register_agent", args).await;
             names.push(agent["name"].as_str().unwrap().to_owned());
         }
+        // The peer's git commits run in its process and in git children:
+        // its CPU is counted with theirs (children reaped by it).
         let mut sends = Vec::new();
+        let mut send_cpu = Duration::ZERO;
         for i in 0..n + 10 {
             let args = json!({
                 "project_key": project, "sender_name": names[0], "to": [names[1]],
                 "subject": format!("bench message {i}"), "body_md": BODY,
             });
+            if i == 10 {
+                send_cpu = cpu_with_children(peer_pid);
+            }
             let d = timed(&peer, "send_message", args).await;
             if i >= 10 {
                 sends.push(d);
             }
         }
+        let send_cpu = cpu_with_children(peer_pid) - send_cpu;
         let mut inboxes = Vec::new();
+        let mut inbox_cpu = Duration::ZERO;
         for i in 0..n + 10 {
             let args = json!({"project_key": project, "agent_name": names[1], "limit": INBOX});
+            if i == 10 {
+                inbox_cpu = cpu_with_children(peer_pid);
+            }
             let d = timed(&peer, "fetch_inbox", args).await;
             if i >= 10 {
                 inboxes.push(d);
             }
         }
+        let inbox_cpu = cpu_with_children(peer_pid) - inbox_cpu;
         common::report("mcp-agent-mail send_message (warm, stdio)", &mut sends);
+        println!("  server: {}", per_call(send_cpu, n));
         common::report(
             &format!("mcp-agent-mail fetch_inbox limit {INBOX} (warm, stdio)"),
             &mut inboxes,
         );
+        println!("  server: {}", per_call(inbox_cpu, n));
         peer.cancel().await.unwrap();
     });
 }
@@ -287,14 +317,50 @@ fn tokenizer() -> impl Fn(&str) -> usize {
     }
 }
 
-async fn connect(cmd: &mut Command) -> RunningService<RoleClient, ()> {
+/// A client of the server `cmd` starts, and the server's pid.
+async fn connect(cmd: &mut Command) -> (RunningService<RoleClient, ()>, u32) {
     cmd.stderr(Stdio::null());
     let cmd = tokio::process::Command::from(clone(cmd));
     let (transport, _) = TokioChildProcess::builder(cmd)
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    ().serve(transport).await.unwrap()
+    let pid = transport.id().unwrap();
+    (().serve(transport).await.unwrap(), pid)
+}
+
+/// CPU time (user + system) process `pid` has used so far: unlike wall
+/// time, what other load on the machine does not inflate.
+fn cpu(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    // utime and stime are fields 14 and 15 of the whole line, in ticks of 10 ms.
+    Duration::from_millis(
+        (fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0)) * 10,
+    )
+}
+
+/// [`cpu`] plus the CPU of the children `pid` has reaped.
+fn cpu_with_children(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let ticks: u64 = fields.iter().skip(11).take(4).sum();
+    Duration::from_millis(ticks * 10)
+}
+
+fn per_call(cpu: Duration, calls: usize) -> String {
+    format!(
+        "{:.2} ms CPU per call",
+        cpu.as_secs_f64() * 1000.0 / calls as f64
+    )
 }
 
 /// Calls `tool` and returns its text; panics on a tool error.

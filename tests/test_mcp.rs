@@ -593,3 +593,19 @@ fn codex_reads_the_registration_once_the_worktree_is_trusted() {
     assert_eq!(listed[0]["transport"]["command"], BIN);
     assert_eq!(listed[0]["transport"]["args"], json!(["mcp"]));
 }
+
+#[test]
+fn help_names_every_tool_and_how_to_register_it() {
+    let env = Env::new();
+    let help = env.cn(env.dir.path(), &["mcp", "--help"]).expect(0).stdout;
+    for tool in TOOLS {
+        assert!(help.contains(tool), "--help does not name {tool}:\n{help}");
+    }
+    for words in [
+        "claude mcp add -s local comm-node",
+        "codex mcp add",
+        "--no-mcp",
+    ] {
+        assert!(help.contains(words), "--help lacks `{words}`:\n{help}");
+    }
+}

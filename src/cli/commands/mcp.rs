@@ -14,13 +14,15 @@ use crate::cli::{CliError, Ctx};
 /// no tool can act as another. The prompt `role` gives the domain's role
 /// instructions.
 ///
-/// `comm-node init` registers it for each domain (Claude Code's local scope
-/// for the worktree in ~/.claude.json, Codex's .codex/config.toml in the
-/// worktree, kept out of git); `init --no-mcp` does not. By hand:
+/// `comm-node init` registers it for every domain: Claude Code's local
+/// scope of the repository in ~/.claude.json (one entry serves all its
+/// worktrees), and Codex's .codex/config.toml in each worktree, kept out of
+/// git; `init --no-mcp` does not, `uninstall` removes them. By hand:
 ///
-///   claude mcp add -s local comm-node -- comm-node mcp    (in the worktree)
+///   claude mcp add -s local comm-node -- comm-node mcp    (in the repository)
 ///   codex mcp add comm-node -- comm-node mcp
 ///   any client: command `comm-node`, args `["mcp"]`, cwd the worktree
+///   (or `comm-node -C WORKTREE --as DOMAIN mcp` when it cannot set one)
 ///
 /// Standard input and output carry the protocol; it ends when the client
 /// closes standard input.
