@@ -78,9 +78,22 @@ const ID: Param = pos("id", Type::Str);
 
 /// Every tool, in the order `tools/list` shows them.
 ///
-/// `budget request` (issue #13) joins here as
-/// `Spec { name: "budget", command: &["budget", "request"], .. }` once the
-/// command exists: a tool is only ever a command line.
+/// `budget request` (issue #13, built on another branch) joins here once
+/// that command is merged, as one more row (a tool is only ever a command
+/// line):
+///
+/// ```text
+/// Spec {
+///     name: "budget",
+///     description: "Ask the human for more budget.",
+///     command: &["budget", "request"],
+///     fixed: &[],
+///     params: &[
+///         with(pos("amount", Type::Str), "e.g. $5 or 200ktokens"),
+///         Param { required: true, ..opt("reason", Type::Str, "reason") },
+///     ],
+/// },
+/// ```
 pub const TOOLS: &[Spec] = &[
     Spec {
         name: "inbox",
