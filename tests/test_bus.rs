@@ -1004,7 +1004,7 @@ fn concurrent_senders_make_one_linear_history() {
     assert_eq!(seen.len(), total);
     for (text, froms) in &seen {
         let p: usize = text.rsplit(' ').next().unwrap().parse().unwrap();
-        let who = if p % 2 == 0 { "api" } else { "web" };
+        let who = if p.is_multiple_of(2) { "api" } else { "web" };
         assert_eq!(froms, &[who], "{text}");
     }
     for p in 0..PROCS {

@@ -183,6 +183,8 @@ fn adding_a_domain_adds_exactly_it_and_keeps_work() {
             "write_instructions web",
             "write_instructions web",
             "register ",
+            // Its agent finds comm-node mcp (Codex's config in its worktree).
+            "register_mcp docs",
         ]
     );
     assert!(read(&api.join("CLAUDE.md")).contains("- `docs`: Documentation"));

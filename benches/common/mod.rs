@@ -18,6 +18,7 @@ impl Hermetic {
     pub fn cmd(&self, program: &str, dir: &Path) -> Command {
         let mut cmd = Command::new(program);
         cmd.current_dir(dir)
+            .env_remove("CLAUDE_CONFIG_DIR")
             .env("HOME", &self.home)
             .env("XDG_CONFIG_HOME", &self.home)
             .env("GIT_CONFIG_NOSYSTEM", "1")

@@ -4,6 +4,7 @@
 
 mod commands;
 mod error;
+mod mcp;
 mod ui;
 
 use std::path::PathBuf;
@@ -86,6 +87,7 @@ enum Command {
     Resume(commands::resume::Args),
     Inject(commands::inject::Args),
     Budget(commands::budget::Args),
+    Mcp(commands::mcp::Args),
 }
 
 /// What every command gets: where it runs and how to print.
@@ -246,49 +248,54 @@ pub fn run() -> ExitCode {
             .as_name
             .or_else(|| std::env::var(AS_VAR).ok().filter(|v| !v.is_empty())),
     };
-    let result = match cli.command {
-        Command::Init(args) => commands::init::run(&ctx, args),
-        Command::Uninstall(args) => commands::uninstall::run(&ctx, args),
-        Command::Status(args) => commands::status::run(&ctx, args),
-        Command::Send(args) => commands::send::run(&ctx, args),
-        Command::Inbox(args) => commands::inbox::run(&ctx, args),
-        Command::Read(args) => commands::read::run(&ctx, args),
-        Command::Ack(args) => commands::ack::run(&ctx, args),
-        Command::Log(args) => commands::log::run(&ctx, args),
-        Command::Thread(args) => commands::thread::run(&ctx, args),
-        Command::Publish(args) => commands::publish::run(&ctx, args),
-        Command::Artifact(args) => commands::artifact::run(&ctx, args),
-        Command::Sync(args) => commands::sync::run(&ctx, args),
-        Command::Repair(args) => commands::repair::run(&ctx, args),
-        Command::Check(args) => commands::check::run(&ctx, args),
-        Command::Graph(args) => commands::graph::run(&ctx, args),
-        Command::Demo(args) => commands::demo::run(&ctx, args),
-        Command::Hook(args) => commands::hook::run(&ctx, args),
-        Command::Imports(args) => commands::imports::run(&ctx, args),
-        Command::Task(args) => commands::task::run(&ctx, args),
-        Command::Hello(args) => commands::hello::run(&ctx, args),
-        Command::Conflicts(args) => commands::conflicts::run(&ctx, args),
-        Command::Reserve(args) => commands::reserve::run(&ctx, args),
-        Command::Release(args) => commands::release::run(&ctx, args),
-        Command::Reservations(args) => commands::reservations::run(&ctx, args),
-        Command::Submit(args) => commands::submit::run(&ctx, args),
-        Command::Update(args) => commands::update::run(&ctx, args),
-        Command::Queue(args) => commands::queue::run(&ctx, args),
-        Command::Completions(args) => commands::completions::run(&ctx, args),
-        Command::Man(args) => commands::man::run(&ctx, args),
-        Command::Verify(args) => commands::verify::run(&ctx, args),
-        Command::Up(args) => commands::up::run(&ctx, args),
-        Command::Logs(args) => commands::logs::run(&ctx, args),
-        Command::Usage(args) => commands::usage::run(&ctx, args),
-        Command::Attach(args) => commands::attach::run(&ctx, args),
-        Command::Halt(args) => commands::halt::run(&ctx, args),
-        Command::Resume(args) => commands::resume::run(&ctx, args),
-        Command::Inject(args) => commands::inject::run(&ctx, args),
-        Command::Budget(args) => commands::budget::run(&ctx, args),
-    };
-    match result {
+    match dispatch(&ctx, cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => report(e, ctx.json),
+    }
+}
+
+/// Runs one parsed command (the CLI's and `comm-node mcp`'s one way in).
+fn dispatch(ctx: &Ctx, command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Init(args) => commands::init::run(ctx, args),
+        Command::Uninstall(args) => commands::uninstall::run(ctx, args),
+        Command::Status(args) => commands::status::run(ctx, args),
+        Command::Send(args) => commands::send::run(ctx, args),
+        Command::Inbox(args) => commands::inbox::run(ctx, args),
+        Command::Read(args) => commands::read::run(ctx, args),
+        Command::Ack(args) => commands::ack::run(ctx, args),
+        Command::Log(args) => commands::log::run(ctx, args),
+        Command::Thread(args) => commands::thread::run(ctx, args),
+        Command::Publish(args) => commands::publish::run(ctx, args),
+        Command::Artifact(args) => commands::artifact::run(ctx, args),
+        Command::Sync(args) => commands::sync::run(ctx, args),
+        Command::Repair(args) => commands::repair::run(ctx, args),
+        Command::Check(args) => commands::check::run(ctx, args),
+        Command::Graph(args) => commands::graph::run(ctx, args),
+        Command::Demo(args) => commands::demo::run(ctx, args),
+        Command::Hook(args) => commands::hook::run(ctx, args),
+        Command::Imports(args) => commands::imports::run(ctx, args),
+        Command::Task(args) => commands::task::run(ctx, args),
+        Command::Hello(args) => commands::hello::run(ctx, args),
+        Command::Conflicts(args) => commands::conflicts::run(ctx, args),
+        Command::Reserve(args) => commands::reserve::run(ctx, args),
+        Command::Release(args) => commands::release::run(ctx, args),
+        Command::Reservations(args) => commands::reservations::run(ctx, args),
+        Command::Submit(args) => commands::submit::run(ctx, args),
+        Command::Update(args) => commands::update::run(ctx, args),
+        Command::Queue(args) => commands::queue::run(ctx, args),
+        Command::Completions(args) => commands::completions::run(ctx, args),
+        Command::Man(args) => commands::man::run(ctx, args),
+        Command::Verify(args) => commands::verify::run(ctx, args),
+        Command::Up(args) => commands::up::run(ctx, args),
+        Command::Logs(args) => commands::logs::run(ctx, args),
+        Command::Attach(args) => commands::attach::run(ctx, args),
+        Command::Mcp(args) => commands::mcp::run(ctx, args),
+        Command::Usage(args) => commands::usage::run(ctx, args),
+        Command::Halt(args) => commands::halt::run(ctx, args),
+        Command::Resume(args) => commands::resume::run(ctx, args),
+        Command::Inject(args) => commands::inject::run(ctx, args),
+        Command::Budget(args) => commands::budget::run(ctx, args),
     }
 }
 

@@ -6,6 +6,7 @@
 //! is data and stays exact (JSON escapes control characters anyway).
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -15,6 +16,48 @@ use serde::Serialize;
 /// stderr, so that stdout stays one document).
 static PRINTED_JSON: AtomicBool = AtomicBool::new(false);
 
+thread_local! {
+    /// Where output goes instead of stdout and stderr while [`capture`]
+    /// runs a command (`comm-node mcp`: the text becomes a tool result).
+    static CAPTURED: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with everything it prints (stdout and stderr, through this
+/// module) collected into a string instead, and no standard input
+/// (it is the MCP channel then). Returns what `f` returned and the text.
+pub fn capture<T>(f: impl FnOnce() -> T) -> (T, String) {
+    let outer = CAPTURED.with(|c| c.borrow_mut().replace(String::new()));
+    let result = f();
+    let text = CAPTURED.with(|c| std::mem::replace(&mut *c.borrow_mut(), outer));
+    (result, text.unwrap_or_default())
+}
+
+/// Appends to the capture when one runs (control characters made
+/// visible, as on a terminal); gives `text` back otherwise.
+fn captured(text: &str) -> Option<&str> {
+    CAPTURED.with(|c| match c.borrow_mut().as_mut() {
+        Some(buffer) => {
+            buffer.push_str(&sanitize(text));
+            None
+        }
+        None => Some(text),
+    })
+}
+
+/// Reads all of standard input; refused while [`capture`] runs.
+pub fn read_stdin() -> Result<Vec<u8>, crate::cli::CliError> {
+    if CAPTURED.with(|c| c.borrow().is_some()) {
+        return Err(crate::cli::CliError::new(
+            crate::cli::Kind::Usage,
+            "`-` (standard input) is not available here",
+        )
+        .hint("pass the text itself, or a file"));
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)?;
+    Ok(bytes)
+}
+
 /// Whether [`print_json`] has printed a document.
 pub fn printed_json() -> bool {
     PRINTED_JSON.load(Ordering::SeqCst)
@@ -22,6 +65,11 @@ pub fn printed_json() -> bool {
 
 /// Prints `value` as pretty JSON on stdout.
 pub fn print_json(value: &impl Serialize) -> std::io::Result<()> {
+    if CAPTURED.with(|c| c.borrow().is_some()) {
+        let text = serde_json::to_string_pretty(value)?;
+        captured(&format!("{text}\n"));
+        return Ok(());
+    }
     PRINTED_JSON.store(true, Ordering::SeqCst);
     // Buffered: stdout flushes every line, and pretty JSON has many.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -32,6 +80,9 @@ pub fn print_json(value: &impl Serialize) -> std::io::Result<()> {
 
 /// Prints text on stdout, control characters made visible.
 pub fn print(text: &str) -> std::io::Result<()> {
+    let Some(text) = captured(text) else {
+        return Ok(());
+    };
     std::io::stdout()
         .lock()
         .write_all(sanitize(text).as_bytes())
@@ -39,6 +90,9 @@ pub fn print(text: &str) -> std::io::Result<()> {
 
 /// Prints text on stderr, control characters made visible.
 pub fn eprint(text: &str) {
+    let Some(text) = captured(text) else {
+        return;
+    };
     // Nothing sensible is left to do when stderr itself fails.
     let _ = std::io::stderr()
         .lock()
@@ -48,6 +102,10 @@ pub fn eprint(text: &str) {
 /// Writes raw bytes on stdout (an artifact); to a terminal, as text with
 /// control characters made visible.
 pub fn print_bytes(bytes: &[u8]) -> std::io::Result<()> {
+    if captured("").is_none() {
+        captured(&String::from_utf8_lossy(bytes));
+        return Ok(());
+    }
     let mut out = std::io::stdout().lock();
     if out.is_terminal() {
         return out.write_all(sanitize(&String::from_utf8_lossy(bytes)).as_bytes());
@@ -112,8 +170,7 @@ pub fn text_or_stdin(value: &str) -> Result<String, crate::cli::CliError> {
     if value != "-" {
         return Ok(value.to_owned());
     }
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)?;
+    let bytes = read_stdin()?;
     String::from_utf8(bytes).map_err(|_| {
         crate::cli::CliError::new(crate::cli::Kind::Usage, "standard input is not UTF-8 text")
             .hint("send text; publish binary content as an artifact")

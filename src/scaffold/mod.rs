@@ -9,6 +9,7 @@
 //! generated file the user has edited is left alone with a note.
 
 mod instructions;
+pub mod mcp;
 pub mod setup;
 pub mod uninstall;
 
@@ -99,6 +100,13 @@ pub enum Action {
         path: PathBuf,
     },
     Register(RegistrationPlan),
+    /// Where an agent finds `comm-node mcp` (see [`mcp`]).
+    RegisterMcp {
+        #[serde(flatten)]
+        step: mcp::McpAction,
+        #[serde(skip)]
+        exe: PathBuf,
+    },
     /// comm.yaml's `setup`, in a domain's worktree (always the last actions).
     RunSetup {
         domain: String,
@@ -159,6 +167,7 @@ impl std::fmt::Display for Action {
                 list_or_none(&r.added),
                 list_or_none(&r.updated)
             ),
+            Action::RegisterMcp { step, .. } => write!(f, "{step}"),
             Action::RunSetup { path, commands, .. } => write!(
                 f,
                 "run setup in {}: {}",
@@ -340,6 +349,51 @@ pub fn plan(
     Ok(plan)
 }
 
+/// Adds to `plan` what registers `comm-node mcp` (the binary `exe`) for
+/// the agents of every domain worktree, before the setup steps.
+pub fn plan_mcp(
+    repo: &Repo,
+    loaded: &Loaded,
+    exe: &Path,
+    plan: &mut Plan,
+) -> Result<(), ScaffoldError> {
+    let config = &loaded.config;
+    let root = repo.main_workdir().ok_or(ScaffoldError::Bare)?;
+    let mut worktrees = Vec::new();
+    for name in config.domains.keys() {
+        worktrees.push((name.clone(), worktree_path(repo, &root, config, name)?));
+    }
+    let tracked = |domain: &str| {
+        let source = match repo.branch_tip(&Config::domain_branch(domain)) {
+            Ok(Some(tip)) => Some(tip),
+            _ => repo.branch_tip(&config.main).ok().flatten(),
+        };
+        source
+            .is_some_and(|tip| matches!(repo.read_file_at(tip, ".codex/config.toml"), Ok(Some(_))))
+    };
+    let steps = mcp::plan(
+        &root,
+        repo.common_dir(),
+        &worktrees,
+        exe,
+        tracked,
+        &mut plan.notes,
+    );
+    let at = plan
+        .actions
+        .iter()
+        .position(|a| matches!(a, Action::RunSetup { .. }))
+        .unwrap_or(plan.actions.len());
+    plan.actions.splice(
+        at..at,
+        steps.into_iter().map(|step| Action::RegisterMcp {
+            step,
+            exe: exe.to_owned(),
+        }),
+    );
+    Ok(())
+}
+
 /// Where hooks must go: `core.hooksPath` (a relative one resolves in every
 /// worktree's root, so each needs a copy), else the shared `hooks` dir.
 fn hook_dirs(repo: &Repo, root: &Path, worktrees: &[PathBuf]) -> Result<Vec<PathBuf>, GitError> {
@@ -393,6 +447,7 @@ pub fn apply(repo: &Repo, loaded: &Loaded, plan: &Plan, actor: &str) -> Result<(
             Action::Register(_) => {
                 comm::register(repo, config, actor)?;
             }
+            Action::RegisterMcp { step, exe } => mcp::apply(step, exe)?,
             Action::RunSetup { domain, path, .. } => {
                 failed.extend(setup::run(repo, config, domain, path).map_err(io_err(path))?);
             }

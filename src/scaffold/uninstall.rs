@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{hook_dirs, instructions, io_err, ScaffoldError};
+use super::{hook_dirs, instructions, io_err, mcp, ScaffoldError};
 use crate::comm::{self, COMM_REF};
 use crate::git::Repo;
 use crate::hooks::{self, HookRemoval};
@@ -44,6 +44,11 @@ pub enum Removal {
     DeleteBranch {
         branch: String,
         merged: bool,
+    },
+    /// Take out what registered `comm-node mcp` with an agent.
+    UnregisterMcp {
+        #[serde(flatten)]
+        step: mcp::McpAction,
     },
 }
 
@@ -80,6 +85,7 @@ impl std::fmt::Display for Removal {
                     crate::text::size(*bytes)
                 )
             }
+            Removal::UnregisterMcp { step } => f.write_str(&step.removal()),
             Removal::DeleteBranch { branch, merged } => write!(
                 f,
                 "delete branch {branch}{}",
@@ -147,6 +153,11 @@ pub fn plan(repo: &Repo, main: &str, options: Options) -> Result<Plan, ScaffoldE
         plan.removals
             .push(Removal::DropExcludeBlock { path: exclude });
     }
+    plan.removals.extend(
+        mcp::removal_plan(&root, repo.common_dir())
+            .into_iter()
+            .map(|step| Removal::UnregisterMcp { step }),
+    );
     if state.exists() {
         plan.removals.push(Removal::RemoveState {
             bytes: dir_size(&state),
@@ -219,6 +230,7 @@ pub fn apply(repo: &Repo, plan: &Plan) -> Result<(), ScaffoldError> {
                 fs::remove_dir_all(path).map_err(io_err(path))?;
             }
             Removal::DeleteBranch { branch, .. } => repo.delete_branch(branch)?,
+            Removal::UnregisterMcp { step } => mcp::remove(step)?,
         }
     }
     Ok(())

@@ -29,6 +29,13 @@ only emitted for subscription accounts: with an API key those headers,
 even `-status: rejected`, produce no such line.) Every request is logged
 with `"t"`, the time it arrived, `"cwd"`, the working directory the CLI
 states in its prompt, and `"headers"`, the extra headers sent.
+
+A SCRIPT holding a JSON list of tool calls, `[{"name": "mcp__comm-node__send",
+"input": {...}}, ...]`, is played instead on the Messages API: the request
+carrying the Nth tool result is answered with call N+1, and once the list
+is done, with text and end_turn. Each log line then also holds the names of
+the tools the request offered (`tools`) and the text of the tool result it
+carried (`result`, with `is_error`), so a test can see what the CLI saw.
 """
 import json
 import os
@@ -52,7 +59,7 @@ def extra_headers():
     return [tuple(p.strip() for p in l.split(":", 1)) for l in lines if ":" in l]
 
 
-def next_usage(model, messages, headers, cwd):
+def next_usage(model, messages, headers, cwd, body):
     with lock:
         counter[0] += 1
         n = counter[0]
@@ -63,15 +70,53 @@ def next_usage(model, messages, headers, cwd):
             "cache_creation_input_tokens": 3,
         }
         with open(LOG, "a") as f:
+            results = tool_results(messages)
             f.write(json.dumps({"n": n, "model": model, "usage": usage,
                                 "messages": len(messages), "t": time.time(),
-                                "headers": dict(headers), "cwd": cwd}) + "\n")
+                                "headers": dict(headers), "cwd": cwd,
+                                "tools": [t.get("name") for t in body.get("tools") or []],
+                                "result": results[-1] if results else None}) + "\n")
         return n, usage
+
+
+def scripted_calls():
+    """The tool calls SCRIPT lists, or None when it is a shell script."""
+    try:
+        with open(SCRIPT) as f:
+            calls = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return calls if isinstance(calls, list) else None
+
+
+def tool_results(messages):
+    """The tool results the conversation carries, oldest first."""
+    out = []
+    for m in messages:
+        content = m.get("content")
+        if m.get("role") != "user" or not isinstance(content, list):
+            continue
+        for b in content:
+            if isinstance(b, dict) and b.get("type") == "tool_result":
+                inner = b.get("content")
+                if isinstance(inner, list):
+                    inner = "".join(c.get("text", "") for c in inner if isinstance(c, dict))
+                out.append({"text": inner or "", "is_error": bool(b.get("is_error"))})
+    return out
 
 
 def blocks_for(body):
     """The content blocks and stop reason of the answer."""
     messages = body.get("messages") or []
+    calls = scripted_calls()
+    if calls is not None:
+        done = len(tool_results(messages))
+        offered = [t.get("name") for t in body.get("tools") or []]
+        if not offered or done >= len(calls):
+            return [{"type": "text", "text": "Done for now."}], "end_turn"
+        call = calls[done]
+        return [{"type": "tool_use", "id": "toolu_%d_%d" % (counter[0], done),
+                 "name": call["name"], "input": call.get("input", {})}], "tool_use"
     last = messages[-1] if messages else {}
     content = last.get("content")
     has_result = isinstance(content, list) and any(
@@ -202,7 +247,7 @@ class Handler(BaseHTTPRequestHandler):
                 f.write(json.dumps({"api": "refused", "t": time.time(),
                                     "headers": dict(headers), "cwd": cwd_of(body)}) + "\n")
             return
-        n, usage = next_usage(model, body.get("messages") or [], headers, cwd_of(body))
+        n, usage = next_usage(model, body.get("messages") or [], headers, cwd_of(body), body)
         blocks, stop = blocks_for(body)
         msg_id = "msg_%d" % n
         if not body.get("stream"):

@@ -127,6 +127,8 @@ impl Env {
             "GIT_INDEX_FILE",
             "GIT_CONFIG_GLOBAL",
             "COMM_NODE_AS",
+            // init registers comm-node mcp there: never the real one.
+            "CLAUDE_CONFIG_DIR",
         ] {
             cmd.env_remove(var);
         }

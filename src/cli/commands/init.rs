@@ -17,7 +17,8 @@ use crate::cli::{ui, CliError, Ctx, Kind};
 /// tracks its own). Last, comm.yaml's `setup` runs in each worktree that has
 /// not had it (so the agent there can run its tests; `--no-setup` skips it). Installs the pre-commit and pre-merge-commit hooks,
 /// keeping any existing hook running first, and records the domains on the
-/// `comm` branch (a kickoff commit the first time).
+/// `comm` branch (a kickoff commit the first time). Registers `comm-node
+/// mcp` where each domain's agent finds it (`--no-mcp` does not).
 ///
 /// Safe to rerun: it only does what is missing or stale, never deletes a
 /// branch or worktree and never overwrites a tracked file.
@@ -30,6 +31,10 @@ pub struct Args {
     /// Do not run comm.yaml's `setup` in the worktrees (a later init will).
     #[arg(long)]
     no_setup: bool,
+    /// Do not register `comm-node mcp` for the agents (Claude Code's local
+    /// scope in ~/.claude.json, Codex's .codex/config.toml in each worktree).
+    #[arg(long)]
+    no_mcp: bool,
     /// Sign events, for clones on different machines: make ed25519 keys
     /// with ssh-keygen (under .git/comm-node/keys, never committed) for the
     /// human and the domains this clone hosts, register their public keys
@@ -66,7 +71,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
             format!("cannot locate the comm-node binary: {e}"),
         )
     })?;
-    let plan = scaffold::plan(&repo, &loaded, &exe, !args.no_setup)?;
+    let mut plan = scaffold::plan(&repo, &loaded, &exe, !args.no_setup)?;
+    if !args.no_mcp {
+        scaffold::plan_mcp(&repo, &loaded, &exe, &mut plan)?;
+    }
     let coverage = match repo.branch_tip(&loaded.config.main)? {
         Some(tip) => Some(coverage(&loaded, repo.snapshot_commit(tip)?.paths())),
         None => None,

@@ -19,6 +19,7 @@ pub mod inject;
 pub mod log;
 pub mod logs;
 pub mod man;
+pub mod mcp;
 pub mod publish;
 pub mod queue;
 pub mod queue_progress;

@@ -28,9 +28,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     let from = ctx.actor(&repo)?;
     let limits = ctx.limits(&repo)?;
     let bytes = if args.file.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)?;
-        buf
+        ui::read_stdin()?
     } else {
         let path = ctx.cwd.join(&args.file);
         std::fs::read(&path).map_err(|e| {
