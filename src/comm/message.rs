@@ -122,15 +122,12 @@ pub(super) fn estimate_tokens(text: &str) -> u64 {
 /// unique prefix of an id) joins the original's thread; with no `to` it
 /// goes to the original's sender and other recipients (not to the one
 /// replying), and with no `task` it is about the original's task.
-pub fn send(repo: &Repo, req: &SendRequest, limits: &Limits) -> Result<Appended, CommError> {
-    send_within(repo, req, limits, None)
-}
-
-/// [`send`], refused when it would take the sender's messages about the
-/// message's task past `task_budget` tokens (`budget.messages_per_task`).
+///
 /// A message about a task adds its tokens to the sender's counter
-/// (`budget/<sender>.yaml`) in the same commit; other messages change no state.
-pub fn send_within(
+/// (`budget/<sender>.yaml`) in the same commit, and is refused when it
+/// would take the sender's messages about that task past `task_budget`
+/// tokens (`budget.messages_per_task`); other messages change no state.
+pub fn send(
     repo: &Repo,
     req: &SendRequest,
     limits: &Limits,

@@ -53,7 +53,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         thread: args.thread,
         reply_to: args.reply_to,
     };
-    let sent = comm::send_within(&repo, &req, &limits, task_budget)?;
+    let sent = comm::send(&repo, &req, &limits, task_budget)?;
     if ctx.json {
         let logged = comm::Logged {
             commit: sent.commit,
