@@ -99,7 +99,7 @@ pub const LATEST: usize = 40;
 pub struct History {
     /// Events read (after `since`).
     pub events: usize,
-    /// Time of the first and last event read (0 when none).
+    /// Time of the earliest and latest event read (0 when none).
     pub start: i64,
     pub end: i64,
     /// Every domain that acted or was named, without `human` and `comm-node`.
@@ -131,8 +131,10 @@ pub fn read(repo: &Repo, since: Option<i64>) -> Result<History, CommError> {
 pub fn fold(events: Vec<(i64, Event)>) -> History {
     let mut h = History {
         events: events.len(),
-        start: events.first().map_or(0, |e| e.0),
-        end: events.last().map_or(0, |e| e.0),
+        // Commit times need not rise along the chain (clocks differ
+        // between clones, a sync replays old events on top).
+        start: events.iter().map(|e| e.0).min().unwrap_or(0),
+        end: events.iter().map(|e| e.0).max().unwrap_or(0),
         ..History::default()
     };
     let mut queue_index: BTreeMap<String, usize> = BTreeMap::new();

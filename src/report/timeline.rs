@@ -32,7 +32,13 @@ pub fn render(h: &History, domains: &[String]) -> String {
     if tasks.is_empty() && decided == 0 && h.halts.is_empty() {
         return empty("No task was claimed, no queue decision and no halt in this period.");
     }
-    let scale = TimeScale::new(h.start, h.end, LEFT, WIDTH - 10.0);
+    // Past MAX_BARS, the chart zooms in on the period its bars cover.
+    let from = if total > tasks.len() {
+        tasks.iter().map(|t| bar_start(t)).min().unwrap_or(h.start)
+    } else {
+        h.start
+    };
+    let scale = TimeScale::new(from, h.end, LEFT, WIDTH - 10.0);
     // Pack each lane's bars into rows so none overlap.
     let mut rows: BTreeMap<&str, Vec<Row>> = BTreeMap::new();
     tasks.sort_by_key(|t| (bar_start(t), t.id.clone()));
@@ -92,6 +98,9 @@ pub fn render(h: &History, domains: &[String]) -> String {
         let (Some(at), Some((top, end))) = (q.decided, lane_y.get(q.domain.as_str())) else {
             continue;
         };
+        if at < from {
+            continue;
+        }
         let x = scale.x(at);
         let mid = (top + end) / 2.0;
         let (class, shape) = if q.rejected() {
@@ -118,7 +127,7 @@ pub fn render(h: &History, domains: &[String]) -> String {
             summary = esc(&clip(&q.summary, 300)),
         );
     }
-    for halt in &h.halts {
+    for halt in h.halts.iter().filter(|h| h.at >= from) {
         let x = scale.x(halt.at);
         for d in &halt.domains {
             let Some((top, end)) = lane_y.get(d.as_str()) else {
@@ -144,8 +153,9 @@ pub fn render(h: &History, domains: &[String]) -> String {
     if total > tasks.len() {
         let _ = write!(
             out,
-            r#"<p class="note">Showing the {} tasks touched last of {total}.</p>"#,
-            tasks.len()
+            r#"<p class="note">Showing the {} tasks touched last of {total}, from {}; <code>--since</code> picks another period.</p>"#,
+            tasks.len(),
+            clock::format_timestamp(from)
         );
     }
     out
