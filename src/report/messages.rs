@@ -38,7 +38,7 @@ pub fn render(h: &History) -> String {
     };
     let busiest = drawn.first().map_or(1, |p| p.1.count).max(1) as f64;
     let mut svg = String::from(
-        r#"<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" class="arrowhead"/></marker></defs>"#,
+        r#"<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="10" markerHeight="10" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" class="arrowhead"/></marker></defs>"#,
     );
     for ((from, to), t) in drawn {
         let ((x0, y0), (x1, y1)) = (at(from), at(to));

@@ -113,6 +113,8 @@ fn tick_label(t: i64, step: i64) -> String {
 
 /// US dollars with cents, or more digits for small sums.
 pub fn usd(v: f64) -> String {
+    // An empty f64 sum is -0.0.
+    let v = if v == 0.0 { 0.0 } else { v };
     if v != 0.0 && v.abs() < 0.1 {
         format!("${v:.4}")
     } else {
@@ -159,6 +161,13 @@ mod tests {
         assert_eq!(s.x(300), 1000.0);
         let flat = TimeScale::new(5, 5, 0.0, 60.0);
         assert_eq!(flat.x(35), 30.0);
+    }
+
+    #[test]
+    fn dollars_never_show_a_negative_zero() {
+        assert_eq!(usd(Vec::<f64>::new().into_iter().sum()), "$0.00");
+        assert_eq!(usd(0.0123), "$0.0123");
+        assert_eq!(usd(12.5), "$12.50");
     }
 
     #[test]
