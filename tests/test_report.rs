@@ -396,6 +396,82 @@ fn since_takes_a_date_or_a_duration() {
     assert_eq!(events_of(&["--since", "2d"], Some(&tomorrow)), everything);
 }
 
+/// Rewrites comm so its `i`th commit (oldest first) was made at `t0 +
+/// 100 i` (git honours the dates given to fast-import; comm-node's own
+/// commits take the real clock).
+fn redate(env: &Env, root: &Path, t0: i64) -> usize {
+    let export = env.git(root, &["fast-export", "--signed-tags=strip", "comm"]);
+    let mut i = 0;
+    let mut out = String::new();
+    for line in export.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix("committer ") {
+            let who = rest.rsplitn(3, ' ').nth(2).unwrap();
+            out.push_str(&format!("committer {who} {} +0000\n", t0 + 100 * i));
+            i += 1;
+        } else {
+            out.push_str(line);
+        }
+    }
+    out.push('\n');
+    let mut child = Command::new("git")
+        .args(["fast-import", "--quiet", "--force"])
+        .current_dir(root)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), out.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+    i as usize
+}
+
+#[test]
+fn since_cuts_the_history_and_a_task_claimed_before_starts_with_the_period() {
+    let env = Env::new();
+    let k = known_history(&env);
+    let t0 = 1_767_225_600; // 2026-01-01T00:00:00Z
+    let total = redate(&env, &k.root, t0);
+    let page_since = |since: i64| {
+        let out = env.path("cut.html");
+        let now = (t0 + 100 * total as i64).to_string();
+        let ago = format!("{}s", t0 + 100 * total as i64 - since);
+        env.cn_env(
+            &k.root,
+            &[("COMM_NODE_NOW", now.as_str())],
+            &["report", "--out", out.to_str().unwrap(), "--since", &ago],
+        )
+        .expect(0);
+        tags(&read(&out))
+    };
+    // Just after api's claim.
+    let log: Vec<String> = env
+        .git(&k.root, &["log", "--reverse", "--format=%s", "comm"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(log.len(), total);
+    let at = log
+        .iter()
+        .position(|s| s.contains("claimed by api"))
+        .unwrap();
+    let after_claim = page_since(t0 + 100 * at as i64 + 1);
+    let summary = after_claim
+        .iter()
+        .find(|(_, a)| a.get("id").is_some_and(|i| i == "summary"))
+        .unwrap();
+    assert_eq!(
+        summary.1["data-events"].parse::<usize>().unwrap(),
+        total - at - 1
+    );
+    // api's task was claimed before the period: its bar starts with it
+    // (the left edge of the plot, x = 120) and ends at its landing.
+    let bars = with_class(&after_claim, "task-bar");
+    let api = bars.iter().find(|a| a["data-task"] == k.api).unwrap();
+    assert_eq!(api["x"], "120.0");
+    assert!(api["class"].contains("status-done"));
+    // docs' task, added before the period and untouched since, is gone.
+    assert!(bars.iter().all(|a| a["data-task"] != k.docs));
+}
+
 #[test]
 fn bad_since_and_unwritable_out_exit_2_and_write_nothing() {
     let env = Env::new();

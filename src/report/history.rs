@@ -213,7 +213,7 @@ pub fn fold(events: Vec<(i64, Event)>) -> History {
                 entry.summary = e.subject.clone();
                 if e.kind == "landed" && e.field("Task-Done") == Some("yes") {
                     if let Some(task) = e.field("Task") {
-                        finish(&mut h, task, at, "done", None);
+                        finish(&mut h, task, at, "done", e.field("Domain"));
                     }
                 }
             }

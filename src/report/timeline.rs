@@ -34,14 +34,18 @@ pub fn render(h: &History, domains: &[String]) -> String {
     }
     // Past MAX_BARS, the chart zooms in on the period its bars cover.
     let from = if total > tasks.len() {
-        tasks.iter().map(|t| bar_start(t)).min().unwrap_or(h.start)
+        tasks
+            .iter()
+            .map(|t| bar_start(t, h.start))
+            .min()
+            .unwrap_or(h.start)
     } else {
         h.start
     };
     let scale = TimeScale::new(from, h.end, LEFT, WIDTH - 10.0);
     // Pack each lane's bars into rows so none overlap.
     let mut rows: BTreeMap<&str, Vec<Row>> = BTreeMap::new();
-    tasks.sort_by_key(|t| (bar_start(t), t.id.clone()));
+    tasks.sort_by_key(|t| (bar_start(t, h.start), t.id.clone()));
     for t in &tasks {
         let lane = t.lane().unwrap_or_default();
         let (x0, x1) = bar_x(&scale, h, t);
@@ -161,13 +165,16 @@ pub fn render(h: &History, domains: &[String]) -> String {
     out
 }
 
-fn bar_start(t: &TaskSpan) -> i64 {
-    t.claimed.or(t.added).unwrap_or(t.last)
+/// Where a bar starts: its claim, else its addition; a task with neither
+/// in the period was claimed before it (`--since`), so its bar starts
+/// with the period.
+fn bar_start(t: &TaskSpan, period_start: i64) -> i64 {
+    t.claimed.or(t.added).unwrap_or(period_start)
 }
 
 fn bar_x(scale: &TimeScale, h: &History, t: &TaskSpan) -> (f64, f64) {
     let end = t.finished.unwrap_or(h.end);
-    (scale.x(bar_start(t)), scale.x(end))
+    (scale.x(bar_start(t, h.start)), scale.x(end))
 }
 
 fn span_text(t: &TaskSpan) -> String {
