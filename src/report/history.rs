@@ -114,6 +114,9 @@ pub struct History {
 }
 
 /// Reads the `comm` history at or after `since` (seconds since the epoch).
+/// The walk stops at the first older commit: along comm's first-parent
+/// chain every append, and every replay at `sync`, commits at its own
+/// now, so times rise but for clock skew between clones.
 pub fn read(repo: &Repo, since: Option<i64>) -> Result<History, CommError> {
     let mut events: Vec<(i64, Event)> = Vec::new();
     comm::walk(repo, repo.ref_tip(COMM_REF)?, |logged| {
