@@ -15,6 +15,7 @@
 //!   stalled and lapsed domains apart without heartbeat commits.
 //! - [`conflicts`] trial-merges live domain branches with `main` and each other.
 //! - [`queue`] the merge queue: submit, stack, test, bisect, land.
+//! - [`report`] `comm-node report`: the history as one self-contained HTML page.
 //! - [`pathglob`] decides exactly whether two path globs share a file.
 //! - [`runtime`] `comm-node up`: runs an agent CLI per domain, feeds it
 //!   work from comm, records turns and usage.
@@ -39,6 +40,7 @@ pub mod jobs;
 pub mod pathglob;
 pub mod project;
 pub mod queue;
+pub mod report;
 pub mod retry;
 pub mod runtime;
 pub mod scaffold;

@@ -26,6 +26,7 @@ pub mod queue_progress;
 pub mod read;
 pub mod release;
 pub mod repair;
+pub mod report;
 pub mod reservations;
 pub mod reserve;
 pub mod resume;
