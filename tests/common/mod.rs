@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod bus;
 pub mod control;
 pub mod daemon;
 pub mod queue;
