@@ -12,6 +12,8 @@ use crate::boundary::{Import, ImportKind};
 pub(super) struct Cx<'a> {
     pub(super) source: &'a [u8],
     pub(super) grammar: &'a Grammar,
+    /// Sorted byte offsets where a keyword of the language starts.
+    pub(super) keywords: &'a [usize],
 }
 
 impl Cx<'_> {
@@ -57,7 +59,7 @@ impl Cx<'_> {
         root: Node<'t>,
         mut f: impl FnMut(&[QueryCapture<'t>], &TreeCursor<'t>),
     ) {
-        let offsets = self.grammar.keyword_offsets(self.source);
+        let offsets = self.keywords;
         if offsets.is_empty() {
             return;
         }
