@@ -52,6 +52,7 @@ fn version() -> String {
     include_str!("extract/mod.rs").hash(&mut h);
     include_str!("extract/readers.rs").hash(&mut h);
     include_str!("extract/fallback.rs").hash(&mut h);
+    include_str!("extract/regions.rs").hash(&mut h);
     format!("comm-node-imports {:016x}", h.finish())
 }
 

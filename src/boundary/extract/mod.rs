@@ -380,12 +380,16 @@ fn parse_ranges(lang: Lang, source: &[u8], keywords: &[usize]) -> Option<Vec<tre
     if source.len() < 256 {
         return None;
     }
-    let starts = match lang {
+    // A statement is kept when a keyword is written in its code; in .js
+    // and .tsx files, where a regular expression or JSX text can fool the
+    // scan, when one is written anywhere in it (strings and comments too).
+    let (starts, code) = match lang {
         Lang::Python => regions::python_starts(source)?,
-        Lang::TypeScript | Lang::Tsx => regions::typescript_starts(source)?,
+        Lang::TypeScript => regions::typescript_starts(source)?,
+        Lang::Tsx => (regions::typescript_starts(source)?.0, keywords.to_vec()),
         Lang::Rust => return None,
     };
-    let kept = regions::select(&starts, source.len(), keywords)?;
+    let kept = regions::select(&starts, source.len(), &code)?;
     // Rows of the range ends: one pass over the newlines before the last.
     let mut ranges = Vec::with_capacity(kept.len());
     let mut row = 0;

@@ -61,9 +61,12 @@ pub(super) fn select(
 /// Byte offsets of the lines where a top-level Python statement starts
 /// (column 0, outside brackets, strings and continuations; not `else:`,
 /// `elif`, `except`, `finally`, and not the statement a decorator line
-/// introduces). `None` when the scan ends inside a literal or a bracket.
-pub(super) fn python_starts(src: &[u8]) -> Option<Vec<usize>> {
+/// introduces), and the offsets of `import` written in code (not in a
+/// string or comment). `None` when the scan ends inside a literal or a
+/// bracket.
+pub(super) fn python_starts(src: &[u8]) -> Option<(Vec<usize>, Vec<usize>)> {
     let mut starts = Vec::new();
+    let mut hits = Vec::new();
     let mut depth = 0usize;
     let mut line_start = true;
     // The current statement is only decorator lines so far.
@@ -99,11 +102,12 @@ pub(super) fn python_starts(src: &[u8]) -> Option<Vec<usize>> {
                 continue;
             }
             b'\n' => line_start = true,
+            b'i' if src[i..].starts_with(b"import") => hits.push(i),
             _ => {}
         }
         i += 1;
     }
-    (depth == 0).then_some(starts)
+    (depth == 0).then_some((starts, hits))
 }
 
 const PY_CLAUSES: &[&[u8]] = &[b"else", b"elif", b"except", b"finally"];
@@ -205,13 +209,16 @@ fn py_replacement(src: &[u8], at: usize) -> Option<usize> {
 /// expressions, beginning with an identifier or `@`, after a token that can
 /// end a statement (not an operator), and not a word that continues one
 /// (`else`, `catch`, `extends`...). A decorator line and what follows stay
-/// together. `None` when the scan ends inside a literal or a bracket.
-pub(super) fn typescript_starts(src: &[u8]) -> Option<Vec<usize>> {
+/// together. Also the offsets of the words `import`, `require` and `from`
+/// written in code (template substitutions included). `None` when the scan
+/// ends inside a literal or a bracket.
+pub(super) fn typescript_starts(src: &[u8]) -> Option<(Vec<usize>, Vec<usize>)> {
     let mut starts = Vec::new();
     let mut lex = JsLexer {
         src,
         prev: b';',
         prev_keyword: false,
+        hits: Vec::new(),
     };
     let mut depth = 0usize;
     let mut line_start = true;
@@ -255,7 +262,7 @@ pub(super) fn typescript_starts(src: &[u8]) -> Option<Vec<usize>> {
             _ => i = lex.token(i)?,
         }
     }
-    (depth == 0).then_some(starts)
+    (depth == 0).then_some((starts, lex.hits))
 }
 
 const JS_CONTINUATIONS: &[&[u8]] = &[
@@ -296,6 +303,8 @@ struct JsLexer<'a> {
     prev: u8,
     /// The last token was a keyword after which `/` starts a regex.
     prev_keyword: bool,
+    /// Where the words `import`, `require` and `from` start.
+    hits: Vec<usize>,
 }
 
 impl JsLexer<'_> {
@@ -339,15 +348,19 @@ impl JsLexer<'_> {
             }
             b'`' => {
                 self.set(b'"');
-                js_template(src, i)
+                js_template(src, i, &mut self.hits)
             }
             _ if b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80 => {
                 let mut j = i;
                 while j < src.len() && super::readers::is_ident_byte(src[j]) {
                     j += 1;
                 }
+                let word = &src[i..j];
+                if matches!(word, b"import" | b"require" | b"from") {
+                    self.hits.push(i);
+                }
                 self.prev = b'a';
-                self.prev_keyword = JS_REGEX_AFTER.contains(&&src[i..j]);
+                self.prev_keyword = JS_REGEX_AFTER.contains(&word);
                 Some(j)
             }
             _ => {
@@ -383,14 +396,14 @@ fn js_string(src: &[u8], at: usize) -> Option<usize> {
 }
 
 /// The offset after the template literal at `at`, substitutions included.
-fn js_template(src: &[u8], at: usize) -> Option<usize> {
+fn js_template(src: &[u8], at: usize, hits: &mut Vec<usize>) -> Option<usize> {
     let mut i = at + 1;
     while i < src.len() {
         match src[i] {
             b'\\' => i += 1,
             b'`' => return Some(i + 1),
             b'$' if src.get(i + 1) == Some(&b'{') => {
-                i = js_substitution(src, i + 2)?;
+                i = js_substitution(src, i + 2, hits)?;
                 continue;
             }
             _ => {}
@@ -402,11 +415,12 @@ fn js_template(src: &[u8], at: usize) -> Option<usize> {
 
 /// The offset after the `}` closing a template substitution whose code
 /// starts at `at`.
-fn js_substitution(src: &[u8], at: usize) -> Option<usize> {
+fn js_substitution(src: &[u8], at: usize, hits: &mut Vec<usize>) -> Option<usize> {
     let mut lex = JsLexer {
         src,
         prev: b'{',
         prev_keyword: false,
+        hits: std::mem::take(hits),
     };
     let mut depth = 0usize;
     let mut i = at;
@@ -417,7 +431,10 @@ fn js_substitution(src: &[u8], at: usize) -> Option<usize> {
                 lex.set(src[i]);
                 i += 1;
             }
-            b'}' if depth == 0 => return Some(i + 1),
+            b'}' if depth == 0 => {
+                *hits = lex.hits;
+                return Some(i + 1);
+            }
             b')' | b']' | b'}' => {
                 depth -= 1;
                 lex.set(src[i]);
@@ -469,7 +486,9 @@ mod tests {
     #[test]
     fn python_statements_start_at_column_zero_outside_literals() {
         let src = "import a\n\"\"\"doc\nimport b\n\"\"\"\nx = (1,\n2)\n@dec\n@dec2\ndef f():\n    import c\n# c\nelse_ = 1\nif x:\n    pass\nelse:\n    pass\ny = f'{a:{b}}' \\\nz\nq = f\"{x[\"k\"]}\"\n";
-        let starts = python_starts(src.as_bytes()).unwrap();
+        let (starts, hits) = python_starts(src.as_bytes()).unwrap();
+        // `import b` in the docstring is not code
+        assert_eq!(lines(src, &hits), ["import a", "import c"]);
         assert_eq!(
             lines(src, &starts),
             [
@@ -490,7 +509,12 @@ mod tests {
     #[test]
     fn typescript_statements_start_at_column_zero_outside_literals() {
         let src = "import a from 'a';\nconst r = /[/'`]/g\nconst t = `${`x` + '}'}\nimport b`;\nlet x =\ny;\nif (a) {\n}\nelse {\n}\n@Component({})\nexport class C {}\nfunction f() {\n  return require('x');\n}\n/* import c */\nlet z = a / b / c;\n";
-        let starts = typescript_starts(src.as_bytes()).unwrap();
+        let (starts, hits) = typescript_starts(src.as_bytes()).unwrap();
+        // not the `import` inside the template's text nor the comment's
+        assert_eq!(
+            lines(src, &hits),
+            ["import a from 'a';", "from 'a';", "require('x');"]
+        );
         assert_eq!(
             lines(src, &starts),
             [
