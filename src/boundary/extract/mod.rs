@@ -5,11 +5,17 @@
 //! them: string literals of TS/JS, dotted names of Python statements, and
 //! Rust use trees, which it expands into one [`Import`] per leaf.
 //!
-//! The queries do not run over the whole tree: a walk descends only into
-//! nodes that contain one of the language's [`KEYWORDS`] (`import`, `use`…)
-//! and runs the query, anchored, on each node whose kind roots one of its
-//! patterns. Parsing is then most of the cost (the queries alone would add
-//! about half again).
+//! Only part of a file is parsed: a pre-scan (`regions.rs`) finds the
+//! top-level statements of Python and TS/JS files that hold one of the
+//! language's [`KEYWORDS`] (`import`, `require`…) and tree-sitter parses
+//! just those (included ranges: positions stay those of the whole file).
+//! When the scan is unsure, or those statements parse with a syntax error,
+//! the whole file is parsed. [`Extractor::whole_files`] always parses
+//! whole files, for comparison.
+//!
+//! The queries do not run over the whole tree either: a walk descends only
+//! into nodes that contain a keyword and runs the query, anchored, on each
+//! node whose kind roots one of its patterns.
 //!
 //! [`Extractor::extract`] never panics and never fails: a file with syntax
 //! errors yields what the parser recovered (and says so in
@@ -75,8 +81,11 @@ use super::{Extracted, Lang};
 use readers::Cx;
 
 mod fallback;
+mod python;
 mod readers;
 mod regions;
+mod rust;
+mod typescript;
 
 /// Files larger than this (2 MiB) are not parsed: [`Extractor::extract`]
 /// returns no imports and `syntax_errors: false`. Such files are generated
@@ -384,9 +393,9 @@ fn parse_ranges(lang: Lang, source: &[u8], keywords: &[usize]) -> Option<Vec<tre
     // and .tsx files, where a regular expression or JSX text can fool the
     // scan, when one is written anywhere in it (strings and comments too).
     let (starts, code) = match lang {
-        Lang::Python => regions::python_starts(source)?,
-        Lang::TypeScript => regions::typescript_starts(source)?,
-        Lang::Tsx => (regions::typescript_starts(source)?.0, keywords.to_vec()),
+        Lang::Python => python::python_starts(source)?,
+        Lang::TypeScript => typescript::typescript_starts(source)?,
+        Lang::Tsx => (typescript::typescript_starts(source)?.0, keywords.to_vec()),
         Lang::Rust => return None,
     };
     let kept = regions::select(&starts, source.len(), &code)?;

@@ -8,6 +8,12 @@ fn extractor() -> &'static Extractor {
     SHARED.get_or_init(Extractor::new)
 }
 
+/// The same, parsing every file whole.
+fn whole_files() -> &'static Extractor {
+    static SHARED: std::sync::OnceLock<Extractor> = std::sync::OnceLock::new();
+    SHARED.get_or_init(Extractor::whole_files)
+}
+
 fn extract(lang: Lang, source: &str) -> Extracted {
     extractor().extract(lang, source.as_bytes())
 }
