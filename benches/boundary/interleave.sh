@@ -5,8 +5,8 @@
 #
 #   benches/boundary/interleave.sh DIR ROUNDS 'CMD' ['CMD'...]
 #
-# Before each run: `rm -rf .git/comm-node` (comm-node's import cache) and
-# `.tach` (cold runs). Example, the Python tree of run_peers.sh:
+# Before each run the caches go: .git/comm-node (comm-node), .tach and
+# .import_linter_cache (all runs are cold). Example, the Python tree of run_peers.sh:
 #
 #   benches/boundary/interleave.sh /tmp/bnd/peers/py-10000-dag 7 \
 #     '/tmp/bnd/venv/bin/tach check --output json' \
@@ -19,7 +19,7 @@ for r in $(seq "$ROUNDS"); do
   n=0
   for cmd in "$@"; do
     n=$((n + 1))
-    (cd "$DIR" && rm -rf .git/comm-node .tach &&
+    (cd "$DIR" && rm -rf .git/comm-node .tach .import_linter_cache &&
       /usr/bin/time -a -o "$T" -f "$n %e %U %S" sh -c "$cmd" >/dev/null 2>&1) || true
   done
 done
