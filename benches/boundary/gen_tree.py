@@ -39,6 +39,11 @@ Written next to the sources:
                             target file, target module
   (tsconfig.json, package.json for ts)
 
+--large makes every file 200-1,000 lines long: functions after the same
+top-of-file imports, every fourth importing again inside its body a module
+the file already imports (an allowed edge), and strings that mention
+`import` (text no tool may report).
+
 The last line printed is `planted_violations=<count>`.
 """
 
