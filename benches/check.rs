@@ -1,11 +1,12 @@
 //! Boundary-check benchmarks: `check --all` on generated 10k-file Python
-//! and TypeScript trees, and `check --staged` with 20 changed files, as
-//! whole CLI processes.
+//! and TypeScript trees and on 2k-file trees of large files (200-1,000
+//! lines, `gen_tree.py --large`), and `check --staged` with 20 changed
+//! files, as whole CLI processes.
 //!
 //! Run with `cargo bench --bench check` (add `-- --files N` for another
-//! tree size). Needs python3 for `benches/boundary/gen_tree.py`, which
-//! writes the trees, their comm.yaml and the planted violations; the peers'
-//! side is `benches/boundary/run_peers.sh`. BENCHMARKS.md records results.
+//! tree size, `-- --large-files N` for the large-file trees, 0 to skip).
+//! Needs python3 for `benches/boundary/gen_tree.py`, which writes the
+//! trees, their comm.yaml and the planted violations; the peers' side is `benches/boundary/run_peers.sh`. BENCHMARKS.md records results.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -16,12 +17,20 @@ mod common;
 use common::{report, Hermetic};
 
 fn main() {
-    let files: usize = common::arg("files", 10_000);
+    let small: usize = common::arg("files", 10_000);
+    let large_files: usize = common::arg("large-files", 2_000);
     let dir = tempfile::tempdir().unwrap();
     let env = Hermetic::in_dir(dir.path());
-    for lang in ["py", "ts"] {
-        let root = dir.path().join(format!("tree-{lang}"));
-        let planted = generate(lang, &root, files);
+    let trees = [("py", small, false), ("ts", small, false)]
+        .into_iter()
+        .chain([("py", large_files, true), ("ts", large_files, true)])
+        .filter(|(_, n, _)| *n > 0);
+    for (lang, files, large) in trees {
+        let size = if large { " large" } else { "" };
+        let root = dir
+            .path()
+            .join(format!("tree-{lang}{}", if large { "-large" } else { "" }));
+        let planted = generate(lang, &root, files, large);
         env.git(&root, &["init", "-q", "-b", "main"]);
         env.git(&root, &["add", "-A"]);
         env.git(&root, &["commit", "-qm", "generated tree"]);
@@ -49,7 +58,7 @@ fn main() {
         }
         report(
             &format!(
-                "check --all, {files} .{lang} files ({} violations found = planted)",
+                "check --all, {files}{size} .{lang} files ({} violations found = planted)",
                 planted.len()
             ),
             &mut all,
@@ -82,19 +91,20 @@ fn main() {
             staged.push(d);
         }
         report(
-            &format!("check --staged, 20 changed .{lang} files in a {files}-file tree"),
+            &format!("check --staged, 20 changed .{lang} files in a {files}-file{size} tree"),
             &mut staged,
         );
     }
 }
 
 /// Runs the generator; returns the planted violations as (file, line).
-fn generate(lang: &str, out: &Path, files: usize) -> BTreeSet<(String, u64)> {
+fn generate(lang: &str, out: &Path, files: usize, large: bool) -> BTreeSet<(String, u64)> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/boundary/gen_tree.py");
     let status = Command::new("python3")
         .arg(script)
         .args(["--lang", lang, "--files", &files.to_string(), "--out"])
         .arg(out)
+        .args(large.then_some("--large"))
         .stdout(std::process::Stdio::null())
         .status()
         .expect("python3 runs the generator");

@@ -39,6 +39,11 @@ Written next to the sources:
                             target file, target module
   (tsconfig.json, package.json for ts)
 
+--large makes every file 200-1,000 lines long: functions after the same
+top-of-file imports, every fourth importing again inside its body a module
+the file already imports (an allowed edge), and strings that mention
+`import` (text no tool may report).
+
 The last line printed is `planted_violations=<count>`.
 """
 
@@ -51,6 +56,8 @@ import shutil
 import sys
 
 FILES_PER_SUBPACKAGE = 50  # one __init__.py / index.ts plus 49 modules
+LARGE = False  # --large: 200-1,000-line files
+LARGE_LINES = (200, 1000)
 
 
 # --------------------------------------------------------------------------
@@ -324,7 +331,50 @@ def py_source(f, edges, externals, rng):
         "    return out",
         "",
     ]
+    if LARGE:
+        lines += py_large_body(f, edges, rng, len(lines))
     return "\n".join(lines), records
+
+
+def py_large_body(f, edges, rng, have):
+    """Functions up to 200-1,000 lines in all; every fourth imports, inside
+    its body, a module the file already imports at the top (an allowed
+    edge: the planted violations stay the only imports across the layering)."""
+    want = rng.randint(LARGE_LINES[0], LARGE_LINES[1])
+    lazy = [(i, e) for i, e in enumerate(edges) if not e.violation and not e.type_only]
+    out = []
+    k = 0
+    while have + len(out) < want:
+        out += ["", ""]
+        if k % 4 == 1 and lazy:
+            i, e = lazy[rng.randrange(len(lazy))]
+            text, _, _, names = py_import_line(f, e, i)
+            out += [
+                "def load_%d(key: str) -> object:" % k,
+                '    """Imports lazily; the import below runs on first call."""',
+                "    " + text,
+                "    return key",
+                "",
+                "",
+            ]
+        out += [
+            "def step_%d(data: dict, limit: int = %d) -> list:" % (k, rng.randint(1, 99)),
+            '    """Step %d: filters `data`; does not import anything."""' % k,
+            "    result = []",
+            "    for key, value in sorted(data.items()):",
+            "        if isinstance(value, (list, tuple)) and len(value) > limit:",
+            "            result.append((key, value[:limit]))",
+            "        elif value is None:",
+            "            continue",
+            "        else:",
+            '            result.append((key, f"{value!r:>{limit}}"))',
+            "    text = '''multi-line",
+            "import os  # inside a string: not an import",
+            "'''",
+            "    return result + [text]",
+        ]
+        k += 1
+    return out
 
 
 def write_py(out, domains, plans, rng, n_domains):
@@ -488,7 +538,48 @@ def ts_source(f, edges, externals, rng):
         "}",
         "",
     ]
+    if LARGE:
+        lines += ts_large_body(f, edges, rng, len(lines))
     return "\n".join(lines), records
+
+
+def ts_large_body(f, edges, rng, have):
+    """Functions up to 200-1,000 lines in all; every fourth loads, inside
+    its body, a module the file already imports at the top (`await
+    import()`, an allowed edge)."""
+    want = rng.randint(LARGE_LINES[0], LARGE_LINES[1])
+    lazy = [(i, e) for i, e in enumerate(edges) if not e.violation and not e.type_only]
+    out = []
+    k = 0
+    while have + len(out) < want:
+        out.append("")
+        if k % 4 == 1 and lazy:
+            i, e = lazy[rng.randrange(len(lazy))]
+            out += [
+                "export async function load%d(): Promise<unknown> {" % k,
+                "  // loaded on first use",
+                "  const m = await import('%s');" % ts_spec(f, e, i),
+                "  return m;",
+                "}",
+                "",
+            ]
+        out += [
+            "/** Step %d: filters `data`; imports nothing. */" % k,
+            "export function step%d(data: Record<string, number[]>, limit = %d): [string, number[]][] {" % (k, rng.randint(1, 99)),
+            "  const result: [string, number[]][] = [];",
+            "  for (const [key, value] of Object.entries(data).sort()) {",
+            "    if (value.length > limit) {",
+            "      result.push([key, value.slice(0, limit)]);",
+            "    } else if (/^[a-z'\"]+$/.test(key)) {",
+            "      result.push([`${key}: ${value.map((v) => v / 2).join(',')}`, value]);",
+            "    }",
+            "  }",
+            "  const note = 'import x from \"y\" is text here';",
+            "  return note ? result : [];",
+            "}",
+        ]
+        k += 1
+    return out
 
 
 def write_ts(out, domains, plans, rng, n_domains):
@@ -624,7 +715,13 @@ def main():
                     help="dag (default): imports inside a domain go to earlier files only, no cycles "
                     "apart from the planted violations; random: any file, so each domain is one big "
                     "import cycle (a worst case for cycle detection)")
+    ap.add_argument("--large", action="store_true",
+                    help="files of 200-1,000 lines: the same imports at the top, then functions, "
+                    "every fourth of which imports again inside its body (an allowed module), "
+                    "with strings and comments that mention `import`")
     args = ap.parse_args()
+    global LARGE
+    LARGE = args.large
     if args.domains < 2:
         sys.exit("need at least 2 domains")
     n_viol = args.files // 200 if args.violations is None else args.violations

@@ -23,6 +23,13 @@
 #   TS_TIMEOUT     seconds before a depcruise run is killed         [1200]
 #   STACK_SIZE     node --stack-size (KB) for the raised-stack run  [65500]
 #   TOOLS          which of tach import-linter depcruise comm-node to run  [all]
+#   LARGE          1: 200-1,000-line files (gen_tree.py --large); trees
+#                  are named *-large                                [0]
+#   DEPCRUISE_FULL 0: skip the full-analysis config (17 min on 10k)  [1]
+#   TS_SMALL       0: skip the small TS trees                       [1]
+#   COMM_NODE_BEFORE_CMD  optional second comm-node command (another
+#                  build), timed as comm-node-before, each run right
+#                  before the COMM_NODE_CMD run (same load for both)
 #   COMM_NODE_CMD  optional command run in each tree root and timed like the
 #                  peers; the trees are then committed to a fresh git repository
 #                  first (comm-node check reads git), and any `file:line` in its
@@ -54,12 +61,19 @@ STACK_SIZE=${STACK_SIZE:-65500}
 PARTS=${PARTS:-py ts}
 TOOLS=${TOOLS:-tach import-linter depcruise comm-node}
 COMM_NODE_CMD=${COMM_NODE_CMD:-}
+COMM_NODE_BEFORE_CMD=${COMM_NODE_BEFORE_CMD:-}
+LARGE=${LARGE:-0}
+DEPCRUISE_FULL=${DEPCRUISE_FULL:-1}
+TS_SMALL=${TS_SMALL:-1}
+GEN_FLAGS=""
+SUFFIX=""
+if [[ $LARGE == 1 ]]; then GEN_FLAGS="--large"; SUFFIX="-large"; fi
 
 OUT=${PEERS_OUT:-$BND/peers}
 RESULTS=$OUT/results.tsv
 LOGS=$OUT/logs
 mkdir -p "$OUT" "$LOGS"
-printf 'tool\ttree\tvariant\trun\twall_s\tmaxrss_mb\texit\tfound\tplanted\textra\tnote\n' >"$RESULTS"
+printf 'tool\ttree\tvariant\trun\twall_s\tmaxrss_mb\texit\tfound\tplanted\textra\tnote\tcpu_s\n' >"$RESULTS"
 
 TACH=$PEER_VENV/bin/tach
 LINT=$PEER_VENV/bin/lint-imports
@@ -84,11 +98,12 @@ measure() {
   name=$(basename "$tree")
   local log=$LOGS/$tool-$name-$variant-$run
   local tf=$log.time
-  (cd "$tree" && /usr/bin/time -f '%e %M' -o "$tf" timeout "$limit" "$@" >"$log.out" 2>"$log.err")
+  (cd "$tree" && /usr/bin/time -f '%e %M %U %S' -o "$tf" timeout "$limit" "$@" >"$log.out" 2>"$log.err")
   local rc=$?
-  local wall rss
-  read -r wall rss < <(grep -E '^[0-9.]+ [0-9]+$' "$tf" | tail -1)
+  local wall rss user sys cpu
+  read -r wall rss user sys < <(grep -E '^[0-9.]+ [0-9]+ [0-9.]+ [0-9.]+$' "$tf" | tail -1)
   wall=${wall:-NA}
+  cpu=$(python3 -c "print('%.2f' % ($user + $sys))" 2>/dev/null || echo NA)
   rss=${rss:+$((rss / 1024))}
   local found planted extra n
   n=$(python3 "$HERE/check_found.py" "$checker" "$tree" "$log.out" 2>/dev/null)
@@ -109,16 +124,17 @@ measure() {
     mods=$(grep -o '[0-9]* modules, [0-9]* dependencies' "$log.out" | tail -1)
     [[ -n $mods ]] && why="${why:+$why; }$mods"
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$name" "$variant" "$run" "$wall" "${rss:-NA}" "$rc" \
-    "${found:-NA}" "${planted:-NA}" "${extra:-NA}" "$why" >>"$RESULTS"
-  note "$tool $name $variant run $run: ${wall}s, ${rss:-NA} MB, exit $rc, found ${found:-NA}/${planted:-NA}, extra ${extra:-NA} $why"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$name" "$variant" "$run" "$wall" "${rss:-NA}" "$rc" \
+    "${found:-NA}" "${planted:-NA}" "${extra:-NA}" "$why" "$cpu" >>"$RESULTS"
+  note "$tool $name $variant run $run: ${wall}s (${cpu}s CPU), ${rss:-NA} MB, exit $rc, found ${found:-NA}/${planted:-NA}, extra ${extra:-NA} $why"
   LAST_RC=$rc
   LAST_WHY=$why
 }
 
 gen() { # gen LANG N GRAPH DIR
   note "generating $1 tree, $2 files, graph $3 -> $4"
-  python3 "$HERE/gen_tree.py" --lang "$1" --files "$2" --graph "$3" --out "$4" | tail -2 >&2
+  # shellcheck disable=SC2086
+  python3 "$HERE/gen_tree.py" --lang "$1" --files "$2" --graph "$3" $GEN_FLAGS --out "$4" | tail -2 >&2
   if [[ -n $COMM_NODE_CMD ]]; then
     # comm-node check reads what git records: make the tree a repository (not timed)
     (cd "$4" && git init -q -b main && git add -A &&
@@ -132,10 +148,25 @@ comm_node() { # comm_node TREE RUNS
   local r
   for ((r = 1; r <= $2; r++)); do
     # comm-node caches extracted imports by blob id in .git/comm-node/
+    if [[ -n $COMM_NODE_BEFORE_CMD ]]; then
+      rm -rf "$1/.git/comm-node"
+      # shellcheck disable=SC2086
+      measure comm-node-before "$1" cold "$r" comm-node "$TS_TIMEOUT" -- $COMM_NODE_BEFORE_CMD
+    fi
     rm -rf "$1/.git/comm-node"
     # shellcheck disable=SC2086
     measure comm-node "$1" cold "$r" comm-node "$TS_TIMEOUT" -- $COMM_NODE_CMD
   done
+  if [[ -n $COMM_NODE_BEFORE_CMD ]]; then
+    # the two builds' caches differ (a cache names the code that filled
+    # it): fill it with the build that is timed warm
+    # shellcheck disable=SC2086
+    (cd "$1" && $COMM_NODE_BEFORE_CMD >/dev/null 2>&1)
+    # shellcheck disable=SC2086
+    measure comm-node-before "$1" warm-cache 1 comm-node "$TS_TIMEOUT" -- $COMM_NODE_BEFORE_CMD
+    # shellcheck disable=SC2086
+    (cd "$1" && $COMM_NODE_CMD >/dev/null 2>&1)
+  fi
   # shellcheck disable=SC2086
   measure comm-node "$1" warm-cache 1 comm-node "$TS_TIMEOUT" -- $COMM_NODE_CMD
 }
@@ -143,7 +174,7 @@ comm_node() { # comm_node TREE RUNS
 want() { [[ " $TOOLS " == *" $1 "* ]]; }
 
 run_py() {
-  local tree=$OUT/py-$FILES-$PY_GRAPH r
+  local tree=$OUT/py-$FILES-$PY_GRAPH$SUFFIX r
   gen py "$FILES" "$PY_GRAPH" "$tree"
   if want tach; then
     for ((r = 1; r <= RUNS; r++)); do
@@ -205,7 +236,8 @@ depcruise_series() {
 run_ts() {
   local graph small big
   for graph in $TS_GRAPHS; do
-    small=$OUT/ts-$TS_SMALL_FILES-$graph
+    [[ $TS_SMALL == 1 ]] || break
+    small=$OUT/ts-$TS_SMALL_FILES-$graph$SUFFIX
     gen ts "$TS_SMALL_FILES" "$graph" "$small"
     if want depcruise; then
       depcruise_series "$small" .dependency-cruiser.cjs init-config "$RUNS"
@@ -214,11 +246,12 @@ run_ts() {
     comm_node "$small" "$RUNS"
   done
   for graph in $TS_GRAPHS; do
-    big=$OUT/ts-$FILES-$graph
+    big=$OUT/ts-$FILES-$graph$SUFFIX
     gen ts "$FILES" "$graph" "$big"
     if want depcruise; then
       depcruise_series "$big" .dependency-cruiser.cjs init-config "$RUNS"
-      depcruise_series "$big" .dependency-cruiser.full.cjs full-analysis "$TS_BIG_RUNS"
+      [[ $DEPCRUISE_FULL == 1 ]] &&
+        depcruise_series "$big" .dependency-cruiser.full.cjs full-analysis "$TS_BIG_RUNS"
     fi
     comm_node "$big" "$RUNS"
   done
@@ -236,19 +269,21 @@ groups = {}
 for r in rows:
     groups.setdefault((r["tool"], r["tree"], r["variant"]), []).append(r)
 print()
-print("| tool | tree | variant | runs: wall s | median s | max RSS MB | exit | planted violations found | extra | note |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+print("| tool | tree | variant | runs: wall s | median s | median CPU s | max RSS MB | exit | planted violations found | extra | note |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for (tool, tree, variant), rs in groups.items():
     walls = [float(r["wall_s"]) for r in rs if r["wall_s"] not in ("", "NA")]
     med = "%.2f" % statistics.median(walls) if walls else "NA"
+    cpus = [float(r["cpu_s"]) for r in rs if r.get("cpu_s") not in (None, "", "NA")]
+    cpu = "%.2f" % statistics.median(cpus) if cpus else "NA"
     rss = max((int(r["maxrss_mb"]) for r in rs if r["maxrss_mb"] not in ("", "NA")), default=0)
     exits = ",".join(sorted({r["exit"] for r in rs}))
     fs = sorted({int(r["found"]) for r in rs if r["found"].isdigit()})
     found = ("%d" % fs[0] if len(fs) == 1 else "%d-%d" % (fs[0], fs[-1]) if fs else "NA") + "/" + rs[-1]["planted"]
     notes = "; ".join(sorted({r["note"] for r in rs if r["note"]}))
     extras = sorted({r["extra"] for r in rs})
-    print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-        tool, tree, variant, ", ".join("%.2f" % w for w in walls), med, rss or "NA", exits, found,
+    print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        tool, tree, variant, ", ".join("%.2f" % w for w in walls), med, cpu, rss or "NA", exits, found,
         ",".join(extras), notes))
 print()
 print("raw results: %s" % sys.argv[1])

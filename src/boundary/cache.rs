@@ -51,7 +51,11 @@ fn version() -> String {
     include_str!("../../grammars/rust.scm").hash(&mut h);
     include_str!("extract/mod.rs").hash(&mut h);
     include_str!("extract/readers.rs").hash(&mut h);
+    include_str!("extract/python.rs").hash(&mut h);
+    include_str!("extract/typescript.rs").hash(&mut h);
+    include_str!("extract/rust.rs").hash(&mut h);
     include_str!("extract/fallback.rs").hash(&mut h);
+    include_str!("extract/regions.rs").hash(&mut h);
     format!("comm-node-imports {:016x}", h.finish())
 }
 

@@ -134,7 +134,9 @@ impl Import {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Extracted {
     pub imports: Vec<Import>,
-    /// The parser recovered from syntax errors (imports are still reported).
+    /// The parser recovered from syntax errors (imports are still reported)
+    /// in what it parsed: the statements that can hold an import (a syntax
+    /// error elsewhere in the file cannot hide one, and is not seen).
     pub syntax_errors: bool,
     /// TS/JS: a syntax error region holds `import`, `export` or `require`
     /// that neither the parser nor the fallback reading could make sense

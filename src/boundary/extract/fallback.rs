@@ -13,7 +13,8 @@ use std::ops::Range;
 
 use tree_sitter::Node;
 
-use super::readers::{is_ident_byte, unescape_js, Cx};
+use super::readers::Cx;
+use super::typescript::{is_ident_byte, unescape_js};
 use crate::boundary::{Import, ImportKind};
 
 /// What reading one keyword gave.

@@ -5,11 +5,17 @@
 //! them: string literals of TS/JS, dotted names of Python statements, and
 //! Rust use trees, which it expands into one [`Import`] per leaf.
 //!
-//! The queries do not run over the whole tree: a walk descends only into
-//! nodes that contain one of the language's [`KEYWORDS`] (`import`, `use`…)
-//! and runs the query, anchored, on each node whose kind roots one of its
-//! patterns. Parsing is then most of the cost (the queries alone would add
-//! about half again).
+//! Only part of a file is parsed: a pre-scan (`regions.rs`) finds the
+//! top-level statements of Python and TS/JS files that hold one of the
+//! language's [`KEYWORDS`] (`import`, `require`…) and tree-sitter parses
+//! just those (included ranges: positions stay those of the whole file).
+//! When the scan is unsure, or those statements parse with a syntax error,
+//! the whole file is parsed. [`Extractor::whole_files`] always parses
+//! whole files, for comparison.
+//!
+//! The queries do not run over the whole tree either: a walk descends only
+//! into nodes that contain a keyword and runs the query, anchored, on each
+//! node whose kind roots one of its patterns.
 //!
 //! [`Extractor::extract`] never panics and never fails: a file with syntax
 //! errors yields what the parser recovered (and says so in
@@ -75,7 +81,11 @@ use super::{Extracted, Lang};
 use readers::Cx;
 
 mod fallback;
+mod python;
 mod readers;
+mod regions;
+mod rust;
+mod typescript;
 
 /// Files larger than this (2 MiB) are not parsed: [`Extractor::extract`]
 /// returns no imports and `syntax_errors: false`. Such files are generated
@@ -97,6 +107,9 @@ const RUST_QUERY: &str = include_str!("../../../grammars/rust.scm");
 /// Each language's query compiles on first use (compiling all four takes
 /// tens of milliseconds, most of a small staged check).
 pub struct Extractor {
+    /// Parse whole files, never only the statements that can import
+    /// (for comparing the two).
+    full_parse: bool,
     typescript: OnceLock<Grammar>,
     tsx: OnceLock<Grammar>,
     python: OnceLock<Grammar>,
@@ -257,10 +270,21 @@ impl Extractor {
     /// An extractor; each language's query compiles when first needed.
     pub fn new() -> Extractor {
         Extractor {
+            full_parse: false,
             typescript: OnceLock::new(),
             tsx: OnceLock::new(),
             python: OnceLock::new(),
             rust: OnceLock::new(),
+        }
+    }
+
+    /// An extractor that parses every file whole, as it did before it
+    /// parsed only the statements that can import: the reference the
+    /// tests compare that with.
+    pub fn whole_files() -> Extractor {
+        Extractor {
+            full_parse: true,
+            ..Extractor::new()
         }
     }
 
@@ -300,13 +324,42 @@ impl Extractor {
             return Extracted::default();
         }
         let grammar = self.grammar(lang);
+        let keywords = grammar.keyword_offsets(source);
+        if keywords.is_empty() && !self.full_parse {
+            return Extracted::default();
+        }
+        let ranges = if self.full_parse {
+            None
+        } else {
+            parse_ranges(lang, source, &keywords)
+        };
         with_parser(lang, &grammar.language, |parser, cursor| {
-            let Some(tree) = parser.parse(source, None) else {
+            let tree = match ranges {
+                Some(ranges) if ranges.is_empty() => return Extracted::default(),
+                Some(ranges) => {
+                    let part = parser
+                        .set_included_ranges(&ranges)
+                        .ok()
+                        .and_then(|()| parser.parse(source, None));
+                    // Back to whole files for the next parse.
+                    let _ = parser.set_included_ranges(&[]);
+                    match part {
+                        Some(tree) if !tree.root_node().has_error() => Some(tree),
+                        _ => parser.parse(source, None),
+                    }
+                }
+                None => parser.parse(source, None),
+            };
+            let Some(tree) = tree else {
                 return Extracted::default();
             };
             let root = tree.root_node();
             let mut imports = Vec::new();
-            let cx = Cx { source, grammar };
+            let cx = Cx {
+                source,
+                grammar,
+                keywords: &keywords,
+            };
             let syntax_errors = root.has_error();
             let mut incomplete = false;
             match lang {
@@ -328,6 +381,51 @@ impl Extractor {
             }
         })
     }
+}
+
+/// The ranges of `source` to parse (see `regions.rs`), `None` for all of
+/// it. Files under 256 bytes are parsed whole: the scan would not pay.
+fn parse_ranges(lang: Lang, source: &[u8], keywords: &[usize]) -> Option<Vec<tree_sitter::Range>> {
+    if source.len() < 256 {
+        return None;
+    }
+    // A statement is kept when a keyword is written in its code; in .js
+    // and .tsx files, where a regular expression or JSX text can fool the
+    // scan, when one is written anywhere in it (strings and comments too).
+    let (starts, code) = match lang {
+        Lang::Python => python::python_starts(source)?,
+        Lang::TypeScript => typescript::typescript_starts(source)?,
+        Lang::Tsx => (typescript::typescript_starts(source)?.0, keywords.to_vec()),
+        Lang::Rust => return None,
+    };
+    let kept = regions::select(&starts, source.len(), &code)?;
+    // Rows of the range ends: one pass over the newlines before the last.
+    let mut ranges = Vec::with_capacity(kept.len());
+    let mut row = 0;
+    let mut counted = 0;
+    let mut point = |at: usize| {
+        row += source[counted..at].iter().filter(|&&b| b == b'\n').count();
+        counted = at;
+        let line_start = source[..at]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        tree_sitter::Point {
+            row,
+            column: at - line_start,
+        }
+    };
+    for r in kept {
+        let start_point = point(r.start);
+        let end_point = point(r.end);
+        ranges.push(tree_sitter::Range {
+            start_byte: r.start,
+            end_byte: r.end,
+            start_point,
+            end_point,
+        });
+    }
+    Some(ranges)
 }
 
 /// The node kinds at the root of each pattern of a query source: the name

@@ -11,9 +11,15 @@ fn fixture(name: &str, source: &str, syntax_errors: bool) -> Vec<Row> {
     } else {
         Lang::TypeScript
     };
+    // Syntax errors outside the statements that import are not parsed:
+    // the whole-file parse says whether the fixture has them, and finds
+    // the same imports.
+    let whole = whole_files().extract(lang, source.as_bytes());
+    assert_eq!(whole.syntax_errors, syntax_errors, "{name}: syntax errors");
+    assert!(!whole.incomplete, "{name}: imports may be missing");
     let found = extract(lang, source);
-    assert_eq!(found.syntax_errors, syntax_errors, "{name}: syntax errors");
     assert!(!found.incomplete, "{name}: imports may be missing");
+    assert_eq!(to_rows(&found), to_rows(&whole), "{name}: parsing less");
     to_rows(&found)
 }
 

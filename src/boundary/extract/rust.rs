@@ -1,0 +1,144 @@
+//! Rust: reading the query's captures (`grammars/rust.scm`) into
+//! [`Import`]s, one per leaf of a use tree. Rust files are parsed whole.
+
+use tree_sitter::{Node, QueryCursor};
+
+use super::readers::Cx;
+use super::Role;
+use crate::boundary::{Import, ImportKind};
+
+impl Cx<'_> {
+    pub(super) fn rust(&self, cursor: &mut QueryCursor, root: Node, out: &mut Vec<Import>) {
+        self.each_match(cursor, root, |captures, _| {
+            for c in captures {
+                match self.grammar.role(c.index) {
+                    Role::Use => self.use_tree(c.node, out),
+                    Role::Mod => {
+                        out.push(self.import(self.segment(c.node), c.node, ImportKind::Mod, false))
+                    }
+                    Role::ExternCrate => out.push(self.import(
+                        self.segment(c.node),
+                        c.node,
+                        ImportKind::ExternCrate,
+                        false,
+                    )),
+                    _ => {}
+                }
+            }
+        });
+    }
+
+    /// Expands a use tree into one import per leaf, in source order. Uses an
+    /// explicit stack: nesting depth is the file's to choose.
+    fn use_tree(&self, argument: Node, out: &mut Vec<Import>) {
+        // (node, path so far, inside braces)
+        let mut stack: Vec<(Node, String, bool)> = vec![(argument, String::new(), false)];
+        while let Some((node, prefix, in_list)) = stack.pop() {
+            match node.kind() {
+                "use_list" => {
+                    let mut walk = node.walk();
+                    let items: Vec<Node> = node
+                        .named_children(&mut walk)
+                        .filter(|n| !n.is_extra())
+                        .collect();
+                    for item in items.into_iter().rev() {
+                        stack.push((item, prefix.clone(), true));
+                    }
+                }
+                "scoped_use_list" => {
+                    let mut path = prefix;
+                    if let Some(p) = node.child_by_field_name("path") {
+                        self.push_path(&mut path, p);
+                    }
+                    if let Some(list) = node.child_by_field_name("list") {
+                        stack.push((list, path, in_list));
+                    }
+                }
+                "use_as_clause" => {
+                    if let Some(path) = node.child_by_field_name("path") {
+                        self.use_leaf(path, prefix, in_list, out);
+                    }
+                }
+                "use_wildcard" => {
+                    let mut spec = prefix;
+                    let path = {
+                        let mut walk = node.walk();
+                        let found = node.named_children(&mut walk).find(|n| !n.is_extra());
+                        found
+                    };
+                    if let Some(p) = path {
+                        self.push_path(&mut spec, p);
+                    }
+                    if !spec.is_empty() {
+                        spec.push_str("::");
+                    }
+                    spec.push('*');
+                    let at = path.map_or(node, first_segment);
+                    out.push(self.import(spec, at, ImportKind::Use, false));
+                }
+                _ => self.use_leaf(node, prefix, in_list, out),
+            }
+        }
+    }
+
+    /// One leaf path of a use tree: `prefix::path`, or `prefix` for `self`
+    /// inside braces.
+    fn use_leaf(&self, path: Node, prefix: String, in_list: bool, out: &mut Vec<Import>) {
+        if path.is_error() || path.is_missing() {
+            return;
+        }
+        let spec = if in_list && path.kind() == "self" && !prefix.is_empty() {
+            prefix
+        } else {
+            let mut spec = prefix;
+            self.push_path(&mut spec, path);
+            spec
+        };
+        if spec.is_empty() {
+            return;
+        }
+        out.push(self.import(spec, first_segment(path), ImportKind::Use, false));
+    }
+
+    /// Appends the segments of a path (`a::b::c`, `::a`, `crate`) to `spec`.
+    fn push_path(&self, spec: &mut String, path: Node) {
+        let mut segments = Vec::new();
+        let mut current = Some(path);
+        while let Some(node) = current {
+            if node.kind() == "scoped_identifier" {
+                segments.extend(node.child_by_field_name("name"));
+                current = node.child_by_field_name("path");
+            } else {
+                segments.push(node);
+                current = None;
+            }
+        }
+        for segment in segments.into_iter().rev() {
+            if !spec.is_empty() {
+                spec.push_str("::");
+            }
+            spec.push_str(&self.segment(segment));
+        }
+    }
+
+    /// A path segment's name, without a raw identifier's `r#`.
+    fn segment(&self, node: Node) -> String {
+        let text = self.text(node);
+        let text = text.strip_prefix(b"r#").unwrap_or(text);
+        String::from_utf8_lossy(text).into_owned()
+    }
+}
+
+/// The first segment of a Rust path as written (`crate` in `crate::a::b`,
+/// `std` in `::std::fmt`).
+fn first_segment(path: Node) -> Node {
+    let mut node = path;
+    while node.kind() == "scoped_identifier" {
+        match node.child_by_field_name("path") {
+            Some(inner) => node = inner,
+            // `::std::…`: the segment after the leading `::`.
+            None => return node.child_by_field_name("name").unwrap_or(node),
+        }
+    }
+    node
+}
