@@ -86,6 +86,7 @@ enum Command {
     Resume(commands::resume::Args),
     Inject(commands::inject::Args),
     Budget(commands::budget::Args),
+    Watch(commands::watch::Args),
 }
 
 /// What every command gets: where it runs and how to print.
@@ -285,6 +286,7 @@ pub fn run() -> ExitCode {
         Command::Resume(args) => commands::resume::run(&ctx, args),
         Command::Inject(args) => commands::inject::run(&ctx, args),
         Command::Budget(args) => commands::budget::run(&ctx, args),
+        Command::Watch(args) => commands::watch::run(&ctx, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

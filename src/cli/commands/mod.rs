@@ -40,3 +40,4 @@ pub mod up;
 pub mod update;
 pub mod usage;
 pub mod verify;
+pub mod watch;
