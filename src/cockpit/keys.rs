@@ -155,6 +155,18 @@ pub enum Asking {
 }
 
 impl Asking {
+    /// What it is for, as a refusal says it.
+    pub fn what(&self) -> String {
+        match self {
+            Asking::HaltReason { domain: Some(d) } => format!("halt {d}"),
+            Asking::HaltReason { domain: None } => "halt every domain".into(),
+            Asking::ReassignTo { task } => format!("reassign {task}"),
+            Asking::Title { task } => format!("edit {task}"),
+            Asking::Grant { domain } => format!("grant budget to {domain}"),
+            Asking::Send { to } => format!("send to {to}"),
+        }
+    }
+
     pub fn label(&self) -> String {
         match self {
             Asking::HaltReason { domain: Some(d) } => format!("halt {d}, reason: "),
@@ -339,24 +351,25 @@ impl App {
 
     /// Why this seat may not do `action`, if it may not.
     pub fn refusal(&self, action: &Action) -> Option<String> {
-        if self.read_only && action.writes() {
-            return Some(format!(
-                "read-only: {} is not possible from this screen (started with --read-only)",
-                action.describe()
-            ));
+        self.refuse(&action.describe(), action.writes(), action.human_only())
+    }
+
+    fn refuse(&self, what: &str, writes: bool, human_only: bool) -> Option<String> {
+        if self.read_only && writes {
+            return Some(format!("read-only: this screen may not {what}"));
         }
         match &self.acting_domain {
-            Some(d) if action.human_only() => Some(format!(
-                "refused: only the human may {}; watch runs in domain {d}'s worktree (run it in the main checkout)",
-                action.describe()
+            Some(d) if human_only => Some(format!(
+                "refused: only the human may {what}; this is domain {d}'s worktree"
             )),
             _ => None,
         }
     }
 
     /// Starts a prompt, unless the seat may not do that kind of action at all.
-    fn ask(&mut self, asking: Asking, probe: Action) -> Option<Action> {
-        if let Some(why) = self.refusal(&probe) {
+    fn ask(&mut self, asking: Asking) -> Option<Action> {
+        let human_only = !matches!(asking, Asking::Send { .. });
+        if let Some(why) = self.refuse(&asking.what(), true, human_only) {
             self.message = Some(why);
             return None;
         }
@@ -388,40 +401,21 @@ impl App {
                 *s = s.saturating_sub(1);
             }
             Key::Char('h') => {
-                let d = domain?;
-                let probe = Action::Resume { domain: None };
-                return self.ask(Asking::HaltReason { domain: Some(d) }, probe);
+                return self.ask(Asking::HaltReason {
+                    domain: Some(domain?),
+                })
             }
-            Key::Char('H') => {
-                let probe = Action::Resume { domain: None };
-                return self.ask(Asking::HaltReason { domain: None }, probe);
-            }
+            Key::Char('H') => return self.ask(Asking::HaltReason { domain: None }),
             Key::Char('r') => {
                 return self.propose(Action::Resume {
                     domain: Some(domain?),
                 })
             }
             Key::Char('R') => return self.propose(Action::Resume { domain: None }),
-            Key::Char('a') => {
-                let probe = Action::Resume { domain: None };
-                return self.ask(Asking::ReassignTo { task: task? }, probe);
-            }
-            Key::Char('e') => {
-                let probe = Action::Resume { domain: None };
-                return self.ask(Asking::Title { task: task? }, probe);
-            }
-            Key::Char('g') => {
-                let probe = Action::Resume { domain: None };
-                return self.ask(Asking::Grant { domain: domain? }, probe);
-            }
-            Key::Char('m') => {
-                let to = domain?;
-                let probe = Action::Send {
-                    to: to.clone(),
-                    body: String::new(),
-                };
-                return self.ask(Asking::Send { to }, probe);
-            }
+            Key::Char('a') => return self.ask(Asking::ReassignTo { task: task? }),
+            Key::Char('e') => return self.ask(Asking::Title { task: task? }),
+            Key::Char('g') => return self.ask(Asking::Grant { domain: domain? }),
+            Key::Char('m') => return self.ask(Asking::Send { to: domain? }),
             Key::Char('l') => return Some(Action::OpenLog { domain: domain? }),
             Key::Char('t') => return self.propose(Action::Attach { domain: domain? }),
             Key::Enter | Key::Char('o') => return self.open(model),

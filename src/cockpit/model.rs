@@ -18,6 +18,9 @@ use crate::status::{self, Status, StatusError};
 
 /// Events read for the feed and the burn sparklines, newest first.
 pub const FEED_LIMIT: usize = 500;
+/// The kind of a message one sends (`comm-node send`): the only kind of
+/// the human's inbox that asks something.
+const MSG_KIND: &str = "msg";
 /// Minutes the burn sparkline covers.
 pub const BURN_MINUTES: usize = 30;
 
@@ -383,6 +386,7 @@ fn work(
         .collect();
     let questions = comm::inbox(repo, comm::HUMAN)?
         .into_iter()
+        .filter(|m| m.kind == MSG_KIND)
         .map(|m| Question {
             id: m.id,
             from: m.from,

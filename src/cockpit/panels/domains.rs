@@ -49,6 +49,7 @@ pub(super) fn lines(model: &Model, app: &App, area: Rect) -> Vec<Line<'static>> 
     let first = scroll(selected, room);
     for (i, d) in model.domains.iter().enumerate().skip(first).take(room) {
         let task = match (&d.task, &d.doing) {
+            (Some((id, title)), Some(tool)) if wide => format!("{id} {title} · now {tool}"),
             (Some((id, _)), Some(tool)) => format!("{id} {tool}"),
             (Some((id, title)), None) => format!("{id} {title}"),
             (None, Some(tool)) => tool.clone(),

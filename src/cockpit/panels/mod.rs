@@ -36,8 +36,10 @@ pub fn draw(frame: &mut Frame, model: &Model, app: &App) {
     .areas(area);
     frame.render_widget(Paragraph::new(header(model, app)), head);
     if area.width >= WIDE.0 && area.height >= WIDE.1 {
+        // The domains' rows, their detail and borders; at most 45%.
+        let rows = (model.domains.len() as u16 + 8).min(body.height * 45 / 100);
         let [top, bottom] =
-            Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body);
+            Layout::vertical([Constraint::Length(rows), Constraint::Min(1)]).areas(body);
         let [w, q, f] = Layout::horizontal([
             Constraint::Percentage(38),
             Constraint::Percentage(24),
@@ -131,10 +133,7 @@ fn header(model: &Model, app: &App) -> Line<'static> {
         spans.push(Span::styled(" · READ-ONLY", theme.fg(Color::Yellow)));
     }
     if let Some(d) = &app.acting_domain {
-        spans.push(Span::styled(
-            format!(" · as {d} (not the human)"),
-            theme.fg(Color::Yellow),
-        ));
+        spans.push(Span::styled(format!(" · as {d}"), theme.fg(Color::Yellow)));
     }
     Line::from(spans)
 }
@@ -176,7 +175,7 @@ fn footer(app: &App) -> Line<'static> {
                 if app.read_only {
                     "? keys · q quit · Tab panel · j/k select · Enter open · f/F filter feed"
                 } else {
-                    "? keys · q quit · h halt · r resume · a reassign · g grant · m message · t attach"
+                    "? keys · q quit · h halt · r resume · a reassign · g grant · m msg · t attach"
                 },
                 theme.fg(Color::DarkGray),
             )),
