@@ -59,41 +59,57 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     let mut terminal = ratatui::init();
     let result = (|| -> Result<(), CliError> {
         let mut model = Model::gather(&repo, &loaded, clock::now())?;
+        // Keys that came while a redraw was due: handled in order.
+        let mut keys: std::collections::VecDeque<Key> = Default::default();
         loop {
             app.clamp(&model);
             terminal.draw(|f| panels::draw(f, &model, &app))?;
-            // Ages move on even when nothing happens: a slow tick.
-            let wake = match rx.recv_timeout(Duration::from_secs(10)) {
-                Ok(w) => Some(w),
-                Err(mpsc::RecvTimeoutError::Timeout) => None,
-                Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+            let wake = match keys.pop_front() {
+                Some(k) => Some(Wake::Key(k)),
+                // Ages move on even when nothing happens: a slow tick.
+                None => match rx.recv_timeout(Duration::from_secs(10)) {
+                    Ok(w) => Some(w),
+                    Err(mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+                },
             };
-            if let Some(Wake::Key(key)) = wake {
-                if let Some(action) = app.handle(&model, key) {
-                    if action == Action::Quit {
-                        return Ok(());
-                    }
-                    if let Action::Attach { domain } = &action {
-                        paused.store(true, Ordering::SeqCst);
-                        ratatui::restore();
-                        let outcome = attach(ctx, domain);
-                        terminal = ratatui::init();
-                        terminal.clear()?;
-                        paused.store(false, Ordering::SeqCst);
-                        app.message = Some(outcome);
-                    } else {
-                        carry_out(&repo, &loaded, &me, action, &mut app);
+            let mut acted = false;
+            match wake {
+                Some(Wake::Key(key)) => {
+                    if let Some(action) = app.handle(&model, key) {
+                        if action == Action::Quit {
+                            return Ok(());
+                        }
+                        acted = true;
+                        if let Action::Attach { domain } = &action {
+                            paused.store(true, Ordering::SeqCst);
+                            ratatui::restore();
+                            let outcome = attach(ctx, domain);
+                            terminal = ratatui::init();
+                            terminal.clear()?;
+                            paused.store(false, Ordering::SeqCst);
+                            app.message = Some(outcome);
+                        } else {
+                            carry_out(&repo, &loaded, &me, action, &mut app);
+                        }
                     }
                 }
+                Some(Wake::Resized) => terminal.autoresize()?,
+                Some(Wake::Changed) | None => acted = true,
             }
-            if matches!(wake, Some(Wake::Resized)) {
-                terminal.autoresize()?;
+            // Changes that piled up are answered by one read; keys wait their turn.
+            while let Ok(w) = rx.try_recv() {
+                match w {
+                    Wake::Key(k) => keys.push_back(k),
+                    Wake::Changed => acted = true,
+                    Wake::Resized => terminal.autoresize()?,
+                }
             }
-            // Drain what piled up: one redraw answers them all.
-            while rx.try_recv().is_ok() {}
-            match Model::gather(&repo, &loaded, clock::now()) {
-                Ok(m) => model = m,
-                Err(e) => app.message = Some(format!("error: could not read comm: {e}")),
+            if acted {
+                match Model::gather(&repo, &loaded, clock::now()) {
+                    Ok(m) => model = m,
+                    Err(e) => app.message = Some(format!("error: could not read comm: {e}")),
+                }
             }
         }
     })();
