@@ -161,3 +161,60 @@ fn read_only_refuses_the_halt_key_on_screen() {
     }
     common::up::assert_no_process_left(&env);
 }
+
+#[test]
+fn status_watch_prints_again_when_comm_changes_and_only_then() {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+    let env = Env::new();
+    let root: PathBuf = env.api_web_app(API_WEB, &[]);
+    let mut cmd = Command::new(BIN);
+    cmd.args(["status", "--watch"])
+        .current_dir(&root)
+        .stdout(std::process::Stdio::piped());
+    env.hermetic(&mut cmd);
+    let mut child = cmd.spawn().unwrap();
+    let seen = Arc::new(Mutex::new(String::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = {
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    return;
+                }
+                seen.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let wait = |what: &str, count: usize| {
+        let start = Instant::now();
+        loop {
+            let text = seen.lock().unwrap().clone();
+            if text.matches(what).count() >= count {
+                return start.elapsed();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "no {count}× `{what}` in:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    wait("--- ", 1);
+    wait("app: 2 domains", 1);
+    env.cn(&root, &["halt", "web", "--reason", "stop"])
+        .expect(0);
+    let took = wait("HALTED", 1);
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    // Nothing changed since: no third copy.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(seen.lock().unwrap().matches("--- ").count(), 2);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    reader.join().unwrap();
+    common::up::assert_no_process_left(&env);
+}
