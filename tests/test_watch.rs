@@ -619,3 +619,24 @@ fn the_selection_stays_inside_the_model_and_help_closes_on_any_key() {
     assert!(keys(&mut a, &m, &[Key::Char('h')]).is_empty());
     assert_eq!(a.mode, Mode::Normal);
 }
+
+#[test]
+fn an_agent_that_crashed_until_up_gave_up_shows_failed() {
+    let env = Env::new();
+    let root = common::up::app(
+        &env,
+        "agents:\n  web:\n    cli: command\n    max_restarts: 0\n    command: [sh, -c, \"echo boom >&2; exit 3\"]\n",
+    );
+    common::up::add_task(&env, &root, "web", "build the web", &[]);
+    common::up::up(&env, &root, None, &["web", "--once"]).expect(1);
+    let m = model(&env, &root);
+    let web = m.domains.iter().find(|d| d.name == "web").unwrap();
+    assert_eq!(web.state.label(), "failed", "{web:?}");
+    let mut a = app();
+    a.selected[0] = 2;
+    insta::assert_snapshot!("failed_domains_80x24", screen(&m, &a, 80, 24));
+    insta::assert_snapshot!(
+        "failed_feed_80x24",
+        screen(&m, &focused(Focus::Feed), 80, 24)
+    );
+}

@@ -305,17 +305,14 @@ fn domain_row(
     let over = line.is_some_and(|l| l.budget() > 0.0 && l.spent >= l.budget());
     let runtime = d.runtime.as_ref();
     let run_state = runtime.map(|r| r.state.as_str());
-    // A crash is the domain's last word from `up` when no turn followed it.
+    // Crashed: its newest word from `up` is a crash, not a turn that ended.
     let crashed = feed
         .iter()
-        .filter(|f| {
-            f.to.iter().any(|t| t == comm::HUMAN)
+        .find(|f| {
+            f.from == d.name
                 && (f.kind == crate::runtime::CRASHED_KIND || f.kind == crate::runtime::TURN_KIND)
-                && (f.from == d.name || f.subject.contains(&d.name))
         })
-        .map(|f| f.kind == crate::runtime::CRASHED_KIND)
-        .next()
-        .unwrap_or(false)
+        .is_some_and(|f| f.kind == crate::runtime::CRASHED_KIND)
         || run_state == Some("restarting");
     let state = if d.halted.is_some() {
         AgentState::Halted
