@@ -32,11 +32,22 @@ fn main() {
     let events: u64 = common::arg("events", 100_000);
     let tasks: usize = common::arg("tasks", 10_000);
     let iterations: usize = common::arg("iterations", 50);
+    // `-- --unread true`: nobody ever read anything (every cursor at the
+    // start of the history): the worst case of the unread counts.
+    let unread: bool = common::arg("unread", false);
+    // `-- --keep DIR` builds the repository in DIR, or reuses it.
+    let keep: String = common::arg("keep", String::new());
     let temp = tempfile::tempdir().unwrap();
-    let root = temp.path().join("app");
-    let env = Hermetic::in_dir(temp.path());
+    let scratch = match keep.as_str() {
+        "" => temp.path().to_owned(),
+        dir => std::path::PathBuf::from(dir),
+    };
+    let root = scratch.join("app");
+    let env = Hermetic::in_dir(&scratch);
     let t = Instant::now();
-    setup(&env, &root, temp.path(), events, tasks);
+    if !root.join(".git").exists() {
+        setup(&env, &root, &scratch, events, tasks, unread);
+    }
     println!(
         "setup: {DOMAINS} domains, {tasks} tasks, {events} events in {:.1} s",
         t.elapsed().as_secs_f64()
@@ -56,6 +67,29 @@ fn main() {
         gather.push(t.elapsed());
     }
     assert_eq!(model.domains.len(), DOMAINS);
+    // What a redraw after an event that leaves `tasks/` alone costs (a
+    // message, a turn, a halt): the task graph's part is kept.
+    let mut cache = comm_node::cockpit::model::Cache::default();
+    Model::gather_cached(&repo, &loaded, now, &mut cache).unwrap();
+    let mut cached = Vec::new();
+    for i in 0..iterations {
+        let out = env
+            .cmd(BIN, &root)
+            .args(["--as", "d01", "send", "--to", "d02", &format!("cached {i}")])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let t = Instant::now();
+        model = Model::gather_cached(&repo, &loaded, now, &mut cache).unwrap();
+        cached.push(t.elapsed());
+    }
+    let gather_cached = report(
+        "model after a message (task graph kept: tasks/ unchanged)",
+        &mut cached,
+    );
+    if common::arg("parts", false) {
+        parts(&repo, &loaded, now);
+    }
     let gather = report("model (read comm and up's state)", &mut gather);
     let mut total = gather;
     for (w, h) in [(80, 24), (200, 50)] {
@@ -74,8 +108,9 @@ fn main() {
         }
     }
     println!(
-        "redraw at 200x50 (model + draw, p50): {:.2} ms",
-        total.as_secs_f64() * 1000.0
+        "redraw at 200x50 (model + draw, p50): {:.2} ms cold, {:.2} ms with tasks/ unchanged",
+        total.as_secs_f64() * 1000.0,
+        (total - gather + gather_cached).as_secs_f64() * 1000.0
     );
 
     if Command::new("tmux").arg("-V").output().is_err() {
@@ -124,15 +159,24 @@ fn live(env: &Hermetic, root: &Path, iterations: usize) {
     let pid = String::from_utf8_lossy(&tmux(&["list-panes", "-F", "#{pane_pid}"]).stdout)
         .trim()
         .to_owned();
-    let rss = |pid: &str| -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-            .unwrap_or(0)
+    let rss = |pid: &str| -> String {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let kb = |key: &str| -> f64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
+                .unwrap_or(0.0)
+                / 1024.0
+        };
+        format!(
+            "{:.1} MB (anonymous {:.1} MB, mapped files {:.1} MB)",
+            kb("VmRSS:"),
+            kb("RssAnon:"),
+            kb("RssFile:")
+        )
     };
-    println!("watch RSS once drawn: {:.1} MB", rss(&pid) as f64 / 1024.0);
+    println!("watch RSS once drawn: {}", rss(&pid));
     let mut latency = Vec::new();
     for i in 0..iterations {
         let subject = format!("bench-ping-{i:04}");
@@ -145,14 +189,11 @@ fn live(env: &Hermetic, root: &Path, iterations: usize) {
         latency.push(wait(&subject));
     }
     report("event to redraw (send exits → on screen)", &mut latency);
-    println!(
-        "watch RSS after {iterations} events: {:.1} MB",
-        rss(&pid) as f64 / 1024.0
-    );
+    println!("watch RSS after {iterations} events: {}", rss(&pid));
     tmux(&["kill-server"]);
 }
 
-fn setup(env: &Hermetic, root: &Path, scratch: &Path, events: u64, tasks: usize) {
+fn setup(env: &Hermetic, root: &Path, scratch: &Path, events: u64, tasks: usize, unread: bool) {
     std::fs::create_dir_all(root).unwrap();
     env.git(root, &["init", "-q", "-b", "main"]);
     let mut config = String::from("project: bench\nbudget:\n  per_domain: { usd: 10 }\ndomains:\n");
@@ -209,6 +250,22 @@ fn setup(env: &Hermetic, root: &Path, scratch: &Path, events: u64, tasks: usize)
         writeln!(stdin, "data {}\n{msg}", msg.len()).unwrap();
         if i == 0 {
             writeln!(stdin, "from {kickoff}").unwrap();
+        }
+        if i + 1 == events && !unread {
+            // Every reader has read everything so far (agents ack what
+            // they read): the cursors sit at the tip.
+            let cursor = format!("seq: {seq}\nacked: []\n");
+            let readers = (0..DOMAINS)
+                .map(|d| format!("d{d:02}"))
+                .chain(["human".to_owned()]);
+            for r in readers {
+                writeln!(
+                    stdin,
+                    "M 100644 inline cursors/{r}.yaml\ndata {}\n{cursor}",
+                    cursor.len()
+                )
+                .unwrap();
+            }
         }
         writeln!(stdin).unwrap();
     }
@@ -268,4 +325,37 @@ fn setup(env: &Hermetic, root: &Path, scratch: &Path, events: u64, tasks: usize)
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// Where a model's time goes (`-- --parts true`).
+fn parts(repo: &comm_node::git::Repo, loaded: &comm_node::config::Loaded, now: i64) {
+    use comm_node::comm;
+    let time = |what: &str, f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        f();
+        println!("  {what}: {:.1} ms", t.elapsed().as_secs_f64() * 1000.0);
+    };
+    let snapshot = comm::Snapshot::take(repo).unwrap();
+    time("liveness", &mut || {
+        comm_node::health::liveness(repo, &loaded.config, now).unwrap();
+    });
+    time("status::gather", &mut || {
+        comm_node::status::gather(repo, loaded, now, Default::default()).unwrap();
+    });
+    time("task board", &mut || {
+        comm::task::board(&snapshot).unwrap();
+    });
+    time("history 500", &mut || {
+        comm::history(repo, 500).unwrap();
+    });
+    time("inbox human", &mut || {
+        comm::inbox(repo, comm::HUMAN).unwrap();
+    });
+    let names: Vec<String> = loaded.config.domains.keys().cloned().collect();
+    time("unread counts", &mut || {
+        comm::unread_counts(&snapshot, &names).unwrap();
+    });
+    time("spend report", &mut || {
+        comm::budget::spend_report(&snapshot, &loaded.config.budget, &names, None).unwrap();
+    });
 }

@@ -640,3 +640,32 @@ fn an_agent_that_crashed_until_up_gave_up_shows_failed() {
         screen(&m, &focused(Focus::Feed), 80, 24)
     );
 }
+
+#[test]
+fn the_cached_task_graph_is_read_again_when_tasks_change_and_only_then() {
+    let env = Env::new();
+    let root = busy(&env);
+    let repo = Repo::discover(&root).unwrap();
+    let loaded = project::load_config_if_any(&repo).unwrap().unwrap();
+    let mut cache = comm_node::cockpit::model::Cache::default();
+    let first = Model::gather_cached(&repo, &loaded, 0, &mut cache).unwrap();
+    env.cn(&root, &["send", "--to", "api", "no task changes"])
+        .expect(0);
+    let kept = Model::gather_cached(&repo, &loaded, 0, &mut cache).unwrap();
+    assert_eq!(kept.work.active.len(), first.work.active.len());
+    assert!(kept.feed[0].subject.contains("no task changes"));
+    env.cn(&root, &["task", "add", "one more", "--domain", "web"])
+        .expect(0);
+    let changed = Model::gather_cached(&repo, &loaded, 0, &mut cache).unwrap();
+    assert_eq!(changed.work.active.len(), first.work.active.len() + 1);
+    assert_eq!(changed.work.counts.open, first.work.counts.open + 1);
+    let fresh = Model::gather(&repo, &loaded, 0).unwrap();
+    let ids = |m: &Model| {
+        m.work
+            .active
+            .iter()
+            .map(|t| t.id.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&changed), ids(&fresh));
+}

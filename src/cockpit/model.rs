@@ -220,22 +220,61 @@ impl FeedItem {
     }
 }
 
+/// What a redraw may keep from the last one: the task graph's part of the
+/// model, while `tasks/` on comm is the same tree (most events, messages
+/// and turns, leave it alone).
+#[derive(Default)]
+pub struct Cache {
+    tasks: Option<(Option<git2::Oid>, TasksPart)>,
+}
+
+/// The model's part that only depends on `tasks/`.
+#[derive(Clone)]
+struct TasksPart {
+    counts: status::TaskCounts,
+    active: Vec<TaskLine>,
+    convoys: Vec<Convoy>,
+    chains: Vec<Chain>,
+}
+
 impl Model {
     /// Reads the model of `repo` as of `now`.
     pub fn gather(repo: &Repo, loaded: &Loaded, now: i64) -> Result<Model, StatusError> {
+        Model::gather_cached(repo, loaded, now, &mut Cache::default())
+    }
+
+    /// [`Model::gather`], reusing what `cache` holds from the last frame.
+    pub fn gather_cached(
+        repo: &Repo,
+        loaded: &Loaded,
+        now: i64,
+        cache: &mut Cache,
+    ) -> Result<Model, StatusError> {
         let config = &loaded.config;
-        let has_comm = repo.ref_tip(comm::COMM_REF)?.is_some();
-        let liveness = if has_comm {
+        let tip = repo.ref_tip(comm::COMM_REF)?;
+        let liveness = if tip.is_some() {
             health::liveness(repo, config, now)?
         } else {
             Default::default()
         };
-        let status = status::gather(repo, loaded, now, liveness)?;
+        let tasks_tree = match tip {
+            Some(t) => repo.dir_id_at(t, task::DIR)?,
+            None => None,
+        };
         let snapshot = Snapshot::take(repo)?;
+        let part = match &cache.tasks {
+            Some((key, part)) if *key == tasks_tree => part.clone(),
+            _ => {
+                let board = task::board(&snapshot)?;
+                let part = tasks_part(&board);
+                cache.tasks = Some((tasks_tree, part.clone()));
+                part
+            }
+        };
+        let status = status::gather_counted(repo, loaded, now, liveness, Some(part.counts))?;
         let names: Vec<String> = config.domains.keys().cloned().collect();
         let lines = budget::spend_report(&snapshot, &config.budget, &names, None)?;
         let history = comm::history(repo, FEED_LIMIT)?;
-        let board = task::board(&snapshot)?;
         let feed: Vec<FeedItem> = history
             .iter()
             .map(|l| FeedItem {
@@ -252,9 +291,9 @@ impl Model {
         let domains = status
             .domains
             .iter()
-            .map(|d| domain_row(d, &lines, &board, &feed, &burn))
+            .map(|d| domain_row(d, &lines, &part.active, &feed, &burn))
             .collect();
-        let work = work(repo, &board, status.tasks, now)?;
+        let work = work(repo, part, now)?;
         let queue = queue(repo, &snapshot, &feed)?;
         Ok(Model {
             now,
@@ -289,7 +328,7 @@ fn burn(history: &[comm::Logged], now: i64) -> HashMap<String, Vec<u64>> {
 fn domain_row(
     d: &status::DomainStatus,
     lines: &[budget::BudgetLine],
-    board: &task::Board,
+    active: &[TaskLine],
     feed: &[FeedItem],
     burn: &HashMap<String, Vec<u64>>,
 ) -> DomainRow {
@@ -332,7 +371,11 @@ fn domain_row(
         AgentState::NotRunning
     };
     let task = d.claimed.first().map(|id| {
-        let title = board.get(id).map(|t| t.title.clone()).unwrap_or_default();
+        let title = active
+            .iter()
+            .find(|t| &t.id == id)
+            .map(|t| t.title.clone())
+            .unwrap_or_default();
         (id.clone(), title)
     });
     DomainRow {
@@ -354,12 +397,7 @@ fn domain_row(
     }
 }
 
-fn work(
-    repo: &Repo,
-    board: &task::Board,
-    counts: status::TaskCounts,
-    now: i64,
-) -> Result<Work, CommError> {
+fn tasks_part(board: &task::Board) -> TasksPart {
     let mut active: Vec<&task::Task> = board
         .tasks()
         .filter(|t| matches!(t.status, task::Status::Open | task::Status::Claimed))
@@ -381,18 +419,8 @@ fn work(
             })
         })
         .collect();
-    let questions = comm::inbox(repo, comm::HUMAN)?
-        .into_iter()
-        .filter(|m| m.kind == MSG_KIND)
-        .map(|m| Question {
-            id: m.id,
-            from: m.from,
-            subject: m.subject,
-            age: (now - m.time).max(0),
-        })
-        .collect();
-    Ok(Work {
-        counts,
+    TasksPart {
+        counts: status::count_tasks(board),
         active: active
             .into_iter()
             .map(|t| TaskLine {
@@ -405,6 +433,25 @@ fn work(
             .collect(),
         convoys,
         chains: chains(board),
+    }
+}
+
+fn work(repo: &Repo, part: TasksPart, now: i64) -> Result<Work, CommError> {
+    let questions = comm::inbox(repo, comm::HUMAN)?
+        .into_iter()
+        .filter(|m| m.kind == MSG_KIND)
+        .map(|m| Question {
+            id: m.id,
+            from: m.from,
+            subject: m.subject,
+            age: (now - m.time).max(0),
+        })
+        .collect();
+    Ok(Work {
+        counts: part.counts,
+        active: part.active,
+        convoys: part.convoys,
+        chains: part.chains,
         questions,
     })
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use comm_node::clock;
 use comm_node::cockpit::keys::Key;
+use comm_node::cockpit::model::Cache;
 use comm_node::cockpit::{panels, Action, App, Mode, Model};
 use comm_node::comm::{self, budget, steer, task, Snapshot, HUMAN};
 use comm_node::config::Loaded;
@@ -58,7 +59,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     spawn_input(tx, paused.clone());
     let mut terminal = ratatui::init();
     let result = (|| -> Result<(), CliError> {
-        let mut model = Model::gather(&repo, &loaded, clock::now())?;
+        // The task graph's part, kept while `tasks/` on comm is unchanged.
+        let mut cache = Cache::default();
+        let mut model = Model::gather_cached(&repo, &loaded, clock::now(), &mut cache)?;
         // Keys that came while a redraw was due: handled in order.
         let mut keys: std::collections::VecDeque<Key> = Default::default();
         loop {
@@ -106,7 +109,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
                 }
             }
             if acted {
-                match Model::gather(&repo, &loaded, clock::now()) {
+                match Model::gather_cached(&repo, &loaded, clock::now(), &mut cache) {
                     Ok(m) => model = m,
                     Err(e) => app.message = Some(format!("error: could not read comm: {e}")),
                 }
