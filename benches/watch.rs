@@ -352,6 +352,20 @@ fn parts(repo: &comm_node::git::Repo, loaded: &comm_node::config::Loaded, now: i
         comm::inbox(repo, comm::HUMAN).unwrap();
     });
     let names: Vec<String> = loaded.config.domains.keys().cloned().collect();
+    time("16 worktrees: dirty?", &mut || {
+        for n in &names {
+            if let Some(w) = repo.find_worktree(n).unwrap() {
+                comm_node::git::Repo::is_dirty(&w.path).unwrap();
+            }
+        }
+    });
+    time("16 branches: ahead/behind main", &mut || {
+        let main = repo.branch_tip("main").unwrap().unwrap();
+        for n in &names {
+            let tip = repo.branch_tip(&format!("domain/{n}")).unwrap().unwrap();
+            repo.ahead_behind(tip, main).unwrap();
+        }
+    });
     time("unread counts", &mut || {
         comm::unread_counts(&snapshot, &names).unwrap();
     });

@@ -60,7 +60,8 @@ pub struct DomainStatus {
     pub main: Option<AheadBehind>,
     pub worktree: PathBuf,
     pub worktree_exists: bool,
-    /// Uncommitted changes in the worktree (`None` when it does not exist).
+    /// Uncommitted changes in the worktree (`None` when it does not exist,
+    /// or was not looked at: [`gather_counted`]).
     pub dirty: Option<bool>,
     /// Registered on the `comm` branch.
     pub registered: bool,
@@ -106,18 +107,21 @@ pub fn gather(
     now: i64,
     liveness: BTreeMap<String, health::Liveness>,
 ) -> Result<Status, StatusError> {
-    gather_counted(repo, loaded, now, liveness, None)
+    gather_counted(repo, loaded, now, liveness, None, true)
 }
 
 /// [`gather`], with the task counts when the caller has them already
 /// (the cockpit keeps them while `tasks/` on comm is unchanged): on a
-/// board of 10,000 tasks, counting is most of the cost.
+/// board of 10,000 tasks, counting is most of the cost. Without `dirty`
+/// the worktrees are not scanned for changes (`dirty` stays `None`): the
+/// cockpit does not show it, and 16 scans are half of what is left.
 pub fn gather_counted(
     repo: &Repo,
     loaded: &Loaded,
     now: i64,
     mut liveness: BTreeMap<String, health::Liveness>,
     tasks: Option<TaskCounts>,
+    dirty: bool,
 ) -> Result<Status, StatusError> {
     let config = &loaded.config;
     let snapshot = Snapshot::take(repo)?;
@@ -153,8 +157,8 @@ pub fn gather_counted(
             lapsed: false,
         });
         let dirty = match &known {
-            Some(w) => Some(Repo::is_dirty(&w.path)?),
-            None => None,
+            Some(w) if dirty => Some(Repo::is_dirty(&w.path)?),
+            _ => None,
         };
         domains.push(DomainStatus {
             name: name.clone(),

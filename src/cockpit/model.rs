@@ -271,7 +271,7 @@ impl Model {
                 part
             }
         };
-        let status = status::gather_counted(repo, loaded, now, liveness, Some(part.counts))?;
+        let status = status::gather_counted(repo, loaded, now, liveness, Some(part.counts), false)?;
         let names: Vec<String> = config.domains.keys().cloned().collect();
         let lines = budget::spend_report(&snapshot, &config.budget, &names, None)?;
         let history = comm::history(repo, FEED_LIMIT)?;
