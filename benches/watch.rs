@@ -126,7 +126,9 @@ fn live(env: &Hermetic, root: &Path, iterations: usize) {
     let tmux = |args: &[&str]| {
         let mut cmd = env.cmd("tmux", root);
         cmd.args(["-L", &socket, "-f", "/dev/null"]).args(args);
-        cmd.env_remove("TMUX").env("TERM", "xterm-256color");
+        cmd.env_remove("TMUX")
+            .env("TERM", "xterm-256color")
+            .env("TMUX_TMPDIR", root.parent().unwrap());
         cmd.output().unwrap()
     };
     let out = tmux(&[

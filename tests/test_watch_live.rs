@@ -42,7 +42,10 @@ impl<'e> Tmux<'e> {
         cmd.args(["-L", &self.socket, "-f", "/dev/null"])
             .current_dir(dir);
         self.env.hermetic(&mut cmd);
-        cmd.env_remove("TMUX").env("TERM", "xterm-256color");
+        // The socket lives in the test's folder, and goes with it.
+        cmd.env_remove("TMUX")
+            .env("TERM", "xterm-256color")
+            .env("TMUX_TMPDIR", self.env.dir.path());
         cmd
     }
 
