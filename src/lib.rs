@@ -20,6 +20,7 @@
 //! - [`runtime`] `comm-node up`: runs an agent CLI per domain, feeds it
 //!   work from comm, records turns and usage.
 //! - [`retry`] jittered backoff for contended refs.
+//! - [`cockpit`] `comm-node watch`: the live dashboard and its keys.
 //! - [`clock`] the time leases and expiries are measured with.
 //! - [`text`] counts with their noun in the right number, and sizes.
 //! - [`cachefile`] escaping and atomic writes for the caches under `.git/comm-node/`.
@@ -29,6 +30,7 @@
 pub mod boundary;
 pub mod cachefile;
 pub mod clock;
+pub mod cockpit;
 pub mod comm;
 pub mod config;
 pub mod conflicts;

@@ -60,7 +60,8 @@ pub struct DomainStatus {
     pub main: Option<AheadBehind>,
     pub worktree: PathBuf,
     pub worktree_exists: bool,
-    /// Uncommitted changes in the worktree (`None` when it does not exist).
+    /// Uncommitted changes in the worktree (`None` when it does not exist,
+    /// or was not looked at: [`gather_counted`]).
     pub dirty: Option<bool>,
     /// Registered on the `comm` branch.
     pub registered: bool,
@@ -104,7 +105,23 @@ pub fn gather(
     repo: &Repo,
     loaded: &Loaded,
     now: i64,
+    liveness: BTreeMap<String, health::Liveness>,
+) -> Result<Status, StatusError> {
+    gather_counted(repo, loaded, now, liveness, None, true)
+}
+
+/// [`gather`], with the task counts when the caller has them already
+/// (the cockpit keeps them while `tasks/` on comm is unchanged): on a
+/// board of 10,000 tasks, counting is most of the cost. Without `dirty`
+/// the worktrees are not scanned for changes (`dirty` stays `None`): the
+/// cockpit does not show it, and 16 scans are half of what is left.
+pub fn gather_counted(
+    repo: &Repo,
+    loaded: &Loaded,
+    now: i64,
     mut liveness: BTreeMap<String, health::Liveness>,
+    tasks: Option<TaskCounts>,
+    dirty: bool,
 ) -> Result<Status, StatusError> {
     let config = &loaded.config;
     let snapshot = Snapshot::take(repo)?;
@@ -140,8 +157,8 @@ pub fn gather(
             lapsed: false,
         });
         let dirty = match &known {
-            Some(w) => Some(Repo::is_dirty(&w.path)?),
-            None => None,
+            Some(w) if dirty => Some(Repo::is_dirty(&w.path)?),
+            _ => None,
         };
         domains.push(DomainStatus {
             name: name.clone(),
@@ -187,7 +204,10 @@ pub fn gather(
         main: config.main.clone(),
         comm: comm_exists,
         domains,
-        tasks: count_tasks(&snapshot)?,
+        tasks: match tasks {
+            Some(counts) => counts,
+            None => count_tasks(&task::board(&snapshot)?),
+        },
         health: config.health,
         coverage: match main_tip {
             Some(tip) => Some(coverage(loaded, repo.snapshot_commit(tip)?.paths())),
@@ -197,8 +217,8 @@ pub fn gather(
     })
 }
 
-fn count_tasks(snapshot: &Snapshot) -> Result<TaskCounts, CommError> {
-    let board = task::board(snapshot)?;
+/// How many tasks of `board` are in each state.
+pub fn count_tasks(board: &task::Board) -> TaskCounts {
     let mut counts = TaskCounts::default();
     for t in board.tasks() {
         match t.status {
@@ -210,5 +230,5 @@ fn count_tasks(snapshot: &Snapshot) -> Result<TaskCounts, CommError> {
         }
         counts.ready += usize::from(board.is_ready(t));
     }
-    Ok(counts)
+    counts
 }

@@ -89,6 +89,7 @@ enum Command {
     Inject(commands::inject::Args),
     Budget(commands::budget::Args),
     Mcp(commands::mcp::Args),
+    Watch(commands::watch::Args),
 }
 
 /// What every command gets: where it runs and how to print.
@@ -294,6 +295,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<(), CliError> {
         Command::Mcp(args) => commands::mcp::run(ctx, args),
         Command::Usage(args) => commands::usage::run(ctx, args),
         Command::Report(args) => commands::report::run(ctx, args),
+        Command::Watch(args) => commands::watch::run(ctx, args),
         Command::Halt(args) => commands::halt::run(ctx, args),
         Command::Resume(args) => commands::resume::run(ctx, args),
         Command::Inject(args) => commands::inject::run(ctx, args),

@@ -36,7 +36,7 @@ pub mod supervisor;
 mod turn;
 mod turn_end;
 pub mod usage;
-mod watch;
+pub mod watch;
 pub mod work;
 
 use std::path::PathBuf;

@@ -42,3 +42,4 @@ pub mod up;
 pub mod update;
 pub mod usage;
 pub mod verify;
+pub mod watch;

@@ -25,27 +25,85 @@ pub struct Args {
     /// (the queue's scratch worktree, its test logs, caches).
     #[arg(long, short)]
     verbose: bool,
+    /// Keep going: print the status again each time comm or `up`'s state
+    /// changes (the triggers of `comm-node watch`), as plain text for dumb
+    /// terminals and logs: redrawn in place on a terminal, appended under
+    /// a time line otherwise (`--json`: one document per line).
+    #[arg(long)]
+    watch: bool,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
+    if args.watch {
+        return watch(ctx, &args);
+    }
     let (repo, loaded) = ctx.load()?;
+    Ok(ui::print(&once(ctx, &repo, &loaded, &args)?)?)
+}
+
+/// Prints the status on every change until interrupted or the pipe closes.
+fn watch(ctx: &Ctx, args: &Args) -> Result<(), CliError> {
+    use std::io::{IsTerminal, Write};
+    let (repo, loaded) = ctx.load()?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    comm_node::cockpit::watch(&repo, &loaded.config, move || {
+        let _ = tx.send(());
+    })?;
+    let tty = std::io::stdout().is_terminal();
+    let mut last = String::new();
+    loop {
+        let text = once(ctx, &repo, &loaded, args)?;
+        if text != last {
+            if tty {
+                // Home and clear: the one escape this writes itself.
+                let mut out = std::io::stdout().lock();
+                out.write_all(b"\x1b[H\x1b[2J")?;
+                out.flush()?;
+            } else if !ctx.json {
+                ui::print(&format!("--- {}\n", clock::format_rfc3339(clock::now())))?;
+            }
+            ui::print(&text)?;
+            last = text;
+        }
+        // Ages and leases move on without events: look again each minute.
+        match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+        }
+        while rx.try_recv().is_ok() {}
+    }
+}
+
+/// The status once, as text (or one line of JSON under `--json --watch`,
+/// pretty JSON otherwise).
+fn once(
+    ctx: &Ctx,
+    repo: &comm_node::git::Repo,
+    loaded: &comm_node::config::Loaded,
+    args: &Args,
+) -> Result<String, CliError> {
     let now = clock::now();
     let (liveness, lapsed) = if repo.ref_tip(comm_node::comm::COMM_REF)?.is_some() {
-        let live = health::liveness(&repo, &loaded.config, now)?;
-        match health::reap(&repo, &loaded.config, &live, now)? {
+        let live = health::liveness(repo, &loaded.config, now)?;
+        match health::reap(repo, &loaded.config, &live, now)? {
             // The lapse changed who holds what: look again.
-            Some(event) => (health::liveness(&repo, &loaded.config, now)?, Some(event)),
+            Some(event) => (health::liveness(repo, &loaded.config, now)?, Some(event)),
             None => (live, None),
         }
     } else {
         (Default::default(), None)
     };
-    let mut status = status::gather(&repo, &loaded, now, liveness)?;
+    let mut status = status::gather(repo, loaded, now, liveness)?;
     if args.verbose {
-        status.disk = Some(queue::prune::usage(&repo));
+        status.disk = Some(queue::prune::usage(repo));
     }
     if ctx.json {
-        return Ok(ui::print_json(&status)?);
+        let text = if args.watch {
+            serde_json::to_string(&status)
+        } else {
+            serde_json::to_string_pretty(&status)
+        };
+        return Ok(format!("{}\n", text.expect("the status always serializes")));
     }
     let mut out = String::new();
     if let Some(event) = lapsed {
@@ -55,7 +113,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     if let Some(disk) = &status.disk {
         out.push_str(&render_disk(disk));
     }
-    Ok(ui::print(&out)?)
+    Ok(out)
 }
 
 /// The room `.git/comm-node/` takes, part by part, and how to free it.

@@ -1,0 +1,571 @@
+//! What the cockpit shows, read from comm and `up`'s state files in one
+//! pass: [`status::gather`]'s picture of each domain, plus the task graph
+//! (by status, convoys, what waits on what), the human's open questions,
+//! the merge queue and the newest events with a burn rate per domain.
+//!
+//! It only reads: no lease is reaped, no event written. Its history walk
+//! is bounded ([`FEED_LIMIT`] events), so a long-lived `comm` costs the
+//! same per redraw as a young one.
+
+use std::collections::HashMap;
+
+use crate::comm::{self, budget, task, CommError, Snapshot};
+use crate::config::Loaded;
+use crate::git::Repo;
+use crate::health;
+use crate::runtime::Turn;
+use crate::status::{self, Status, StatusError};
+
+/// Events read for the feed and the burn sparklines, newest first.
+pub const FEED_LIMIT: usize = 500;
+/// The kind of a message one sends (`comm-node send`): the only kind of
+/// the human's inbox that asks something.
+const MSG_KIND: &str = "msg";
+/// Minutes the burn sparkline covers.
+pub const BURN_MINUTES: usize = 30;
+
+/// Everything one frame shows.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// The clock the ages are measured against.
+    pub now: i64,
+    pub status: Status,
+    pub domains: Vec<DomainRow>,
+    pub work: Work,
+    pub queue: QueueView,
+    /// Newest first.
+    pub feed: Vec<FeedItem>,
+}
+
+/// What an agent is up to, most pressing first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentState {
+    Halted,
+    OverBudget,
+    Crashed,
+    Failed,
+    Stalled,
+    Working,
+    Idle,
+    NotRunning,
+}
+
+impl AgentState {
+    pub fn label(self) -> &'static str {
+        match self {
+            AgentState::Halted => "halted",
+            AgentState::OverBudget => "over budget",
+            AgentState::Crashed => "crashed",
+            AgentState::Failed => "failed",
+            AgentState::Stalled => "stalled",
+            AgentState::Working => "working",
+            AgentState::Idle => "idle",
+            AgentState::NotRunning => "not running",
+        }
+    }
+
+    /// Whether the human should look at it.
+    pub fn alarming(self) -> bool {
+        matches!(
+            self,
+            AgentState::Halted
+                | AgentState::OverBudget
+                | AgentState::Crashed
+                | AgentState::Failed
+                | AgentState::Stalled
+        )
+    }
+}
+
+/// Spend against one budget.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gauge {
+    pub spent: f64,
+    pub budget: f64,
+    /// `usd` or `tokens`.
+    pub unit: &'static str,
+}
+
+impl Gauge {
+    /// Spent over budget, 0 when there is none.
+    pub fn ratio(&self) -> f64 {
+        if self.budget > 0.0 {
+            self.spent / self.budget
+        } else {
+            0.0
+        }
+    }
+
+    /// `$1.20/$5.00` or `12k/50k tok`.
+    pub fn label(&self) -> String {
+        if self.unit == "usd" {
+            format!("${:.2}/${:.2}", self.spent, self.budget)
+        } else {
+            format!("{}/{} tok", short(self.spent), short(self.budget))
+        }
+    }
+}
+
+fn short(n: f64) -> String {
+    if n >= 1e6 {
+        format!("{:.1}M", n / 1e6)
+    } else if n >= 1e3 {
+        format!("{:.0}k", n / 1e3)
+    } else {
+        format!("{n:.0}")
+    }
+}
+
+/// One domain's row.
+#[derive(Debug, Clone)]
+pub struct DomainRow {
+    pub name: String,
+    pub state: AgentState,
+    /// The task it holds, with its title.
+    pub task: Option<(String, String)>,
+    /// Its running turn's tool call (`up`'s now.json).
+    pub doing: Option<String>,
+    pub unread: usize,
+    /// Its domain budget, when comm.yaml or a grant sets one.
+    pub budget: Option<Gauge>,
+    /// What it spent, budget or not.
+    pub spent_usd: f64,
+    pub ahead: Option<usize>,
+    pub behind: Option<usize>,
+    pub reservations: Vec<String>,
+    /// Cost per minute over the last [`BURN_MINUTES`], oldest first, in
+    /// hundredths of a cent.
+    pub burn: Vec<u64>,
+    /// The halt's reason.
+    pub halt: Option<String>,
+}
+
+/// The task graph as the Work panel shows it.
+#[derive(Debug, Clone, Default)]
+pub struct Work {
+    pub counts: status::TaskCounts,
+    /// Not done nor cancelled, most urgent first: id, status, domain, title.
+    pub active: Vec<TaskLine>,
+    pub convoys: Vec<Convoy>,
+    /// Waiting chains, longest first; the first is the bottleneck.
+    pub chains: Vec<Chain>,
+    /// Messages to the human not yet acknowledged, oldest first.
+    pub questions: Vec<Question>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TaskLine {
+    pub id: String,
+    pub status: task::Status,
+    pub ready: bool,
+    pub domain: Option<String>,
+    pub title: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Convoy {
+    pub id: String,
+    pub title: String,
+    pub done: usize,
+    pub total: usize,
+}
+
+/// A task, what it waits on, what that waits on...: `links[0]` waits on
+/// `links[1]`, and so on; the last is what everyone waits for.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    /// Task id and its domain.
+    pub links: Vec<(String, Option<String>)>,
+    /// Whether the chain crosses domains.
+    pub cross: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Question {
+    pub id: String,
+    pub from: String,
+    pub subject: String,
+    pub age: i64,
+}
+
+/// The merge queue.
+#[derive(Debug, Clone, Default)]
+pub struct QueueView {
+    /// Domain, short head, task.
+    pub entries: Vec<(String, String, Option<String>)>,
+    pub running: bool,
+    /// The newest `queue run` test log (the run's current step).
+    pub step: Option<String>,
+    /// The last landings and rejections, newest first.
+    pub decisions: Vec<FeedItem>,
+}
+
+/// One event of the feed.
+#[derive(Debug, Clone)]
+pub struct FeedItem {
+    pub seq: u64,
+    pub time: i64,
+    pub kind: String,
+    pub from: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    /// The event's own id (to open it).
+    pub id: String,
+}
+
+impl FeedItem {
+    /// Whether it concerns `domain` (sent by it or to it).
+    pub fn touches(&self, domain: &str) -> bool {
+        self.from == domain || self.to.iter().any(|t| t == domain)
+    }
+}
+
+/// What a redraw may keep from the last one: the task graph's part of the
+/// model, while `tasks/` on comm is the same tree (most events, messages
+/// and turns, leave it alone).
+#[derive(Default)]
+pub struct Cache {
+    tasks: Option<(Option<git2::Oid>, TasksPart)>,
+}
+
+/// The model's part that only depends on `tasks/`.
+#[derive(Clone)]
+struct TasksPart {
+    counts: status::TaskCounts,
+    active: Vec<TaskLine>,
+    convoys: Vec<Convoy>,
+    chains: Vec<Chain>,
+}
+
+impl Model {
+    /// Reads the model of `repo` as of `now`.
+    pub fn gather(repo: &Repo, loaded: &Loaded, now: i64) -> Result<Model, StatusError> {
+        Model::gather_cached(repo, loaded, now, &mut Cache::default())
+    }
+
+    /// [`Model::gather`], reusing what `cache` holds from the last frame.
+    pub fn gather_cached(
+        repo: &Repo,
+        loaded: &Loaded,
+        now: i64,
+        cache: &mut Cache,
+    ) -> Result<Model, StatusError> {
+        let config = &loaded.config;
+        let tip = repo.ref_tip(comm::COMM_REF)?;
+        let liveness = if tip.is_some() {
+            health::liveness(repo, config, now)?
+        } else {
+            Default::default()
+        };
+        let tasks_tree = match tip {
+            Some(t) => repo.dir_id_at(t, task::DIR)?,
+            None => None,
+        };
+        let snapshot = Snapshot::take(repo)?;
+        let part = match &cache.tasks {
+            Some((key, part)) if *key == tasks_tree => part.clone(),
+            _ => {
+                let board = task::board(&snapshot)?;
+                let part = tasks_part(&board);
+                cache.tasks = Some((tasks_tree, part.clone()));
+                part
+            }
+        };
+        let status = status::gather_counted(repo, loaded, now, liveness, Some(part.counts), false)?;
+        let names: Vec<String> = config.domains.keys().cloned().collect();
+        let lines = budget::spend_report(&snapshot, &config.budget, &names, None)?;
+        let history = comm::history(repo, FEED_LIMIT)?;
+        let feed: Vec<FeedItem> = history
+            .iter()
+            .map(|l| FeedItem {
+                seq: l.event.seq,
+                time: l.time,
+                kind: l.event.kind.clone(),
+                from: l.event.from.clone(),
+                to: l.event.to.clone(),
+                subject: l.event.subject.clone(),
+                id: l.event.id.clone(),
+            })
+            .collect();
+        let burn = burn(&history, now);
+        let domains = status
+            .domains
+            .iter()
+            .map(|d| domain_row(d, &lines, &part.active, &feed, &burn))
+            .collect();
+        let work = work(repo, part, now)?;
+        let queue = queue(repo, &snapshot, &feed)?;
+        Ok(Model {
+            now,
+            status,
+            domains,
+            work,
+            queue,
+            feed,
+        })
+    }
+}
+
+/// Hundredths of a cent spent per minute and domain, from `turn` events.
+fn burn(history: &[comm::Logged], now: i64) -> HashMap<String, Vec<u64>> {
+    let mut out: HashMap<String, Vec<u64>> = HashMap::new();
+    for l in history {
+        let Some(turn) = Turn::from_event(&l.event) else {
+            continue;
+        };
+        let age = (now - l.time).max(0) as usize / 60;
+        if age >= BURN_MINUTES {
+            continue;
+        }
+        let row = out
+            .entry(turn.domain.clone())
+            .or_insert_with(|| vec![0; BURN_MINUTES]);
+        row[BURN_MINUTES - 1 - age] += (turn.cost_usd * 10_000.0).round() as u64;
+    }
+    out
+}
+
+fn domain_row(
+    d: &status::DomainStatus,
+    lines: &[budget::BudgetLine],
+    active: &[TaskLine],
+    feed: &[FeedItem],
+    burn: &HashMap<String, Vec<u64>>,
+) -> DomainRow {
+    let line = lines
+        .iter()
+        .filter(|l| l.scope == "domain" && l.name == d.name)
+        .max_by(|a, b| a.fraction().total_cmp(&b.fraction()));
+    let budget = line.map(|l| Gauge {
+        spent: l.spent,
+        budget: l.budget(),
+        unit: l.unit,
+    });
+    let over = line.is_some_and(|l| l.budget() > 0.0 && l.spent >= l.budget());
+    let runtime = d.runtime.as_ref();
+    let run_state = runtime.map(|r| r.state.as_str());
+    // Crashed: its newest word from `up` is a crash, not a turn that ended.
+    let crashed = feed
+        .iter()
+        .find(|f| {
+            f.from == d.name
+                && (f.kind == crate::runtime::CRASHED_KIND || f.kind == crate::runtime::TURN_KIND)
+        })
+        .is_some_and(|f| f.kind == crate::runtime::CRASHED_KIND)
+        || run_state == Some("restarting");
+    let state = if d.halted.is_some() {
+        AgentState::Halted
+    } else if over {
+        AgentState::OverBudget
+    } else if run_state == Some("failed") {
+        AgentState::Failed
+    } else if crashed && runtime.is_some_and(|r| r.running) {
+        AgentState::Crashed
+    } else if d.stalled {
+        AgentState::Stalled
+    } else if run_state == Some("working") || run_state == Some("suspended") {
+        AgentState::Working
+    } else if runtime.is_some_and(|r| r.running) {
+        AgentState::Idle
+    } else {
+        AgentState::NotRunning
+    };
+    let task = d.claimed.first().map(|id| {
+        let title = active
+            .iter()
+            .find(|t| &t.id == id)
+            .map(|t| t.title.clone())
+            .unwrap_or_default();
+        (id.clone(), title)
+    });
+    DomainRow {
+        name: d.name.clone(),
+        state,
+        task,
+        doing: runtime.and_then(|r| r.tool.clone()),
+        unread: d.unread,
+        budget,
+        spent_usd: d.usage.as_ref().map_or(0.0, |u| u.totals().cost_usd),
+        ahead: d.main.map(|m| m.ahead),
+        behind: d.main.map(|m| m.behind),
+        reservations: d.reservations.clone(),
+        burn: burn
+            .get(&d.name)
+            .cloned()
+            .unwrap_or_else(|| vec![0; BURN_MINUTES]),
+        halt: d.halted.as_ref().map(|h| h.reason.clone()),
+    }
+}
+
+fn tasks_part(board: &task::Board) -> TasksPart {
+    let mut active: Vec<&task::Task> = board
+        .tasks()
+        .filter(|t| matches!(t.status, task::Status::Open | task::Status::Claimed))
+        .collect();
+    active.sort_by(|a, b| {
+        (b.status == task::Status::Claimed)
+            .cmp(&(a.status == task::Status::Claimed))
+            .then(task::order(a, b))
+    });
+    let convoys = board
+        .tasks()
+        .filter_map(|t| {
+            let p = board.progress(&t.id)?;
+            (p.total > 0).then(|| Convoy {
+                id: t.id.clone(),
+                title: t.title.clone(),
+                done: p.done,
+                total: p.total,
+            })
+        })
+        .collect();
+    TasksPart {
+        counts: status::count_tasks(board),
+        active: active
+            .into_iter()
+            .map(|t| TaskLine {
+                id: t.id.clone(),
+                status: t.status,
+                ready: board.is_ready(t),
+                domain: t.domain.clone().or(t.assignee.clone()),
+                title: t.title.clone(),
+            })
+            .collect(),
+        convoys,
+        chains: chains(board),
+    }
+}
+
+fn work(repo: &Repo, part: TasksPart, now: i64) -> Result<Work, CommError> {
+    let questions = comm::inbox(repo, comm::HUMAN)?
+        .into_iter()
+        .filter(|m| m.kind == MSG_KIND)
+        .map(|m| Question {
+            id: m.id,
+            from: m.from,
+            subject: m.subject,
+            age: (now - m.time).max(0),
+        })
+        .collect();
+    Ok(Work {
+        counts: part.counts,
+        active: part.active,
+        convoys: part.convoys,
+        chains: part.chains,
+        questions,
+    })
+}
+
+/// The waiting chains of the open tasks nothing open waits on... the
+/// heads, each followed down its longest run of unfinished dependencies.
+pub fn chains(board: &task::Board) -> Vec<Chain> {
+    let unfinished = |id: &str| {
+        board
+            .get(id)
+            .is_some_and(|t| matches!(t.status, task::Status::Open | task::Status::Claimed))
+    };
+    // Longest path below each task, memoized; iterative so a deep graph
+    // cannot overflow the stack.
+    let mut below: HashMap<&str, (usize, Option<&str>)> = HashMap::new();
+    let mut waited_on: std::collections::HashSet<&str> = Default::default();
+    for t in board.tasks().filter(|t| unfinished(&t.id)) {
+        for d in t.deps.iter().filter(|d| unfinished(d)) {
+            waited_on.insert(d.as_str());
+        }
+    }
+    for t in board.tasks().filter(|t| unfinished(&t.id)) {
+        let mut stack = vec![(t.id.as_str(), false)];
+        while let Some((id, expanded)) = stack.pop() {
+            if below.contains_key(id) {
+                continue;
+            }
+            let deps: Vec<&str> = board
+                .get(id)
+                .map(|t| {
+                    t.deps
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|d| unfinished(d))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if expanded {
+                let best = deps
+                    .iter()
+                    .filter_map(|d| below.get(d).map(|b| (b.0, *d)))
+                    .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(a.1)));
+                below.insert(id, best.map_or((0, None), |(n, d)| (n + 1, Some(d))));
+            } else {
+                stack.push((id, true));
+                // A cycle leaves a dependency unexpanded: it counts as 0.
+                for d in deps.into_iter().filter(|d| !below.contains_key(d)) {
+                    if !stack.iter().any(|(s, _)| *s == d) {
+                        stack.push((d, false));
+                    }
+                }
+            }
+        }
+    }
+    let mut out: Vec<Chain> = board
+        .tasks()
+        .filter(|t| unfinished(&t.id) && !waited_on.contains(t.id.as_str()))
+        .filter(|t| below.get(t.id.as_str()).is_some_and(|b| b.0 > 0))
+        .map(|t| {
+            let mut links = Vec::new();
+            let mut at = Some(t.id.as_str());
+            while let Some(id) = at {
+                if links.iter().any(|(l, _): &(String, _)| l == id) {
+                    break;
+                }
+                let domain = board
+                    .get(id)
+                    .and_then(|t| t.domain.clone().or(t.assignee.clone()));
+                links.push((id.to_owned(), domain));
+                at = below.get(id).and_then(|b| b.1);
+            }
+            let first = &links[0].1;
+            let cross = links.iter().any(|(_, d)| d != first);
+            Chain { links, cross }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.links
+            .len()
+            .cmp(&a.links.len())
+            .then(a.links[0].0.cmp(&b.links[0].0))
+    });
+    out
+}
+
+fn queue(repo: &Repo, snapshot: &Snapshot, feed: &[FeedItem]) -> Result<QueueView, CommError> {
+    let entries = crate::queue::pending(snapshot)?
+        .into_iter()
+        .map(|e| (e.domain.clone(), e.short().to_owned(), e.task.clone()))
+        .collect();
+    let running = crate::queue::is_running(repo);
+    let step = running
+        .then(|| newest_log(&repo.state_path("queue").join("logs")))
+        .flatten();
+    let decisions = feed
+        .iter()
+        .filter(|f| f.kind == crate::queue::LANDED_KIND || f.kind == crate::queue::REJECTED_KIND)
+        .take(8)
+        .cloned()
+        .collect();
+    Ok(QueueView {
+        entries,
+        running,
+        step,
+        decisions,
+    })
+}
+
+fn newest_log(dir: &std::path::Path) -> Option<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".log"))
+        .collect();
+    names.sort();
+    names.pop()
+}
