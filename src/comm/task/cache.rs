@@ -30,7 +30,7 @@ pub struct Entry {
     pub ready: bool,
     /// Convoy progress (for tasks with children).
     pub progress: Option<Progress>,
-    /// The blob of `tasks/<id>.yaml` the summary was read from.
+    /// The blob of the task's file the summary was read from.
     blob: Oid,
 }
 
@@ -79,7 +79,7 @@ pub fn load(snapshot: &Snapshot, only: Only) -> Result<Vec<Entry>, CommError> {
         .map(|e| (e.task.id.clone(), (e.blob, e.task)))
         .collect();
     let listing = match stamp.tasks {
-        Some(tree) => repo.dir_blobs(tree)?,
+        Some(tree) => crate::comm::shard::files(repo, tree)?,
         None => Vec::new(),
     };
     let mut tasks = BTreeMap::new();
@@ -91,7 +91,7 @@ pub fn load(snapshot: &Snapshot, only: Only) -> Result<Vec<Entry>, CommError> {
         let task = match known.remove(id) {
             Some((old, task)) if old == blob => task,
             _ => {
-                let mut task = Task::from_yaml(&format!("{DIR}/{name}"), &repo.blob(blob)?)?;
+                let mut task = Task::from_yaml(&Task::path_of(id), &repo.blob(blob)?)?;
                 summarize(&mut task);
                 task
             }

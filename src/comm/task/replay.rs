@@ -111,7 +111,7 @@ fn replay_add(
             hint: "add the task again (new ids are long enough not to collide)".into(),
         });
     }
-    let edits = snapshot.repo().commit_edits_of(commit)?;
+    let edits = crate::comm::shard::edits_of(snapshot.repo(), commit)?;
     Ok(Redone::whole(event.clone(), edits))
 }
 
@@ -125,7 +125,7 @@ fn replay_import(
 ) -> Result<Option<Redone>, CommError> {
     let mut board = board(snapshot)?;
     let (mut edits, mut kept) = (Vec::new(), Vec::new());
-    for edit in snapshot.repo().commit_edits_of(commit)? {
+    for edit in crate::comm::shard::edits_of(snapshot.repo(), commit)? {
         let TreeEdit::Put { path, bytes } = &edit else {
             continue;
         };
