@@ -214,29 +214,40 @@ pub fn migrate_problem(
 
 /// Why an event other than a migration, written on `before`, mixes the
 /// layouts, if it does: on a state with flat files it writes into shards
-/// (it should have been preceded by a migration), or on a state without
-/// any it writes a flat file.
+/// (a migration should have come first), or on a state with shard folders
+/// it writes a flat file. On a state with neither, either layout goes (an
+/// older version's first task was flat).
 pub fn layout_problem(
     repo: &Repo,
     before: Option<Oid>,
     edits: &[TreeEdit],
 ) -> Result<Option<String>, CommError> {
-    let mut written = edits.iter().filter_map(|e| match e {
-        TreeEdit::Put { path, .. } if entity(path).is_some() => Some(path),
-        _ => None,
-    });
-    let Some(first) = written.next() else {
+    let written: Vec<&String> = edits
+        .iter()
+        .filter_map(|e| match e {
+            TreeEdit::Put { path, .. } if entity(path).is_some() => Some(path),
+            _ => None,
+        })
+        .collect();
+    let Some(before) = before.filter(|_| !written.is_empty()) else {
         return Ok(None);
     };
-    let base_flat = !migration(repo, before)?.is_empty();
-    let bad = std::iter::once(first)
-        .chain(written)
-        .find(|p| is_flat(p) != base_flat);
+    let (mut flat, mut sharded) = (false, false);
+    for dir in DIRS {
+        if let Some(tree) = repo.dir_id_at(before, dir)? {
+            let (files, folders) = repo.dir_entries(tree)?;
+            flat |= !files.is_empty();
+            sharded |= !folders.is_empty();
+        }
+    }
+    let bad = written
+        .into_iter()
+        .find(|p| if is_flat(p) { sharded } else { flat });
     Ok(bad.map(|p| {
-        if base_flat {
-            format!("it writes {p} into a shard while the state still holds flat files")
-        } else {
+        if is_flat(p) {
             format!("it writes {p} in the flat layout, which this state no longer uses")
+        } else {
+            format!("it writes {p} into a shard while the state still holds flat files")
         }
     }))
 }
