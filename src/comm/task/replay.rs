@@ -46,7 +46,7 @@ pub fn revalidate(
         "claim" => {
             // The claim started when it was made, not when it is replayed.
             let at = written(snapshot, commit, id)?.and_then(|t| t.claimed_at);
-            Some(claim_change(snapshot, by, id, None, at.unwrap_or(time))?.0)
+            Some(claim_change(snapshot, by, id, None, at.unwrap_or(time), false)?.0)
         }
         "done" => Some(finish_change(snapshot, by, id, time, Status::Done, None)?.0),
         "failed" => {
