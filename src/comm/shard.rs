@@ -1,14 +1,16 @@
 //! Where a task or a reservation lives on `comm`: the one place that builds
 //! `tasks/...` and `reservations/...` paths.
 //!
-//! Each file sits in a folder named after two characters of its id's random
-//! part (`tasks/4k/T-4k7qm2x9ta.yaml`), so an event rewrites the 1,024-entry
-//! `tasks/` tree and one folder of about n/1,024 files instead of one tree
-//! of every task: at 100,000 tasks no tree holds more than about 1,100
-//! entries. Ids are `T-`/`R-` plus letters of a 32-letter alphabet; the
-//! folder is the two letters after the first `-` (the whole id when there
-//! is none), padded with `_` and with `.` written `_` (git refuses the tree
-//! names `.` and `..`), so `T-1` lives in `tasks/1_/`.
+//! Each file sits in a folder named after the first characters of its id's
+//! random part (`tasks/4k/T-4k7qm2x9ta.yaml`, `reservations/3/R-3f9a1c.yaml`),
+//! so an event rewrites the `tasks/` tree (at most 1,024 folders) and one
+//! folder of about n/1,024 files instead of one tree of every task: at
+//! 100,000 tasks no tree holds more than about 1,100 entries. Ids are
+//! `T-`/`R-` plus letters of a 32-letter alphabet; the folder is the two
+//! (tasks) or one (reservations, few and short-lived) letters after the
+//! first `-` (the whole id when there is none), padded with `_` and with
+//! `.` written `_` (git refuses the tree names `.` and `..`), so `T-1`
+//! lives in `tasks/1_/`.
 //!
 //! Versions before this one wrote every file directly in its folder
 //! (`tasks/<id>.yaml`, the *flat* layout). Readers accept both: a lookup
@@ -29,21 +31,31 @@ use crate::git::{Repo, TreeEdit};
 pub const DIRS: [&str; 2] = ["tasks", "reservations"];
 /// The event kind of a migration from the flat layout.
 pub const MIGRATE_KIND: &str = "migrate";
-/// Characters of the id a shard folder is named after.
-const WIDTH: usize = 2;
+/// Characters of the id a folder of `dir` is named after: two for tasks
+/// (1,024 folders, about 100 files each at 100,000 tasks), one for
+/// reservations, which expire and are pruned (32 folders of about 30
+/// files at 1,000 live ones: a reader lists 33 small trees, not 640).
+fn width(dir: &str) -> usize {
+    if dir == "reservations" {
+        1
+    } else {
+        2
+    }
+}
 
-/// The shard folder of `id`.
-pub fn shard(id: &str) -> String {
+/// The shard folder of `id` in state folder `dir`.
+pub fn shard(dir: &str, id: &str) -> String {
+    let width = width(dir);
     let random = match id.split_once('-') {
         Some((_, rest)) if !rest.is_empty() => rest,
         _ => id,
     };
     let mut out: String = random
         .chars()
-        .take(WIDTH)
+        .take(width)
         .map(|c| if c == '.' { '_' } else { c })
         .collect();
-    while out.chars().count() < WIDTH {
+    while out.chars().count() < width {
         out.push('_');
     }
     out
@@ -51,7 +63,7 @@ pub fn shard(id: &str) -> String {
 
 /// The file of entity `id` in state folder `dir` (`tasks/4k/T-4k7q.yaml`).
 pub fn path(dir: &str, id: &str) -> String {
-    format!("{dir}/{}/{id}.yaml", shard(id))
+    format!("{dir}/{}/{id}.yaml", shard(dir, id))
 }
 
 /// The folder and id of a task or reservation file, in either layout.
@@ -157,6 +169,10 @@ pub fn migration(repo: &Repo, tip: Option<Oid>) -> Result<Vec<TreeEdit>, CommErr
         let Some(tree) = repo.dir_id_at(tip, dir)? else {
             continue;
         };
+        // Every write asks: answer the usual "nothing flat" without copying names.
+        if !repo.tree_has_blob(tree)? {
+            continue;
+        }
         let (flat, _) = repo.dir_entries(tree)?;
         for (name, blob) in flat {
             let Some(id) = name.strip_suffix(".yaml") else {
@@ -257,7 +273,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shards_are_two_letters_of_the_random_part() {
+    fn shards_are_the_first_letters_of_the_random_part() {
         assert_eq!(path("tasks", "T-4k7qm2x9ta"), "tasks/4k/T-4k7qm2x9ta.yaml");
         assert_eq!(path("tasks", "T-1"), "tasks/1_/T-1.yaml");
         assert_eq!(path("tasks", "T-.a"), "tasks/_a/T-.a.yaml");
@@ -265,7 +281,7 @@ mod tests {
         assert_eq!(path("tasks", "..x"), "tasks/__/..x.yaml");
         assert_eq!(
             path("reservations", "R-3f9a1c"),
-            "reservations/3f/R-3f9a1c.yaml"
+            "reservations/3/R-3f9a1c.yaml"
         );
     }
 
@@ -283,6 +299,6 @@ mod tests {
         );
         assert_eq!(flat_of("tasks/T-1.yaml"), None);
         assert!(is_flat("reservations/R-1.yaml"));
-        assert!(!is_flat("reservations/1_/R-1.yaml"));
+        assert!(!is_flat("reservations/1/R-1.yaml"));
     }
 }

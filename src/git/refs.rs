@@ -436,6 +436,16 @@ impl Repo {
         Ok((files, folders))
     }
 
+    /// Whether tree `dir` holds any file directly.
+    pub fn tree_has_blob(&self, dir: Oid) -> Result<bool> {
+        let tree = self
+            .inner
+            .find_tree(dir)
+            .context(|| format!("cannot read tree {dir}"))?;
+        let found = tree.iter().any(|e| e.kind() == Some(ObjectType::Blob));
+        Ok(found)
+    }
+
     fn commit_tree(&self, commit: Oid) -> Result<git2::Tree<'_>> {
         self.inner
             .find_commit(commit)

@@ -6,8 +6,7 @@ use git2::Oid;
 
 use super::board::order;
 use super::{
-    get, ready_entries, require, validate_id, Board, Entry, Status, Task, DEFAULT_PRIORITY, KIND,
-    LOWEST_PRIORITY,
+    get, require, validate_id, Board, Entry, Status, Task, DEFAULT_PRIORITY, KIND, LOWEST_PRIORITY,
 };
 use crate::comm::artifact::validate_artifact_name;
 use crate::comm::{append, Appended, Change, CommError, Event, Snapshot, HUMAN};
@@ -316,8 +315,13 @@ pub(super) fn claim_change(
             hint: "comm-node task ready lists the tasks this domain can take".into(),
         });
     }
-    // `task next` picked it from the ready tasks of this very snapshot.
-    let ready = known_ready || ready_entries(snapshot)?.iter().any(|e| e.task.id == id);
+    // `task next` picked it from the ready tasks of this very snapshot;
+    // otherwise it is `by`'s or no domain's (`may_take`), which is what
+    // `ready_entries_for` parses.
+    let ready = known_ready
+        || super::ready_entries_for(snapshot, by)?
+            .iter()
+            .any(|e| e.task.id == id);
     if !ready {
         let blockers = super::board(snapshot)?.blockers(&task);
         let list: Vec<String> = blockers.iter().map(ToString::to_string).collect();
