@@ -359,7 +359,10 @@ fn a_domain_cannot_rewrite_tasks_by_importing_them() {
     let id = json(&added)["id"].as_str().unwrap().to_owned();
     env.cn(&wt(&env, "api"), &["task", "claim", &id]).expect(0);
     let before = env.git(&root, &["rev-parse", "comm"]);
-    let task_before = env.git(&root, &["show", &format!("comm:tasks/{id}.yaml")]);
+    let task_before = env.git(
+        &root,
+        &["show", &format!("comm:{}", common::task_path(&id))],
+    );
     // The command is refused to web...
     env.cn(&wt(&env, "web"), &["task", "done", &id]).expect(1);
     // ...and so is the same change written as an import.
@@ -382,7 +385,10 @@ fn a_domain_cannot_rewrite_tasks_by_importing_them() {
     assert!(run.stderr.contains("hint:"), "{}", run.stderr);
     assert_eq!(env.git(&root, &["rev-parse", "comm"]), before);
     assert_eq!(
-        env.git(&root, &["show", &format!("comm:tasks/{id}.yaml")]),
+        env.git(
+            &root,
+            &["show", &format!("comm:{}", common::task_path(&id))]
+        ),
         task_before
     );
     // --as web outside the worktree is the same domain, refused the same.

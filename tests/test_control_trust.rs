@@ -83,7 +83,7 @@ fn verify_refuses_a_claim_forged_in_a_halted_domain() {
     env.cn(&root, &["halt", "api", "--reason", "stop"])
         .expect(0);
     env.cn(&root, &["verify"]).expect(0);
-    let path = format!("tasks/{id}.yaml");
+    let path = common::task_path(&id);
     let yaml = env.git(&root, &["show", &format!("comm:{path}")]);
     let claimed = yaml.replace("status: open", "status: claimed") + "\nassignee: api\n";
     let seq = env.seq_of(&root, "comm") + 1;

@@ -62,10 +62,13 @@ fn tip(env: &Env, root: &Path) -> String {
 
 /// The files under `reservations/` at the tip of comm.
 fn reservation_files(env: &Env, root: &Path) -> Vec<String> {
-    env.git(root, &["ls-tree", "--name-only", "comm", "reservations/"])
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    env.git(
+        root,
+        &["ls-tree", "-r", "--name-only", "comm", "reservations/"],
+    )
+    .lines()
+    .map(str::to_owned)
+    .collect()
 }
 
 fn listing(env: &Env, root: &Path, args: &[&str]) -> Vec<Value> {
@@ -315,7 +318,10 @@ fn reservation_files_are_readable_state_on_comm() {
         .stdout
         .trim()
         .to_owned();
-    let yaml = env.git(&root, &["show", &format!("comm:reservations/{id}.yaml")]);
+    let yaml = env.git(
+        &root,
+        &["show", &format!("comm:{}", common::reservation_path(&id))],
+    );
     assert_eq!(
         yaml,
         format!("id: {id}\ndomain: api\nglobs:\n- api/**\n- src/api.py\nmode: exclusive\ntask: {task}\ncreated: {T0}\nexpires: {}\nreason: moving the router", T0 + 7200)
@@ -479,7 +485,7 @@ fn an_expired_reservation_stops_blocking_and_is_pruned() {
     // The next reservation prunes the expired file in its own commit.
     assert_eq!(
         reservation_files(&env, &root),
-        [format!("reservations/{id}.yaml")]
+        [common::reservation_path(&id)]
     );
     let mine = env
         .cn_at(&root, later, &["--as", "web", "reserve", "src/foo*"])
@@ -487,7 +493,7 @@ fn an_expired_reservation_stops_blocking_and_is_pruned() {
     let mine = mine.stdout.trim();
     assert_eq!(
         reservation_files(&env, &root),
-        [format!("reservations/{mine}.yaml")]
+        [common::reservation_path(mine)]
     );
     assert_eq!(env.git(&root, &["rev-list", "--count", "comm"]), "3");
 }
@@ -591,7 +597,7 @@ fn release_all_releases_only_ones_own() {
     assert_eq!(out["released"].as_array().unwrap().len(), 2);
     assert_eq!(
         reservation_files(&env, &root),
-        [format!("reservations/{theirs}.yaml")]
+        [common::reservation_path(&theirs)]
     );
     let before = tip(&env, &root);
     let again = env
@@ -667,7 +673,7 @@ fn bad_input_changes_nothing() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     assert_eq!(
         reservation_files(&env, &root),
-        [format!("reservations/{held}.yaml")]
+        [common::reservation_path(&held)]
     );
 }
 
@@ -731,7 +737,7 @@ fn racing_exclusive_reservers_one_wins_and_seven_are_refused() {
         }
         assert_eq!(
             reservation_files(&env, &root),
-            [format!("reservations/{}.yaml", winners[0])]
+            [common::reservation_path(&winners[0])]
         );
         env.cn(&root, &["--as", "human", "release", "--force", &winners[0]])
             .expect(0);
@@ -827,12 +833,12 @@ fn a_replayed_reservation_that_now_conflicts_is_rejected() {
     );
     assert_eq!(report["replayed"], 1);
     let mut want = vec![
-        format!("reservations/{won}.yaml"),
-        format!("reservations/{kept}.yaml"),
+        common::reservation_path(&won),
+        common::reservation_path(&kept),
     ];
     want.sort();
     assert_eq!(reservation_files(&env, &b), want);
-    assert!(!reservation_files(&env, &b).contains(&format!("reservations/{lost}.yaml")));
+    assert!(!reservation_files(&env, &b).contains(&common::reservation_path(&lost)));
     env.cn(&a, &["sync"]).expect(0);
     assert_eq!(tip(&env, &a), tip(&env, &b));
 }

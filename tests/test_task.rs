@@ -53,7 +53,7 @@ fn ids(list: &Value) -> Vec<String> {
 }
 
 fn task_file(env: &Env, root: &Path, id: &str) -> String {
-    env.git(root, &["show", &format!("comm:tasks/{id}.yaml")])
+    env.git(root, &["show", &format!("comm:{}", common::task_path(id))])
 }
 
 #[test]
@@ -781,19 +781,19 @@ fn a_damaged_task_file_is_named_with_how_to_inspect_it() {
         &["worktree", "add", "-q", side.to_str().unwrap(), "comm"],
     );
     write(
-        &side.join(format!("tasks/{id}.yaml")),
+        &side.join(common::task_path(&id)),
         "status: [not, a, task\n",
     );
     env.git(&side, &["commit", "-qam", "hand edit", "--no-verify"]);
     let run = env.cn(&root, &["task", "show", &id]).expect(3);
     assert!(
-        run.stderr.contains(&format!("tasks/{id}.yaml")),
+        run.stderr.contains(&common::task_path(&id)),
         "{}",
         run.stderr
     );
     assert!(
         run.stderr
-            .contains(&format!("git show comm:tasks/{id}.yaml")),
+            .contains(&format!("git show comm:{}", common::task_path(&id))),
         "{}",
         run.stderr
     );

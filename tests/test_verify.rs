@@ -139,7 +139,7 @@ fn a_claim_signed_by_another_domain_is_reported_and_blocks_writers_until_resolve
     let root = app(&env);
     let task = open_task(&env, &root);
     env.cn(&root, &["verify"]).expect(0);
-    let path = format!("tasks/{task}.yaml");
+    let path = common::task_path(&task);
     let yaml = env.git(&root, &["show", &format!("comm:{path}")]);
     let claimed = yaml.replace("status: open", "status: claimed") + "\nassignee: web\n";
     let seq = env.seq_of(&root, "comm") + 1;
@@ -183,7 +183,7 @@ fn the_human_can_accept_a_reported_commit() {
         &env,
         &root,
         "comm",
-        &[("tasks/T-beef.yaml", Some("garbage: ["))],
+        &[(common::task_path("T-beef").as_str(), Some("garbage: ["))],
         &message,
     );
     reported_at(&env, &root, &bad, "does not parse");
@@ -212,7 +212,7 @@ fn a_reservation_outside_its_holders_scope_is_reported_at_its_commit() {
         &env,
         &root,
         "comm",
-        &[("reservations/R-f0f0f0.yaml", Some(forever))],
+        &[(common::reservation_path("R-f0f0f0").as_str(), Some(forever))],
         &message,
     );
     // Trusted as it is, it blocks api's own commits in api's scope.
@@ -251,7 +251,10 @@ fn an_overlapping_exclusive_reservation_is_reported() {
         &env,
         &root,
         "comm",
-        &[("reservations/R-0a0a0a.yaml", Some(&overlapping))],
+        &[(
+            common::reservation_path("R-0a0a0a").as_str(),
+            Some(&overlapping),
+        )],
         &message,
     );
     reported_at(&env, &root, &bad, "overlaps the live exclusive reservation");
@@ -340,7 +343,7 @@ fn sync_refuses_a_force_pushed_rewrite_that_flips_a_claim() {
 
     // Someone rewrites the genuine claim (same Comm-Id, same signer) to
     // give the task to web, and force-pushes it.
-    let path = format!("tasks/{task}.yaml");
+    let path = common::task_path(&task);
     let yaml = env.git(&clone, &["show", &format!("comm:{path}")]);
     let flipped = yaml.replace("assignee: api", "assignee: web");
     let message = env.git(&clone, &["log", "-1", "--format=%B", "comm"]);

@@ -101,10 +101,17 @@ impl<'r> Snapshot<'r> {
         self.tip
     }
 
-    /// A state file at the tip.
+    /// A state file at the tip. A task or reservation file is also found
+    /// where older versions wrote it (see [`super::shard`]).
     pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>, CommError> {
-        match self.tip {
-            Some(tip) => Ok(self.repo.read_file_at(tip, path)?),
+        let Some(tip) = self.tip else {
+            return Ok(None);
+        };
+        if let Some(bytes) = self.repo.read_file_at(tip, path)? {
+            return Ok(Some(bytes));
+        }
+        match super::shard::flat_of(path) {
+            Some(flat) => Ok(self.repo.read_file_at(tip, &flat)?),
             None => Ok(None),
         }
     }

@@ -19,6 +19,7 @@ mod presence;
 mod repair;
 mod replay;
 pub mod reservation;
+pub mod shard;
 pub mod signing;
 pub mod steer;
 mod sync;

@@ -17,7 +17,7 @@ use std::ops::ControlFlow;
 use git2::Oid;
 
 use super::sync::{Rejected, Replayed};
-use super::{CommError, Event, Logged, Snapshot, SYSTEM_ACTOR};
+use super::{shard, CommError, Event, Logged, Snapshot, SYSTEM_ACTOR};
 use crate::git::{Repo, TreeEdit};
 
 /// The kind of the event telling an author what sync rejected.
@@ -66,11 +66,34 @@ impl OtherSide {
         let Some(tip) = onto else {
             return Ok(OtherSide::default());
         };
-        let contested = repo
-            .tree_changes(base, tip)?
-            .into_iter()
-            .map(|(path, _)| path)
-            .collect();
+        // A task or reservation is named by its sharded path, and counts as
+        // changed only if its bytes did: a migration moves files unchanged.
+        let mut contested = BTreeSet::new();
+        for (path, _) in repo.tree_changes(base, tip)? {
+            if shard::entity(&path).is_none() {
+                contested.insert(path);
+                continue;
+            }
+            let path = shard::canonical(&path);
+            if contested.contains(&path) {
+                continue;
+            }
+            let blob_at = |commit: Option<Oid>| -> Result<Option<Oid>, CommError> {
+                let Some(commit) = commit else {
+                    return Ok(None);
+                };
+                match repo.file_id_at(commit, &path)? {
+                    Some(id) => Ok(Some(id)),
+                    None => match shard::flat_of(&path) {
+                        Some(flat) => Ok(repo.file_id_at(commit, &flat)?),
+                        None => Ok(None),
+                    },
+                }
+            };
+            if blob_at(base)? != blob_at(Some(tip))? {
+                contested.insert(path);
+            }
+        }
         let mut active = BTreeSet::new();
         super::walk(repo, onto, |logged| {
             if Some(logged.commit) == base {
@@ -165,7 +188,7 @@ struct Touched {
 
 impl Touched {
     fn of(repo: &Repo, logged: &Logged) -> Result<Touched, CommError> {
-        let edits = repo.commit_edits_of(logged.commit)?;
+        let edits = crate::comm::shard::edits_of(repo, logged.commit)?;
         let task_path = super::task::Task::path_of;
         let event = &logged.event;
         let words = |key: &str| {
@@ -183,7 +206,7 @@ impl Touched {
         referenced.extend(
             words("Reservation")
                 .iter()
-                .map(|id| format!("reservations/{id}.yaml")),
+                .map(|id| super::reservation::Reservation::path_of(id)),
         );
         let mut written = Vec::new();
         for edit in &edits {
@@ -192,7 +215,7 @@ impl Touched {
                     let linked = task.deps.iter().chain(task.parent.iter());
                     referenced.extend(linked.map(|id| task_path(id)));
                 }
-                written.push(path.clone());
+                written.push(shard::canonical(path));
             }
         }
         Ok(Touched {

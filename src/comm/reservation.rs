@@ -1,7 +1,8 @@
 //! File reservations: a domain announces that it is changing some files, so
 //! others keep off them until it releases them or the reservation expires.
 //!
-//! Each reservation is `reservations/<id>.yaml` on `comm`. Reserving is one
+//! Each reservation is `reservations/<shard>/<id>.yaml` on `comm` (see
+//! [`super::shard`]). Reserving is one
 //! event whose conflict check runs inside the [`append`] closure, so two
 //! racing reservers are decided by the compare-and-swap: the loser's check
 //! re-runs on the winner's state and is refused. Expired reservations count
@@ -60,7 +61,7 @@ impl std::fmt::Display for Mode {
     }
 }
 
-/// One reservation, as stored in `reservations/<id>.yaml`.
+/// One reservation, as stored in `reservations/<shard>/<id>.yaml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reservation {
     /// Random id, e.g. `R-3f9a1cq0m2` (older ones: `R-3f9a1c`).
@@ -82,7 +83,13 @@ pub struct Reservation {
 impl Reservation {
     /// Its state file on `comm`.
     pub fn path(&self) -> String {
-        format!("{DIR}/{}.yaml", self.id)
+        Reservation::path_of(&self.id)
+    }
+
+    /// The state file of reservation `id` (older states hold it directly
+    /// in `reservations/`, where [`Snapshot::read`] finds it too).
+    pub fn path_of(id: &str) -> String {
+        super::shard::path(DIR, id)
     }
 
     /// Whether it still counts at `now`.
@@ -126,7 +133,7 @@ pub fn all(snapshot: &Snapshot) -> Result<Vec<Reservation>, CommError> {
         return Ok(Vec::new());
     };
     let repo = snapshot.repo();
-    let files = repo.list_blobs_at(tip, DIR)?;
+    let files = super::shard::files_at(repo, tip, DIR)?;
     let text = Cache::read(repo);
     let mut cached = Cache::index(&text);
     let mut out: Vec<(Oid, Reservation)> = Vec::with_capacity(files.len());
@@ -151,9 +158,11 @@ pub fn all(snapshot: &Snapshot) -> Result<Vec<Reservation>, CommError> {
     Ok(out)
 }
 
-/// Reads and checks `reservations/<name>`.
+/// Reads and checks reservation file `<name>`.
 fn parse_file(repo: &Repo, name: &str, blob: Oid) -> Result<Reservation, CommError> {
-    let path = format!("{DIR}/{name}");
+    let path = name
+        .strip_suffix(".yaml")
+        .map_or_else(|| format!("{DIR}/{name}"), Reservation::path_of);
     let parsed: Reservation =
         serde_yaml::from_slice(&repo.blob(blob)?).map_err(|e| CommError::Corrupt {
             path: path.clone(),
@@ -593,7 +602,7 @@ pub(super) fn replay_reserve(
 ) -> Result<Option<(Event, Vec<TreeEdit>)>, CommError> {
     let id = event.field(ID_FIELD).unwrap_or_default();
     let original = Snapshot::at(snapshot.repo(), Some(commit))?;
-    let path = format!("{DIR}/{id}.yaml");
+    let path = Reservation::path_of(id);
     let Some(bytes) = original.read(&path)? else {
         return Err(CommError::Corrupt {
             path,

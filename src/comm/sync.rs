@@ -401,10 +401,16 @@ fn revalidate(
         }
         // A notice changes no state.
         NOTICE_KIND => Ok(whole(Some(Vec::new()))),
+        // A move to the sharded layout is redone, when the state it lands
+        // on still needs one, by the next event written there.
+        super::shard::MIGRATE_KIND => Ok(None),
         // The roster (kickoff, register) and the queue's reports of
         // untested commits: the state they write is their own (a domain's
         // registration, the main the queue last saw), so their tree diff is
         // their intent.
-        _ => Ok(whole(Some(snapshot.repo().commit_edits_of(commit)?))),
+        _ => Ok(whole(Some(super::shard::edits_of(
+            snapshot.repo(),
+            commit,
+        )?))),
     }
 }

@@ -22,6 +22,9 @@ const STALE_LOCK: Duration = Duration::from_secs(2);
 /// Signs a commit object's bytes, returning an armored signature.
 pub type Sign<'a, E> = &'a mut dyn FnMut(&[u8]) -> std::result::Result<String, E>;
 
+/// Names in a tree with the objects they point at.
+pub type Named = Vec<(String, Oid)>;
+
 /// The result of a compare-and-swap ref update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CasOutcome {
@@ -412,6 +415,35 @@ impl Repo {
             .filter(|e| e.kind() == Some(ObjectType::Blob))
             .filter_map(|e| Some((e.name().ok()?.to_owned(), e.id())))
             .collect())
+    }
+
+    /// The files (with their blobs) and the folders (with their trees)
+    /// directly in tree `dir`, each sorted by name.
+    pub fn dir_entries(&self, dir: Oid) -> Result<(Named, Named)> {
+        let tree = self
+            .inner
+            .find_tree(dir)
+            .context(|| format!("cannot read tree {dir}"))?;
+        let (mut files, mut folders) = (Vec::new(), Vec::new());
+        for e in tree.iter() {
+            let Ok(name) = e.name() else { continue };
+            match e.kind() {
+                Some(ObjectType::Blob) => files.push((name.to_owned(), e.id())),
+                Some(ObjectType::Tree) => folders.push((name.to_owned(), e.id())),
+                _ => {}
+            }
+        }
+        Ok((files, folders))
+    }
+
+    /// Whether tree `dir` holds any file directly.
+    pub fn tree_has_blob(&self, dir: Oid) -> Result<bool> {
+        let tree = self
+            .inner
+            .find_tree(dir)
+            .context(|| format!("cannot read tree {dir}"))?;
+        let found = tree.iter().any(|e| e.kind() == Some(ObjectType::Blob));
+        Ok(found)
     }
 
     fn commit_tree(&self, commit: Oid) -> Result<git2::Tree<'_>> {

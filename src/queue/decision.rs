@@ -304,11 +304,10 @@ pub fn replay_edits(
     // done again on the task as it is here (never written back as it was).
     let entry_path = Entry::path(domain);
     let landed_task = event.field("Task").filter(|_| event.kind == LANDED_KIND);
-    let rederived = |path: &str| {
-        landed_task.is_some() && (path.starts_with("tasks/") || path.starts_with("reservations/"))
-    };
+    let rederived =
+        |path: &str| landed_task.is_some() && crate::comm::shard::entity(path).is_some();
     let mut edits = Vec::new();
-    for edit in snapshot.repo().commit_edits_of(commit)? {
+    for edit in crate::comm::shard::edits_of(snapshot.repo(), commit)? {
         let keep = match &edit {
             TreeEdit::Put { path, .. } => !rederived(path),
             // A released reservation may already be gone on this tip.

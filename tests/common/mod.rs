@@ -533,3 +533,34 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Where the README says a task or reservation file is on comm:
+/// `<dir>/<two letters (tasks) or one (reservations) after the id's first
+/// `-`, `_`-padded>/<id>.yaml` (`tasks/4k/T-4k7qm2x9ta.yaml`,
+/// `tasks/1_/T-1.yaml`, `reservations/3/R-3f9a1c.yaml`).
+pub fn state_path(dir: &str, id: &str) -> String {
+    let width = if dir == "reservations" { 1 } else { 2 };
+    let random = match id.split_once('-') {
+        Some((_, rest)) if !rest.is_empty() => rest,
+        _ => id,
+    };
+    let mut shard: String = random
+        .chars()
+        .take(width)
+        .map(|c| if c == '.' { '_' } else { c })
+        .collect();
+    while shard.len() < width {
+        shard.push('_');
+    }
+    format!("{dir}/{shard}/{id}.yaml")
+}
+
+/// [`state_path`] of a task.
+pub fn task_path(id: &str) -> String {
+    state_path("tasks", id)
+}
+
+/// [`state_path`] of a reservation.
+pub fn reservation_path(id: &str) -> String {
+    state_path("reservations", id)
+}

@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 
 use git2::Oid;
 
-use super::{CommError, Event, Snapshot, HUMAN, SYSTEM_ACTOR};
+use super::{shard, CommError, Event, Snapshot, HUMAN, SYSTEM_ACTOR};
 use crate::git::TreeEdit;
 
 pub use check::{key_event_problem, key_file_problem, signature_problem};
@@ -215,7 +215,33 @@ fn choose_key(
 /// Writes `event` (its `seq` set) with `edits` on the snapshot's tip,
 /// signed when its signer has a key (see the module doc); `like` keeps a
 /// replayed commit's author and time. No ref moves.
+///
+/// Task and reservation files are written where this version keeps them
+/// (see [`super::shard`]); on a state an older version left in the flat
+/// layout, a `migrate` event moving its files is written first, and the
+/// commit returned (`event.seq` one higher) has it as its parent.
 pub fn commit_event(
+    snapshot: &Snapshot,
+    event: &mut Event,
+    edits: &[TreeEdit],
+    like: Option<Oid>,
+) -> Result<Oid, CommError> {
+    let repo = snapshot.repo();
+    let edits = shard::canonical_edits(edits.iter().cloned());
+    let moves = shard::migration(repo, snapshot.tip())?;
+    if moves.is_empty() {
+        return commit_one(snapshot, event, &edits, like);
+    }
+    let mut migrate = shard::migrate_event(moves.len() / 2);
+    migrate.seq = event.seq;
+    let migrated = commit_one(snapshot, &mut migrate, &moves, None)?;
+    let after = Snapshot::at(repo, Some(migrated))?;
+    event.seq = migrate.seq + 1;
+    commit_one(&after, event, &edits, like)
+}
+
+/// [`commit_event`] on a state in this version's layout.
+fn commit_one(
     snapshot: &Snapshot,
     event: &mut Event,
     edits: &[TreeEdit],

@@ -30,7 +30,7 @@ pub struct Entry {
     pub ready: bool,
     /// Convoy progress (for tasks with children).
     pub progress: Option<Progress>,
-    /// The blob of `tasks/<id>.yaml` the summary was read from.
+    /// The blob of the task's file the summary was read from.
     blob: Oid,
 }
 
@@ -45,24 +45,49 @@ struct Stamp {
 /// which it is (`R` ready, `C` claimed, `-` anything else), so a filtered
 /// load parses only the lines it keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Only {
+pub enum Only<'a> {
     All,
     Ready,
     Claimed,
+    /// The ready tasks of this domain and those of no domain (what it may
+    /// take); the domain field is compared before the line is parsed.
+    ReadyFor(&'a str),
 }
 
-impl Only {
+impl Only<'_> {
     fn keeps(self, flag: char) -> bool {
         match self {
             Only::All => true,
-            Only::Ready => flag == 'R',
+            Only::Ready | Only::ReadyFor(_) => flag == 'R',
             Only::Claimed => flag == 'C',
         }
+    }
+
+    /// Whether a cache line is kept (its flag, and for `ReadyFor` its domain).
+    fn keeps_line(self, line: &str) -> Option<bool> {
+        let flag = line.chars().next()?;
+        if !self.keeps(flag) {
+            return Some(false);
+        }
+        let Only::ReadyFor(domain) = self else {
+            return Some(true);
+        };
+        // flag, progress, blob, id, title, then the domain.
+        let field = line.split('\t').nth(5)?;
+        Some(field.is_empty() || field == escape(domain))
+    }
+
+    fn keeps_entry(self, e: &Entry) -> bool {
+        self.keeps(flag(e))
+            && match self {
+                Only::ReadyFor(d) => e.task.domain.as_deref().is_none_or(|t| t == d),
+                _ => true,
+            }
     }
 }
 
 /// The tasks at the snapshot that `only` selects, with readiness and progress.
-pub fn load(snapshot: &Snapshot, only: Only) -> Result<Vec<Entry>, CommError> {
+pub fn load(snapshot: &Snapshot, only: Only<'_>) -> Result<Vec<Entry>, CommError> {
     let repo = snapshot.repo();
     let stamp = stamp_of(snapshot)?;
     let path = file(snapshot);
@@ -79,7 +104,7 @@ pub fn load(snapshot: &Snapshot, only: Only) -> Result<Vec<Entry>, CommError> {
         .map(|e| (e.task.id.clone(), (e.blob, e.task)))
         .collect();
     let listing = match stamp.tasks {
-        Some(tree) => repo.dir_blobs(tree)?,
+        Some(tree) => crate::comm::shard::files(repo, tree)?,
         None => Vec::new(),
     };
     let mut tasks = BTreeMap::new();
@@ -91,7 +116,7 @@ pub fn load(snapshot: &Snapshot, only: Only) -> Result<Vec<Entry>, CommError> {
         let task = match known.remove(id) {
             Some((old, task)) if old == blob => task,
             _ => {
-                let mut task = Task::from_yaml(&format!("{DIR}/{name}"), &repo.blob(blob)?)?;
+                let mut task = Task::from_yaml(&Task::path_of(id), &repo.blob(blob)?)?;
                 summarize(&mut task);
                 task
             }
@@ -118,7 +143,7 @@ pub fn load(snapshot: &Snapshot, only: Only) -> Result<Vec<Entry>, CommError> {
     let _ = save(&path, stamp, &entries);
     Ok(entries
         .into_iter()
-        .filter(|e| only.keeps(flag(e)))
+        .filter(|e| only.keeps_entry(e))
         .collect())
 }
 
@@ -157,29 +182,34 @@ pub fn record_claim(before: &Snapshot, after: &Snapshot, task: &Task) -> Result<
     let Some(blob) = after.repo().file_id_at(tip, &Task::path_of(&task.id))? else {
         return Ok(());
     };
+    // Find the task's ready line and splice its new one in: the rest of
+    // the file is copied as it is, never split into lines.
     let needle = format!("\t{}\t", escape(&task.id));
-    let mut out = String::with_capacity(text.len() + 64);
-    let mut lines = text.lines();
-    lines.next();
-    let mut found = false;
-    for line in lines {
-        let is_it = !found && line.starts_with("R\t") && id_field_is(line, &needle);
-        if is_it {
-            found = true;
-            let mut entry = parse_entries_line(line).expect("a line that matched parses");
-            entry.task = task.clone();
-            summarize(&mut entry.task);
-            entry.ready = false;
-            entry.blob = blob;
-            push_entry(&mut out, &entry);
-        } else {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    if found {
-        let _ = write_atomic(&path, &(header_line(new_stamp) + &out));
-    }
+    let body = text.find('\n').map_or(text.len(), |i| i + 1);
+    let found = text[body..].match_indices(&needle).find_map(|(at, _)| {
+        let at = body + at;
+        let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+        let line = &text[start..end];
+        (line.starts_with("R\t") && id_field_is(line, &needle)).then_some((start, end))
+    });
+    let Some((start, end)) = found else {
+        return Ok(());
+    };
+    let mut entry = parse_entries_line(&text[start..end]).expect("a line that matched parses");
+    entry.task = task.clone();
+    summarize(&mut entry.task);
+    entry.ready = false;
+    entry.blob = blob;
+    let mut line = String::with_capacity(end - start + 64);
+    push_entry(&mut line, &entry);
+    let header = header_line(new_stamp);
+    let mut out = String::with_capacity(text.len() + 128);
+    out.push_str(&header);
+    out.push_str(&text[body..start]);
+    out.push_str(line.trim_end_matches('\n'));
+    out.push_str(&text[end..]);
+    let _ = write_atomic(&path, &out);
     Ok(())
 }
 
@@ -299,10 +329,10 @@ fn header(text: &str) -> Option<Stamp> {
 }
 
 /// The entries of a cache file that `only` keeps; `None` when any line is damaged.
-fn parse_entries(text: &str, only: Only) -> Option<Vec<Entry>> {
+fn parse_entries(text: &str, only: Only<'_>) -> Option<Vec<Entry>> {
     let mut out = Vec::new();
     for line in text.lines().skip(1) {
-        if only.keeps(line.chars().next()?) {
+        if only.keeps_line(line)? {
             out.push(parse_entries_line(line)?);
         }
     }

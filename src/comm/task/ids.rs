@@ -35,7 +35,11 @@ pub(super) fn id_chars(tasks: usize) -> usize {
 
 /// A random task id not taken at the snapshot.
 pub(super) fn fresh_id(snapshot: &Snapshot) -> Result<String, CommError> {
-    let chars = id_chars(snapshot.list(DIR)?.len());
+    let tasks = match snapshot.tip() {
+        Some(tip) => crate::comm::shard::files_at(snapshot.repo(), tip, DIR)?.len(),
+        None => 0,
+    };
+    let chars = id_chars(tasks);
     for _ in 0..ATTEMPTS {
         let candidate = random_id(PREFIX, chars);
         if get(snapshot, &candidate)?.is_none() {

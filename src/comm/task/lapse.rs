@@ -135,8 +135,7 @@ pub(super) fn replay_lapse(
         lapsed.push((id.to_owned(), why));
         claims.insert(id.to_owned(), held);
     }
-    let dropped: BTreeSet<String> = repo
-        .commit_edits_of(commit)?
+    let dropped: BTreeSet<String> = crate::comm::shard::edits_of(repo, commit)?
         .into_iter()
         .filter_map(|e| match e {
             TreeEdit::Remove { path } => Some(path),

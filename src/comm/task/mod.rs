@@ -1,5 +1,6 @@
 //! Tasks: the shared work graph, one file per task on `comm`
-//! (`tasks/<id>.yaml`, so `git show comm:tasks/T-4k7qm2x9ta.yaml` works).
+//! (`tasks/<2 letters>/<id>.yaml`, so `git show comm:tasks/4k/T-4k7qm2x9ta.yaml`
+//! works; see [`crate::comm::shard`]).
 //!
 //! A task is `open` until a domain claims it, then `claimed` until it is
 //! `done` or `failed`. It is *ready* when it is open, every dependency is
@@ -93,7 +94,7 @@ pub struct Link {
     pub kind: String,
 }
 
-/// One task as stored in `tasks/<id>.yaml`.
+/// One task as stored in `tasks/<shard>/<id>.yaml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Task {
@@ -147,9 +148,10 @@ pub struct Task {
 }
 
 impl Task {
-    /// The file of task `id` on `comm`.
+    /// The file of task `id` on `comm` (older states hold it directly in
+    /// `tasks/`, where [`Snapshot::read`] finds it too).
     pub fn path_of(id: &str) -> String {
-        format!("{DIR}/{id}.yaml")
+        crate::comm::shard::path(DIR, id)
     }
 
     /// The YAML stored on `comm`.
@@ -197,6 +199,12 @@ pub fn board(snapshot: &Snapshot) -> Result<Board, CommError> {
 /// building the whole graph when the cache is current.
 pub fn ready_entries(snapshot: &Snapshot) -> Result<Vec<Entry>, CommError> {
     cache::load(snapshot, cache::Only::Ready)
+}
+
+/// The ready tasks at the snapshot that domain `by` may take by domain
+/// (its own and those of no domain), parsing only their cache lines.
+pub fn ready_entries_for(snapshot: &Snapshot, by: &str) -> Result<Vec<Entry>, CommError> {
+    cache::load(snapshot, cache::Only::ReadyFor(by))
 }
 
 /// The claimed tasks at the snapshot (cheap when the cache is current).

@@ -6,8 +6,7 @@ use git2::Oid;
 
 use super::board::order;
 use super::{
-    get, ready_entries, require, validate_id, Board, Entry, Status, Task, DEFAULT_PRIORITY, KIND,
-    LOWEST_PRIORITY,
+    get, require, validate_id, Board, Entry, Status, Task, DEFAULT_PRIORITY, KIND, LOWEST_PRIORITY,
 };
 use crate::comm::artifact::validate_artifact_name;
 use crate::comm::{append, Appended, Change, CommError, Event, Snapshot, HUMAN};
@@ -199,7 +198,7 @@ pub fn claim(
     let mut base = None;
     let appended = append(repo, |snapshot| {
         base = snapshot.tip();
-        let change = claim_change(snapshot, by, id, skills, now)?;
+        let change = claim_change(snapshot, by, id, skills, now, false)?;
         claimed = Some(change.1);
         Ok(Some(change.0))
     })?;
@@ -236,7 +235,7 @@ pub fn claim_next(
     let appended = append(repo, |snapshot| {
         base = snapshot.tip();
         crate::comm::steer::refuse_if_halted(snapshot, by)?;
-        let ready = ready_entries(snapshot)?;
+        let ready = super::ready_entries_for(snapshot, by)?;
         let best = candidates(&ready, by, skills)
             .into_iter()
             .find(|e| e.progress.is_none())
@@ -247,7 +246,7 @@ pub fn claim_next(
                     "comm-node task list --domain {by} shows what is blocked and on what"
                 ),
             })?;
-        let change = claim_change(snapshot, by, &best, Some(skills), now)?;
+        let change = claim_change(snapshot, by, &best, Some(skills), now, true)?;
         claimed = Some(change.1);
         Ok(Some(change.0))
     })?;
@@ -283,6 +282,7 @@ pub(super) fn claim_change(
     id: &str,
     skills: Option<&[String]>,
     now: i64,
+    known_ready: bool,
 ) -> Result<(Change, Task), CommError> {
     if by == HUMAN {
         return Err(CommError::invalid(
@@ -315,7 +315,13 @@ pub(super) fn claim_change(
             hint: "comm-node task ready lists the tasks this domain can take".into(),
         });
     }
-    let ready = ready_entries(snapshot)?.iter().any(|e| e.task.id == id);
+    // `task next` picked it from the ready tasks of this very snapshot;
+    // otherwise it is `by`'s or no domain's (`may_take`), which is what
+    // `ready_entries_for` parses.
+    let ready = known_ready
+        || super::ready_entries_for(snapshot, by)?
+            .iter()
+            .any(|e| e.task.id == id);
     if !ready {
         let blockers = super::board(snapshot)?.blockers(&task);
         let list: Vec<String> = blockers.iter().map(ToString::to_string).collect();

@@ -46,7 +46,7 @@ pub fn revalidate(
         "claim" => {
             // The claim started when it was made, not when it is replayed.
             let at = written(snapshot, commit, id)?.and_then(|t| t.claimed_at);
-            Some(claim_change(snapshot, by, id, None, at.unwrap_or(time))?.0)
+            Some(claim_change(snapshot, by, id, None, at.unwrap_or(time), false)?.0)
         }
         "done" => Some(finish_change(snapshot, by, id, time, Status::Done, None)?.0),
         "failed" => {
@@ -111,7 +111,7 @@ fn replay_add(
             hint: "add the task again (new ids are long enough not to collide)".into(),
         });
     }
-    let edits = snapshot.repo().commit_edits_of(commit)?;
+    let edits = crate::comm::shard::edits_of(snapshot.repo(), commit)?;
     Ok(Redone::whole(event.clone(), edits))
 }
 
@@ -125,7 +125,7 @@ fn replay_import(
 ) -> Result<Option<Redone>, CommError> {
     let mut board = board(snapshot)?;
     let (mut edits, mut kept) = (Vec::new(), Vec::new());
-    for edit in snapshot.repo().commit_edits_of(commit)? {
+    for edit in crate::comm::shard::edits_of(snapshot.repo(), commit)? {
         let TreeEdit::Put { path, bytes } = &edit else {
             continue;
         };

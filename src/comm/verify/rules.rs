@@ -22,8 +22,8 @@ use super::super::reservation::{self, Reservation, RELEASE_KIND, RESERVE_KIND};
 use super::super::steer::{Halt, HALT_DIR, HALT_KIND, INJECT_KIND, RESUME_KIND};
 use super::super::task::{self, Status, Task};
 use super::super::{
-    artifact, presence, registrations_at, signing, CommError, Event, Registration, Snapshot, HUMAN,
-    SYSTEM_ACTOR,
+    artifact, presence, registrations_at, shard, signing, CommError, Event, Registration, Snapshot,
+    HUMAN, SYSTEM_ACTOR,
 };
 use crate::git::{Repo, TreeEdit};
 use crate::pathglob::PathGlob;
@@ -93,6 +93,25 @@ impl Judge<'_> {
                 }
             }
         }
+        if event.kind == shard::MIGRATE_KIND {
+            if event.from != SYSTEM_ACTOR {
+                return Ok(Some(format!(
+                    "a {} must come from `{SYSTEM_ACTOR}`, not `{}`",
+                    event.kind, event.from
+                )));
+            }
+            if let Some(broken) = shard::migrate_problem(repo, parent, &edits)? {
+                return Ok(Some(broken));
+            }
+            return signing::signature_problem(repo, commit, &event, &before);
+        }
+        if let Some(broken) = shard::layout_problem(repo, parent, &edits)? {
+            return Ok(Some(broken));
+        }
+        // Rules name task and reservation files where this version keeps
+        // them; an older version's event wrote them flat (and its parent
+        // holds them there, which reads of `before` fall back to).
+        let edits = shard::canonical_edits(edits);
         let registered = if parent.is_none() {
             registrations_at(&Snapshot::at(repo, Some(commit))?)?
         } else {
@@ -156,7 +175,7 @@ impl Judge<'_> {
     fn reserve_problem(&self, c: &Case) -> Result<Option<Broken>, CommError> {
         let from = c.event.from.as_str();
         let id = c.event.field("Reservation").unwrap_or_default();
-        let own = format!("reservations/{id}.yaml");
+        let own = Reservation::path_of(id);
         let Some(bytes) = put_bytes(c.edits, &own) else {
             return Ok(Some(format!("it does not write its reservation {own}")));
         };
@@ -374,7 +393,7 @@ fn task_problem(c: &Case) -> Result<Option<Broken>, CommError> {
     let e = c.event;
     let from = e.from.as_str();
     let id = e.field("Task").unwrap_or_default();
-    let own = task::DIR.to_owned() + "/" + id + ".yaml";
+    let own = Task::path_of(id);
     let before = task::get(c.before, id).ok().flatten();
     let after: Option<Task> =
         put_bytes(c.edits, &own).map(|b| serde_yaml::from_slice(b).expect("checked"));
@@ -395,7 +414,7 @@ fn task_problem(c: &Case) -> Result<Option<Broken>, CommError> {
             }
         }
         ("add", Some(_), _) => Some(format!("task {id} already exists")),
-        ("import", _, _) => only(c, |p| is_file_in(p, task::DIR)),
+        ("import", _, _) => only(c, |p| shard::is_in(p, task::DIR)),
         ("dep", Some(b), Some(a)) => same_but(&b, a, |t| {
             t.deps.clone_from(&b.deps);
         })
@@ -571,7 +590,7 @@ fn decision_problem(c: &Case) -> Result<Option<Broken>, CommError> {
     for edit in c.edits {
         let p = edit_path(edit);
         let ok = match edit {
-            TreeEdit::Remove { .. } => is_file_in(p, "queue") || is_file_in(p, "reservations"),
+            TreeEdit::Remove { .. } => is_file_in(p, "queue") || shard::is_in(p, "reservations"),
             TreeEdit::Put { .. } if p.starts_with("artifacts/queue/") => true,
             // The main the queue last landed (see `queue::untested`).
             TreeEdit::Put { .. } if p == untested::STATE => c.event.kind == LANDED_KIND,
@@ -649,6 +668,17 @@ fn state_file_problem(path: &str, bytes: &[u8]) -> Option<Broken> {
     if dir == "artifacts" {
         return None;
     }
+    // A task or reservation file, in its shard or (older versions) flat.
+    let canonical = shard::canonical(path);
+    let name = match shard::entity(path) {
+        Some((_, id)) if canonical == path || shard::is_flat(path) => {
+            return entity_file_problem(path, dir, id, bytes)
+        }
+        Some((_, id)) => {
+            return Some(format!("{path} is not where {id} is kept ({canonical})"));
+        }
+        None => name,
+    };
     if dir == signing::DIR && name.ends_with(".pub") && !name.contains('/') {
         return signing::key_file_problem(path, bytes);
     }
@@ -660,8 +690,6 @@ fn state_file_problem(path: &str, bytes: &[u8]) -> Option<Broken> {
     let owner = |found: &str| (found != stem).then(|| format!("{path} holds `{found}`"));
     let parsed: Result<Option<Broken>, serde_yaml::Error> = match dir {
         "domains" => serde_yaml::from_slice::<Registration>(bytes).map(|r| owner(&r.domain)),
-        "tasks" => serde_yaml::from_slice::<Task>(bytes).map(|t| owner(&t.id)),
-        "reservations" => serde_yaml::from_slice::<Reservation>(bytes).map(|r| owner(&r.id)),
         "queue" => serde_yaml::from_slice::<Entry>(bytes).map(|e| owner(&e.domain)),
         "agents" => serde_yaml::from_slice::<presence::Presence>(bytes).map(|_| None),
         "usage" => serde_yaml::from_slice::<Usage>(bytes).map(|u| owner(&u.domain)),
@@ -683,6 +711,18 @@ fn state_file_problem(path: &str, bytes: &[u8]) -> Option<Broken> {
     };
     match parsed {
         Ok(problem) => problem,
+        Err(e) => Some(format!("state file {path} does not parse: {e}")),
+    }
+}
+
+/// Why a task or reservation file does not hold entity `id`, if it does not.
+fn entity_file_problem(path: &str, dir: &str, id: &str, bytes: &[u8]) -> Option<Broken> {
+    let found = match dir {
+        task::DIR => serde_yaml::from_slice::<Task>(bytes).map(|t| t.id),
+        _ => serde_yaml::from_slice::<Reservation>(bytes).map(|r| r.id),
+    };
+    match found {
+        Ok(found) => (found != id).then(|| format!("{path} holds `{found}`")),
         Err(e) => Some(format!("state file {path} does not parse: {e}")),
     }
 }
