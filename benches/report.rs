@@ -12,7 +12,6 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 mod common;
@@ -21,7 +20,7 @@ use comm_node::comm::task::{Status, Task};
 use comm_node::comm::Event;
 use comm_node::runtime::stream::Tokens;
 use comm_node::runtime::usage::{CostSource, Turn};
-use common::{report, Hermetic, BIN};
+use common::{fast_import, initialised, report, Hermetic};
 
 const DOMAINS: usize = 8;
 /// Days the generated history spans, ending now.
@@ -156,41 +155,13 @@ fn turn_fields(domain: &str, task: &str, i: u64) -> (String, Vec<(String, String
 /// A repository whose comm holds about `events` events after the kickoff
 /// and the task files they leave; returns the number of tasks.
 fn setup(env: &Hermetic, root: &Path, events: u64) -> u64 {
-    std::fs::create_dir_all(root).unwrap();
-    env.git(root, &["init", "-q", "-b", "main"]);
-    std::fs::write(root.join("comm.yaml"), config()).unwrap();
-    env.git(root, &["add", "comm.yaml"]);
-    env.git(root, &["commit", "-qm", "bench repo"]);
-    let out = env.cmd(BIN, root).arg("init").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let kickoff = env.git(root, &["rev-parse", "comm"]);
-    let seq0: u64 = env
-        .git(
-            root,
-            &[
-                "log",
-                "-1",
-                "--format=%(trailers:key=Comm-Seq,valueonly)",
-                "comm",
-            ],
-        )
-        .parse()
-        .unwrap();
-    let mut child = env
-        .cmd("git", root)
-        .args(["fast-import", "--quiet", "--force"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let kickoff = initialised(env, root, &config());
+    let mut child = fast_import(env, root);
     let mut w = Writer {
         out: std::io::BufWriter::new(child.stdin.take().unwrap()),
-        seq: seq0,
+        seq: kickoff.seq,
         count: 0,
-        first: Some(kickoff),
+        first: Some(kickoff.commit),
     };
     // About 11 events per task: spread the tasks evenly over the days.
     let end = std::time::SystemTime::now()

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
@@ -20,7 +20,7 @@ mod common;
 use comm_node::comm::Event;
 use comm_node::runtime::stream::Tokens;
 use comm_node::runtime::usage::{CostSource, Turn, Usage, TURN_KIND};
-use common::{report, Hermetic, BIN};
+use common::{fast_import, initialised, report, Hermetic, BIN};
 
 /// The pinned ccusage release compared against (20.0.26 is newer on npm,
 /// but its native linux-x64 package stops at 20.0.24).
@@ -165,37 +165,8 @@ fn turn(i: u64) -> Turn {
 /// packed) and, at the tip, the `usage/<domain>.yaml` totals those turns
 /// produce (`Usage::plus`, what `record_turn` writes).
 fn setup(env: &Hermetic, root: &Path, events: u64) -> BTreeMap<String, Usage> {
-    std::fs::create_dir_all(root).unwrap();
-    env.git(root, &["init", "-q", "-b", "main"]);
-    std::fs::write(root.join("comm.yaml"), config()).unwrap();
-    env.git(root, &["add", "comm.yaml"]);
-    env.git(root, &["commit", "-qm", "bench repo"]);
-    let out = env.cmd(BIN, root).arg("init").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let kickoff = env.git(root, &["rev-parse", "comm"]);
-    let seq0: u64 = env
-        .git(
-            root,
-            &[
-                "log",
-                "-1",
-                "--format=%(trailers:key=Comm-Seq,valueonly)",
-                "comm",
-            ],
-        )
-        .parse()
-        .unwrap();
-
-    let mut child = env
-        .cmd("git", root)
-        .args(["fast-import", "--quiet", "--force"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let kickoff = initialised(env, root, &config());
+    let mut child = fast_import(env, root);
     let mut stdin = std::io::BufWriter::new(child.stdin.take().unwrap());
     let mut totals: BTreeMap<String, Usage> = BTreeMap::new();
     for i in 0..events {
@@ -211,7 +182,7 @@ fn setup(env: &Hermetic, root: &Path, events: u64) -> BTreeMap<String, Usage> {
             ),
         );
         usage.last_turn = Some(event.subject.clone());
-        event.seq = seq0 + 1 + i;
+        event.seq = kickoff.seq + 1 + i;
         event.fields = turn.fields();
         let msg = event.to_message();
         writeln!(stdin, "commit refs/heads/comm").unwrap();
@@ -223,7 +194,7 @@ fn setup(env: &Hermetic, root: &Path, events: u64) -> BTreeMap<String, Usage> {
         .unwrap();
         writeln!(stdin, "data {}\n{msg}", msg.len()).unwrap();
         if i == 0 {
-            writeln!(stdin, "from {kickoff}").unwrap();
+            writeln!(stdin, "from {}", kickoff.commit).unwrap();
         }
         if i + 1 == events {
             for (domain, usage) in &totals {

@@ -15,7 +15,7 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use comm_node::cockpit::{panels, App, Focus, Model};
@@ -24,7 +24,7 @@ use ratatui::Terminal;
 
 mod common;
 
-use common::{report, Hermetic, BIN};
+use common::{fast_import, initialised, report, Hermetic, BIN};
 
 const DOMAINS: usize = 16;
 
@@ -196,46 +196,16 @@ fn live(env: &Hermetic, root: &Path, iterations: usize) {
 }
 
 fn setup(env: &Hermetic, root: &Path, scratch: &Path, events: u64, tasks: usize, unread: bool) {
-    std::fs::create_dir_all(root).unwrap();
-    env.git(root, &["init", "-q", "-b", "main"]);
     let mut config = String::from("project: bench\nbudget:\n  per_domain: { usd: 10 }\ndomains:\n");
     for d in 0..DOMAINS {
         config.push_str(&format!("  d{d:02}: {{scope: [\"d{d:02}/**\"]}}\n"));
     }
-    std::fs::write(root.join("comm.yaml"), config).unwrap();
-    env.git(root, &["add", "-A"]);
-    env.git(root, &["commit", "-qm", "bench"]);
-    let out = env.cmd(BIN, root).arg("init").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let kickoff = env.git(root, &["rev-parse", "comm"]);
-    let seq0: u64 = env
-        .git(
-            root,
-            &[
-                "log",
-                "-1",
-                "--format=%(trailers:key=Comm-Seq,valueonly)",
-                "comm",
-            ],
-        )
-        .trim()
-        .parse()
-        .unwrap_or(1);
-
-    let mut child = env
-        .cmd("git", root)
-        .args(["fast-import", "--quiet", "--force"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let kickoff = initialised(env, root, &config);
+    let mut child = fast_import(env, root);
     let mut stdin = std::io::BufWriter::new(child.stdin.take().unwrap());
     let start = comm_node::clock::now() - events as i64;
     for i in 0..events {
-        let seq = seq0 + i + 1;
+        let seq = kickoff.seq + i + 1;
         let from = format!("d{:02}", i % DOMAINS as u64);
         let to = format!("d{:02}", (i + 3) % DOMAINS as u64);
         let id = format!("bench-{i:08}");
@@ -251,7 +221,7 @@ fn setup(env: &Hermetic, root: &Path, scratch: &Path, events: u64, tasks: usize,
         .unwrap();
         writeln!(stdin, "data {}\n{msg}", msg.len()).unwrap();
         if i == 0 {
-            writeln!(stdin, "from {kickoff}").unwrap();
+            writeln!(stdin, "from {}", kickoff.commit).unwrap();
         }
         if i + 1 == events && !unread {
             // Every reader has read everything so far (agents ack what

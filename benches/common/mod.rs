@@ -1,5 +1,6 @@
 //! What the bench binaries share: a hermetic environment for running git
-//! and comm-node, and percentile reports.
+//! and comm-node, an initialised repository whose comm history is then
+//! written with `git fast-import`, and percentile reports.
 
 #![allow(dead_code)] // each bench uses a different part
 
@@ -96,4 +97,45 @@ pub fn children_cpu() -> Duration {
         .collect();
     let ticks = fields.get(13).copied().unwrap_or(0) + fields.get(14).copied().unwrap_or(0);
     Duration::from_millis(ticks * 10)
+}
+
+/// Where a history written with `git fast-import` continues: the comm tip
+/// after `comm-node init` and its `Comm-Seq`.
+pub struct Kickoff {
+    pub commit: String,
+    pub seq: u64,
+}
+
+/// A repository at `root` whose `main` holds `config` as comm.yaml, after
+/// `comm-node init`.
+pub fn initialised(env: &Hermetic, root: &Path, config: &str) -> Kickoff {
+    std::fs::create_dir_all(root).unwrap();
+    env.git(root, &["init", "-q", "-b", "main"]);
+    std::fs::write(root.join("comm.yaml"), config).unwrap();
+    env.git(root, &["add", "comm.yaml"]);
+    env.git(root, &["commit", "-qm", "bench repo"]);
+    let out = env.cmd(BIN, root).arg("init").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trailer = "--format=%(trailers:key=Comm-Seq,valueonly)";
+    Kickoff {
+        commit: env.git(root, &["rev-parse", "comm"]),
+        seq: env
+            .git(root, &["log", "-1", trailer, "comm"])
+            .trim()
+            .parse()
+            .unwrap(),
+    }
+}
+
+/// `git fast-import --quiet --force` in `root`, reading commits on its stdin.
+pub fn fast_import(env: &Hermetic, root: &Path) -> std::process::Child {
+    env.cmd("git", root)
+        .args(["fast-import", "--quiet", "--force"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
 }
