@@ -15,7 +15,7 @@ use git2::Oid;
 
 use super::decision::{record_chain, Decision};
 use super::land::{follow_checkouts, move_branch};
-use super::run::RunReport;
+use super::report::RunReport;
 use super::workspace::Workspace;
 use super::{Entry, QueueError};
 use crate::comm::{self, CommError, COMM_REF};
