@@ -7,12 +7,11 @@
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{report, Hermetic, BIN};
+use common::{fast_import, initialised, report, Hermetic, BIN};
 
 const CONFIG: &str = "project: bench
 domains:
@@ -85,29 +84,12 @@ fn main() {
 /// A repository with `events` message events on comm (written with git
 /// fast-import and packed, like a long-lived repository after `git gc`).
 fn setup(env: &Hermetic, root: &Path, events: u64) {
-    std::fs::create_dir_all(root).unwrap();
-    env.git(root, &["init", "-q", "-b", "main"]);
-    std::fs::write(root.join("comm.yaml"), CONFIG).unwrap();
-    env.git(root, &["add", "comm.yaml"]);
-    env.git(root, &["commit", "-qm", "bench repo"]);
-    let out = env.cmd(BIN, root).arg("init").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let kickoff = env.git(root, &["rev-parse", "comm"]);
-
-    let mut child = env
-        .cmd("git", root)
-        .args(["fast-import", "--quiet", "--force"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let kickoff = initialised(env, root, CONFIG);
+    let mut child = fast_import(env, root);
     let mut stdin = std::io::BufWriter::new(child.stdin.take().unwrap());
     let domains = ["api", "web", "shared", "pricing", "engine"];
     for i in 0..events {
-        let seq = i + 2;
+        let seq = kickoff.seq + i + 1;
         let from = domains[(i % 5) as usize];
         let to = domains[((i + 2) % 5) as usize];
         let to = if to == "web" { "pricing" } else { to };
@@ -124,7 +106,7 @@ fn setup(env: &Hermetic, root: &Path, events: u64) {
         .unwrap();
         writeln!(stdin, "data {}\n{msg}", msg.len()).unwrap();
         if i == 0 {
-            writeln!(stdin, "from {kickoff}").unwrap();
+            writeln!(stdin, "from {}", kickoff.commit).unwrap();
         }
         if i + 1 == events {
             // web has read everything so far: its cursor sits at the tip.

@@ -106,59 +106,6 @@ fn setup(env: &Hermetic, root: &Path, scratch: &Path, tasks: usize) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let per_domain = tasks / DOMAINS.len();
-    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut rand = move |n: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % n as u64) as usize
-    };
-    for (d, domain) in DOMAINS.iter().enumerate() {
-        let mut jsonl = String::new();
-        for i in 0..per_domain {
-            let n = d * per_domain + i;
-            let status = if rand(3) == 0 { "closed" } else { "open" };
-            let mut deps = Vec::new();
-            for _ in 0..rand(4) {
-                if n > 0 {
-                    let target = rand(n);
-                    deps.push(format!(
-                        "{{\"issue_id\":\"bd-{n}\",\"depends_on_id\":\"bd-{target}\",\"type\":\"blocks\"}}"
-                    ));
-                }
-            }
-            if i % 50 != 0 && rand(5) == 0 {
-                let parent = d * per_domain + i / 50 * 50;
-                deps.push(format!(
-                    "{{\"issue_id\":\"bd-{n}\",\"depends_on_id\":\"bd-{parent}\",\"type\":\"parent-child\"}}"
-                ));
-            }
-            jsonl.push_str(&format!(
-                "{{\"_type\":\"issue\",\"id\":\"bd-{n}\",\"title\":\"{domain} work item {i}: implement the next piece\",\"status\":\"{status}\",\"priority\":{},\"issue_type\":\"task\",\"created_at\":\"2026-01-01T00:00:00Z\",\"updated_at\":\"2026-01-01T00:00:00Z\",\"dependencies\":[{}]}}\n",
-                rand(5),
-                deps.join(",")
-            ));
-        }
-        let file = scratch.join(format!("{domain}.jsonl"));
-        std::fs::write(&file, jsonl).unwrap();
-        let (_, out) = env.time(
-            root,
-            &[
-                "--as",
-                "human",
-                "task",
-                "import",
-                "--beads",
-                file.to_str().unwrap(),
-                "--domain",
-                domain,
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let domains: Vec<String> = DOMAINS.iter().map(|d| d.to_string()).collect();
+    common::import_beads_board(env, root, scratch, &domains, tasks);
 }

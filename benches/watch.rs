@@ -245,58 +245,8 @@ fn setup(env: &Hermetic, root: &Path, scratch: &Path, events: u64, tasks: usize,
     assert!(child.wait().unwrap().success());
     env.git(root, &["repack", "-adq"]);
 
-    // Tasks: beads JSONL per domain, a third done, 0-3 dependencies on
-    // earlier tasks, convoys of 50.
-    let per_domain = tasks / DOMAINS;
-    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut rand = move |n: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % n as u64) as usize
-    };
-    for d in 0..DOMAINS {
-        let domain = format!("d{d:02}");
-        let mut jsonl = String::new();
-        for i in 0..per_domain {
-            let n = d * per_domain + i;
-            let status = if rand(3) == 0 { "closed" } else { "open" };
-            let mut deps = Vec::new();
-            for _ in 0..rand(4) {
-                if n > 0 {
-                    deps.push(format!(
-                        "{{\"issue_id\":\"bd-{n}\",\"depends_on_id\":\"bd-{}\",\"type\":\"blocks\"}}",
-                        rand(n)
-                    ));
-                }
-            }
-            if i % 50 != 0 && rand(5) == 0 {
-                let parent = d * per_domain + i / 50 * 50;
-                deps.push(format!(
-                    "{{\"issue_id\":\"bd-{n}\",\"depends_on_id\":\"bd-{parent}\",\"type\":\"parent-child\"}}"
-                ));
-            }
-            jsonl.push_str(&format!(
-                "{{\"_type\":\"issue\",\"id\":\"bd-{n}\",\"title\":\"{domain} work item {i}\",\"status\":\"{status}\",\"priority\":{},\"issue_type\":\"task\",\"created_at\":\"2026-01-01T00:00:00Z\",\"updated_at\":\"2026-01-01T00:00:00Z\",\"dependencies\":[{}]}}\n",
-                rand(5),
-                deps.join(",")
-            ));
-        }
-        let file = scratch.join(format!("{domain}.jsonl"));
-        std::fs::write(&file, jsonl).unwrap();
-        let out = env
-            .cmd(BIN, root)
-            .args(["--as", "human", "task", "import", "--beads"])
-            .arg(&file)
-            .args(["--domain", &domain])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let domains: Vec<String> = (0..DOMAINS).map(|d| format!("d{d:02}")).collect();
+    common::import_beads_board(env, root, scratch, &domains, tasks);
 }
 
 /// Where a model's time goes (`-- --parts true`).

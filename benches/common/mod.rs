@@ -139,3 +139,64 @@ pub fn fast_import(env: &Hermetic, root: &Path) -> std::process::Child {
         .spawn()
         .unwrap()
 }
+
+/// Imports `tasks` tasks spread evenly over `domains` as beads JSONL
+/// (files under `scratch`): a third closed, 0-3 `blocks` dependencies on
+/// earlier tasks, convoys of 50 (`parent-child`); the same board every run.
+pub fn import_beads_board(
+    env: &Hermetic,
+    root: &Path,
+    scratch: &Path,
+    domains: &[String],
+    tasks: usize,
+) {
+    let per_domain = tasks / domains.len();
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut rand = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for (d, domain) in domains.iter().enumerate() {
+        let mut jsonl = String::new();
+        for i in 0..per_domain {
+            let n = d * per_domain + i;
+            let status = if rand(3) == 0 { "closed" } else { "open" };
+            let mut deps = Vec::new();
+            for _ in 0..rand(4) {
+                if n > 0 {
+                    let target = rand(n);
+                    deps.push(format!(
+                        "{{\"issue_id\":\"bd-{n}\",\"depends_on_id\":\"bd-{target}\",\"type\":\"blocks\"}}"
+                    ));
+                }
+            }
+            if i % 50 != 0 && rand(5) == 0 {
+                let parent = d * per_domain + i / 50 * 50;
+                deps.push(format!(
+                    "{{\"issue_id\":\"bd-{n}\",\"depends_on_id\":\"bd-{parent}\",\"type\":\"parent-child\"}}"
+                ));
+            }
+            jsonl.push_str(&format!(
+                "{{\"_type\":\"issue\",\"id\":\"bd-{n}\",\"title\":\"{domain} work item {i}: implement the next piece\",\"status\":\"{status}\",\"priority\":{},\"issue_type\":\"task\",\"created_at\":\"2026-01-01T00:00:00Z\",\"updated_at\":\"2026-01-01T00:00:00Z\",\"dependencies\":[{}]}}\n",
+                rand(5),
+                deps.join(",")
+            ));
+        }
+        let file = scratch.join(format!("{domain}.jsonl"));
+        std::fs::write(&file, jsonl).unwrap();
+        let out = env
+            .cmd(BIN, root)
+            .args(["--as", "human", "task", "import", "--beads"])
+            .arg(&file)
+            .args(["--domain", domain])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
