@@ -397,3 +397,33 @@ if [ $print = no ]; then sleep 2; exit 0; fi
 echo '{"type":"system","subtype":"init","session_id":"'"$sess"'","model":"fake"}'
 echo '{"type":"result","subtype":"success","is_error":false,"num_turns":1,"total_cost_usd":0.5,"usage":{"input_tokens":1,"output_tokens":1}}'
 "#;
+
+/// The app whose web agent is `sh -c SCRIPT` (`cli: command`) with the
+/// agent `settings` (whole `    key: value` lines), and a task for web.
+pub fn web_agent(env: &Env, settings: &str, script: &str) -> PathBuf {
+    let root = app(
+        env,
+        &format!(
+            "agents:\n  web:\n    cli: command\n{settings}    command: [sh, -c, \"{script}\"]\n"
+        ),
+    );
+    add_task(env, &root, "web", "build the web", &[]);
+    root
+}
+
+/// Starts `up web` in the background and waits (up to 20 s) until its
+/// agent has written two pids to `pids`.
+#[track_caller]
+pub fn up_web_started(env: &Env, root: &Path, pids: &Path) -> std::process::Child {
+    let first = up_command(env, root, None, &["web"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !pids.exists() || super::read(pids).split_whitespace().count() < 2 {
+        assert!(Instant::now() < deadline, "the agent never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    first
+}
