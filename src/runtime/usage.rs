@@ -175,6 +175,18 @@ impl Usage {
         }
     }
 
+    /// Sets the domain's own totals (the breakdowns stay as they are).
+    pub fn set_totals(&mut self, t: &Totals) {
+        self.turns = t.turns;
+        self.input_tokens = t.input_tokens;
+        self.output_tokens = t.output_tokens;
+        self.cache_read_tokens = t.cache_read_tokens;
+        self.cache_write_tokens = t.cache_write_tokens;
+        self.cost_usd = t.cost_usd;
+        self.priced_cost_usd = t.priced_cost_usd;
+        self.transcript_turns = t.transcript_turns;
+    }
+
     /// These totals plus one turn, in every breakdown it belongs to (its
     /// subject is set by the writer, which numbers the turn from the new
     /// total).
@@ -183,14 +195,7 @@ impl Usage {
         let mut total = self.totals();
         total.add(turn);
         after.domain = turn.domain.clone();
-        after.turns = total.turns;
-        after.input_tokens = total.input_tokens;
-        after.output_tokens = total.output_tokens;
-        after.cache_read_tokens = total.cache_read_tokens;
-        after.cache_write_tokens = total.cache_write_tokens;
-        after.cost_usd = total.cost_usd;
-        after.priced_cost_usd = total.priced_cost_usd;
-        after.transcript_turns = total.transcript_turns;
+        after.set_totals(&total);
         after.duration_ms += turn.duration_ms;
         after.last_turn = None;
         if let Some(task) = &turn.task {

@@ -139,15 +139,7 @@ fn parse_block(domain: &str, block: &str, kind: Option<char>) -> Usage {
         let mut chars = line.chars();
         let k = chars.next();
         if k == Some('T') {
-            let t = parse_fields(&line[2..]);
-            usage.turns = t.turns;
-            usage.input_tokens = t.input_tokens;
-            usage.output_tokens = t.output_tokens;
-            usage.cache_read_tokens = t.cache_read_tokens;
-            usage.cache_write_tokens = t.cache_write_tokens;
-            usage.cost_usd = t.cost_usd;
-            usage.priced_cost_usd = t.priced_cost_usd;
-            usage.transcript_turns = t.transcript_turns;
+            usage.set_totals(&parse_fields(&line[2..]));
             continue;
         }
         if k.is_none() || k != kind {
