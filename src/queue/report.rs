@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::decision::{self, Decision, Verdict};
 use super::held;
 use super::land::CheckoutNote;
+use super::runner::Timing;
 use super::Untested;
 
 /// What a run did.
@@ -52,6 +53,8 @@ pub struct TestRun {
     /// The whole output of its commands (`.git/comm-node/queue/logs/`).
     pub log: PathBuf,
     pub seconds: u64,
+    /// Each command that ran, setup first, with its duration.
+    pub commands: Vec<Timing>,
 }
 
 /// A decision as shown to users and scripts.
