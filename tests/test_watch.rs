@@ -12,6 +12,7 @@ use comm_node::cockpit::keys::{Action, Asking, Focus, Key, Mode};
 use comm_node::cockpit::{panels, App, Model};
 use comm_node::git::Repo;
 use comm_node::project;
+use common::queue::{commit, project, spawn_run_with, submit, Hold, CONFIG, HOLDING_TEST, TEST};
 use common::{Env, API_WEB};
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
@@ -320,9 +321,6 @@ fn a_domain_past_its_budget_shows_over_budget_with_its_burn() {
 
 #[test]
 fn the_queue_panel_shows_the_running_step_and_for_how_long() {
-    use common::queue::{
-        commit, project, spawn_run_with, submit, Hold, CONFIG, HOLDING_TEST, TEST,
-    };
     let env = Env::new();
     let root = project(&env, &CONFIG.replace(TEST, HOLDING_TEST));
     commit(&env, "api", &[("api/a.txt", "a\n")], "api: a");

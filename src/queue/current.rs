@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::runner::Phase;
 use super::workspace;
 use crate::git::Repo;
 
@@ -31,10 +32,8 @@ pub enum Stage<'a> {
     Merge(&'a str),
     /// The scratch worktree checked out at the commit to test.
     Checkout,
-    /// A setup command in the scratch worktree.
-    Setup(&'a str),
-    /// A test command in the scratch worktree.
-    Test(&'a str),
+    /// A setup or test command in the scratch worktree.
+    Command(Phase, &'a str),
     /// The compare-and-swap of `main` and the checkouts that follow it.
     Land,
     /// With `--push`: the atomic push of `main` and `comm`.
@@ -50,8 +49,7 @@ impl fmt::Display for Stage<'_> {
             Stage::Check(domain) => write!(f, "check {domain}"),
             Stage::Merge(domain) => write!(f, "merge {domain}"),
             Stage::Checkout => f.write_str("checkout"),
-            Stage::Setup(command) => write!(f, "setup {command}"),
-            Stage::Test(command) => write!(f, "test {command}"),
+            Stage::Command(phase, command) => write!(f, "{} {command}", phase.name()),
             Stage::Land => f.write_str("land"),
             Stage::Push => f.write_str("push"),
             Stage::Record => f.write_str("record"),
@@ -136,7 +134,7 @@ mod tests {
         let steps = StepFile::new(path.clone());
         assert!(!path.exists(), "a killed run's step is not taken over");
         steps.enter(&Stage::Merge("api"));
-        steps.enter(&Stage::Test("cargo test"));
+        steps.enter(&Stage::Command(Phase::Test, "cargo test"));
         let read: CurrentStep =
             serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(read.step, "test cargo test");

@@ -50,6 +50,16 @@ pub enum Phase {
     Test,
 }
 
+impl Phase {
+    /// `setup` or `test`, as comm.yaml names them.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Setup => "setup",
+            Phase::Test => "test",
+        }
+    }
+}
+
 /// How long one command ran (failed or not).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Timing {
@@ -120,10 +130,7 @@ pub fn run_phase(
     for command in commands {
         writeln!(file, "$ {command}")?;
         if let Some(steps) = place.steps {
-            steps.enter(&match phase {
-                Phase::Setup => Stage::Setup(command),
-                Phase::Test => Stage::Test(command),
-            });
+            steps.enter(&Stage::Command(phase, command));
         }
         observe(&Step::Command { command });
         let started = std::time::Instant::now();

@@ -11,7 +11,6 @@ use std::fmt::Write;
 use super::history::{History, QueueEntry};
 use super::svg::{clip, empty, esc};
 use crate::clock;
-use crate::queue::runner::Phase;
 
 /// Entries drawn in the durations chart at most (the latest).
 pub const MAX_ENTRIES: usize = 200;
@@ -154,13 +153,7 @@ fn what(q: &QueueEntry, millis: u64, measure: Measure) -> String {
             let each: Vec<String> = q
                 .timings
                 .iter()
-                .map(|t| {
-                    let phase = match t.phase {
-                        Phase::Setup => "setup",
-                        Phase::Test => "test",
-                    };
-                    format!("{phase} `{}` {}", t.command, took(t.millis))
-                })
+                .map(|t| format!("{} `{}` {}", t.phase.name(), t.command, took(t.millis)))
                 .collect();
             format!("tests took {} ({})", took(millis), each.join(", "))
         }
@@ -234,7 +227,7 @@ fn durations(queue: &[QueueEntry]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queue::runner::Timing;
+    use crate::queue::runner::{Phase, Timing};
 
     #[test]
     fn a_decision_without_durations_falls_back_to_submit_to_decision() {
