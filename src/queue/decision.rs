@@ -73,6 +73,16 @@ pub enum Verdict {
 }
 
 impl Decision {
+    /// A decision no test run made (a refusal, a landing recovered after
+    /// a crash).
+    pub fn untested(entry: Entry, verdict: Verdict) -> Decision {
+        Decision {
+            entry,
+            verdict,
+            timings: Vec::new(),
+        }
+    }
+
     /// A short reason code for `Comm-Reason` and `--json`.
     pub fn reason(&self) -> Option<&'static str> {
         match &self.verdict {

@@ -1,5 +1,5 @@
 //! What a queue run reports: its decisions as users and scripts see them,
-//! its test runs and what it found on the way. [`super::run`] fills it in;
+//! its test runs and what it found on the way. [`mod@super::run`] fills it in;
 //! [`super::push`] adds its retries, so both depend on this module and not
 //! on each other.
 

@@ -145,12 +145,7 @@ fn step(ctx: &Ctx, report: &mut RunReport) -> Result<bool, QueueError> {
                 from: None,
                 merge: None,
             };
-            let decision = Decision {
-                entry: e,
-                verdict,
-                timings: Vec::new(),
-            };
-            recovered.push((decision, None));
+            recovered.push((Decision::untested(e, verdict), None));
         } else {
             candidates.push(e);
         }
@@ -186,18 +181,7 @@ fn process(
     let mut decisions: Decided = stack
         .refused
         .into_iter()
-        .map(|(entry, refusal)| {
-            let verdict = Verdict::Refused(refusal);
-            let timings = Vec::new();
-            (
-                Decision {
-                    entry,
-                    verdict,
-                    timings,
-                },
-                None,
-            )
-        })
+        .map(|(entry, refusal)| (Decision::untested(entry, Verdict::Refused(refusal)), None))
         .collect();
     let layers = stack.layers;
     let n = layers.len();
