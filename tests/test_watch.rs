@@ -12,6 +12,7 @@ use comm_node::cockpit::keys::{Action, Asking, Focus, Key, Mode};
 use comm_node::cockpit::{panels, App, Model};
 use comm_node::git::Repo;
 use comm_node::project;
+use common::queue::{commit, project, spawn_run_with, submit, Hold, CONFIG, HOLDING_TEST, TEST};
 use common::{Env, API_WEB};
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
@@ -316,6 +317,29 @@ fn a_domain_past_its_budget_shows_over_budget_with_its_burn() {
         screen(&m, &focused(Focus::Feed), 80, 24)
     );
     insta::assert_snapshot!("over_budget_200x50", screen(&m, &app(), 200, 50));
+}
+
+#[test]
+fn the_queue_panel_shows_the_running_step_and_for_how_long() {
+    let env = Env::new();
+    let root = project(&env, &CONFIG.replace(TEST, HOLDING_TEST));
+    commit(&env, "api", &[("api/a.txt", "a\n")], "api: a");
+    submit(&env, "api");
+    let hold = Hold::new(&env);
+    // The run's clock is fixed, so the step's start is too.
+    let started = 1_767_225_600;
+    let mut vars = hold.vars().to_vec();
+    let now = started.to_string();
+    vars.push(("COMM_NODE_NOW", &now));
+    let mut run = spawn_run_with(&env, &root, &[], &vars);
+    hold.wait_started();
+    let m = model_at(&root, started + 150);
+    insta::assert_snapshot!(
+        "queue_step_80x24",
+        screen(&m, &focused(Focus::Queue), 80, 24)
+    );
+    drop(hold);
+    assert!(run.wait().unwrap().success());
 }
 
 #[test]

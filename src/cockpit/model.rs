@@ -194,8 +194,8 @@ pub struct QueueView {
     /// Domain, short head, task.
     pub entries: Vec<(String, String, Option<String>)>,
     pub running: bool,
-    /// The newest `queue run` test log (the run's current step).
-    pub step: Option<String>,
+    /// The step the run in progress is at, and since when.
+    pub step: Option<crate::queue::CurrentStep>,
     /// The last landings and rejections, newest first.
     pub decisions: Vec<FeedItem>,
 }
@@ -542,10 +542,8 @@ fn queue(repo: &Repo, snapshot: &Snapshot, feed: &[FeedItem]) -> Result<QueueVie
         .into_iter()
         .map(|e| (e.domain.clone(), e.short().to_owned(), e.task.clone()))
         .collect();
-    let running = crate::queue::is_running(repo);
-    let step = running
-        .then(|| newest_log(&repo.state_path("queue").join("logs")))
-        .flatten();
+    let step = crate::queue::current::current(repo);
+    let running = step.is_some() || crate::queue::is_running(repo);
     let decisions = feed
         .iter()
         .filter(|f| f.kind == crate::queue::LANDED_KIND || f.kind == crate::queue::REJECTED_KIND)
@@ -558,14 +556,4 @@ fn queue(repo: &Repo, snapshot: &Snapshot, feed: &[FeedItem]) -> Result<QueueVie
         step,
         decisions,
     })
-}
-
-fn newest_log(dir: &std::path::Path) -> Option<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".log"))
-        .collect();
-    names.sort();
-    names.pop()
 }

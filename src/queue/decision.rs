@@ -8,11 +8,16 @@
 //! A landing is addressed to the owning domain and to every other
 //! registered domain (for them it is the "main moved" notice); a rejection
 //! only to the owner. A test failure's log tail is stored as the artifact
-//! `artifacts/queue/<entry-id>.log` by the same commit.
+//! `artifacts/queue/<entry-id>.log` by the same commit. A decision a test
+//! run made carries the duration of each of its commands, one field per
+//! command in the order they ran (`Comm-Setup-Time: 5120ms npm ci`,
+//! `Comm-Test-Time: 81234ms npm test`); readers that predate them ignore
+//! them, as they ignore every field they do not know.
 
 use git2::Oid;
 
 use super::entry::{fate, Fate};
+use super::runner::{Phase, Timing};
 use super::stack::Refusal;
 use super::untested;
 use super::{Entry, Failure};
@@ -30,12 +35,19 @@ pub const REJECTED_KIND: &str = "rejected";
 pub const QUEUE_ACTOR: &str = crate::comm::SYSTEM_ACTOR;
 /// Lines of the test log quoted in a rejection's body (the artifact has more).
 const BODY_TAIL_LINES: usize = 20;
+/// The field of a setup command's duration.
+pub const SETUP_TIME_FIELD: &str = "Setup-Time";
+/// The field of a test command's duration.
+pub const TEST_TIME_FIELD: &str = "Test-Time";
 
 /// What the queue decided about one entry.
 #[derive(Debug, Clone)]
 pub struct Decision {
     pub entry: Entry,
     pub verdict: Verdict,
+    /// The commands of the test run that decided it (none when no test
+    /// run did: a refusal, a landing recovered after a crash).
+    pub timings: Vec<Timing>,
 }
 
 /// The outcome and its reason.
@@ -61,6 +73,16 @@ pub enum Verdict {
 }
 
 impl Decision {
+    /// A decision no test run made (a refusal, a landing recovered after
+    /// a crash).
+    pub fn untested(entry: Entry, verdict: Verdict) -> Decision {
+        Decision {
+            entry,
+            verdict,
+            timings: Vec::new(),
+        }
+    }
+
     /// A short reason code for `Comm-Reason` and `--json`.
     pub fn reason(&self) -> Option<&'static str> {
         match &self.verdict {
@@ -198,6 +220,10 @@ pub fn decision_change(
     if let Some(reason) = decision.reason() {
         field("Reason", reason.to_owned());
     }
+    for timing in &decision.timings {
+        let (key, value) = timing_field(timing);
+        field(key, value);
+    }
     if let Some(done) = task_done {
         land_task(&mut event, &mut edits, done);
     }
@@ -207,6 +233,38 @@ pub fn decision_change(
         });
     }
     Ok(Some(Change { event, edits }))
+}
+
+/// A command's duration as a field: its key and `<millis>ms <command>`.
+fn timing_field(t: &Timing) -> (&'static str, String) {
+    let key = match t.phase {
+        Phase::Setup => SETUP_TIME_FIELD,
+        Phase::Test => TEST_TIME_FIELD,
+    };
+    (key, format!("{}ms {}", t.millis, t.command))
+}
+
+/// The command durations a decision event carries, in the order they ran
+/// (none for an event written before they were recorded); malformed
+/// values are skipped.
+pub fn timings(event: &Event) -> Vec<Timing> {
+    event
+        .fields
+        .iter()
+        .filter_map(|(key, value)| {
+            let phase = match key.as_str() {
+                SETUP_TIME_FIELD => Phase::Setup,
+                TEST_TIME_FIELD => Phase::Test,
+                _ => return None,
+            };
+            let (millis, command) = value.split_once("ms ")?;
+            Some(Timing {
+                phase,
+                command: command.to_owned(),
+                millis: millis.parse().ok()?,
+            })
+        })
+        .collect()
 }
 
 /// Folds the task's `done` change into the landing: its state edits, the
@@ -388,4 +446,35 @@ pub fn publish(repo: &Repo, decisions: &[Decision], main_branch: &str) -> Result
         }
     }
     Err(CommError::Contention(500))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_durations_survive_the_message_in_order() {
+        let ran = vec![
+            Timing {
+                phase: Phase::Setup,
+                command: "npm ci".into(),
+                millis: 5120,
+            },
+            Timing {
+                phase: Phase::Test,
+                command: "grep -q 'ms ' a: b".into(),
+                millis: 7,
+            },
+        ];
+        let mut event = Event::new(LANDED_KIND, QUEUE_ACTOR, "queue: landed api");
+        for t in &ran {
+            let (key, value) = timing_field(t);
+            event.fields.push((key.to_owned(), value));
+        }
+        event
+            .fields
+            .push((TEST_TIME_FIELD.into(), "soon cargo test".into()));
+        let parsed = Event::parse(&event.to_message()).unwrap();
+        assert_eq!(timings(&parsed), ran, "the malformed one is skipped");
+    }
 }

@@ -12,6 +12,7 @@
 //! - [`runner`]: setup and test commands, timeouts, log tails.
 //! - [`workspace`]: the run lock, the scratch worktree and the test logs
 //!   under `.git/`.
+//! - [`current`]: the step a run is at, in a file `watch` reads.
 //! - [`land`]: the compare-and-swap of `main` and its checkouts.
 //! - [`leftovers`]: what a killed run leaves (process groups, a half-done
 //!   checkout update) and how the next run disposes of it.
@@ -29,6 +30,7 @@
 //! Nothing here prints: a run reports its steps to an observer.
 
 pub mod bisect;
+pub mod current;
 pub mod decision;
 pub mod entry;
 pub mod finish;
@@ -52,6 +54,7 @@ use git2::Oid;
 use crate::comm::CommError;
 use crate::git::GitError;
 
+pub use current::CurrentStep;
 pub use decision::{Decision, Verdict, LANDED_KIND, REJECTED_KIND};
 pub use entry::{pending, submit, Entry, SubmitRequest, Submitted, SUBMIT_KIND};
 pub use land::CheckoutNote;

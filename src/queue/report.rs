@@ -1,5 +1,5 @@
 //! What a queue run reports: its decisions as users and scripts see them,
-//! its test runs and what it found on the way. [`super::run`] fills it in;
+//! its test runs and what it found on the way. [`mod@super::run`] fills it in;
 //! [`super::push`] adds its retries, so both depend on this module and not
 //! on each other.
 
@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::decision::{self, Decision, Verdict};
 use super::held;
 use super::land::CheckoutNote;
+use super::runner::Timing;
 use super::Untested;
 
 /// What a run did.
@@ -52,6 +53,8 @@ pub struct TestRun {
     /// The whole output of its commands (`.git/comm-node/queue/logs/`).
     pub log: PathBuf,
     pub seconds: u64,
+    /// Each command that ran, setup first, with its duration.
+    pub commands: Vec<Timing>,
 }
 
 /// A decision as shown to users and scripts.

@@ -20,10 +20,12 @@ use std::time::{Duration, Instant};
 use git2::Oid;
 
 use super::bisect::bisect;
+use super::current::Stage;
 use super::decision::{self, Decision, Verdict};
 use super::land::{follow_checkouts, move_branch, repair_checkouts};
 use super::progress::{bisect_runs, Observer, Step};
 use super::report::{DecisionView, RunReport, TestRun};
+use super::runner::{Phase, Place, Timing};
 use super::stack::{self, Layer};
 use super::workspace::Workspace;
 use super::{entry, held, leftovers, push, runner, untested, Entry, Failure, QueueError};
@@ -56,6 +58,12 @@ struct Ctx<'a> {
 
 /// A batch's decisions, each with the log of the test run that decided it.
 type Decided = Vec<(Decision, Option<PathBuf>)>;
+
+/// What a test run of a batch's first layers leaves for its decisions.
+struct Tested {
+    log: PathBuf,
+    timings: Vec<Timing>,
+}
 
 /// Processes the queue until it is empty, telling `observe` each step.
 pub fn run(
@@ -97,6 +105,7 @@ fn step(ctx: &Ctx, report: &mut RunReport) -> Result<bool, QueueError> {
     } = *ctx;
     let base = match &opts.push {
         Some(remote) => {
+            workspace.steps().enter(&Stage::Fetch);
             observe(&Step::Fetching { remote });
             push::prepare(repo, config, workspace, remote, report)?
         }
@@ -136,7 +145,7 @@ fn step(ctx: &Ctx, report: &mut RunReport) -> Result<bool, QueueError> {
                 from: None,
                 merge: None,
             };
-            recovered.push((Decision { entry: e, verdict }, None));
+            recovered.push((Decision::untested(e, verdict), None));
         } else {
             candidates.push(e);
         }
@@ -168,14 +177,11 @@ fn process(
     report: &mut RunReport,
 ) -> Result<(Option<Oid>, Decided), QueueError> {
     let (repo, config) = (ctx.repo, ctx.config);
-    let stack = stack::build(repo, config, base, candidates)?;
+    let stack = stack::build(repo, config, base, candidates, ctx.workspace.steps())?;
     let mut decisions: Decided = stack
         .refused
         .into_iter()
-        .map(|(entry, refusal)| {
-            let verdict = Verdict::Refused(refusal);
-            (Decision { entry, verdict }, None)
-        })
+        .map(|(entry, refusal)| (Decision::untested(entry, Verdict::Refused(refusal)), None))
         .collect();
     let layers = stack.layers;
     let n = layers.len();
@@ -183,11 +189,12 @@ fn process(
         return Ok((None, decisions));
     }
     let mut failures: HashMap<usize, (Failure, String)> = HashMap::new();
-    let mut logs: HashMap<usize, PathBuf> = HashMap::new();
+    let mut tested: HashMap<usize, Tested> = HashMap::new();
     let mut test = |k: usize| -> Result<bool, QueueError> {
         let (outcome, run) = test_layer(ctx, &layers[..k], n)?;
         report.test_runs += 1;
-        logs.insert(k, run.log.clone());
+        let (log, timings) = (run.log.clone(), run.commands.clone());
+        tested.insert(k, Tested { log, timings });
         report.runs.push(run);
         Ok(match outcome {
             None => true,
@@ -217,25 +224,34 @@ fn process(
             tail,
         };
         let entry = culprit.entry.clone();
-        decisions.push((
-            Decision { entry, verdict },
-            logs.get(&found.culprit).cloned(),
-        ));
+        let run = tested
+            .remove(&found.culprit)
+            .expect("the first failing layer was tested");
+        let decision = Decision {
+            entry,
+            verdict,
+            timings: run.timings,
+        };
+        decisions.push((decision, Some(run.log)));
         found.good
     };
     if good == 0 {
         return Ok((None, decisions));
     }
     let landed = layers[good - 1].commit;
-    let log = logs.get(&good).cloned();
+    let run = tested.remove(&good).expect("the landed layers were tested");
     decisions.extend(layers[..good].iter().map(|layer| {
         let verdict = Verdict::Landed {
             main: landed,
             from: Some(base),
             merge: Some(layer.commit),
         };
-        let entry = layer.entry.clone();
-        (Decision { entry, verdict }, log.clone())
+        let decision = Decision {
+            entry: layer.entry.clone(),
+            verdict,
+            timings: run.timings.clone(),
+        };
+        (decision, Some(run.log.clone()))
     }));
     Ok((Some(landed), decisions))
 }
@@ -267,8 +283,8 @@ fn test_layer(
     });
     let started = Instant::now();
     let dir = workspace.worktree();
+    workspace.steps().enter(&Stage::Checkout);
     repo.scratch_checkout(&dir, top)?;
-    let mut commands = config.setup.clone();
     let mut tests = config.test.clone();
     for layer in layers {
         if let Some(domain) = config.domains.get(&layer.entry.domain) {
@@ -279,11 +295,25 @@ fn test_layer(
             }
         }
     }
-    commands.extend(tests);
     let log = workspace.new_log(top)?;
     let group = workspace.test_group();
-    let outcome = runner::run_commands(&dir, &commands, opts.timeout, &log, &group, observe)
-        .map_err(|e| QueueError::io(&log, e))?;
+    let place = Place {
+        dir: &dir,
+        log: &log,
+        group_file: &group,
+        steps: Some(workspace.steps()),
+    };
+    let run_phase = |phase, commands: &[String]| {
+        runner::run_phase(&place, phase, commands, opts.timeout, observe)
+            .map_err(|e| QueueError::io(&log, e))
+    };
+    let mut ran = run_phase(Phase::Setup, &config.setup)?;
+    if ran.failure.is_none() {
+        let tests = run_phase(Phase::Test, &tests)?;
+        ran.failure = tests.failure;
+        ran.timings.extend(tests.timings);
+    }
+    let outcome = ran.failure;
     observe(&Step::Tested {
         commit: top,
         passed: outcome.is_none(),
@@ -296,6 +326,7 @@ fn test_layer(
         bisecting,
         log: log.clone(),
         seconds: started.elapsed().as_secs(),
+        commands: ran.timings,
     };
     match outcome {
         None => Ok((None, run)),
@@ -336,6 +367,7 @@ fn finish(
     };
     match &opts.push {
         Some(remote) => {
+            workspace.steps().enter(&Stage::Push);
             let Some(moved) = push::publish(repo, remote, main, base, land, &decisions, report)?
             else {
                 observe(&Step::Restarting);
@@ -353,6 +385,7 @@ fn finish(
         }
         None => {
             if let Some(new) = land {
+                workspace.steps().enter(&Stage::Land);
                 if !move_branch(repo, main, base, new)? {
                     observe(&Step::Restarting);
                     report.restarts += 1;
@@ -364,6 +397,7 @@ fn finish(
                 });
                 follow(report, new)?;
             }
+            workspace.steps().enter(&Stage::Record);
             decision::publish(repo, &decisions, main)?;
         }
     }

@@ -9,6 +9,8 @@
 //! recorded: a gate shell waits for one line on a pipe the run writes after
 //! the record, and exits without running the command if the run died
 //! first (the pipe then closes), so no group ever runs unrecorded.
+//! Each command's duration is measured for the decision it leads to, and
+//! the run's step file names it while it runs (see [`super::current`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -19,6 +21,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use serde::Serialize;
+
+use super::current::{Stage, StepFile};
 use super::leftovers;
 use super::progress::{Observer, Step};
 use crate::jobs::{self, Job};
@@ -37,10 +42,58 @@ pub struct Failure {
     pub reason: String,
 }
 
+/// Whether a command prepares the worktree or tests it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Setup,
+    Test,
+}
+
+impl Phase {
+    /// `setup` or `test`, as comm.yaml names them.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Setup => "setup",
+            Phase::Test => "test",
+        }
+    }
+}
+
+/// How long one command ran (failed or not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Timing {
+    pub phase: Phase,
+    /// The command as written in comm.yaml.
+    pub command: String,
+    pub millis: u64,
+}
+
+/// The commands of one phase: the failure that stopped them (`None` when
+/// all passed) and the duration of each that ran.
+#[derive(Debug, Default)]
+pub struct Ran {
+    pub failure: Option<Failure>,
+    pub timings: Vec<Timing>,
+}
+
+/// Where the commands run and what records them.
+pub struct Place<'a> {
+    /// The scratch worktree.
+    pub dir: &'a Path,
+    /// The log their output is appended to.
+    pub log: &'a Path,
+    /// The record of the running command's process group.
+    pub group_file: &'a Path,
+    /// The queue run's step file, naming the running command.
+    pub steps: Option<&'a StepFile>,
+}
+
 /// Runs `commands` one after the other in `dir`, appending their output to
 /// `log` and recording the running command's process group in
 /// `group_file`; stops at the first that fails. `Ok(None)` when all passed.
-/// `observe` hears each command start and end.
+/// `observe` hears each command start and end. For callers outside a
+/// queue run (no step file, no timings).
 pub fn run_commands(
     dir: &Path,
     commands: &[String],
@@ -49,26 +102,61 @@ pub fn run_commands(
     group_file: &Path,
     observe: Observer,
 ) -> std::io::Result<Option<Failure>> {
-    let mut file = OpenOptions::new().create(true).append(true).open(log)?;
+    let place = Place {
+        dir,
+        log,
+        group_file,
+        steps: None,
+    };
+    Ok(run_phase(&place, Phase::Setup, commands, timeout, observe)?.failure)
+}
+
+/// Runs the `phase`'s `commands` one after the other at `place`, each with
+/// `timeout`, naming each in the step file while it runs and recording its
+/// process group; stops at the first that fails. `observe` hears each
+/// command start and end.
+pub fn run_phase(
+    place: &Place,
+    phase: Phase,
+    commands: &[String],
+    timeout: Duration,
+    observe: Observer,
+) -> std::io::Result<Ran> {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(place.log)?;
+    let mut ran = Ran::default();
     for command in commands {
         writeln!(file, "$ {command}")?;
+        if let Some(steps) = place.steps {
+            steps.enter(&Stage::Command(phase, command));
+        }
         observe(&Step::Command { command });
         let started = std::time::Instant::now();
-        let failure = run_one(dir, command, timeout, &file, group_file)?.map(|reason| Failure {
+        let failure =
+            run_one(place.dir, command, timeout, &file, place.group_file)?.map(|reason| Failure {
+                command: command.clone(),
+                reason,
+            });
+        let took = started.elapsed();
+        ran.timings.push(Timing {
+            phase,
             command: command.clone(),
-            reason,
+            millis: took.as_millis() as u64,
         });
         observe(&Step::CommandDone {
             command,
             failure: failure.as_ref(),
-            took: started.elapsed(),
+            took,
         });
         if let Some(failure) = failure {
             writeln!(file, "-- comm-node: `{command}` {}", failure.reason)?;
-            return Ok(Some(failure));
+            ran.failure = Some(failure);
+            break;
         }
     }
-    Ok(None)
+    Ok(ran)
 }
 
 /// Runs `$1` once a line arrives on stdin, with stdin from /dev/null; exits
@@ -188,17 +276,29 @@ mod tests {
         let log = dir.path().join("log");
         let commands: Vec<String> = commands.iter().map(|c| c.to_string()).collect();
         let group = dir.path().join("group");
-        let failure = run_commands(
-            dir.path(),
+        let steps = StepFile::new(dir.path().join("step.yaml"));
+        let place = Place {
+            dir: dir.path(),
+            log: &log,
+            group_file: &group,
+            steps: Some(&steps),
+        };
+        let ran = run_phase(
+            &place,
+            Phase::Test,
             &commands,
             timeout,
-            &log,
-            &group,
             &crate::queue::progress::silent,
         )
         .unwrap();
         assert!(!group.exists(), "the record goes with the group");
-        (failure, tail(&log).unwrap())
+        // Every command that ran is timed, the failing one too, none after.
+        let timed: Vec<&String> = ran.timings.iter().map(|t| &t.command).collect();
+        let last = ran.failure.as_ref().map_or(commands.len(), |f| {
+            commands.iter().position(|c| *c == f.command).unwrap() + 1
+        });
+        assert_eq!(timed, commands[..last].iter().collect::<Vec<_>>());
+        (ran.failure, tail(&log).unwrap())
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use git2::Oid;
 
+use super::current::{Stage, StepFile};
 use super::untested::MERGE_MARK;
 use super::{Entry, QueueError};
 use crate::boundary::commits::Checker;
@@ -38,12 +39,14 @@ pub struct Stack {
     pub refused: Vec<(Entry, Refusal)>,
 }
 
-/// Stacks `entries` (in queue order) on `base`.
+/// Stacks `entries` (in queue order) on `base`, naming each check and
+/// merge in the run's step file.
 pub fn build(
     repo: &Repo,
     config: &Config,
     base: Oid,
     entries: &[Entry],
+    steps: &StepFile,
 ) -> Result<Stack, QueueError> {
     let mut stack = Stack::default();
     let checker = Checker::new(config);
@@ -54,6 +57,7 @@ pub fn build(
             stack.refused.push((entry.clone(), Refusal::Missing));
             continue;
         }
+        steps.enter(&Stage::Check(&entry.domain));
         let report = checker.check_range(repo, base, head, Some(&entry.domain))?;
         if report.has_errors() {
             let violations = report
@@ -72,6 +76,7 @@ pub fn build(
                 .push((entry.clone(), Refusal::Boundary { violations }));
             continue;
         }
+        steps.enter(&Stage::Merge(&entry.domain));
         match repo.trial_merge(top, head)? {
             TrialMerge::Conflict { paths } => {
                 stack

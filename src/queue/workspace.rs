@@ -13,6 +13,8 @@
 //!   kept.
 //! - `test.group`, `checkout-updates/`: what a run that is killed
 //!   leaves for the next one to clean up (see [`super::leftovers`]).
+//! - `step.yaml`: the step the run is at, for `watch` (see
+//!   [`super::current`]).
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
@@ -21,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use git2::Oid;
 
+use super::current::{self, StepFile};
 use super::QueueError;
 use crate::git::Repo;
 
@@ -30,6 +33,9 @@ pub const KEPT_LOGS: usize = 200;
 /// The queue's directory, locked for this run.
 pub struct Workspace {
     dir: PathBuf,
+    /// Declared before the lock: the step file goes while the run still
+    /// holds it.
+    steps: StepFile,
     _lock: File,
 }
 
@@ -48,7 +54,17 @@ impl Workspace {
         if !try_flock(&file) {
             return Err(QueueError::Busy { path });
         }
-        Ok(Workspace { dir, _lock: file })
+        let steps = StepFile::new(dir.join(current::FILE));
+        Ok(Workspace {
+            dir,
+            steps,
+            _lock: file,
+        })
+    }
+
+    /// The run's step file.
+    pub fn steps(&self) -> &StepFile {
+        &self.steps
     }
 
     /// The scratch worktree.
@@ -108,7 +124,8 @@ pub fn is_running(repo: &Repo) -> bool {
     }
 }
 
-fn dir(repo: &Repo) -> PathBuf {
+/// The queue's directory under `.git/comm-node/`.
+pub(super) fn dir(repo: &Repo) -> PathBuf {
     repo.state_path("queue")
 }
 

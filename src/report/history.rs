@@ -8,6 +8,8 @@ use std::ops::ControlFlow;
 
 use crate::comm::{self, CommError, Event, COMM_REF, HUMAN, SYSTEM_ACTOR};
 use crate::git::Repo;
+use crate::queue::decision;
+use crate::queue::runner::Timing;
 
 /// A task's life as the events tell it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -72,6 +74,10 @@ pub struct QueueEntry {
     /// `boundary`, `missing`, `rejected`), or `pending`.
     pub outcome: String,
     pub summary: String,
+    /// The commands of the test run that decided it, with their durations
+    /// (none for a decision no test run made, or one written before the
+    /// queue recorded them).
+    pub timings: Vec<Timing>,
 }
 
 impl QueueEntry {
@@ -214,6 +220,7 @@ pub fn fold(events: Vec<(i64, Event)>) -> History {
                     e.field("Reason").unwrap_or("rejected").to_owned()
                 };
                 entry.summary = e.subject.clone();
+                entry.timings = decision::timings(&e);
                 if e.kind == "landed" && e.field("Task-Done") == Some("yes") {
                     if let Some(task) = e.field("Task") {
                         finish(&mut h, task, at, "done", e.field("Domain"));
@@ -405,6 +412,28 @@ mod tests {
         assert_eq!((q.submitted, q.decided), (Some(5), Some(9)));
         assert_eq!(q.outcome, "conflict");
         assert!(q.rejected());
+        assert!(q.timings.is_empty(), "no test run decided it");
+    }
+
+    #[test]
+    fn a_decision_brings_its_command_durations() {
+        let landed = event(
+            "landed",
+            SYSTEM_ACTOR,
+            "queue: landed api abc on main",
+            &[
+                ("Entry", "E1"),
+                ("Setup-Time", "1500ms npm ci"),
+                ("Test-Time", "2250ms npm test"),
+            ],
+        );
+        let h = fold(vec![(9, landed)]);
+        let got: Vec<(&str, u64)> = h.queue[0]
+            .timings
+            .iter()
+            .map(|t| (t.command.as_str(), t.millis))
+            .collect();
+        assert_eq!(got, [("npm ci", 1500), ("npm test", 2250)]);
     }
 
     #[test]

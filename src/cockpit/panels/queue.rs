@@ -1,5 +1,5 @@
-//! The Queue panel: whether a `queue run` is at work and on which step,
-//! the entries in landing order, and the last decisions.
+//! The Queue panel: whether a `queue run` is at work, on which step and
+//! for how long, the entries in landing order, and the last decisions.
 
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -15,10 +15,13 @@ pub(super) fn lines(model: &Model, app: &App, area: Rect) -> Vec<Line<'static>> 
     let q = &model.queue;
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let mut out = vec![match (&q.running, &q.step) {
-        (true, Some(step)) => Line::styled(
-            fit(&format!("run in progress: {step}"), width),
-            theme.fg(Color::Green),
-        ),
+        (true, Some(step)) => {
+            let took = crate::clock::format_duration((model.now - step.since).max(0) as u64);
+            Line::styled(
+                fit(&format!("run in progress: {took} in {}", step.step), width),
+                theme.fg(Color::Green),
+            )
+        }
         (true, None) => Line::styled("run in progress", theme.fg(Color::Green)),
         (false, _) => Line::raw("no run in progress"),
     }];
