@@ -55,6 +55,18 @@ fn the_step_names_the_running_test_command_until_the_run_ends() {
     let step = current::current(&repo(&root)).expect("the run's step");
     assert_eq!(step.step, format!("test {HOLDING_COMMAND}"));
     assert_eq!(step.pid, child.id());
+    let shown = env.cn(&root, &["queue", "status"]).expect(0).stdout;
+    assert!(
+        shown.contains(&format!("(a run is active: test {HOLDING_COMMAND} for ")),
+        "{shown}"
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        &env.cn(&root, &["queue", "status", "--json"])
+            .expect(0)
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(json["step"]["step"], step.step.as_str());
     assert_eq!(watched(&root), (true, Some(step.step)));
 
     drop(hold);

@@ -242,6 +242,9 @@ struct Status {
     main: String,
     tip: Option<String>,
     running: bool,
+    /// The step the run in progress is at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step: Option<queue::CurrentStep>,
     /// Commits on main the queue did not land, since its last landing.
     #[serde(skip_serializing_if = "Option::is_none")]
     untested: Option<queue::Untested>,
@@ -260,21 +263,27 @@ fn status(ctx: &Ctx) -> Result<(), CliError> {
         main: loaded.config.main.clone(),
         tip: tip.map(|t| t.to_string()),
         running: queue::is_running(&repo),
+        step: queue::current::current(&repo),
         untested,
         entries: queue::pending(&snapshot)?,
     };
     if ctx.json {
         return Ok(ui::print_json(&status)?);
     }
+    let now = comm_node::clock::now();
+    let running = match (&status.step, status.running) {
+        (Some(s), _) => format!(
+            " (a run is active: {} for {})",
+            s.step,
+            format_duration(now.saturating_sub(s.since).max(0) as u64)
+        ),
+        (None, true) => " (a run is active)".to_owned(),
+        (None, false) => String::new(),
+    };
     let mut out = format!(
-        "merge queue onto {}: {}{}\n",
+        "merge queue onto {}: {}{running}\n",
         status.main,
         count(status.entries.len(), "entry"),
-        if status.running {
-            " (a run is active)"
-        } else {
-            ""
-        }
     );
     if let Some(u) = &status.untested {
         out.push_str(&format!(
@@ -286,7 +295,6 @@ fn status(ctx: &Ctx) -> Result<(), CliError> {
             }
         ));
     }
-    let now = comm_node::clock::now();
     for (i, e) in status.entries.iter().enumerate() {
         let age = format_duration(now.saturating_sub(e.submitted).max(0) as u64);
         out.push_str(&format!(
