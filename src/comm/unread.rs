@@ -1,0 +1,380 @@
+//! A rebuildable cache of the messages above each reader's cursor, under
+//! `.git/comm-node/unread-v1`.
+//!
+//! A reader that never acknowledged anything has its cursor at 0, so its
+//! inbox, and the unread counts `status` and every redraw of `watch` show,
+//! would walk the whole history. The cache keeps, per reader, the messages
+//! addressed to it above a floor (its cursor when last seen), as of one tip
+//! of `comm`. Bringing it to a newer tip walks only the events added since;
+//! a reader it does not know yet, or whose cursor is below its floor, is
+//! walked for once. If the cached tip left the history (a sync replayed
+//! local events) the cache is rebuilt, as the id index is. The `acked` ids
+//! of a cursor are applied by the caller, never cached.
+//!
+//! It is a cache: deleting it loses nothing, a damaged or foreign file is
+//! ignored, and two processes writing it at once each replace it whole.
+//! It is kept apart from the id index (`index.rs`), whose every event line
+//! `status` and `inbox` would otherwise have to load.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use git2::Oid;
+
+use super::message::is_for;
+use super::{walk, CommError, Snapshot};
+use crate::cachefile::{escape, unescape, write_atomic};
+
+const MAGIC: &str = "comm-node unread v1";
+
+/// One cached message for a reader: where it sits on `comm`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line<'a> {
+    pub seq: u64,
+    pub id: &'a str,
+    pub commit: &'a str,
+}
+
+impl<'a> Line<'a> {
+    /// `seq \t id \t commit`; `None` when the line is not in that shape.
+    fn parse(text: &'a str) -> Option<Line<'a>> {
+        let mut parts = text.split('\t');
+        let line = Line {
+            seq: parts.next()?.parse().ok()?,
+            id: parts.next().filter(|id| !id.is_empty())?,
+            commit: parts
+                .next()
+                .filter(|c| c.len() == 40 && c.bytes().all(|b| b.is_ascii_hexdigit()))?,
+        };
+        parts.next().is_none().then_some(line)
+    }
+
+    pub fn commit(&self) -> Oid {
+        Oid::from_str(self.commit).expect("cache lines are checked when loaded")
+    }
+}
+
+/// The messages for one reader with a sequence number above `floor`, up to
+/// the cached tip, oldest first, as `seq \t id \t commit` lines.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Section {
+    floor: u64,
+    lines: String,
+}
+
+impl Section {
+    fn lines(&self) -> impl Iterator<Item = Line<'_>> {
+        self.lines
+            .lines()
+            .map(|l| Line::parse(l).expect("cache lines are checked when loaded"))
+    }
+
+    fn push(&mut self, (seq, id, commit): &(u64, String, Oid)) {
+        self.lines.push_str(&format!("{seq}\t{id}\t{commit}\n"));
+    }
+
+    /// Forgets the messages at or below `floor` (read by the cursor).
+    fn raise(&mut self, floor: u64) {
+        let keep = self.start_above(floor);
+        self.lines.drain(..keep);
+        self.floor = floor;
+    }
+
+    /// Forgets the messages above `seq` (newer than an older tip).
+    fn truncate_above(&mut self, seq: u64) {
+        let end = self.start_above(seq);
+        self.lines.truncate(end);
+    }
+
+    /// The byte offset of the first line above `seq`.
+    fn start_above(&self, seq: u64) -> usize {
+        let mut offset = 0;
+        for line in self.lines.split_inclusive('\n') {
+            if Line::parse(line.trim_end_matches('\n')).is_some_and(|l| l.seq > seq) {
+                break;
+            }
+            offset += line.len();
+        }
+        offset
+    }
+
+    /// Whether every line parses and the sequence numbers rise above the floor.
+    fn is_sound(&self) -> bool {
+        let mut last = self.floor;
+        self.lines.is_empty()
+            || self.lines.ends_with('\n')
+                && self.lines.lines().all(|l| match Line::parse(l) {
+                    Some(line) if line.seq > last => {
+                        last = line.seq;
+                        true
+                    }
+                    _ => false,
+                })
+    }
+}
+
+/// The messages above each known reader's floor, as of one tip of `comm`.
+#[derive(Debug, Default)]
+pub struct Unread {
+    /// The tip and its sequence number; `None` before the first load.
+    tip: Option<(Oid, u64)>,
+    readers: BTreeMap<String, Section>,
+}
+
+impl Unread {
+    /// The cache as of the snapshot's tip, holding for each of `cursors`
+    /// (reader, cursor sequence number) exactly the messages for it above
+    /// that number; saved when it changed.
+    pub fn load(snapshot: &Snapshot, cursors: &[(&str, u64)]) -> Result<Unread, CommError> {
+        let path = snapshot.repo().state_path("unread-v1");
+        let Some(tip) = snapshot.tip() else {
+            return Ok(Unread::default());
+        };
+        let tip = (tip, snapshot.seq());
+        let loaded = fs::read_to_string(&path)
+            .ok()
+            .and_then(|text| Unread::parse(&text));
+        let mut cache = loaded.unwrap_or_default();
+        let mut changed = false;
+        if !cache.step_back_to(snapshot, tip)? {
+            cache = Unread::default();
+        }
+        if !cache.catch_up(snapshot, tip, cursors, &mut changed)? {
+            cache = Unread::default();
+            cache.catch_up(snapshot, tip, cursors, &mut changed)?;
+        }
+        for (reader, floor) in cursors {
+            let section = cache.readers.get_mut(*reader).expect("caught up");
+            if section.floor < *floor {
+                section.raise(*floor);
+                changed = true;
+            }
+        }
+        if changed {
+            // A cache that cannot be written is only slower next time.
+            let _ = cache.save(&path);
+        }
+        Ok(cache)
+    }
+
+    /// The cached messages for `reader` (one of those it was loaded for),
+    /// read or not, oldest first.
+    pub fn lines(&self, reader: &str) -> impl Iterator<Item = Line<'_>> {
+        self.readers
+            .get(reader)
+            .into_iter()
+            .flat_map(Section::lines)
+    }
+
+    /// When another process already saved the cache at a newer tip than
+    /// the snapshot's: keeps it if the snapshot's tip is in its history,
+    /// without the messages above it; false when it is not.
+    fn step_back_to(&mut self, snapshot: &Snapshot, tip: (Oid, u64)) -> Result<bool, CommError> {
+        let Some(cached) = self.tip.filter(|cached| cached.1 > tip.1) else {
+            return Ok(true);
+        };
+        let mut found = false;
+        walk(snapshot.repo(), Some(cached.0), |logged| {
+            found = logged.commit == tip.0;
+            if found || logged.event.seq <= tip.1 {
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        })?;
+        if found {
+            for section in self.readers.values_mut() {
+                section.truncate_above(tip.1);
+            }
+            self.tip = Some(tip);
+        }
+        Ok(found)
+    }
+
+    /// Brings the cache to `tip`: the events added since the cached tip go
+    /// to every known reader they are for, and each of `cursors` the cache
+    /// cannot answer for (unknown, or with its cursor below its floor) is
+    /// walked for down to its cursor. False when the cached tip is not in
+    /// the history any more.
+    fn catch_up(
+        &mut self,
+        snapshot: &Snapshot,
+        tip: (Oid, u64),
+        cursors: &[(&str, u64)],
+        changed: &mut bool,
+    ) -> Result<bool, CommError> {
+        let mut walked: BTreeMap<&str, Section> = cursors
+            .iter()
+            .filter(|(reader, floor)| self.readers.get(*reader).is_none_or(|s| s.floor > *floor))
+            .map(|(reader, floor)| {
+                let section = Section {
+                    floor: *floor,
+                    lines: String::new(),
+                };
+                (*reader, section)
+            })
+            .collect();
+        if self.tip == Some(tip) && walked.is_empty() {
+            return Ok(true);
+        }
+        let known: Vec<String> = self
+            .readers
+            .keys()
+            .filter(|reader| !walked.contains_key(reader.as_str()))
+            .cloned()
+            .collect();
+        // Newest first while walking; reversed below.
+        let mut fresh: BTreeMap<&str, Vec<(u64, String, Oid)>> = BTreeMap::new();
+        let mut found: BTreeMap<&str, Vec<(u64, String, Oid)>> = BTreeMap::new();
+        let mut connected = self.tip.is_none();
+        walk(snapshot.repo(), Some(tip.0), |logged| {
+            let seq = logged.event.seq;
+            if let Some((cached, cached_seq)) = self.tip.filter(|_| !connected) {
+                if logged.commit == cached {
+                    connected = true;
+                } else if seq <= cached_seq {
+                    return ControlFlow::Break(());
+                }
+            }
+            if connected && walked.values().all(|s| seq <= s.floor) {
+                return ControlFlow::Break(());
+            }
+            let event = &logged.event;
+            let keep = |into: &mut BTreeMap<_, Vec<_>>, reader| {
+                into.entry(reader)
+                    .or_default()
+                    .push((seq, event.id.clone(), logged.commit));
+            };
+            for (reader, section) in &walked {
+                if seq > section.floor && is_for(&event.kind, &event.from, &event.to, reader) {
+                    keep(&mut found, *reader);
+                }
+            }
+            if !connected {
+                for reader in &known {
+                    if is_for(&event.kind, &event.from, &event.to, reader) {
+                        keep(&mut fresh, reader.as_str());
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        })?;
+        if !connected {
+            return Ok(false);
+        }
+        for (reader, events) in &found {
+            let section = walked.get_mut(reader).expect("walked for");
+            events.iter().rev().for_each(|line| section.push(line));
+        }
+        for (reader, events) in fresh {
+            let section = self.readers.get_mut(reader).expect("a known reader");
+            events.iter().rev().for_each(|line| section.push(line));
+        }
+        for (reader, section) in walked {
+            self.readers.insert(reader.to_owned(), section);
+        }
+        self.tip = Some(tip);
+        *changed = true;
+        Ok(true)
+    }
+
+    fn parse(text: &str) -> Option<Unread> {
+        let mut rest = text.strip_prefix(MAGIC)?.strip_prefix('\n')?;
+        let (head, after) = rest.split_once('\n')?;
+        let mut parts = head.strip_prefix("tip ")?.split(' ');
+        let tip = (
+            Oid::from_str(parts.next()?).ok()?,
+            parts.next()?.parse().ok()?,
+        );
+        let mut cache = Unread {
+            tip: Some(tip),
+            readers: BTreeMap::new(),
+        };
+        rest = after;
+        while !rest.is_empty() {
+            let (head, after) = rest.split_once('\n')?;
+            let mut parts = head.strip_prefix("reader\t")?.split('\t');
+            let name = unescape(parts.next()?);
+            let floor = parts.next()?.parse().ok()?;
+            let bytes: usize = parts.next()?.parse().ok()?;
+            let lines = after.get(..bytes)?.to_owned();
+            let section = Section { floor, lines };
+            if !section.is_sound() || section.lines().last().is_some_and(|l| l.seq > tip.1) {
+                return None;
+            }
+            cache.readers.insert(name, section);
+            rest = &after[bytes..];
+        }
+        Some(cache)
+    }
+
+    fn save(&self, path: &Path) -> std::io::Result<()> {
+        let Some((tip, seq)) = self.tip else {
+            return Ok(());
+        };
+        let size: usize = self.readers.values().map(|s| s.lines.len() + 64).sum();
+        let mut text = String::with_capacity(size + 80);
+        text.push_str(&format!("{MAGIC}\ntip {tip} {seq}\n"));
+        for (name, section) in &self.readers {
+            text.push_str(&format!(
+                "reader\t{}\t{}\t{}\n",
+                escape(name),
+                section.floor,
+                section.lines.len()
+            ));
+            text.push_str(&section.lines);
+        }
+        write_atomic(path, &text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(floor: u64, seqs: &[u64]) -> Section {
+        let commit = "a".repeat(40);
+        let lines = seqs
+            .iter()
+            .map(|s| format!("{s}\tid-{s}\t{commit}\n"))
+            .collect();
+        Section { floor, lines }
+    }
+
+    fn seqs(section: &Section) -> Vec<u64> {
+        section.lines().map(|l| l.seq).collect()
+    }
+
+    #[test]
+    fn a_section_forgets_what_its_cursor_read_and_what_an_older_tip_lacks() {
+        let mut s = section(0, &[2, 5, 9]);
+        s.raise(5);
+        assert_eq!((s.floor, seqs(&s)), (5, vec![9]));
+        let mut s = section(0, &[2, 5, 9]);
+        s.truncate_above(5);
+        assert_eq!(seqs(&s), [2, 5]);
+    }
+
+    #[test]
+    fn a_damaged_or_foreign_file_is_not_loaded() {
+        let tip = "b".repeat(40);
+        let good = section(1, &[2, 3]);
+        let text = format!(
+            "{MAGIC}\ntip {tip} 3\nreader\tweb\t1\t{}\n{}",
+            good.lines.len(),
+            good.lines
+        );
+        let cache = Unread::parse(&text).expect("a sound file loads");
+        assert_eq!(cache.readers["web"], good);
+        for bad in [
+            text.replace("v1", "v2"),
+            text[..text.len() - 3].to_owned(),
+            text.replace("3\tid-3", "1\tid-3"),
+            text.replace("tip ", "tip x"),
+            text.replace(" 3\n", " 2\n"),
+        ] {
+            assert!(Unread::parse(&bad).is_none(), "{bad}");
+        }
+    }
+}
