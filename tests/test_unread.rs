@@ -154,10 +154,31 @@ fn counts_and_inbox_equal_a_from_scratch_reading_after_every_step() {
     fs::remove_file(cache_file(&a)).unwrap();
     assert_matches(&env, &a, "the cache file deleted");
     let cache = fs::read_to_string(cache_file(&a)).unwrap();
-    fs::write(cache_file(&a), cache.replacen('\t', "\tx", 3)).unwrap();
+    fs::write(cache_file(&a), &cache[..cache.len() - 30]).unwrap();
+    assert_matches(&env, &a, "the cache file cut short");
+    let mut damaged = cache.clone();
+    damaged.replace_range(cache.len() - 2..cache.len() - 1, "z");
+    fs::write(cache_file(&a), damaged).unwrap();
     assert_matches(&env, &a, "the cache file damaged");
     fs::write(cache_file(&a), "comm-node unread v0\n").unwrap();
     assert_matches(&env, &a, "a cache file of another version");
+
+    // Readers and senders at once: each reader saves the cache whole.
+    std::thread::scope(|s| {
+        for (i, reader) in READERS.iter().enumerate() {
+            let env = &env;
+            let a = &a;
+            s.spawn(move || {
+                for n in 0..3 {
+                    let to = READERS[(i + 1) % READERS.len()];
+                    send(env, a, reader, to, &format!("{reader} #{n}"));
+                    env.cn(a, &["status"]).expect(0);
+                    env.cn(a, &["--as", reader, "inbox"]).expect(0);
+                }
+            });
+        }
+    });
+    assert_matches(&env, &a, "readers and senders at once");
 }
 
 #[test]

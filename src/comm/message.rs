@@ -16,7 +16,7 @@ use std::ops::ControlFlow;
 use git2::Oid;
 use serde::{Deserialize, Serialize};
 
-use super::unread::Unread;
+use super::unread::{Reader, Unread};
 use super::{append, walk, Appended, Change, CommError, Event, Index, Logged, Snapshot, HUMAN};
 use crate::config::Limits;
 use crate::git::{Repo, TreeEdit};
@@ -355,7 +355,12 @@ fn above_cursor(
 pub fn inbox(repo: &Repo, reader: &str) -> Result<Vec<Message>, CommError> {
     let snapshot = Snapshot::take(repo)?;
     let cursor = read_cursor(&snapshot, reader)?;
-    let cache = Unread::load(&snapshot, &[(reader, cursor.seq)])?;
+    let me = Reader {
+        name: reader,
+        seq: cursor.seq,
+        lines: true,
+    };
+    let cache = Unread::load(&snapshot, &[me])?;
     let mut out = Vec::new();
     for line in cache.lines(reader) {
         if !cursor.acked.contains(line.id) {
@@ -375,17 +380,18 @@ pub fn unread_counts(
         .iter()
         .map(|r| Ok((r.as_str(), read_cursor(snapshot, r)?)))
         .collect::<Result<Vec<_>, CommError>>()?;
-    let floors: Vec<(&str, u64)> = cursors.iter().map(|(r, c)| (*r, c.seq)).collect();
-    let cache = Unread::load(snapshot, &floors)?;
+    let wanted: Vec<Reader> = cursors
+        .iter()
+        .map(|(name, cursor)| Reader {
+            name,
+            seq: cursor.seq,
+            lines: !cursor.acked.is_empty(),
+        })
+        .collect();
+    let cache = Unread::load(snapshot, &wanted)?;
     Ok(cursors
         .iter()
-        .map(|(reader, cursor)| {
-            let unread = cache
-                .lines(reader)
-                .filter(|line| !cursor.acked.contains(line.id))
-                .count();
-            ((*reader).to_owned(), unread)
-        })
+        .map(|(reader, cursor)| ((*reader).to_owned(), cache.unread(reader, &cursor.acked)))
         .collect())
 }
 

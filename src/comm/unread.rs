@@ -16,7 +16,7 @@
 //! It is kept apart from the id index (`index.rs`), whose every event line
 //! `status` and `inbox` would otherwise have to load.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -57,62 +57,90 @@ impl<'a> Line<'a> {
 }
 
 /// The messages for one reader with a sequence number above `floor`, up to
-/// the cached tip, oldest first, as `seq \t id \t commit` lines.
+/// the cached tip, oldest first, as `seq \t id \t commit` lines; `count`
+/// of them, so that counting parses nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Section {
     floor: u64,
+    count: usize,
     lines: String,
 }
 
 impl Section {
+    /// Its lines; only for a section [`Section::is_sound`] checked.
     fn lines(&self) -> impl Iterator<Item = Line<'_>> {
         self.lines
             .lines()
-            .map(|l| Line::parse(l).expect("cache lines are checked when loaded"))
+            .map(|l| Line::parse(l).expect("cache lines are checked before they are read"))
+    }
+
+    /// How many of its messages are not among `acked`.
+    fn unread(&self, acked: &BTreeSet<String>) -> usize {
+        if acked.is_empty() {
+            return self.count;
+        }
+        self.lines().filter(|l| !acked.contains(l.id)).count()
     }
 
     fn push(&mut self, (seq, id, commit): &(u64, String, Oid)) {
         self.lines.push_str(&format!("{seq}\t{id}\t{commit}\n"));
+        self.count += 1;
     }
 
     /// Forgets the messages at or below `floor` (read by the cursor).
     fn raise(&mut self, floor: u64) {
-        let keep = self.start_above(floor);
+        let (keep, dropped) = self.start_above(floor);
         self.lines.drain(..keep);
+        self.count -= dropped;
         self.floor = floor;
     }
 
     /// Forgets the messages above `seq` (newer than an older tip).
     fn truncate_above(&mut self, seq: u64) {
-        let end = self.start_above(seq);
+        let (end, kept) = self.start_above(seq);
         self.lines.truncate(end);
+        self.count = kept;
     }
 
-    /// The byte offset of the first line above `seq`.
-    fn start_above(&self, seq: u64) -> usize {
+    /// The byte offset of the first line above `seq`, and how many lines
+    /// come before it.
+    fn start_above(&self, seq: u64) -> (usize, usize) {
         let mut offset = 0;
-        for line in self.lines.split_inclusive('\n') {
-            if Line::parse(line.trim_end_matches('\n')).is_some_and(|l| l.seq > seq) {
-                break;
+        for (n, line) in self.lines.lines().enumerate() {
+            if Line::parse(line).is_some_and(|l| l.seq > seq) {
+                return (offset, n);
             }
-            offset += line.len();
+            offset += line.len() + 1;
         }
-        offset
+        (offset, self.count)
     }
 
-    /// Whether every line parses and the sequence numbers rise above the floor.
+    /// Whether every line parses, the sequence numbers rise above the
+    /// floor, and there are `count` of them.
     fn is_sound(&self) -> bool {
         let mut last = self.floor;
-        self.lines.is_empty()
-            || self.lines.ends_with('\n')
-                && self.lines.lines().all(|l| match Line::parse(l) {
-                    Some(line) if line.seq > last => {
-                        last = line.seq;
-                        true
-                    }
-                    _ => false,
-                })
+        let mut count = 0;
+        let lines_sound = self.lines.lines().all(|l| match Line::parse(l) {
+            Some(line) if line.seq > last => {
+                last = line.seq;
+                count += 1;
+                true
+            }
+            _ => false,
+        });
+        lines_sound && count == self.count && (self.lines.is_empty() || self.lines.ends_with('\n'))
     }
+}
+
+/// A reader to bring the cache up to date for.
+#[derive(Debug, Clone, Copy)]
+pub struct Reader<'a> {
+    pub name: &'a str,
+    /// The sequence number of its cursor.
+    pub seq: u64,
+    /// Whether its messages will be read, not only counted: its lines are
+    /// then checked when the file is loaded.
+    pub lines: bool,
 }
 
 /// The messages above each known reader's floor, as of one tip of `comm`.
@@ -124,10 +152,9 @@ pub struct Unread {
 }
 
 impl Unread {
-    /// The cache as of the snapshot's tip, holding for each of `cursors`
-    /// (reader, cursor sequence number) exactly the messages for it above
-    /// that number; saved when it changed.
-    pub fn load(snapshot: &Snapshot, cursors: &[(&str, u64)]) -> Result<Unread, CommError> {
+    /// The cache as of the snapshot's tip, holding for each of `readers`
+    /// exactly the messages for it above its cursor; saved when it changed.
+    pub fn load(snapshot: &Snapshot, readers: &[Reader]) -> Result<Unread, CommError> {
         let path = snapshot.repo().state_path("unread-v1");
         let Some(tip) = snapshot.tip() else {
             return Ok(Unread::default());
@@ -135,20 +162,21 @@ impl Unread {
         let tip = (tip, snapshot.seq());
         let loaded = fs::read_to_string(&path)
             .ok()
-            .and_then(|text| Unread::parse(&text));
+            .and_then(|text| Unread::parse(&text))
+            .filter(|cache| cache.is_sound_for(readers));
         let mut cache = loaded.unwrap_or_default();
         let mut changed = false;
         if !cache.step_back_to(snapshot, tip)? {
             cache = Unread::default();
         }
-        if !cache.catch_up(snapshot, tip, cursors, &mut changed)? {
+        if !cache.catch_up(snapshot, tip, readers, &mut changed)? {
             cache = Unread::default();
-            cache.catch_up(snapshot, tip, cursors, &mut changed)?;
+            cache.catch_up(snapshot, tip, readers, &mut changed)?;
         }
-        for (reader, floor) in cursors {
-            let section = cache.readers.get_mut(*reader).expect("caught up");
-            if section.floor < *floor {
-                section.raise(*floor);
+        for reader in readers {
+            let section = cache.readers.get_mut(reader.name).expect("caught up");
+            if section.floor < reader.seq {
+                section.raise(reader.seq);
                 changed = true;
             }
         }
@@ -159,8 +187,8 @@ impl Unread {
         Ok(cache)
     }
 
-    /// The cached messages for `reader` (one of those it was loaded for),
-    /// read or not, oldest first.
+    /// The cached messages for `reader` (loaded with `lines`), read or not,
+    /// oldest first.
     pub fn lines(&self, reader: &str) -> impl Iterator<Item = Line<'_>> {
         self.readers
             .get(reader)
@@ -168,9 +196,24 @@ impl Unread {
             .flat_map(Section::lines)
     }
 
+    /// How many messages for `reader` (one it was loaded for) are not
+    /// among `acked`; loaded with `lines` unless `acked` is empty.
+    pub fn unread(&self, reader: &str, acked: &BTreeSet<String>) -> usize {
+        self.readers.get(reader).map_or(0, |s| s.unread(acked))
+    }
+
+    /// Whether the sections that `readers` will read or move past parse.
+    fn is_sound_for(&self, readers: &[Reader]) -> bool {
+        readers.iter().all(|r| match self.readers.get(r.name) {
+            Some(section) if r.lines || section.floor < r.seq => section.is_sound(),
+            _ => true,
+        })
+    }
+
     /// When another process already saved the cache at a newer tip than
     /// the snapshot's: keeps it if the snapshot's tip is in its history,
-    /// without the messages above it; false when it is not.
+    /// without the messages above it; false when it is not (or the file
+    /// is damaged).
     fn step_back_to(&mut self, snapshot: &Snapshot, tip: (Oid, u64)) -> Result<bool, CommError> {
         let Some(cached) = self.tip.filter(|cached| cached.1 > tip.1) else {
             return Ok(true);
@@ -183,17 +226,18 @@ impl Unread {
             }
             ControlFlow::Continue(())
         })?;
-        if found {
+        let kept = found && self.readers.values().all(Section::is_sound);
+        if kept {
             for section in self.readers.values_mut() {
                 section.truncate_above(tip.1);
             }
             self.tip = Some(tip);
         }
-        Ok(found)
+        Ok(kept)
     }
 
     /// Brings the cache to `tip`: the events added since the cached tip go
-    /// to every known reader they are for, and each of `cursors` the cache
+    /// to every known reader they are for, and each of `readers` the cache
     /// cannot answer for (unknown, or with its cursor below its floor) is
     /// walked for down to its cursor. False when the cached tip is not in
     /// the history any more.
@@ -201,18 +245,18 @@ impl Unread {
         &mut self,
         snapshot: &Snapshot,
         tip: (Oid, u64),
-        cursors: &[(&str, u64)],
+        readers: &[Reader],
         changed: &mut bool,
     ) -> Result<bool, CommError> {
-        let mut walked: BTreeMap<&str, Section> = cursors
+        let mut walked: BTreeMap<&str, Section> = readers
             .iter()
-            .filter(|(reader, floor)| self.readers.get(*reader).is_none_or(|s| s.floor > *floor))
-            .map(|(reader, floor)| {
+            .filter(|r| self.readers.get(r.name).is_none_or(|s| s.floor > r.seq))
+            .map(|r| {
                 let section = Section {
-                    floor: *floor,
-                    lines: String::new(),
+                    floor: r.seq,
+                    ..Section::default()
                 };
-                (*reader, section)
+                (r.name, section)
             })
             .collect();
         if self.tip == Some(tip) && walked.is_empty() {
@@ -297,12 +341,17 @@ impl Unread {
             let mut parts = head.strip_prefix("reader\t")?.split('\t');
             let name = unescape(parts.next()?);
             let floor = parts.next()?.parse().ok()?;
+            let count = parts.next()?.parse().ok()?;
             let bytes: usize = parts.next()?.parse().ok()?;
             let lines = after.get(..bytes)?.to_owned();
-            let section = Section { floor, lines };
-            if !section.is_sound() || section.lines().last().is_some_and(|l| l.seq > tip.1) {
+            if !lines.is_empty() && !lines.ends_with('\n') || (count == 0) != lines.is_empty() {
                 return None;
             }
+            let section = Section {
+                floor,
+                count,
+                lines,
+            };
             cache.readers.insert(name, section);
             rest = &after[bytes..];
         }
@@ -318,9 +367,10 @@ impl Unread {
         text.push_str(&format!("{MAGIC}\ntip {tip} {seq}\n"));
         for (name, section) in &self.readers {
             text.push_str(&format!(
-                "reader\t{}\t{}\t{}\n",
+                "reader\t{}\t{}\t{}\t{}\n",
                 escape(name),
                 section.floor,
+                section.count,
                 section.lines.len()
             ));
             text.push_str(&section.lines);
@@ -339,7 +389,11 @@ mod tests {
             .iter()
             .map(|s| format!("{s}\tid-{s}\t{commit}\n"))
             .collect();
-        Section { floor, lines }
+        Section {
+            floor,
+            count: seqs.len(),
+            lines,
+        }
     }
 
     fn seqs(section: &Section) -> Vec<u64> {
@@ -350,10 +404,12 @@ mod tests {
     fn a_section_forgets_what_its_cursor_read_and_what_an_older_tip_lacks() {
         let mut s = section(0, &[2, 5, 9]);
         s.raise(5);
-        assert_eq!((s.floor, seqs(&s)), (5, vec![9]));
+        assert_eq!(s, section(5, &[9]));
         let mut s = section(0, &[2, 5, 9]);
         s.truncate_above(5);
-        assert_eq!(seqs(&s), [2, 5]);
+        assert_eq!(s, section(0, &[2, 5]));
+        let acked = BTreeSet::from(["id-2".to_owned(), "id-7".to_owned()]);
+        assert_eq!(s.unread(&acked), 1);
     }
 
     #[test]
@@ -361,7 +417,7 @@ mod tests {
         let tip = "b".repeat(40);
         let good = section(1, &[2, 3]);
         let text = format!(
-            "{MAGIC}\ntip {tip} 3\nreader\tweb\t1\t{}\n{}",
+            "{MAGIC}\ntip {tip} 3\nreader\tweb\t1\t2\t{}\n{}",
             good.lines.len(),
             good.lines
         );
@@ -370,11 +426,18 @@ mod tests {
         for bad in [
             text.replace("v1", "v2"),
             text[..text.len() - 3].to_owned(),
-            text.replace("3\tid-3", "1\tid-3"),
             text.replace("tip ", "tip x"),
-            text.replace(" 3\n", " 2\n"),
+            text.replace("\t2\t", "\t0\t"),
         ] {
             assert!(Unread::parse(&bad).is_none(), "{bad}");
+        }
+        for unsound in [
+            text.replace("3\tid-3", "1\tid-3"),
+            text.replace("\t2\t", "\t1\t"),
+            text.replace("id-3\ta", "id-3\tz"),
+        ] {
+            let cache = Unread::parse(&unsound).expect("the shape is right");
+            assert!(!cache.readers["web"].is_sound(), "{unsound}");
         }
     }
 }
