@@ -396,10 +396,6 @@ mod tests {
         }
     }
 
-    fn seqs(section: &Section) -> Vec<u64> {
-        section.lines().map(|l| l.seq).collect()
-    }
-
     #[test]
     fn a_section_forgets_what_its_cursor_read_and_what_an_older_tip_lacks() {
         let mut s = section(0, &[2, 5, 9]);
