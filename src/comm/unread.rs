@@ -17,7 +17,8 @@
 //! `status` and `inbox` would otherwise have to load.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::ops::ControlFlow;
 use std::path::Path;
 
@@ -58,18 +59,39 @@ impl<'a> Line<'a> {
 
 /// The messages for one reader with a sequence number above `floor`, up to
 /// the cached tip, oldest first, as `seq \t id \t commit` lines; `count`
-/// of them, so that counting parses nothing.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// of them, so that counting reads and parses nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Section {
     floor: u64,
     count: usize,
-    lines: String,
+    /// `None` while still in the file (only the head was read).
+    lines: Option<String>,
 }
 
 impl Section {
+    fn empty(floor: u64) -> Section {
+        Section {
+            floor,
+            count: 0,
+            lines: Some(String::new()),
+        }
+    }
+
+    fn text(&self) -> &str {
+        self.lines
+            .as_deref()
+            .expect("a section is read from the file before use")
+    }
+
+    fn text_mut(&mut self) -> &mut String {
+        self.lines
+            .as_mut()
+            .expect("a section is read from the file before use")
+    }
+
     /// Its lines; only for a section [`Section::is_sound`] checked.
     fn lines(&self) -> impl Iterator<Item = Line<'_>> {
-        self.lines
+        self.text()
             .lines()
             .map(|l| Line::parse(l).expect("cache lines are checked before they are read"))
     }
@@ -83,14 +105,15 @@ impl Section {
     }
 
     fn push(&mut self, (seq, id, commit): &(u64, String, Oid)) {
-        self.lines.push_str(&format!("{seq}\t{id}\t{commit}\n"));
+        self.text_mut()
+            .push_str(&format!("{seq}\t{id}\t{commit}\n"));
         self.count += 1;
     }
 
     /// Forgets the messages at or below `floor` (read by the cursor).
     fn raise(&mut self, floor: u64) {
         let (keep, dropped) = self.start_above(floor);
-        self.lines.drain(..keep);
+        self.text_mut().drain(..keep);
         self.count -= dropped;
         self.floor = floor;
     }
@@ -98,7 +121,7 @@ impl Section {
     /// Forgets the messages above `seq` (newer than an older tip).
     fn truncate_above(&mut self, seq: u64) {
         let (end, kept) = self.start_above(seq);
-        self.lines.truncate(end);
+        self.text_mut().truncate(end);
         self.count = kept;
     }
 
@@ -106,7 +129,7 @@ impl Section {
     /// come before it.
     fn start_above(&self, seq: u64) -> (usize, usize) {
         let mut offset = 0;
-        for (n, line) in self.lines.lines().enumerate() {
+        for (n, line) in self.text().lines().enumerate() {
             if Line::parse(line).is_some_and(|l| l.seq > seq) {
                 return (offset, n);
             }
@@ -118,9 +141,12 @@ impl Section {
     /// Whether every line parses, the sequence numbers rise above the
     /// floor, and there are `count` of them.
     fn is_sound(&self) -> bool {
+        let Some(text) = &self.lines else {
+            return false;
+        };
         let mut last = self.floor;
         let mut count = 0;
-        let lines_sound = self.lines.lines().all(|l| match Line::parse(l) {
+        let lines_sound = text.lines().all(|l| match Line::parse(l) {
             Some(line) if line.seq > last => {
                 last = line.seq;
                 count += 1;
@@ -128,7 +154,7 @@ impl Section {
             }
             _ => false,
         });
-        lines_sound && count == self.count && (self.lines.is_empty() || self.lines.ends_with('\n'))
+        lines_sound && count == self.count && (text.is_empty() || text.ends_with('\n'))
     }
 }
 
@@ -160,10 +186,7 @@ impl Unread {
             return Ok(Unread::default());
         };
         let tip = (tip, snapshot.seq());
-        let loaded = fs::read_to_string(&path)
-            .ok()
-            .and_then(|text| Unread::parse(&text))
-            .filter(|cache| cache.is_sound_for(readers));
+        let loaded = Unread::read(&path, tip, readers).filter(|c| c.is_sound_for(readers));
         let mut cache = loaded.unwrap_or_default();
         let mut changed = false;
         if !cache.step_back_to(snapshot, tip)? {
@@ -251,13 +274,7 @@ impl Unread {
         let mut walked: BTreeMap<&str, Section> = readers
             .iter()
             .filter(|r| self.readers.get(r.name).is_none_or(|s| s.floor > r.seq))
-            .map(|r| {
-                let section = Section {
-                    floor: r.seq,
-                    ..Section::default()
-                };
-                (r.name, section)
-            })
+            .map(|r| (r.name, Section::empty(r.seq)))
             .collect();
         if self.tip == Some(tip) && walked.is_empty() {
             return Ok(true);
@@ -323,10 +340,47 @@ impl Unread {
         Ok(true)
     }
 
-    fn parse(text: &str) -> Option<Unread> {
-        let mut rest = text.strip_prefix(MAGIC)?.strip_prefix('\n')?;
-        let (head, after) = rest.split_once('\n')?;
-        let mut parts = head.strip_prefix("tip ")?.split(' ');
+    /// Reads the file's head and, of its sections, those `readers` will
+    /// read, or all of them when the cache is going to change (a new tip,
+    /// a new reader, a cursor that moved) and be saved again.
+    fn read(path: &Path, tip: (Oid, u64), readers: &[Reader]) -> Option<Unread> {
+        let mut file = BufReader::new(File::open(path).ok()?);
+        let mut head = String::new();
+        while !head.ends_with("\nend\n") {
+            if file.read_line(&mut head).ok()? == 0 {
+                return None;
+            }
+        }
+        let (mut cache, sizes) = Unread::parse_head(&head)?;
+        let changes = cache.tip != Some(tip)
+            || readers
+                .iter()
+                .any(|r| cache.readers.get(r.name).is_none_or(|s| s.floor != r.seq));
+        let mut skipped = 0;
+        for (name, bytes) in sizes {
+            let wanted = changes || readers.iter().any(|r| r.lines && r.name == name);
+            if !wanted {
+                skipped += bytes;
+                continue;
+            }
+            file.seek_relative(i64::try_from(skipped).ok()?).ok()?;
+            skipped = 0;
+            let mut text = vec![0; bytes];
+            file.read_exact(&mut text).ok()?;
+            let section = cache.readers.get_mut(&name)?;
+            section.lines = Some(String::from_utf8(text).ok()?);
+        }
+        Some(cache)
+    }
+
+    /// The tip and the readers of a head, with each section's size in
+    /// bytes, in the order the sections follow it.
+    fn parse_head(head: &str) -> Option<(Unread, Vec<(String, usize)>)> {
+        let mut lines = head.lines();
+        if lines.next()? != MAGIC {
+            return None;
+        }
+        let mut parts = lines.next()?.strip_prefix("tip ")?.split(' ');
         let tip = (
             Oid::from_str(parts.next()?).ok()?,
             parts.next()?.parse().ok()?,
@@ -335,34 +389,32 @@ impl Unread {
             tip: Some(tip),
             readers: BTreeMap::new(),
         };
-        rest = after;
-        while !rest.is_empty() {
-            let (head, after) = rest.split_once('\n')?;
-            let mut parts = head.strip_prefix("reader\t")?.split('\t');
+        let mut sizes = Vec::new();
+        for line in lines.take_while(|l| *l != "end") {
+            let mut parts = line.strip_prefix("reader\t")?.split('\t');
             let name = unescape(parts.next()?);
             let floor = parts.next()?.parse().ok()?;
             let count = parts.next()?.parse().ok()?;
             let bytes: usize = parts.next()?.parse().ok()?;
-            let lines = after.get(..bytes)?.to_owned();
-            if !lines.is_empty() && !lines.ends_with('\n') || (count == 0) != lines.is_empty() {
+            if (count == 0) != (bytes == 0) {
                 return None;
             }
             let section = Section {
                 floor,
                 count,
-                lines,
+                lines: None,
             };
-            cache.readers.insert(name, section);
-            rest = &after[bytes..];
+            cache.readers.insert(name.clone(), section);
+            sizes.push((name, bytes));
         }
-        Some(cache)
+        Some((cache, sizes))
     }
 
     fn save(&self, path: &Path) -> std::io::Result<()> {
         let Some((tip, seq)) = self.tip else {
             return Ok(());
         };
-        let size: usize = self.readers.values().map(|s| s.lines.len() + 64).sum();
+        let size: usize = self.readers.values().map(|s| s.text().len() + 64).sum();
         let mut text = String::with_capacity(size + 80);
         text.push_str(&format!("{MAGIC}\ntip {tip} {seq}\n"));
         for (name, section) in &self.readers {
@@ -371,9 +423,12 @@ impl Unread {
                 escape(name),
                 section.floor,
                 section.count,
-                section.lines.len()
+                section.text().len()
             ));
-            text.push_str(&section.lines);
+        }
+        text.push_str("end\n");
+        for section in self.readers.values() {
+            text.push_str(section.text());
         }
         write_atomic(path, &text)
     }
@@ -392,7 +447,7 @@ mod tests {
         Section {
             floor,
             count: seqs.len(),
-            lines,
+            lines: Some(lines),
         }
     }
 
@@ -410,30 +465,37 @@ mod tests {
 
     #[test]
     fn a_damaged_or_foreign_file_is_not_loaded() {
-        let tip = "b".repeat(40);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("unread-v1");
+        let tip = (Oid::from_str(&"b".repeat(40)).unwrap(), 3);
+        let web = Reader {
+            name: "web",
+            seq: 1,
+            lines: true,
+        };
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Unread::read(&path, tip, &[web]).filter(|c| c.is_sound_for(&[web]))
+        };
         let good = section(1, &[2, 3]);
+        let lines = good.text();
         let text = format!(
-            "{MAGIC}\ntip {tip} 3\nreader\tweb\t1\t2\t{}\n{}",
-            good.lines.len(),
-            good.lines
+            "{MAGIC}\ntip {} 3\nreader\tweb\t1\t2\t{}\nend\n{lines}",
+            tip.0,
+            lines.len(),
         );
-        let cache = Unread::parse(&text).expect("a sound file loads");
+        let cache = load(&text).expect("a sound file loads");
         assert_eq!(cache.readers["web"], good);
         for bad in [
             text.replace("v1", "v2"),
             text[..text.len() - 3].to_owned(),
             text.replace("tip ", "tip x"),
             text.replace("\t2\t", "\t0\t"),
-        ] {
-            assert!(Unread::parse(&bad).is_none(), "{bad}");
-        }
-        for unsound in [
-            text.replace("3\tid-3", "1\tid-3"),
             text.replace("\t2\t", "\t1\t"),
+            text.replace("3\tid-3", "1\tid-3"),
             text.replace("id-3\ta", "id-3\tz"),
         ] {
-            let cache = Unread::parse(&unsound).expect("the shape is right");
-            assert!(!cache.readers["web"].is_sound(), "{unsound}");
+            assert!(load(&bad).is_none(), "{bad}");
         }
     }
 }
