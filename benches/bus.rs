@@ -1,5 +1,7 @@
 //! Bus benchmarks: `send` and `inbox` as whole CLI processes on a `comm`
-//! branch with 100k events, and 8 processes sending at once.
+//! branch with 100k events, `status` and `inbox` for 16 domains that never
+//! read a message (the history is addressed to them), and 8 processes
+//! sending at once.
 //!
 //! Run with `cargo bench --bench bus` (add `-- --events N` for another
 //! history size). Results go to stdout as a table; BENCHMARKS.md records them.
@@ -13,14 +15,20 @@ mod common;
 
 use common::{fast_import, initialised, report, Hermetic, BIN};
 
-const CONFIG: &str = "project: bench
-domains:
-  api: {scope: [\"api/**\"]}
-  web: {scope: [\"web/**\"]}
-  shared: {scope: [\"shared/**\"]}
-  pricing: {scope: [\"pricing/**\"]}
-  engine: {scope: [\"engine/**\"]}
-";
+/// The domains that never read: the history's senders and recipients.
+const NEVER_READ: [&str; 16] = [
+    "api", "shared", "pricing", "engine", "billing", "search", "auth", "mobile", "admin", "infra",
+    "data", "ml", "docs", "ops", "qa", "design",
+];
+
+/// `web` (which has read the whole history) and the [`NEVER_READ`] domains.
+fn config() -> String {
+    let mut text = String::from("project: bench\ndomains:\n  web: {scope: [\"web/**\"]}\n");
+    for name in NEVER_READ {
+        text.push_str(&format!("  {name}: {{scope: [\"{name}/**\"]}}\n"));
+    }
+    text
+}
 
 fn main() {
     let events: u64 = common::arg("events", 100_000);
@@ -78,21 +86,96 @@ fn main() {
         ratio(inbox)
     );
 
+    never_read(&env, &root);
     concurrent(&env, &root, 8, 200);
+}
+
+/// `status` (unread counts of 17 domains, 16 of which never read) and the
+/// inbox of a domain that never read, with the unread cache current, one
+/// event behind, and deleted (the walk of the whole history it saves).
+fn never_read(env: &Hermetic, root: &Path) {
+    let cache = root.join(".git/comm-node/unread-v1");
+    let status = |env: &Hermetic| {
+        let (d, out) = env.time(root, &["status", "--json"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let engine = status["domains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == "engine")
+            .unwrap()["unread"]
+            .as_u64()
+            .unwrap();
+        (d, engine)
+    };
+    let mut cold_times = Vec::new();
+    for _ in 0..3 {
+        std::fs::remove_file(&cache).unwrap();
+        cold_times.push(status(env).0);
+    }
+    let (mut floor_times, mut behind_times, mut current_times) = (vec![], vec![], vec![]);
+    let mut unread = 0;
+    for i in 0..30 {
+        let (d, out) = env.time(root, &["--version"]);
+        assert!(out.status.success());
+        floor_times.push(d);
+        let subject = format!("status bench {i}");
+        let out = env
+            .cmd(BIN, root)
+            .args(["--as", "api", "send", "--to", "shared", &subject])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        behind_times.push(status(env).0);
+        let (d, engine) = status(env);
+        current_times.push(d);
+        unread = engine;
+    }
+    let mut inbox_times = Vec::new();
+    for _ in 0..10 {
+        let (d, out) = env.time(root, &["--as", "engine", "inbox", "--json"]);
+        assert!(out.status.success());
+        let inbox: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(inbox.as_array().unwrap().len() as u64, unread);
+        inbox_times.push(d);
+    }
+    println!("16 domains never read; engine has {unread} unread:");
+    let floor = report("comm-node --version (the process floor)", &mut floor_times);
+    let cold = report(
+        "status, unread cache deleted (walks the history)",
+        &mut cold_times,
+    );
+    let behind = report("status, unread cache one event behind", &mut behind_times);
+    let current = report("status, unread cache current", &mut current_times);
+    let inbox = report(
+        &format!("inbox of a domain that never read ({unread} unread)"),
+        &mut inbox_times,
+    );
+    let ratio = |d: Duration| d.as_secs_f64() / floor.as_secs_f64();
+    println!(
+        "against the floor (p50): status {:.2}x (one event behind {:.2}x, no cache {:.2}x), inbox {:.2}x",
+        ratio(current),
+        ratio(behind),
+        ratio(cold),
+        ratio(inbox)
+    );
 }
 
 /// A repository with `events` message events on comm (written with git
 /// fast-import and packed, like a long-lived repository after `git gc`).
 fn setup(env: &Hermetic, root: &Path, events: u64) {
-    let kickoff = initialised(env, root, CONFIG);
+    let kickoff = initialised(env, root, &config());
     let mut child = fast_import(env, root);
     let mut stdin = std::io::BufWriter::new(child.stdin.take().unwrap());
-    let domains = ["api", "web", "shared", "pricing", "engine"];
     for i in 0..events {
         let seq = kickoff.seq + i + 1;
-        let from = domains[(i % 5) as usize];
-        let to = domains[((i + 2) % 5) as usize];
-        let to = if to == "web" { "pricing" } else { to };
+        let from = NEVER_READ[(i % 16) as usize];
+        let to = NEVER_READ[((i + 2) % 16) as usize];
         let id = format!("bench-{i:08}");
         let msg = format!(
             "{from} → {to}: history message {i}\n\nBody of message {i}.\n\nComm-Kind: msg\nComm-From: {from}\nComm-To: {to}\nComm-Id: {id}\nComm-Seq: {seq}\nComm-Thread: {id}\nComm-Tokens: 12\n"

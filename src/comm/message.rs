@@ -3,7 +3,8 @@
 //! A message is a `msg` event whose commit changes no state. Each domain's
 //! read position is `cursors/<domain>.yaml` on `comm`: a sequence number
 //! below which everything is read, plus the ids acknowledged above it. The
-//! inbox walks only the events newer than that number, never the history.
+//! inbox and the unread counts take the messages above the cursors from a
+//! cache (`unread.rs`) that walks only the events added since it was saved.
 //!
 //! Ids may be abbreviated to any unique prefix (see [`Index::resolve`]). A
 //! reply names no recipients by default: it goes to the original sender and
@@ -15,6 +16,7 @@ use std::ops::ControlFlow;
 use git2::Oid;
 use serde::{Deserialize, Serialize};
 
+use super::unread::{Reader, Unread};
 use super::{append, walk, Appended, Change, CommError, Event, Index, Logged, Snapshot, HUMAN};
 use crate::config::Limits;
 use crate::git::{Repo, TreeEdit};
@@ -89,10 +91,14 @@ impl Message {
     /// releases, stalls...). The roster events (kickoff, registration) are
     /// addressed to everyone but live in `comm-node log`, not in inboxes.
     pub fn is_for(&self, reader: &str) -> bool {
-        !ROSTER_KINDS.contains(&self.kind.as_str())
-            && self.from != reader
-            && self.to.iter().any(|t| t == reader || t == ALL)
+        is_for(&self.kind, &self.from, &self.to, reader)
     }
+}
+
+/// Whether an event of `kind` from `from` to `to` is addressed to `reader`
+/// (see [`Message::is_for`]).
+pub(super) fn is_for(kind: &str, from: &str, to: &[String], reader: &str) -> bool {
+    !ROSTER_KINDS.contains(&kind) && from != reader && to.iter().any(|t| t == reader || t == ALL)
 }
 
 fn headline_prefix(from: &str, to: &[String]) -> String {
@@ -321,7 +327,9 @@ fn read_cursor(snapshot: &Snapshot, reader: &str) -> Result<Cursor, CommError> {
 }
 
 /// Messages for `reader` newer than the cursor's sequence number, read or
-/// not, oldest first.
+/// not, oldest first, from a walk back to the cursor. Only `ack` uses it:
+/// it is a write, and sync replays it on tips no ref points at yet, which
+/// the unread cache (kept for the tip of `comm`) should not follow.
 fn above_cursor(
     snapshot: &Snapshot,
     reader: &str,
@@ -342,26 +350,28 @@ fn above_cursor(
     Ok(out)
 }
 
-/// Messages for `reader` it has not acknowledged, oldest first.
-fn unread_at(
-    snapshot: &Snapshot,
-    reader: &str,
-    cursor: &Cursor,
-) -> Result<Vec<Message>, CommError> {
-    let mut above = above_cursor(snapshot, reader, cursor)?;
-    above.retain(|m| !cursor.acked.contains(&m.id));
-    Ok(above)
-}
-
-/// The unread messages of `reader`, oldest first.
+/// The unread messages of `reader`, oldest first: those the unread cache
+/// holds above its cursor, less the ones acknowledged.
 pub fn inbox(repo: &Repo, reader: &str) -> Result<Vec<Message>, CommError> {
     let snapshot = Snapshot::take(repo)?;
     let cursor = read_cursor(&snapshot, reader)?;
-    unread_at(&snapshot, reader, &cursor)
+    let me = Reader {
+        name: reader,
+        seq: cursor.seq,
+        lines: true,
+    };
+    let cache = Unread::load(&snapshot, &[me])?;
+    let mut out = Vec::new();
+    for line in cache.lines(reader) {
+        if !cursor.acked.contains(line.id) {
+            out.extend(message_at(repo, line.commit())?);
+        }
+    }
+    Ok(out)
 }
 
-/// How many unread items each of `readers` has, from one walk back to the
-/// oldest of their cursors (what `status` shows for every domain).
+/// How many unread items each of `readers` has (what `status` shows for
+/// every domain): their cursors, and the unread cache brought to the tip.
 pub fn unread_counts(
     snapshot: &Snapshot,
     readers: &[String],
@@ -370,21 +380,19 @@ pub fn unread_counts(
         .iter()
         .map(|r| Ok((r.as_str(), read_cursor(snapshot, r)?)))
         .collect::<Result<Vec<_>, CommError>>()?;
-    let oldest = cursors.iter().map(|(_, c)| c.seq).min().unwrap_or(0);
-    let mut counts: BTreeMap<String, usize> = readers.iter().map(|r| (r.clone(), 0)).collect();
-    walk(snapshot.repo(), snapshot.tip(), |logged| {
-        if logged.event.seq <= oldest {
-            return ControlFlow::Break(());
-        }
-        let m = Message::from_logged(&logged);
-        for (reader, cursor) in &cursors {
-            if m.seq > cursor.seq && m.is_for(reader) && !cursor.acked.contains(&m.id) {
-                *counts.entry((*reader).to_owned()).or_default() += 1;
-            }
-        }
-        ControlFlow::Continue(())
-    })?;
-    Ok(counts)
+    let wanted: Vec<Reader> = cursors
+        .iter()
+        .map(|(name, cursor)| Reader {
+            name,
+            seq: cursor.seq,
+            lines: !cursor.acked.is_empty(),
+        })
+        .collect();
+    let cache = Unread::load(snapshot, &wanted)?;
+    Ok(cursors
+        .iter()
+        .map(|(reader, cursor)| ((*reader).to_owned(), cache.unread(reader, &cursor.acked)))
+        .collect())
 }
 
 /// Marks messages read (`None`: every unread one). Returns the ack event,

@@ -24,6 +24,7 @@ pub mod signing;
 pub mod steer;
 mod sync;
 pub mod task;
+mod unread;
 pub mod verify;
 
 use std::collections::BTreeMap;
