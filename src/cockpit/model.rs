@@ -26,6 +26,8 @@ pub const FEED_LIMIT: usize = 500;
 const MSG_KIND: &str = "msg";
 /// Minutes the burn sparkline covers.
 pub const BURN_MINUTES: usize = 30;
+/// Waiting chains the model keeps (the Work panel shows the first few).
+pub const CHAINS: usize = 10;
 
 /// Everything one frame shows.
 #[derive(Debug, Clone)]
@@ -147,10 +149,12 @@ pub struct DomainRow {
 #[derive(Debug, Clone, Default)]
 pub struct Work {
     pub counts: status::TaskCounts,
-    /// Open or claimed, claimed first, then most urgent first.
-    pub active: Arc<[TaskLine]>,
+    /// Open or claimed, claimed first, then most urgent first (each line
+    /// shared with the next frames while its task is unchanged).
+    pub active: Arc<[Arc<TaskLine>]>,
     pub convoys: Arc<[Convoy]>,
-    /// Waiting chains, longest first; the first is the bottleneck.
+    /// The [`CHAINS`] longest waiting chains, longest first; the first is
+    /// the bottleneck.
     pub chains: Arc<[Chain]>,
     /// Messages to the human not yet acknowledged, oldest first.
     pub questions: Vec<Question>,
@@ -320,7 +324,7 @@ fn burn(history: &[comm::Logged], now: i64) -> HashMap<String, Vec<u64>> {
 fn domain_row(
     d: &status::DomainStatus,
     lines: &[budget::BudgetLine],
-    active: &[TaskLine],
+    active: &[Arc<TaskLine>],
     feed: &[FeedItem],
     burn: &HashMap<String, Vec<u64>>,
 ) -> DomainRow {

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use super::model::{Chain, Convoy, TaskLine};
+use super::model::{Chain, Convoy, TaskLine, CHAINS};
 use crate::comm::{task, CommError, Snapshot};
 use crate::status::TaskCounts;
 
@@ -22,9 +22,9 @@ use crate::status::TaskCounts;
 pub struct TasksPart {
     pub counts: TaskCounts,
     /// Claimed first, then in the order work is handed out.
-    pub active: Arc<[TaskLine]>,
+    pub active: Arc<[Arc<TaskLine>]>,
     pub convoys: Arc<[Convoy]>,
-    /// Longest first; the first is the bottleneck.
+    /// The [`CHAINS`] longest, longest first; the first is the bottleneck.
     pub chains: Arc<[Chain]>,
 }
 
@@ -33,7 +33,7 @@ pub struct TaskView {
     live: task::LiveBoard,
     /// Who depends on each id (the id may not exist).
     dependents: HashMap<String, Vec<String>>,
-    active: BTreeMap<ActiveKey, TaskLine>,
+    active: BTreeMap<ActiveKey, Arc<TaskLine>>,
     convoys: BTreeMap<String, Convoy>,
     part: TasksPart,
 }
@@ -59,14 +59,14 @@ fn label(t: &task::Task) -> Option<String> {
     t.domain.clone().or(t.assignee.clone())
 }
 
-fn line(board: &task::Board, t: &task::Task) -> TaskLine {
-    TaskLine {
+fn line(board: &task::Board, t: &task::Task) -> Arc<TaskLine> {
+    Arc::new(TaskLine {
         id: t.id.clone(),
         status: t.status,
         ready: board.is_ready(t),
         domain: label(t),
         title: t.title.clone(),
-    }
+    })
 }
 
 fn convoy(board: &task::Board, id: &str) -> Option<Convoy> {
@@ -224,8 +224,9 @@ impl TaskView {
     }
 }
 
-/// The waiting chains of the open tasks nothing open waits on... the
-/// heads, each followed down its longest run of unfinished dependencies.
+/// The [`CHAINS`] longest waiting chains of the open tasks nothing open
+/// waits on... the heads, each followed down its longest run of
+/// unfinished dependencies.
 pub fn chains(board: &task::Board) -> Vec<Chain> {
     // The unfinished tasks by id, and their unfinished dependencies as
     // indices (index order is id order).
@@ -279,9 +280,16 @@ pub fn chains(board: &task::Board) -> Vec<Chain> {
             }
         }
     }
-    let mut out: Vec<Chain> = (0..nodes.len())
-        .filter(|&i| !waited_on[i] && below[i].is_some_and(|b| b.0 > 0))
-        .map(|head| {
+    // The heads, longest first, then by id; only the kept ones are spelled out.
+    let mut heads: Vec<(usize, usize)> = (0..nodes.len())
+        .filter(|&i| !waited_on[i])
+        .filter_map(|i| below[i].filter(|b| b.0 > 0).map(|b| (b.0, i)))
+        .collect();
+    heads.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    heads
+        .into_iter()
+        .take(CHAINS)
+        .map(|(_, head)| {
             let mut links: Vec<usize> = Vec::new();
             let mut at = Some(head);
             while let Some(i) = at {
@@ -299,12 +307,5 @@ pub fn chains(board: &task::Board) -> Vec<Chain> {
             let cross = links.iter().any(|(_, d)| d != first);
             Chain { links, cross }
         })
-        .collect();
-    out.sort_by(|a, b| {
-        b.links
-            .len()
-            .cmp(&a.links.len())
-            .then(a.links[0].0.cmp(&b.links[0].0))
-    });
-    out
+        .collect()
 }
