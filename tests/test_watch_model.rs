@@ -1,6 +1,7 @@
 //! The cockpit's model across redraws, as `watch` keeps it: the task
-//! graph's part brought up to date from only the task files that changed
-//! must equal a fresh read after every kind of task change, and the redraw
+//! graph's part brought up to date from only the task files that changed,
+//! and the feed from only the new events, must equal a fresh read after
+//! every kind of task change and a sync that rewrites comm; the redraw
 //! triggers must cover a domain's runtime folder made after `watch` started.
 
 mod common;
@@ -45,6 +46,13 @@ fn kept_equals_fresh(root: &Path, cache: &mut Cache, what: &str) -> Model {
             .collect::<Vec<_>>()
     };
     assert_eq!(claimed(&kept), claimed(&fresh), "claims after {what}");
+    let feed = |m: &Model| {
+        m.feed
+            .iter()
+            .map(|f| (f.seq, f.id.clone(), f.subject.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(feed(&kept), feed(&fresh), "feed after {what}");
     kept
 }
 

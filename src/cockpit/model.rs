@@ -5,9 +5,12 @@
 //!
 //! It only reads: no lease is reaped, no event written. Its history walk
 //! is bounded ([`FEED_LIMIT`] events), so a long-lived `comm` costs the
-//! same per redraw as a young one.
+//! same per redraw as a young one; with a [`Cache`] (what `watch` keeps)
+//! a redraw walks only the events since the last one, and the task part
+//! is updated from the changed task files alone.
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use super::tasks::{TaskView, TasksPart};
@@ -233,6 +236,43 @@ impl FeedItem {
 #[derive(Default)]
 pub struct Cache {
     tasks: Option<TaskView>,
+    history: History,
+}
+
+/// The newest [`FEED_LIMIT`] events, newest first, kept across redraws:
+/// a redraw reads only the events above the last tip it saw.
+#[derive(Default)]
+struct History {
+    events: Vec<comm::Logged>,
+}
+
+impl History {
+    /// Brings the events up to the tip of comm: walks back from it until
+    /// the newest event kept (all of them when comm was rewritten: the
+    /// walk does not meet it then and reads [`FEED_LIMIT`] events afresh).
+    fn update(&mut self, repo: &Repo, tip: Option<git2::Oid>) -> Result<(), CommError> {
+        let newest = self.events.first().map(|l| l.commit);
+        let mut fresh = Vec::new();
+        let mut met = false;
+        comm::walk(repo, tip, |logged| {
+            if Some(logged.commit) == newest {
+                met = true;
+                return ControlFlow::Break(());
+            }
+            fresh.push(logged);
+            if fresh.len() >= FEED_LIMIT {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })?;
+        if met {
+            fresh.append(&mut self.events);
+            fresh.truncate(FEED_LIMIT);
+        }
+        self.events = fresh;
+        Ok(())
+    }
 }
 
 impl Model {
@@ -270,7 +310,8 @@ impl Model {
         let status = status::gather_counted(repo, loaded, now, liveness, Some(part.counts), false)?;
         let names: Vec<String> = config.domains.keys().cloned().collect();
         let lines = budget::spend_report(&snapshot, &config.budget, &names, None)?;
-        let history = comm::history(repo, FEED_LIMIT)?;
+        cache.history.update(repo, snapshot.tip())?;
+        let history = &cache.history.events;
         let feed: Vec<FeedItem> = history
             .iter()
             .map(|l| FeedItem {
@@ -283,7 +324,7 @@ impl Model {
                 id: l.event.id.clone(),
             })
             .collect();
-        let burn = burn(&history, now);
+        let burn = burn(history, now);
         let domains = status
             .domains
             .iter()

@@ -253,8 +253,12 @@ pub fn chains(board: &task::Board) -> Vec<Chain> {
     // iterative so a deep graph cannot overflow the stack.
     let mut below: Vec<Option<(usize, Option<usize>)>> = vec![None; nodes.len()];
     let mut on_stack = vec![0u32; nodes.len()];
+    let mut stack = Vec::new();
     for start in 0..nodes.len() {
-        let mut stack = vec![(start, false)];
+        if below[start].is_some() {
+            continue;
+        }
+        stack.push((start, false));
         on_stack[start] += 1;
         while let Some((id, expanded)) = stack.pop() {
             on_stack[id] -= 1;
