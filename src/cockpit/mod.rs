@@ -14,6 +14,7 @@
 //!
 //! Nothing here touches the terminal: the binary owns it.
 
+mod chains;
 pub mod keys;
 pub mod model;
 pub mod panels;

@@ -13,7 +13,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use super::model::{Chain, Convoy, TaskLine, CHAINS};
+use super::chains::Graph;
+use super::model::{Chain, Convoy, TaskLine};
 use crate::comm::{task, CommError, Snapshot};
 use crate::status::TaskCounts;
 
@@ -24,7 +25,8 @@ pub struct TasksPart {
     /// Claimed first, then in the order work is handed out.
     pub active: Arc<[Arc<TaskLine>]>,
     pub convoys: Arc<[Convoy]>,
-    /// The [`CHAINS`] longest, longest first; the first is the bottleneck.
+    /// The [`super::model::CHAINS`] longest, longest first; the first is
+    /// the bottleneck.
     pub chains: Arc<[Chain]>,
 }
 
@@ -35,6 +37,7 @@ pub struct TaskView {
     dependents: HashMap<String, Vec<String>>,
     active: BTreeMap<ActiveKey, Arc<TaskLine>>,
     convoys: BTreeMap<String, Convoy>,
+    graph: Graph,
     part: TasksPart,
 }
 
@@ -92,6 +95,7 @@ impl TaskView {
             dependents: HashMap::new(),
             active: BTreeMap::new(),
             convoys: BTreeMap::new(),
+            graph: Graph::default(),
             part: TasksPart::default(),
         };
         view.derive();
@@ -120,7 +124,8 @@ impl TaskView {
             .filter_map(|t| convoy(board, &t.id))
             .map(|c| (c.id.clone(), c))
             .collect();
-        let chains = chains(board).into();
+        self.graph = Graph::new(board);
+        let chains = self.graph.chains().into();
         self.publish(Some(chains));
     }
 
@@ -165,6 +170,7 @@ impl TaskView {
                     .or_default()
                     .push(id.clone());
             }
+            self.graph.put(board, now);
             chains_move |= before.as_ref().is_none_or(|b| {
                 is_active(b) != is_active(now) || b.deps != now.deps || label(b) != label(now)
             });
@@ -197,7 +203,7 @@ impl TaskView {
                 None => self.convoys.remove(id),
             };
         }
-        let chains = chains_move.then(|| chains(board).into());
+        let chains = chains_move.then(|| self.graph.chains().into());
         self.publish(chains);
     }
 
@@ -222,94 +228,4 @@ impl TaskView {
             chains: chains.unwrap_or_else(|| self.part.chains.clone()),
         };
     }
-}
-
-/// The [`CHAINS`] longest waiting chains of the open tasks nothing open
-/// waits on... the heads, each followed down its longest run of
-/// unfinished dependencies.
-pub fn chains(board: &task::Board) -> Vec<Chain> {
-    // The unfinished tasks by id, and their unfinished dependencies as
-    // indices (index order is id order).
-    let nodes: Vec<&task::Task> = board.tasks().filter(|t| is_active(t)).collect();
-    let index: HashMap<&str, usize> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.id.as_str(), i))
-        .collect();
-    let deps: Vec<Vec<usize>> = nodes
-        .iter()
-        .map(|t| {
-            t.deps
-                .iter()
-                .filter_map(|d| index.get(d.as_str()).copied())
-                .collect()
-        })
-        .collect();
-    let mut waited_on = vec![false; nodes.len()];
-    for d in deps.iter().flatten() {
-        waited_on[*d] = true;
-    }
-    // Longest path below each task (its length and next link), memoized;
-    // iterative so a deep graph cannot overflow the stack.
-    let mut below: Vec<Option<(usize, Option<usize>)>> = vec![None; nodes.len()];
-    let mut on_stack = vec![0u32; nodes.len()];
-    let mut stack = Vec::new();
-    for start in 0..nodes.len() {
-        if below[start].is_some() {
-            continue;
-        }
-        stack.push((start, false));
-        on_stack[start] += 1;
-        while let Some((id, expanded)) = stack.pop() {
-            on_stack[id] -= 1;
-            if below[id].is_some() {
-                continue;
-            }
-            if expanded {
-                let best = deps[id]
-                    .iter()
-                    .filter_map(|&d| below[d].map(|b| (b.0, d)))
-                    .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-                below[id] = Some(best.map_or((0, None), |(n, d)| (n + 1, Some(d))));
-            } else {
-                stack.push((id, true));
-                on_stack[id] += 1;
-                // A cycle leaves a dependency unexpanded: it counts as 0.
-                for &d in &deps[id] {
-                    if below[d].is_none() && on_stack[d] == 0 {
-                        stack.push((d, false));
-                        on_stack[d] += 1;
-                    }
-                }
-            }
-        }
-    }
-    // The heads, longest first, then by id; only the kept ones are spelled out.
-    let mut heads: Vec<(usize, usize)> = (0..nodes.len())
-        .filter(|&i| !waited_on[i])
-        .filter_map(|i| below[i].filter(|b| b.0 > 0).map(|b| (b.0, i)))
-        .collect();
-    heads.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    heads
-        .into_iter()
-        .take(CHAINS)
-        .map(|(_, head)| {
-            let mut links: Vec<usize> = Vec::new();
-            let mut at = Some(head);
-            while let Some(i) = at {
-                if links.contains(&i) {
-                    break;
-                }
-                links.push(i);
-                at = below[i].and_then(|b| b.1);
-            }
-            let links: Vec<(String, Option<String>)> = links
-                .into_iter()
-                .map(|i| (nodes[i].id.clone(), label(nodes[i])))
-                .collect();
-            let first = &links[0].1;
-            let cross = links.iter().any(|(_, d)| d != first);
-            Chain { links, cross }
-        })
-        .collect()
 }
