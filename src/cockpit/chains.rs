@@ -160,3 +160,54 @@ impl Graph {
         Chain { links, cross }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn task(id: &str, deps: &[&str]) -> task::Task {
+        task::Task {
+            id: id.into(),
+            title: id.into(),
+            domain: Some(format!("d{}", id.len())),
+            status: task::Status::Open,
+            priority: 2,
+            deps: deps.iter().map(|d| (*d).into()).collect(),
+            needs_artifacts: Vec::new(),
+            parent: None,
+            assignee: None,
+            done_when: Vec::new(),
+            skills: Vec::new(),
+            created: 0,
+            updated: 0,
+            created_by: "human".into(),
+            claimed_at: None,
+            reason: None,
+            description: String::new(),
+            links: Vec::new(),
+            beads: Default::default(),
+        }
+    }
+
+    fn board(tasks: Vec<task::Task>) -> task::Board {
+        task::Board::new(
+            tasks.into_iter().map(|t| (t.id.clone(), t)).collect(),
+            BTreeSet::new(),
+        )
+    }
+
+    #[test]
+    fn a_dependency_that_appears_later_joins_the_chain_as_a_fresh_graph_has_it() {
+        let mut b = board(vec![task("a", &["bb"]), task("c", &[])]);
+        let mut kept = Graph::new(&b);
+        assert!(kept.chains().is_empty());
+        b.put(task("bb", &["c"]));
+        kept.put(&b, b.get("bb").unwrap());
+        let chains = kept.chains();
+        assert_eq!(chains, Graph::new(&b).chains());
+        let ids: Vec<&str> = chains[0].links.iter().map(|l| l.0.as_str()).collect();
+        assert_eq!(ids, ["a", "bb", "c"]);
+        assert!(chains[0].cross);
+    }
+}
