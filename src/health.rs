@@ -55,6 +55,20 @@ pub fn liveness(
     config: &Config,
     now: i64,
 ) -> Result<BTreeMap<String, Liveness>, CommError> {
+    let snapshot = Snapshot::take(repo)?;
+    let held = task::claimed_entries(&snapshot)?;
+    liveness_of(repo, config, now, held.iter().map(|e| &e.task))
+}
+
+/// [`liveness`], with the claimed tasks given by a reader that has them
+/// already (the cockpit keeps the board current).
+pub fn liveness_of<'a>(
+    repo: &Repo,
+    config: &Config,
+    now: i64,
+    claimed: impl IntoIterator<Item = &'a task::Task>,
+) -> Result<BTreeMap<String, Liveness>, CommError> {
+    let held: Vec<&task::Task> = claimed.into_iter().collect();
     let health = config.health;
     let window_start = now - health.lease.max(health.stall_after) as i64;
     let mut last: BTreeMap<String, Activity> = BTreeMap::new();
@@ -88,13 +102,11 @@ pub fn liveness(
         }
         ControlFlow::Continue(())
     })?;
-    let snapshot = Snapshot::take(repo)?;
-    let held = task::claimed_entries(&snapshot)?;
     let mut out = BTreeMap::new();
     for name in config.domains.keys() {
         let mine: Vec<&task::Task> = held
             .iter()
-            .map(|e| &e.task)
+            .copied()
             .filter(|t| t.status == Status::Claimed && t.assignee.as_deref() == Some(name))
             .collect();
         let claimed: Vec<String> = mine.iter().map(|t| t.id.clone()).collect();

@@ -38,7 +38,7 @@ pub struct Status {
 }
 
 /// How many tasks are in each state.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct TaskCounts {
     pub open: usize,
     /// Open and ready to start (included in `open`).
@@ -112,16 +112,17 @@ pub fn gather(
 
 /// [`gather`], with the task counts when the caller has them already
 /// (the cockpit keeps them while `tasks/` on comm is unchanged): on a
-/// board of 10,000 tasks, counting is most of the cost. Without `dirty`
-/// the worktrees are not scanned for changes (`dirty` stays `None`): the
-/// cockpit does not show it, and 16 scans are half of what is left.
+/// board of 10,000 tasks, counting is most of the cost. Without `scan`
+/// the worktrees are not scanned for changes (`dirty` stays `None`) nor
+/// main's files for coverage (`coverage` stays `None`): the cockpit shows
+/// neither, and 16 scans are half of what is left.
 pub fn gather_counted(
     repo: &Repo,
     loaded: &Loaded,
     now: i64,
     mut liveness: BTreeMap<String, health::Liveness>,
     tasks: Option<TaskCounts>,
-    dirty: bool,
+    scan: bool,
 ) -> Result<Status, StatusError> {
     let config = &loaded.config;
     let snapshot = Snapshot::take(repo)?;
@@ -137,6 +138,8 @@ pub fn gather_counted(
     let readers: Vec<String> = registered.keys().cloned().collect();
     let unread = comm::unread_counts(&snapshot, &readers)?;
     let mut halts = comm::steer::halts(&snapshot)?;
+    // Listed once: looking each domain's worktree up lists them all.
+    let worktrees = repo.linked_worktrees()?;
     let mut domains = Vec::new();
     for name in config.domains.keys() {
         let branch = Config::domain_branch(name);
@@ -145,8 +148,11 @@ pub fn gather_counted(
             (Some(t), Some(m)) => Some(repo.ahead_behind(t, m)?),
             _ => None,
         };
-        let known = repo.find_worktree(name)?.filter(|w| w.present);
-        let worktree = scaffold::worktree_path(repo, &root, config, name)?;
+        let known = worktrees.iter().find(|w| &w.name == name && w.present);
+        let worktree = known.map_or_else(
+            || scaffold::default_worktree_path(&root, config, name),
+            |w| w.path.clone(),
+        );
         let runtime = crate::runtime::local(repo, name);
         let usage: Option<crate::runtime::Usage> =
             snapshot.read_yaml(&crate::runtime::Usage::path_of(name))?;
@@ -156,8 +162,8 @@ pub fn gather_counted(
             stalled: false,
             lapsed: false,
         });
-        let dirty = match &known {
-            Some(w) if dirty => Some(Repo::is_dirty(&w.path)?),
+        let dirty = match known {
+            Some(w) if scan => Some(Repo::is_dirty(&w.path)?),
             _ => None,
         };
         domains.push(DomainStatus {
@@ -210,8 +216,8 @@ pub fn gather_counted(
         },
         health: config.health,
         coverage: match main_tip {
-            Some(tip) => Some(coverage(loaded, repo.snapshot_commit(tip)?.paths())),
-            None => None,
+            Some(tip) if scan => Some(coverage(loaded, repo.snapshot_commit(tip)?.paths())),
+            _ => None,
         },
         disk: None,
     })

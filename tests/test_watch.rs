@@ -666,6 +666,42 @@ fn an_agent_that_crashed_until_up_gave_up_shows_failed() {
 }
 
 #[test]
+fn an_agent_restarting_after_a_crash_shows_crashed() {
+    let env = Env::new();
+    // Every turn crashes; `up` restarts it after 0.5 s, 1 s, 2 s...
+    let root = common::up::web_agent(&env, "    max_restarts: 9\n", "exit 3");
+    let mut up = common::up::up_command(&env, &root, None, &["web"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Caught in the 2 s wait after the third crash, so the feed is the same
+    // on every run.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let m = loop {
+        let m = model(&env, &root);
+        let web = m.domains.iter().find(|d| d.name == "web").unwrap();
+        let turns = m.feed.iter().filter(|f| f.kind == "turn").count();
+        if web.state.label() == "crashed" && turns == 3 {
+            break m;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{turns} turns: {web:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    // SAFETY: signalling the child this test started.
+    unsafe { libc::kill(up.id() as i32, libc::SIGTERM) };
+    up.wait().unwrap();
+    common::up::assert_no_process_left(&env);
+    let mut a = app();
+    a.selected[0] = 2;
+    insta::assert_snapshot!("crashed_domains_80x24", screen(&m, &a, 80, 24));
+    insta::assert_snapshot!("crashed_200x50", screen(&m, &app(), 200, 50));
+}
+
+#[test]
 fn the_cached_task_graph_is_read_again_when_tasks_change_and_only_then() {
     let env = Env::new();
     let root = busy(&env);

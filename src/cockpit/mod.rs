@@ -14,9 +14,11 @@
 //!
 //! Nothing here touches the terminal: the binary owns it.
 
+mod chains;
 pub mod keys;
 pub mod model;
 pub mod panels;
+mod tasks;
 
 pub use keys::{Action, App, Focus, Mode};
 pub use model::Model;
@@ -30,7 +32,8 @@ use crate::runtime::watch::{watch_dirs, REF_MASK};
 /// The folders whose changes call for a redraw: where git writes refs
 /// (comm, main and the domain branches, packed-refs), `up`'s runtime
 /// folder of each domain (`state`, `now.json`, the lock) and the queue's
-/// folder (its lock and logs). Only those that exist now.
+/// folder (its lock and logs). Those that do not exist yet (a domain's
+/// folder before its first `up`) are watched from when they are made.
 pub fn triggers(repo: &Repo, config: &Config) -> Vec<(PathBuf, u32)> {
     let common = repo.common_dir();
     let files = libc::IN_MOVED_TO | libc::IN_CREATE | libc::IN_CLOSE_WRITE | libc::IN_DELETE;
@@ -45,7 +48,6 @@ pub fn triggers(repo: &Repo, config: &Config) -> Vec<(PathBuf, u32)> {
     for name in config.domains.keys() {
         dirs.push((crate::runtime::agent_dir(repo, name), files));
     }
-    dirs.retain(|(d, _)| d.is_dir());
     dirs
 }
 

@@ -5,9 +5,15 @@
 //!
 //! It only reads: no lease is reaped, no event written. Its history walk
 //! is bounded ([`FEED_LIMIT`] events), so a long-lived `comm` costs the
-//! same per redraw as a young one.
+//! same per redraw as a young one; with a [`Cache`] (what `watch` keeps)
+//! a redraw walks only the events since the last one, and the task part
+//! is updated from the changed task files alone.
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use super::tasks::{TaskView, TasksPart};
 
 use crate::comm::{self, budget, task, CommError, Snapshot};
 use crate::config::Loaded;
@@ -23,6 +29,8 @@ pub const FEED_LIMIT: usize = 500;
 const MSG_KIND: &str = "msg";
 /// Minutes the burn sparkline covers.
 pub const BURN_MINUTES: usize = 30;
+/// Waiting chains the model keeps (the Work panel shows the first few).
+pub const CHAINS: usize = 10;
 
 /// Everything one frame shows.
 #[derive(Debug, Clone)]
@@ -144,16 +152,18 @@ pub struct DomainRow {
 #[derive(Debug, Clone, Default)]
 pub struct Work {
     pub counts: status::TaskCounts,
-    /// Not done nor cancelled, most urgent first: id, status, domain, title.
-    pub active: Vec<TaskLine>,
-    pub convoys: Vec<Convoy>,
-    /// Waiting chains, longest first; the first is the bottleneck.
-    pub chains: Vec<Chain>,
+    /// Open or claimed, claimed first, then most urgent first (each line
+    /// shared with the next frames while its task is unchanged).
+    pub active: Arc<[Arc<TaskLine>]>,
+    pub convoys: Arc<[Convoy]>,
+    /// The [`CHAINS`] longest waiting chains, longest first; the first is
+    /// the bottleneck.
+    pub chains: Arc<[Chain]>,
     /// Messages to the human not yet acknowledged, oldest first.
     pub questions: Vec<Question>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TaskLine {
     pub id: String,
     pub status: task::Status,
@@ -162,7 +172,7 @@ pub struct TaskLine {
     pub title: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Convoy {
     pub id: String,
     pub title: String,
@@ -172,7 +182,7 @@ pub struct Convoy {
 
 /// A task, what it waits on, what that waits on...: `links[0]` waits on
 /// `links[1]`, and so on; the last is what everyone waits for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Chain {
     /// Task id and its domain.
     pub links: Vec<(String, Option<String>)>,
@@ -220,21 +230,49 @@ impl FeedItem {
     }
 }
 
-/// What a redraw may keep from the last one: the task graph's part of the
-/// model, while `tasks/` on comm is the same tree (most events, messages
-/// and turns, leave it alone).
+/// What a redraw keeps from the last one: the task graph's part of the
+/// model, brought up to date with only the task files that changed (most
+/// events, messages and turns, leave `tasks/` alone).
 #[derive(Default)]
 pub struct Cache {
-    tasks: Option<(Option<git2::Oid>, TasksPart)>,
+    tasks: Option<TaskView>,
+    history: History,
 }
 
-/// The model's part that only depends on `tasks/`.
-#[derive(Clone)]
-struct TasksPart {
-    counts: status::TaskCounts,
-    active: Vec<TaskLine>,
-    convoys: Vec<Convoy>,
-    chains: Vec<Chain>,
+/// The newest [`FEED_LIMIT`] events, newest first, kept across redraws:
+/// a redraw reads only the events above the last tip it saw.
+#[derive(Default)]
+struct History {
+    events: Vec<comm::Logged>,
+}
+
+impl History {
+    /// Brings the events up to the tip of comm: walks back from it until
+    /// the newest event kept (all of them when comm was rewritten: the
+    /// walk does not meet it then and reads [`FEED_LIMIT`] events afresh).
+    fn update(&mut self, repo: &Repo, tip: Option<git2::Oid>) -> Result<(), CommError> {
+        let newest = self.events.first().map(|l| l.commit);
+        let mut fresh = Vec::new();
+        let mut met = false;
+        comm::walk(repo, tip, |logged| {
+            if Some(logged.commit) == newest {
+                met = true;
+                return ControlFlow::Break(());
+            }
+            fresh.push(logged);
+            if fresh.len() >= FEED_LIMIT {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })?;
+        if met {
+            fresh.append(&mut self.events);
+            fresh.truncate(FEED_LIMIT);
+        }
+        self.events = fresh;
+        Ok(())
+    }
 }
 
 impl Model {
@@ -251,30 +289,29 @@ impl Model {
         cache: &mut Cache,
     ) -> Result<Model, StatusError> {
         let config = &loaded.config;
-        let tip = repo.ref_tip(comm::COMM_REF)?;
-        let liveness = if tip.is_some() {
-            health::liveness(repo, config, now)?
+        let snapshot = Snapshot::take(repo)?;
+        let view = match &mut cache.tasks {
+            Some(view) => {
+                view.update(&snapshot)?;
+                view
+            }
+            empty => empty.insert(TaskView::load(&snapshot)?),
+        };
+        let part = view.part().clone();
+        let liveness = if snapshot.tip().is_some() {
+            let claimed = view
+                .board()
+                .tasks()
+                .filter(|t| t.status == task::Status::Claimed);
+            health::liveness_of(repo, config, now, claimed)?
         } else {
             Default::default()
-        };
-        let tasks_tree = match tip {
-            Some(t) => repo.dir_id_at(t, task::DIR)?,
-            None => None,
-        };
-        let snapshot = Snapshot::take(repo)?;
-        let part = match &cache.tasks {
-            Some((key, part)) if *key == tasks_tree => part.clone(),
-            _ => {
-                let board = task::board(&snapshot)?;
-                let part = tasks_part(&board);
-                cache.tasks = Some((tasks_tree, part.clone()));
-                part
-            }
         };
         let status = status::gather_counted(repo, loaded, now, liveness, Some(part.counts), false)?;
         let names: Vec<String> = config.domains.keys().cloned().collect();
         let lines = budget::spend_report(&snapshot, &config.budget, &names, None)?;
-        let history = comm::history(repo, FEED_LIMIT)?;
+        cache.history.update(repo, snapshot.tip())?;
+        let history = &cache.history.events;
         let feed: Vec<FeedItem> = history
             .iter()
             .map(|l| FeedItem {
@@ -287,7 +324,7 @@ impl Model {
                 id: l.event.id.clone(),
             })
             .collect();
-        let burn = burn(&history, now);
+        let burn = burn(history, now);
         let domains = status
             .domains
             .iter()
@@ -328,7 +365,7 @@ fn burn(history: &[comm::Logged], now: i64) -> HashMap<String, Vec<u64>> {
 fn domain_row(
     d: &status::DomainStatus,
     lines: &[budget::BudgetLine],
-    active: &[TaskLine],
+    active: &[Arc<TaskLine>],
     feed: &[FeedItem],
     burn: &HashMap<String, Vec<u64>>,
 ) -> DomainRow {
@@ -397,45 +434,6 @@ fn domain_row(
     }
 }
 
-fn tasks_part(board: &task::Board) -> TasksPart {
-    let mut active: Vec<&task::Task> = board
-        .tasks()
-        .filter(|t| matches!(t.status, task::Status::Open | task::Status::Claimed))
-        .collect();
-    active.sort_by(|a, b| {
-        (b.status == task::Status::Claimed)
-            .cmp(&(a.status == task::Status::Claimed))
-            .then(task::order(a, b))
-    });
-    let convoys = board
-        .tasks()
-        .filter_map(|t| {
-            let p = board.progress(&t.id)?;
-            (p.total > 0).then(|| Convoy {
-                id: t.id.clone(),
-                title: t.title.clone(),
-                done: p.done,
-                total: p.total,
-            })
-        })
-        .collect();
-    TasksPart {
-        counts: status::count_tasks(board),
-        active: active
-            .into_iter()
-            .map(|t| TaskLine {
-                id: t.id.clone(),
-                status: t.status,
-                ready: board.is_ready(t),
-                domain: t.domain.clone().or(t.assignee.clone()),
-                title: t.title.clone(),
-            })
-            .collect(),
-        convoys,
-        chains: chains(board),
-    }
-}
-
 fn work(repo: &Repo, part: TasksPart, now: i64) -> Result<Work, CommError> {
     let questions = comm::inbox(repo, comm::HUMAN)?
         .into_iter()
@@ -454,87 +452,6 @@ fn work(repo: &Repo, part: TasksPart, now: i64) -> Result<Work, CommError> {
         chains: part.chains,
         questions,
     })
-}
-
-/// The waiting chains of the open tasks nothing open waits on... the
-/// heads, each followed down its longest run of unfinished dependencies.
-pub fn chains(board: &task::Board) -> Vec<Chain> {
-    let unfinished = |id: &str| {
-        board
-            .get(id)
-            .is_some_and(|t| matches!(t.status, task::Status::Open | task::Status::Claimed))
-    };
-    // Longest path below each task, memoized; iterative so a deep graph
-    // cannot overflow the stack.
-    let mut below: HashMap<&str, (usize, Option<&str>)> = HashMap::new();
-    let mut waited_on: std::collections::HashSet<&str> = Default::default();
-    for t in board.tasks().filter(|t| unfinished(&t.id)) {
-        for d in t.deps.iter().filter(|d| unfinished(d)) {
-            waited_on.insert(d.as_str());
-        }
-    }
-    for t in board.tasks().filter(|t| unfinished(&t.id)) {
-        let mut stack = vec![(t.id.as_str(), false)];
-        while let Some((id, expanded)) = stack.pop() {
-            if below.contains_key(id) {
-                continue;
-            }
-            let deps: Vec<&str> = board
-                .get(id)
-                .map(|t| {
-                    t.deps
-                        .iter()
-                        .map(String::as_str)
-                        .filter(|d| unfinished(d))
-                        .collect()
-                })
-                .unwrap_or_default();
-            if expanded {
-                let best = deps
-                    .iter()
-                    .filter_map(|d| below.get(d).map(|b| (b.0, *d)))
-                    .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(a.1)));
-                below.insert(id, best.map_or((0, None), |(n, d)| (n + 1, Some(d))));
-            } else {
-                stack.push((id, true));
-                // A cycle leaves a dependency unexpanded: it counts as 0.
-                for d in deps.into_iter().filter(|d| !below.contains_key(d)) {
-                    if !stack.iter().any(|(s, _)| *s == d) {
-                        stack.push((d, false));
-                    }
-                }
-            }
-        }
-    }
-    let mut out: Vec<Chain> = board
-        .tasks()
-        .filter(|t| unfinished(&t.id) && !waited_on.contains(t.id.as_str()))
-        .filter(|t| below.get(t.id.as_str()).is_some_and(|b| b.0 > 0))
-        .map(|t| {
-            let mut links = Vec::new();
-            let mut at = Some(t.id.as_str());
-            while let Some(id) = at {
-                if links.iter().any(|(l, _): &(String, _)| l == id) {
-                    break;
-                }
-                let domain = board
-                    .get(id)
-                    .and_then(|t| t.domain.clone().or(t.assignee.clone()));
-                links.push((id.to_owned(), domain));
-                at = below.get(id).and_then(|b| b.1);
-            }
-            let first = &links[0].1;
-            let cross = links.iter().any(|(_, d)| d != first);
-            Chain { links, cross }
-        })
-        .collect();
-    out.sort_by(|a, b| {
-        b.links
-            .len()
-            .cmp(&a.links.len())
-            .then(a.links[0].0.cmp(&b.links[0].0))
-    });
-    out
 }
 
 fn queue(repo: &Repo, snapshot: &Snapshot, feed: &[FeedItem]) -> Result<QueueView, CommError> {

@@ -150,6 +150,62 @@ pub fn files(repo: &Repo, tree: Oid) -> Result<Vec<(String, Oid)>, CommError> {
     Ok(files)
 }
 
+/// The `<name>.yaml` files whose blob differs between two trees of a state
+/// folder (`None` on a side: the folder is absent), each with its new blob
+/// (`None`: gone), sorted by name. Only the shard folders whose tree id
+/// changed are read; when either side holds flat files, both are listed
+/// whole (see [`files`]).
+pub fn changes(
+    repo: &Repo,
+    old: Option<Oid>,
+    new: Option<Oid>,
+) -> Result<Vec<(String, Option<Oid>)>, CommError> {
+    if old == new {
+        return Ok(Vec::new());
+    }
+    let entries = |tree: Option<Oid>| match tree {
+        Some(t) => repo.dir_entries(t),
+        None => Ok((Vec::new(), Vec::new())),
+    };
+    let (old_flat, old_folders) = entries(old)?;
+    let (new_flat, new_folders) = entries(new)?;
+    if !old_flat.is_empty() || !new_flat.is_empty() {
+        let listing = |tree: Option<Oid>| match tree {
+            Some(t) => files(repo, t),
+            None => Ok(Vec::new()),
+        };
+        return Ok(diff(listing(old)?, listing(new)?));
+    }
+    let old_folders: BTreeMap<String, Oid> = old_folders.into_iter().collect();
+    let new_folders: BTreeMap<String, Oid> = new_folders.into_iter().collect();
+    let mut out = Vec::new();
+    let names: std::collections::BTreeSet<&String> =
+        old_folders.keys().chain(new_folders.keys()).collect();
+    for name in names {
+        let (before, after) = (old_folders.get(name), new_folders.get(name));
+        if before == after {
+            continue;
+        }
+        let blobs = |tree: Option<&Oid>| tree.map_or(Ok(Vec::new()), |t| repo.dir_blobs(*t));
+        out.extend(diff(blobs(before)?, blobs(after)?));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+/// The names whose blob differs between two listings, with the new blob.
+fn diff(old: Vec<(String, Oid)>, new: Vec<(String, Oid)>) -> Vec<(String, Option<Oid>)> {
+    let mut old: BTreeMap<String, Oid> = old.into_iter().collect();
+    let mut out: Vec<(String, Option<Oid>)> = new
+        .into_iter()
+        .filter(|(name, blob)| old.remove(name) != Some(*blob))
+        .map(|(name, blob)| (name, Some(blob)))
+        .collect();
+    out.extend(old.into_keys().map(|name| (name, None)));
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
 /// The files of state folder `dir` at `commit` (see [`files`]).
 pub fn files_at(repo: &Repo, commit: Oid, dir: &str) -> Result<Vec<(String, Oid)>, CommError> {
     match repo.dir_id_at(commit, dir)? {

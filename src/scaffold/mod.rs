@@ -202,8 +202,13 @@ pub fn worktree_path(
 ) -> Result<PathBuf, GitError> {
     Ok(match repo.find_worktree(domain)? {
         Some(wt) if wt.present => wt.path,
-        _ => normalize(&root.join(config.worktrees_dir()).join(domain)),
+        _ => default_worktree_path(root, config, domain),
     })
+}
+
+/// Where `init` puts `domain`'s worktree under `root`.
+pub fn default_worktree_path(root: &Path, config: &Config, domain: &str) -> PathBuf {
+    normalize(&root.join(config.worktrees_dir()).join(domain))
 }
 
 /// Plans init for `loaded` in `repo`; `exe` is the binary the hooks call;

@@ -13,6 +13,7 @@
 mod beads;
 mod board;
 mod cache;
+mod delta;
 mod deps;
 mod ids;
 mod lapse;
@@ -29,6 +30,7 @@ use super::{CommError, Snapshot};
 pub use beads::{export_beads, import_beads, ImportReport};
 pub use board::{order, Blocker, Board, Progress};
 pub use cache::Entry;
+pub use delta::{LiveBoard, Update};
 pub use deps::dep_add;
 pub use lapse::lapse;
 pub use ops::{
