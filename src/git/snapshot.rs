@@ -41,10 +41,16 @@ impl FileSnapshot {
     ) -> Result<FileSnapshot> {
         let reader =
             Repository::open(git_dir).context(|| format!("cannot open {}", git_dir.display()))?;
-        let mut blobs = HashMap::new();
+        // At most as many files as entries (a filtered index says so).
+        let room = entries.size_hint().1.unwrap_or_default();
+        let mut blobs = HashMap::with_capacity(room);
+        // In the order given (the index's and a tree walk's are already
+        // sorted), so the path set is built without sorting hashed keys.
+        let mut files = Vec::with_capacity(room);
         let mut links = HashMap::new();
         for (path, mode, id) in entries {
             if FILE_MODES.contains(&mode) {
+                files.push(path.clone());
                 blobs.insert(path, id);
             } else if mode == LINK_MODE {
                 let target = reader
@@ -55,7 +61,7 @@ impl FileSnapshot {
         }
         Ok(FileSnapshot {
             git_dir: git_dir.to_owned(),
-            paths: blobs.keys().cloned().collect(),
+            paths: files.into_iter().collect(),
             blobs,
             links,
             reader: Mutex::new(reader),
