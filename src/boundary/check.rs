@@ -118,7 +118,18 @@ pub fn check(
     extractor: &Extractor,
     cache: &mut ImportCache,
 ) -> Result<Report, GitError> {
-    let resolver = Resolver::new(snapshot, rules.python_roots());
+    let files: Vec<(&String, Lang)> = request
+        .files
+        .iter()
+        .filter_map(|f| Lang::of_path(f).map(|l| (f, l)))
+        .collect();
+    let to_parse = uncached_langs(snapshot, cache, &files);
+    // Both fixed costs of a check at once: the queries of the languages to
+    // parse compile while the resolver indexes the snapshot.
+    let resolver = thread::scope(|s| {
+        s.spawn(|| extractor.prepare(&to_parse));
+        Resolver::new(snapshot, rules.python_roots())
+    });
     let mut report = Report {
         violations: check_changes(rules, snapshot, &request.changes),
         not_checked: not_checked(&request.changes),
@@ -128,11 +139,6 @@ pub fn check(
         .into_iter()
         .filter(|r| !report.not_checked.iter().any(|n| n.rule == *r))
         .chain(IMPORT_RULES)
-        .collect();
-    let files: Vec<(&String, Lang)> = request
-        .files
-        .iter()
-        .filter_map(|f| Lang::of_path(f).map(|l| (f, l)))
         .collect();
     let workers = thread::available_parallelism()
         .map_or(2, |n| n.get())
@@ -173,6 +179,24 @@ pub fn check(
         .violations
         .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     Ok(report)
+}
+
+/// The languages of the files whose imports are not cached yet.
+fn uncached_langs(
+    snapshot: &FileSnapshot,
+    cache: &ImportCache,
+    files: &[(&String, Lang)],
+) -> Vec<Lang> {
+    let mut langs = Vec::new();
+    for &(file, lang) in files {
+        let uncached = snapshot
+            .blob_id(file)
+            .is_some_and(|blob| cache.get(&blob.to_string(), lang).is_none());
+        if uncached && !langs.contains(&lang) {
+            langs.push(lang);
+        }
+    }
+    langs
 }
 
 /// Imports extracted by one worker, for the cache.

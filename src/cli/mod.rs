@@ -159,14 +159,14 @@ impl Ctx {
 
     /// Who is acting: this process's domain, or `--as` outside one.
     pub fn actor(&self, repo: &Repo) -> Result<String, CliError> {
-        let registered = comm::registrations(repo)?;
+        let registered = registered_names(repo)?;
         if registered.is_empty() {
             return Err(
                 CliError::new(Kind::Usage, "the comm branch does not exist yet")
                     .hint("run comm-node init in the main checkout first"),
             );
         }
-        let known: Vec<&str> = registered.keys().map(String::as_str).collect();
+        let known: Vec<&str> = registered.iter().map(String::as_str).collect();
         let own = self.own_domain(repo, &known)?;
         Ok(comm::resolve_actor(
             own,
@@ -190,20 +190,30 @@ impl Ctx {
 
     /// Whether this process acts in a domain worktree (its own, whatever `-C` says).
     pub fn in_domain_worktree(&self, repo: &Repo) -> Result<bool, CliError> {
-        let registered = comm::registrations(repo)?;
-        let known: Vec<&str> = registered.keys().map(String::as_str).collect();
+        let registered = registered_names(repo)?;
+        let known: Vec<&str> = registered.iter().map(String::as_str).collect();
         Ok(self.own_domain(repo, &known)?.is_some())
     }
 
     /// The domain worktree this process really runs in decides, whatever
     /// `-C` says; outside one, the checkout `-C` names.
     fn own_domain(&self, repo: &Repo, known: &[&str]) -> Result<Option<String>, CliError> {
+        // Without -C the process runs where `repo` was found: no second discovery.
+        if self.launch_dir.as_deref() == Some(self.cwd.as_path()) {
+            return Ok(comm::acting_domain(Some(repo), repo, known)?);
+        }
         let launched = self
             .launch_dir
             .as_deref()
             .and_then(|dir| Repo::discover(dir).ok());
         Ok(comm::acting_domain(launched.as_ref(), repo, known)?)
     }
+}
+
+/// The names of the registered domains: the files of `domains/` on the comm
+/// tip, listed without parsing them (who acts needs only the names).
+fn registered_names(repo: &Repo) -> Result<Vec<String>, CliError> {
+    Ok(comm::Snapshot::take(repo)?.domains()?)
 }
 
 /// Where a command runs when it is not in a domain worktree: the main

@@ -117,8 +117,8 @@ impl Repo {
                 .unwrap_or(false)
         };
         let mut out = Vec::new();
-        if let Ok(main) = Repository::open(self.common_dir()) {
-            if let Some(dir) = main.workdir().filter(|_| on_branch(&main)) {
+        if let Some(main) = self.main_repository() {
+            if let Some(dir) = main.workdir().filter(|_| on_branch(main)) {
                 // git2 ends a work tree with `/`; show it as users write it.
                 out.push(dir.components().collect());
             }

@@ -15,6 +15,7 @@ mod snapshot;
 mod teardown;
 mod worktree;
 
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, Oid, Repository, Signature};
@@ -81,6 +82,9 @@ impl<T> Context<T> for std::result::Result<T, git2::Error> {
 /// An open repository, seen from one of its worktrees.
 pub struct Repo {
     inner: Repository,
+    /// The main checkout's repository when `inner` is a linked worktree,
+    /// opened on first use: every open reads git's config files again.
+    main: OnceCell<Option<Repository>>,
 }
 
 /// Commits ahead of and behind another commit.
@@ -105,14 +109,14 @@ impl Repo {
         configure_libgit2();
         let inner = Repository::discover(dir)
             .context(|| format!("{} is not inside a git repository", dir.display()))?;
-        Ok(Repo { inner })
+        Ok(Repo::wrap(inner))
     }
 
     /// Opens the repository whose work tree or git dir is exactly `dir`.
     pub fn open(dir: &Path) -> Result<Repo> {
         configure_libgit2();
         let inner = Repository::open(dir).context(|| format!("cannot open {}", dir.display()))?;
-        Ok(Repo { inner })
+        Ok(Repo::wrap(inner))
     }
 
     /// Creates a new repository with `branch` as its unborn HEAD.
@@ -122,7 +126,7 @@ impl Repo {
         opts.initial_head(branch);
         let inner = Repository::init_opts(dir, &opts)
             .context(|| format!("cannot create a repository in {}", dir.display()))?;
-        Ok(Repo { inner })
+        Ok(Repo::wrap(inner))
     }
 
     /// The work tree of this checkout (`None` for a bare repository).
@@ -130,21 +134,33 @@ impl Repo {
         self.inner.workdir()
     }
 
+    fn wrap(inner: Repository) -> Repo {
+        Repo {
+            inner,
+            main: OnceCell::new(),
+        }
+    }
+
+    /// The main checkout's repository (this one, unless it is a linked
+    /// worktree); `None` if it cannot be opened.
+    fn main_repository(&self) -> Option<&Repository> {
+        if !self.inner.is_worktree() {
+            return Some(&self.inner);
+        }
+        self.main
+            .get_or_init(|| Repository::open(self.inner.commondir()).ok())
+            .as_ref()
+    }
+
     /// The work tree of the main checkout, even when opened from a linked worktree.
     pub fn main_workdir(&self) -> Option<PathBuf> {
-        if !self.inner.is_worktree() {
-            return self.inner.workdir().map(Path::to_path_buf);
-        }
-        let common = self.inner.commondir();
-        let main = Repository::open(common).ok()?;
-        main.workdir().map(Path::to_path_buf)
+        self.main_repository()?.workdir().map(Path::to_path_buf)
     }
 
     /// The branch the main checkout (or a bare repository) has checked
     /// out, and its tip; `None` when HEAD is unborn or detached.
     pub fn main_head(&self) -> Option<(String, Oid)> {
-        let main = Repository::open(self.inner.commondir()).ok()?;
-        let head = main.head().ok()?;
+        let head = self.main_repository()?.head().ok()?;
         let name = head.shorthand().ok()?.to_owned();
         let tip = head.target()?;
         head.is_branch().then_some((name, tip))

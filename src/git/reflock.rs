@@ -55,10 +55,12 @@ impl RefLock {
             std::thread::sleep(backoff(attempt));
             attempt += 1;
         }
-        // Who holds it, for the error another writer may report.
-        let pid = format!("{}\n", std::process::id());
-        file.set_len(0)
-            .and_then(|()| file.rewind())
+        // Who holds it, for the error another writer may report: written
+        // over the previous holder's in place, at a fixed width (a pid has
+        // at most 10 digits), since truncating the file first cost a
+        // metadata update that took longer than the rest of the lock.
+        let pid = format!("{:<10}\n", std::process::id());
+        file.rewind()
             .and_then(|()| file.write_all(pid.as_bytes()))
             .map_err(|e| os_error(&path, &e))?;
         Ok(RefLock { _file: file })

@@ -146,7 +146,10 @@ impl Repo {
                 let committer = c.committer().to_owned();
                 (author, committer)
             }
-            None => (self.signature()?, self.signature()?),
+            None => {
+                let signature = self.signature()?;
+                (signature.clone(), signature)
+            }
         };
         let parent_commit = match parent {
             Some(p) => Some(repo.find_commit(p).context(|| format!("cannot read {p}"))?),

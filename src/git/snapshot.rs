@@ -41,10 +41,16 @@ impl FileSnapshot {
     ) -> Result<FileSnapshot> {
         let reader =
             Repository::open(git_dir).context(|| format!("cannot open {}", git_dir.display()))?;
-        let mut blobs = HashMap::new();
+        // At most as many files as entries (a filtered index says so).
+        let room = entries.size_hint().1.unwrap_or_default();
+        let mut blobs = HashMap::with_capacity(room);
+        // In the order given (the index's and a tree walk's are already
+        // sorted), so the path set is built without sorting hashed keys.
+        let mut files = Vec::with_capacity(room);
         let mut links = HashMap::new();
         for (path, mode, id) in entries {
             if FILE_MODES.contains(&mode) {
+                files.push(path.clone());
                 blobs.insert(path, id);
             } else if mode == LINK_MODE {
                 let target = reader
@@ -55,7 +61,7 @@ impl FileSnapshot {
         }
         Ok(FileSnapshot {
             git_dir: git_dir.to_owned(),
-            paths: blobs.keys().cloned().collect(),
+            paths: files.into_iter().collect(),
             blobs,
             links,
             reader: Mutex::new(reader),
@@ -117,16 +123,25 @@ impl Repo {
     /// every staged change against `HEAD` (`None`: a deletion), from one read.
     pub fn snapshot_staged(&self) -> Result<(FileSnapshot, Vec<super::StagedChange>)> {
         let index = self.current_index()?;
-        let changes = self.staged_diff(&index)?;
-        Ok((self.snapshot_of_index(&index)?, changes))
-    }
-
-    fn snapshot_of_index(&self, index: &git2::Index) -> Result<FileSnapshot> {
-        let entries = index.iter().filter(|e| (e.flags & 0x3000) == 0).map(|e| {
-            let path = String::from_utf8_lossy(&e.path).into_owned();
-            (path, e.mode as i32, e.id)
-        });
-        FileSnapshot::new(self.common_dir(), entries)
+        let entries: Vec<(String, i32, Oid)> = index
+            .iter()
+            .filter(|e| (e.flags & 0x3000) == 0)
+            .map(|e| {
+                let path = String::from_utf8_lossy(&e.path).into_owned();
+                (path, e.mode as i32, e.id)
+            })
+            .collect();
+        let git_dir = self.common_dir().to_owned();
+        // The snapshot's maps are built while libgit2 diffs the index
+        // against HEAD: neither needs the other.
+        std::thread::scope(|s| {
+            let snapshot = s.spawn(move || FileSnapshot::new(&git_dir, entries.into_iter()));
+            let changes = self.staged_diff(&index);
+            let snapshot = snapshot
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            Ok((snapshot, changes?))
+        })
     }
 
     /// Every path changed from `from` (nothing: everything) to `to`, with

@@ -315,6 +315,14 @@ impl Extractor {
         }
     }
 
+    /// Compiles the queries of `langs` now, so that extracting does not
+    /// wait for them.
+    pub fn prepare(&self, langs: &[Lang]) {
+        for &lang in langs {
+            self.grammar(lang);
+        }
+    }
+
     /// The imports of `source`, written in `lang`, in source order.
     ///
     /// Never fails: see the module documentation for syntax errors, invalid
