@@ -10,7 +10,11 @@
 //!
 //! Reading a thousand small YAML files per command is too slow for a hook,
 //! so parsed reservations are cached under `.git/comm-node/` keyed by blob
-//! id (content-addressed: the cache can be stale only by missing entries).
+//! id (content-addressed: the cache can be stale only by missing entries)
+//! and stamped with the `reservations/` tree they list: while that tree is
+//! the tip's, a read lists no tree at all. `reserve` and `release` write the
+//! cache for the tree they committed, from the state their event was built
+//! on, so the next command finds it current.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
@@ -39,6 +43,8 @@ const DIR: &str = "reservations";
 const ID_CHARS: usize = 10;
 /// Cache entries that may be missing or stale before it is rewritten.
 const CACHE_SLACK: usize = 16;
+/// The start of the cache's first line, before the tree it lists.
+const CACHE_MAGIC: &str = "comm-node reservations v3\t";
 /// Longest `--reason`, in characters.
 const MAX_REASON: usize = 200;
 
@@ -129,12 +135,27 @@ impl Reservation {
 
 /// Every reservation at the snapshot's tip, live or not, ordered by id.
 pub fn all(snapshot: &Snapshot) -> Result<Vec<Reservation>, CommError> {
+    let mut out: Vec<Reservation> = with_blobs(snapshot)?.into_iter().map(|(_, r)| r).collect();
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+/// Every reservation at the snapshot's tip with the blob of its file: from
+/// the cache alone when it lists this very `reservations/` tree, otherwise
+/// from the tree's listing, parsing the files the cache lacks.
+fn with_blobs(snapshot: &Snapshot) -> Result<Vec<(Oid, Reservation)>, CommError> {
     let Some(tip) = snapshot.tip() else {
         return Ok(Vec::new());
     };
     let repo = snapshot.repo();
-    let files = super::shard::files_at(repo, tip, DIR)?;
+    let Some(tree) = repo.dir_id_at(tip, DIR)? else {
+        return Ok(Vec::new());
+    };
     let text = Cache::read(repo);
+    if let Some(current) = Cache::current(&text, tree) {
+        return Ok(current);
+    }
+    let files = super::shard::files(repo, tree)?;
     let mut cached = Cache::index(&text);
     let mut out: Vec<(Oid, Reservation)> = Vec::with_capacity(files.len());
     let mut missed = 0;
@@ -148,14 +169,35 @@ pub fn all(snapshot: &Snapshot) -> Result<Vec<Reservation>, CommError> {
     }
     // Rewriting the cache is a file creation per command, dearer than
     // parsing a few reservations again: refresh it once enough have changed
-    // (what is left in `cached` is stale).
+    // (what is left in `cached` is stale). `verify` reads every past state.
     if missed + cached.len() > CACHE_SLACK || (missed > 0 && missed == files.len()) {
         // A cache that cannot be written is only slower next time.
-        let _ = Cache::save(repo, &out);
+        let _ = Cache::save(repo, tree, &out);
     }
-    let mut out: Vec<Reservation> = out.into_iter().map(|(_, r)| r).collect();
-    out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
+}
+
+/// Writes the cache for the `reservations/` tree of `commit`, which holds
+/// `kept` and `added` (written by that commit): the state an event was
+/// built on with its own edits, so nothing is read back but one blob id.
+fn record(
+    repo: &Repo,
+    commit: Oid,
+    mut kept: Vec<(Oid, Reservation)>,
+    added: Option<&Reservation>,
+) -> Result<(), CommError> {
+    let Some(tree) = repo.dir_id_at(commit, DIR)? else {
+        return Ok(());
+    };
+    if let Some(r) = added {
+        let Some(blob) = repo.file_id_at(commit, &r.path())? else {
+            return Ok(());
+        };
+        kept.push((blob, r.clone()));
+    }
+    // A cache that cannot be written is only slower next time.
+    let _ = Cache::save(repo, tree, &kept);
+    Ok(())
 }
 
 /// Reads and checks reservation file `<name>`.
@@ -221,13 +263,25 @@ pub fn reserve(
     let checked = check_request(config, req)?;
     let mut made = None;
     let appended = append(repo, |snapshot| {
-        let (reservation, edits) = checked.apply(snapshot, now)?;
-        let event = reserve_event(&reservation, req.ttl);
-        made = Some(reservation);
+        let applied = checked.apply(snapshot, now)?;
+        let event = reserve_event(&applied.reservation, req.ttl);
+        let edits = applied.edits.clone();
+        made = Some(applied);
         Ok(Some(Change { event, edits }))
     })?
     .expect("a reservation always appends");
-    Ok((appended, made.expect("the closure ran")))
+    let made = made.expect("the closure ran");
+    record(repo, appended.commit, made.kept, Some(&made.reservation))?;
+    Ok((appended, made.reservation))
+}
+
+/// A reservation as it lands on a snapshot.
+pub struct Applied {
+    pub reservation: Reservation,
+    /// Its file, and the removal of the expired ones.
+    pub edits: Vec<TreeEdit>,
+    /// The reservations that stay, with their blobs.
+    kept: Vec<(Oid, Reservation)>,
 }
 
 /// A reservation request that passed the checks that do not depend on the
@@ -255,22 +309,21 @@ impl Checked<'_> {
     /// The reservation and its tree edits on `snapshot` (expired files
     /// pruned on the way), or a refusal when it collides with a live
     /// reservation of another domain where either side is exclusive.
-    pub fn apply(
-        &self,
-        snapshot: &Snapshot,
-        now: i64,
-    ) -> Result<(Reservation, Vec<TreeEdit>), CommError> {
+    pub fn apply(&self, snapshot: &Snapshot, now: i64) -> Result<Applied, CommError> {
         let req = self.req;
         if let Some(task) = &req.task {
             super::task::require(snapshot, task)?;
         }
-        let existing = all(snapshot)?;
+        let (kept, expired): (Vec<_>, Vec<_>) = with_blobs(snapshot)?
+            .into_iter()
+            .partition(|(_, r)| r.is_live(now));
+        let existing: Vec<Reservation> = kept.iter().map(|(_, r)| r.clone()).collect();
         let conflicts = conflicts(&existing, &req.domain, req.mode, &self.globs, now);
         if !conflicts.is_empty() {
             return Err(refusal(&req.domain, &conflicts, now));
         }
         let mut id = random_id("R-", ID_CHARS);
-        while existing.iter().any(|r| r.id == id) {
+        while kept.iter().chain(&expired).any(|(_, r)| r.id == id) {
             id = random_id("R-", ID_CHARS);
         }
         let reservation = Reservation {
@@ -283,12 +336,16 @@ impl Checked<'_> {
             expires: now.saturating_add(i64::try_from(req.ttl).unwrap_or(i64::MAX)),
             reason: req.reason.clone(),
         };
-        let mut edits = removals(existing.iter().filter(|r| !r.is_live(now)));
+        let mut edits = removals(expired.iter().map(|(_, r)| r));
         edits.push(TreeEdit::Put {
             path: reservation.path(),
             bytes: reservation.to_yaml(),
         });
-        Ok((reservation, edits))
+        Ok(Applied {
+            reservation,
+            edits,
+            kept,
+        })
     }
 }
 
@@ -503,24 +560,29 @@ pub fn release(
         check_reason(reason)?;
     }
     let mut released = Vec::new();
+    let mut kept = Vec::new();
     let appended = append(repo, |snapshot| {
-        let existing = all(snapshot)?;
-        released = select_released(&existing, req)?;
+        let existing = with_blobs(snapshot)?;
+        let listed: Vec<Reservation> = existing.iter().map(|(_, r)| r.clone()).collect();
+        released = select_released(&listed, req)?;
         if released.is_empty() {
             return Ok(None);
         }
         let gone: BTreeSet<&str> = released.iter().map(|r| r.id.as_str()).collect();
-        let edits = removals(
-            existing
-                .iter()
-                .filter(|r| !r.is_live(now) || gone.contains(r.id.as_str())),
-        );
+        let (stay, removed): (Vec<_>, Vec<_>) = existing
+            .into_iter()
+            .partition(|(_, r)| r.is_live(now) && !gone.contains(r.id.as_str()));
+        kept = stay;
         Ok(Some(Change {
             event: release_event(&req.actor, &released, req.reason.as_deref()),
-            edits,
+            edits: removals(removed.iter().map(|(_, r)| r)),
         }))
     })?;
-    Ok(appended.map(|a| (a, released)))
+    let Some(appended) = appended else {
+        return Ok(None);
+    };
+    record(repo, appended.commit, kept, None)?;
+    Ok(Some((appended, released)))
 }
 
 /// The reservations a request releases, checked against who holds them.
@@ -659,7 +721,22 @@ struct Cache;
 
 impl Cache {
     fn file(repo: &Repo) -> PathBuf {
-        repo.state_path("reservations-v2")
+        repo.state_path("reservations-v3")
+    }
+
+    /// Every entry of a cache written for `tree`; `None` when it was
+    /// written for another tree or a line is damaged.
+    fn current(text: &str, tree: Oid) -> Option<Vec<(Oid, Reservation)>> {
+        let (head, body) = text.split_once('\n')?;
+        if head.strip_prefix(CACHE_MAGIC)? != tree.to_string() {
+            return None;
+        }
+        body.lines()
+            .map(|line| {
+                let (blob, rest) = line.split_once('\t')?;
+                Some((Oid::from_str(blob).ok()?, Cache::parse_fields(rest)?))
+            })
+            .collect()
     }
 
     /// The cache's text; empty when it is missing or unreadable.
@@ -667,7 +744,8 @@ impl Cache {
         fs::read_to_string(Cache::file(repo)).unwrap_or_default()
     }
 
-    /// The fields of each line by blob id; lines are parsed only when used.
+    /// The fields of each line by blob id, whatever tree the cache was
+    /// written for; lines are parsed only when used.
     fn index(text: &str) -> HashMap<Oid, &str> {
         text.lines()
             .filter_map(|line| {
@@ -724,9 +802,10 @@ impl Cache {
         fields.join("\t")
     }
 
-    fn save(repo: &Repo, entries: &[(Oid, Reservation)]) -> std::io::Result<()> {
+    /// Writes the cache for `tree`, which holds `entries`.
+    fn save(repo: &Repo, tree: Oid, entries: &[(Oid, Reservation)]) -> std::io::Result<()> {
         let path = Cache::file(repo);
-        let mut text = String::new();
+        let mut text = format!("{CACHE_MAGIC}{tree}\n");
         for line in entries.iter().map(|(b, r)| Cache::line(*b, r)) {
             text.push_str(&line);
             text.push('\n');
