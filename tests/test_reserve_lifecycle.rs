@@ -306,6 +306,44 @@ fn a_cache_that_is_deleted_or_garbage_changes_nothing() {
         .expect(1);
 }
 
+#[test]
+fn the_cache_reserve_and_release_record_lists_what_a_rebuild_lists() {
+    let env = Env::new();
+    let root = setup(&env, CONFIG);
+    let cache = root.join(".git/comm-node/reservations-v3");
+    let sorted = |text: String| {
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        lines.sort();
+        lines
+    };
+    let rebuilt = || {
+        let recorded = std::fs::read_to_string(&cache).unwrap();
+        std::fs::remove_file(&cache).unwrap();
+        listing(&env, &root, &["--all"]);
+        let fresh = std::fs::read_to_string(&cache).unwrap();
+        assert_eq!(sorted(recorded), sorted(fresh));
+    };
+    let brief = reserve(&env, &root, "api", &["src/a.py", "--ttl", "1m"]);
+    let escaped = reserve(
+        &env,
+        &root,
+        "web",
+        &["web/{a,b}/**", "--reason", "commas, a \\ and a\ttab"],
+    );
+    reserve(&env, &root, "api", &["api/**", "--shared"]);
+    rebuilt();
+    // An hour later: the next reserve prunes the expired one and records
+    // the state without it.
+    env.cn_at(&root, T0 + 3600, &["--as", "web", "reserve", "src/a.py"])
+        .expect(0);
+    assert!(!std::fs::read_to_string(&cache).unwrap().contains(&brief));
+    rebuilt();
+    env.cn_at(&root, T0 + 3600, &["--as", "web", "release", &escaped])
+        .expect(0);
+    assert!(!std::fs::read_to_string(&cache).unwrap().contains(&escaped));
+    rebuilt();
+}
+
 /// A bare remote seeded from a fresh repository, and two clones synced
 /// with it (a plain path remote: the local transport).
 fn two_clones(env: &Env) -> (PathBuf, PathBuf) {

@@ -353,7 +353,8 @@ fn splice(
         }
         Err(i) => groups.insert(i, (to, vec![line.as_bytes()])),
     }
-    let mut out = header_line(stamp).into_bytes();
+    let mut out = Vec::with_capacity(bytes.len() + line.len());
+    out.extend_from_slice(header_line(stamp).as_bytes());
     out.extend_from_slice(GROUPS.as_bytes());
     let sizes: Vec<(&str, usize)> = groups
         .iter()
