@@ -202,3 +202,34 @@ fn the_cache_a_claim_patches_equals_a_rebuilt_one() {
     ));
     assert!(!ready.contains(&first));
 }
+
+#[test]
+fn task_next_takes_tasks_in_the_order_task_ready_lists_them() {
+    let env = Env::new();
+    let root = bus(&env);
+    let tasks: [&[&str]; 8] = [
+        &["web, later", "--domain", "web", "--priority", "2"],
+        &["web, urgent", "--domain", "web", "--priority", "1"],
+        &["web, urgent too", "--domain", "web", "--priority", "1"],
+        &["anyone", "--priority", "1"],
+        &["css work", "--skill", "css", "--priority", "0"],
+        &["rust work", "--skill", "rust", "--priority", "0"],
+        &["api's", "--domain", "api", "--priority", "0"],
+        &["web, least", "--domain", "web", "--priority", "4"],
+    ];
+    for args in tasks {
+        add(&env, &root, args);
+    }
+    let ready = env.cn(&root, &["--as", "web", "--json", "task", "ready"]);
+    let listed = ids(&json(&ready.expect(0)));
+    assert_eq!(listed.len(), 6, "{listed:?}");
+    let taken: Vec<String> = listed
+        .iter()
+        .map(|_| {
+            let next = env.cn(&root, &["--as", "web", "--json", "task", "next"]);
+            json(&next.expect(0))["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(taken, listed);
+    env.cn(&root, &["--as", "web", "task", "next"]).expect(1);
+}

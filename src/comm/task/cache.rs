@@ -8,8 +8,10 @@
 //! its convoy progress, stamped with the ids of the `tasks/` and
 //! `artifacts/` trees they were computed from. The lines are grouped by
 //! flag and domain, and the file's second line gives each group's length,
-//! so `task next` reads only the ready lines it may take and the liveness
-//! check only the claimed ones, not the whole file (2 MB at 10,000 tasks).
+//! so the liveness check reads only the claimed lines and `task next` only
+//! the ready lines it may take, not the whole file (2 MB at 10,000 tasks);
+//! ready lines are in the order tasks are taken, so `task next` parses
+//! them only until it finds one.
 //! When `comm` has moved, only the task files that differ between the
 //! stamped tree and the new one are read, and readiness is recomputed in
 //! memory. Deleting the file loses nothing.
@@ -17,7 +19,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
 use std::io::Read;
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -202,20 +204,88 @@ pub fn load(snapshot: &Snapshot, only: Only<'_>) -> Result<Vec<Entry>, CommError
 /// The entries `only` keeps from a cache stamped `stamp`, reading only
 /// their groups; `None` when the cache is missing, stale or damaged.
 fn read_current(path: &Path, stamp: Stamp, only: Only<'_>) -> Option<Vec<Entry>> {
+    let mut out = Vec::new();
+    scan(path, stamp, only, |line| {
+        out.push(parse_entries_line(line)?);
+        Some(ControlFlow::Continue(()))
+    })?;
+    Some(out)
+}
+
+/// Calls `visit` on the lines of the groups `only` keeps, in a cache
+/// stamped `stamp`, each group until `visit` breaks; `None` when the cache
+/// is missing, stale or damaged (`visit` returns `None` for a bad line).
+fn scan(
+    path: &Path,
+    stamp: Stamp,
+    only: Only<'_>,
+    mut visit: impl FnMut(&str) -> Option<ControlFlow<()>>,
+) -> Option<()> {
     let mut file = File::open(path).ok()?;
     let layout = Layout::read(&mut file)?;
     if layout.stamp != stamp {
         return None;
     }
-    let mut out = Vec::new();
     for (_, range) in layout.groups.iter().filter(|(k, _)| only.keeps_group(k)) {
         let mut bytes = vec![0; range.len()];
         file.read_exact_at(&mut bytes, range.start as u64).ok()?;
         for line in std::str::from_utf8(&bytes).ok()?.lines() {
-            out.push(parse_entries_line(line)?);
+            if visit(line)?.is_break() {
+                break;
+            }
         }
     }
-    Some(out)
+    Some(())
+}
+
+/// The ready task domain `by` (with `skills`) takes next: the first of
+/// [`super::candidates`] that is no convoy. Ready lines sit in take order
+/// in their groups, so a current cache is read only until the domain's
+/// group and the group of no domain each yield one it may take.
+pub fn next_for(
+    snapshot: &Snapshot,
+    by: &str,
+    skills: &[String],
+) -> Result<Option<Entry>, CommError> {
+    let only = Only::ReadyFor(by);
+    let takes = |e: &Entry| e.progress.is_none() && super::ops::may_take(&e.task, by, Some(skills));
+    let mut firsts = Vec::new();
+    let found = scan(&file(snapshot), stamp_of(snapshot)?, only, |line| {
+        let entry = parse_entries_line(line)?;
+        if !takes(&entry) {
+            return Some(ControlFlow::Continue(()));
+        }
+        firsts.push(entry);
+        Some(ControlFlow::Break(()))
+    });
+    let ready = match found {
+        Some(()) => firsts,
+        None => load(snapshot, only)?,
+    };
+    let best = super::candidates(&ready, by, skills)
+        .into_iter()
+        .find(|e| takes(e));
+    Ok(best.cloned())
+}
+
+/// Whether task `id` is among the ready tasks domain `by` may take by
+/// domain (its own and those of no domain); a current cache answers by
+/// finding the line, without parsing any.
+pub fn is_ready_for(snapshot: &Snapshot, by: &str, id: &str) -> Result<bool, CommError> {
+    let only = Only::ReadyFor(by);
+    let needle = format!("\t{}\t", escape(id));
+    let mut found = false;
+    let scanned = scan(&file(snapshot), stamp_of(snapshot)?, only, |line| {
+        found |= line.contains(&needle) && id_field_is(line, &needle);
+        Some(match found {
+            true => ControlFlow::Break(()),
+            false => ControlFlow::Continue(()),
+        })
+    });
+    match scanned {
+        Some(()) => Ok(found),
+        None => Ok(load(snapshot, only)?.iter().any(|e| e.task.id == id)),
+    }
 }
 
 /// Every entry of the cache whatever its stamp (summaries are keyed by
@@ -432,12 +502,22 @@ fn header_line(stamp: Stamp) -> String {
 }
 
 /// Writes the cache: the stamp, the groups line, then each group's lines
-/// (groups by name, lines by id); the previous format's file goes.
+/// (groups by name; ready lines in take order, the others by id); the
+/// previous format's file goes.
 fn save(repo: &Repo, path: &Path, stamp: Stamp, entries: &[Entry]) -> std::io::Result<()> {
     use std::fmt::Write as _;
-    let mut groups: BTreeMap<String, String> = BTreeMap::new();
+    let mut grouped: BTreeMap<String, Vec<&Entry>> = BTreeMap::new();
     for e in entries {
-        push_entry(groups.entry(group_of(e)).or_default(), e);
+        grouped.entry(group_of(e)).or_default().push(e);
+    }
+    let mut groups: BTreeMap<String, String> = BTreeMap::new();
+    for (key, mut members) in grouped {
+        // Ready lines in take order (see `next_for`), the others by id.
+        if key.starts_with('R') {
+            members.sort_by(|a, b| super::order(&a.task, &b.task));
+        }
+        let lines = groups.entry(key).or_default();
+        members.iter().for_each(|e| push_entry(lines, e));
     }
     let size = groups.values().map(String::len).sum::<usize>();
     let mut out = String::with_capacity(size + 128 + groups.len() * 32);
