@@ -87,20 +87,24 @@ impl Listing {
         Ok(Listing { start, text: out })
     }
 
-    /// Each reservation's line.
-    pub(super) fn lines(&self) -> impl Iterator<Item = Raw<'_>> {
-        self.text[self.start..].lines().filter_map(Raw::of)
+    /// Each reservation's line (all well-formed: checked when read).
+    pub(super) fn lines(&self) -> Vec<Raw<'_>> {
+        self.text[self.start..]
+            .lines()
+            .filter_map(Raw::of)
+            .collect()
     }
+}
 
-    /// The lines of the reservations `keep` keeps, as a cache's text.
-    pub(super) fn kept(&self, keep: impl Fn(&Raw) -> bool) -> String {
-        let mut out = String::with_capacity(self.text.len() - self.start);
-        for raw in self.lines().filter(|r| keep(r)) {
-            out.push_str(raw.line);
-            out.push('\n');
-        }
-        out
+/// The lines of the reservations of `rows` that `keep` keeps, as a
+/// cache's text.
+pub(super) fn kept(rows: &[Raw], keep: impl Fn(&Raw) -> bool) -> String {
+    let mut out = String::with_capacity(rows.iter().map(|r| r.line.len() + 1).sum());
+    for raw in rows.iter().filter(|r| keep(r)) {
+        out.push_str(raw.line);
+        out.push('\n');
     }
+    out
 }
 
 /// One reservation's cache line, split into fields without unescaping.
@@ -123,7 +127,8 @@ impl<'t> Raw<'t> {
     /// The fields of `line`; `None` when it is malformed.
     pub(super) fn of(line: &'t str) -> Option<Raw<'t>> {
         let mut f = line.splitn(9, '\t');
-        let blob = f.next().filter(|b| Oid::from_str(b).is_ok())?;
+        let hex = |b: &&str| b.len() == 40 && b.bytes().all(|c| c.is_ascii_hexdigit());
+        let blob = f.next().filter(hex)?;
         let raw = Raw {
             line,
             blob,
@@ -173,7 +178,7 @@ impl<'t> Raw<'t> {
 }
 
 /// Writes the cache for the `reservations/` tree of `commit`, which holds
-/// the reservations of `kept` (lines, as [`Listing::kept`] gives them) and
+/// the reservations of `kept` (lines, as [`kept`] gives them) and
 /// `added` (written by that commit): the state an event was built on with
 /// its own edits, so nothing is read back but two ids.
 pub(super) fn record(

@@ -129,8 +129,7 @@ impl Reservation {
 
 /// Every reservation at the snapshot's tip, live or not, ordered by id.
 pub fn all(snapshot: &Snapshot) -> Result<Vec<Reservation>, CommError> {
-    let mut out: Vec<Reservation> = Listing::at(snapshot)?
-        .lines()
+    let mut out: Vec<Reservation> = (Listing::at(snapshot)?.lines().iter())
         .map(|raw| raw.reservation())
         .collect();
     out.sort_by(|a, b| a.id.cmp(&b.id));
@@ -265,7 +264,8 @@ impl Checked<'_> {
             super::task::require(snapshot, task)?;
         }
         let listing = Listing::at(snapshot)?;
-        let near: Vec<Reservation> = (listing.lines())
+        let rows = listing.lines();
+        let near: Vec<Reservation> = (rows.iter())
             .filter(|r| self.may_meet(r, now))
             .map(|r| r.reservation())
             .collect();
@@ -274,7 +274,7 @@ impl Checked<'_> {
             return Err(refusal(&req.domain, &conflicts, now));
         }
         let mut id = random_id("R-", ID_CHARS);
-        while listing.lines().any(|r| r.id == id) {
+        while rows.iter().any(|r| r.id == id) {
             id = random_id("R-", ID_CHARS);
         }
         let reservation = Reservation {
@@ -287,7 +287,7 @@ impl Checked<'_> {
             expires: now.saturating_add(i64::try_from(req.ttl).unwrap_or(i64::MAX)),
             reason: req.reason.clone(),
         };
-        let expired: Vec<Reservation> = (listing.lines())
+        let expired: Vec<Reservation> = (rows.iter())
             .filter(|r| !r.is_live(now))
             .map(|r| r.reservation())
             .collect();
@@ -299,7 +299,7 @@ impl Checked<'_> {
         Ok(Applied {
             reservation,
             edits,
-            kept: listing.kept(|r| r.is_live(now)),
+            kept: cache::kept(&rows, |r| r.is_live(now)),
         })
     }
 }
@@ -518,14 +518,15 @@ pub fn release(
     let mut kept = String::new();
     let appended = append(repo, |snapshot| {
         let listing = Listing::at(snapshot)?;
-        let existing: Vec<Reservation> = listing.lines().map(|r| r.reservation()).collect();
+        let rows = listing.lines();
+        let existing: Vec<Reservation> = rows.iter().map(|r| r.reservation()).collect();
         released = select_released(&existing, req)?;
         if released.is_empty() {
             return Ok(None);
         }
         // Cache lines hold ids escaped.
         let gone: BTreeSet<String> = released.iter().map(|r| escape(&r.id).into()).collect();
-        kept = listing.kept(|r| r.is_live(now) && !gone.contains(r.id));
+        kept = cache::kept(&rows, |r| r.is_live(now) && !gone.contains(r.id));
         let edits = removals(
             existing
                 .iter()
