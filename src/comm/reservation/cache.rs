@@ -29,71 +29,57 @@ const SLACK: usize = 16;
 /// The start of the first line, before the tree it lists.
 const MAGIC: &str = "comm-node reservations v3\t";
 
-/// The reservations of one state as cache lines.
-pub(super) struct Listing {
-    text: String,
-    /// Where the lines start (after the first line, in a file's text).
-    start: usize,
+/// Calls `f` with the reservations at the snapshot's tip as cache lines:
+/// the cache's own when it was written for the tip's `reservations/` tree
+/// (each line split once), else lines built from that tree.
+pub(super) fn with_lines<R>(
+    snapshot: &Snapshot,
+    f: impl FnOnce(&[Raw]) -> Result<R, CommError>,
+) -> Result<R, CommError> {
+    let repo = snapshot.repo();
+    let tree = match snapshot.tip() {
+        Some(tip) => repo.dir_id_at(tip, DIR)?,
+        None => None,
+    };
+    let Some(tree) = tree else {
+        return f(&[]);
+    };
+    let text = fs::read_to_string(file(repo)).unwrap_or_default();
+    let current = text.strip_prefix(&header(tree)).and_then(|body| {
+        let rows: Option<Vec<Raw>> = body.lines().map(Raw::of).collect();
+        rows
+    });
+    if let Some(rows) = current {
+        return f(&rows);
+    }
+    let built = rebuild(repo, tree, &text)?;
+    let rows: Vec<Raw> = built.lines().skip(1).filter_map(Raw::of).collect();
+    f(&rows)
 }
 
-impl Listing {
-    /// The reservations at the snapshot's tip.
-    pub(super) fn at(snapshot: &Snapshot) -> Result<Listing, CommError> {
-        let repo = snapshot.repo();
-        let tree = match snapshot.tip() {
-            Some(tip) => repo.dir_id_at(tip, DIR)?,
-            None => None,
-        };
-        match tree {
-            Some(tree) => Listing::of(repo, tree),
-            None => Ok(Listing {
-                text: String::new(),
-                start: 0,
-            }),
-        }
-    }
-
-    /// The reservations of `reservations/` tree `tree`: the cache alone when
-    /// it was written for that tree, else the tree's listing with the
-    /// cache's lines for the blobs it knows and the other files parsed.
-    fn of(repo: &Repo, tree: Oid) -> Result<Listing, CommError> {
-        let text = fs::read_to_string(file(repo)).unwrap_or_default();
-        let head = header(tree);
-        if text.starts_with(&head) && text[head.len()..].lines().all(|l| Raw::of(l).is_some()) {
-            return Ok(Listing {
-                start: head.len(),
-                text,
-            });
-        }
-        let files = crate::comm::shard::files(repo, tree)?;
-        let mut cached = index(&text);
-        let start = head.len();
-        let mut out = head;
-        let mut missed = 0;
-        for (name, blob) in &files {
-            match cached.remove(blob) {
-                Some(line) => out.push_str(line),
-                None => {
-                    missed += 1;
-                    out.push_str(&line(*blob, &super::parse_file(repo, name, *blob)?));
-                }
+/// The cache's text for `reservations/` tree `tree`: its listing, with the
+/// lines of the cache `text` for the blobs it knows and the other files
+/// parsed; written back once enough lines were missing or stale.
+fn rebuild(repo: &Repo, tree: Oid, text: &str) -> Result<String, CommError> {
+    let files = crate::comm::shard::files(repo, tree)?;
+    let mut cached = index(text);
+    let mut out = header(tree);
+    let mut missed = 0;
+    for (name, blob) in &files {
+        match cached.remove(blob) {
+            Some(line) => out.push_str(line),
+            None => {
+                missed += 1;
+                out.push_str(&line(*blob, &super::parse_file(repo, name, *blob)?));
             }
-            out.push('\n');
         }
-        if missed + cached.len() > SLACK || (missed > 0 && missed == files.len()) {
-            // A cache that cannot be written is only slower next time.
-            let _ = crate::cachefile::write_atomic(&file(repo), &out);
-        }
-        Ok(Listing { start, text: out })
+        out.push('\n');
     }
-
-    /// Each reservation's line (all well-formed: checked when read).
-    pub(super) fn lines(&self) -> Vec<Raw<'_>> {
-        self.text[self.start..]
-            .lines()
-            .filter_map(Raw::of)
-            .collect()
+    if missed + cached.len() > SLACK || (missed > 0 && missed == files.len()) {
+        // A cache that cannot be written is only slower next time.
+        let _ = crate::cachefile::write_atomic(&file(repo), &out);
     }
+    Ok(out)
 }
 
 /// The lines of the reservations of `rows` that `keep` keeps, as a

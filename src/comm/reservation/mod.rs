@@ -27,7 +27,7 @@ use crate::config::Config;
 use crate::git::{Repo, TreeEdit};
 use crate::pathglob::{heads_compatible, literal_head, PathGlob};
 use crate::retry::random_id;
-use cache::Listing;
+use cache::Raw;
 
 /// The event kind of a reservation.
 pub(super) const RESERVE_KIND: &str = "reserve";
@@ -129,9 +129,9 @@ impl Reservation {
 
 /// Every reservation at the snapshot's tip, live or not, ordered by id.
 pub fn all(snapshot: &Snapshot) -> Result<Vec<Reservation>, CommError> {
-    let mut out: Vec<Reservation> = (Listing::at(snapshot)?.lines().iter())
-        .map(|raw| raw.reservation())
-        .collect();
+    let mut out: Vec<Reservation> = cache::with_lines(snapshot, |rows| {
+        Ok(rows.iter().map(Raw::reservation).collect())
+    })?;
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
 }
@@ -245,7 +245,7 @@ impl Checked<'_> {
     /// Whether the request could collide with `held`: the checks of
     /// [`conflicts`] that need no parsing, so only the reservations that
     /// pass are parsed and checked whole.
-    fn may_meet(&self, held: &cache::Raw, now: i64) -> bool {
+    fn may_meet(&self, held: &Raw, now: i64) -> bool {
         held.is_live(now)
             && held.domain != escape(&self.req.domain)
             && (self.req.mode == Mode::Exclusive || held.mode == Mode::Exclusive)
@@ -263,9 +263,14 @@ impl Checked<'_> {
         if let Some(task) = &req.task {
             super::task::require(snapshot, task)?;
         }
-        let listing = Listing::at(snapshot)?;
-        let rows = listing.lines();
-        let near: Vec<Reservation> = (rows.iter())
+        cache::with_lines(snapshot, |rows| self.apply_on(rows, now))
+    }
+
+    /// [`Checked::apply`] on the reservations of `rows`.
+    fn apply_on(&self, rows: &[Raw], now: i64) -> Result<Applied, CommError> {
+        let req = self.req;
+        let near: Vec<Reservation> = rows
+            .iter()
             .filter(|r| self.may_meet(r, now))
             .map(|r| r.reservation())
             .collect();
@@ -287,7 +292,8 @@ impl Checked<'_> {
             expires: now.saturating_add(i64::try_from(req.ttl).unwrap_or(i64::MAX)),
             reason: req.reason.clone(),
         };
-        let expired: Vec<Reservation> = (rows.iter())
+        let expired: Vec<Reservation> = rows
+            .iter()
             .filter(|r| !r.is_live(now))
             .map(|r| r.reservation())
             .collect();
@@ -299,7 +305,7 @@ impl Checked<'_> {
         Ok(Applied {
             reservation,
             edits,
-            kept: cache::kept(&rows, |r| r.is_live(now)),
+            kept: cache::kept(rows, |r| r.is_live(now)),
         })
     }
 }
@@ -517,25 +523,25 @@ pub fn release(
     let mut released = Vec::new();
     let mut kept = String::new();
     let appended = append(repo, |snapshot| {
-        let listing = Listing::at(snapshot)?;
-        let rows = listing.lines();
-        let existing: Vec<Reservation> = rows.iter().map(|r| r.reservation()).collect();
-        released = select_released(&existing, req)?;
-        if released.is_empty() {
-            return Ok(None);
-        }
-        // Cache lines hold ids escaped.
-        let gone: BTreeSet<String> = released.iter().map(|r| escape(&r.id).into()).collect();
-        kept = cache::kept(&rows, |r| r.is_live(now) && !gone.contains(r.id));
-        let edits = removals(
-            existing
-                .iter()
-                .filter(|r| !r.is_live(now) || gone.contains(escape(&r.id).as_ref())),
-        );
-        Ok(Some(Change {
-            event: release_event(&req.actor, &released, req.reason.as_deref()),
-            edits,
-        }))
+        cache::with_lines(snapshot, |rows| {
+            let existing: Vec<Reservation> = rows.iter().map(Raw::reservation).collect();
+            released = select_released(&existing, req)?;
+            if released.is_empty() {
+                return Ok(None);
+            }
+            // Cache lines hold ids escaped.
+            let gone: BTreeSet<String> = released.iter().map(|r| escape(&r.id).into()).collect();
+            kept = cache::kept(rows, |r| r.is_live(now) && !gone.contains(r.id));
+            let edits = removals(
+                existing
+                    .iter()
+                    .filter(|r| !r.is_live(now) || gone.contains(escape(&r.id).as_ref())),
+            );
+            Ok(Some(Change {
+                event: release_event(&req.actor, &released, req.reason.as_deref()),
+                edits,
+            }))
+        })
     })?;
     let Some(appended) = appended else {
         return Ok(None);
