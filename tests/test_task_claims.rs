@@ -233,3 +233,24 @@ fn task_next_takes_tasks_in_the_order_task_ready_lists_them() {
     assert_eq!(taken, listed);
     env.cn(&root, &["--as", "web", "task", "next"]).expect(1);
 }
+
+#[test]
+fn task_next_first_returns_a_claim_whose_lease_lapsed() {
+    let env = Env::new();
+    let root = bus(&env);
+    let id = add(&env, &root, &["anyone's"]);
+    let t0 = 1_800_000_000;
+    env.cn_at(&root, t0, &["--as", "web", "task", "claim", &id])
+        .expect(0);
+    // An hour on, web's claim holds (the default lease is 2h), though
+    // api and docs never wrote a thing.
+    env.cn_at(&root, t0 + 3600, &["--as", "api", "task", "next"])
+        .expect(1);
+    let next = env.cn_at(
+        &root,
+        t0 + 3 * 3600,
+        &["--as", "api", "--json", "task", "next"],
+    );
+    assert_eq!(json(&next.expect(0))["id"], id.as_str());
+    assert_eq!(claim_count(&env, &root), 2);
+}
