@@ -31,7 +31,7 @@ fn main() {
         "setup: {live} live reservations on comm in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let cache = root.join(".git/comm-node/reservations-v2");
+    let cache = root.join(".git/comm-node/reservations-v3");
 
     let mut warm = Vec::new();
     let cpu = children_cpu();

@@ -13,6 +13,11 @@ pub const ITEM: char = '\u{1f}';
 /// Replaces the file at `path` with `text` through a rename, creating its
 /// directory first.
 pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+    write_bytes_atomic(path, text.as_bytes())
+}
+
+/// [`write_atomic`] for bytes.
+pub fn write_bytes_atomic(path: &Path, text: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)?;
     }

@@ -8,7 +8,7 @@
 //! `git log comm` carries no heartbeat noise. The walk over `comm` stops at
 //! the oldest moment that can matter (now minus the lease).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 
 use serde::Serialize;
@@ -55,9 +55,8 @@ pub fn liveness(
     config: &Config,
     now: i64,
 ) -> Result<BTreeMap<String, Liveness>, CommError> {
-    let snapshot = Snapshot::take(repo)?;
-    let held = task::claimed_entries(&snapshot)?;
-    liveness_of(repo, config, now, held.iter().map(|e| &e.task))
+    let held = claimed(repo)?;
+    liveness_of(repo, config, now, &held)
 }
 
 /// [`liveness`], with the claimed tasks given by a reader that has them
@@ -68,15 +67,60 @@ pub fn liveness_of<'a>(
     now: i64,
     claimed: impl IntoIterator<Item = &'a task::Task>,
 ) -> Result<BTreeMap<String, Liveness>, CommError> {
-    let held: Vec<&task::Task> = claimed.into_iter().collect();
+    let held: Vec<&task::Task> = claimed
+        .into_iter()
+        .filter(|t| t.status == Status::Claimed)
+        .collect();
+    let names: Vec<&str> = config.domains.keys().map(String::as_str).collect();
+    liveness_among(repo, config, now, &names, &held)
+}
+
+/// Returns to the pool the claims of domains quiet past their lease (what
+/// `task next` does first): [`reap`] over the liveness of only the domains
+/// that hold claims, so the walk over comm ends once each of them is seen
+/// (or at once when nobody holds one), however quiet the others are.
+pub fn reap_lapsed(repo: &Repo, config: &Config, now: i64) -> Result<Option<Appended>, CommError> {
+    let held = claimed(repo)?;
+    let holders: BTreeSet<&str> = held
+        .iter()
+        .filter_map(|t| t.assignee.as_deref())
+        .filter(|d| config.domains.contains_key(*d))
+        .collect();
+    if holders.is_empty() {
+        return Ok(None);
+    }
+    let names: Vec<&str> = holders.into_iter().collect();
+    let held: Vec<&task::Task> = held.iter().collect();
+    let live = liveness_among(repo, config, now, &names, &held)?;
+    reap(repo, config, &live, now)
+}
+
+/// The claimed tasks at the tip of comm.
+fn claimed(repo: &Repo) -> Result<Vec<task::Task>, CommError> {
+    let snapshot = Snapshot::take(repo)?;
+    Ok(task::claimed_entries(&snapshot)?
+        .into_iter()
+        .map(|e| e.task)
+        .filter(|t| t.status == Status::Claimed)
+        .collect())
+}
+
+/// The liveness of domains `names` as of `now`, given their claimed tasks.
+fn liveness_among(
+    repo: &Repo,
+    config: &Config,
+    now: i64,
+    names: &[&str],
+    held: &[&task::Task],
+) -> Result<BTreeMap<String, Liveness>, CommError> {
     let health = config.health;
     let window_start = now - health.lease.max(health.stall_after) as i64;
     let mut last: BTreeMap<String, Activity> = BTreeMap::new();
-    for name in config.domains.keys() {
+    for name in names {
         if let Some(tip) = repo.branch_tip(&Config::domain_branch(name))? {
             let at = repo.commit_time(tip)?;
             last.insert(
-                name.clone(),
+                (*name).to_owned(),
                 Activity {
                     at,
                     source: Source::Branch,
@@ -84,13 +128,13 @@ pub fn liveness_of<'a>(
             );
         }
     }
-    let mut seen_on_comm = std::collections::BTreeSet::new();
+    let mut seen_on_comm = BTreeSet::new();
     comm::walk(repo, repo.ref_tip(comm::COMM_REF)?, |logged| {
-        if logged.time < window_start || seen_on_comm.len() == config.domains.len() {
+        if logged.time < window_start || seen_on_comm.len() == names.len() {
             return ControlFlow::Break(());
         }
         let from = &logged.event.from;
-        if config.domains.contains_key(from) && seen_on_comm.insert(from.clone()) {
+        if names.contains(&from.as_str()) && seen_on_comm.insert(from.clone()) {
             let newer = last.get(from).is_none_or(|a| a.at < logged.time);
             if newer {
                 let activity = Activity {
@@ -103,20 +147,20 @@ pub fn liveness_of<'a>(
         ControlFlow::Continue(())
     })?;
     let mut out = BTreeMap::new();
-    for name in config.domains.keys() {
+    for name in names {
         let mine: Vec<&task::Task> = held
             .iter()
             .copied()
-            .filter(|t| t.status == Status::Claimed && t.assignee.as_deref() == Some(name))
+            .filter(|t| t.assignee.as_deref() == Some(*name))
             .collect();
         let claimed: Vec<String> = mine.iter().map(|t| t.id.clone()).collect();
         let since_claim = mine.iter().filter_map(|t| t.claimed_at).max();
-        let last_at = last.get(name).map(|a| a.at).max(since_claim);
+        let last_at = last.get(*name).map(|a| a.at).max(since_claim);
         let quiet = last_at.map_or(i64::MAX, |at| now - at);
         out.insert(
-            name.clone(),
+            (*name).to_owned(),
             Liveness {
-                last: last.get(name).copied().filter(|a| a.at >= window_start),
+                last: last.get(*name).copied().filter(|a| a.at >= window_start),
                 stalled: !claimed.is_empty() && quiet > health.stall_after as i64,
                 lapsed: !claimed.is_empty() && quiet > health.lease as i64,
                 claimed,

@@ -1,60 +1,12 @@
 //! Tasks on real repositories: the life of a task, readiness (dependencies,
-//! artifacts, convoys), atomic claims under races, cycles and bad input,
-//! and the beads JSONL round trip.
+//! artifacts, convoys), cycles and bad input, and the beads JSONL round
+//! trip. Claims under races and crashes: `test_task_claims.rs`.
 
 mod common;
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-use common::{write, Env, Run, BIN};
+use common::tasks::{add, bus, ids, json, task_file, tip};
+use common::{write, Env};
 use serde_json::{json, Value};
-
-const CONFIG: &str = "project: app
-domains:
-  api:
-    scope: [\"api/**\"]
-  web:
-    scope: [\"web/**\"]
-    skills: [css]
-  docs:
-    scope: [\"docs/**\"]
-";
-
-fn bus(env: &Env) -> PathBuf {
-    env.api_web_app(CONFIG, &[("docs/d.md", "# docs\n")])
-}
-
-fn json(run: &Run) -> Value {
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
-}
-
-/// Adds a task as the human; returns its id.
-fn add(env: &Env, root: &Path, args: &[&str]) -> String {
-    let mut full = vec!["--as", "human", "task", "add", "--json"];
-    full.extend_from_slice(args);
-    json(&env.cn(root, &full).expect(0))["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-fn tip(env: &Env, root: &Path) -> String {
-    env.git(root, &["rev-parse", "comm"])
-}
-
-fn ids(list: &Value) -> Vec<String> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn task_file(env: &Env, root: &Path, id: &str) -> String {
-    env.git(root, &["show", &format!("comm:{}", common::task_path(id))])
-}
 
 #[test]
 fn a_task_waits_for_its_dependency_and_artifact_then_flows_to_done() {
@@ -317,93 +269,6 @@ fn skills_decide_who_takes_unowned_work_and_priority_orders_it() {
         .expect(1);
 }
 
-/// Starts `comm-node ARGS` in `dir` without waiting.
-fn spawn(env: &Env, dir: &Path, args: &[&str]) -> std::process::Child {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    env.hermetic(&mut cmd);
-    cmd.spawn().unwrap()
-}
-
-fn outputs(children: Vec<std::process::Child>) -> Vec<(i32, String, String)> {
-    children
-        .into_iter()
-        .map(|c| {
-            let out = c.wait_with_output().unwrap();
-            (
-                out.status.code().unwrap_or(-1),
-                String::from_utf8_lossy(&out.stdout).into_owned(),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            )
-        })
-        .collect()
-}
-
-#[test]
-fn eight_racing_claims_of_one_task_have_exactly_one_winner() {
-    let env = Env::new();
-    let root = bus(&env);
-    let id = add(&env, &root, &["the one task"]);
-    let domains = ["api", "web", "docs", "api", "web", "docs", "api", "web"];
-    let racers: Vec<_> = domains
-        .iter()
-        .map(|d| spawn(&env, &root, &["--as", d, "task", "claim", &id]))
-        .collect();
-    let results = outputs(racers);
-    let winners: Vec<_> = results.iter().filter(|r| r.0 == 0).collect();
-    assert_eq!(winners.len(), 1, "{results:?}");
-    for (code, _, stderr) in results.iter().filter(|r| r.0 != 0) {
-        assert_eq!(*code, 1, "{stderr}");
-        assert!(
-            stderr.contains(&format!("task {id} is already claimed by")),
-            "{stderr}"
-        );
-    }
-    let claims = env.git(
-        &root,
-        &[
-            "log",
-            "--format=%(trailers:key=Comm-Action,valueonly)",
-            "comm",
-        ],
-    );
-    assert_eq!(claims.lines().filter(|l| *l == "claim").count(), 1);
-    env.git(&root, &["fsck", "--strict", "--no-dangling"]);
-}
-
-#[test]
-fn eight_racing_task_next_calls_share_eight_tasks_exactly_once() {
-    let env = Env::new();
-    let root = bus(&env);
-    let pool: BTreeSet<String> = (0..8)
-        .map(|i| add(&env, &root, &[&format!("job {i}")]))
-        .collect();
-    let domains = ["api", "web", "docs", "api", "web", "docs", "api", "web"];
-    let racers: Vec<_> = domains
-        .iter()
-        .map(|d| spawn(&env, &root, &["--as", d, "--json", "task", "next"]))
-        .collect();
-    let mut claimed = BTreeSet::new();
-    for (code, stdout, stderr) in outputs(racers) {
-        assert_eq!(code, 0, "{stderr}");
-        let task: Value = serde_json::from_str(&stdout).unwrap();
-        assert!(
-            claimed.insert(task["id"].as_str().unwrap().to_owned()),
-            "claimed twice: {task}"
-        );
-    }
-    assert_eq!(claimed, pool);
-    let list = json(
-        &env.cn(&root, &["task", "list", "--status", "claimed", "--json"])
-            .expect(0),
-    );
-    assert_eq!(ids(&list).len(), 8);
-    env.cn(&root, &["--as", "api", "task", "next"]).expect(1);
-}
-
 #[test]
 fn cycles_and_bad_input_are_refused_and_write_nothing() {
     let env = Env::new();
@@ -617,105 +482,6 @@ fn a_beads_file_with_a_cycle_or_garbage_is_refused_whole() {
 }
 
 #[test]
-fn agents_killed_mid_claim_leave_every_task_claimed_at_most_once() {
-    use std::os::unix::process::ExitStatusExt;
-    let env = Env::new();
-    let root = bus(&env);
-    let jsonl: String = (0..300)
-        .map(|i| {
-            format!(
-                "{{\"id\":\"job-{i}\",\"title\":\"job {i}\",\"priority\":{}}}\n",
-                i % 5
-            )
-        })
-        .collect();
-    let file = env.path("jobs.jsonl");
-    write(&file, &jsonl);
-    env.cn(
-        &root,
-        &[
-            "--as",
-            "human",
-            "task",
-            "import",
-            "--beads",
-            file.to_str().unwrap(),
-        ],
-    )
-    .expect(0);
-    for (round, delay_ms) in [300u64, 150, 450].into_iter().enumerate() {
-        let claims_before = claim_count(&env, &root);
-        let mut children = Vec::new();
-        for p in 0..8 {
-            let who = ["api", "web", "docs"][p % 3];
-            let script = format!(
-                "while true; do id=$(\"$0\" --as {who} task next | head -1) || exit 1; \"$0\" --as {who} task done \"$id\" >/dev/null || exit 1; done"
-            );
-            children.push(env.spawn_loop(&root, &script, Stdio::null(), Stdio::null()));
-        }
-        // Kill mid-flight, but only once a claim of this round has landed:
-        // a loaded machine may take longer than the delay to start them.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while claim_count(&env, &root) <= claims_before && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        for c in &children {
-            common::kill_group(c);
-        }
-        for mut c in children {
-            assert_eq!(
-                c.wait().unwrap().signal(),
-                Some(9),
-                "round {round}: a loop ended by itself"
-            );
-        }
-        env.git(&root, &["fsck", "--strict", "--no-dangling"]);
-        // Each task was claimed at most once, and the state agrees with the history.
-        let claims = env.git(&root, &["log", "--format=%(trailers:key=Comm-Action,valueonly,separator=)|%(trailers:key=Comm-Task,valueonly,separator=)|%(trailers:key=Comm-From,valueonly,separator=)", "comm"]);
-        let mut claimed = std::collections::BTreeMap::new();
-        for line in claims.lines() {
-            let parts: Vec<&str> = line.split('|').collect();
-            if parts[0] == "claim" {
-                assert!(
-                    claimed
-                        .insert(parts[1].to_owned(), parts[2].to_owned())
-                        .is_none(),
-                    "{} claimed twice",
-                    parts[1]
-                );
-            }
-        }
-        assert!(
-            !claimed.is_empty(),
-            "round {round}: no claim landed before the kill"
-        );
-        let all = json(&env.cn(&root, &["task", "list", "--json"]).expect(0));
-        for t in all.as_array().unwrap() {
-            let id = t["id"].as_str().unwrap();
-            match t["status"].as_str().unwrap() {
-                "open" => assert!(!claimed.contains_key(id), "{id} is open but was claimed"),
-                _ => assert_eq!(
-                    t["assignee"].as_str(),
-                    claimed.get(id).map(String::as_str),
-                    "{id}"
-                ),
-            }
-        }
-        // Work goes on.
-        let next = json(
-            &env.cn(&root, &["--as", "api", "--json", "task", "next"])
-                .expect(0),
-        );
-        env.cn(
-            &root,
-            &["--as", "api", "task", "done", next["id"].as_str().unwrap()],
-        )
-        .expect(0);
-    }
-}
-
-#[test]
 fn finishing_a_task_releases_its_reservations() {
     let env = Env::new();
     let root = bus(&env);
@@ -735,38 +501,6 @@ fn finishing_a_task_releases_its_reservations() {
     let left = live(&env);
     assert_eq!(left.as_array().unwrap().len(), 1, "{left}");
     assert_eq!(left[0]["globs"], json!(["api/other/**"]));
-}
-
-#[test]
-fn the_cache_a_claim_patches_equals_a_rebuilt_one() {
-    let env = Env::new();
-    let root = bus(&env);
-    let convoy = add(&env, &root, &["convoy"]);
-    let first = add(
-        &env,
-        &root,
-        &["first", "--domain", "api", "--parent", &convoy],
-    );
-    add(&env, &root, &["second", "--domain", "web", "--dep", &first]);
-    add(
-        &env,
-        &root,
-        &["third, with a comma \\ and a backslash", "--domain", "api"],
-    );
-    let cache = root.join(".git/comm-node/tasks-v2");
-    env.cn(&root, &["task", "ready"]).expect(0);
-    env.cn(&root, &["--as", "api", "task", "claim", &first])
-        .expect(0);
-    let patched = std::fs::read_to_string(&cache).unwrap();
-    assert!(patched.contains(&format!("\t{first}\t")), "{patched}");
-    std::fs::remove_file(&cache).unwrap();
-    env.cn(&root, &["task", "ready"]).expect(0);
-    assert_eq!(std::fs::read_to_string(&cache).unwrap(), patched);
-    // The patched cache answers like the rebuilt one.
-    let ready = ids(&json(
-        &env.cn(&root, &["task", "ready", "--json"]).expect(0),
-    ));
-    assert!(!ready.contains(&first));
 }
 
 #[test]
@@ -797,19 +531,4 @@ fn a_damaged_task_file_is_named_with_how_to_inspect_it() {
         "{}",
         run.stderr
     );
-}
-
-/// Claim events on comm so far.
-fn claim_count(env: &Env, root: &Path) -> usize {
-    env.git(
-        root,
-        &[
-            "log",
-            "--format=%(trailers:key=Comm-Action,valueonly,separator=)",
-            "comm",
-        ],
-    )
-    .lines()
-    .filter(|l| *l == "claim")
-    .count()
 }

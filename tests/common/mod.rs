@@ -8,6 +8,8 @@ pub mod bus;
 pub mod control;
 pub mod daemon;
 pub mod queue;
+pub mod reserve;
+pub mod tasks;
 pub mod up;
 
 use std::fs;

@@ -299,8 +299,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
             let loaded = loaded(ctx);
             // Claims whose lease ran out go back to the pool first.
             if let Some(loaded) = &loaded {
-                let live = health::liveness(&repo, &loaded.config, now)?;
-                health::reap(&repo, &loaded.config, &live, now)?;
+                health::reap_lapsed(&repo, &loaded.config, now)?;
             }
             let skills = domain_skills(loaded.as_ref(), &me).unwrap_or_default();
             let outcome = task::claim_next(&repo, &me, &skills, now)?;

@@ -203,12 +203,6 @@ pub fn ready_entries(snapshot: &Snapshot) -> Result<Vec<Entry>, CommError> {
     cache::load(snapshot, cache::Only::Ready)
 }
 
-/// The ready tasks at the snapshot that domain `by` may take by domain
-/// (its own and those of no domain), parsing only their cache lines.
-pub fn ready_entries_for(snapshot: &Snapshot, by: &str) -> Result<Vec<Entry>, CommError> {
-    cache::load(snapshot, cache::Only::ReadyFor(by))
-}
-
 /// The claimed tasks at the snapshot (cheap when the cache is current).
 pub fn claimed_entries(snapshot: &Snapshot) -> Result<Vec<Entry>, CommError> {
     cache::load(snapshot, cache::Only::Claimed)

@@ -235,11 +235,8 @@ pub fn claim_next(
     let appended = append(repo, |snapshot| {
         base = snapshot.tip();
         crate::comm::steer::refuse_if_halted(snapshot, by)?;
-        let ready = super::ready_entries_for(snapshot, by)?;
-        let best = candidates(&ready, by, skills)
-            .into_iter()
-            .find(|e| e.progress.is_none())
-            .map(|e| e.task.id.clone())
+        let best = super::cache::next_for(snapshot, by, skills)?
+            .map(|e| e.task.id)
             .ok_or_else(|| CommError::Refused {
                 message: format!("no task is ready for {by}"),
                 hint: format!(
@@ -268,7 +265,9 @@ pub fn candidates<'e>(ready: &'e [Entry], by: &str, skills: &[String]) -> Vec<&'
     out
 }
 
-fn may_take(task: &Task, by: &str, skills: Option<&[String]>) -> bool {
+/// Whether domain `by` may take `task`: its own, or no domain's when it
+/// has the skills (`None` skips the skill check).
+pub(super) fn may_take(task: &Task, by: &str, skills: Option<&[String]>) -> bool {
     match (&task.domain, skills) {
         (Some(d), _) => d == by,
         (None, None) => true,
@@ -317,11 +316,8 @@ pub(super) fn claim_change(
     }
     // `task next` picked it from the ready tasks of this very snapshot;
     // otherwise it is `by`'s or no domain's (`may_take`), which is what
-    // `ready_entries_for` parses.
-    let ready = known_ready
-        || super::ready_entries_for(snapshot, by)?
-            .iter()
-            .any(|e| e.task.id == id);
+    // `is_ready_for` looks among.
+    let ready = known_ready || super::cache::is_ready_for(snapshot, by, id)?;
     if !ready {
         let blockers = super::board(snapshot)?.blockers(&task);
         let list: Vec<String> = blockers.iter().map(ToString::to_string).collect();

@@ -9,23 +9,25 @@
 //! nowhere and are pruned by the next reserve or release commit.
 //!
 //! Reading a thousand small YAML files per command is too slow for a hook,
-//! so parsed reservations are cached under `.git/comm-node/` keyed by blob
-//! id (content-addressed: the cache can be stale only by missing entries).
+//! so parsed reservations are cached under `.git/comm-node/` ([`cache`]),
+//! for the `reservations/` tree they list; `reserve` and `release` write it
+//! for the tree they commit, so the next command reads no tree.
+
+mod cache;
 
 use std::collections::{BTreeSet, HashMap};
-use std::fs;
-use std::path::PathBuf;
 
 use git2::Oid;
 use serde::{Deserialize, Serialize};
 
 use super::{append, limits, Appended, Change, CommError, Event, Snapshot, HUMAN};
-use crate::cachefile::{escape, unescape};
+use crate::cachefile::escape;
 use crate::clock::{format_duration, format_relative, format_timestamp};
 use crate::config::Config;
 use crate::git::{Repo, TreeEdit};
 use crate::pathglob::{heads_compatible, literal_head, PathGlob};
 use crate::retry::random_id;
+use cache::Raw;
 
 /// The event kind of a reservation.
 pub(super) const RESERVE_KIND: &str = "reserve";
@@ -37,8 +39,6 @@ const DIR: &str = "reservations";
 /// Random letters of a reservation id (50 bits): clones that reserve while
 /// apart do not pick the same one.
 const ID_CHARS: usize = 10;
-/// Cache entries that may be missing or stale before it is rewritten.
-const CACHE_SLACK: usize = 16;
 /// Longest `--reason`, in characters.
 const MAX_REASON: usize = 200;
 
@@ -129,31 +129,9 @@ impl Reservation {
 
 /// Every reservation at the snapshot's tip, live or not, ordered by id.
 pub fn all(snapshot: &Snapshot) -> Result<Vec<Reservation>, CommError> {
-    let Some(tip) = snapshot.tip() else {
-        return Ok(Vec::new());
-    };
-    let repo = snapshot.repo();
-    let files = super::shard::files_at(repo, tip, DIR)?;
-    let text = Cache::read(repo);
-    let mut cached = Cache::index(&text);
-    let mut out: Vec<(Oid, Reservation)> = Vec::with_capacity(files.len());
-    let mut missed = 0;
-    for (name, blob) in &files {
-        if let Some(hit) = cached.remove(blob).and_then(Cache::parse_fields) {
-            out.push((*blob, hit));
-            continue;
-        }
-        missed += 1;
-        out.push((*blob, parse_file(repo, name, *blob)?));
-    }
-    // Rewriting the cache is a file creation per command, dearer than
-    // parsing a few reservations again: refresh it once enough have changed
-    // (what is left in `cached` is stale).
-    if missed + cached.len() > CACHE_SLACK || (missed > 0 && missed == files.len()) {
-        // A cache that cannot be written is only slower next time.
-        let _ = Cache::save(repo, &out);
-    }
-    let mut out: Vec<Reservation> = out.into_iter().map(|(_, r)| r).collect();
+    let mut out: Vec<Reservation> = cache::with_lines(snapshot, |rows| {
+        Ok(rows.iter().map(Raw::reservation).collect())
+    })?;
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
 }
@@ -221,13 +199,25 @@ pub fn reserve(
     let checked = check_request(config, req)?;
     let mut made = None;
     let appended = append(repo, |snapshot| {
-        let (reservation, edits) = checked.apply(snapshot, now)?;
-        let event = reserve_event(&reservation, req.ttl);
-        made = Some(reservation);
+        let applied = checked.apply(snapshot, now)?;
+        let event = reserve_event(&applied.reservation, req.ttl);
+        let edits = applied.edits.clone();
+        made = Some(applied);
         Ok(Some(Change { event, edits }))
     })?
     .expect("a reservation always appends");
-    Ok((appended, made.expect("the closure ran")))
+    let made = made.expect("the closure ran");
+    cache::record(repo, appended.commit, &made.kept, Some(&made.reservation))?;
+    Ok((appended, made.reservation))
+}
+
+/// A reservation as it lands on a snapshot.
+pub struct Applied {
+    pub reservation: Reservation,
+    /// Its file, and the removal of the expired ones.
+    pub edits: Vec<TreeEdit>,
+    /// The cache lines of the reservations that stay.
+    kept: String,
 }
 
 /// A reservation request that passed the checks that do not depend on the
@@ -252,25 +242,44 @@ pub fn check_request<'a>(
 }
 
 impl Checked<'_> {
+    /// Whether the request could collide with `held`: the checks of
+    /// [`conflicts`] that need no parsing, so only the reservations that
+    /// pass are parsed and checked whole.
+    fn may_meet(&self, held: &Raw, now: i64) -> bool {
+        held.is_live(now)
+            && held.domain != escape(&self.req.domain)
+            && (self.req.mode == Mode::Exclusive || held.mode == Mode::Exclusive)
+            && held.globs().any(|h| {
+                let mut globs = self.globs.iter();
+                globs.any(|g| heads_compatible(g.as_str(), &h))
+            })
+    }
+
     /// The reservation and its tree edits on `snapshot` (expired files
     /// pruned on the way), or a refusal when it collides with a live
     /// reservation of another domain where either side is exclusive.
-    pub fn apply(
-        &self,
-        snapshot: &Snapshot,
-        now: i64,
-    ) -> Result<(Reservation, Vec<TreeEdit>), CommError> {
+    pub fn apply(&self, snapshot: &Snapshot, now: i64) -> Result<Applied, CommError> {
         let req = self.req;
         if let Some(task) = &req.task {
             super::task::require(snapshot, task)?;
         }
-        let existing = all(snapshot)?;
-        let conflicts = conflicts(&existing, &req.domain, req.mode, &self.globs, now);
+        cache::with_lines(snapshot, |rows| self.apply_on(rows, now))
+    }
+
+    /// [`Checked::apply`] on the reservations of `rows`.
+    fn apply_on(&self, rows: &[Raw], now: i64) -> Result<Applied, CommError> {
+        let req = self.req;
+        let near: Vec<Reservation> = rows
+            .iter()
+            .filter(|r| self.may_meet(r, now))
+            .map(|r| r.reservation())
+            .collect();
+        let conflicts = conflicts(&near, &req.domain, req.mode, &self.globs, now);
         if !conflicts.is_empty() {
             return Err(refusal(&req.domain, &conflicts, now));
         }
         let mut id = random_id("R-", ID_CHARS);
-        while existing.iter().any(|r| r.id == id) {
+        while rows.iter().any(|r| r.id == id) {
             id = random_id("R-", ID_CHARS);
         }
         let reservation = Reservation {
@@ -283,12 +292,21 @@ impl Checked<'_> {
             expires: now.saturating_add(i64::try_from(req.ttl).unwrap_or(i64::MAX)),
             reason: req.reason.clone(),
         };
-        let mut edits = removals(existing.iter().filter(|r| !r.is_live(now)));
+        let expired: Vec<Reservation> = rows
+            .iter()
+            .filter(|r| !r.is_live(now))
+            .map(|r| r.reservation())
+            .collect();
+        let mut edits = removals(expired.iter());
         edits.push(TreeEdit::Put {
             path: reservation.path(),
             bytes: reservation.to_yaml(),
         });
-        Ok((reservation, edits))
+        Ok(Applied {
+            reservation,
+            edits,
+            kept: cache::kept(rows, |r| r.is_live(now)),
+        })
     }
 }
 
@@ -503,24 +521,33 @@ pub fn release(
         check_reason(reason)?;
     }
     let mut released = Vec::new();
+    let mut kept = String::new();
     let appended = append(repo, |snapshot| {
-        let existing = all(snapshot)?;
-        released = select_released(&existing, req)?;
-        if released.is_empty() {
-            return Ok(None);
-        }
-        let gone: BTreeSet<&str> = released.iter().map(|r| r.id.as_str()).collect();
-        let edits = removals(
-            existing
-                .iter()
-                .filter(|r| !r.is_live(now) || gone.contains(r.id.as_str())),
-        );
-        Ok(Some(Change {
-            event: release_event(&req.actor, &released, req.reason.as_deref()),
-            edits,
-        }))
+        cache::with_lines(snapshot, |rows| {
+            let existing: Vec<Reservation> = rows.iter().map(Raw::reservation).collect();
+            released = select_released(&existing, req)?;
+            if released.is_empty() {
+                return Ok(None);
+            }
+            // Cache lines hold ids escaped.
+            let gone: BTreeSet<String> = released.iter().map(|r| escape(&r.id).into()).collect();
+            kept = cache::kept(rows, |r| r.is_live(now) && !gone.contains(r.id));
+            let edits = removals(
+                existing
+                    .iter()
+                    .filter(|r| !r.is_live(now) || gone.contains(escape(&r.id).as_ref())),
+            );
+            Ok(Some(Change {
+                event: release_event(&req.actor, &released, req.reason.as_deref()),
+                edits,
+            }))
+        })
     })?;
-    Ok(appended.map(|a| (a, released)))
+    let Some(appended) = appended else {
+        return Ok(None);
+    };
+    cache::record(repo, appended.commit, &kept, None)?;
+    Ok(Some((appended, released)))
 }
 
 /// The reservations a request releases, checked against who holds them.
@@ -649,146 +676,4 @@ pub(super) fn replay_release(
     let existing = all(snapshot)?;
     let edits = removals(existing.iter().filter(|r| ids.contains(r.id.as_str())));
     Ok((!edits.is_empty()).then(|| (event.clone(), edits)))
-}
-
-/// Parsed reservations by blob id, under `.git/comm-node/`: one line per
-/// reservation, tab-separated (blob, id, domain, mode, created, expires,
-/// task, reason, globs..., each escaped), which parses several times faster
-/// than JSON.
-struct Cache;
-
-impl Cache {
-    fn file(repo: &Repo) -> PathBuf {
-        repo.state_path("reservations-v2")
-    }
-
-    /// The cache's text; empty when it is missing or unreadable.
-    fn read(repo: &Repo) -> String {
-        fs::read_to_string(Cache::file(repo)).unwrap_or_default()
-    }
-
-    /// The fields of each line by blob id; lines are parsed only when used.
-    fn index(text: &str) -> HashMap<Oid, &str> {
-        text.lines()
-            .filter_map(|line| {
-                let (blob, rest) = line.split_once('\t')?;
-                Some((Oid::from_str(blob).ok()?, rest))
-            })
-            .collect()
-    }
-
-    /// A reservation from the fields after the blob id; `None` if malformed.
-    fn parse_fields(fields: &str) -> Option<Reservation> {
-        let mut f = fields.split('\t');
-        let id = unescape(f.next()?);
-        let domain = unescape(f.next()?);
-        let mode = match f.next()? {
-            "exclusive" => Mode::Exclusive,
-            "shared" => Mode::Shared,
-            _ => return None,
-        };
-        let created = f.next()?.parse().ok()?;
-        let expires = f.next()?.parse().ok()?;
-        let optional = |s: &str| (!s.is_empty()).then(|| unescape(s));
-        let task = optional(f.next()?);
-        let reason = optional(f.next()?);
-        let globs: Vec<String> = f.map(unescape).collect();
-        if globs.is_empty() {
-            return None;
-        }
-        Some(Reservation {
-            id,
-            domain,
-            globs,
-            mode,
-            task,
-            created,
-            expires,
-            reason,
-        })
-    }
-
-    /// The line for one reservation.
-    fn line(blob: Oid, r: &Reservation) -> String {
-        let mut fields = vec![
-            blob.to_string(),
-            escape(&r.id).into_owned(),
-            escape(&r.domain).into_owned(),
-            r.mode.to_string(),
-            r.created.to_string(),
-            r.expires.to_string(),
-            escape(r.task.as_deref().unwrap_or_default()).into_owned(),
-            escape(r.reason.as_deref().unwrap_or_default()).into_owned(),
-        ];
-        fields.extend(r.globs.iter().map(|g| escape(g).into_owned()));
-        fields.join("\t")
-    }
-
-    fn save(repo: &Repo, entries: &[(Oid, Reservation)]) -> std::io::Result<()> {
-        let path = Cache::file(repo);
-        let mut text = String::new();
-        for line in entries.iter().map(|(b, r)| Cache::line(*b, r)) {
-            text.push_str(&line);
-            text.push('\n');
-        }
-        crate::cachefile::write_atomic(&path, &text)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sample() -> Reservation {
-        Reservation {
-            id: "R-3f9a1c".into(),
-            domain: "api".into(),
-            globs: vec!["src/*.py".into(), "{a,b}/**".into()],
-            mode: Mode::Shared,
-            task: Some("T-7".into()),
-            created: 100,
-            expires: 7300,
-            reason: Some("moving the router".into()),
-        }
-    }
-
-    #[test]
-    fn cache_lines_round_trip() {
-        let blob = Oid::from_str("0123456789abcdef0123456789abcdef01234567").unwrap();
-        for r in [
-            sample(),
-            Reservation {
-                task: None,
-                reason: None,
-                mode: Mode::Exclusive,
-                ..sample()
-            },
-        ] {
-            let line = Cache::line(blob, &r);
-            let index = Cache::index(&line);
-            assert_eq!(
-                index.get(&blob).and_then(|f| Cache::parse_fields(f)),
-                Some(r)
-            );
-        }
-    }
-
-    #[test]
-    fn fields_with_tabs_survive_the_cache_and_garbage_is_ignored() {
-        let blob = Oid::ZERO_SHA1;
-        let r = Reservation {
-            globs: vec!["a\tb,c".into()],
-            reason: Some("line\nbreak".into()),
-            ..sample()
-        };
-        let line = Cache::line(blob, &r);
-        assert!(!line.contains('\n'));
-        let index = Cache::index(&line);
-        assert_eq!(
-            index.get(&blob).and_then(|f| Cache::parse_fields(f)),
-            Some(r)
-        );
-        assert!(Cache::index("garbage\nnot\tan oid").is_empty());
-        assert_eq!(Cache::parse_fields("R-1\tapi\tweird\t1\t2\t\t\ta/**"), None);
-    }
 }
