@@ -168,25 +168,8 @@ mod tests {
 
     fn task(id: &str, deps: &[&str]) -> task::Task {
         task::Task {
-            id: id.into(),
-            title: id.into(),
             domain: Some(format!("d{}", id.len())),
-            status: task::Status::Open,
-            priority: 2,
-            deps: deps.iter().map(|d| (*d).into()).collect(),
-            needs_artifacts: Vec::new(),
-            parent: None,
-            assignee: None,
-            done_when: Vec::new(),
-            skills: Vec::new(),
-            created: 0,
-            updated: 0,
-            created_by: "human".into(),
-            claimed_at: None,
-            reason: None,
-            description: String::new(),
-            links: Vec::new(),
-            beads: Default::default(),
+            ..task::Task::sample(id, deps)
         }
     }
 

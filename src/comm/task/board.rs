@@ -288,25 +288,9 @@ mod tests {
 
     fn task(id: &str, status: Status, deps: &[&str], parent: Option<&str>) -> Task {
         Task {
-            id: id.into(),
-            title: id.into(),
-            domain: None,
             status,
-            priority: 2,
-            deps: deps.iter().map(|d| (*d).into()).collect(),
-            needs_artifacts: Vec::new(),
             parent: parent.map(Into::into),
-            assignee: None,
-            done_when: Vec::new(),
-            skills: Vec::new(),
-            created: 0,
-            updated: 0,
-            created_by: "human".into(),
-            claimed_at: None,
-            reason: None,
-            description: String::new(),
-            links: Vec::new(),
-            beads: Default::default(),
+            ..Task::sample(id, deps)
         }
     }
 

@@ -149,6 +149,34 @@ pub struct Task {
     pub beads: serde_json::Map<String, serde_json::Value>,
 }
 
+#[cfg(test)]
+impl Task {
+    /// An open task of no domain waiting on `deps`, for unit tests.
+    pub(crate) fn sample(id: &str, deps: &[&str]) -> Task {
+        Task {
+            id: id.into(),
+            title: id.into(),
+            domain: None,
+            status: Status::Open,
+            priority: 2,
+            deps: deps.iter().map(|d| (*d).into()).collect(),
+            needs_artifacts: Vec::new(),
+            parent: None,
+            assignee: None,
+            done_when: Vec::new(),
+            skills: Vec::new(),
+            created: 0,
+            updated: 0,
+            created_by: "human".into(),
+            claimed_at: None,
+            reason: None,
+            description: String::new(),
+            links: Vec::new(),
+            beads: Default::default(),
+        }
+    }
+}
+
 impl Task {
     /// The file of task `id` on `comm` (older states hold it directly in
     /// `tasks/`, where [`Snapshot::read`] finds it too).
