@@ -277,6 +277,27 @@ fn the_journalled_cache_equals_a_rebuilt_one_after_racing_claims_dones_and_a_tor
 }
 
 #[test]
+fn a_claim_past_the_journal_limit_writes_the_cache_a_rebuild_would() {
+    let env = Env::new();
+    let root = bus(&env);
+    let first = add(&env, &root, &["first", "--domain", "api"]);
+    add(&env, &root, &["second", "--domain", "web", "--dep", &first]);
+    add(&env, &root, &["third"]);
+    env.cn(&root, &["task", "ready"]).expect(0);
+    // Lines no reader applies (their checksums fail) fill the journal.
+    let cache = root.join(".git/comm-node/tasks-v3");
+    let journal = cache.with_extension("log");
+    std::fs::write(&journal, "torn\n".repeat(5000)).unwrap();
+    env.cn(&root, &["--as", "api", "task", "claim", &first])
+        .expect(0);
+    assert!(!journal.exists(), "the journal went with the compaction");
+    let compacted = std::fs::read(&cache).unwrap();
+    std::fs::remove_file(&cache).unwrap();
+    env.cn(&root, &["task", "ready"]).expect(0);
+    assert_eq!(std::fs::read(&cache).unwrap(), compacted);
+}
+
+#[test]
 fn task_next_takes_tasks_in_the_order_task_ready_lists_them() {
     let env = Env::new();
     let root = bus(&env);

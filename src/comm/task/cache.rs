@@ -136,7 +136,8 @@ impl Layout {
     /// Reads the layout at the start of `file`: its first [`HEAD_BYTES`],
     /// or the whole file when the layout does not fit in them.
     fn read(file: &mut File) -> Option<Layout> {
-        let mut head = Vec::new();
+        // Room for the whole head, so it comes in one read.
+        let mut head = Vec::with_capacity(HEAD_BYTES as usize);
         file.by_ref().take(HEAD_BYTES).read_to_end(&mut head).ok()?;
         if let Some(layout) = Layout::parse(&head) {
             return Some(layout);
@@ -236,10 +237,7 @@ fn scan(
     let mut added: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     let mut gone = HashSet::new();
     for m in &moved {
-        added
-            .entry(group_of(&parse_entries_line(&m.line)?))
-            .or_default()
-            .push(&m.line);
+        added.entry(line_group(&m.line)?).or_default().push(&m.line);
         gone.insert(id_of(m.line.as_bytes()));
     }
     let keys: BTreeSet<&str> = layout
@@ -254,16 +252,19 @@ fn scan(
             bytes.resize(range.len(), 0);
             file.read_exact_at(&mut bytes, range.start as u64).ok()?;
         }
-        let mut lines: Vec<&str> = std::str::from_utf8(&bytes)
+        let kept = std::str::from_utf8(&bytes)
             .ok()?
             .lines()
-            .filter(|l| gone.is_empty() || !gone.contains(id_of(l.as_bytes())))
-            .collect();
-        if let Some(more) = added.get(key) {
-            // Only claimed groups gain lines, and they are in id order.
-            lines.extend(more);
-            lines.sort_by(|a, b| id_of(a.as_bytes()).cmp(id_of(b.as_bytes())));
-        }
+            .filter(|l| gone.is_empty() || !gone.contains(id_of(l.as_bytes())));
+        let lines: Box<dyn Iterator<Item = &str>> = match added.get(key) {
+            None => Box::new(kept),
+            Some(more) => {
+                // Only claimed groups gain lines, and they are in id order.
+                let mut all: Vec<&str> = kept.chain(more.iter().copied()).collect();
+                all.sort_by(|a, b| id_of(a.as_bytes()).cmp(id_of(b.as_bytes())));
+                Box::new(all.into_iter())
+            }
+        };
         for line in lines {
             if visit(line)?.is_break() {
                 break;
@@ -428,6 +429,15 @@ fn compact(repo: &Repo, path: &Path, stamp: Stamp) {
         // A cache that cannot be written is only slower next time.
         let _ = save(repo, path, stamp, &entries);
     }
+}
+
+/// The group a cache line sits in: its flag and its (escaped) domain
+/// field, after progress, blob, id and title.
+fn line_group(line: &str) -> Option<String> {
+    let mut fields = line.split('\t');
+    let flag = fields.next()?;
+    let domain = fields.nth(4)?;
+    Some(format!("{flag}{domain}"))
 }
 
 /// The id field of a cache line (after flag, progress and blob).
