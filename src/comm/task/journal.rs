@@ -43,12 +43,21 @@ pub fn path(cache: &Path) -> PathBuf {
 pub fn chain(cache: &Path, from: Oid, to: Oid, artifacts: Option<Oid>) -> Option<Vec<Moved>> {
     let text = fs::read(path(cache)).ok()?;
     let mut at = from;
+    let mut hex = at.to_string();
     let mut out = Vec::new();
-    for moved in parse(&text) {
+    // Only the lines that start where the chain is are checked and parsed.
+    for line in whole_lines(&text) {
+        if !line.starts_with(hex.as_bytes()) {
+            continue;
+        }
+        let Some(moved) = parse_line(line) else {
+            continue;
+        };
         if moved.from != at || moved.artifacts != artifacts {
             continue;
         }
         at = moved.to;
+        hex = at.to_string();
         out.push(moved);
         if at == to {
             return Some(out);
@@ -84,10 +93,10 @@ fn render(moved: &Moved) -> String {
     format!("{body}\t{sum:016x}\n")
 }
 
-/// The whole lines of `text` whose checksum holds.
-fn parse(text: &[u8]) -> impl Iterator<Item = Moved> + '_ {
+/// The lines of `text` that end in a newline, without it.
+fn whole_lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     text.split_inclusive(|&b| b == b'\n')
-        .filter_map(|line| parse_line(line.strip_suffix(b"\n")?))
+        .filter_map(|line| line.strip_suffix(b"\n"))
 }
 
 fn parse_line(line: &[u8]) -> Option<Moved> {
@@ -142,7 +151,9 @@ mod tests {
             render(&c),
             &render(&a)[..10]
         );
-        let read: Vec<Moved> = parse(text.as_bytes()).collect();
+        let read: Vec<Moved> = whole_lines(text.as_bytes())
+            .filter_map(parse_line)
+            .collect();
         assert_eq!(read, vec![a]);
     }
 }
