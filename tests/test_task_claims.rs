@@ -1,5 +1,5 @@
 //! Claims on real repositories: processes racing for tasks (exactly one
-//! wins each), agents killed mid-claim, and the task cache a claim patches.
+//! wins each), agents killed mid-claim, and the task cache and the journal a claim appends to.
 
 mod common;
 
@@ -171,8 +171,35 @@ fn agents_killed_mid_claim_leave_every_task_claimed_at_most_once() {
     }
 }
 
+/// What the task cache answers: every task, the ready ones, and those
+/// each domain may take.
+fn views(env: &Env, root: &std::path::Path) -> Vec<String> {
+    let mut out = vec![
+        env.cn(root, &["task", "list", "--json"]).expect(0).stdout,
+        env.cn(root, &["task", "ready", "--json"]).expect(0).stdout,
+    ];
+    for d in ["api", "web", "docs"] {
+        out.push(
+            env.cn(root, &["--as", d, "task", "ready", "--json"])
+                .expect(0)
+                .stdout,
+        );
+    }
+    out
+}
+
+/// Asserts that the cache with its claims journal answers like one
+/// rebuilt from comm, then leaves the rebuilt one.
+fn assert_equals_rebuilt(env: &Env, root: &std::path::Path) {
+    let journalled = views(env, root);
+    let cache = root.join(".git/comm-node/tasks-v3");
+    std::fs::remove_file(&cache).unwrap();
+    let _ = std::fs::remove_file(cache.with_extension("log"));
+    assert_eq!(views(env, root), journalled);
+}
+
 #[test]
-fn the_cache_a_claim_patches_equals_a_rebuilt_one() {
+fn a_claim_appends_to_the_journal_and_leaves_the_cache_file_alone() {
     let env = Env::new();
     let root = bus(&env);
     let convoy = add(&env, &root, &["convoy"]);
@@ -189,18 +216,85 @@ fn the_cache_a_claim_patches_equals_a_rebuilt_one() {
     );
     let cache = root.join(".git/comm-node/tasks-v3");
     env.cn(&root, &["task", "ready"]).expect(0);
+    let before = std::fs::read(&cache).unwrap();
     env.cn(&root, &["--as", "api", "task", "claim", &first])
         .expect(0);
-    let patched = std::fs::read_to_string(&cache).unwrap();
-    assert!(patched.contains(&format!("\t{first}\t")), "{patched}");
-    std::fs::remove_file(&cache).unwrap();
-    env.cn(&root, &["task", "ready"]).expect(0);
-    assert_eq!(std::fs::read_to_string(&cache).unwrap(), patched);
-    // The patched cache answers like the rebuilt one.
+    assert_eq!(std::fs::read(&cache).unwrap(), before);
+    let journal = std::fs::read_to_string(cache.with_extension("log")).unwrap();
+    assert!(journal.contains(&format!("\t{first}\t")), "{journal}");
     let ready = ids(&json(
         &env.cn(&root, &["task", "ready", "--json"]).expect(0),
     ));
     assert!(!ready.contains(&first));
+    assert_equals_rebuilt(&env, &root);
+}
+
+#[test]
+fn the_journalled_cache_equals_a_rebuilt_one_after_racing_claims_dones_and_a_torn_line() {
+    let env = Env::new();
+    let root = bus(&env);
+    for i in 0..12 {
+        let domain = ["api", "web", "docs", "none"][i % 4];
+        let title = format!("job {i}");
+        match domain {
+            "none" => add(&env, &root, &[&title]),
+            d => add(&env, &root, &[&title, "--domain", d]),
+        };
+    }
+    env.cn(&root, &["task", "ready"]).expect(0);
+    let claimers = ["api", "web", "docs", "api", "web", "docs"];
+    let racers: Vec<_> = claimers
+        .iter()
+        .map(|d| spawn(&env, &root, &["--as", d, "--json", "task", "next"]))
+        .collect();
+    let mut taken = Vec::new();
+    for ((code, stdout, stderr), d) in outputs(racers).into_iter().zip(claimers) {
+        assert_eq!(code, 0, "{stderr}");
+        let task: Value = serde_json::from_str(&stdout).unwrap();
+        taken.push((d, task["id"].as_str().unwrap().to_owned()));
+    }
+    assert_equals_rebuilt(&env, &root);
+    // Claims journalled on the rebuilt cache, then dones from several
+    // processes at once (a done rewrites the cache on its next read).
+    for d in ["api", "web", "docs"] {
+        env.cn(&root, &["--as", d, "task", "next"]).expect(0);
+    }
+    let finishers: Vec<_> = taken
+        .iter()
+        .map(|(d, id)| spawn(&env, &root, &["--as", d, "task", "done", id]))
+        .collect();
+    for (code, _, stderr) in outputs(finishers) {
+        assert_eq!(code, 0, "{stderr}");
+    }
+    env.cn(&root, &["task", "ready"]).expect(0);
+    env.cn(&root, &["--as", "api", "task", "next"]).expect(0);
+    // A claim killed mid-append leaves half a line; the next one lands on it.
+    let journal = root.join(".git/comm-node/tasks-v3.log");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    std::fs::write(&journal, format!("{text}{}", &text[..text.len() / 2])).unwrap();
+    env.cn(&root, &["--as", "web", "task", "next"]).expect(0);
+    assert_equals_rebuilt(&env, &root);
+}
+
+#[test]
+fn a_claim_past_the_journal_limit_writes_the_cache_a_rebuild_would() {
+    let env = Env::new();
+    let root = bus(&env);
+    let first = add(&env, &root, &["first", "--domain", "api"]);
+    add(&env, &root, &["second", "--domain", "web", "--dep", &first]);
+    add(&env, &root, &["third"]);
+    env.cn(&root, &["task", "ready"]).expect(0);
+    // Lines no reader applies (their checksums fail) fill the journal.
+    let cache = root.join(".git/comm-node/tasks-v3");
+    let journal = cache.with_extension("log");
+    std::fs::write(&journal, "torn\n".repeat(5000)).unwrap();
+    env.cn(&root, &["--as", "api", "task", "claim", &first])
+        .expect(0);
+    assert!(!journal.exists(), "the journal went with the compaction");
+    let compacted = std::fs::read(&cache).unwrap();
+    std::fs::remove_file(&cache).unwrap();
+    env.cn(&root, &["task", "ready"]).expect(0);
+    assert_eq!(std::fs::read(&cache).unwrap(), compacted);
 }
 
 #[test]

@@ -14,9 +14,11 @@
 //! them only until it finds one.
 //! When `comm` has moved, only the task files that differ between the
 //! stamped tree and the new one are read, and readiness is recomputed in
-//! memory. Deleting the file loses nothing.
+//! memory. A claim appends its one moved line to a journal beside the file
+//! instead of rewriting it (see [`journal`]). Deleting either loses
+//! nothing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::Read;
 use std::ops::{ControlFlow, Range};
@@ -25,8 +27,9 @@ use std::path::{Path, PathBuf};
 
 use git2::Oid;
 
+use super::journal;
 use super::{Progress, Status, Task, DIR};
-use crate::cachefile::{escape, unescape, write_atomic, write_bytes_atomic, ITEM};
+use crate::cachefile::{escape, unescape, write_atomic, ITEM};
 use crate::comm::{CommError, Snapshot};
 use crate::git::Repo;
 
@@ -130,13 +133,19 @@ impl Layout {
         Some(Layout { stamp, groups })
     }
 
-    /// Reads the layout at the start of `file`.
+    /// Reads the layout at the start of `file`: its first [`HEAD_BYTES`],
+    /// or the whole file when the layout does not fit in them.
     fn read(file: &mut File) -> Option<Layout> {
-        let mut head = Vec::new();
+        // Room for the whole head, so it comes in one read.
+        let mut head = Vec::with_capacity(HEAD_BYTES as usize);
         file.by_ref().take(HEAD_BYTES).read_to_end(&mut head).ok()?;
-        if head.len() as u64 == HEAD_BYTES {
-            file.read_to_end(&mut head).ok()?;
+        if let Some(layout) = Layout::parse(&head) {
+            return Some(layout);
         }
+        if (head.len() as u64) < HEAD_BYTES {
+            return None;
+        }
+        file.read_to_end(&mut head).ok()?;
         Layout::parse(&head)
     }
 }
@@ -213,8 +222,9 @@ fn read_current(path: &Path, stamp: Stamp, only: Only<'_>) -> Option<Vec<Entry>>
 }
 
 /// Calls `visit` on the lines of the groups `only` keeps, in a cache
-/// stamped `stamp`, each group until `visit` breaks; `None` when the cache
-/// is missing, stale or damaged (`visit` returns `None` for a bad line).
+/// stamped `stamp` or one the claims journal brings to it, each group
+/// until `visit` breaks; `None` when the cache is missing, stale or damaged
+/// (`visit` returns `None` for a bad line).
 fn scan(
     path: &Path,
     stamp: Stamp,
@@ -223,19 +233,57 @@ fn scan(
 ) -> Option<()> {
     let mut file = File::open(path).ok()?;
     let layout = Layout::read(&mut file)?;
-    if layout.stamp != stamp {
-        return None;
+    let moved = moved_since(path, layout.stamp, stamp)?;
+    let mut added: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    let mut gone = HashSet::new();
+    for m in &moved {
+        added.entry(line_group(&m.line)?).or_default().push(&m.line);
+        gone.insert(id_of(m.line.as_bytes()));
     }
-    for (_, range) in layout.groups.iter().filter(|(k, _)| only.keeps_group(k)) {
-        let mut bytes = vec![0; range.len()];
-        file.read_exact_at(&mut bytes, range.start as u64).ok()?;
-        for line in std::str::from_utf8(&bytes).ok()?.lines() {
+    let keys: BTreeSet<&str> = layout
+        .groups
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .chain(added.keys().map(String::as_str))
+        .collect();
+    for key in keys.into_iter().filter(|k| only.keeps_group(k)) {
+        let mut bytes = Vec::new();
+        if let Some((_, range)) = layout.groups.iter().find(|(k, _)| k == key) {
+            bytes.resize(range.len(), 0);
+            file.read_exact_at(&mut bytes, range.start as u64).ok()?;
+        }
+        let kept = std::str::from_utf8(&bytes)
+            .ok()?
+            .lines()
+            .filter(|l| gone.is_empty() || !gone.contains(id_of(l.as_bytes())));
+        let lines: Box<dyn Iterator<Item = &str>> = match added.get(key) {
+            None => Box::new(kept),
+            Some(more) => {
+                // Only claimed groups gain lines, and they are in id order.
+                let mut all: Vec<&str> = kept.chain(more.iter().copied()).collect();
+                all.sort_by(|a, b| id_of(a.as_bytes()).cmp(id_of(b.as_bytes())));
+                Box::new(all.into_iter())
+            }
+        };
+        for line in lines {
             if visit(line)?.is_break() {
                 break;
             }
         }
     }
     Some(())
+}
+
+/// The journalled claims that bring a cache stamped `base` to `want`
+/// (none when they are the same); `None` when the journal cannot.
+fn moved_since(path: &Path, base: Stamp, want: Stamp) -> Option<Vec<journal::Moved>> {
+    if base == want {
+        return Some(Vec::new());
+    }
+    if base.artifacts != want.artifacts {
+        return None;
+    }
+    journal::chain(path, base.tasks?, want.tasks?, want.artifacts)
 }
 
 /// The ready task domain `by` (with `skills`) takes next: the first of
@@ -320,138 +368,76 @@ fn stamp_of(snapshot: &Snapshot) -> Result<Stamp, CommError> {
 /// Brings a cache that was current at `before` up to `after`, when the only
 /// change between them is `task` going from ready to claimed: no other
 /// task's readiness can change (a claim is not done), so one line moves
-/// from its ready group to its claimed group, the other groups are copied
-/// as they are, and the next reader does not recompute the graph.
+/// from its ready group to its claimed group. The move is appended to the
+/// claims journal (see [`journal`]), and the cache is written whole once
+/// the journal grows past [`journal::COMPACT_BYTES`].
 pub fn record_claim(before: &Snapshot, after: &Snapshot, task: &Task) -> Result<(), CommError> {
-    let path = file(after);
-    let Ok(bytes) = fs::read(&path) else {
+    let (old, new) = (stamp_of(before)?, stamp_of(after)?);
+    let (Some(from), Some(to), Some(tip)) = (old.tasks, new.tasks, after.tip()) else {
         return Ok(());
     };
-    let Some(layout) = Layout::parse(&bytes) else {
-        return Ok(());
-    };
-    let old_stamp = stamp_of(before)?;
-    let new_stamp = stamp_of(after)?;
-    if layout.stamp != old_stamp || new_stamp.artifacts != old_stamp.artifacts {
+    if new.artifacts != old.artifacts {
         return Ok(());
     }
-    let Some(tip) = after.tip() else {
-        return Ok(());
-    };
     let Some(blob) = after.repo().file_id_at(tip, &Task::path_of(&task.id))? else {
         return Ok(());
     };
-    let ready = group_key('R', task.domain.as_deref());
-    let Some((_, group)) = layout.groups.iter().find(|(k, _)| *k == ready) else {
+    let path = file(after);
+    let Some(mut entry) = ready_entry(&path, old, task) else {
         return Ok(());
     };
-    let Ok(lines) = std::str::from_utf8(&bytes[group.clone()]) else {
-        return Ok(());
-    };
-    let Some(line) = find_line(lines, &task.id) else {
-        return Ok(());
-    };
-    let mut entry = parse_entries_line(lines[line.clone()].trim_end_matches('\n'))
-        .expect("a line that matched parses");
     entry.task = task.clone();
     summarize(&mut entry.task);
     entry.ready = false;
     entry.blob = blob;
-    let mut moved = String::with_capacity(line.len() + 64);
-    push_entry(&mut moved, &entry);
-    let removed = group.start + line.start..group.start + line.end;
-    let out = splice(
-        &bytes,
-        &layout,
-        new_stamp,
-        removed,
-        &group_of(&entry),
-        &moved,
-    );
+    let mut line = String::new();
+    push_entry(&mut line, &entry);
+    line.pop();
+    let moved = journal::Moved {
+        from,
+        to,
+        artifacts: new.artifacts,
+        line,
+    };
     // A cache that cannot be written is only slower next time.
-    let _ = write_bytes_atomic(&path, &out);
+    if journal::append(&path, &moved).is_ok_and(|size| size >= journal::COMPACT_BYTES) {
+        compact(after.repo(), &path, new);
+    }
     Ok(())
 }
 
-/// The range of task `id`'s line (with its newline) in `lines`.
-fn find_line(lines: &str, id: &str) -> Option<Range<usize>> {
-    let needle = format!("\t{}\t", escape(id));
-    lines.match_indices(&needle).find_map(|(at, _)| {
-        let start = lines[..at].rfind('\n').map_or(0, |i| i + 1);
-        let end = lines[at..].find('\n').map_or(lines.len(), |i| at + i + 1);
-        id_field_is(&lines[start..end], &needle).then_some(start..end)
-    })
+/// Task `task`'s entry among the ready ones of a cache (with its journal)
+/// at `stamp`; `None` when it is not there or the cache cannot say.
+fn ready_entry(path: &Path, stamp: Stamp, task: &Task) -> Option<Entry> {
+    let needle = format!("\t{}\t", escape(&task.id));
+    let only = Only::ReadyFor(task.domain.as_deref().unwrap_or_default());
+    let mut found = None;
+    scan(path, stamp, only, |line| {
+        if !(line.contains(&needle) && id_field_is(line, &needle)) {
+            return Some(ControlFlow::Continue(()));
+        }
+        found = Some(parse_entries_line(line)?);
+        Some(ControlFlow::Break(()))
+    })?;
+    found
 }
 
-/// The cache file `bytes` (laid out as `layout`) stamped `stamp`, with the
-/// line at `removed` taken out and `line` put into group `to` (another
-/// group: the flag changed) in id order;
-/// groups are kept in name order and an emptied group is dropped, so the
-/// result is the file a full rebuild would write.
-fn splice(
-    bytes: &[u8],
-    layout: &Layout,
-    stamp: Stamp,
-    removed: Range<usize>,
-    to: &str,
-    line: &str,
-) -> Vec<u8> {
-    let mut groups: Vec<(&str, Vec<&[u8]>)> = layout
-        .groups
-        .iter()
-        .map(|(key, range)| {
-            let parts = if range.contains(&removed.start) {
-                vec![
-                    &bytes[range.start..removed.start],
-                    &bytes[removed.end..range.end],
-                ]
-            } else {
-                vec![&bytes[range.clone()]]
-            };
-            (key.as_str(), parts)
-        })
-        .collect();
-    match groups.binary_search_by(|(key, _)| (*key).cmp(to)) {
-        Ok(i) => {
-            let range = layout.groups[i].1.clone();
-            let at = range.start + insertion_point(&bytes[range.clone()], line);
-            groups[i].1 = vec![
-                &bytes[range.start..at],
-                line.as_bytes(),
-                &bytes[at..range.end],
-            ];
-        }
-        Err(i) => groups.insert(i, (to, vec![line.as_bytes()])),
+/// Writes the cache at `stamp` whole from the cache and its journal, which
+/// goes.
+fn compact(repo: &Repo, path: &Path, stamp: Stamp) {
+    if let Some(entries) = read_current(path, stamp, Only::All) {
+        // A cache that cannot be written is only slower next time.
+        let _ = save(repo, path, stamp, &entries);
     }
-    let mut out = Vec::with_capacity(bytes.len() + line.len());
-    out.extend_from_slice(header_line(stamp).as_bytes());
-    out.extend_from_slice(GROUPS.as_bytes());
-    let sizes: Vec<(&str, usize)> = groups
-        .iter()
-        .map(|(key, parts)| (*key, parts.iter().map(|p| p.len()).sum()))
-        .filter(|(_, len)| *len > 0)
-        .collect();
-    for (key, len) in &sizes {
-        out.extend_from_slice(format!("\t{key}\t{len}").as_bytes());
-    }
-    out.push(b'\n');
-    for (_, parts) in &groups {
-        parts.iter().for_each(|p| out.extend_from_slice(p));
-    }
-    out
 }
 
-/// Where in `lines` (one group, in id order) `line` goes.
-fn insertion_point(lines: &[u8], line: &str) -> usize {
-    let id = id_of(line.as_bytes());
-    let mut at = 0;
-    for next in lines.split_inclusive(|&b| b == b'\n') {
-        if id_of(next) > id {
-            break;
-        }
-        at += next.len();
-    }
-    at
+/// The group a cache line sits in: its flag and its (escaped) domain
+/// field, after progress, blob, id and title.
+fn line_group(line: &str) -> Option<String> {
+    let mut fields = line.split('\t');
+    let flag = fields.next()?;
+    let domain = fields.nth(4)?;
+    Some(format!("{flag}{domain}"))
 }
 
 /// The id field of a cache line (after flag, progress and blob).
@@ -503,7 +489,7 @@ fn header_line(stamp: Stamp) -> String {
 
 /// Writes the cache: the stamp, the groups line, then each group's lines
 /// (groups by name; ready lines in take order, the others by id); the
-/// previous format's file goes.
+/// claims journal and the previous format's file go.
 fn save(repo: &Repo, path: &Path, stamp: Stamp, entries: &[Entry]) -> std::io::Result<()> {
     use std::fmt::Write as _;
     let mut grouped: BTreeMap<String, Vec<&Entry>> = BTreeMap::new();
@@ -529,7 +515,9 @@ fn save(repo: &Repo, path: &Path, stamp: Stamp, entries: &[Entry]) -> std::io::R
     out.push('\n');
     groups.values().for_each(|lines| out.push_str(lines));
     let _ = fs::remove_file(repo.state_path(OLD_FILE));
-    write_atomic(path, &out)
+    write_atomic(path, &out)?;
+    journal::remove(path);
+    Ok(())
 }
 
 /// Appends one entry's line.

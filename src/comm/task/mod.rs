@@ -16,6 +16,7 @@ mod cache;
 mod delta;
 mod deps;
 mod ids;
+mod journal;
 mod lapse;
 mod ops;
 mod replay;
