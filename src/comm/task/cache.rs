@@ -53,11 +53,29 @@ pub struct Entry {
     blob: Oid,
 }
 
-/// The trees a cache was computed from.
+/// The trees a cache (or the cockpit's kept board) was computed from: what
+/// readiness depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
-    tasks: Option<Oid>,
-    artifacts: Option<Oid>,
+pub(super) struct Stamp {
+    pub(super) tasks: Option<Oid>,
+    pub(super) artifacts: Option<Oid>,
+}
+
+impl Stamp {
+    /// The trees at the snapshot's tip.
+    pub(super) fn of(snapshot: &Snapshot) -> Result<Stamp, CommError> {
+        let repo = snapshot.repo();
+        Ok(match snapshot.tip() {
+            Some(tip) => Stamp {
+                tasks: repo.dir_id_at(tip, DIR)?,
+                artifacts: repo.dir_id_at(tip, "artifacts")?,
+            },
+            None => Stamp {
+                tasks: None,
+                artifacts: None,
+            },
+        })
+    }
 }
 
 /// Which entries a load returns. Each line starts with a flag saying which
@@ -154,7 +172,7 @@ impl Layout {
 /// progress, in cache order (by flag and domain, then by id).
 pub fn load(snapshot: &Snapshot, only: Only<'_>) -> Result<Vec<Entry>, CommError> {
     let repo = snapshot.repo();
-    let stamp = stamp_of(snapshot)?;
+    let stamp = Stamp::of(snapshot)?;
     let path = file(snapshot);
     if let Some(entries) = read_current(&path, stamp, only) {
         return Ok(entries);
@@ -298,7 +316,7 @@ pub fn next_for(
     let only = Only::ReadyFor(by);
     let takes = |e: &Entry| e.progress.is_none() && super::ops::may_take(&e.task, by, Some(skills));
     let mut firsts = Vec::new();
-    let found = scan(&file(snapshot), stamp_of(snapshot)?, only, |line| {
+    let found = scan(&file(snapshot), Stamp::of(snapshot)?, only, |line| {
         let entry = parse_entries_line(line)?;
         if !takes(&entry) {
             return Some(ControlFlow::Continue(()));
@@ -323,7 +341,7 @@ pub fn is_ready_for(snapshot: &Snapshot, by: &str, id: &str) -> Result<bool, Com
     let only = Only::ReadyFor(by);
     let needle = format!("\t{}\t", escape(id));
     let mut found = false;
-    let scanned = scan(&file(snapshot), stamp_of(snapshot)?, only, |line| {
+    let scanned = scan(&file(snapshot), Stamp::of(snapshot)?, only, |line| {
         found |= line.contains(&needle) && id_field_is(line, &needle);
         Some(match found {
             true => ControlFlow::Break(()),
@@ -350,21 +368,6 @@ fn read_any(path: &Path) -> Vec<Entry> {
         .unwrap_or_default()
 }
 
-/// The trees a snapshot's readiness depends on.
-fn stamp_of(snapshot: &Snapshot) -> Result<Stamp, CommError> {
-    let repo = snapshot.repo();
-    Ok(match snapshot.tip() {
-        Some(tip) => Stamp {
-            tasks: repo.dir_id_at(tip, DIR)?,
-            artifacts: repo.dir_id_at(tip, "artifacts")?,
-        },
-        None => Stamp {
-            tasks: None,
-            artifacts: None,
-        },
-    })
-}
-
 /// Brings a cache that was current at `before` up to `after`, when the only
 /// change between them is `task` going from ready to claimed: no other
 /// task's readiness can change (a claim is not done), so one line moves
@@ -372,7 +375,7 @@ fn stamp_of(snapshot: &Snapshot) -> Result<Stamp, CommError> {
 /// claims journal (see [`journal`]), and the cache is written whole once
 /// the journal grows past [`journal::COMPACT_BYTES`].
 pub fn record_claim(before: &Snapshot, after: &Snapshot, task: &Task) -> Result<(), CommError> {
-    let (old, new) = (stamp_of(before)?, stamp_of(after)?);
+    let (old, new) = (Stamp::of(before)?, Stamp::of(after)?);
     let (Some(from), Some(to), Some(tip)) = (old.tasks, new.tasks, after.tip()) else {
         return Ok(());
     };

@@ -12,7 +12,8 @@ use std::collections::HashMap;
 
 use git2::Oid;
 
-use super::{Board, Task, DIR};
+use super::cache::Stamp;
+use super::{Board, Task};
 use crate::comm::{shard, CommError, Snapshot};
 
 /// The board of the newest snapshot seen, with the blob of each task file.
@@ -20,29 +21,6 @@ pub struct LiveBoard {
     board: Board,
     blobs: HashMap<String, Oid>,
     stamp: Stamp,
-}
-
-/// The trees a board was read from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
-    tasks: Option<Oid>,
-    artifacts: Option<Oid>,
-}
-
-impl Stamp {
-    fn of(snapshot: &Snapshot) -> Result<Stamp, CommError> {
-        let repo = snapshot.repo();
-        Ok(match snapshot.tip() {
-            Some(tip) => Stamp {
-                tasks: repo.dir_id_at(tip, DIR)?,
-                artifacts: repo.dir_id_at(tip, "artifacts")?,
-            },
-            None => Stamp {
-                tasks: None,
-                artifacts: None,
-            },
-        })
-    }
 }
 
 /// What an [`LiveBoard::update`] did.
