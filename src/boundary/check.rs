@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::cache::ImportCache;
 use super::changes::{check_changes, not_checked, Changes, NotChecked, CHANGE_RULES};
 use super::extract::Extractor;
-use super::resolve::{Files, Resolver, Target};
+use super::resolve::{Files, Layout, Resolver, Target};
 use super::rules::{Rules, Violation};
 use super::{Extracted, Import, Lang};
 use crate::git::{FileSnapshot, GitError};
@@ -110,13 +110,15 @@ impl Report {
 }
 
 /// Runs the check; files whose blob is in `cache` are not parsed again,
-/// and the others are added to it.
+/// and the others are added to it. `layout` is the snapshot's, when
+/// already scanned.
 pub fn check(
     rules: &Rules,
     snapshot: &FileSnapshot,
     request: &Request,
     extractor: &Extractor,
     cache: &mut ImportCache,
+    layout: Option<Layout>,
 ) -> Result<Report, GitError> {
     let files: Vec<(&String, Lang)> = request
         .files
@@ -125,10 +127,14 @@ pub fn check(
         .collect();
     let to_parse = uncached_langs(snapshot, cache, &files);
     // Both fixed costs of a check at once: the queries of the languages to
-    // parse compile while the resolver indexes the snapshot.
+    // parse compile while the resolver indexes the snapshot (unless its
+    // layout was scanned while libgit2 diffed the index).
     let resolver = thread::scope(|s| {
         s.spawn(|| extractor.prepare(&to_parse));
-        Resolver::new(snapshot, rules.python_roots())
+        match layout {
+            Some(layout) => Resolver::with_layout(snapshot, layout),
+            None => Resolver::new(snapshot, rules.python_roots()),
+        }
     });
     let mut report = Report {
         violations: check_changes(rules, snapshot, &request.changes),

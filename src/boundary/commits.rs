@@ -10,6 +10,7 @@ use super::cache::ImportCache;
 use super::changes::{Changes, CommitChange};
 use super::check::{check, Report, Request};
 use super::extract::Extractor;
+use super::resolve::Layout;
 use super::rules::Rules;
 use crate::config::Config;
 use crate::git::{FileSnapshot, GitError, Repo};
@@ -65,15 +66,22 @@ impl Checker {
                     .collect(),
             ),
         };
-        self.check_cached(repo, &snapshot, &Request { files, changes })
+        self.check_cached(repo, &snapshot, &Request { files, changes }, None)
     }
 
-    /// Runs the check with the repository's import cache (for large checks).
+    /// The layout of `snapshot` a check with these rules resolves against.
+    pub fn layout(&self, snapshot: &FileSnapshot) -> Layout {
+        Layout::scan(snapshot, self.rules.python_roots())
+    }
+
+    /// Runs the check with the repository's import cache (for large
+    /// checks), and `layout` when [`Checker::layout`] scanned it already.
     pub fn check_cached(
         &self,
         repo: &Repo,
         snapshot: &FileSnapshot,
         request: &Request,
+        layout: Option<Layout>,
     ) -> Result<Report, GitError> {
         // Loading the cache costs more than parsing a few dozen files.
         let use_cache = request.files.len() > CACHE_THRESHOLD;
@@ -83,7 +91,14 @@ impl Checker {
         } else {
             ImportCache::default()
         };
-        let report = check(&self.rules, snapshot, request, &self.extractor, &mut cache)?;
+        let report = check(
+            &self.rules,
+            snapshot,
+            request,
+            &self.extractor,
+            &mut cache,
+            layout,
+        )?;
         if use_cache {
             cache.save(&path);
         }

@@ -119,9 +119,13 @@ impl Repo {
         FileSnapshot::new(self.common_dir(), entries.into_iter())
     }
 
-    /// The files staged in the index (`GIT_INDEX_FILE` when a hook runs) and
-    /// every staged change against `HEAD` (`None`: a deletion), from one read.
-    pub fn snapshot_staged(&self) -> Result<(FileSnapshot, Vec<super::StagedChange>)> {
+    /// The files staged in the index (`GIT_INDEX_FILE` when a hook runs),
+    /// every staged change against `HEAD` (`None`: a deletion), from one
+    /// read, and what `scan` makes of the files, run while libgit2 diffs.
+    pub fn snapshot_staged<T: Send>(
+        &self,
+        scan: impl FnOnce(&FileSnapshot) -> T + Send,
+    ) -> Result<(FileSnapshot, Vec<super::StagedChange>, T)> {
         let index = self.current_index()?;
         let entries: Vec<(String, i32, Oid)> = index
             .iter()
@@ -132,15 +136,19 @@ impl Repo {
             })
             .collect();
         let git_dir = self.common_dir().to_owned();
-        // The snapshot's maps are built while libgit2 diffs the index
-        // against HEAD: neither needs the other.
+        // The snapshot's maps are built and scanned while libgit2 diffs
+        // the index against HEAD: neither needs the other.
         std::thread::scope(|s| {
-            let snapshot = s.spawn(move || FileSnapshot::new(&git_dir, entries.into_iter()));
+            let snapshot = s.spawn(move || {
+                let snapshot = FileSnapshot::new(&git_dir, entries.into_iter())?;
+                let scanned = scan(&snapshot);
+                Ok::<_, super::GitError>((snapshot, scanned))
+            });
             let changes = self.staged_diff(&index);
-            let snapshot = snapshot
+            let (snapshot, scanned) = snapshot
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-            Ok((snapshot, changes?))
+            Ok((snapshot, changes?, scanned))
         })
     }
 

@@ -67,6 +67,13 @@ pub enum Target {
 /// Resolves imports against one snapshot.
 pub struct Resolver<'f> {
     files: &'f dyn Files,
+    layout: Layout,
+}
+
+/// What a resolver learns of a snapshot before resolving: its folders and
+/// configuration. Owned, so that it can be scanned on another thread
+/// while the rest of a check gets ready.
+pub struct Layout {
     dirs: BTreeSet<String>,
     /// The last component of every folder (`api` for `services/api`).
     dir_names: HashSet<String>,
@@ -75,6 +82,13 @@ pub struct Resolver<'f> {
     py_roots: Vec<String>,
     py: PyLayout,
     crates: Vec<Crate>,
+}
+
+impl Layout {
+    /// Scans `files` (see [`Resolver::new`]).
+    pub fn scan(files: &dyn Files, python_roots_declared: &[String]) -> Layout {
+        Resolver::new(files, python_roots_declared).layout
+    }
 }
 
 impl<'f> Resolver<'f> {
@@ -97,22 +111,26 @@ impl<'f> Resolver<'f> {
             .iter()
             .map(|d| d.rsplit('/').next().unwrap_or(d).to_owned())
             .collect();
-        let mut resolver = Resolver {
+        let mut resolver = Resolver::with_layout(
             files,
-            dirs,
-            dir_names,
-            ts: TsConfigs::default(),
-            packages: HashMap::new(),
-            py_roots: Vec::new(),
-            py: PyLayout::default(),
-            crates: Vec::new(),
-        };
-        resolver.ts = TsConfigs::load(files);
-        resolver.packages = workspace_packages(files);
-        resolver.py_roots = python_roots(&resolver, python_roots_declared);
-        resolver.py = PyLayout::scan(files.paths());
-        resolver.crates = rust_crates(files);
+            Layout {
+                dirs,
+                dir_names,
+                ts: TsConfigs::load(files),
+                packages: workspace_packages(files),
+                py_roots: Vec::new(),
+                py: PyLayout::scan(files.paths()),
+                crates: rust_crates(files),
+            },
+        );
+        resolver.layout.py_roots = python_roots(&resolver, python_roots_declared);
         resolver
+    }
+
+    /// A resolver of `files` with their `layout`, scanned before with
+    /// [`Layout::scan`] of the same files.
+    pub fn with_layout(files: &'f dyn Files, layout: Layout) -> Resolver<'f> {
+        Resolver { files, layout }
     }
 
     fn is_file(&self, path: &str) -> bool {
@@ -122,7 +140,7 @@ impl<'f> Resolver<'f> {
 
     fn is_dir(&self, path: &str) -> bool {
         self.real(path)
-            .is_some_and(|p| self.dirs.contains(p.as_ref()))
+            .is_some_and(|p| self.layout.dirs.contains(p.as_ref()))
     }
 
     /// `path` with every symbolic link on it replaced by its target; `None`

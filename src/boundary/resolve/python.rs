@@ -127,25 +127,25 @@ impl Resolver<'_> {
             return self.py_from(&dir, import);
         }
         let first = module.split('.').next().unwrap_or(module);
-        for root in &self.py_roots {
+        for root in &self.layout.py_roots {
             if let Some(targets) = self.py_under(root, module, import, false) {
                 return targets;
             }
         }
-        let implied = if self.py.module_names.contains(first) {
+        let implied = if self.layout.py.module_names.contains(first) {
             self.implied_py_roots(from, first)
         } else {
             Vec::new()
         };
         for root in implied {
-            if self.py_roots.contains(&root) {
+            if self.layout.py_roots.contains(&root) {
                 continue;
             }
             if let Some(targets) = self.py_under(&root, module, import, true) {
                 return targets;
             }
         }
-        if self.py.top_packages.contains_key(first) {
+        if self.layout.py.top_packages.contains_key(first) {
             return vec![Target::Unresolved];
         }
         vec![Target::External(first.to_owned())]
@@ -163,7 +163,7 @@ impl Resolver<'_> {
         let first = module.split('.').next().unwrap_or(module);
         let top = join_rel(root, first);
         let holds_code = || {
-            self.py.code_dirs.contains(&top)
+            self.layout.py.code_dirs.contains(&top)
                 || self.is_file(&format!("{top}.py"))
                 || self.is_file(&format!("{top}.pyi"))
         };
@@ -220,7 +220,7 @@ impl Resolver<'_> {
             ));
         }
         let first = module.split('.').next().unwrap_or(module);
-        let folders = self.py.top_packages.get(first)?;
+        let folders = self.layout.py.top_packages.get(first)?;
         let shown: Vec<&str> = folders.iter().take(3).map(String::as_str).collect();
         let more = if folders.len() > shown.len() {
             ", …"

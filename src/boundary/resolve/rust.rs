@@ -78,7 +78,7 @@ impl Resolver<'_> {
                     (krate, local)
                 } else if let Some(other) = self.rust_crate_named(krate, name) {
                     (other, rest.iter().map(|s| s.to_string()).collect())
-                } else if self.crates.iter().any(|c| c.package == name) {
+                } else if self.layout.crates.iter().any(|c| c.package == name) {
                     return Target::Unresolved;
                 } else {
                     return Target::External(name.to_owned());
@@ -106,7 +106,8 @@ impl Resolver<'_> {
     }
 
     fn crate_of(&self, file: &str) -> Option<&Crate> {
-        self.crates
+        self.layout
+            .crates
             .iter()
             .filter(|c| c.dir.is_empty() || file.starts_with(&format!("{}/", c.dir)))
             .max_by_key(|c| c.dir.len())
@@ -116,8 +117,8 @@ impl Resolver<'_> {
     /// (renamed or not) of `krate`, else the crate whose library is `name`.
     fn rust_crate_named(&self, krate: &Crate, name: &str) -> Option<&Crate> {
         match krate.deps.get(name) {
-            Some(dir) => self.crates.iter().find(|c| &c.dir == dir),
-            None => self.crates.iter().find(|c| c.name == name),
+            Some(dir) => self.layout.crates.iter().find(|c| &c.dir == dir),
+            None => self.layout.crates.iter().find(|c| c.name == name),
         }
     }
 
@@ -135,6 +136,7 @@ impl Resolver<'_> {
         }
         let first = import.spec.split("::").next().unwrap_or_default();
         if let Some(other) = self
+            .layout
             .crates
             .iter()
             .find(|c| c.package == first && c.name != first)

@@ -31,14 +31,14 @@ impl Resolver<'_> {
         if spec.starts_with('/') {
             return Target::Unresolved;
         }
-        if let Some(file) = self.ts.resolve(from, spec, |p| self.ts_file(p)) {
+        if let Some(file) = self.layout.ts.resolve(from, spec, |p| self.ts_file(p)) {
             return Target::File(file);
         }
         if let Some(file) = self.ts_package(spec) {
             return Target::File(file);
         }
         let name = package_name(spec);
-        if self.packages.contains_key(&name) || self.ts_repo_path(from, spec).is_some() {
+        if self.layout.packages.contains_key(&name) || self.ts_repo_path(from, spec).is_some() {
             return Target::Unresolved;
         }
         Target::External(name)
@@ -48,7 +48,7 @@ impl Resolver<'_> {
     /// the importing file's folder or one of its ancestors, with the folder.
     fn ts_repo_path(&self, from: &str, spec: &str) -> Option<(String, String)> {
         let first = spec.split('/').next().unwrap_or(spec);
-        if !self.dir_names.contains(first) {
+        if !self.layout.dir_names.contains(first) {
             return None;
         }
         let mut dir = dir_of(from);
@@ -77,7 +77,7 @@ impl Resolver<'_> {
             return Some("absolute paths are not resolved; import relative to the file".into());
         }
         let name = package_name(spec);
-        if let Some(dir) = self.packages.get(&name) {
+        if let Some(dir) = self.layout.packages.get(&name) {
             return Some(format!(
                 "`{name}` is the workspace package in {dir}, which has no file for `{spec}`; check the path, or the package's `types`/`main`"
             ));
@@ -120,7 +120,7 @@ impl Resolver<'_> {
     /// A workspace package by its `package.json` name.
     fn ts_package(&self, spec: &str) -> Option<String> {
         let name = package_name(spec);
-        let dir = self.packages.get(&name)?;
+        let dir = self.layout.packages.get(&name)?;
         let rest = spec[name.len()..].trim_start_matches('/');
         if !rest.is_empty() {
             return self

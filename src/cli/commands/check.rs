@@ -10,7 +10,7 @@ use comm_node::boundary::rules::Violation;
 use comm_node::boundary::sarif;
 use comm_node::comm::{self, reservation};
 use comm_node::config::Loaded;
-use comm_node::git::{FileSnapshot, Repo};
+use comm_node::git::Repo;
 
 use crate::cli::{ui, CliError, Ctx, Kind};
 
@@ -96,9 +96,11 @@ pub fn run_check(
 ) -> Result<Report, CliError> {
     // Every staged path, deletions included (for the scope and reservation rules).
     let staged: Vec<String>;
-    let (snapshot, written) = match mode {
+    let checker = Checker::new(&loaded.config);
+    let (snapshot, written, layout) = match mode {
         Mode::Staged { .. } => {
-            let (snapshot, all) = repo.snapshot_staged()?;
+            // The resolver's scan of the snapshot runs during the diff.
+            let (snapshot, all, layout) = repo.snapshot_staged(|s| checker.layout(s))?;
             let written: Vec<String> = all
                 .iter()
                 .filter(|(_, blob)| blob.is_some())
@@ -117,7 +119,7 @@ pub fn run_check(
                 .into_iter()
                 .map(|(path, _)| path)
                 .collect();
-            (snapshot, written)
+            (snapshot, written, layout)
         }
         Mode::Range(range) => {
             let (a, b) = range.split_once("..").ok_or_else(|| {
@@ -134,7 +136,7 @@ pub fn run_check(
                 .resolve_commit(b)
                 .map_err(|e| CliError::new(Kind::Usage, e))?;
             let actor = actor.or_else(|| domain_of_rev(&loaded.config, b_rev));
-            let mut report = Checker::new(&loaded.config).check_range(repo, a, b, actor)?;
+            let mut report = checker.check_range(repo, a, b, actor)?;
             report.skipped("reservation", "checked for --staged only");
             return Ok(report);
         }
@@ -149,7 +151,7 @@ pub fn run_check(
                 files,
                 changes: Changes::Unchecked("--all checks the tree, not a change"),
             };
-            let mut report = checked(repo, loaded, &snapshot, &request)?;
+            let mut report = checker.check_cached(repo, &snapshot, &request, None)?;
             report.skipped("reservation", "checked for --staged only");
             report.coverage = Some(coverage(loaded, snapshot.paths()));
             return Ok(report);
@@ -168,7 +170,7 @@ pub fn run_check(
         files: written,
         changes,
     };
-    let mut report = checked(repo, loaded, &snapshot, &request)?;
+    let mut report = checker.check_cached(repo, &snapshot, &request, Some(layout))?;
     if with_scope {
         report.violations.extend(reserved(repo, actor, &staged)?);
         report.ran("reservation");
@@ -187,16 +189,6 @@ fn reserved(
     let now = comm_node::clock::now();
     let live = reservation::live(&comm::Snapshot::take(repo)?, now)?;
     Ok(check_reserved(&live, actor, staged, now))
-}
-
-/// Runs the check with the repository's import cache.
-fn checked(
-    repo: &Repo,
-    loaded: &Loaded,
-    snapshot: &FileSnapshot,
-    request: &Request,
-) -> Result<Report, CliError> {
-    Ok(Checker::new(&loaded.config).check_cached(repo, snapshot, request)?)
 }
 
 /// How many unresolved imports the text report shows.
