@@ -97,7 +97,14 @@ impl<'f> Resolver<'f> {
     /// Python source roots comm.yaml declares.
     pub fn new(files: &'f dyn Files, python_roots_declared: &[String]) -> Resolver<'f> {
         let mut dirs = BTreeSet::new();
+        // Paths come sorted: the files of a folder in a row.
+        let mut last_dir = None;
         for path in files.paths() {
+            let dir = dir_of(path);
+            if last_dir == Some(dir) {
+                continue;
+            }
+            last_dir = Some(dir);
             let mut p = path.as_str();
             while let Some((parent, _)) = p.rsplit_once('/') {
                 if !dirs.insert(parent.to_owned()) {

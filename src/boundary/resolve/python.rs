@@ -40,27 +40,26 @@ impl PyLayout {
         let mut direct = BTreeSet::new();
         let mut inits = BTreeSet::new();
         let mut module_names = HashSet::new();
+        // Paths come sorted: the files of a folder in a row.
+        let mut last_dir = None;
         for path in paths {
-            let Some(stem) = path
+            let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+            let Some(stem) = name
                 .strip_suffix(".py")
-                .or_else(|| path.strip_suffix(".pyi"))
+                .or_else(|| name.strip_suffix(".pyi"))
             else {
                 continue;
             };
-            let stem = stem.rsplit('/').next().unwrap_or(stem);
             if !module_names.contains(stem) {
                 module_names.insert(stem.to_owned());
             }
-            let dir = dir_of(path);
-            if matches!(
-                path.rsplit('/').next(),
-                Some("__init__.py" | "__init__.pyi")
-            ) {
+            if stem == "__init__" {
                 inits.insert(dir.to_owned());
             }
-            if direct.contains(dir) {
+            if last_dir == Some(dir) || direct.contains(dir) {
                 continue;
             }
+            last_dir = Some(dir);
             direct.insert(dir.to_owned());
             let mut d = dir;
             while !d.is_empty() && code_dirs.insert(d.to_owned()) {
