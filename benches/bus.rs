@@ -193,13 +193,7 @@ fn setup(env: &Hermetic, root: &Path, events: u64) {
         }
         if i + 1 == events {
             // web has read everything so far: its cursor sits at the tip.
-            let cursor = format!("seq: {seq}\nacked: []\n");
-            writeln!(
-                stdin,
-                "M 100644 inline cursors/web.yaml\ndata {}\n{cursor}",
-                cursor.len()
-            )
-            .unwrap();
+            common::write_cursors(&mut stdin, ["web"], seq);
         }
         writeln!(stdin).unwrap();
     }

@@ -106,14 +106,7 @@ fn setup(env: &Hermetic, root: &Path, runs: &Path) {
         std::fs::write(root.join(&d).join("mod.py"), "import os\n").unwrap();
     }
     std::fs::write(root.join("comm.yaml"), config).unwrap();
-    env.git(root, &["add", "-A"]);
-    env.git(root, &["commit", "-qm", "bench repo"]);
-    let out = env.cmd(BIN, root).arg("init").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::commit_and_init(env, root);
 }
 
 /// One new commit on every domain branch, each submitted; `bad` breaks one.

@@ -263,18 +263,9 @@ fn setup(env: &Hermetic, root: &Path, scratch: &Path, events: u64, tasks: usize,
         if i + 1 == events && !unread {
             // Every reader has read everything so far (agents ack what
             // they read): the cursors sit at the tip.
-            let cursor = format!("seq: {seq}\nacked: []\n");
-            let readers = (0..DOMAINS)
-                .map(|d| format!("d{d:02}"))
-                .chain(["human".to_owned()]);
-            for r in readers {
-                writeln!(
-                    stdin,
-                    "M 100644 inline cursors/{r}.yaml\ndata {}\n{cursor}",
-                    cursor.len()
-                )
-                .unwrap();
-            }
+            let readers: Vec<String> = (0..DOMAINS).map(|d| format!("d{d:02}")).collect();
+            let readers = readers.iter().map(String::as_str).chain(["human"]);
+            common::write_cursors(&mut stdin, readers, seq);
         }
         writeln!(stdin).unwrap();
     }

@@ -5,18 +5,8 @@ mod common;
 use std::fs;
 use std::path::Path;
 
+use common::bus::SMALL;
 use common::{read, write, Env};
-
-const SMALL: &str = "project: app
-domains:
-  api:
-    role: The API
-    scope: [\"api/**\"]
-  web:
-    role: The web app
-    scope: [\"web/**\"]
-    may_import: [api]
-";
 
 fn small_repo(env: &Env) -> std::path::PathBuf {
     env.repo(

@@ -112,14 +112,7 @@ pub fn initialised(env: &Hermetic, root: &Path, config: &str) -> Kickoff {
     std::fs::create_dir_all(root).unwrap();
     env.git(root, &["init", "-q", "-b", "main"]);
     std::fs::write(root.join("comm.yaml"), config).unwrap();
-    env.git(root, &["add", "comm.yaml"]);
-    env.git(root, &["commit", "-qm", "bench repo"]);
-    let out = env.cmd(BIN, root).arg("init").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    commit_and_init(env, root);
     let trailer = "--format=%(trailers:key=Comm-Seq,valueonly)";
     Kickoff {
         commit: env.git(root, &["rev-parse", "comm"]),
@@ -128,6 +121,36 @@ pub fn initialised(env: &Hermetic, root: &Path, config: &str) -> Kickoff {
             .trim()
             .parse()
             .unwrap(),
+    }
+}
+
+/// Commits everything in `root` on its `main` and runs `comm-node init`.
+pub fn commit_and_init(env: &Hermetic, root: &Path) {
+    env.git(root, &["add", "-A"]);
+    env.git(root, &["commit", "-qm", "bench repo"]);
+    let out = env.cmd(BIN, root).arg("init").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Writes, in the fast-import commit being built on `stdin`, each of
+/// `readers`' cursor at `seq` (everything up to it read).
+pub fn write_cursors<'a>(
+    stdin: &mut impl std::io::Write,
+    readers: impl IntoIterator<Item = &'a str>,
+    seq: u64,
+) {
+    let cursor = format!("seq: {seq}\nacked: []\n");
+    for reader in readers {
+        writeln!(
+            stdin,
+            "M 100644 inline cursors/{reader}.yaml\ndata {}\n{cursor}",
+            cursor.len()
+        )
+        .unwrap();
     }
 }
 
