@@ -1,28 +1,26 @@
-//! Rust: reading the query's captures (`grammars/rust.scm`) into
+//! Rust: reading `use` declarations, `mod x;` and `extern crate` into
 //! [`Import`]s, one per leaf of a use tree. Rust files are parsed whole.
 
-use tree_sitter::{Node, QueryCursor};
+use tree_sitter::Node;
 
-use super::readers::Cx;
-use super::Role;
+use super::readers::{field, is, Cx};
 use crate::boundary::{Import, ImportKind};
 
 impl Cx<'_> {
-    pub(super) fn rust(&self, cursor: &mut QueryCursor, root: Node, out: &mut Vec<Import>) {
-        self.each_match(cursor, root, |captures, _| {
-            for c in captures {
-                match self.grammar.role(c.index) {
-                    Role::Use => self.use_tree(c.node, out),
-                    Role::Mod => {
-                        out.push(self.import(self.segment(c.node), c.node, ImportKind::Mod, false))
-                    }
-                    Role::ExternCrate => out.push(self.import(
-                        self.segment(c.node),
-                        c.node,
-                        ImportKind::ExternCrate,
-                        false,
-                    )),
-                    _ => {}
+    pub(super) fn rust(&self, root: Node, out: &mut Vec<Import>) {
+        self.each_keyword_node(root, |node, _| {
+            if is(node, "use_declaration") {
+                if let Some(argument) = field(node, "argument", None) {
+                    self.use_tree(argument, out);
+                }
+            } else if is(node, "mod_item") && node.child_by_field_name("body").is_none() {
+                if let Some(name) = field(node, "name", Some("identifier")) {
+                    out.push(self.import(self.segment(name), name, ImportKind::Mod, false));
+                }
+            } else if is(node, "extern_crate_declaration") {
+                if let Some(name) = field(node, "name", None) {
+                    let spec = self.segment(name);
+                    out.push(self.import(spec, name, ImportKind::ExternCrate, false));
                 }
             }
         });
