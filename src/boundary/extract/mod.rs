@@ -262,15 +262,9 @@ impl Extractor {
             };
             let syntax_errors = root.has_error();
             let mut incomplete = false;
-            match lang {
-                Lang::TypeScript | Lang::Tsx => {
-                    cx.typescript(root, &mut imports);
-                    if syntax_errors {
-                        incomplete = !cx.typescript_fallback(root, &mut imports);
-                    }
-                }
-                Lang::Python => cx.python(root, &mut imports),
-                Lang::Rust => cx.rust(root, &mut imports),
+            cx.read(lang, root, &mut imports);
+            if syntax_errors && matches!(lang, Lang::TypeScript | Lang::Tsx) {
+                incomplete = !cx.typescript_fallback(root, &mut imports);
             }
             // Matches arrive nearly in order; a stable sort fixes the rest.
             imports.sort_by_key(|i| (i.line, i.column));

@@ -12,7 +12,7 @@ use crate::boundary::{Import, ImportKind};
 
 /// The import statements of Python.
 #[derive(Clone, Copy)]
-enum Statement {
+pub(super) enum Statement {
     /// `import a.b.c`, `import a as b, c`.
     Import,
     /// `from a.b import c, d`, `from . import x`, `from a import *`.
@@ -41,8 +41,19 @@ impl Cx<'_> {
                 statements.push((statement, node));
             }
         });
-        let mut walk = root.walk();
-        for (kind, statement) in statements {
+        self.read_python(&statements, &type_checking, out);
+    }
+
+    /// Reads `statements` into `out`; those starting in a `type_checking`
+    /// range are type-only.
+    pub(super) fn read_python<'t>(
+        &self,
+        statements: &[(Statement, Node<'t>)],
+        type_checking: &[Range<usize>],
+        out: &mut Vec<Import>,
+    ) {
+        for &(kind, statement) in statements {
+            let mut walk = statement.walk();
             let start = statement.start_byte();
             let type_only = type_checking.iter().any(|r| r.contains(&start));
             match kind {

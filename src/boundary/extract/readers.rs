@@ -4,7 +4,7 @@
 
 use tree_sitter::{Node, TreeCursor};
 
-use crate::boundary::{Import, ImportKind};
+use crate::boundary::{Import, ImportKind, Lang};
 
 /// What the per-language readers share.
 pub(super) struct Cx<'a> {
@@ -76,6 +76,16 @@ impl Cx<'_> {
                     return;
                 }
             }
+        }
+    }
+
+    /// Adds the imports the reader of `lang` finds under `root` to `out`
+    /// (for TS/JS files with syntax errors, `fallback.rs` finds more).
+    pub(super) fn read(&self, lang: Lang, root: Node, out: &mut Vec<Import>) {
+        match lang {
+            Lang::TypeScript | Lang::Tsx => self.typescript(root, out),
+            Lang::Python => self.python(root, out),
+            Lang::Rust => self.rust(root, out),
         }
     }
 

@@ -11,7 +11,7 @@ use crate::boundary::{Import, ImportKind};
 
 /// The constructs of TS/JS that import something.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Construct {
+pub(super) enum Construct {
     /// `import x from 'a'`, `import {a} from 'a'`, `import 'a'`,
     /// `import type {T} from 'a'`.
     Import,
@@ -76,7 +76,7 @@ impl Cx<'_> {
     }
 
     /// Reads one construct at `node` into `out`.
-    fn read_construct<'t>(
+    pub(super) fn read_construct<'t>(
         &self,
         construct: Construct,
         node: Node<'t>,

@@ -63,6 +63,7 @@ fn named(mut r: Row, names: &[&str]) -> Row {
 mod python;
 mod recovery;
 mod rust;
+mod spec;
 mod typescript;
 
 use ImportKind::*;
