@@ -1,10 +1,15 @@
-; Imports of Python files. The statements are captured whole:
-; src/boundary/extract.rs walks their names, aliases and relative prefixes.
+; What counts as an import in Python files: the spec of the reader in
+; src/boundary/extract/python.rs, which recognizes the same nodes by kind,
+; field and text without compiling this query (compiling it cost more than
+; the rest of a small staged check). The unit test in
+; src/boundary/extract/tests/spec.rs compiles it and checks, over the
+; fixtures and the reference corpora, that the reader finds exactly the
+; imports read from these captures. Change both together.
 ;
-; Every construct a pattern matches must contain `import` (an `if
-; TYPE_CHECKING:` matters only around one), and every pattern must be a node
-; pattern `(kind ...)`: extract.rs searches only the subtrees holding that
-; word, anchoring the query at nodes of those kinds.
+; The statements are captured whole; the reader walks their names, aliases
+; and relative prefixes. Every construct a pattern matches must contain
+; `import` (an `if TYPE_CHECKING:` matters only around one): the reader
+; searches only the subtrees holding that word.
 
 ; import a.b.c / import a as b, c
 (import_statement) @import

@@ -1,11 +1,15 @@
-; Imports of Rust files. src/boundary/extract.rs expands each use tree into
-; one import per leaf. `use` written inside macro_rules bodies is a token
-; tree, not a use_declaration, so it never matches.
+; What counts as an import in Rust files: the spec of the reader in
+; src/boundary/extract/rust.rs, which recognizes the same nodes by kind and
+; field without compiling this query. The unit test in
+; src/boundary/extract/tests/spec.rs compiles it and checks, over the
+; fixtures and the reference corpora, that the reader finds exactly the
+; imports read from these captures. Change both together.
 ;
-; Every construct a pattern matches must contain `use`, `mod` or `crate`,
-; and every pattern must be a node pattern `(kind ...)`: extract.rs
-; searches only the subtrees holding one of these words, anchoring the
-; query at nodes of those kinds.
+; The reader expands each use tree into one import per leaf. `use` written
+; inside macro_rules bodies is a token tree, not a use_declaration, so it
+; never matches. Every construct a pattern matches must contain `use`, `mod`
+; or `crate`: the reader searches only the subtrees holding one of these
+; words.
 
 ; use a::b; pub use a::{b, c::*};
 (use_declaration

@@ -1,14 +1,18 @@
-; Imports of TypeScript, TSX and JavaScript files (the TypeScript and TSX
-; grammars of tree-sitter-typescript share these node kinds).
+; What counts as an import in TypeScript, TSX and JavaScript files (the
+; TypeScript and TSX grammars of tree-sitter-typescript share these node
+; kinds): the spec of the reader in src/boundary/extract/typescript.rs,
+; which recognizes the same nodes by kind, field and text without compiling
+; this query (compiling it cost more than the rest of a small staged
+; check). The unit test in src/boundary/extract/tests/spec.rs compiles it
+; and checks, over the fixtures and the reference corpora, that the reader
+; finds exactly the imports read from these captures. Change both together.
 ;
-; Each pattern captures the whole construct under a name saying what it is;
-; src/boundary/extract.rs reads the string literal and the statement's
-; `type` keyword from it. Captures named `_x` exist only for predicates.
-;
-; Every construct a pattern matches must contain `import`, `require` or
-; `from`, and every pattern must be a node pattern `(kind ...)` (or a
-; top-level alternation of them): extract.rs searches only the subtrees
-; holding one of these words, anchoring the query at nodes of those kinds.
+; Each pattern captures the whole construct under a name saying what it is,
+; and its string literal (@source) or arguments (@arguments); the reader
+; reads the literal and the statement's `type` keyword. Captures named `_x`
+; exist only for predicates. Every construct a pattern matches must contain
+; `import`, `require` or `from`: the reader searches only the subtrees
+; holding one of these words.
 
 ; import x from 'a' / import {a} from 'a' / import * as n from 'a' /
 ; import 'a' / import type {T} from 'a'

@@ -12,6 +12,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "reference/corpus.rs"]
+mod corpus;
+
 const BIN: &str = env!("CARGO_BIN_EXE_comm-node");
 
 fn manifest() -> PathBuf {
@@ -41,50 +44,20 @@ fn compare(lang: &str, corpus: &[&Path], extra_env: &[(&str, &Path)], excludes: 
 
 #[test]
 fn python_matches_ast_on_the_standard_library() {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import sysconfig; print(sysconfig.get_paths()['stdlib'])",
-        ])
-        .output()
-        .expect("python3 is installed");
-    let stdlib = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
-    let report = compare(
-        "py",
-        &[&stdlib, &manifest().join("fixtures/demo")],
-        &[],
-        &["site-packages", "test", "tests"],
-    );
+    let dirs = corpus::python_dirs(&manifest());
+    let dirs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
+    let report = compare("py", &dirs, &[], &corpus::PYTHON_EXCLUDED);
     println!("{report}");
-}
-
-/// `typescript` and `rxjs` from npm, installed once into the target dir.
-fn node_modules() -> PathBuf {
-    let prefix = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reference-npm");
-    let modules = prefix.join("node_modules");
-    if !modules.join("typescript/package.json").exists() || !modules.join("rxjs/src").exists() {
-        std::fs::create_dir_all(&prefix).unwrap();
-        let status = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
-            .arg(&prefix)
-            .args(["typescript@5.6", "rxjs@7.8"])
-            .status()
-            .expect("npm is installed (the TypeScript reference needs node and npm)");
-        assert!(status.success(), "npm install typescript rxjs failed");
-    }
-    modules
 }
 
 #[test]
 fn typescript_matches_the_compiler_api_on_rxjs() {
-    let modules = node_modules();
+    let modules = corpus::node_modules(Path::new(env!("CARGO_TARGET_TMPDIR")));
+    let dirs = corpus::typescript_dirs(&manifest(), &modules);
+    let dirs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
     let report = compare(
         "ts",
-        &[
-            &modules.join("rxjs/src"),
-            &manifest().join("fixtures/demo"),
-            &manifest().join("fixtures/typescript"),
-        ],
+        &dirs,
         &[("TS_MODULE", &modules.join("typescript"))],
         &[],
     );
@@ -97,39 +70,11 @@ fn typescript_matches_the_compiler_api_on_rxjs() {
 /// repository and the crates of the cargo registry it builds with.
 #[test]
 fn rust_matches_syn_on_this_repository_and_its_dependencies() {
-    let mut dirs = vec![
-        manifest().join("src"),
-        manifest().join("tests"),
-        manifest().join("benches"),
-    ];
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
-    if let Some(registry) = home.map(|h| h.join("registry/src")) {
-        for index in std::fs::read_dir(&registry).into_iter().flatten().flatten() {
-            for krate in std::fs::read_dir(index.path())
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                let name = krate.file_name().to_string_lossy().into_owned();
-                let wanted = [
-                    "git2-",
-                    "serde-1",
-                    "clap_builder-",
-                    "regex-automata-",
-                    "tokio-1",
-                ];
-                if wanted.iter().any(|w| name.starts_with(w)) {
-                    dirs.push(krate.path().join("src"));
-                }
-            }
-        }
-    }
-    let mut files = Vec::new();
-    for dir in &dirs {
-        rust_files(dir, &mut files);
-    }
+    let is_rust = |p: &Path| p.extension().is_some_and(|e| e == "rs");
+    let files: Vec<PathBuf> = corpus::rust_dirs(&manifest())
+        .iter()
+        .flat_map(|dir| corpus::files(dir, &[], &is_rust))
+        .collect();
     let (mut compared, mut skipped, mut imports) = (0, 0, 0);
     let mut mismatches = Vec::new();
     for chunk in files.chunks(400) {
@@ -199,17 +144,6 @@ fn rust_matches_syn_on_this_repository_and_its_dependencies() {
             .collect::<Vec<_>>()
             .join("\n")
     );
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
 }
 
 /// (spec, line, 1-based character column, kind) of each import syn finds.

@@ -2,8 +2,8 @@
 //! parses files whose content changed.
 //!
 //! Content addressed, so it never goes stale: the same blob always has the
-//! same imports. It records which queries produced it and is dropped when
-//! they change. Stored as one text file; a missing or damaged file is an
+//! same imports. It records which extractor code produced it and is dropped
+//! when that changes. Stored as one text file; a missing or damaged file is an
 //! empty cache, and writing it is best effort.
 
 use crate::cachefile::{escape, unescape, write_atomic};
@@ -41,21 +41,25 @@ const LANGS: [(Lang, char); 4] = [
     (Lang::Rust, 'r'),
 ];
 
-/// Identifies the extractor that filled a cache: the crate version, the
-/// query files and the code that reads their captures.
+/// The sources of the extractor: every file of `extract/` but its tests.
+const EXTRACTOR_SOURCES: [&str; 7] = [
+    include_str!("extract/mod.rs"),
+    include_str!("extract/readers.rs"),
+    include_str!("extract/python.rs"),
+    include_str!("extract/typescript.rs"),
+    include_str!("extract/rust.rs"),
+    include_str!("extract/fallback.rs"),
+    include_str!("extract/regions.rs"),
+];
+
+/// Identifies the extractor that filled a cache: the crate version and the
+/// code that finds and reads the imports ([`EXTRACTOR_SOURCES`]).
 fn version() -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     env!("CARGO_PKG_VERSION").hash(&mut h);
-    include_str!("../../grammars/typescript.scm").hash(&mut h);
-    include_str!("../../grammars/python.scm").hash(&mut h);
-    include_str!("../../grammars/rust.scm").hash(&mut h);
-    include_str!("extract/mod.rs").hash(&mut h);
-    include_str!("extract/readers.rs").hash(&mut h);
-    include_str!("extract/python.rs").hash(&mut h);
-    include_str!("extract/typescript.rs").hash(&mut h);
-    include_str!("extract/rust.rs").hash(&mut h);
-    include_str!("extract/fallback.rs").hash(&mut h);
-    include_str!("extract/regions.rs").hash(&mut h);
+    for source in EXTRACTOR_SOURCES {
+        source.hash(&mut h);
+    }
     format!("comm-node-imports {:016x}", h.finish())
 }
 
@@ -210,5 +214,23 @@ mod tests {
         assert_eq!(loaded.get("abc123", Lang::Python), None);
         fs::write(&path, "garbage").unwrap();
         assert!(ImportCache::load(&path).get("abc123", Lang::Tsx).is_none());
+    }
+
+    /// A reader edited, or a file added to `extract/`, changes the version:
+    /// caches filled by the old code are dropped.
+    #[test]
+    fn the_version_covers_every_extractor_source() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/boundary/extract");
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "rs") {
+                let text = fs::read_to_string(&path).unwrap();
+                assert!(
+                    EXTRACTOR_SOURCES.contains(&text.as_str()),
+                    "{} is not in the import cache's version",
+                    path.display()
+                );
+            }
+        }
     }
 }

@@ -125,17 +125,10 @@ pub fn check(
         .iter()
         .filter_map(|f| Lang::of_path(f).map(|l| (f, l)))
         .collect();
-    let to_parse = uncached_langs(snapshot, cache, &files);
-    // Both fixed costs of a check at once: the queries of the languages to
-    // parse compile while the resolver indexes the snapshot (unless its
-    // layout was scanned while libgit2 diffed the index).
-    let resolver = thread::scope(|s| {
-        s.spawn(|| extractor.prepare(&to_parse));
-        match layout {
-            Some(layout) => Resolver::with_layout(snapshot, layout),
-            None => Resolver::new(snapshot, rules.python_roots()),
-        }
-    });
+    let resolver = match layout {
+        Some(layout) => Resolver::with_layout(snapshot, layout),
+        None => Resolver::new(snapshot, rules.python_roots()),
+    };
     let mut report = Report {
         violations: check_changes(rules, snapshot, &request.changes),
         not_checked: not_checked(&request.changes),
@@ -185,24 +178,6 @@ pub fn check(
         .violations
         .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     Ok(report)
-}
-
-/// The languages of the files whose imports are not cached yet.
-fn uncached_langs(
-    snapshot: &FileSnapshot,
-    cache: &ImportCache,
-    files: &[(&String, Lang)],
-) -> Vec<Lang> {
-    let mut langs = Vec::new();
-    for &(file, lang) in files {
-        let uncached = snapshot
-            .blob_id(file)
-            .is_some_and(|blob| cache.get(&blob.to_string(), lang).is_none());
-        if uncached && !langs.contains(&lang) {
-            langs.push(lang);
-        }
-    }
-    langs
 }
 
 /// Imports extracted by one worker, for the cache.

@@ -1,8 +1,8 @@
 //! Boundaries: which files import which, and whether the declared domains
 //! allow it.
 //!
-//! - [`extract`] finds the imports of one file with tree-sitter queries from
-//!   `grammars/` (TypeScript/TSX/JavaScript, Python, Rust).
+//! - [`extract`] finds the imports of one file in its tree-sitter tree
+//!   (TypeScript/TSX/JavaScript, Python, Rust).
 //! - `resolve` maps each import to a repository file, or marks it external.
 //! - `links` follows the symbolic links a snapshot records.
 //! - `rules` checks changed files and their imports against `comm.yaml`;

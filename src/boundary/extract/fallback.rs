@@ -1,6 +1,6 @@
 //! The fallback for TS/JS files with syntax errors: tree-sitter's error
-//! recovery can swallow an import into an ERROR node where no query
-//! pattern matches it (after `type X = import('a').T<{a: 1}>` with no `;`,
+//! recovery can swallow an import into an ERROR node where no reader
+//! looks for it (after `type X = import('a').T<{a: 1}>` with no `;`,
 //! the next line's `import {y} from './y'` is split between an ERROR node
 //! and a stray string). Every `import`, `export` and `require` written
 //! inside an ERROR node (outside comments and strings) is read again here,

@@ -1,9 +1,11 @@
 //! Import extraction: the imports of one file, found with tree-sitter.
 //!
-//! Each language has a query in `grammars/` (embedded at build time) that
-//! captures the constructs that import something; the Rust code here reads
-//! them: string literals of TS/JS, dotted names of Python statements, and
-//! Rust use trees, which it expands into one [`Import`] per leaf.
+//! Each language has a reader (`typescript.rs`, `python.rs`, `rust.rs`)
+//! that recognizes the nodes of the constructs that import something by
+//! their kind and fields, and reads them: string literals of TS/JS, dotted
+//! names of Python statements, and Rust use trees, which it expands into one
+//! [`Import`] per leaf. No tree-sitter query is compiled: compiling one took
+//! most of a small staged check.
 //!
 //! Only part of a file is parsed: a pre-scan (`regions.rs`) finds the
 //! top-level statements of Python and TS/JS files that hold one of the
@@ -13,9 +15,8 @@
 //! the whole file is parsed. [`Extractor::whole_files`] always parses
 //! whole files, for comparison.
 //!
-//! The queries do not run over the whole tree either: a walk descends only
-//! into nodes that contain a keyword and runs the query, anchored, on each
-//! node whose kind roots one of its patterns.
+//! The readers do not visit the whole tree either: a walk descends only
+//! into nodes that contain a keyword and shows each of them to the reader.
 //!
 //! [`Extractor::extract`] never panics and never fails: a file with syntax
 //! errors yields what the parser recovered (and says so in
@@ -75,7 +76,7 @@
 use std::cell::RefCell;
 use std::sync::OnceLock;
 
-use tree_sitter::{Language, Parser, Query, QueryCursor};
+use tree_sitter::{Language, Parser};
 
 use super::{Extracted, Lang};
 use readers::Cx;
@@ -96,16 +97,8 @@ pub const MAX_FILE_BYTES: usize = 2 * 1024 * 1024;
 /// yields no imports.
 pub const BINARY_SNIFF_BYTES: usize = 8 * 1024;
 
-const TYPESCRIPT_QUERY: &str = include_str!("../../../grammars/typescript.scm");
-const PYTHON_QUERY: &str = include_str!("../../../grammars/python.scm");
-const RUST_QUERY: &str = include_str!("../../../grammars/rust.scm");
-
-/// Finds the imports of source files. Build one (it compiles the queries)
-/// and share it: it is `Send + Sync`, and each thread parses with its own
-/// reusable parser.
-///
-/// Each language's query compiles on first use (compiling all four takes
-/// tens of milliseconds, most of a small staged check).
+/// Finds the imports of source files. Build one and share it: it is
+/// `Send + Sync`, and each thread parses with its own reusable parser.
 pub struct Extractor {
     /// Parse whole files, never only the statements that can import
     /// (for comparing the two).
@@ -116,24 +109,19 @@ pub struct Extractor {
     rust: OnceLock<Grammar>,
 }
 
-/// One language's grammar and compiled query.
+/// One language's grammar and the words its imports are written with.
 struct Grammar {
     language: Language,
-    query: Query,
-    /// What each capture index of `query` means.
-    roles: Vec<Role>,
-    /// By node kind id: whether some pattern of `query` is rooted there.
-    roots: Vec<bool>,
-    /// Words every construct the query matches contains (see [`KEYWORDS`]).
+    /// Words every construct the reader looks for contains (see [`KEYWORDS`]).
     keywords: &'static [&'static [u8]],
     /// By byte: whether it starts one of `keywords`.
     keyword_starts: [bool; 256],
 }
 
-/// The words of which every construct a language's query matches contains
-/// at least one, in full: a subtree without any of them is not searched
-/// (most of a file, for typical code). A pattern added to `grammars/` must
-/// keep this true, or list its word here.
+/// The words of which every construct a language's reader looks for
+/// contains at least one, in full: a subtree without any of them is not
+/// searched (most of a file, for typical code). A construct added to a
+/// reader must keep this true, or list its word here.
 ///
 /// - TS/JS: `import` (statements, `import()`, `import x = require`),
 ///   `require`, `from` (every `export … from`);
@@ -147,73 +135,8 @@ const KEYWORDS: [(Lang, &[&[u8]]); 4] = [
     (Lang::Rust, &[b"use", b"mod", b"crate"]),
 ];
 
-/// The meaning of a query capture, by its name in the `.scm` file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    /// Captures used only by predicates (`@_name`), or unknown.
-    Ignore,
-    /// TS: the string literal of a statement.
-    Source,
-    /// TS: the arguments of a call.
-    Arguments,
-    Import,
-    ImportEquals,
-    ReExport,
-    Require,
-    Dynamic,
-    PyImport,
-    PyImportFrom,
-    PyFuture,
-    /// Python: the body of an `if TYPE_CHECKING:`.
-    TypeChecking,
-    /// Rust: the argument of a `use` declaration.
-    Use,
-    /// Rust: the name of a `mod x;`.
-    Mod,
-    /// Rust: the crate name of an `extern crate`.
-    ExternCrate,
-}
-
-impl Role {
-    fn of_capture(name: &str) -> Role {
-        match name {
-            "source" => Role::Source,
-            "arguments" => Role::Arguments,
-            "import" => Role::Import,
-            "import_equals" => Role::ImportEquals,
-            "reexport" => Role::ReExport,
-            "require" => Role::Require,
-            "dynamic" => Role::Dynamic,
-            "import_from" => Role::PyImportFrom,
-            "future" => Role::PyFuture,
-            "type_checking" => Role::TypeChecking,
-            "use" => Role::Use,
-            "mod" => Role::Mod,
-            "extern_crate" => Role::ExternCrate,
-            _ => Role::Ignore,
-        }
-    }
-}
-
 impl Grammar {
-    fn new(lang: Lang, language: Language, source: &str, file: &str) -> Grammar {
-        let query = Query::new(&language, source)
-            .unwrap_or_else(|e| panic!("the embedded query grammars/{file} is invalid: {e}"));
-        let roles = query
-            .capture_names()
-            .iter()
-            .map(|name| match Role::of_capture(name) {
-                // Python's statements share the TS capture name `import`.
-                Role::Import if lang == Lang::Python => Role::PyImport,
-                role => role,
-            })
-            .collect();
-        let mut roots = vec![false; language.node_kind_count()];
-        for kind in pattern_roots(source) {
-            let id = language.id_for_node_kind(kind, true);
-            assert!(id != 0, "grammars/{file}: no node kind {kind:?}");
-            roots[usize::from(id)] = true;
-        }
+    fn new(lang: Lang, language: Language) -> Grammar {
         let keywords = KEYWORDS
             .iter()
             .find(|(l, _)| *l == lang)
@@ -224,19 +147,9 @@ impl Grammar {
         }
         Grammar {
             language,
-            query,
-            roles,
-            roots,
             keywords,
             keyword_starts,
         }
-    }
-
-    fn is_root(&self, kind_id: u16) -> bool {
-        self.roots
-            .get(usize::from(kind_id))
-            .copied()
-            .unwrap_or(false)
     }
 
     /// The sorted byte offsets where a keyword starts.
@@ -251,13 +164,6 @@ impl Grammar {
         }
         offsets
     }
-
-    fn role(&self, capture_index: u32) -> Role {
-        self.roles
-            .get(capture_index as usize)
-            .copied()
-            .unwrap_or(Role::Ignore)
-    }
 }
 
 impl Default for Extractor {
@@ -267,7 +173,7 @@ impl Default for Extractor {
 }
 
 impl Extractor {
-    /// An extractor; each language's query compiles when first needed.
+    /// An extractor; each language's grammar is loaded when first needed.
     pub fn new() -> Extractor {
         Extractor {
             full_parse: false,
@@ -288,38 +194,25 @@ impl Extractor {
         }
     }
 
-    /// The grammar and compiled query of `lang`.
-    ///
-    /// # Panics
-    ///
-    /// Only if an embedded query in `grammars/` does not compile against its
-    /// grammar, a build defect the unit tests catch.
+    /// The grammar and keywords of `lang`.
     fn grammar(&self, lang: Lang) -> &Grammar {
         match lang {
             Lang::TypeScript => self.typescript.get_or_init(|| {
                 let language = tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into();
-                Grammar::new(lang, language, TYPESCRIPT_QUERY, "typescript.scm")
+                Grammar::new(lang, language)
             }),
             Lang::Tsx => self.tsx.get_or_init(|| {
                 let language = tree_sitter_typescript::LANGUAGE_TSX.into();
-                Grammar::new(lang, language, TYPESCRIPT_QUERY, "typescript.scm")
+                Grammar::new(lang, language)
             }),
             Lang::Python => self.python.get_or_init(|| {
                 let language = tree_sitter_python::LANGUAGE.into();
-                Grammar::new(lang, language, PYTHON_QUERY, "python.scm")
+                Grammar::new(lang, language)
             }),
             Lang::Rust => self.rust.get_or_init(|| {
                 let language = tree_sitter_rust::LANGUAGE.into();
-                Grammar::new(lang, language, RUST_QUERY, "rust.scm")
+                Grammar::new(lang, language)
             }),
-        }
-    }
-
-    /// Compiles the queries of `langs` now, so that extracting does not
-    /// wait for them.
-    pub fn prepare(&self, langs: &[Lang]) {
-        for &lang in langs {
-            self.grammar(lang);
         }
     }
 
@@ -341,7 +234,7 @@ impl Extractor {
         } else {
             parse_ranges(lang, source, &keywords)
         };
-        with_parser(lang, &grammar.language, |parser, cursor| {
+        with_parser(lang, &grammar.language, |parser| {
             let tree = match ranges {
                 Some(ranges) if ranges.is_empty() => return Extracted::default(),
                 Some(ranges) => {
@@ -365,20 +258,13 @@ impl Extractor {
             let mut imports = Vec::new();
             let cx = Cx {
                 source,
-                grammar,
                 keywords: &keywords,
             };
             let syntax_errors = root.has_error();
             let mut incomplete = false;
-            match lang {
-                Lang::TypeScript | Lang::Tsx => {
-                    cx.typescript(cursor, root, &mut imports);
-                    if syntax_errors {
-                        incomplete = !cx.typescript_fallback(root, &mut imports);
-                    }
-                }
-                Lang::Python => cx.python(cursor, root, &mut imports),
-                Lang::Rust => cx.rust(cursor, root, &mut imports),
+            cx.read(lang, root, &mut imports);
+            if syntax_errors && matches!(lang, Lang::TypeScript | Lang::Tsx) {
+                incomplete = !cx.typescript_fallback(root, &mut imports);
             }
             // Matches arrive nearly in order; a stable sort fixes the rest.
             imports.sort_by_key(|i| (i.line, i.column));
@@ -436,59 +322,14 @@ fn parse_ranges(lang: Lang, source: &[u8], keywords: &[usize]) -> Option<Vec<tre
     Some(ranges)
 }
 
-/// The node kinds at the root of each pattern of a query source: the name
-/// after each top-level `(`, or after each `(` directly inside a top-level
-/// `[...]` alternation.
-fn pattern_roots(query: &str) -> Vec<&str> {
-    let mut roots = Vec::new();
-    // The brackets open at `i`, innermost last.
-    let mut open: Vec<u8> = Vec::new();
-    let bytes = query.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b';' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-            }
-            b'(' => {
-                if open.is_empty() || open == b"[" {
-                    let name_start = i + 1;
-                    let name_end = bytes[name_start..]
-                        .iter()
-                        .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
-                        .map_or(bytes.len(), |n| name_start + n);
-                    roots.push(&query[name_start..name_end]);
-                }
-                open.push(b'(');
-            }
-            b'[' => open.push(b'['),
-            b')' | b']' => {
-                open.pop();
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    roots
-}
-
 /// A NUL byte near the start: not source code.
 fn is_binary(source: &[u8]) -> bool {
     source[..source.len().min(BINARY_SNIFF_BYTES)].contains(&0)
 }
 
-/// A thread's reusable parsers (one per [`Lang`]) and query cursor.
+/// A thread's reusable parsers (one per [`Lang`]).
 struct Scratch {
     parsers: [Option<Parser>; 4],
-    cursor: QueryCursor,
 }
 
 thread_local! {
@@ -504,12 +345,12 @@ fn lang_index(lang: Lang) -> usize {
     }
 }
 
-/// Runs `f` with this thread's parser for `lang` and its query cursor, or
-/// with fresh ones when those are unavailable (thread teardown).
+/// Runs `f` with this thread's parser for `lang`, or with a fresh one when
+/// that is unavailable (thread teardown).
 fn with_parser(
     lang: Lang,
     language: &Language,
-    f: impl FnOnce(&mut Parser, &mut QueryCursor) -> Extracted,
+    f: impl FnOnce(&mut Parser) -> Extracted,
 ) -> Extracted {
     let mut f = Some(f);
     let reused = SCRATCH.try_with(|cell| {
@@ -518,7 +359,6 @@ fn with_parser(
         };
         let scratch = slot.get_or_insert_with(|| Scratch {
             parsers: [None, None, None, None],
-            cursor: QueryCursor::new(),
         });
         let parser = &mut scratch.parsers[lang_index(lang)];
         if parser.is_none() {
@@ -526,13 +366,13 @@ fn with_parser(
         }
         let parser = parser.as_mut()?;
         let f = f.take()?;
-        Some(f(parser, &mut scratch.cursor))
+        Some(f(parser))
     });
     if let Ok(Some(done)) = reused {
         return done;
     }
     match (f, new_parser(language)) {
-        (Some(f), Some(mut parser)) => f(&mut parser, &mut QueryCursor::new()),
+        (Some(f), Some(mut parser)) => f(&mut parser),
         _ => Extracted::default(),
     }
 }

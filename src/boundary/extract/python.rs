@@ -1,36 +1,63 @@
-//! Python: reading the query's captures (`grammars/python.scm`) into
-//! [`Import`]s, and the pre-scan that finds the statements to parse.
+//! Python: finding the import statements (and the bodies of `if
+//! TYPE_CHECKING:`) and reading them into [`Import`]s, and the pre-scan that
+//! finds the statements to parse.
 
 use std::ops::Range;
 
-use tree_sitter::{Node, QueryCursor, TreeCursor};
+use tree_sitter::{Node, TreeCursor};
 
-use super::readers::Cx;
+use super::readers::{field, is, Cx};
 use super::regions::is_clause;
-use super::Role;
 use crate::boundary::{Import, ImportKind};
 
+/// The import statements of Python.
+#[derive(Clone, Copy)]
+pub(super) enum Statement {
+    /// `import a.b.c`, `import a as b, c`.
+    Import,
+    /// `from a.b import c, d`, `from . import x`, `from a import *`.
+    From,
+    /// `from __future__ import annotations`.
+    Future,
+}
+
 impl Cx<'_> {
-    pub(super) fn python(&self, cursor: &mut QueryCursor, root: Node, out: &mut Vec<Import>) {
+    pub(super) fn python(&self, root: Node, out: &mut Vec<Import>) {
         let mut statements = Vec::new();
         let mut type_checking: Vec<Range<usize>> = Vec::new();
-        self.each_match(cursor, root, |captures, _| {
-            for c in captures {
-                match self.grammar.role(c.index) {
-                    Role::TypeChecking => type_checking.push(c.node.byte_range()),
-                    role @ (Role::PyImport | Role::PyImportFrom | Role::PyFuture) => {
-                        statements.push((role, c.node))
+        self.each_keyword_node(root, |node, _| {
+            let statement = match node.kind() {
+                "import_statement" => Statement::Import,
+                "import_from_statement" => Statement::From,
+                "future_import_statement" => Statement::Future,
+                _ => {
+                    if let Some(body) = self.type_checking_body(node) {
+                        type_checking.push(body.byte_range());
                     }
-                    _ => {}
+                    return;
                 }
+            };
+            if node.is_named() {
+                statements.push((statement, node));
             }
         });
-        let mut walk = root.walk();
-        for (role, statement) in statements {
+        self.read_python(&statements, &type_checking, out);
+    }
+
+    /// Reads `statements` into `out`; those starting in a `type_checking`
+    /// range are type-only.
+    pub(super) fn read_python<'t>(
+        &self,
+        statements: &[(Statement, Node<'t>)],
+        type_checking: &[Range<usize>],
+        out: &mut Vec<Import>,
+    ) {
+        for &(kind, statement) in statements {
+            let mut walk = statement.walk();
             let start = statement.start_byte();
             let type_only = type_checking.iter().any(|r| r.contains(&start));
-            match role {
-                Role::PyImport => {
+            match kind {
+                Statement::Import => {
                     for name in statement.children_by_field_name("name", &mut walk) {
                         let module = if name.kind() == "aliased_import" {
                             match name.child_by_field_name("name") {
@@ -47,7 +74,7 @@ impl Cx<'_> {
                         out.push(self.import(spec, module, ImportKind::Import, type_only));
                     }
                 }
-                Role::PyImportFrom => {
+                Statement::From => {
                     let Some(module) = statement.child_by_field_name("module_name") else {
                         continue;
                     };
@@ -74,7 +101,7 @@ impl Cx<'_> {
                     import.names = self.imported_names(statement, &mut walk);
                     out.push(import);
                 }
-                Role::PyFuture => {
+                Statement::Future => {
                     let keyword = {
                         let mut inner = statement.walk();
                         let found = statement
@@ -91,9 +118,29 @@ impl Cx<'_> {
                     import.names = self.imported_names(statement, &mut walk);
                     out.push(import);
                 }
-                _ => {}
             }
         }
+    }
+
+    /// The body of `if TYPE_CHECKING:` or `if <module>.TYPE_CHECKING:` (or
+    /// of an `elif` with such a condition): imports inside are type-only.
+    fn type_checking_body<'t>(&self, node: Node<'t>) -> Option<Node<'t>> {
+        if !(is(node, "if_statement") || is(node, "elif_clause")) {
+            return None;
+        }
+        let condition = field(node, "condition", None)?;
+        let flag = match condition.kind() {
+            "identifier" => condition,
+            "attribute" => {
+                field(condition, "object", Some("identifier"))?;
+                field(condition, "attribute", Some("identifier"))?
+            }
+            _ => return None,
+        };
+        if !self.is_text(flag, "TYPE_CHECKING") {
+            return None;
+        }
+        field(node, "consequence", Some("block"))
     }
 
     /// The names after `import` in `from M import …` (`*` for a wildcard),

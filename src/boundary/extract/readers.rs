@@ -1,15 +1,14 @@
 //! What the per-language readers (`python.rs`, `typescript.rs`, `rust.rs`)
-//! share: positions, and the walk that runs a query only where a keyword is.
+//! share: positions, node tests, and the walk that visits only the nodes
+//! where a keyword is.
 
-use tree_sitter::{Node, QueryCapture, QueryCursor, StreamingIterator, TreeCursor};
+use tree_sitter::{Node, TreeCursor};
 
-use super::Grammar;
-use crate::boundary::{Import, ImportKind};
+use crate::boundary::{Import, ImportKind, Lang};
 
 /// What the per-language readers share.
 pub(super) struct Cx<'a> {
     pub(super) source: &'a [u8],
-    pub(super) grammar: &'a Grammar,
     /// Sorted byte offsets where a keyword of the language starts.
     pub(super) keywords: &'a [usize],
 }
@@ -48,36 +47,26 @@ impl Cx<'_> {
         )
     }
 
-    /// Calls `f` with the captures of each query match, in source order, and
-    /// a tree cursor on the match's root node (to look at its ancestors).
+    /// Calls `f`, in source order, with each node that contains a keyword of
+    /// the language and a tree cursor on it (to look at its ancestors).
     ///
-    /// Rather than running the query over the whole tree, this walks it,
-    /// descending only into nodes that contain a keyword of the language,
-    /// and runs the query (anchored with a start depth of 0) on each such
-    /// node whose kind roots a pattern: several times faster on typical
-    /// files, where imports are a small part.
-    pub(super) fn each_match<'t>(
+    /// The walk descends only into such nodes: on typical files, where
+    /// imports are a small part, most of the tree is never visited.
+    pub(super) fn each_keyword_node<'t>(
         &self,
-        cursor: &mut QueryCursor,
         root: Node<'t>,
-        mut f: impl FnMut(&[QueryCapture<'t>], &TreeCursor<'t>),
+        mut f: impl FnMut(Node<'t>, &TreeCursor<'t>),
     ) {
         let offsets = self.keywords;
         if offsets.is_empty() {
             return;
         }
-        cursor.set_max_start_depth(Some(0));
         let mut walk = root.walk();
         loop {
             let node = walk.node();
             let next = offsets.partition_point(|&o| o < node.start_byte());
             if offsets.get(next).is_some_and(|&o| o < node.end_byte()) {
-                if self.grammar.is_root(node.kind_id()) {
-                    let mut matches = cursor.matches(&self.grammar.query, node, self.source);
-                    while let Some(m) = matches.next() {
-                        f(m.captures(), &walk);
-                    }
-                }
+                f(node, &walk);
                 if walk.goto_first_child() {
                     continue;
                 }
@@ -89,4 +78,31 @@ impl Cx<'_> {
             }
         }
     }
+
+    /// Adds the imports the reader of `lang` finds under `root` to `out`
+    /// (for TS/JS files with syntax errors, `fallback.rs` finds more).
+    pub(super) fn read(&self, lang: Lang, root: Node, out: &mut Vec<Import>) {
+        match lang {
+            Lang::TypeScript | Lang::Tsx => self.typescript(root, out),
+            Lang::Python => self.python(root, out),
+            Lang::Rust => self.rust(root, out),
+        }
+    }
+
+    /// Whether `node`'s text is `text`.
+    pub(super) fn is_text(&self, node: Node, text: &str) -> bool {
+        self.text(node) == text.as_bytes()
+    }
+}
+
+/// Whether `node` is a named node of `kind`.
+pub(super) fn is(node: Node, kind: &str) -> bool {
+    node.is_named() && node.kind() == kind
+}
+
+/// The child of `node` in `field` when it is a named node of `kind`
+/// (`None` for any named kind).
+pub(super) fn field<'t>(node: Node<'t>, name: &str, kind: Option<&str>) -> Option<Node<'t>> {
+    node.child_by_field_name(name)
+        .filter(|c| c.is_named() && kind.is_none_or(|k| c.kind() == k))
 }

@@ -1,31 +1,41 @@
-//! Rust: reading the query's captures (`grammars/rust.scm`) into
+//! Rust: reading `use` declarations, `mod x;` and `extern crate` into
 //! [`Import`]s, one per leaf of a use tree. Rust files are parsed whole.
 
-use tree_sitter::{Node, QueryCursor};
+use tree_sitter::Node;
 
-use super::readers::Cx;
-use super::Role;
+use super::readers::{field, is, Cx};
 use crate::boundary::{Import, ImportKind};
 
+/// The items of Rust that import something.
+#[derive(Clone, Copy)]
+pub(super) enum Item {
+    /// `use a::b;`, `pub use a::{b, c::*};`: read at the use tree.
+    Use,
+    /// `mod x;` (without a body: the module lives in another file): at `x`.
+    Mod,
+    /// `extern crate foo;`, `extern crate foo as bar;`: at `foo`.
+    ExternCrate,
+}
+
 impl Cx<'_> {
-    pub(super) fn rust(&self, cursor: &mut QueryCursor, root: Node, out: &mut Vec<Import>) {
-        self.each_match(cursor, root, |captures, _| {
-            for c in captures {
-                match self.grammar.role(c.index) {
-                    Role::Use => self.use_tree(c.node, out),
-                    Role::Mod => {
-                        out.push(self.import(self.segment(c.node), c.node, ImportKind::Mod, false))
-                    }
-                    Role::ExternCrate => out.push(self.import(
-                        self.segment(c.node),
-                        c.node,
-                        ImportKind::ExternCrate,
-                        false,
-                    )),
-                    _ => {}
-                }
+    pub(super) fn rust(&self, root: Node, out: &mut Vec<Import>) {
+        self.each_keyword_node(root, |node, _| {
+            if let Some((item, at)) = rust_item(node) {
+                self.read_rust(item, at, out);
             }
         });
+    }
+
+    /// Reads one item, at its use tree or name, into `out`.
+    pub(super) fn read_rust(&self, item: Item, at: Node, out: &mut Vec<Import>) {
+        match item {
+            Item::Use => self.use_tree(at, out),
+            Item::Mod => out.push(self.import(self.segment(at), at, ImportKind::Mod, false)),
+            Item::ExternCrate => {
+                let spec = self.segment(at);
+                out.push(self.import(spec, at, ImportKind::ExternCrate, false));
+            }
+        }
     }
 
     /// Expands a use tree into one import per leaf, in source order. Uses an
@@ -126,6 +136,19 @@ impl Cx<'_> {
         let text = self.text(node);
         let text = text.strip_prefix(b"r#").unwrap_or(text);
         String::from_utf8_lossy(text).into_owned()
+    }
+}
+
+/// The item `node` is, with its use tree or name.
+fn rust_item(node: Node) -> Option<(Item, Node)> {
+    if is(node, "use_declaration") {
+        field(node, "argument", None).map(|tree| (Item::Use, tree))
+    } else if is(node, "mod_item") && node.child_by_field_name("body").is_none() {
+        field(node, "name", Some("identifier")).map(|name| (Item::Mod, name))
+    } else if is(node, "extern_crate_declaration") {
+        field(node, "name", None).map(|name| (Item::ExternCrate, name))
+    } else {
+        None
     }
 }
 

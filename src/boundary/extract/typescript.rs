@@ -1,72 +1,129 @@
-//! TypeScript, TSX and JavaScript: reading the query's captures
-//! (`grammars/typescript.scm`) into [`Import`]s, and the pre-scan that
+//! TypeScript, TSX and JavaScript: finding the constructs that import and
+//! reading them into [`Import`]s, and the pre-scan that
 //! finds the statements to parse. Files with syntax errors are read again
 //! by `fallback.rs`.
 
-use tree_sitter::{Node, QueryCursor, TreeCursor};
+use tree_sitter::{Node, TreeCursor};
 
-use super::readers::Cx;
+use super::readers::{field, is, Cx};
 use super::regions::is_clause;
-use super::Role;
 use crate::boundary::{Import, ImportKind};
 
+/// The constructs of TS/JS that import something.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Construct {
+    /// `import x from 'a'`, `import {a} from 'a'`, `import 'a'`,
+    /// `import type {T} from 'a'`.
+    Import,
+    /// TS: `import x = require('a')`, `import type x = require('a')`.
+    ImportEquals,
+    /// `export {a} from 'a'`, `export * from 'a'`, `export type {T} from 'a'`.
+    ReExport,
+    /// `require('a')`: the argument count and literal are checked later.
+    Require,
+    /// `import('a')`, including `typeof import('a')` in type positions.
+    Dynamic,
+}
+
 impl Cx<'_> {
-    pub(super) fn typescript(&self, cursor: &mut QueryCursor, root: Node, out: &mut Vec<Import>) {
-        self.each_match(cursor, root, |captures, at| {
-            let mut construct = None;
-            let mut operand = None;
-            for c in captures {
-                match self.grammar.role(c.index) {
-                    Role::Ignore => {}
-                    Role::Source | Role::Arguments => operand = Some(c.node),
-                    role => construct = Some((role, c.node)),
-                }
-            }
-            let (Some((role, node)), Some(operand)) = (construct, operand) else {
-                return;
-            };
-            match role {
-                Role::Import | Role::ImportEquals | Role::ReExport => {
-                    let Some(spec) = self.js_literal(operand) else {
-                        return;
-                    };
-                    let kind = match role {
-                        Role::ImportEquals => ImportKind::ImportEquals,
-                        Role::ReExport => ImportKind::ReExport,
-                        _ if is_side_effect_import(node, operand) => ImportKind::SideEffect,
-                        _ => ImportKind::Import,
-                    };
-                    let type_only = self.has_type_keyword(node);
-                    out.push(self.import(spec, operand, kind, type_only));
-                }
-                Role::Require | Role::Dynamic => {
-                    let mut walk = operand.walk();
-                    let mut args = operand.named_children(&mut walk).filter(|n| !n.is_extra());
-                    let Some(first) = args.next() else {
-                        return;
-                    };
-                    // require takes exactly one argument; import() may have
-                    // options after the specifier.
-                    if role == Role::Require && args.next().is_some() {
-                        return;
-                    }
-                    let Some(spec) = self.js_literal(first) else {
-                        return;
-                    };
-                    // `let x: import('m').T` names a type of m: a type-only
-                    // import, not a dynamic one.
-                    let (kind, type_only) = if role == Role::Require {
-                        (ImportKind::Require, false)
-                    } else if self.is_import_type(at, node) {
-                        (ImportKind::ImportType, true)
-                    } else {
-                        (ImportKind::Dynamic, false)
-                    };
-                    out.push(self.import(spec, first, kind, type_only));
-                }
-                _ => {}
+    pub(super) fn typescript(&self, root: Node, out: &mut Vec<Import>) {
+        self.each_keyword_node(root, |node, at| {
+            for (construct, operand) in self.constructs(node) {
+                self.read_construct(construct, node, operand, at, out);
             }
         });
+    }
+
+    /// The constructs `node` is, each with its string literal (a statement)
+    /// or its arguments (a call).
+    fn constructs<'t>(&self, node: Node<'t>) -> Vec<(Construct, Node<'t>)> {
+        let mut found = Vec::new();
+        if !node.is_named() {
+            return found;
+        }
+        match node.kind() {
+            "import_statement" => {
+                if let Some(source) = field(node, "source", Some("string")) {
+                    found.push((Construct::Import, source));
+                }
+                let mut walk = node.walk();
+                let required = node
+                    .named_children(&mut walk)
+                    .filter(|c| c.kind() == "import_require_clause")
+                    .filter_map(|c| field(c, "source", Some("string")));
+                found.extend(required.map(|source| (Construct::ImportEquals, source)));
+            }
+            "export_statement" => {
+                if let Some(source) = field(node, "source", Some("string")) {
+                    found.push((Construct::ReExport, source));
+                }
+            }
+            "call_expression" => {
+                let function = node.child_by_field_name("function");
+                let arguments = field(node, "arguments", Some("arguments"));
+                let construct = match function {
+                    Some(f) if is(f, "identifier") && self.is_text(f, "require") => {
+                        Construct::Require
+                    }
+                    Some(f) if is(f, "import") => Construct::Dynamic,
+                    _ => return found,
+                };
+                found.extend(arguments.map(|a| (construct, a)));
+            }
+            _ => {}
+        }
+        found
+    }
+
+    /// Reads one construct at `node` into `out`.
+    pub(super) fn read_construct<'t>(
+        &self,
+        construct: Construct,
+        node: Node<'t>,
+        operand: Node<'t>,
+        at: &TreeCursor<'t>,
+        out: &mut Vec<Import>,
+    ) {
+        match construct {
+            Construct::Import | Construct::ImportEquals | Construct::ReExport => {
+                let Some(spec) = self.js_literal(operand) else {
+                    return;
+                };
+                let kind = match construct {
+                    Construct::ImportEquals => ImportKind::ImportEquals,
+                    Construct::ReExport => ImportKind::ReExport,
+                    _ if is_side_effect_import(node, operand) => ImportKind::SideEffect,
+                    _ => ImportKind::Import,
+                };
+                let type_only = self.has_type_keyword(node);
+                out.push(self.import(spec, operand, kind, type_only));
+            }
+            Construct::Require | Construct::Dynamic => {
+                let mut walk = operand.walk();
+                let mut args = operand.named_children(&mut walk).filter(|n| !n.is_extra());
+                let Some(first) = args.next() else {
+                    return;
+                };
+                // require takes exactly one argument; import() may have
+                // options after the specifier.
+                if construct == Construct::Require && args.next().is_some() {
+                    return;
+                }
+                let Some(spec) = self.js_literal(first) else {
+                    return;
+                };
+                // `let x: import('m').T` names a type of m: a type-only
+                // import, not a dynamic one.
+                let (kind, type_only) = if construct == Construct::Require {
+                    (ImportKind::Require, false)
+                } else if self.is_import_type(at, node) {
+                    (ImportKind::ImportType, true)
+                } else {
+                    (ImportKind::Dynamic, false)
+                };
+                out.push(self.import(spec, first, kind, type_only));
+            }
+        }
     }
 
     /// Whether the `import('m')` call under `at` is a type.

@@ -1,8 +1,7 @@
 use super::*;
 use crate::boundary::ImportKind;
 
-/// One extractor for all tests (compiling the queries is the slow part
-/// of a debug build).
+/// One extractor for all tests.
 fn extractor() -> &'static Extractor {
     static SHARED: std::sync::OnceLock<Extractor> = std::sync::OnceLock::new();
     SHARED.get_or_init(Extractor::new)
@@ -64,6 +63,7 @@ fn named(mut r: Row, names: &[&str]) -> Row {
 mod python;
 mod recovery;
 mod rust;
+mod spec;
 mod typescript;
 
 use ImportKind::*;
@@ -72,28 +72,6 @@ use ImportKind::*;
 fn extractor_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Extractor>();
-}
-
-#[test]
-fn every_query_pattern_has_a_root_kind() {
-    let extractor = extractor();
-    for (lang, source) in [
-        (Lang::TypeScript, TYPESCRIPT_QUERY),
-        (Lang::Python, PYTHON_QUERY),
-        (Lang::Rust, RUST_QUERY),
-    ] {
-        let grammar = extractor.grammar(lang);
-        assert_eq!(
-            pattern_roots(source).len(),
-            grammar.query.pattern_count(),
-            "{lang:?}: {:?}",
-            pattern_roots(source)
-        );
-    }
-    assert_eq!(
-        pattern_roots("; (a\n[(b) (c (d))] \"(\" (e \"x\\\")\")"),
-        vec!["b", "c", "e"]
-    );
 }
 
 #[test]
