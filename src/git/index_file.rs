@@ -30,10 +30,11 @@ pub enum IndexError {
     CacheTree,
 }
 
-/// One index entry.
+/// One index entry; its path is in [`IndexFile::paths`].
 #[derive(Debug, Clone)]
 pub struct Entry {
-    pub path: Vec<u8>,
+    start: usize,
+    end: usize,
     pub mode: u32,
     pub id: Oid,
     flags: u16,
@@ -50,6 +51,11 @@ const INTENT_TO_ADD: u16 = 0x2000;
 const NAME_MASK: u16 = 0x0fff;
 
 impl Entry {
+    /// The entry's path, from its index's [`IndexFile::paths`].
+    pub fn path<'p>(&self, paths: &'p [u8]) -> &'p [u8] {
+        &paths[self.start..self.end]
+    }
+
     /// 0 for a merged entry, 1 to 3 for the sides of a conflict.
     pub fn stage(&self) -> u16 {
         (self.flags >> 12) & 3
@@ -100,6 +106,8 @@ impl CacheTree {
 #[derive(Debug, Default)]
 pub struct IndexFile {
     pub entries: Vec<Entry>,
+    /// Every entry's path, one after the other (one allocation, not one each).
+    pub paths: Vec<u8>,
     pub tree: Option<CacheTree>,
     /// Why this reader cannot answer for this index (a split or sparse
     /// index, entries out of order): libgit2 must read it.
@@ -128,22 +136,26 @@ pub fn parse(data: &[u8]) -> Result<IndexFile, IndexError> {
     let body = &data[..data.len() - HASH];
     let mut at = HEADER;
     let mut entries: Vec<Entry> = Vec::with_capacity((count as usize).min(body.len() / FIXED));
+    let mut paths = Vec::with_capacity(body.len());
     let mut out_of_order = false;
     for n in 0..count {
         let truncated = IndexError::Truncated {
             entry: n + 1,
             count,
         };
+        let last = entries.last();
         let (entry, next) =
-            read_entry(body, at, version, entries.last(), n + 1)?.ok_or(truncated)?;
-        if let Some(last) = entries.last() {
-            out_of_order |= (&last.path, last.stage()) >= (&entry.path, entry.stage());
+            read_entry(body, at, version, &mut paths, last, n + 1)?.ok_or(truncated)?;
+        if let Some(last) = last {
+            let key = |e: &Entry| (e.path(&paths), e.stage());
+            out_of_order |= key(last) >= key(&entry);
         }
         entries.push(entry);
         at = next;
     }
     let mut index = IndexFile {
         entries,
+        paths,
         tree: None,
         unsupported: out_of_order.then_some("its entries are out of order"),
     };
@@ -166,12 +178,13 @@ pub fn parse(data: &[u8]) -> Result<IndexFile, IndexError> {
     Ok(index)
 }
 
-/// The entry at `at` and where the next one starts; `None` if it does not
-/// fit in `body`.
+/// The entry at `at` (its path appended to `paths`) and where the next
+/// one starts; `None` if it does not fit in `body`.
 fn read_entry(
     body: &[u8],
     at: usize,
     version: u32,
+    paths: &mut Vec<u8>,
     last: Option<&Entry>,
     n: u32,
 ) -> Result<Option<(Entry, usize)>, IndexError> {
@@ -189,7 +202,8 @@ fn read_entry(
     };
     let bad_path = IndexError::Path { entry: n };
     let rest = &body[path_at..];
-    let (path, next) = if version < 4 {
+    let start = paths.len();
+    let next = if version < 4 {
         let Some(len) = rest.iter().position(|&b| b == 0) else {
             return Ok(None);
         };
@@ -202,7 +216,8 @@ fn read_entry(
         if at + size > body.len() {
             return Ok(None);
         }
-        (rest[..len].to_vec(), at + size)
+        paths.extend_from_slice(&rest[..len]);
+        at + size
     } else {
         let Some((strip, used)) = varint(rest) else {
             return Ok(None);
@@ -210,22 +225,22 @@ fn read_entry(
         let Some(len) = rest[used..].iter().position(|&b| b == 0) else {
             return Ok(None);
         };
-        let prefix = last.map_or(&[][..], |e| &e.path);
+        let prefix = last.map_or(0..0, |e| e.start..e.end);
         let keep = usize::try_from(strip)
             .ok()
             .and_then(|s| prefix.len().checked_sub(s))
             .ok_or(bad_path)?;
-        let mut path = Vec::with_capacity(keep + len);
-        path.extend_from_slice(&prefix[..keep]);
-        path.extend_from_slice(&rest[used..used + len]);
-        (path, path_at + used + len + 1)
+        paths.extend_from_within(prefix.start..prefix.start + keep);
+        paths.extend_from_slice(&rest[used..used + len]);
+        path_at + used + len + 1
     };
-    if path.is_empty() {
+    if paths.len() == start {
         return Err(IndexError::Path { entry: n });
     }
     let id = Oid::from_bytes(&fixed[40..60]).map_err(|_| IndexError::Path { entry: n })?;
     let entry = Entry {
-        path,
+        start,
+        end: paths.len(),
         mode: be32(&fixed[24..28]),
         id,
         flags,
@@ -343,7 +358,7 @@ mod tests {
     }
 
     fn paths(index: &IndexFile) -> Vec<&[u8]> {
-        index.entries.iter().map(|e| e.path.as_slice()).collect()
+        index.entries.iter().map(|e| e.path(&index.paths)).collect()
     }
 
     #[test]

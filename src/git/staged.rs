@@ -31,7 +31,7 @@ impl StagedIndex {
                 .entries
                 .iter()
                 .filter(|e| e.stage() == 0)
-                .map(|e| (lossy(&e.path), e.mode as i32, e.id))
+                .map(|e| (lossy(e.path(&file.paths)), e.mode as i32, e.id))
                 .collect(),
             StagedIndex::Libgit2(index) => index
                 .iter()
@@ -119,6 +119,7 @@ impl Repo {
             StagedIndex::File(file) => {
                 let mut walk = Walk {
                     repo: &self.inner,
+                    paths: &file.paths,
                     out: Vec::new(),
                 };
                 let head = head.as_ref().map(Tree::id);
@@ -149,6 +150,7 @@ impl Repo {
 /// The comparison of the index with `HEAD`'s trees, in path order.
 struct Walk<'r> {
     repo: &'r Repository,
+    paths: &'r [u8],
     out: Vec<StagedChange>,
 }
 
@@ -196,14 +198,14 @@ impl Walk<'_> {
         let mut theirs = tree.iter().flat_map(Tree::iter).peekable();
         let mut at = 0;
         loop {
-            let ours = item(prefix, &entries[at..]);
+            let ours = item(self.paths, prefix, &entries[at..]);
             let cmp = match (&ours, theirs.peek()) {
                 (None, None) => return Ok(()),
                 (Some(_), None) => Ordering::Less,
                 (None, Some(_)) => Ordering::Greater,
                 (Some(ours), Some(t)) => {
                     let (name, dir) = match ours {
-                        Item::File(e) => (&e[0].path[prefix.len()..], false),
+                        Item::File(e) => (&e[0].path(self.paths)[prefix.len()..], false),
                         Item::Folder(name, _) => (*name, true),
                     };
                     name_order(name, dir, t.name_bytes(), t.filemode() == TREE_MODE)
@@ -242,7 +244,7 @@ impl Walk<'_> {
     /// (id and mode), the way libgit2 does.
     fn file(&mut self, group: &[Entry], head: Option<(Oid, u32)>) {
         let first = &group[0];
-        let path = lossy(&first.path);
+        let path = lossy(first.path(self.paths));
         match head {
             // An added file marked assume-unchanged is not reported.
             None if first.assume_valid() => {}
@@ -261,12 +263,13 @@ impl Walk<'_> {
 }
 
 /// The next name of `entries`, all under `prefix`.
-fn item<'e>(prefix: &[u8], entries: &'e [Entry]) -> Option<Item<'e>> {
+fn item<'e>(paths: &'e [u8], prefix: &[u8], entries: &'e [Entry]) -> Option<Item<'e>> {
     let first = entries.first()?;
-    let rest = &first.path[prefix.len()..];
+    let path = first.path(paths);
+    let rest = &path[prefix.len()..];
     if let Some(slash) = rest.iter().position(|&b| b == b'/') {
-        let under = &first.path[..prefix.len() + slash + 1];
-        let end = entries.partition_point(|e| e.path.starts_with(under));
+        let under = &path[..prefix.len() + slash + 1];
+        let end = entries.partition_point(|e| e.path(paths).starts_with(under));
         return Some(Item::Folder(&rest[..slash], &entries[..end]));
     }
     let end = if first.stage() == 0 {
@@ -274,7 +277,7 @@ fn item<'e>(prefix: &[u8], entries: &'e [Entry]) -> Option<Item<'e>> {
     } else {
         entries
             .iter()
-            .take_while(|e| e.path == first.path && e.stage() > 0)
+            .take_while(|e| e.path(paths) == path && e.stage() > 0)
             .count()
     };
     Some(Item::File(&entries[..end]))
