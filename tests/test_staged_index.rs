@@ -182,6 +182,15 @@ fn scripted_histories_match_libgit2() {
     same(&root, None, "split index");
     env.git(&root, &["update-index", "--no-split-index"]);
     same(&root, None, "split index undone");
+    // A sparse index (folders as entries): libgit2 again.
+    env.git(
+        &root,
+        &["sparse-checkout", "set", "--cone", "--sparse-index", "a/b"],
+    );
+    write(&p("a/b/sparse"), "sparse\n");
+    env.git(&root, &["add", "a/b/sparse"]);
+    same(&root, None, "sparse index");
+    env.git(&root, &["sparse-checkout", "disable"]);
     env.git(&root, &["config", "core.ignorecase", "true"]);
     same(&root, None, "core.ignorecase");
 }

@@ -425,4 +425,16 @@ mod tests {
         bad[first_path] = 9;
         assert_eq!(parse(&bad).unwrap_err(), IndexError::Path { entry: 1 });
     }
+
+    #[test]
+    fn entries_out_of_order_are_left_to_libgit2() {
+        let data = git_index("2");
+        // a/b/c and a/b/d, 72 bytes each, swapped.
+        let (c, d) = (HEADER + 72, HEADER + 144);
+        let swapped = [&data[..c], &data[d..d + 72], &data[c..d], &data[d + 72..]].concat();
+        assert!(parse(&data).unwrap().unsupported.is_none());
+        let index = parse(&swapped).unwrap();
+        assert_eq!(index.entries[1].path(&index.paths), b"a/b/d");
+        assert!(index.unsupported.is_some());
+    }
 }
