@@ -128,7 +128,7 @@ pub fn check(
     let to_parse = uncached_langs(snapshot, cache, &files);
     // Both fixed costs of a check at once: the queries of the languages to
     // parse compile while the resolver indexes the snapshot (unless its
-    // layout was scanned while libgit2 diffed the index).
+    // layout was scanned while the index was compared with HEAD).
     let resolver = thread::scope(|s| {
         s.spawn(|| extractor.prepare(&to_parse));
         match layout {

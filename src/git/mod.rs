@@ -1,5 +1,6 @@
-//! The only module that talks to git (through git2), so that every git
-//! operation comm-node performs can be audited in one place.
+//! The only module that talks to git (through git2, and its own reader of
+//! the index file), so that every git operation comm-node performs can be
+//! audited in one place.
 //!
 //! Everything here speaks git (refs, trees, worktrees); the rest of the
 //! crate speaks domains, events and rules. No function here prints.
