@@ -70,6 +70,7 @@ fn repo(env: &Env) -> std::path::PathBuf {
 #[cfg(unix)]
 fn symlink(target: &str, at: &Path) {
     let _ = std::fs::remove_file(at);
+    std::fs::create_dir_all(at.parent().unwrap()).unwrap();
     std::os::unix::fs::symlink(target, at).unwrap();
 }
 
@@ -245,7 +246,7 @@ fn random_histories_match_libgit2() {
     // Folder names that sort around `/` ('-' and '.' come before it).
     let dirs = ["", "a/", "a/b/", "a-b/", "a.b/", "a/b/c/", "z/"];
     let names = ["f", "f.txt", "g-1", "G", "h.py"];
-    for seed in 1..=3u64 {
+    for seed in 1..=4u64 {
         let env = Env::new();
         let root = repo(&env);
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
@@ -257,10 +258,26 @@ fn random_histories_match_libgit2() {
                     names[rng.below(names.len())]
                 );
                 let file = root.join(&path);
-                match rng.below(5) {
-                    0 if file.exists() => std::fs::remove_file(&file).unwrap(),
-                    1 if file.exists() => chmod(&file, 0o755 ^ 0o644 ^ mode(&file)),
-                    _ => write(&file, &format!("{seed} {round}\n")),
+                let kind = std::fs::symlink_metadata(&file).ok().map(|m| m.file_type());
+                // `a/b/c` is a folder or a file: the other goes first.
+                let c = root.join("a/b/c");
+                if path.starts_with("a/b/c/") && c.is_file() {
+                    std::fs::remove_file(&c).unwrap();
+                }
+                match (rng.below(7), kind) {
+                    (0, Some(_)) => std::fs::remove_file(&file).unwrap(),
+                    (1, Some(k)) if k.is_file() => chmod(&file, 0o755 ^ 0o644 ^ mode(&file)),
+                    (2, _) => symlink("f", &file),
+                    (3, _) if c.is_dir() => {
+                        std::fs::remove_dir_all(&c).unwrap();
+                        write(&c, "a file where a folder was\n");
+                    }
+                    (_, kind) => {
+                        if kind.is_some_and(|k| k.is_symlink()) {
+                            std::fs::remove_file(&file).unwrap();
+                        }
+                        write(&file, &format!("{seed} {round}\n"));
+                    }
                 }
             }
             match rng.below(4) {
