@@ -1,5 +1,6 @@
-//! The only module that talks to git (through git2), so that every git
-//! operation comm-node performs can be audited in one place.
+//! The only module that talks to git (through git2, and its own reader of
+//! the index file), so that every git operation comm-node performs can be
+//! audited in one place.
 //!
 //! Everything here speaks git (refs, trees, worktrees); the rest of the
 //! crate speaks domains, events and rules. No function here prints.
@@ -7,11 +8,13 @@
 mod catchup;
 mod checkout;
 mod command;
+mod index_file;
 mod merge;
 mod reflock;
 mod refs;
 mod remote;
 mod snapshot;
+mod staged;
 mod teardown;
 mod worktree;
 
@@ -256,50 +259,6 @@ impl Repo {
             Ok(sig) => Ok(sig.to_owned()),
             Err(_) => Signature::now("comm-node", "comm-node@localhost")
                 .context(|| "cannot build a commit signature".into()),
-        }
-    }
-
-    /// Paths staged in the index (`GIT_INDEX_FILE` when a hook runs) that
-    /// differ from `HEAD`, with the staged blob id (`None` for a deletion).
-    pub fn staged_changes(&self) -> Result<Vec<StagedChange>> {
-        self.staged_diff(&self.current_index()?)
-    }
-
-    /// What `index` changes against `HEAD`.
-    pub(crate) fn staged_diff(&self, index: &git2::Index) -> Result<Vec<StagedChange>> {
-        let head_tree = match self.inner.head() {
-            Ok(head) => Some(head.peel_to_tree().context(|| "cannot read HEAD".into())?),
-            Err(_) => None,
-        };
-        let diff = self
-            .inner
-            .diff_tree_to_index(head_tree.as_ref(), Some(index), None)
-            .context(|| "cannot diff the index against HEAD".into())?;
-        Ok(diff
-            .deltas()
-            .filter_map(|d| {
-                let file = d.new_file();
-                let path = file.path().or_else(|| d.old_file().path())?;
-                let id = (d.status() != git2::Delta::Deleted).then(|| file.id());
-                Some((path.to_string_lossy().into_owned(), id))
-            })
-            .collect())
-    }
-
-    /// The index git is using: `GIT_INDEX_FILE` when a hook runs, else the
-    /// checkout's own.
-    pub(crate) fn current_index(&self) -> Result<git2::Index> {
-        match std::env::var_os("GIT_INDEX_FILE") {
-            Some(file) => {
-                let file = self
-                    .workdir()
-                    .map_or(PathBuf::from(&file), |w| w.join(&file));
-                git2::Index::open(&file).context(|| format!("cannot open index {}", file.display()))
-            }
-            None => self
-                .inner
-                .index()
-                .context(|| "cannot open the index".into()),
         }
     }
 

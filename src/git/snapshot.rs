@@ -121,23 +121,16 @@ impl Repo {
 
     /// The files staged in the index (`GIT_INDEX_FILE` when a hook runs),
     /// every staged change against `HEAD` (`None`: a deletion), from one
-    /// read, and what `scan` makes of the files, run while libgit2 diffs.
+    /// read, and what `scan` makes of the files, run during the diff.
     pub fn snapshot_staged<T: Send>(
         &self,
         scan: impl FnOnce(&FileSnapshot) -> T + Send,
     ) -> Result<(FileSnapshot, Vec<super::StagedChange>, T)> {
-        let index = self.current_index()?;
-        let entries: Vec<(String, i32, Oid)> = index
-            .iter()
-            .filter(|e| (e.flags & 0x3000) == 0)
-            .map(|e| {
-                let path = String::from_utf8_lossy(&e.path).into_owned();
-                (path, e.mode as i32, e.id)
-            })
-            .collect();
+        let index = self.staged_index()?;
+        let entries = index.merged_entries();
         let git_dir = self.common_dir().to_owned();
-        // The snapshot's maps are built and scanned while libgit2 diffs
-        // the index against HEAD: neither needs the other.
+        // The snapshot's maps are built and scanned while the index is
+        // compared with HEAD: neither needs the other.
         std::thread::scope(|s| {
             let snapshot = s.spawn(move || {
                 let snapshot = FileSnapshot::new(&git_dir, entries.into_iter())?;
