@@ -10,8 +10,9 @@
 //!
 //! Reading a thousand small YAML files per command is too slow for a hook,
 //! so parsed reservations are cached under `.git/comm-node/` ([`cache`]),
-//! for the `reservations/` tree they list; `reserve` and `release` write it
-//! for the tree they commit, so the next command reads no tree.
+//! for the `reservations/` tree they list; `reserve` and `release` journal
+//! their change beside it for the tree they commit, so the next command
+//! reads no tree.
 
 mod cache;
 
@@ -129,8 +130,8 @@ impl Reservation {
 
 /// Every reservation at the snapshot's tip, live or not, ordered by id.
 pub fn all(snapshot: &Snapshot) -> Result<Vec<Reservation>, CommError> {
-    let mut out: Vec<Reservation> = cache::with_lines(snapshot, |rows| {
-        Ok(rows.iter().map(Raw::reservation).collect())
+    let mut out: Vec<Reservation> = cache::with_lines(snapshot, |lines| {
+        Ok(lines.rows.iter().map(Raw::reservation).collect())
     })?;
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
@@ -207,7 +208,7 @@ pub fn reserve(
     })?
     .expect("a reservation always appends");
     let made = made.expect("the closure ran");
-    cache::record(repo, appended.commit, &made.kept, Some(&made.reservation))?;
+    cache::record(repo, made.cache, appended.commit)?;
     Ok((appended, made.reservation))
 }
 
@@ -216,8 +217,8 @@ pub struct Applied {
     pub reservation: Reservation,
     /// Its file, and the removal of the expired ones.
     pub edits: Vec<TreeEdit>,
-    /// The cache lines of the reservations that stay.
-    kept: String,
+    /// The same change, as the reservation cache records it.
+    cache: cache::Edit,
 }
 
 /// A reservation request that passed the checks that do not depend on the
@@ -263,12 +264,13 @@ impl Checked<'_> {
         if let Some(task) = &req.task {
             super::task::require(snapshot, task)?;
         }
-        cache::with_lines(snapshot, |rows| self.apply_on(rows, now))
+        cache::with_lines(snapshot, |lines| self.apply_on(lines, now))
     }
 
-    /// [`Checked::apply`] on the reservations of `rows`.
-    fn apply_on(&self, rows: &[Raw], now: i64) -> Result<Applied, CommError> {
+    /// [`Checked::apply`] on the reservations of `lines`.
+    fn apply_on(&self, lines: &cache::Lines, now: i64) -> Result<Applied, CommError> {
         let req = self.req;
+        let rows = &lines.rows;
         let near: Vec<Reservation> = rows
             .iter()
             .filter(|r| self.may_meet(r, now))
@@ -298,14 +300,17 @@ impl Checked<'_> {
             .map(|r| r.reservation())
             .collect();
         let mut edits = removals(expired.iter());
+        let bytes = reservation.to_yaml();
+        let mut cache = cache::Edit::of(lines, |r| !r.is_live(now));
+        cache.add(crate::git::blob_id(&bytes)?, &reservation);
         edits.push(TreeEdit::Put {
             path: reservation.path(),
-            bytes: reservation.to_yaml(),
+            bytes,
         });
         Ok(Applied {
             reservation,
             edits,
-            kept: cache::kept(rows, |r| r.is_live(now)),
+            cache,
         })
     }
 }
@@ -521,17 +526,19 @@ pub fn release(
         check_reason(reason)?;
     }
     let mut released = Vec::new();
-    let mut kept = String::new();
+    let mut recorded = None;
     let appended = append(repo, |snapshot| {
-        cache::with_lines(snapshot, |rows| {
-            let existing: Vec<Reservation> = rows.iter().map(Raw::reservation).collect();
+        cache::with_lines(snapshot, |lines| {
+            let existing: Vec<Reservation> = lines.rows.iter().map(Raw::reservation).collect();
             released = select_released(&existing, req)?;
             if released.is_empty() {
                 return Ok(None);
             }
             // Cache lines hold ids escaped.
             let gone: BTreeSet<String> = released.iter().map(|r| escape(&r.id).into()).collect();
-            kept = cache::kept(rows, |r| r.is_live(now) && !gone.contains(r.id));
+            recorded = Some(cache::Edit::of(lines, |r| {
+                !r.is_live(now) || gone.contains(r.id)
+            }));
             let edits = removals(
                 existing
                     .iter()
@@ -543,10 +550,10 @@ pub fn release(
             }))
         })
     })?;
-    let Some(appended) = appended else {
+    let (Some(appended), Some(edit)) = (appended, recorded) else {
         return Ok(None);
     };
-    cache::record(repo, appended.commit, &kept, None)?;
+    cache::record(repo, edit, appended.commit)?;
     Ok(Some((appended, released)))
 }
 
