@@ -173,23 +173,29 @@ pub(super) struct Raw<'t> {
 impl<'t> Raw<'t> {
     /// The fields of `line`; `None` when it is malformed.
     pub(super) fn of(line: &'t str) -> Option<Raw<'t>> {
-        let mut f = line.splitn(9, '\t');
-        let blob = f.next().filter(|b| is_blob(b))?;
+        // A byte scan for each tab: a reserve splits every line.
+        let mut rest = line;
+        let mut f = || {
+            let tab = rest.bytes().position(|b| b == b'\t')?;
+            let field = &rest[..tab];
+            rest = &rest[tab + 1..];
+            Some(field)
+        };
         let raw = Raw {
             line,
-            blob,
-            id: f.next()?,
-            domain: f.next()?,
-            mode: match f.next()? {
+            blob: f().filter(|b| is_blob(b))?,
+            id: f()?,
+            domain: f()?,
+            mode: match f()? {
                 "exclusive" => Mode::Exclusive,
                 "shared" => Mode::Shared,
                 _ => return None,
             },
-            created: f.next()?.parse().ok()?,
-            expires: f.next()?.parse().ok()?,
-            task: f.next()?,
-            reason: f.next()?,
-            globs: f.next().filter(|g| !g.is_empty())?,
+            created: f()?.parse().ok()?,
+            expires: f()?.parse().ok()?,
+            task: f()?,
+            reason: f()?,
+            globs: Some(rest).filter(|g| !g.is_empty())?,
         };
         Some(raw)
     }
@@ -408,5 +414,11 @@ mod tests {
         assert!(index("garbage\nnot\tan oid".lines()).is_empty());
         let weird = format!("{blob}\tR-1\tapi\tweird\t1\t2\t\t\ta/**");
         assert!(Raw::of(&weird).is_none());
+        let whole = format!("{blob}\tR-1\tapi\tshared\t1\t2\t\t\ta/**\tb/*");
+        let globs: Vec<_> = Raw::of(&whole).unwrap().globs().collect();
+        assert_eq!(globs, ["a/**", "b/*"]);
+        for cut in ["\t", "\ta/**"] {
+            assert!(Raw::of(whole.split_once(cut).unwrap().0).is_none());
+        }
     }
 }

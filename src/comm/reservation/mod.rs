@@ -26,7 +26,7 @@ use crate::cachefile::escape;
 use crate::clock::{format_duration, format_relative, format_timestamp};
 use crate::config::Config;
 use crate::git::{Repo, TreeEdit};
-use crate::pathglob::{heads_compatible, literal_head, PathGlob};
+use crate::pathglob::{heads_compatible, heads_meet, literal_head, PathGlob};
 use crate::retry::random_id;
 use cache::Raw;
 
@@ -227,6 +227,10 @@ pub struct Applied {
 pub struct Checked<'a> {
     req: &'a ReserveRequest,
     globs: Vec<PathGlob>,
+    /// Their literal heads, cut once for the thousand held globs.
+    heads: Vec<String>,
+    /// The domain, escaped as cache lines hold it.
+    escaped: String,
 }
 
 /// Checks a request against `comm.yaml`. Every glob must lie in what the
@@ -236,8 +240,14 @@ pub fn check_request<'a>(
     config: &Config,
     req: &'a ReserveRequest,
 ) -> Result<Checked<'a>, CommError> {
+    let globs = compile_request(config, req)?;
     Ok(Checked {
-        globs: compile_request(config, req)?,
+        heads: globs
+            .iter()
+            .map(|g| literal_head(g.as_str()).to_owned())
+            .collect(),
+        globs,
+        escaped: escape(&req.domain).into_owned(),
         req,
     })
 }
@@ -248,11 +258,11 @@ impl Checked<'_> {
     /// pass are parsed and checked whole.
     fn may_meet(&self, held: &Raw, now: i64) -> bool {
         held.is_live(now)
-            && held.domain != escape(&self.req.domain)
+            && held.domain != self.escaped
             && (self.req.mode == Mode::Exclusive || held.mode == Mode::Exclusive)
             && held.globs().any(|h| {
-                let mut globs = self.globs.iter();
-                globs.any(|g| heads_compatible(g.as_str(), &h))
+                let held = literal_head(&h);
+                self.heads.iter().any(|g| heads_meet(g, held))
             })
     }
 
