@@ -18,12 +18,14 @@
 //! instead of rewriting it (see [`journal`]). Deleting either loses
 //! nothing.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::Read;
 use std::ops::{ControlFlow, Range};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use git2::Oid;
 
@@ -280,12 +282,16 @@ fn scan(
     only: Only<'_>,
     mut visit: impl FnMut(&str) -> Option<ControlFlow<()>>,
 ) -> Option<()> {
-    let mut file = File::open(path).ok()?;
-    let layout = Layout::read(&mut file)?;
-    let moved = moved_since(path, layout.stamp, stamp)?;
+    let opened = open(path, stamp)?;
+    let Opened {
+        file,
+        layout,
+        moved,
+        ..
+    } = &*opened;
     let mut added: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     let mut gone = HashSet::new();
-    for Step { record: m, .. } in &moved {
+    for Step { record: m, .. } in moved {
         added.entry(line_group(&m.line)?).or_default().push(&m.line);
         gone.insert(id_of(m.line.as_bytes()));
     }
@@ -321,6 +327,45 @@ fn scan(
         }
     }
     Some(())
+}
+
+/// A cache file opened for a stamp: its layout and the journalled claims
+/// that bring it there. Writers never change a cache file in place (they
+/// rename a new one over it), so what one says of its stamp stays true.
+struct Opened {
+    path: PathBuf,
+    stamp: Stamp,
+    file: File,
+    layout: Layout,
+    moved: Vec<Step<Moved>>,
+}
+
+thread_local! {
+    /// The cache last opened, so that the scans of one command at one
+    /// stamp (`task next` reads the claimed tasks to reap, then the ready
+    /// ones) open it and read its journal once.
+    static OPENED: RefCell<Option<Rc<Opened>>> = const { RefCell::new(None) };
+}
+
+/// The cache at `path` opened for `stamp`, or kept from the last open for
+/// it; `None` when it is missing, damaged or cannot be brought there.
+fn open(path: &Path, stamp: Stamp) -> Option<Rc<Opened>> {
+    let same = |o: &Rc<Opened>| o.path == path && o.stamp == stamp;
+    if let Some(kept) = OPENED.with_borrow(|o| o.as_ref().filter(|o| same(o)).cloned()) {
+        return Some(kept);
+    }
+    let mut file = File::open(path).ok()?;
+    let layout = Layout::read(&mut file)?;
+    let moved = moved_since(path, layout.stamp, stamp)?;
+    let opened = Rc::new(Opened {
+        path: path.to_owned(),
+        stamp,
+        file,
+        layout,
+        moved,
+    });
+    OPENED.set(Some(Rc::clone(&opened)));
+    Some(opened)
 }
 
 /// The journalled claims that bring a cache stamped `base` to `want`
