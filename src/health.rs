@@ -77,19 +77,28 @@ pub fn liveness_of<'a>(
 
 /// Returns to the pool the claims of domains quiet past their lease (what
 /// `task next` does first): [`reap`] over the liveness of only the domains
-/// that hold claims, so the walk over comm ends once each of them is seen
-/// (or at once when nobody holds one), however quiet the others are.
+/// that hold claims and made none within the lease (a claim is activity,
+/// so the others cannot have lapsed), so the walk over comm ends once each
+/// of them is seen (or at once when there is none), however quiet the
+/// others are.
 pub fn reap_lapsed(repo: &Repo, config: &Config, now: i64) -> Result<Option<Appended>, CommError> {
     let held = claimed(repo)?;
-    let holders: BTreeSet<&str> = held
-        .iter()
-        .filter_map(|t| t.assignee.as_deref())
-        .filter(|d| config.domains.contains_key(*d))
+    let mut newest: BTreeMap<&str, Option<i64>> = BTreeMap::new();
+    for t in &held {
+        if let Some(d) = t.assignee.as_deref() {
+            let at = newest.entry(d).or_default();
+            *at = (*at).max(t.claimed_at);
+        }
+    }
+    let lease = config.health.lease as i64;
+    let names: Vec<&str> = newest
+        .into_iter()
+        .filter(|(d, at)| config.domains.contains_key(*d) && at.is_none_or(|at| now - at > lease))
+        .map(|(d, _)| d)
         .collect();
-    if holders.is_empty() {
+    if names.is_empty() {
         return Ok(None);
     }
-    let names: Vec<&str> = holders.into_iter().collect();
     let held: Vec<&task::Task> = held.iter().collect();
     let live = liveness_among(repo, config, now, &names, &held)?;
     reap(repo, config, &live, now)

@@ -419,8 +419,11 @@ fn alphabet(patterns: &[&[Tok]]) -> Vec<char> {
 /// `*`, `?`, `[`, `{` or `\\`. Every path the pattern matches starts with it,
 /// so comparing heads rules out most pairs without compiling anything.
 pub fn literal_head(pattern: &str) -> &str {
+    // A byte scan: the special characters are ASCII, so the cut falls on a
+    // character boundary (a reserve compares thousands of heads).
     let end = pattern
-        .find(['*', '?', '[', '{', '\\'])
+        .bytes()
+        .position(|b| matches!(b, b'*' | b'?' | b'[' | b'{' | b'\\'))
         .unwrap_or(pattern.len());
     &pattern[..end]
 }
@@ -444,7 +447,11 @@ pub fn tails_compatible(a: &str, b: &str) -> bool {
 /// Whether two patterns' literal heads allow a common path (one head
 /// starts the other); false means they certainly do not overlap.
 pub fn heads_compatible(a: &str, b: &str) -> bool {
-    let (a, b) = (literal_head(a), literal_head(b));
+    heads_meet(literal_head(a), literal_head(b))
+}
+
+/// [`heads_compatible`] on heads already cut ([`literal_head`]).
+pub fn heads_meet(a: &str, b: &str) -> bool {
     a.starts_with(b) || b.starts_with(a)
 }
 

@@ -348,3 +348,30 @@ fn task_next_first_returns_a_claim_whose_lease_lapsed() {
     assert_eq!(json(&next.expect(0))["id"], id.as_str());
     assert_eq!(claim_count(&env, &root), 2);
 }
+
+#[test]
+fn task_next_keeps_the_claims_of_a_domain_that_claimed_within_the_lease() {
+    let env = Env::new();
+    let root = bus(&env);
+    let first = add(&env, &root, &["web's first", "--domain", "web"]);
+    let second = add(&env, &root, &["web's second", "--domain", "web"]);
+    let anyone = add(&env, &root, &["anyone's"]);
+    let t0 = 1_800_000_000;
+    let hours = |h: i64| t0 + h * 3600;
+    for (at, id) in [(t0, &first), (hours(3), &second)] {
+        env.cn_at(&root, at, &["--as", "web", "task", "claim", id])
+            .expect(0);
+    }
+    let open = || {
+        let list = env.cn(&root, &["task", "list", "--status", "open", "--json"]);
+        ids(&json(&list.expect(0)))
+    };
+    // Web's first claim is past the lease (2h), its second is not: web
+    // is not lapsed, and api takes the one task it may.
+    let next = env.cn_at(&root, hours(4), &["--as", "api", "--json", "task", "next"]);
+    assert_eq!(json(&next.expect(0))["id"], anyone.as_str());
+    assert!(!open().contains(&first) && !open().contains(&second));
+    // Past the lease of both, both go back to the pool.
+    env.cn_at(&root, hours(6), &["--as", "docs", "task", "next"]);
+    assert!(open().contains(&first) && open().contains(&second));
+}

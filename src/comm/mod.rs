@@ -12,6 +12,7 @@ mod artifact;
 pub mod budget;
 mod event;
 mod index;
+mod journal;
 pub mod limits;
 mod message;
 pub mod outgoing;

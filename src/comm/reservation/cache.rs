@@ -5,20 +5,26 @@
 //!
 //! While that tree is the tip's, a command reads the file and no tree. The
 //! lines are kept as text and read field by field ([`Raw`]): a conflict
-//! check parses only the reservations whose globs could meet its own, and
-//! a writer records the state it committed by copying the lines it kept.
+//! check parses only the reservations whose globs could meet its own.
 //! Lines are keyed by blob id (content-addressed), so a cache written for
 //! another tree still answers for every file whose blob it knows.
+//!
+//! A reserve or release appends what it changed (the blobs it removed, the
+//! line it added) to a journal beside the file instead of rewriting it
+//! (see [`journal`]); a reader applies the chain of steps from the file's
+//! tree to the tip's, and the file is written whole once the journal grows
+//! past [`journal::COMPACT_BYTES`], as a rebuild would write it.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use git2::Oid;
 
 use super::{Mode, Reservation, DIR};
 use crate::cachefile::{escape, unescape};
+use crate::comm::journal::{self, Record, Step};
 use crate::comm::{CommError, Snapshot};
 use crate::git::Repo;
 
@@ -29,12 +35,22 @@ const SLACK: usize = 16;
 /// The start of the first line, before the tree it lists.
 const MAGIC: &str = "comm-node reservations v3\t";
 
-/// Calls `f` with the reservations at the snapshot's tip as cache lines:
-/// the cache's own when it was written for the tip's `reservations/` tree
-/// (each line split once), else lines built from that tree.
+/// The reservations at a snapshot's tip, as cache lines.
+pub(super) struct Lines<'t> {
+    pub rows: Vec<Raw<'t>>,
+    /// The `reservations/` tree they list (`None`: there is none).
+    tree: Option<Oid>,
+    /// Whether the cache file, with its journal, lists that tree: a writer
+    /// then journals its change instead of writing the file whole.
+    on_file: bool,
+}
+
+/// Calls `f` with the reservations at the snapshot's tip: the cache's own
+/// lines when the file, with the steps of its journal, lists the tip's
+/// `reservations/` tree, else lines built from that tree.
 pub(super) fn with_lines<R>(
     snapshot: &Snapshot,
-    f: impl FnOnce(&[Raw]) -> Result<R, CommError>,
+    f: impl FnOnce(&Lines) -> Result<R, CommError>,
 ) -> Result<R, CommError> {
     let repo = snapshot.repo();
     let tree = match snapshot.tip() {
@@ -42,27 +58,76 @@ pub(super) fn with_lines<R>(
         None => None,
     };
     let Some(tree) = tree else {
-        return f(&[]);
+        return f(&Lines {
+            rows: Vec::new(),
+            tree: None,
+            on_file: false,
+        });
     };
-    let text = fs::read_to_string(file(repo)).unwrap_or_default();
-    let current = text.strip_prefix(&header(tree)).and_then(|body| {
-        let rows: Option<Vec<Raw>> = body.lines().map(Raw::of).collect();
-        rows
-    });
-    if let Some(rows) = current {
-        return f(&rows);
+    let path = file(repo);
+    let text = fs::read_to_string(&path).unwrap_or_default();
+    let steps = steps_to(&path, &text, tree);
+    if let Some(rows) = steps.as_deref().and_then(|steps| replay(&text, steps)) {
+        return f(&Lines {
+            rows,
+            tree: Some(tree),
+            on_file: true,
+        });
     }
-    let built = rebuild(repo, tree, &text)?;
-    let rows: Vec<Raw> = built.lines().skip(1).filter_map(Raw::of).collect();
-    f(&rows)
+    let (built, on_file) = rebuild(repo, tree, index(text.lines()), false)?;
+    f(&Lines {
+        rows: built.lines().skip(1).filter_map(Raw::of).collect(),
+        tree: Some(tree),
+        on_file,
+    })
+}
+
+/// The journal's steps from the tree the cache `text` lists to `tree`
+/// (none when it lists `tree`); `None` when there is no such chain.
+fn steps_to(path: &Path, text: &str, tree: Oid) -> Option<Vec<Step<Delta>>> {
+    let listed = text.lines().next()?.strip_prefix(MAGIC)?;
+    let listed = Oid::from_str(listed).ok()?;
+    if listed == tree {
+        return Some(Vec::new());
+    }
+    journal::chain(path, listed, tree, |_| true)
+}
+
+/// The lines of the cache `text` with `steps` applied, in order: each
+/// removes lines by blob, then adds its own; `None` when a line is
+/// malformed.
+fn replay<'t>(text: &'t str, steps: &'t [Step<Delta>]) -> Option<Vec<Raw<'t>>> {
+    let mut gone: HashSet<&str> = HashSet::new();
+    let mut added: Vec<Raw> = Vec::new();
+    for Step { record, .. } in steps {
+        for blob in &record.gone {
+            gone.insert(blob);
+            added.retain(|r| r.blob != blob);
+        }
+        if let Some(line) = &record.added {
+            added.push(Raw::of(line)?);
+        }
+    }
+    let (_, body) = text.split_once('\n')?;
+    let mut rows: Vec<Raw> = body.lines().map(Raw::of).collect::<Option<_>>()?;
+    if !gone.is_empty() {
+        rows.retain(|r| !gone.contains(r.blob));
+    }
+    rows.extend(added);
+    Some(rows)
 }
 
 /// The cache's text for `reservations/` tree `tree`: its listing, with the
-/// lines of the cache `text` for the blobs it knows and the other files
-/// parsed; written back once enough lines were missing or stale.
-fn rebuild(repo: &Repo, tree: Oid, text: &str) -> Result<String, CommError> {
+/// lines of `cached` for the blobs it knows and the other files parsed.
+/// Written back (and whether it was) when `force`d or once enough lines
+/// were missing or stale.
+fn rebuild(
+    repo: &Repo,
+    tree: Oid,
+    mut cached: HashMap<Oid, &str>,
+    force: bool,
+) -> Result<(String, bool), CommError> {
     let files = crate::comm::shard::files(repo, tree)?;
-    let mut cached = index(text);
     let mut out = header(tree);
     let mut missed = 0;
     for (name, blob) in &files {
@@ -75,22 +140,18 @@ fn rebuild(repo: &Repo, tree: Oid, text: &str) -> Result<String, CommError> {
         }
         out.push('\n');
     }
-    if missed + cached.len() > SLACK || (missed > 0 && missed == files.len()) {
-        // A cache that cannot be written is only slower next time.
-        let _ = crate::cachefile::write_atomic(&file(repo), &out);
-    }
-    Ok(out)
+    let stale = missed + cached.len() > SLACK || (missed > 0 && missed == files.len());
+    // A cache that cannot be written is only slower next time.
+    let written = (force || stale) && write_whole(repo, &out).is_ok();
+    Ok((out, written))
 }
 
-/// The lines of the reservations of `rows` that `keep` keeps, as a
-/// cache's text.
-pub(super) fn kept(rows: &[Raw], keep: impl Fn(&Raw) -> bool) -> String {
-    let mut out = String::with_capacity(rows.iter().map(|r| r.line.len() + 1).sum());
-    for raw in rows.iter().filter(|r| keep(r)) {
-        out.push_str(raw.line);
-        out.push('\n');
-    }
-    out
+/// Writes the cache file whole; its journal goes.
+fn write_whole(repo: &Repo, text: &str) -> std::io::Result<()> {
+    let path = file(repo);
+    crate::cachefile::write_atomic(&path, text)?;
+    journal::remove(&path);
+    Ok(())
 }
 
 /// One reservation's cache line, split into fields without unescaping.
@@ -112,24 +173,29 @@ pub(super) struct Raw<'t> {
 impl<'t> Raw<'t> {
     /// The fields of `line`; `None` when it is malformed.
     pub(super) fn of(line: &'t str) -> Option<Raw<'t>> {
-        let mut f = line.splitn(9, '\t');
-        let hex = |b: &&str| b.len() == 40 && b.bytes().all(|c| c.is_ascii_hexdigit());
-        let blob = f.next().filter(hex)?;
+        // A byte scan for each tab: a reserve splits every line.
+        let mut rest = line;
+        let mut f = || {
+            let tab = rest.bytes().position(|b| b == b'\t')?;
+            let field = &rest[..tab];
+            rest = &rest[tab + 1..];
+            Some(field)
+        };
         let raw = Raw {
             line,
-            blob,
-            id: f.next()?,
-            domain: f.next()?,
-            mode: match f.next()? {
+            blob: f().filter(|b| is_blob(b))?,
+            id: f()?,
+            domain: f()?,
+            mode: match f()? {
                 "exclusive" => Mode::Exclusive,
                 "shared" => Mode::Shared,
                 _ => return None,
             },
-            created: f.next()?.parse().ok()?,
-            expires: f.next()?.parse().ok()?,
-            task: f.next()?,
-            reason: f.next()?,
-            globs: f.next().filter(|g| !g.is_empty())?,
+            created: f()?.parse().ok()?,
+            expires: f()?.parse().ok()?,
+            task: f()?,
+            reason: f()?,
+            globs: Some(rest).filter(|g| !g.is_empty())?,
         };
         Some(raw)
     }
@@ -163,30 +229,101 @@ impl<'t> Raw<'t> {
     }
 }
 
-/// Writes the cache for the `reservations/` tree of `commit`, which holds
-/// the reservations of `kept` (lines, as [`kept`] gives them) and
-/// `added` (written by that commit): the state an event was built on with
-/// its own edits, so nothing is read back but two ids.
-pub(super) fn record(
-    repo: &Repo,
-    commit: Oid,
-    kept: &str,
-    added: Option<&Reservation>,
-) -> Result<(), CommError> {
-    let Some(tree) = repo.dir_id_at(commit, DIR)? else {
+/// A reserve or release in the journal: the blobs of the reservations it
+/// removed (expired ones too) and the line of the one it added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Delta {
+    gone: Vec<String>,
+    added: Option<String>,
+}
+
+impl Record for Delta {
+    fn render(&self) -> String {
+        let added = self.added.as_deref().unwrap_or_default();
+        format!("{}\t{added}", self.gone.join(","))
+    }
+
+    fn parse(text: &str) -> Option<Delta> {
+        let (gone, added) = text.split_once('\t')?;
+        let gone = match gone {
+            "" => Vec::new(),
+            list => list
+                .split(',')
+                .map(|b| is_blob(b).then(|| b.to_owned()))
+                .collect::<Option<_>>()?,
+        };
+        let added = match added {
+            "" => None,
+            line => Some(Raw::of(line)?.line.to_owned()),
+        };
+        Some(Delta { gone, added })
+    }
+}
+
+/// What a reserve or release does to the reservations it read, as the
+/// cache records it: enough to journal it, or to write the file whole.
+pub(super) struct Edit {
+    /// The tree the lines listed, when the file (with its journal) did.
+    from: Option<Oid>,
+    delta: Delta,
+    /// The lines that stay, when the file is to be written whole.
+    kept: String,
+}
+
+impl Edit {
+    /// The removal of the reservations of `lines` that `drops`.
+    pub(super) fn of(lines: &Lines, drops: impl Fn(&Raw) -> bool) -> Edit {
+        let from = lines.tree.filter(|_| lines.on_file);
+        let mut kept = String::new();
+        let mut gone = Vec::new();
+        for raw in &lines.rows {
+            if drops(raw) {
+                gone.push(raw.blob.to_owned());
+            } else if from.is_none() {
+                kept.push_str(raw.line);
+                kept.push('\n');
+            }
+        }
+        let delta = Delta { gone, added: None };
+        Edit { from, delta, kept }
+    }
+
+    /// Adds reservation `r`, written as `blob`.
+    pub(super) fn add(&mut self, blob: Oid, r: &Reservation) {
+        self.delta.added = Some(line(blob, r));
+    }
+}
+
+/// Records `edit`, made by `commit`, in the cache: one step appended to
+/// the journal when the file listed the tree it was made on (the file is
+/// written whole once the journal is past [`journal::COMPACT_BYTES`]),
+/// else the file written whole for the commit's tree.
+pub(super) fn record(repo: &Repo, edit: Edit, commit: Oid) -> Result<(), CommError> {
+    let Some(to) = repo.dir_id_at(commit, DIR)? else {
         return Ok(());
     };
-    let mut text = header(tree);
-    text.push_str(kept);
-    if let Some(r) = added {
-        let Some(blob) = repo.file_id_at(commit, &r.path())? else {
-            return Ok(());
-        };
-        text.push_str(&line(blob, r));
-        text.push('\n');
-    }
+    let path = file(repo);
+    let Some(from) = edit.from else {
+        let mut text = edit.kept;
+        if let Some(line) = &edit.delta.added {
+            text.push_str(line);
+        }
+        rebuild(repo, to, index(text.lines()), true)?;
+        return Ok(());
+    };
+    let step = Step {
+        from,
+        to,
+        record: edit.delta,
+    };
     // A cache that cannot be written is only slower next time.
-    let _ = crate::cachefile::write_atomic(&file(repo), &text);
+    if journal::append(&path, &step).is_ok_and(|size| size >= journal::COMPACT_BYTES) {
+        let text = fs::read_to_string(&path).unwrap_or_default();
+        let steps = steps_to(&path, &text, to);
+        if let Some(rows) = steps.as_deref().and_then(|steps| replay(&text, steps)) {
+            rebuild(repo, to, index(rows.iter().map(|r| r.line)), true)?;
+        }
+    }
     Ok(())
 }
 
@@ -199,11 +336,17 @@ fn header(tree: Oid) -> String {
     format!("{MAGIC}{tree}\n")
 }
 
-/// The well-formed lines of a cache by blob id, whatever tree it lists.
-fn index(text: &str) -> HashMap<Oid, &str> {
-    text.lines()
+/// The well-formed cache lines of `lines` by blob id, whatever tree they
+/// list.
+fn index<'t>(lines: impl Iterator<Item = &'t str>) -> HashMap<Oid, &'t str> {
+    lines
         .filter_map(|line| Some((Oid::from_str(Raw::of(line)?.blob).ok()?, line)))
         .collect()
+}
+
+/// Whether `text` is a blob id in hex.
+fn is_blob(text: &str) -> bool {
+    text.len() == 40 && text.bytes().all(|c| c.is_ascii_hexdigit())
 }
 
 /// The line for one reservation.
@@ -253,7 +396,7 @@ mod tests {
         ] {
             let line = line(blob, &r);
             assert_eq!(Raw::of(&line).map(|raw| raw.reservation()), Some(r));
-            assert_eq!(index(&line).len(), 1);
+            assert_eq!(index(line.lines()).len(), 1);
         }
     }
 
@@ -268,8 +411,14 @@ mod tests {
         let line = line(blob, &r);
         assert!(!line.contains('\n'));
         assert_eq!(Raw::of(&line).map(|raw| raw.reservation()), Some(r));
-        assert!(index("garbage\nnot\tan oid").is_empty());
+        assert!(index("garbage\nnot\tan oid".lines()).is_empty());
         let weird = format!("{blob}\tR-1\tapi\tweird\t1\t2\t\t\ta/**");
         assert!(Raw::of(&weird).is_none());
+        let whole = format!("{blob}\tR-1\tapi\tshared\t1\t2\t\t\ta/**\tb/*");
+        let globs: Vec<_> = Raw::of(&whole).unwrap().globs().collect();
+        assert_eq!(globs, ["a/**", "b/*"]);
+        for cut in ["\t", "\ta/**"] {
+            assert!(Raw::of(whole.split_once(cut).unwrap().0).is_none());
+        }
     }
 }

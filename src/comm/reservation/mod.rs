@@ -10,8 +10,9 @@
 //!
 //! Reading a thousand small YAML files per command is too slow for a hook,
 //! so parsed reservations are cached under `.git/comm-node/` ([`cache`]),
-//! for the `reservations/` tree they list; `reserve` and `release` write it
-//! for the tree they commit, so the next command reads no tree.
+//! for the `reservations/` tree they list; `reserve` and `release` journal
+//! their change beside it for the tree they commit, so the next command
+//! reads no tree.
 
 mod cache;
 
@@ -25,7 +26,7 @@ use crate::cachefile::escape;
 use crate::clock::{format_duration, format_relative, format_timestamp};
 use crate::config::Config;
 use crate::git::{Repo, TreeEdit};
-use crate::pathglob::{heads_compatible, literal_head, PathGlob};
+use crate::pathglob::{heads_compatible, heads_meet, literal_head, PathGlob};
 use crate::retry::random_id;
 use cache::Raw;
 
@@ -129,8 +130,8 @@ impl Reservation {
 
 /// Every reservation at the snapshot's tip, live or not, ordered by id.
 pub fn all(snapshot: &Snapshot) -> Result<Vec<Reservation>, CommError> {
-    let mut out: Vec<Reservation> = cache::with_lines(snapshot, |rows| {
-        Ok(rows.iter().map(Raw::reservation).collect())
+    let mut out: Vec<Reservation> = cache::with_lines(snapshot, |lines| {
+        Ok(lines.rows.iter().map(Raw::reservation).collect())
     })?;
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
@@ -207,7 +208,7 @@ pub fn reserve(
     })?
     .expect("a reservation always appends");
     let made = made.expect("the closure ran");
-    cache::record(repo, appended.commit, &made.kept, Some(&made.reservation))?;
+    cache::record(repo, made.cache, appended.commit)?;
     Ok((appended, made.reservation))
 }
 
@@ -216,8 +217,8 @@ pub struct Applied {
     pub reservation: Reservation,
     /// Its file, and the removal of the expired ones.
     pub edits: Vec<TreeEdit>,
-    /// The cache lines of the reservations that stay.
-    kept: String,
+    /// The same change, as the reservation cache records it.
+    cache: cache::Edit,
 }
 
 /// A reservation request that passed the checks that do not depend on the
@@ -226,6 +227,10 @@ pub struct Applied {
 pub struct Checked<'a> {
     req: &'a ReserveRequest,
     globs: Vec<PathGlob>,
+    /// Their literal heads, cut once for the thousand held globs.
+    heads: Vec<String>,
+    /// The domain, escaped as cache lines hold it.
+    escaped: String,
 }
 
 /// Checks a request against `comm.yaml`. Every glob must lie in what the
@@ -235,8 +240,14 @@ pub fn check_request<'a>(
     config: &Config,
     req: &'a ReserveRequest,
 ) -> Result<Checked<'a>, CommError> {
+    let globs = compile_request(config, req)?;
     Ok(Checked {
-        globs: compile_request(config, req)?,
+        heads: globs
+            .iter()
+            .map(|g| literal_head(g.as_str()).to_owned())
+            .collect(),
+        globs,
+        escaped: escape(&req.domain).into_owned(),
         req,
     })
 }
@@ -247,11 +258,11 @@ impl Checked<'_> {
     /// pass are parsed and checked whole.
     fn may_meet(&self, held: &Raw, now: i64) -> bool {
         held.is_live(now)
-            && held.domain != escape(&self.req.domain)
+            && held.domain != self.escaped
             && (self.req.mode == Mode::Exclusive || held.mode == Mode::Exclusive)
             && held.globs().any(|h| {
-                let mut globs = self.globs.iter();
-                globs.any(|g| heads_compatible(g.as_str(), &h))
+                let held = literal_head(&h);
+                self.heads.iter().any(|g| heads_meet(g, held))
             })
     }
 
@@ -263,12 +274,13 @@ impl Checked<'_> {
         if let Some(task) = &req.task {
             super::task::require(snapshot, task)?;
         }
-        cache::with_lines(snapshot, |rows| self.apply_on(rows, now))
+        cache::with_lines(snapshot, |lines| self.apply_on(lines, now))
     }
 
-    /// [`Checked::apply`] on the reservations of `rows`.
-    fn apply_on(&self, rows: &[Raw], now: i64) -> Result<Applied, CommError> {
+    /// [`Checked::apply`] on the reservations of `lines`.
+    fn apply_on(&self, lines: &cache::Lines, now: i64) -> Result<Applied, CommError> {
         let req = self.req;
+        let rows = &lines.rows;
         let near: Vec<Reservation> = rows
             .iter()
             .filter(|r| self.may_meet(r, now))
@@ -298,14 +310,17 @@ impl Checked<'_> {
             .map(|r| r.reservation())
             .collect();
         let mut edits = removals(expired.iter());
+        let bytes = reservation.to_yaml();
+        let mut cache = cache::Edit::of(lines, |r| !r.is_live(now));
+        cache.add(crate::git::blob_id(&bytes)?, &reservation);
         edits.push(TreeEdit::Put {
             path: reservation.path(),
-            bytes: reservation.to_yaml(),
+            bytes,
         });
         Ok(Applied {
             reservation,
             edits,
-            kept: cache::kept(rows, |r| r.is_live(now)),
+            cache,
         })
     }
 }
@@ -521,17 +536,19 @@ pub fn release(
         check_reason(reason)?;
     }
     let mut released = Vec::new();
-    let mut kept = String::new();
+    let mut recorded = None;
     let appended = append(repo, |snapshot| {
-        cache::with_lines(snapshot, |rows| {
-            let existing: Vec<Reservation> = rows.iter().map(Raw::reservation).collect();
+        cache::with_lines(snapshot, |lines| {
+            let existing: Vec<Reservation> = lines.rows.iter().map(Raw::reservation).collect();
             released = select_released(&existing, req)?;
             if released.is_empty() {
                 return Ok(None);
             }
             // Cache lines hold ids escaped.
             let gone: BTreeSet<String> = released.iter().map(|r| escape(&r.id).into()).collect();
-            kept = cache::kept(rows, |r| r.is_live(now) && !gone.contains(r.id));
+            recorded = Some(cache::Edit::of(lines, |r| {
+                !r.is_live(now) || gone.contains(r.id)
+            }));
             let edits = removals(
                 existing
                     .iter()
@@ -543,10 +560,10 @@ pub fn release(
             }))
         })
     })?;
-    let Some(appended) = appended else {
+    let (Some(appended), Some(edit)) = (appended, recorded) else {
         return Ok(None);
     };
-    cache::record(repo, appended.commit, &kept, None)?;
+    cache::record(repo, edit, appended.commit)?;
     Ok(Some((appended, released)))
 }
 

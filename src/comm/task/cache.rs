@@ -18,22 +18,26 @@
 //! instead of rewriting it (see [`journal`]). Deleting either loses
 //! nothing.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::Read;
 use std::ops::{ControlFlow, Range};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use git2::Oid;
 
-use super::journal;
 use super::{Progress, Status, Task, DIR};
 use crate::cachefile::{escape, unescape, write_atomic, ITEM};
+use crate::comm::journal::{self, Record, Step};
 use crate::comm::{CommError, Snapshot};
 use crate::git::Repo;
 
 const MAGIC: &str = "comm-node tasks v3";
+/// The cache's file under `.git/comm-node/`.
+const FILE: &str = "tasks-v3";
 /// The file of the previous format, removed when this one is written.
 const OLD_FILE: &str = "tasks-v2";
 /// The first word of the line listing the groups.
@@ -64,8 +68,12 @@ pub(super) struct Stamp {
 impl Stamp {
     /// The trees at the snapshot's tip.
     pub(super) fn of(snapshot: &Snapshot) -> Result<Stamp, CommError> {
-        let repo = snapshot.repo();
-        Ok(match snapshot.tip() {
+        Stamp::at(snapshot.repo(), snapshot.tip())
+    }
+
+    /// The trees at commit `tip` of comm.
+    fn at(repo: &Repo, tip: Option<Oid>) -> Result<Stamp, CommError> {
+        Ok(match tip {
             Some(tip) => Stamp {
                 tasks: repo.dir_id_at(tip, DIR)?,
                 artifacts: repo.dir_id_at(tip, "artifacts")?,
@@ -75,6 +83,31 @@ impl Stamp {
                 artifacts: None,
             },
         })
+    }
+}
+
+/// A claim in the journal: the `artifacts/` tree it was made under (the
+/// same on both sides) and the claimed task's new cache line, without its
+/// newline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Moved {
+    artifacts: Option<Oid>,
+    line: String,
+}
+
+impl Record for Moved {
+    fn render(&self) -> String {
+        format!("{}\t{}", oid_text(self.artifacts), self.line)
+    }
+
+    fn parse(text: &str) -> Option<Moved> {
+        let (artifacts, line) = text.split_once('\t')?;
+        let artifacts = match artifacts {
+            "-" => None,
+            a => Some(Oid::from_str(a).ok()?),
+        };
+        let line = line.to_owned();
+        Some(Moved { artifacts, line })
     }
 }
 
@@ -249,12 +282,16 @@ fn scan(
     only: Only<'_>,
     mut visit: impl FnMut(&str) -> Option<ControlFlow<()>>,
 ) -> Option<()> {
-    let mut file = File::open(path).ok()?;
-    let layout = Layout::read(&mut file)?;
-    let moved = moved_since(path, layout.stamp, stamp)?;
+    let opened = open(path, stamp)?;
+    let Opened {
+        file,
+        layout,
+        moved,
+        ..
+    } = &*opened;
     let mut added: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     let mut gone = HashSet::new();
-    for m in &moved {
+    for Step { record: m, .. } in moved {
         added.entry(line_group(&m.line)?).or_default().push(&m.line);
         gone.insert(id_of(m.line.as_bytes()));
     }
@@ -292,31 +329,73 @@ fn scan(
     Some(())
 }
 
+/// A cache file opened for a stamp: its layout and the journalled claims
+/// that bring it there. Writers never change a cache file in place (they
+/// rename a new one over it), so what one says of its stamp stays true.
+struct Opened {
+    path: PathBuf,
+    stamp: Stamp,
+    file: File,
+    layout: Layout,
+    moved: Vec<Step<Moved>>,
+}
+
+thread_local! {
+    /// The cache last opened, so that the scans of one command at one
+    /// stamp (`task next` reads the claimed tasks to reap, then the ready
+    /// ones) open it and read its journal once.
+    static OPENED: RefCell<Option<Rc<Opened>>> = const { RefCell::new(None) };
+}
+
+/// The cache at `path` opened for `stamp`, or kept from the last open for
+/// it; `None` when it is missing, damaged or cannot be brought there.
+fn open(path: &Path, stamp: Stamp) -> Option<Rc<Opened>> {
+    let same = |o: &Rc<Opened>| o.path == path && o.stamp == stamp;
+    if let Some(kept) = OPENED.with_borrow(|o| o.as_ref().filter(|o| same(o)).cloned()) {
+        return Some(kept);
+    }
+    let mut file = File::open(path).ok()?;
+    let layout = Layout::read(&mut file)?;
+    let moved = moved_since(path, layout.stamp, stamp)?;
+    let opened = Rc::new(Opened {
+        path: path.to_owned(),
+        stamp,
+        file,
+        layout,
+        moved,
+    });
+    OPENED.set(Some(Rc::clone(&opened)));
+    Some(opened)
+}
+
 /// The journalled claims that bring a cache stamped `base` to `want`
 /// (none when they are the same); `None` when the journal cannot.
-fn moved_since(path: &Path, base: Stamp, want: Stamp) -> Option<Vec<journal::Moved>> {
+fn moved_since(path: &Path, base: Stamp, want: Stamp) -> Option<Vec<Step<Moved>>> {
     if base == want {
         return Some(Vec::new());
     }
     if base.artifacts != want.artifacts {
         return None;
     }
-    journal::chain(path, base.tasks?, want.tasks?, want.artifacts)
+    let under = |m: &Moved| m.artifacts == want.artifacts;
+    journal::chain(path, base.tasks?, want.tasks?, under)
 }
 
-/// The ready task domain `by` (with `skills`) takes next: the first of
-/// [`super::candidates`] that is no convoy. Ready lines sit in take order
-/// in their groups, so a current cache is read only until the domain's
-/// group and the group of no domain each yield one it may take.
+/// The ready task domain `by` (with `skills`) takes next at the snapshot
+/// (whose trees are `stamp`): the first of [`super::candidates`] that is no
+/// convoy. Ready lines sit in take order in their groups, so a current
+/// cache is read only until the domain's group and the group of no domain
+/// each yield one it may take.
 pub fn next_for(
     snapshot: &Snapshot,
+    stamp: Stamp,
     by: &str,
     skills: &[String],
 ) -> Result<Option<Entry>, CommError> {
     let only = Only::ReadyFor(by);
     let takes = |e: &Entry| e.progress.is_none() && super::ops::may_take(&e.task, by, Some(skills));
     let mut firsts = Vec::new();
-    let found = scan(&file(snapshot), Stamp::of(snapshot)?, only, |line| {
+    let found = scan(&file(snapshot), stamp, only, |line| {
         let entry = parse_entries_line(line)?;
         if !takes(&entry) {
             return Some(ControlFlow::Continue(()));
@@ -334,23 +413,29 @@ pub fn next_for(
     Ok(best.cloned())
 }
 
-/// Whether task `id` is among the ready tasks domain `by` may take by
-/// domain (its own and those of no domain); a current cache answers by
-/// finding the line, without parsing any.
-pub fn is_ready_for(snapshot: &Snapshot, by: &str, id: &str) -> Result<bool, CommError> {
+/// Task `id`'s entry when it is among the ready tasks domain `by` may take
+/// by domain (its own and those of no domain) at the snapshot (whose trees
+/// are `stamp`); a current cache answers by finding the line, parsing no
+/// other.
+pub fn ready_for(
+    snapshot: &Snapshot,
+    stamp: Stamp,
+    by: &str,
+    id: &str,
+) -> Result<Option<Entry>, CommError> {
     let only = Only::ReadyFor(by);
     let needle = format!("\t{}\t", escape(id));
-    let mut found = false;
-    let scanned = scan(&file(snapshot), Stamp::of(snapshot)?, only, |line| {
-        found |= line.contains(&needle) && id_field_is(line, &needle);
-        Some(match found {
-            true => ControlFlow::Break(()),
-            false => ControlFlow::Continue(()),
-        })
+    let mut found = None;
+    let scanned = scan(&file(snapshot), stamp, only, |line| {
+        if !(line.contains(&needle) && id_field_is(line, &needle)) {
+            return Some(ControlFlow::Continue(()));
+        }
+        found = Some(parse_entries_line(line)?);
+        Some(ControlFlow::Break(()))
     });
     match scanned {
         Some(()) => Ok(found),
-        None => Ok(load(snapshot, only)?.iter().any(|e| e.task.id == id)),
+        None => Ok(load(snapshot, only)?.into_iter().find(|e| e.task.id == id)),
     }
 }
 
@@ -368,61 +453,56 @@ fn read_any(path: &Path) -> Vec<Entry> {
         .unwrap_or_default()
 }
 
-/// Brings a cache that was current at `before` up to `after`, when the only
-/// change between them is `task` going from ready to claimed: no other
-/// task's readiness can change (a claim is not done), so one line moves
-/// from its ready group to its claimed group. The move is appended to the
-/// claims journal (see [`journal`]), and the cache is written whole once
-/// the journal grows past [`journal::COMPACT_BYTES`].
-pub fn record_claim(before: &Snapshot, after: &Snapshot, task: &Task) -> Result<(), CommError> {
-    let (old, new) = (Stamp::of(before)?, Stamp::of(after)?);
-    let (Some(from), Some(to), Some(tip)) = (old.tasks, new.tasks, after.tip()) else {
-        return Ok(());
-    };
-    if new.artifacts != old.artifacts {
-        return Ok(());
+impl Entry {
+    /// The entry of `task`, claimed in a commit that wrote it as `blob`,
+    /// when this was its entry as a ready task.
+    pub(super) fn claimed(self, task: &Task, blob: Oid) -> Entry {
+        let mut task = task.clone();
+        summarize(&mut task);
+        Entry {
+            task,
+            ready: false,
+            blob,
+            ..self
+        }
     }
-    let Some(blob) = after.repo().file_id_at(tip, &Task::path_of(&task.id))? else {
-        return Ok(());
-    };
-    let path = file(after);
-    let Some(mut entry) = ready_entry(&path, old, task) else {
-        return Ok(());
-    };
-    entry.task = task.clone();
-    summarize(&mut entry.task);
-    entry.ready = false;
-    entry.blob = blob;
-    let mut line = String::new();
-    push_entry(&mut line, &entry);
-    line.pop();
-    let moved = journal::Moved {
-        from,
-        to,
-        artifacts: new.artifacts,
-        line,
-    };
-    // A cache that cannot be written is only slower next time.
-    if journal::append(&path, &moved).is_ok_and(|size| size >= journal::COMPACT_BYTES) {
-        compact(after.repo(), &path, new);
-    }
-    Ok(())
 }
 
-/// Task `task`'s entry among the ready ones of a cache (with its journal)
-/// at `stamp`; `None` when it is not there or the cache cannot say.
-fn ready_entry(path: &Path, stamp: Stamp, task: &Task) -> Option<Entry> {
-    let needle = format!("\t{}\t", escape(&task.id));
-    let only = Only::ReadyFor(task.domain.as_deref().unwrap_or_default());
-    let mut found = None;
-    scan(path, stamp, only, |line| {
-        if !(line.contains(&needle) && id_field_is(line, &needle)) {
-            return Some(ControlFlow::Continue(()));
-        }
-        found = Some(parse_entries_line(line)?);
-        Some(ControlFlow::Break(()))
-    })?;
-    found
+/// Brings a cache that was current at `base` up to `commit`, when the only
+/// change between them is one task going from ready to claimed (`claimed`
+/// its new entry): no other task's readiness can change (a claim is not
+/// done), so one line moves from its ready group to its claimed group. The
+/// move is appended to the claims journal (see [`journal`]), and the cache
+/// is written whole once the journal grows past
+/// [`journal::COMPACT_BYTES`].
+pub(super) fn record_claim(
+    repo: &Repo,
+    base: Stamp,
+    commit: Oid,
+    claimed: &Entry,
+) -> Result<(), CommError> {
+    let new = Stamp::at(repo, Some(commit))?;
+    let (Some(from), Some(to)) = (base.tasks, new.tasks) else {
+        return Ok(());
+    };
+    if new.artifacts != base.artifacts {
+        return Ok(());
+    }
+    let mut line = String::new();
+    push_entry(&mut line, claimed);
+    line.pop();
+    let artifacts = new.artifacts;
+    let step = Step {
+        from,
+        to,
+        record: Moved { artifacts, line },
+    };
+    let path = repo.state_path(FILE);
+    // A cache that cannot be written is only slower next time.
+    if journal::append(&path, &step).is_ok_and(|size| size >= journal::COMPACT_BYTES) {
+        compact(repo, &path, new);
+    }
+    Ok(())
 }
 
 /// Writes the cache at `stamp` whole from the cache and its journal, which
@@ -449,7 +529,7 @@ fn id_of(line: &[u8]) -> &[u8] {
 }
 
 fn file(snapshot: &Snapshot) -> PathBuf {
-    snapshot.repo().state_path("tasks-v3")
+    snapshot.repo().state_path(FILE)
 }
 
 /// Drops what the cache does not keep.

@@ -16,7 +16,6 @@ mod cache;
 mod delta;
 mod deps;
 mod ids;
-mod journal;
 mod lapse;
 mod ops;
 mod replay;

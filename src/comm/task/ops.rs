@@ -2,9 +2,8 @@
 //! rule is checked against the exact state the change lands on; the same
 //! builders re-validate replayed events during `sync`.
 
-use git2::Oid;
-
 use super::board::order;
+use super::cache::Stamp;
 use super::{
     get, require, validate_id, Board, Entry, Status, Task, DEFAULT_PRIORITY, KIND, LOWEST_PRIORITY,
 };
@@ -195,30 +194,30 @@ pub fn claim(
 ) -> Result<Outcome, CommError> {
     validate_id(id)?;
     let mut claimed = None;
-    let mut base = None;
     let appended = append(repo, |snapshot| {
-        base = snapshot.tip();
-        let change = claim_change(snapshot, by, id, skills, now, false)?;
-        claimed = Some(change.1);
-        Ok(Some(change.0))
+        let stamp = Stamp::of(snapshot)?;
+        let claim = claim_change(snapshot, stamp, by, id, skills, now, None)?;
+        claimed = Some((stamp, claim.task, claim.entry));
+        Ok(Some(claim.change))
     })?;
-    after_claim(repo, base, appended, claimed)
+    after_claim(repo, appended, claimed)
 }
 
-/// Finishes a claim: brings the task cache along (one line changes) so the
-/// next reader does not recompute the graph, and returns the outcome.
+/// Finishes a claim: brings the task cache along from the trees the claim
+/// was made on (one line changes, its new entry given) so the next reader
+/// does not recompute the graph, and returns the outcome.
 fn after_claim(
     repo: &Repo,
-    base: Option<Oid>,
     appended: Option<Appended>,
-    claimed: Option<Task>,
+    claimed: Option<(Stamp, Task, Entry)>,
 ) -> Result<Outcome, CommError> {
-    if let (Some(a), Some(task)) = (&appended, &claimed) {
-        let before = Snapshot::at(repo, base)?;
-        let after = Snapshot::at(repo, Some(a.commit))?;
-        super::cache::record_claim(&before, &after, task)?;
+    let Some((base, task, entry)) = claimed else {
+        return finish(appended, None);
+    };
+    if let Some(a) = &appended {
+        super::cache::record_claim(repo, base, a.commit, &entry)?;
     }
-    finish(appended, claimed)
+    finish(appended, Some(task))
 }
 
 /// Claims the best ready task for domain `by`: its own work and unowned
@@ -231,23 +230,23 @@ pub fn claim_next(
     now: i64,
 ) -> Result<Outcome, CommError> {
     let mut claimed = None;
-    let mut base = None;
     let appended = append(repo, |snapshot| {
-        base = snapshot.tip();
         crate::comm::steer::refuse_if_halted(snapshot, by)?;
-        let best = super::cache::next_for(snapshot, by, skills)?
-            .map(|e| e.task.id)
-            .ok_or_else(|| CommError::Refused {
+        let stamp = Stamp::of(snapshot)?;
+        let best = super::cache::next_for(snapshot, stamp, by, skills)?.ok_or_else(|| {
+            CommError::Refused {
                 message: format!("no task is ready for {by}"),
                 hint: format!(
                     "comm-node task list --domain {by} shows what is blocked and on what"
                 ),
-            })?;
-        let change = claim_change(snapshot, by, &best, Some(skills), now, true)?;
-        claimed = Some(change.1);
-        Ok(Some(change.0))
+            }
+        })?;
+        let id = best.task.id.clone();
+        let claim = claim_change(snapshot, stamp, by, &id, Some(skills), now, Some(best))?;
+        claimed = Some((stamp, claim.task, claim.entry));
+        Ok(Some(claim.change))
     })?;
-    after_claim(repo, base, appended, claimed)
+    after_claim(repo, appended, claimed)
 }
 
 /// The ready tasks domain `by` may take, in the order `task next` takes them.
@@ -275,14 +274,27 @@ pub(super) fn may_take(task: &Task, by: &str, skills: Option<&[String]>) -> bool
     }
 }
 
+/// A claim as it lands on a snapshot.
+pub(super) struct Claim {
+    pub change: Change,
+    /// The task as claimed.
+    pub task: Task,
+    /// Its task cache entry after the claim.
+    entry: Entry,
+}
+
+/// The claim of task `id` by `by` on `snapshot` (whose trees are `stamp`).
+/// `ready` is the task's entry among the ready tasks of this very snapshot
+/// when the caller found it there (`task next` did).
 pub(super) fn claim_change(
     snapshot: &Snapshot,
+    stamp: Stamp,
     by: &str,
     id: &str,
     skills: Option<&[String]>,
     now: i64,
-    known_ready: bool,
-) -> Result<(Change, Task), CommError> {
+    ready: Option<Entry>,
+) -> Result<Claim, CommError> {
     if by == HUMAN {
         return Err(CommError::invalid(
             "tasks are claimed by domains",
@@ -314,18 +326,20 @@ pub(super) fn claim_change(
             hint: "comm-node task ready lists the tasks this domain can take".into(),
         });
     }
-    // `task next` picked it from the ready tasks of this very snapshot;
-    // otherwise it is `by`'s or no domain's (`may_take`), which is what
-    // `is_ready_for` looks among.
-    let ready = known_ready || super::cache::is_ready_for(snapshot, by, id)?;
-    if !ready {
+    // Otherwise it is `by`'s or no domain's (`may_take`), which is what
+    // `ready_for` looks among.
+    let ready = match ready {
+        Some(entry) => Some(entry),
+        None => super::cache::ready_for(snapshot, stamp, by, id)?,
+    };
+    let Some(ready) = ready else {
         let blockers = super::board(snapshot)?.blockers(&task);
         let list: Vec<String> = blockers.iter().map(ToString::to_string).collect();
         return Err(CommError::Refused {
             message: format!("task {id} is not ready: waiting for {}", list.join(", ")),
             hint: "comm-node task ready lists the tasks that can start now".into(),
         });
-    }
+    };
     task.status = Status::Claimed;
     task.assignee = Some(by.to_owned());
     task.claimed_at = Some(now);
@@ -337,13 +351,17 @@ pub(super) fn claim_change(
         "claim",
         format!("task {id} claimed by {by}: {}", task.title),
     );
-    Ok((
-        Change {
+    let bytes = task.to_yaml();
+    let blob = crate::git::blob_id(&bytes)?;
+    let path = Task::path_of(&task.id);
+    Ok(Claim {
+        entry: ready.claimed(&task, blob),
+        change: Change {
             event,
-            edits: vec![put(&task)],
+            edits: vec![TreeEdit::Put { path, bytes }],
         },
         task,
-    ))
+    })
 }
 
 /// Marks a claimed task done (its assignee, or the human for any task).

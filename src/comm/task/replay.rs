@@ -22,6 +22,7 @@ use std::collections::BTreeSet;
 
 use git2::Oid;
 
+use super::cache::Stamp;
 use super::deps::dep_change;
 use super::lapse::replay_lapse;
 use super::ops::{claim_change, finish_change, reopen_change};
@@ -46,7 +47,9 @@ pub fn revalidate(
         "claim" => {
             // The claim started when it was made, not when it is replayed.
             let at = written(snapshot, commit, id)?.and_then(|t| t.claimed_at);
-            Some(claim_change(snapshot, by, id, None, at.unwrap_or(time), false)?.0)
+            let stamp = Stamp::of(snapshot)?;
+            let at = at.unwrap_or(time);
+            Some(claim_change(snapshot, stamp, by, id, None, at, None)?.change)
         }
         "done" => Some(finish_change(snapshot, by, id, time, Status::Done, None)?.0),
         "failed" => {
