@@ -15,7 +15,7 @@ use super::{Extracted, Import, Lang};
 use crate::git::{FileSnapshot, GitError};
 
 impl Files for FileSnapshot {
-    fn paths(&self) -> &std::collections::BTreeSet<String> {
+    fn paths(&self) -> &crate::git::Paths {
         FileSnapshot::paths(self)
     }
 

@@ -40,14 +40,16 @@ pub fn link_destination(link: &str, target: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::{BTreeSet, HashMap};
+    use std::collections::HashMap;
+
+    use crate::git::Paths;
 
     use super::*;
 
-    struct Links(BTreeSet<String>, HashMap<&'static str, &'static str>);
+    struct Links(Paths, HashMap<&'static str, &'static str>);
 
     impl Files for Links {
-        fn paths(&self) -> &BTreeSet<String> {
+        fn paths(&self) -> &Paths {
             &self.0
         }
         fn read(&self, _: &str) -> Option<Vec<u8>> {
@@ -64,7 +66,7 @@ mod tests {
     #[test]
     fn links_are_followed_to_their_real_path_and_never_out_of_the_repository() {
         let files = Links(
-            BTreeSet::from(["b/db/x.ts".to_owned()]),
+            Paths::from_iter(["b/db/x.ts".to_owned()]),
             HashMap::from([
                 ("a/db", "../b/db"),
                 ("a/again", "db"),

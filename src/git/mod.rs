@@ -28,7 +28,7 @@ pub use checkout::Follow;
 pub use merge::{GitReason, MergeEngine, TrialMerge};
 pub use refs::{CasOutcome, TreeEdit};
 pub use remote::PushOutcome;
-pub use snapshot::{BlobReader, FileSnapshot};
+pub use snapshot::{BlobReader, FileSnapshot, Paths};
 pub use teardown::LinkedWorktree;
 pub use worktree::{DomainClues, WorktreeInfo, WorktreeState};
 

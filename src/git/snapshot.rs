@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
+use indexmap::IndexSet;
 
 use super::{Context, Repo, Result, StagedChange};
 
@@ -14,10 +15,52 @@ use super::{Context, Repo, Result, StagedChange};
 /// Submodules are left out.
 pub struct FileSnapshot {
     git_dir: PathBuf,
-    paths: BTreeSet<String>,
-    blobs: HashMap<String, Oid>,
+    paths: Paths,
+    /// The blob of each path, at the same position.
+    blobs: Vec<Oid>,
     links: HashMap<String, String>,
     reader: Mutex<Repository>,
+}
+
+/// File paths in byte order, each held once and found by hash: a staged
+/// check of a 10k-file tree builds and frees this set in every hook, and
+/// resolving imports asks it whether a file exists some 100k times in a
+/// whole-tree check.
+#[derive(Debug)]
+pub struct Paths(IndexSet<String>);
+
+impl Paths {
+    /// Whether `path` is one of them.
+    pub fn contains(&self, path: &str) -> bool {
+        self.0.contains(path)
+    }
+
+    /// In order.
+    pub fn iter(&self) -> indexmap::set::Iter<'_, String> {
+        self.0.iter()
+    }
+
+    fn position(&self, path: &str) -> Option<usize> {
+        self.0.get_index_of(path)
+    }
+}
+
+impl FromIterator<String> for Paths {
+    fn from_iter<I: IntoIterator<Item = String>>(paths: I) -> Paths {
+        let mut paths: Vec<String> = paths.into_iter().collect();
+        paths.sort_unstable();
+        paths.dedup();
+        Paths(paths.into_iter().collect())
+    }
+}
+
+impl<'a> IntoIterator for &'a Paths {
+    type Item = &'a String;
+    type IntoIter = indexmap::set::Iter<'a, String>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
 }
 
 /// A handle for reading blobs on one thread.
@@ -43,15 +86,11 @@ impl FileSnapshot {
             Repository::open(git_dir).context(|| format!("cannot open {}", git_dir.display()))?;
         // At most as many files as entries (a filtered index says so).
         let room = entries.size_hint().1.unwrap_or_default();
-        let mut blobs = HashMap::with_capacity(room);
-        // In the order given (the index's and a tree walk's are already
-        // sorted), so the path set is built without sorting hashed keys.
         let mut files = Vec::with_capacity(room);
         let mut links = HashMap::new();
         for (path, mode, id) in entries {
             if FILE_MODES.contains(&mode) {
-                files.push(path.clone());
-                blobs.insert(path, id);
+                files.push((path, id));
             } else if mode == LINK_MODE {
                 let target = reader
                     .find_blob(id)
@@ -59,9 +98,16 @@ impl FileSnapshot {
                 links.insert(path, String::from_utf8_lossy(target.content()).into_owned());
             }
         }
+        let files = sorted(files);
+        let mut paths = IndexSet::with_capacity(files.len());
+        let mut blobs = Vec::with_capacity(files.len());
+        for (path, blob) in files {
+            paths.insert(path);
+            blobs.push(blob);
+        }
         Ok(FileSnapshot {
             git_dir: git_dir.to_owned(),
-            paths: files.into_iter().collect(),
+            paths: Paths(paths),
             blobs,
             links,
             reader: Mutex::new(reader),
@@ -79,13 +125,13 @@ impl FileSnapshot {
     }
 
     /// Every file path.
-    pub fn paths(&self) -> &BTreeSet<String> {
+    pub fn paths(&self) -> &Paths {
         &self.paths
     }
 
     /// The blob id of a file.
     pub fn blob_id(&self, path: &str) -> Option<Oid> {
-        self.blobs.get(path).copied()
+        self.paths.position(path).map(|at| self.blobs[at])
     }
 
     /// The bytes of a file (through a shared handle; use [`FileSnapshot::reader`] in bulk).
@@ -101,6 +147,24 @@ impl FileSnapshot {
             .map(BlobReader)
             .context(|| format!("cannot open {}", self.git_dir.display()))
     }
+}
+
+/// `files` in path order, the last of a path given twice kept. The index
+/// and a tree walk already give that order (git sorts trees as if folders
+/// ended in `/`, which is byte order of whole paths), so this only checks.
+fn sorted(mut files: Vec<(String, Oid)>) -> Vec<(String, Oid)> {
+    if files.windows(2).all(|w| w[0].0 < w[1].0) {
+        return files;
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out: Vec<(String, Oid)> = Vec::with_capacity(files.len());
+    for file in files {
+        match out.last_mut() {
+            Some(last) if last.0 == file.0 => *last = file,
+            _ => out.push(file),
+        }
+    }
+    out
 }
 
 impl Repo {
@@ -229,5 +293,43 @@ impl Repo {
             .ok()
             .and_then(|h| h.peel_to_commit().ok())
             .map(|c| c.id())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn oid(n: u8) -> Oid {
+        Oid::from_bytes(&[n; 20]).unwrap()
+    }
+
+    #[test]
+    fn files_come_out_in_byte_order_with_the_last_of_a_repeated_path() {
+        let given = vec![
+            ("a0".to_owned(), oid(1)),
+            ("a/x".to_owned(), oid(2)),
+            ("a.b".to_owned(), oid(3)),
+            ("a/x".to_owned(), oid(4)),
+        ];
+        let want = vec![
+            ("a.b".to_owned(), oid(3)),
+            ("a/x".to_owned(), oid(4)),
+            ("a0".to_owned(), oid(1)),
+        ];
+        assert_eq!(sorted(given), want);
+        assert_eq!(sorted(want.clone()), want);
+    }
+
+    #[test]
+    fn paths_are_found_and_listed_in_byte_order() {
+        let paths: Paths = ["b", "a/x", "a.b", "b"]
+            .map(String::from)
+            .into_iter()
+            .collect();
+        assert_eq!(paths.iter().collect::<Vec<_>>(), ["a.b", "a/x", "b"]);
+        assert!(paths.contains("a/x"));
+        assert!(!paths.contains("a"));
+        assert_eq!(paths.position("b"), Some(2));
     }
 }

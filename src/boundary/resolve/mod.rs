@@ -30,6 +30,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::links::real_path;
 use super::{Import, ImportKind, Lang};
+pub use crate::git::Paths;
 use cargo::{rust_crates, Crate};
 use python::{python_roots, PyLayout};
 use typescript::{workspace_packages, TsConfigs};
@@ -39,7 +40,7 @@ pub(crate) use paths::{dir_of, join, join_rel};
 /// The files of one snapshot of the repository.
 pub trait Files: Sync {
     /// Every file path, `/`-separated, relative to the root.
-    fn paths(&self) -> &BTreeSet<String>;
+    fn paths(&self) -> &Paths;
     /// The bytes of a file, for the few config files resolution reads.
     fn read(&self, path: &str) -> Option<Vec<u8>>;
     /// The target of the symbolic link at `path`, as recorded.

@@ -17,7 +17,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::paths::{dir_of, join_rel};
-use super::{Import, Resolver, Target};
+use super::{Import, Paths, Resolver, Target};
 
 /// Where the repository's Python code is, for imports no root resolves.
 #[derive(Debug, Default)]
@@ -35,7 +35,7 @@ pub(super) struct PyLayout {
 }
 
 impl PyLayout {
-    pub(super) fn scan(paths: &BTreeSet<String>) -> PyLayout {
+    pub(super) fn scan(paths: &Paths) -> PyLayout {
         let mut code_dirs = BTreeSet::new();
         let mut direct = BTreeSet::new();
         let mut inits = BTreeSet::new();

@@ -1,17 +1,17 @@
 //! Resolution against in-memory snapshots, one test per language.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use super::jsonc::strip_jsonc;
 use super::*;
 
 struct Mem {
-    paths: BTreeSet<String>,
+    paths: Paths,
     content: HashMap<String, String>,
 }
 
 impl Files for Mem {
-    fn paths(&self) -> &BTreeSet<String> {
+    fn paths(&self) -> &Paths {
         &self.paths
     }
     fn read(&self, path: &str) -> Option<Vec<u8>> {
