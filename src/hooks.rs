@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::git::{GitError, Repo};
+use crate::git::{GitError, Repo, StagedChange};
 
 /// First characters of every instruction file `init` generates; the
 /// pre-commit hook refuses to commit such a file (scaffold writes them,
@@ -163,19 +163,20 @@ pub struct Refusal {
     pub hint: String,
 }
 
-/// Answers `pre-commit` and `pre-merge-commit`: the staged change must not
-/// contain comm-node's generated instruction files.
-pub fn check_staged(repo: &Repo) -> Result<Vec<Refusal>, GitError> {
+/// Answers `pre-commit` and `pre-merge-commit`: the staged change
+/// (`staged`, what the boundary check read) must not contain comm-node's
+/// generated instruction files.
+pub fn generated_files(repo: &Repo, staged: &[StagedChange]) -> Result<Vec<Refusal>, GitError> {
     let mut refusals = Vec::new();
-    for (path, blob) in repo.staged_changes()? {
-        let Some(blob) = blob else { continue };
+    for (path, blob) in staged {
+        let Some(blob) = *blob else { continue };
         if repo.blob(blob)?.starts_with(GENERATED_MARKER.as_bytes()) {
             refusals.push(Refusal {
                 message: format!(
                     "{path} holds this worktree's generated agent instructions and must not be committed"
                 ),
                 hint: format!("unstage it: git restore --staged {path}"),
-                file: path,
+                file: path.clone(),
                 rule: "generated-file",
             });
         }

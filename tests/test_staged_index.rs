@@ -309,6 +309,11 @@ fn mode(path: &Path) -> u32 {
 fn a_damaged_index_is_a_clear_error() {
     let env = Env::new();
     let root = repo(&env);
+    // The hook loads the project before it reads the index.
+    write(
+        &root.join("comm.yaml"),
+        "project: t\ndomains:\n  a: {scope: [\"a/**\"]}\n",
+    );
     write(&root.join("a/b"), "x\n");
     env.git(&root, &["add", "-A"]);
     env.git(&root, &["commit", "-qm", "one"]);

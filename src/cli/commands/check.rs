@@ -10,7 +10,7 @@ use comm_node::boundary::rules::Violation;
 use comm_node::boundary::sarif;
 use comm_node::comm::{self, reservation};
 use comm_node::config::Loaded;
-use comm_node::git::Repo;
+use comm_node::git::{Repo, StagedChange};
 
 use crate::cli::{ui, CliError, Ctx, Kind};
 
@@ -94,33 +94,9 @@ pub fn run_check(
     mode: &Mode,
     actor: Option<&str>,
 ) -> Result<Report, CliError> {
-    // Every staged path, deletions included (for the scope and reservation rules).
-    let staged: Vec<String>;
     let checker = Checker::new(&loaded.config);
-    let (snapshot, written, layout) = match mode {
-        Mode::Staged { .. } => {
-            // The resolver's scan of the snapshot runs during the diff.
-            let (snapshot, all, layout) = repo.snapshot_staged(|s| checker.layout(s))?;
-            let written: Vec<String> = all
-                .iter()
-                .filter(|(_, blob)| blob.is_some())
-                .map(|(path, _)| path.clone())
-                .collect();
-            // During a catch-up merge, what main brought in is not the
-            // domain's change: only its own edits meet the change rules.
-            let own = match mode {
-                Mode::Staged { with_scope: true } => {
-                    catchup::own_changes(repo, &loaded.config.main, &all)?
-                }
-                _ => None,
-            };
-            staged = own
-                .unwrap_or(all)
-                .into_iter()
-                .map(|(path, _)| path)
-                .collect();
-            (snapshot, written, layout)
-        }
+    match mode {
+        Mode::Staged { with_scope } => Ok(run_staged_check(repo, loaded, *with_scope, actor)?.0),
         Mode::Range(range) => {
             let (a, b) = range.split_once("..").ok_or_else(|| {
                 CliError::new(Kind::Usage, format!("`{range}` is not a range")).hint(format!(
@@ -138,7 +114,7 @@ pub fn run_check(
             let actor = actor.or_else(|| domain_of_rev(&loaded.config, b_rev));
             let mut report = checker.check_range(repo, a, b, actor)?;
             report.skipped("reservation", "checked for --staged only");
-            return Ok(report);
+            Ok(report)
         }
         Mode::All => {
             let head = repo.head_commit().ok_or_else(|| {
@@ -154,10 +130,42 @@ pub fn run_check(
             let mut report = checker.check_cached(repo, &snapshot, &request, None)?;
             report.skipped("reservation", "checked for --staged only");
             report.coverage = Some(coverage(loaded, snapshot.paths()));
-            return Ok(report);
+            Ok(report)
         }
+    }
+}
+
+/// The check of the staged change (with the change rules when
+/// `with_scope`, i.e. for a commit, not a merge), and every staged change
+/// it read, deletions included: the pre-commit hook looks at them again
+/// without a second read of the index.
+pub fn run_staged_check(
+    repo: &Repo,
+    loaded: &Loaded,
+    with_scope: bool,
+    actor: Option<&str>,
+) -> Result<(Report, Vec<StagedChange>), CliError> {
+    let checker = Checker::new(&loaded.config);
+    // The resolver's scan of the snapshot runs during the diff.
+    let (snapshot, all, layout) = repo.snapshot_staged(|s| checker.layout(s))?;
+    let written: Vec<String> = all
+        .iter()
+        .filter(|(_, blob)| blob.is_some())
+        .map(|(path, _)| path.clone())
+        .collect();
+    // During a catch-up merge, what main brought in is not the domain's
+    // change: only its own edits meet the change rules.
+    let own = match with_scope {
+        true => catchup::own_changes(repo, &loaded.config.main, &all)?,
+        false => None,
     };
-    let with_scope = matches!(mode, Mode::Staged { with_scope: true });
+    // Every staged path, deletions included (for the scope and reservation rules).
+    let staged: Vec<String> = own
+        .as_ref()
+        .unwrap_or(&all)
+        .iter()
+        .map(|(path, _)| path.clone())
+        .collect();
     let changes = match actor {
         Some(actor) if with_scope => Changes::By {
             actor,
@@ -177,7 +185,7 @@ pub fn run_check(
     } else {
         report.skipped("reservation", MERGE_REASON);
     }
-    Ok(report)
+    Ok((report, all))
 }
 
 /// The `staged` paths under another domain's live exclusive reservation.

@@ -2,7 +2,7 @@
 
 use comm_node::hooks;
 
-use crate::cli::commands::check::{self, Mode};
+use crate::cli::commands::check;
 use crate::cli::{ui, CliError, Ctx, Kind};
 
 /// Run a git hook's checks (called by the shims `comm-node init` installs).
@@ -31,17 +31,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         Kind::Refused,
         format!("comm-node {}: commit refused", args.name),
     );
-    for r in hooks::check_staged(&repo)? {
+    let (_, loaded) = ctx.load()?;
+    let actor = ctx.optional_actor(&repo, &loaded)?;
+    let with_scope = args.name == "pre-commit";
+    let (report, staged) = check::run_staged_check(&repo, &loaded, with_scope, actor.as_deref())?;
+    for r in hooks::generated_files(&repo, &staged)? {
         err.causes
             .push(format!("{}: {}: {}", r.file, r.rule, r.message));
         err.hints.push(r.hint);
     }
-    let (_, loaded) = ctx.load()?;
-    let actor = ctx.optional_actor(&repo, &loaded)?;
-    let mode = Mode::Staged {
-        with_scope: args.name == "pre-commit",
-    };
-    let report = check::run_check(&repo, &loaded, &mode, actor.as_deref())?;
     for v in &report.violations {
         if v.severity != "error" {
             ui::eprint(&format!(
