@@ -15,7 +15,7 @@ mod common;
 use comm_node::comm::reservation::{self, Mode, ReserveRequest};
 use comm_node::config::Config;
 use comm_node::git::Repo;
-use common::{children_cpu, report, Hermetic, BIN};
+use common::{children_cpu, report, Hermetic};
 
 const DOMAINS: [&str; 5] = ["api", "web", "shared", "pricing", "engine"];
 
@@ -131,14 +131,7 @@ fn setup(env: &Hermetic, root: &Path, live: usize) {
         config.push_str(&format!("  {d}: {{scope: [\"{d}/**\"]}}\n"));
     }
     std::fs::write(root.join("comm.yaml"), &config).unwrap();
-    env.git(root, &["add", "comm.yaml"]);
-    env.git(root, &["commit", "-qm", "bench repo"]);
-    let out = env.cmd(BIN, root).arg("init").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::commit_and_init(env, root);
 
     let repo = Repo::open(root).unwrap();
     let config = Config::load(&root.join("comm.yaml")).unwrap().config;

@@ -45,14 +45,7 @@ fn main() {
     );
     std::fs::write(root.join("comm.yaml"), config).unwrap();
     env.git(&root, &["init", "-q", "-b", "main"]);
-    env.git(&root, &["add", "-A"]);
-    env.git(&root, &["commit", "-qm", "initial"]);
-    let init = env.cmd(BIN, &root).arg("init").output().unwrap();
-    assert!(
-        init.status.success(),
-        "{}",
-        String::from_utf8_lossy(&init.stderr)
-    );
+    common::commit_and_init(&env, &root);
 
     let mut up: Child = env
         .cmd(BIN, &root)
@@ -120,14 +113,7 @@ fn sixteen(env: &Hermetic, root: &Path) {
     config.push_str("agents:\n  default:\n    cli: command\n    command: [sleep, \"0.2\"]\n");
     std::fs::write(root.join("comm.yaml"), config).unwrap();
     env.git(root, &["init", "-q", "-b", "main"]);
-    env.git(root, &["add", "-A"]);
-    env.git(root, &["commit", "-qm", "initial"]);
-    let init = env.cmd(BIN, root).arg("init").output().unwrap();
-    assert!(
-        init.status.success(),
-        "{}",
-        String::from_utf8_lossy(&init.stderr)
-    );
+    common::commit_and_init(env, root);
     let mut up = env
         .cmd(BIN, root)
         .arg("up")

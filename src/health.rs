@@ -110,7 +110,6 @@ fn claimed(repo: &Repo) -> Result<Vec<task::Task>, CommError> {
     Ok(task::claimed_entries(&snapshot)?
         .into_iter()
         .map(|e| e.task)
-        .filter(|t| t.status == Status::Claimed)
         .collect())
 }
 

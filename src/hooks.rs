@@ -170,7 +170,7 @@ pub fn generated_files(repo: &Repo, staged: &[StagedChange]) -> Result<Vec<Refus
     let mut refusals = Vec::new();
     for (path, blob) in staged {
         let Some(blob) = *blob else { continue };
-        if repo.blob(blob)?.starts_with(GENERATED_MARKER.as_bytes()) {
+        if repo.blob_starts_with(blob, GENERATED_MARKER.as_bytes())? {
             refusals.push(Refusal {
                 message: format!(
                     "{path} holds this worktree's generated agent instructions and must not be committed"

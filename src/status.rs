@@ -225,6 +225,13 @@ pub fn gather_counted(
 
 /// How many tasks of `board` are in each state.
 pub fn count_tasks(board: &task::Board) -> TaskCounts {
+    let mut counts = count_statuses(board);
+    counts.ready = board.tasks().filter(|t| board.is_ready(t)).count();
+    counts
+}
+
+/// The board's tasks by status (`ready` left at 0).
+pub fn count_statuses(board: &task::Board) -> TaskCounts {
     let mut counts = TaskCounts::default();
     for t in board.tasks() {
         match t.status {
@@ -234,7 +241,6 @@ pub fn count_tasks(board: &task::Board) -> TaskCounts {
             TaskStatus::Failed => counts.failed += 1,
             TaskStatus::Cancelled => counts.cancelled += 1,
         }
-        counts.ready += usize::from(board.is_ready(t));
     }
     counts
 }

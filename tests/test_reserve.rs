@@ -5,7 +5,8 @@
 
 mod common;
 
-use common::reserve::{listing, reservation_files, reserve, setup, tip, CONFIG, T0};
+use common::bus::tip;
+use common::reserve::{listing, reservation_files, reserve, setup, CONFIG, T0};
 use common::{write, Env};
 use serde_json::Value;
 

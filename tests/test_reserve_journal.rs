@@ -5,33 +5,23 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::reserve::{reserve, setup, CONFIG, T0};
+use common::reserve::{
+    assert_equals_rebuilt_at, cache_files as files, listed_at, reserve, setup, CONFIG, T0,
+};
 use common::tasks::{outputs, spawn};
 use common::Env;
 
-/// The cache file and its journal.
-fn files(root: &Path) -> (PathBuf, PathBuf) {
-    let cache = root.join(".git/comm-node/reservations-v3");
-    let journal = cache.with_extension("log");
-    (cache, journal)
-}
-
 /// Every reservation, as `reservations --all --json` lists them at `T0`.
 fn view(env: &Env, root: &Path) -> String {
-    let run = env.cn_at(root, T0, &["reservations", "--all", "--json"]);
-    run.expect(0).stdout
+    listed_at(env, root, T0)
 }
 
 /// Asserts that the cache with its journal lists what one rebuilt from
 /// comm lists, then leaves the rebuilt one.
 fn assert_equals_rebuilt(env: &Env, root: &Path) {
-    let journalled = view(env, root);
-    let (cache, journal) = files(root);
-    std::fs::remove_file(&cache).unwrap();
-    let _ = std::fs::remove_file(journal);
-    assert_eq!(view(env, root), journalled);
+    assert_equals_rebuilt_at(env, root, T0);
 }
 
 #[test]

@@ -4,11 +4,13 @@
 
 mod common;
 
-use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use common::reserve::{listing, reservation_files, reserve, setup, tip, CONFIG, T0};
+use common::bus::{tip, trailer};
+use common::reserve::{
+    assert_equals_rebuilt_at, listing, reservation_files, reserve, setup, CONFIG, T0,
+};
 use common::{write, Env, BIN};
 use serde_json::Value;
 
@@ -125,18 +127,7 @@ fn a_forced_release_reaches_the_holders_inbox() {
     )
     .expect(0);
     assert!(reservation_files(&env, &root).is_empty());
-    assert_eq!(
-        env.git(
-            &root,
-            &[
-                "log",
-                "-1",
-                "--format=%(trailers:key=Comm-To,valueonly)",
-                "comm"
-            ]
-        ),
-        "api"
-    );
+    assert_eq!(trailer(&env, &root, "comm", "Comm-To"), "api");
     let inbox = env.cn(&root, &["--as", "api", "inbox", "--json"]).expect(0);
     let inbox: Value = serde_json::from_str(&inbox.stdout).unwrap();
     let items = inbox.as_array().unwrap();
@@ -265,16 +256,7 @@ fn reservers_killed_mid_append_leave_a_sound_bus() {
             })
             .collect();
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        for c in &children {
-            common::kill_group(c);
-        }
-        for mut c in children {
-            assert_eq!(
-                c.wait().unwrap().signal(),
-                Some(9),
-                "a loop ended by itself"
-            );
-        }
+        common::kill_loops(children, "kill -9");
         env.git(&root, &["fsck", "--strict"]);
         // Every file on comm parses; a fresh reservation and release work.
         listing(&env, &root, &["--all"]);
@@ -310,19 +292,8 @@ fn a_cache_that_is_deleted_or_garbage_changes_nothing() {
 fn the_cache_reserve_and_release_record_lists_what_a_rebuild_lists() {
     let env = Env::new();
     let root = setup(&env, CONFIG);
-    let listed = |at: i64| {
-        let run = env.cn_at(&root, at, &["reservations", "--all", "--json"]);
-        run.expect(0).stdout
-    };
     // What the cache with its journal lists equals what a rebuild lists.
-    let rebuilt = |at: i64| {
-        let recorded = listed(at);
-        let cache = root.join(".git/comm-node/reservations-v3");
-        std::fs::remove_file(&cache).unwrap();
-        let _ = std::fs::remove_file(cache.with_extension("log"));
-        assert_eq!(listed(at), recorded);
-        recorded
-    };
+    let rebuilt = |at: i64| assert_equals_rebuilt_at(&env, &root, at);
     let brief = reserve(&env, &root, "api", &["src/a.py", "--ttl", "1m"]);
     let escaped = reserve(
         &env,

@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::tasks::{add, bus, ids, json, task_file, tip};
+use common::bus::{json, tip};
+use common::tasks::{add, bus, ids, task_file};
 use common::{write, Env};
 use serde_json::{json, Value};
 

@@ -6,7 +6,8 @@ mod common;
 use std::collections::BTreeSet;
 use std::process::Stdio;
 
-use common::tasks::{add, bus, claim_count, ids, json, outputs, spawn};
+use common::bus::json;
+use common::tasks::{add, bus, claim_count, ids, outputs, spawn};
 use common::{write, Env};
 use serde_json::Value;
 
@@ -30,15 +31,7 @@ fn eight_racing_claims_of_one_task_have_exactly_one_winner() {
             "{stderr}"
         );
     }
-    let claims = env.git(
-        &root,
-        &[
-            "log",
-            "--format=%(trailers:key=Comm-Action,valueonly)",
-            "comm",
-        ],
-    );
-    assert_eq!(claims.lines().filter(|l| *l == "claim").count(), 1);
+    assert_eq!(claim_count(&env, &root), 1);
     env.git(&root, &["fsck", "--strict", "--no-dangling"]);
 }
 
@@ -74,7 +67,6 @@ fn eight_racing_task_next_calls_share_eight_tasks_exactly_once() {
 
 #[test]
 fn agents_killed_mid_claim_leave_every_task_claimed_at_most_once() {
-    use std::os::unix::process::ExitStatusExt;
     let env = Env::new();
     let root = bus(&env);
     let jsonl: String = (0..300)
@@ -116,16 +108,7 @@ fn agents_killed_mid_claim_leave_every_task_claimed_at_most_once() {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        for c in &children {
-            common::kill_group(c);
-        }
-        for mut c in children {
-            assert_eq!(
-                c.wait().unwrap().signal(),
-                Some(9),
-                "round {round}: a loop ended by itself"
-            );
-        }
+        common::kill_loops(children, &format!("round {round}"));
         env.git(&root, &["fsck", "--strict", "--no-dangling"]);
         // Each task was claimed at most once, and the state agrees with the history.
         let claims = env.git(&root, &["log", "--format=%(trailers:key=Comm-Action,valueonly,separator=)|%(trailers:key=Comm-Task,valueonly,separator=)|%(trailers:key=Comm-From,valueonly,separator=)", "comm"]);
@@ -272,7 +255,11 @@ fn the_journalled_cache_equals_a_rebuilt_one_after_racing_claims_dones_and_a_tor
     let journal = root.join(".git/comm-node/tasks-v3.log");
     let text = std::fs::read_to_string(&journal).unwrap();
     std::fs::write(&journal, format!("{text}{}", &text[..text.len() / 2])).unwrap();
-    env.cn(&root, &["--as", "web", "task", "next"]).expect(0);
+    let next = env.cn(&root, &["--as", "web", "--json", "task", "next"]);
+    let id = json(&next.expect(0))["id"].as_str().unwrap().to_owned();
+    // The claim starts a line of its own after the torn one.
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(text.ends_with('\n') && text.lines().last().unwrap().contains(&id));
     assert_equals_rebuilt(&env, &root);
 }
 

@@ -237,6 +237,9 @@ impl FeedItem {
 pub struct Cache {
     tasks: Option<TaskView>,
     history: History,
+    /// The human's unread questions at a tip of comm (its cursor is on
+    /// comm too, so the tip decides them).
+    questions: Option<(Option<git2::Oid>, Vec<comm::Message>)>,
 }
 
 /// The newest [`FEED_LIMIT`] events, newest first, kept across redraws:
@@ -299,11 +302,8 @@ impl Model {
         };
         let part = view.part().clone();
         let liveness = if snapshot.tip().is_some() {
-            let claimed = view
-                .board()
-                .tasks()
-                .filter(|t| t.status == task::Status::Claimed);
-            health::liveness_of(repo, config, now, claimed)?
+            // liveness_of keeps the claimed ones.
+            health::liveness_of(repo, config, now, view.board().tasks())?
         } else {
             Default::default()
         };
@@ -330,7 +330,17 @@ impl Model {
             .iter()
             .map(|d| domain_row(d, &lines, &part.active, &feed, &burn))
             .collect();
-        let work = work(repo, part, now)?;
+        let asked = match &cache.questions {
+            Some((tip, asked)) if *tip == snapshot.tip() => asked,
+            _ => {
+                let asked = comm::inbox_at(&snapshot, comm::HUMAN)?
+                    .into_iter()
+                    .filter(|m| m.kind == MSG_KIND)
+                    .collect();
+                &cache.questions.insert((snapshot.tip(), asked)).1
+            }
+        };
+        let work = work(asked, part, now);
         let queue = queue(repo, &snapshot, &feed)?;
         Ok(Model {
             now,
@@ -434,24 +444,23 @@ fn domain_row(
     }
 }
 
-fn work(repo: &Repo, part: TasksPart, now: i64) -> Result<Work, CommError> {
-    let questions = comm::inbox(repo, comm::HUMAN)?
-        .into_iter()
-        .filter(|m| m.kind == MSG_KIND)
+fn work(asked: &[comm::Message], part: TasksPart, now: i64) -> Work {
+    let questions = asked
+        .iter()
         .map(|m| Question {
-            id: m.id,
-            from: m.from,
-            subject: m.subject,
+            id: m.id.clone(),
+            from: m.from.clone(),
+            subject: m.subject.clone(),
             age: (now - m.time).max(0),
         })
         .collect();
-    Ok(Work {
+    Work {
         counts: part.counts,
         active: part.active,
         convoys: part.convoys,
         chains: part.chains,
         questions,
-    })
+    }
 }
 
 fn queue(repo: &Repo, snapshot: &Snapshot, feed: &[FeedItem]) -> Result<QueueView, CommError> {

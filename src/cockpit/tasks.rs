@@ -209,16 +209,7 @@ impl TaskView {
 
     /// Makes [`TaskView::part`] from the view, with new `chains` if given.
     fn publish(&mut self, chains: Option<Arc<[Chain]>>) {
-        let mut counts = TaskCounts::default();
-        for t in self.live.board().tasks() {
-            match t.status {
-                task::Status::Open => counts.open += 1,
-                task::Status::Claimed => counts.claimed += 1,
-                task::Status::Done => counts.done += 1,
-                task::Status::Failed => counts.failed += 1,
-                task::Status::Cancelled => counts.cancelled += 1,
-            }
-        }
+        let mut counts = crate::status::count_statuses(self.live.board());
         // Only an open task can be ready, and every open task is active.
         counts.ready = self.active.values().filter(|l| l.ready).count();
         self.part = TasksPart {

@@ -353,14 +353,19 @@ fn above_cursor(
 /// The unread messages of `reader`, oldest first: those the unread cache
 /// holds above its cursor, less the ones acknowledged.
 pub fn inbox(repo: &Repo, reader: &str) -> Result<Vec<Message>, CommError> {
-    let snapshot = Snapshot::take(repo)?;
-    let cursor = read_cursor(&snapshot, reader)?;
+    inbox_at(&Snapshot::take(repo)?, reader)
+}
+
+/// [`inbox`] at `snapshot`'s tip.
+pub fn inbox_at(snapshot: &Snapshot, reader: &str) -> Result<Vec<Message>, CommError> {
+    let repo = snapshot.repo();
+    let cursor = read_cursor(snapshot, reader)?;
     let me = Reader {
         name: reader,
         seq: cursor.seq,
         lines: true,
     };
-    let cache = Unread::load(&snapshot, &[me])?;
+    let cache = Unread::load(snapshot, &[me])?;
     let mut out = Vec::new();
     for line in cache.lines(reader) {
         if !cursor.acked.contains(line.id) {

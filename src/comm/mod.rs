@@ -43,7 +43,7 @@ pub use artifact::{get_artifact, publish, published, validate_artifact_name, QUE
 pub use event::{new_id, Event};
 pub use index::Index;
 pub use message::{
-    ack, find_message, inbox, send, thread_messages, thread_of, unread_counts, Message,
+    ack, find_message, inbox, inbox_at, send, thread_messages, thread_of, unread_counts, Message,
     SendRequest, ALL,
 };
 pub use presence::{hello, presence, Presence};

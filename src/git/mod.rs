@@ -64,7 +64,7 @@ impl GitError {
 
 /// The id git gives a blob of `bytes`: computed, nothing is written.
 pub fn blob_id(bytes: &[u8]) -> Result<Oid> {
-    Oid::hash_object(git2::ObjectType::Blob, bytes).context(|| "cannot hash a blob".to_owned())
+    Oid::hash_object(ObjectType::Blob, bytes).context(|| "cannot hash a blob".to_owned())
 }
 
 /// A path staged against `HEAD` with its staged blob (`None`: a deletion).
@@ -115,10 +115,8 @@ fn configure_libgit2() {
         git2::opts::strict_hash_verification(false);
         // SAFETY: runs once, before any repository is opened, so no other
         // thread reads the setting meanwhile.
-        let cached =
-            unsafe { git2::opts::set_cache_object_limit(ObjectType::Tree, TREE_CACHE_LIMIT) };
         // Without it reads are only slower.
-        let _ = cached;
+        let _ = unsafe { git2::opts::set_cache_object_limit(ObjectType::Tree, TREE_CACHE_LIMIT) };
     });
 }
 
@@ -285,6 +283,15 @@ impl Repo {
     /// Whether the object database holds commit `id`.
     pub fn has_commit(&self, id: Oid) -> bool {
         self.inner.find_commit(id).is_ok()
+    }
+
+    /// Whether blob `id` begins with `prefix` (read, not copied).
+    pub fn blob_starts_with(&self, id: Oid, prefix: &[u8]) -> Result<bool> {
+        let blob = self
+            .inner
+            .find_blob(id)
+            .context(|| format!("cannot read blob {id}"))?;
+        Ok(blob.content().starts_with(prefix))
     }
 
     /// The bytes of a blob.

@@ -109,8 +109,8 @@ impl Workspace {
 
     /// The record of an update of the checkout at `path`.
     pub fn checkout_update(&self, path: &Path) -> PathBuf {
-        let name = git2::Oid::hash_object(git2::ObjectType::Blob, path.as_os_str().as_bytes())
-            .expect("hashing bytes cannot fail");
+        let name =
+            crate::git::blob_id(path.as_os_str().as_bytes()).expect("hashing bytes cannot fail");
         self.checkout_updates().join(format!("{name}.yaml"))
     }
 }

@@ -100,7 +100,9 @@ struct Watcher {
     pending: Vec<(PathBuf, u32)>,
 }
 
-/// What an ancestor of a pending folder is watched for: a folder made in it.
+/// What an ancestor of a pending folder is watched for: a folder made in it
+/// (`IN_ONLYDIR` only refuses a watch on a non-folder: events for files made
+/// there arrive too, and only cost a look at the pending folders).
 const MADE: u32 = libc::IN_CREATE | libc::IN_MOVED_TO | libc::IN_ONLYDIR;
 
 impl Watcher {

@@ -427,6 +427,23 @@ pub fn kill_group(child: &std::process::Child) {
     assert!(status.success());
 }
 
+/// SIGKILLs the process group of each of `loops` (each runs until killed),
+/// then asserts each died by that signal, not by itself (`what` names the
+/// round in the message).
+pub fn kill_loops(loops: Vec<GroupChild>, what: &str) {
+    use std::os::unix::process::ExitStatusExt;
+    for c in &loops {
+        kill_group(c);
+    }
+    for mut c in loops {
+        assert_eq!(
+            c.wait().unwrap().signal(),
+            Some(9),
+            "{what}: a loop ended by itself"
+        );
+    }
+}
+
 /// The processes of process group `group` that are still alive (zombies
 /// waiting for a parent to reap them do not count), from `/proc`.
 pub fn live_group_members(group: i32) -> Vec<i32> {

@@ -52,11 +52,6 @@ pub fn looks_like_reservation_id(id: &str) -> bool {
     })
 }
 
-/// The commit comm points at.
-pub fn tip(env: &Env, root: &Path) -> String {
-    env.git(root, &["rev-parse", "comm"])
-}
-
 /// The files under `reservations/` at the tip of comm.
 pub fn reservation_files(env: &Env, root: &Path) -> Vec<String> {
     env.git(
@@ -78,4 +73,28 @@ pub fn listing(env: &Env, root: &Path, args: &[&str]) -> Vec<Value> {
         .as_array()
         .unwrap()
         .clone()
+}
+
+/// The reservation cache file and its journal.
+pub fn cache_files(root: &Path) -> (PathBuf, PathBuf) {
+    let cache = root.join(".git/comm-node/reservations-v3");
+    let journal = cache.with_extension("log");
+    (cache, journal)
+}
+
+/// Every reservation, as `reservations --all --json` lists them at `at`.
+pub fn listed_at(env: &Env, root: &Path, at: i64) -> String {
+    let run = env.cn_at(root, at, &["reservations", "--all", "--json"]);
+    run.expect(0).stdout
+}
+
+/// Asserts that the cache with its journal lists at `at` what one rebuilt
+/// from comm lists, then leaves the rebuilt one; returns the listing.
+pub fn assert_equals_rebuilt_at(env: &Env, root: &Path, at: i64) -> String {
+    let journalled = listed_at(env, root, at);
+    let (cache, journal) = cache_files(root);
+    std::fs::remove_file(&cache).unwrap();
+    let _ = std::fs::remove_file(journal);
+    assert_eq!(listed_at(env, root, at), journalled);
+    journalled
 }

@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::{Env, Run, BIN};
+use super::bus::{json, trailers_on_comm};
+use super::{Env, BIN};
 use serde_json::Value;
 
 /// comm.yaml of the task tests: api, web (with the `css` skill) and docs.
@@ -25,11 +26,6 @@ pub fn bus(env: &Env) -> PathBuf {
     env.api_web_app(CONFIG, &[("docs/d.md", "# docs\n")])
 }
 
-/// A run's standard output as JSON.
-pub fn json(run: &Run) -> Value {
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
-}
-
 /// Adds a task as the human; returns its id.
 pub fn add(env: &Env, root: &Path, args: &[&str]) -> String {
     let mut full = vec!["--as", "human", "task", "add", "--json"];
@@ -38,11 +34,6 @@ pub fn add(env: &Env, root: &Path, args: &[&str]) -> String {
         .as_str()
         .unwrap()
         .to_owned()
-}
-
-/// The commit comm points at.
-pub fn tip(env: &Env, root: &Path) -> String {
-    env.git(root, &["rev-parse", "comm"])
 }
 
 /// The ids of a JSON list of tasks.
@@ -87,15 +78,8 @@ pub fn outputs(children: Vec<std::process::Child>) -> Vec<(i32, String, String)>
 
 /// Claim events on comm so far.
 pub fn claim_count(env: &Env, root: &Path) -> usize {
-    env.git(
-        root,
-        &[
-            "log",
-            "--format=%(trailers:key=Comm-Action,valueonly,separator=)",
-            "comm",
-        ],
-    )
-    .lines()
-    .filter(|l| *l == "claim")
-    .count()
+    trailers_on_comm(env, root, "Comm-Action")
+        .iter()
+        .filter(|a| *a == "claim")
+        .count()
 }

@@ -98,7 +98,8 @@ impl<'f> Resolver<'f> {
     /// Python source roots comm.yaml declares.
     pub fn new(files: &'f dyn Files, python_roots_declared: &[String]) -> Resolver<'f> {
         let mut dirs = BTreeSet::new();
-        // Paths come sorted: the files of a folder in a row.
+        // Sorted paths mostly keep a folder's files together: a repeat
+        // of the last folder skips the walk up.
         let mut last_dir = None;
         for path in files.paths() {
             let dir = dir_of(path);

@@ -40,7 +40,8 @@ impl PyLayout {
         let mut direct = BTreeSet::new();
         let mut inits = BTreeSet::new();
         let mut module_names = HashSet::new();
-        // Paths come sorted: the files of a folder in a row.
+        // Sorted paths mostly keep a folder's files together: a repeat
+        // of the last folder skips the walk up.
         let mut last_dir = None;
         for path in paths {
             let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));

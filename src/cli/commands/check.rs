@@ -94,7 +94,8 @@ pub fn run_check(
     mode: &Mode,
     actor: Option<&str>,
 ) -> Result<Report, CliError> {
-    let checker = Checker::new(&loaded.config);
+    // The rules compile their globs: only the mode that runs builds them.
+    let checker = || Checker::new(&loaded.config);
     match mode {
         Mode::Staged { with_scope } => Ok(run_staged_check(repo, loaded, *with_scope, actor)?.0),
         Mode::Range(range) => {
@@ -112,7 +113,7 @@ pub fn run_check(
                 .resolve_commit(b)
                 .map_err(|e| CliError::new(Kind::Usage, e))?;
             let actor = actor.or_else(|| domain_of_rev(&loaded.config, b_rev));
-            let mut report = checker.check_range(repo, a, b, actor)?;
+            let mut report = checker().check_range(repo, a, b, actor)?;
             report.skipped("reservation", "checked for --staged only");
             Ok(report)
         }
@@ -127,7 +128,7 @@ pub fn run_check(
                 files,
                 changes: Changes::Unchecked("--all checks the tree, not a change"),
             };
-            let mut report = checker.check_cached(repo, &snapshot, &request, None)?;
+            let mut report = checker().check_cached(repo, &snapshot, &request, None)?;
             report.skipped("reservation", "checked for --staged only");
             report.coverage = Some(coverage(loaded, snapshot.paths()));
             Ok(report)

@@ -297,8 +297,14 @@ impl Edit {
 /// Records `edit`, made by `commit`, in the cache: one step appended to
 /// the journal when the file listed the tree it was made on (the file is
 /// written whole once the journal is past [`journal::COMPACT_BYTES`]),
-/// else the file written whole for the commit's tree.
-pub(super) fn record(repo: &Repo, edit: Edit, commit: Oid) -> Result<(), CommError> {
+/// else the file written whole for the commit's tree. The event has landed
+/// by then, so this never fails the command: a cache that cannot be brought
+/// along is only slower next time.
+pub(super) fn record(repo: &Repo, edit: Edit, commit: Oid) {
+    let _ = try_record(repo, edit, commit);
+}
+
+fn try_record(repo: &Repo, edit: Edit, commit: Oid) -> Result<(), CommError> {
     let Some(to) = repo.dir_id_at(commit, DIR)? else {
         return Ok(());
     };

@@ -130,8 +130,22 @@ impl Reservation {
 
 /// Every reservation at the snapshot's tip, live or not, ordered by id.
 pub fn all(snapshot: &Snapshot) -> Result<Vec<Reservation>, CommError> {
+    all_where(snapshot, |_| true)
+}
+
+/// The reservations whose cache line passes `keep`, ordered by id (only
+/// those are parsed whole).
+fn all_where(
+    snapshot: &Snapshot,
+    keep: impl Fn(&Raw) -> bool,
+) -> Result<Vec<Reservation>, CommError> {
     let mut out: Vec<Reservation> = cache::with_lines(snapshot, |lines| {
-        Ok(lines.rows.iter().map(Raw::reservation).collect())
+        Ok(lines
+            .rows
+            .iter()
+            .filter(|r| keep(r))
+            .map(Raw::reservation)
+            .collect())
     })?;
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
@@ -158,9 +172,7 @@ fn parse_file(repo: &Repo, name: &str, blob: Oid) -> Result<Reservation, CommErr
 
 /// The reservations that count at `now`, ordered by id.
 pub fn live(snapshot: &Snapshot, now: i64) -> Result<Vec<Reservation>, CommError> {
-    let mut out = all(snapshot)?;
-    out.retain(|r| r.is_live(now));
-    Ok(out)
+    all_where(snapshot, |r| r.is_live(now))
 }
 
 /// What to reserve.
@@ -208,15 +220,15 @@ pub fn reserve(
     })?
     .expect("a reservation always appends");
     let made = made.expect("the closure ran");
-    cache::record(repo, made.cache, appended.commit)?;
+    cache::record(repo, made.cache, appended.commit);
     Ok((appended, made.reservation))
 }
 
 /// A reservation as it lands on a snapshot.
-pub struct Applied {
-    pub reservation: Reservation,
+pub(super) struct Applied {
+    pub(super) reservation: Reservation,
     /// Its file, and the removal of the expired ones.
-    pub edits: Vec<TreeEdit>,
+    pub(super) edits: Vec<TreeEdit>,
     /// The same change, as the reservation cache records it.
     cache: cache::Edit,
 }
@@ -269,7 +281,7 @@ impl Checked<'_> {
     /// The reservation and its tree edits on `snapshot` (expired files
     /// pruned on the way), or a refusal when it collides with a live
     /// reservation of another domain where either side is exclusive.
-    pub fn apply(&self, snapshot: &Snapshot, now: i64) -> Result<Applied, CommError> {
+    pub(super) fn apply(&self, snapshot: &Snapshot, now: i64) -> Result<Applied, CommError> {
         let req = self.req;
         if let Some(task) = &req.task {
             super::task::require(snapshot, task)?;
@@ -563,7 +575,7 @@ pub fn release(
     let (Some(appended), Some(edit)) = (appended, recorded) else {
         return Ok(None);
     };
-    cache::record(repo, edit, appended.commit)?;
+    cache::record(repo, edit, appended.commit);
     Ok(Some((appended, released)))
 }
 

@@ -202,7 +202,8 @@ impl Layout {
 }
 
 /// The tasks at the snapshot that `only` selects, with readiness and
-/// progress, in cache order (by flag and domain, then by id).
+/// progress, grouped by flag and domain (within a group, in no promised
+/// order: callers sort).
 pub fn load(snapshot: &Snapshot, only: Only<'_>) -> Result<Vec<Entry>, CommError> {
     let repo = snapshot.repo();
     let stamp = Stamp::of(snapshot)?;
@@ -474,8 +475,14 @@ impl Entry {
 /// done), so one line moves from its ready group to its claimed group. The
 /// move is appended to the claims journal (see [`journal`]), and the cache
 /// is written whole once the journal grows past
-/// [`journal::COMPACT_BYTES`].
-pub(super) fn record_claim(
+/// [`journal::COMPACT_BYTES`]. The claim has landed by then, so this never
+/// fails the command: a cache that cannot be brought along is only slower
+/// next time.
+pub(super) fn record_claim(repo: &Repo, base: Stamp, commit: Oid, claimed: &Entry) {
+    let _ = try_record_claim(repo, base, commit, claimed);
+}
+
+fn try_record_claim(
     repo: &Repo,
     base: Stamp,
     commit: Oid,

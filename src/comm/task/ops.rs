@@ -215,7 +215,7 @@ fn after_claim(
         return finish(appended, None);
     };
     if let Some(a) = &appended {
-        super::cache::record_claim(repo, base, a.commit, &entry)?;
+        super::cache::record_claim(repo, base, a.commit, &entry);
     }
     finish(appended, Some(task))
 }
@@ -326,8 +326,8 @@ pub(super) fn claim_change(
             hint: "comm-node task ready lists the tasks this domain can take".into(),
         });
     }
-    // Otherwise it is `by`'s or no domain's (`may_take`), which is what
-    // `ready_for` looks among.
+    // Past that refusal the task is `by`'s or no domain's (`may_take`),
+    // which is what `ready_for` looks among.
     let ready = match ready {
         Some(entry) => Some(entry),
         None => super::cache::ready_for(snapshot, stamp, by, id)?,
